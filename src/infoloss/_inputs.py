@@ -168,15 +168,16 @@ def _match_arrays(named: dict[str, Any]) -> dict[str, Any]:
     """Arrays stay as they are; a sequence beside an array becomes that array's kind."""
     template = next(v for v in named.values() if _xp.is_array(v))
     xp = _xp.array_namespace(("array", template))
+    # The sequence takes the array's dtype only if that is floating: probabilities beside an
+    # integer array of counts must not be truncated to integers.
+    dtype = template.dtype if xp.isdtype(template.dtype, "real floating") else None
     out = {}
     for name, value in named.items():
         if _xp.is_array(value):
             out[name] = value
             continue
         try:
-            out[name] = xp.asarray(
-                _from_sequence(name, value), dtype=template.dtype, device=_device(template)
-            )
+            out[name] = xp.asarray(_from_sequence(name, value), dtype=dtype, device=_device(template))
         except TypeError:
             out[name] = xp.asarray(_from_sequence(name, value))
     return out

@@ -14,6 +14,7 @@ JAX, because the untaken branch's gradient (``0 * inf``) still flows. The cure i
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -282,13 +283,16 @@ def _finite_max(xp, z, axis):
 def xlogy(xp, x, y):
     """``x * log(y)``, with 0 wherever ``x == 0`` (even if ``y`` is 0), NaN-free gradients.
 
-    The double ``where``: first replace ``y`` by 1 where ``x == 0`` so that neither the value
-    nor the gradient of the untaken branch is ``inf``/``nan``, then select.
+    The double ``where``: ``y`` is replaced by 1 only where ``x == 0`` and ``log(y)`` is not
+    finite, so neither the value nor the gradient there is ``inf``/``nan``. Where ``x == 0``
+    and ``y > 0`` the product is left alone: it is 0 already, and its gradient with respect to
+    ``x`` is ``log(y)`` (cross-entropy is linear in ``p``, finite at ``p = 0``), which an
+    outer ``where(x == 0, 0, ...)`` would wrongly cut to 0.
     """
-    zero = x == 0
-    safe_y = xp.where(zero, xp.ones_like(y), y)
-    with np.errstate(divide="ignore"):  # log(0) = -inf is intended: p > 0 with q = 0
-        return xp.where(zero, xp.zeros_like(x), x * xp.log(safe_y))
+    undefined = (x == 0) & ~((y > 0) & (y < math.inf))
+    safe_y = xp.where(undefined, xp.ones_like(y), y)
+    with _ignore_log_zero(x):  # log(0) = -inf is intended: p > 0 with q = 0
+        return x * xp.log(safe_y)
 
 
 def log_ratio_term(xp, p, q):
@@ -300,5 +304,15 @@ def log_ratio_term(xp, p, q):
     zero = p == 0
     safe_p = xp.where(zero, xp.ones_like(p), p)
     safe_q = xp.where(zero, xp.ones_like(q), q)
-    with np.errstate(divide="ignore"):  # log(0) = -inf is intended: p > 0 with q = 0
+    with _ignore_log_zero(p):  # log(0) = -inf is intended: p > 0 with q = 0
         return xp.where(zero, xp.zeros_like(p), p * (xp.log(safe_p) - xp.log(safe_q)))
+
+
+def _ignore_log_zero(x):
+    """``np.errstate(divide='ignore')`` for NumPy-backed arrays; nothing for torch and JAX.
+
+    ``torch.compile(fullgraph=True)`` cannot trace ``np.errstate``, and torch/JAX never warn.
+    """
+    if array_api_compat.is_torch_array(x) or type(x).__module__.startswith("jax"):
+        return contextlib.nullcontext()
+    return np.errstate(divide="ignore")
