@@ -362,7 +362,7 @@ def _seed_003() -> Section:
         ),
         figure("Softmax of scores (1, 1, 3)", "(0.1065, 0.1065, 0.7870)", softmax(scores), "softmax([1, 1, 3])"),
         figure("Normalising the same scores by counting", "(.2, .2, .6)", scores / scores.sum(),
-               "scores / scores.sum()"),
+               "scores / scores.sum()", exact=True),
         holds(
             "Softmax favours the large value and reacts strongly to small changes",
             "raise 3 to 4: softmax's top share grows more",
