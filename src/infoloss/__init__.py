@@ -6,6 +6,7 @@ when you pass their arrays.
 
 from ._xp import log_softmax, logsumexp, softmax
 from .measures import Decomposition, cross_entropy, decompose, entropy, js_divergence, kl_divergence
+from . import losses  # noqa: E402 - the losses module (torch.nn.functional's names); never imports torch
 
 __all__ = [
     "entropy",
