@@ -239,3 +239,7 @@ def _console() -> Console:
     """Console on stdout; 120 columns when piped (rich would use 80) unless COLUMNS says."""
     piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     return Console(highlight=False, width=120 if piped else None)
+
+
+from ._cli_code import code  # noqa: E402 - registered after main exists
+main.add_command(code)
