@@ -8,6 +8,7 @@ and with ``validate=False`` (see ``_inputs.prepare``).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -101,9 +102,9 @@ def check_same_support(shapes: dict, axis: int) -> None:
 def check_base(base) -> None:
     if base is None:
         return
-    if isinstance(base, bool) or not isinstance(base, (int, float, np.number)) or not (
-        math.isfinite(base) and base > 0 and base != 1
-    ):
+    if isinstance(base, (bool, np.bool_)) or not isinstance(base, numbers.Real):
+        raise TypeError(f"base must be a real number (2 gives bits) or None (nats), got base={base!r}")
+    if not (math.isfinite(base) and base > 0 and base != 1):
         raise ValueError(f"base must be a finite number > 0 other than 1 (2 gives bits), got base={base!r}")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from typing import Any
 
 import array_api_compat
@@ -202,7 +203,10 @@ def _logits_in(z):
 
 
 def _check_temperature(temperature) -> None:
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+    # numbers.Real admits NumPy scalars (np.float32(2.0)); bool is an int but not a temperature.
+    if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real):
+        raise TypeError(f"temperature must be a real number > 0, got temperature={temperature!r}")
+    if not (math.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a finite number > 0, got temperature={temperature!r}")
 
 
