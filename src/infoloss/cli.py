@@ -83,8 +83,19 @@ def measure(p_inline, q_inline, p_file, q_file, counts, base, bits, as_json, dig
     if q is not None:
         p, q = align(p, q)
     base = _base(base, bits)
-    options = {"base": base, "normalize": counts}
+    columns = _measure_columns(p, q, base=base, normalize=counts)
+    labels = p.labels
+    unit = _unit(base)
+    if as_json:
+        click.echo(json.dumps(_as_json(columns, labels, unit, base, counts), indent=2, allow_nan=False))
+        return
+    console = _console()
+    console.print(_measure_heading(labels, unit, counts))
+    console.print(_measure_table(columns, digits))
 
+
+def _measure_columns(p, q, **options) -> dict[str, np.ndarray]:
+    """Each measure for every row, by table heading; validation errors name file/row/column."""
     results = {"H(p)": library_call(entropy, p, **options)}
     if q is not None:
         results["H(q)"] = library_call(entropy, q, **options)
@@ -94,15 +105,7 @@ def measure(p_inline, q_inline, p_file, q_file, counts, base, bits, as_json, dig
         results["JS(p,q)"] = library_call(js_divergence, p, q, **options)
     # A single-row side is compared with every row of the other: its H repeats on each row.
     rows = max(len(p.values), len(q.values) if q is not None else 0)
-    columns = {name: np.broadcast_to(np.asarray(value, dtype=np.float64), (rows,)) for name, value in results.items()}
-    labels = p.labels if p.labels is not None else None
-    unit = _unit(base)
-    if as_json:
-        click.echo(json.dumps(_as_json(columns, labels, unit, base, counts), indent=2, allow_nan=False))
-        return
-    console = _console()
-    console.print(_measure_heading(labels, unit, counts))
-    console.print(_measure_table(columns, digits))
+    return {name: np.broadcast_to(np.asarray(v, dtype=np.float64), (rows,)) for name, v in results.items()}
 
 
 # Names in the JSON output (table headings -> keys that are easy to use in jq or Python).
