@@ -211,7 +211,9 @@ def _check_temperature(temperature) -> None:
 
 
 def _scale(z, temperature):
-    return z if temperature == 1.0 else z / temperature
+    # float(): a NumPy scalar (np.float32(2)) would be refused by array-api-strict, and could
+    # promote a float32 array on others; a Python float keeps z's dtype everywhere.
+    return z if temperature == 1.0 else z / float(temperature)
 
 
 # --------------------------------------------------------------------------------------------
