@@ -111,7 +111,8 @@ def decompress(source, output, force):
         Text.assemble(
             ("restored ", "bold"), f"{output}: {stats.original_bytes:,} bytes from {stats.compressed_bytes:,} "
             f"(SHA-256 verified) in {stats.seconds:.2f} s{_speed(stats.original_bytes, stats.seconds)}"
-        )
+        ),
+        soft_wrap=True,
     )
 
 

@@ -71,8 +71,9 @@ def huffman_code(p, /, *, normalize=False) -> dict:
 
     Conventions (deterministic, so the same ``p`` always gives the same code):
 
-    * ties are broken by input order, leaves before merged subtrees (this gives, among the
-      optimal codes, one with the smallest longest codeword);
+    * at equal weight, leaves are merged before subtrees (this gives, among the optimal
+      codes, one with the shortest longest codeword) and later symbols before earlier ones
+      (so of two equally probable symbols the earlier never has the longer codeword);
     * codewords are canonical: sorted by (length, input order) they count up in binary,
       as in DEFLATE;
     * symbols with probability 0 get no codeword (they never occur; a code for ``q`` used
@@ -348,9 +349,10 @@ def _huffman_lengths(weights: list[float]) -> list[int]:
     count = len(weights)
     if count <= 1:
         return [1] * count
-    # Heap entries (weight, order, node): leaves have order = input position, merged nodes
-    # n, n+1, ...; so at equal weight leaves are merged first, which keeps the tree shallow.
-    heap = [(w, i, i) for i, w in enumerate(weights)]
+    # Heap entries (weight, tie, node). At equal weight: leaves before merged subtrees (keeps
+    # the tree shallow), later leaves before earlier ones (so earlier symbols never get longer
+    # codewords than later ones of the same probability), older subtrees before newer ones.
+    heap = [(w, (0, -i), i) for i, w in enumerate(weights)]
     heapq.heapify(heap)
     parent = [0] * (2 * count - 1)
     next_node = count
@@ -358,7 +360,7 @@ def _huffman_lengths(weights: list[float]) -> list[int]:
         w1, _, a = heapq.heappop(heap)
         w2, _, b = heapq.heappop(heap)
         parent[a] = parent[b] = next_node
-        heapq.heappush(heap, (w1 + w2, next_node, next_node))
+        heapq.heappush(heap, (w1 + w2, (1, next_node), next_node))
         next_node += 1
     root = next_node - 1
     depth = [0] * (2 * count - 1)
@@ -455,9 +457,17 @@ def _symbol_indices(symbols, labels, size: int) -> np.ndarray:
         raise ValueError(f"symbols must be a 1-D sequence, got shape {tuple(values.shape)}")
     if values.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if not np.issubdtype(values.dtype, np.integer):
-        bad = next(i for i, v in enumerate(values.tolist()) if not (isinstance(v, numbers.Integral) and not isinstance(v, bool)))
-        raise TypeError(f"symbols[{bad}] = {values[bad]!r} is not an integer symbol; symbols index q's alphabet 0..{size - 1}")
+    if values.dtype.kind == "f":  # integer-valued floats (labels stored as floats) are fine
+        bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
+        if bad.size:
+            position = int(bad[0])
+            raise TypeError(
+                f"symbols[{position}] = {float(values[position])!r} is not an integer symbol; "
+                f"symbols index q's alphabet 0..{size - 1}"
+            )
+        values = values.astype(np.int64)
+    elif values.dtype.kind not in "iu":
+        raise TypeError(f"symbols must be integers indexing q's alphabet 0..{size - 1}, got {values.dtype} values")
     outside = np.flatnonzero((values < 0) | (values >= size))
     if outside.size:
         position = int(outside[0])
