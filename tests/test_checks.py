@@ -363,3 +363,11 @@ def test_validate_false_computes_the_plain_formula():
     # structure is still checked: there is nothing sensible to compute
     with pytest.raises(ValueError, match="shape mismatch"):
         il.kl_divergence([0.5, 0.5], [1.0], validate=False)
+
+
+def test_tensors_that_require_grad_are_still_checked():
+    # eager autograd is not tracing: the checks run (only torch.func/compile/jit skip them)
+    with pytest.raises(ValueError, match=r"^p sums to 1\.1"):
+        il.entropy(torch.tensor([0.5, 0.6], requires_grad=True))
+    with pytest.raises(ValueError, match=r"^q\[0\] = -0\.5 is negative"):
+        il.kl_divergence(jnp.asarray([0.5, 0.5]), jnp.asarray([-0.5, 1.5]))

@@ -130,7 +130,10 @@ def is_dask(x) -> bool:
 
 
 def is_tracing(x) -> bool:
-    """True under ``jax.jit``/``jax.grad`` tracing or ``torch.compile``: no eager checks then."""
+    """True under ``jax.jit``/``jax.grad`` tracing, ``torch.compile`` or ``torch.func``.
+
+    No eager checks then: their ``bool(...)`` would fail on tracers and batched tensors.
+    """
     module = type(x).__module__
     if module.startswith("jax"):
         import jax
@@ -139,7 +142,11 @@ def is_tracing(x) -> bool:
     if array_api_compat.is_torch_array(x):
         import torch
 
-        return bool(torch.compiler.is_compiling())
+        # torch.func.vmap forbids data-dependent control flow, also under a nested
+        # torch.func.grad; like jax.grad's tracers, any torch.func-wrapped tensor skips the
+        # checks. There is no public query for that, so the private one is used if present.
+        is_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda _: False)
+        return bool(torch.compiler.is_compiling()) or bool(is_wrapped(x))
     return False
 
 
