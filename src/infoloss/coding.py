@@ -219,8 +219,8 @@ def arithmetic_encode(symbols, q, /, *, floor=None, normalize=False) -> Compress
     :func:`arithmetic_decode` and the same ``q`` (and ``floor``).
 
     The coder is ``constriction``'s ``RangeEncoder`` with its ``Categorical`` model
-    (``perfect=False``): a maintained, tested Rust implementation, exact (integer arithmetic,
-    so encoder and decoder agree bit for bit on every platform), 50-150 MB/s from NumPy.
+    (``perfect=False``): a maintained Rust implementation, exact (integer arithmetic, so
+    encoder and decoder agree bit for bit on every platform), tens of MB/s from NumPy arrays.
 
     Args:
       symbols: a 1-D sequence/array of ints in ``[0, K)``, or of labels when ``q`` is a mapping.
