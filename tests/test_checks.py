@@ -371,3 +371,24 @@ def test_tensors_that_require_grad_are_still_checked():
         il.entropy(torch.tensor([0.5, 0.6], requires_grad=True))
     with pytest.raises(ValueError, match=r"^q\[0\] = -0\.5 is negative"):
         il.kl_divergence(jnp.asarray([0.5, 0.5]), jnp.asarray([-0.5, 1.5]))
+
+
+def test_positions_are_exact_in_large_numpy_inputs():
+    """Bad entries deep inside large arrays (NumPy checks them block by block)."""
+    rng = np.random.default_rng(1)
+    long_rows = rng.dirichlet(np.ones(70_000), size=3)
+    long_rows[2, 65_432] = -1e-3
+    with pytest.raises(ValueError, match=r"^p\[2, 65432\] = -0\.001 is negative"):
+        il.entropy(long_rows)
+    one_row = rng.dirichlet(np.ones(200_001))
+    one_row[150_000] = np.nan
+    with pytest.raises(ValueError, match=r"^q\[150000\] is NaN"):
+        il.kl_divergence(rng.dirichlet(np.ones(200_001)), one_row)
+    short_rows = rng.dirichlet(np.ones(40), size=5000).astype(np.float32)
+    short_rows[4000, 7] += 0.01
+    with pytest.raises(ValueError, match=r"^p\[4000, :\] sums to 1\.0(09|1)\d* along axis 1.*float32"):
+        il.cross_entropy(short_rows, short_rows)
+    counts = np.ones((5000, 40))
+    counts[3999] = 0
+    with pytest.raises(ValueError, match=r"^q\[3999, :\] sums to 0 along axis 1; normalize=True"):
+        il.js_divergence(np.ones((5000, 40)), counts, normalize=True)
