@@ -157,7 +157,7 @@ def scan(source, progress=None) -> Scan:
 
 def compress_bytes(data, *, model=None, floor=None) -> bytes:
     header, payload, _ = _compress(_Source(data), model=model, floor=floor, progress=None)
-    return header.pack() + payload
+    return header.pack() + bytes(payload)
 
 
 def decompress_bytes(blob) -> bytes:
@@ -222,7 +222,7 @@ def _compress(data: "_Source", *, model, floor, progress):
         _raise_unmodelled(data, unmodelled)
 
     byte_values = np.flatnonzero(frequencies).astype(np.uint8)
-    payload = b""
+    payload = memoryview(b"")
     if seen.length and len(byte_values) > 1:
         coder_model = constriction.stream.model.Categorical(frequencies[byte_values] / TOTAL, perfect=True)
         to_symbol = np.zeros(256, dtype=np.int32)
@@ -237,7 +237,9 @@ def _compress(data: "_Source", *, model, floor, progress):
             _report(progress, "encode", done, seen.length)
         if crc != seen.crc32 or done != seen.length:
             raise RuntimeError(f"{data.name} changed while it was being compressed; nothing was written")
-        payload = encoder.get_compressed().astype("<u4", copy=False).tobytes()
+        words = encoder.get_compressed()
+        del encoder  # free the coder's buffer before the header and the write
+        payload = memoryview(words.astype("<u4", copy=False)).cast("B")  # no copy on little-endian
 
     header = Header(
         length=seen.length, payload_bytes=len(payload), payload_crc=zlib.crc32(payload),

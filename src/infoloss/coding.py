@@ -213,9 +213,11 @@ def ideal_code_length(symbols, q, /, *, floor=None, normalize=False) -> float:
 def arithmetic_encode(symbols, q, /, *, floor=None, normalize=False) -> Compressed:
     """Code ``symbols`` under the model ``q`` with a range coder (arithmetic coding).
 
-    The size is within 64 bits (two output words) of ``sum_i -log2 q_i(x_i)``, plus about
-    ``1e-4`` bit per symbol for the coder's 24-bit fixed-point model; that is ``n`` times the
-    cross-entropy between the data and the model, in bits. Decode with
+    The size is within 64 bits (two 32-bit output words) of ``sum_i -log2 q_i(x_i)``, plus a
+    per-symbol cost of the coder's 24-bit fixed-point arithmetic (typically about 1e-4 bit,
+    tested below 1e-3); that is ``n`` times the cross-entropy between the data and the model,
+    in bits. (Probabilities below ``2^-24`` are coded as ``2^-24``, so rare symbols may cost
+    less than their ideal length.) Decode with
     :func:`arithmetic_decode` and the same ``q`` (and ``floor``).
 
     The coder is ``constriction``'s ``RangeEncoder`` with its ``Categorical`` model
