@@ -16,7 +16,8 @@ from infoloss.cli import main
 
 
 def run(*args, **keywords):
-    result = CliRunner().invoke(main, ["code", *map(str, args)], **keywords)
+    # A wide console, whatever the terminal: the tests read rows of the tables.
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["code", *map(str, args)], **keywords)
     return result
 
 

@@ -88,7 +88,10 @@ def compress(source, output, model, floor, force):
     weights = coding.byte_counts(model) if model else None
     with _progress(Path(source).stat().st_size, "compress") as progress:
         stats = _run(coding.compress_file, source, output, model=weights, floor=floor, force=force, progress=progress)
-    _console().print(_compression_report(source, output, model, stats))
+    heading, table = _compression_report(source, output, model, stats)
+    console = _console()
+    console.print(heading, soft_wrap=True)  # long paths stay on one line
+    console.print(table)
 
 
 @code.command()
@@ -152,7 +155,7 @@ def _huffman_table(p, q, counts: bool, digits: int) -> None:
         cells += [word or "(none: probability 0)", str(len(word)) if word else "-"]
         rows.add_row(*cells, style=None if word else "dim")
     console = _console()
-    console.print(_title(q is not None))
+    console.print(_title(q is not None), soft_wrap=True)
     console.print(rows)
     console.print(_summary(length, h_p, h_pq if q is not None else None, coding.kraft_sum(table), digits))
 
@@ -189,10 +192,10 @@ def _bits(value: float, digits: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _compression_report(source: str, output: str, model: str | None, stats) -> Table:
+def _compression_report(source: str, output: str, model: str | None, stats) -> tuple[Text, Table]:
     origin = f"{model}'s byte frequencies" if model else f"{source}'s own byte frequencies"
-    table = Table(title=Text.assemble(("compressed ", "bold"), f"{source} -> {output}, order-0 model: {origin}"),
-                  title_justify="left", show_header=False, min_width=100)
+    heading = Text.assemble(("compressed ", "bold"), f"{source} -> {output}, order-0 model: {origin}")
+    table = Table(show_header=False)
     table.add_column()
     table.add_column(justify="right")
     table.add_column(style="dim")
@@ -204,7 +207,7 @@ def _compression_report(source: str, output: str, model: str | None, stats) -> T
     if not n:
         table.add_row("bits per byte", "n/a", "the file is empty: no distribution to measure")
         table.add_row("time", f"{stats.seconds:.2f} s", "")
-        return table
+        return heading, table
     table.add_row("bits per byte", f"{stats.bits_per_byte:.4f}", f"payload alone {stats.payload_bits_per_byte:.4f}")
     table.add_row("entropy H(p)", f"{stats.entropy:.4f}", "predicted bound: p = the file's byte distribution")
     table.add_row("cross-entropy H(p,q)", f"{stats.cross_entropy:.4f}", "predicted payload: q = the model as coded (24-bit)")
@@ -213,7 +216,7 @@ def _compression_report(source: str, output: str, model: str | None, stats) -> T
     table.add_row("coder overhead", f"{stats.overhead:+.6f}",
                   f"payload - H(p,q), {100 * stats.overhead / stats.cross_entropy:+.4f} %" if stats.cross_entropy else "payload - H(p,q)")
     table.add_row("time", f"{stats.seconds:.2f} s", _speed(n, stats.seconds).strip(" ,"))
-    return table
+    return heading, table
 
 
 def _speed(size: int, seconds: float) -> str:
