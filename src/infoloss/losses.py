@@ -116,6 +116,11 @@ def cross_entropy(
     element_shape = tuple(s for i, s in enumerate(input.shape) if i != axis)
     mask = args.element_mask(xp, mask, element_shape)
     if kind == "probs":
+        if ignore_index != -100:  # PyTorch refuses it too; say what to use instead
+            raise ValueError(
+                f"ignore_index={ignore_index} applies to class-index targets only; to ignore "
+                "elements with probability targets pass mask= (False = ignore)"
+            )
         target = args.restore(xp, target, z.dtype)
     if validating:
         _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis)
