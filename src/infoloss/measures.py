@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from . import _numpy_fast
 from ._inputs import prepare
 from ._xp import log_ratio_term, xlogy
 
@@ -50,6 +51,8 @@ def entropy(p, /, *, axis=-1, base=None, keepdims=False, normalize=False, valida
     0.0
     """
     inputs = prepare({"p": p}, axis=axis, normalize=normalize, validate=validate, base=base)
+    if inputs.numpy_fast_path and (fast := _numpy_fast.entropy(inputs, keepdims)) is not None:
+        return inputs.finish(fast, base=base)
     xp, (p,) = inputs.xp, inputs.checked()
     value = -xp.sum(xlogy(xp, p, p), axis=inputs.axis, keepdims=keepdims)
     return inputs.finish(value, base=base)
@@ -68,6 +71,8 @@ def cross_entropy(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     1.4996
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
+    if inputs.numpy_fast_path and (fast := _numpy_fast.cross_entropy(inputs, keepdims)) is not None:
+        return inputs.finish(fast, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
     value = -xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)
     return inputs.finish(value, base=base)
@@ -85,6 +90,8 @@ def kl_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     0.0
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
+    if inputs.numpy_fast_path and (fast := _numpy_fast.kl_divergence(inputs, keepdims)) is not None:
+        return inputs.finish(fast, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
     value = xp.sum(log_ratio_term(xp, p, q), axis=inputs.axis, keepdims=keepdims)
     return inputs.finish(value, base=base)
@@ -100,6 +107,8 @@ def js_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     1.0
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
+    if inputs.numpy_fast_path and (fast := _numpy_fast.js_divergence(inputs, keepdims)) is not None:
+        return inputs.finish(fast, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
     m = (p + q) / 2
     value = xp.sum(log_ratio_term(xp, p, m) + log_ratio_term(xp, q, m), axis=inputs.axis, keepdims=keepdims) / 2
