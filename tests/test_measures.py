@@ -467,6 +467,24 @@ def test_seed_weather_mapping_exactly():
     assert type(bits) is float and round(bits, 4) == 1.5949
 
 
+def test_seed_claims():
+    """Every number the seed documents state (../shared/seeds/DIGEST.md), to their precision."""
+    assert il.entropy([1.0, 0.0]) == 0.0  # a coin that always lands heads (001)
+    assert il.entropy([0.5, 0.5], base=2) == 1.0  # a fair coin: 1 bit, the maximum (002)
+    assert il.entropy([0.5, 0.25, 0.125, 0.125], base=2) == 1.75  # the Huffman example (002)
+    assert round(il.entropy([0.5, 0.5]), 3) == 0.693  # coin, nats (003)
+    assert round(il.entropy([1 / 6] * 6), 2) == 1.79  # die, nats (003)
+    ce, h, kl = il.decompose([0.8, 0.1, 0.1], [0.2, 0.2, 0.6])  # bag of balls (003)
+    assert (round(h, 4), round(ce, 4), round(kl, 4)) == (0.6390, 1.4996, 0.8605)
+    assert [round(float(v), 4) for v in il.softmax([1.0, 1.0, 3.0])] == [0.1065, 0.1065, 0.7870]
+    # a one-hot target has entropy 0, so its KL is its cross-entropy (002)
+    assert il.kl_divergence([0.0, 1.0, 0.0], [0.2, 0.5, 0.3]) == il.cross_entropy([0.0, 1.0, 0.0], [0.2, 0.5, 0.3])
+    # NLL of observed counts under q, per observation, is H(empirical p, q) (004)
+    counts, q = np.array([3, 0, 5, 2]), np.array([0.1, 0.2, 0.4, 0.3])
+    nll = -np.sum(counts * np.log(q)) / counts.sum()
+    assert il.cross_entropy(counts, q, normalize=True) == pytest.approx(nll, rel=1e-15)
+
+
 def test_mappings_align_by_label():
     p = {"a": 0.5, "b": 0.25, "c": 0.25}
     q_shuffled = {"c": 0.5, "a": 0.25, "b": 0.25}
