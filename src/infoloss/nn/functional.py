@@ -1,0 +1,354 @@
+"""Large-vocabulary losses that never materialise the N x V logits (PyTorch).
+
+``linear_cross_entropy(hidden, weight, target)`` equals
+``torch.nn.functional.cross_entropy(hidden @ weight.T + bias, target)`` in value and in
+gradients w.r.t. ``hidden``, ``weight`` and ``bias``, with the same options plus z-loss and
+softcap, but holds only one ``chunk x V`` block of logits at a time. ``linear_kl_div`` and
+``linear_js_div`` do the same for distillation from a teacher. The work is in
+:mod:`infoloss.ops`; this module checks arguments and dispatches.
+
+Deliberate difference from PyTorch: a ``'mean'`` whose targets are all ``ignore_index`` is 0
+with zero gradients, not NaN.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+from ..ops.linear_cross_entropy import linear_cross_entropy_op
+from ..ops.linear_distill import linear_distill_op
+from ..ops.vocab_parallel import vocab_parallel_cross_entropy_op, vocab_parallel_linear_cross_entropy_op
+
+__all__ = [
+    "linear_cross_entropy",
+    "linear_kl_div",
+    "linear_js_div",
+    "vocab_parallel_cross_entropy",
+    "vocab_parallel_linear_cross_entropy",
+]
+
+_FLOAT_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+
+
+def linear_cross_entropy(
+    hidden, weight, target, bias=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0,
+    z_loss=0.0, softcap=None, chunk_size=None, return_lse=False,
+):
+    r"""Cross-entropy of ``hidden @ weight.T + bias`` against class indices, chunk by chunk.
+
+    Per non-ignored token with logits ``z`` (after ``z -> softcap * tanh(z / softcap)`` when
+    ``softcap`` is set), target ``y``, smoothing ``eps`` and ``V`` classes:
+
+    .. math:: \ell = (1-\epsilon)(\mathrm{lse}(z) - z_y)
+                     + \epsilon\,\tfrac1V\textstyle\sum_j(\mathrm{lse}(z) - z_j)
+                     + c\,\mathrm{lse}(z)^2
+
+    with ``c = z_loss`` (PaLM, Chowdhery et al. 2022) and softcap from Gemma 2 (2024). Memory:
+    one ``chunk x V`` float32 block of logits (two with softcap) plus the gradient buffers;
+    the gradient is taken in the forward pass for 'mean'/'sum' (see :mod:`infoloss.ops`).
+    Float16/bfloat16 inputs: matmuls in the input dtype, softmax and the accumulation of
+    ``grad_weight``/``grad_bias`` in float32, results in the input dtype.
+
+    Args:
+      hidden: (..., D) floating tensor.
+      weight: (V, D) tensor, same dtype and device as ``hidden``.
+      target: (...) integer tensor of class indices in [0, V) or ``ignore_index``.
+      bias: optional (V,) tensor.
+      ignore_index, reduction ('mean' | 'sum' | 'none'), label_smoothing: as in
+        ``torch.nn.functional.cross_entropy``; 'mean' divides by the non-ignored tokens.
+      z_loss: coefficient ``c`` >= 0 of ``lse^2``.
+      softcap: None or a cap > 0.
+      chunk_size: rows per chunk (default: from the shapes, about 32 MiB of logits on CPU).
+      return_lse: also return the per-token logsumexp (float32, shape of ``target``, no grad).
+
+    Returns:
+      The loss (0-d, or ``target``'s shape for 'none'), in ``hidden``'s dtype; with
+      ``return_lse``, ``(loss, lse)``.
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> h, w = torch.randn(6, 4, generator=g), torch.randn(10, 4, generator=g)
+    >>> y = torch.tensor([1, 2, 3, -100, 5, 9])
+    >>> fused = linear_cross_entropy(h, w, y, chunk_size=4)
+    >>> plain = torch.nn.functional.cross_entropy(h @ w.T, y)
+    >>> bool(torch.allclose(fused, plain))
+    True
+    """
+    _check_reduction(reduction, ("mean", "sum", "none"))
+    vocab = _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
+    target = _check_target(target, hidden, vocab, ignore_index)
+    _check_fraction("label_smoothing", label_smoothing)
+    _check_nonnegative("z_loss", z_loss)
+    if softcap is not None:
+        _check_positive("softcap", softcap)
+    _check_chunk_size(chunk_size)
+    return linear_cross_entropy_op(
+        hidden, weight, target, bias, ignore_index=ignore_index, reduction=reduction,
+        label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
+        return_lse=return_lse,
+    )
+
+
+def linear_kl_div(
+    hidden, weight, teacher, teacher_weight=None, *, bias=None, teacher_bias=None, direction="forward",
+    temperature=1.0, scale_by_temperature=True, mask=None, reduction="mean", chunk_size=None,
+):
+    r"""KL divergence between a teacher and the student ``softmax((hidden @ weight.T + bias) / T)``.
+
+    ``direction='forward'``: :math:`KL(p_t \| p_s) = \sum_j p_{t,j}(\log p_{t,j} - \log p_{s,j})`
+    (the usual distillation loss, Hinton et al. 2015); ``'reverse'``: :math:`KL(p_s \| p_t)`.
+    Both sides use temperature ``T``; ``scale_by_temperature`` (default, as in
+    :func:`infoloss.losses.distillation_kl`) multiplies by ``T**2`` so gradient magnitudes do not
+    shrink with ``T``. The teacher is a fixed target: given as
+    logits (..., V) when ``teacher_weight`` is None, else as hidden states (..., D_t) with
+    ``teacher_weight`` (V, D_t) and optional ``teacher_bias``; no gradient flows to it.
+
+    Args:
+      hidden, weight, bias: the student, as in :func:`linear_cross_entropy`.
+      teacher, teacher_weight, teacher_bias: the teacher (see above).
+      mask: optional boolean (...) tensor; False tokens (padding) contribute nothing.
+      reduction: 'mean' over the kept tokens (0 if none; ``kl_div``'s 'batchmean' for 2-D
+        input), 'sum' or 'none' (per token).
+      chunk_size: rows per chunk.
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> h, w, t = torch.randn(5, 3, generator=g), torch.randn(7, 3, generator=g), torch.randn(5, 7, generator=g)
+    >>> fused = linear_kl_div(h, w, t, temperature=2.0, scale_by_temperature=False)
+    >>> plain = torch.nn.functional.kl_div(torch.log_softmax(h @ w.T / 2, -1),
+    ...                                    torch.log_softmax(t / 2, -1), reduction="batchmean", log_target=True)
+    >>> bool(torch.allclose(fused, plain))
+    True
+    """
+    if direction not in ("forward", "reverse"):
+        raise ValueError(f"direction must be 'forward' (KL(teacher || student)) or 'reverse', got direction={direction!r}")
+    return _linear_distill(
+        hidden, weight, teacher, teacher_weight, bias=bias, teacher_bias=teacher_bias, divergence=direction,
+        beta=0.5, temperature=temperature, scale_by_temperature=scale_by_temperature, mask=mask,
+        reduction=reduction, chunk_size=chunk_size,
+    )
+
+
+def linear_js_div(
+    hidden, weight, teacher, teacher_weight=None, *, bias=None, teacher_bias=None, beta=0.5,
+    temperature=1.0, scale_by_temperature=True, mask=None, reduction="mean", chunk_size=None,
+):
+    r"""Generalised Jensen-Shannon divergence between a teacher and the student, chunk by chunk.
+
+    With ``m = beta * p_t + (1 - beta) * p_s``:
+    :math:`JS_\beta = \beta\,KL(p_t \| m) + (1-\beta)\,KL(p_s \| m)`; ``beta = 0.5`` is the
+    Jensen-Shannon divergence (Lin 1991), at most ``log 2`` (the definition of
+    :func:`infoloss.losses.distillation_js`; ``beta`` in (0, 1)). Arguments as in
+    :func:`linear_kl_div`.
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> h, w = torch.randn(4, 3, generator=g), torch.randn(6, 3, generator=g)
+    >>> float(linear_js_div(h, w, h @ w.T))  # identical teacher: 0
+    0.0
+    """
+    _check_fraction("beta", beta)
+    if beta in (0, 1):
+        raise ValueError(f"beta must be in (0, 1) (the teacher's share of the mixture), got beta={beta!r}")
+    return _linear_distill(
+        hidden, weight, teacher, teacher_weight, bias=bias, teacher_bias=teacher_bias, divergence="js",
+        beta=beta, temperature=temperature, scale_by_temperature=scale_by_temperature, mask=mask,
+        reduction=reduction, chunk_size=chunk_size,
+    )
+
+
+def vocab_parallel_cross_entropy(
+    logits, target, *, group=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, z_loss=0.0,
+    softcap=None,
+):
+    """Cross-entropy of logits sharded by vocabulary across the ranks of ``group``.
+
+    Each rank passes its own slice ``logits`` (..., V_r) of the full (..., V) logits, the slices
+    in rank order, and the same full-vocabulary ``target`` (...). The result equals
+    :func:`torch.nn.functional.cross_entropy` on the concatenated logits (plus z-loss and
+    softcap as in :func:`linear_cross_entropy`) and is the same on every rank. Three
+    all-reduces per call (max, then sum of exponentials with target logit and logit sum); the
+    backward is local: each rank's gradient is that of the global loss w.r.t. its own slice.
+    """
+    _check_reduction(reduction, ("mean", "sum", "none"))
+    _check_tensor("logits", logits)
+    if logits.ndim < 1:
+        raise ValueError(f"logits must have a vocabulary axis, got a 0-d tensor")
+    _check_fraction("label_smoothing", label_smoothing)
+    _check_nonnegative("z_loss", z_loss)
+    if softcap is not None:
+        _check_positive("softcap", softcap)
+    target = _check_target(target, logits, None, ignore_index)
+    return vocab_parallel_cross_entropy_op(
+        logits, target, group=group, ignore_index=ignore_index, reduction=reduction,
+        label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
+    )
+
+
+def vocab_parallel_linear_cross_entropy(
+    hidden, weight, target, bias=None, *, group=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
+    z_loss=0.0, softcap=None, chunk_size=None,
+):
+    """:func:`linear_cross_entropy` with ``weight`` (and ``bias``) sharded by vocabulary rows.
+
+    Every rank holds the same ``hidden`` (..., D) and ``target`` and its own rows ``weight``
+    (V_r, D) of the output layer, in rank order. Chunked like :func:`linear_cross_entropy`;
+    per chunk three all-reduces of per-row statistics. ``hidden``'s gradient is summed over
+    the ranks (one all-reduce of N x D in the forward pass), so every rank gets the full
+    gradient, as a replicated input should.
+    """
+    _check_reduction(reduction, ("mean", "sum", "none"))
+    _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
+    target = _check_target(target, hidden, None, ignore_index)
+    _check_fraction("label_smoothing", label_smoothing)
+    _check_nonnegative("z_loss", z_loss)
+    if softcap is not None:
+        _check_positive("softcap", softcap)
+    _check_chunk_size(chunk_size)
+    return vocab_parallel_linear_cross_entropy_op(
+        hidden, weight, target, bias, group=group, ignore_index=ignore_index, reduction=reduction,
+        label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checks (eager only; skipped under torch.compile tracing)
+# --------------------------------------------------------------------------------------------
+
+
+def _linear_distill(hidden, weight, teacher, teacher_weight, *, bias, teacher_bias, reduction, mask,
+                    temperature, chunk_size, **options):
+    _check_reduction(reduction, ("mean", "sum", "none"))
+    vocab = _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
+    _check_positive("temperature", temperature)
+    _check_tensor("teacher", teacher)
+    if teacher.shape[:-1] != hidden.shape[:-1]:
+        raise ValueError(
+            f"teacher has shape {tuple(teacher.shape)} but hidden has shape {tuple(hidden.shape)}; "
+            "they need the same leading (token) dimensions"
+        )
+    if teacher_weight is None:
+        if teacher_bias is not None:
+            raise ValueError("teacher_bias needs teacher_weight (teacher given as logits has no bias)")
+        if teacher.shape[-1] != vocab:
+            raise ValueError(
+                f"teacher logits have {teacher.shape[-1]} classes (shape {tuple(teacher.shape)}) but weight has "
+                f"{vocab} rows (shape {tuple(weight.shape)}); they need the same vocabulary"
+            )
+    else:
+        teacher_vocab = _check_linear(teacher, teacher_weight, teacher_bias, "teacher", "teacher_weight", "teacher_bias")
+        if teacher_vocab != vocab:
+            raise ValueError(
+                f"teacher_weight has {teacher_vocab} rows but weight has {vocab}; they need the same vocabulary"
+            )
+    if mask is not None:
+        if not isinstance(mask, torch.Tensor) or mask.shape != hidden.shape[:-1] or mask.dtype != torch.bool:
+            what = f"{mask.dtype} of shape {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ValueError(f"mask must be a boolean tensor of shape {tuple(hidden.shape[:-1])}, got {what}")
+    _check_chunk_size(chunk_size)
+    return linear_distill_op(
+        hidden, weight, teacher, teacher_weight, bias=bias, teacher_bias=teacher_bias, temperature=temperature,
+        mask=mask, reduction=reduction, chunk_size=chunk_size, **options,
+    )
+
+
+def _check_tensor(name, x):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32, float64, bfloat16 or float16, got {name}.dtype={x.dtype}")
+
+
+def _check_linear(hidden, weight, bias, hidden_name, weight_name, bias_name) -> int:
+    """Shapes, dtypes and devices of (hidden, weight, bias); returns the vocabulary size."""
+    _check_tensor(hidden_name, hidden)
+    _check_tensor(weight_name, weight)
+    if hidden.ndim < 1:
+        raise ValueError(f"{hidden_name} must have shape (..., D), got a 0-d tensor")
+    if weight.ndim != 2:
+        raise ValueError(f"{weight_name} must have shape (V, D), got shape {tuple(weight.shape)}")
+    if hidden.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"hidden size mismatch: {hidden_name} has shape {tuple(hidden.shape)} (D={hidden.shape[-1]}) but "
+            f"{weight_name} has shape {tuple(weight.shape)} (D={weight.shape[1]}); {weight_name} must be (V, D)"
+        )
+    if hidden.dtype != weight.dtype:
+        raise TypeError(f"{hidden_name}.dtype={hidden.dtype} and {weight_name}.dtype={weight.dtype} must match")
+    if hidden.device != weight.device:
+        raise ValueError(f"{hidden_name} is on {hidden.device} and {weight_name} on {weight.device}; use one device")
+    if bias is not None:
+        _check_tensor(bias_name, bias)
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(
+                f"{bias_name} must have shape ({weight.shape[0]},) to match {weight_name} {tuple(weight.shape)}, "
+                f"got {tuple(bias.shape)}"
+            )
+        if bias.dtype != weight.dtype or bias.device != weight.device:
+            raise TypeError(f"{bias_name} must have {weight_name}'s dtype and device ({weight.dtype}, {weight.device})")
+    return weight.shape[0]
+
+
+def _check_target(target, hidden, vocab, ignore_index):
+    """Integer class indices of shape hidden.shape[:-1], each in [0, vocab) or ignore_index."""
+    if not isinstance(target, torch.Tensor):
+        raise TypeError(f"target must be a torch.Tensor of class indices, got {type(target).__name__}")
+    if target.dtype.is_floating_point or target.dtype.is_complex or target.dtype == torch.bool:
+        raise TypeError(
+            f"target must hold integer class indices (e.g. torch.long), got target.dtype={target.dtype}; "
+            "soft (probability) targets are not supported by the fused loss"
+        )
+    if target.shape != hidden.shape[:-1]:
+        raise ValueError(
+            f"target has shape {tuple(target.shape)} but must have shape {tuple(hidden.shape[:-1])} "
+            f"(hidden's shape {tuple(hidden.shape)} without the last axis)"
+        )
+    if target.device != hidden.device:
+        raise ValueError(f"target is on {target.device} but hidden on {hidden.device}")
+    if vocab is not None and target.numel() and not torch.compiler.is_compiling():
+        bad = (target != ignore_index) & ((target < 0) | (target >= vocab))
+        if bool(bad.any()):
+            position = tuple(int(i) for i in bad.nonzero()[0])
+            where = f"target[{', '.join(map(str, position))}]"
+            raise ValueError(
+                f"{where} = {int(target[position])} is not a class index in [0, {vocab}) nor "
+                f"ignore_index={ignore_index}"
+            )
+    return target
+
+
+def _check_reduction(reduction, allowed):
+    if reduction not in allowed:
+        raise ValueError(f"reduction must be one of {', '.join(map(repr, allowed))}, got reduction={reduction!r}")
+
+
+def _check_real(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {name}={value!r}")
+
+
+def _check_fraction(name, value):
+    _check_real(name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {name}={value!r}")
+
+
+def _check_nonnegative(name, value):
+    _check_real(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
+
+
+def _check_positive(name, value):
+    _check_real(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {name}={value!r}")
+
+
+def _check_chunk_size(chunk_size):
+    if chunk_size is None:
+        return
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size <= 0:
+        raise ValueError(f"chunk_size must be a positive int (rows per chunk) or None, got chunk_size={chunk_size!r}")
