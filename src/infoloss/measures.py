@@ -54,7 +54,8 @@ def entropy(p, /, *, axis=-1, base=None, keepdims=False, normalize=False, valida
     if inputs.numpy_fast_path and (fast := _numpy_fast.entropy(inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
     xp, (p,) = inputs.xp, inputs.checked()
-    value = -xp.sum(xlogy(xp, p, p), axis=inputs.axis, keepdims=keepdims)
+    # 0 - sum, not -sum: a certain outcome has entropy +0.0, never -0.0.
+    value = 0.0 - xp.sum(xlogy(xp, p, p), axis=inputs.axis, keepdims=keepdims)
     return inputs.finish(value, base=base)
 
 
@@ -74,7 +75,7 @@ def cross_entropy(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     if inputs.numpy_fast_path and (fast := _numpy_fast.cross_entropy(inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
-    value = -xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)
+    value = 0.0 - xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)  # +0.0, not -0.0
     return inputs.finish(value, base=base)
 
 
@@ -156,8 +157,8 @@ def decompose(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, v
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
-    total = -xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)
-    own = -xp.sum(xlogy(xp, p, p), axis=inputs.axis, keepdims=keepdims)
+    total = 0.0 - xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)
+    own = 0.0 - xp.sum(xlogy(xp, p, p), axis=inputs.axis, keepdims=keepdims)
     excess = xp.sum(log_ratio_term(xp, p, q), axis=inputs.axis, keepdims=keepdims)
     unit = "nats" if base is None else ("bits" if base == 2 else f"log base {base}")
     return Decomposition(
