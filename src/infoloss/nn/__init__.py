@@ -20,6 +20,7 @@ from .modules import (
     KLDivLoss,
     NLLLoss,
 )
+from .linear import LinearCrossEntropyLoss, LinearJSDivLoss, LinearKLDivLoss  # noqa: F401  fused, issue 4
 
 __all__ = [
     "CrossEntropyLoss",
