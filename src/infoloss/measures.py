@@ -111,8 +111,11 @@ def js_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     if inputs.numpy_fast_path and (fast := _numpy_fast.js_divergence(inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
-    m = (p + q) / 2
-    value = xp.sum(log_ratio_term(xp, p, m) + log_ratio_term(xp, q, m), axis=inputs.axis, keepdims=keepdims) / 2
+    # p log(p / m) = (2p log(2p / (p + q))) / 2: (p + q) / 2 underflows to 0 for a subnormal p
+    # beside q = 0 (then log(p / m) = inf), while 2p and p + q never do. Both stay symmetric.
+    total = p + q
+    terms = log_ratio_term(xp, 2 * p, total) + log_ratio_term(xp, 2 * q, total)
+    value = xp.sum(terms, axis=inputs.axis, keepdims=keepdims) / 4
     return inputs.finish(value, base=base)
 
 
