@@ -33,7 +33,8 @@ TOLERANCE = {np.float64: dict(rtol=1e-12, atol=1e-14), np.float32: dict(rtol=1e-
 def blocks(request, monkeypatch):
     if request.param == "tiny blocks":
         monkeypatch.setattr(_numpy_fast, "_BLOCK", 64)
-        monkeypatch.setattr(_numpy_fast, "_BLAS_CHUNK", 16)  # rows longer than 16 are sliced
+        monkeypatch.setattr(_numpy_fast, "_CHUNK", 16)  # rows longer than 16 are cut into chunks
+        monkeypatch.setattr(_numpy_fast, "_VECDOT_MIN", 8)
         monkeypatch.setattr(_numpy_fast, "_PARALLEL_MIN", 100)
     return request.param
 
