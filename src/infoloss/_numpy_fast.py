@@ -127,6 +127,8 @@ def _row_sums(x, ones):
     rows, n = x.shape
     if n >= _VECDOT_MIN:
         return np.vecdot(x, ones[:n])
+    if rows * n <= _CHUNK:
+        return x @ ones[:n]
     per_call = max(1, _CHUNK // n)
     full = rows - rows % per_call
     out = np.empty(rows, x.dtype)
