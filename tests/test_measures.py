@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import zlib
 
 import array_api_strict as xs
 import dask.array as da
@@ -126,7 +127,7 @@ def call(name, p, q, **kwargs):
 @pytest.mark.parametrize("base", [None, 2, 10])
 @pytest.mark.parametrize("axis", [-3, -2, -1, 0, 1, 2])
 def test_scipy_parity_nd_every_axis(name, base, axis):
-    rng = np.random.default_rng(abs(hash((name, base, axis))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr((name, base, axis)).encode()))  # same inputs every run
     p = random_distributions(rng, (3, 4, 5), axis)
     q = random_distributions(rng, (3, 4, 5), axis)
     if name == "cross_entropy":  # keep it finite here; +inf has its own test
