@@ -74,7 +74,7 @@ class LinearLossFunction(torch.autograd.Function):
             ctx.save_for_backward(hidden, weight, bias, lse)
             ctx.mark_non_differentiable(lse)
             return loss.to(hidden.dtype), lse
-        scale = _reduction_scale(reduction, rule, weight.shape[0])
+        scale = _reduction_scale(reduction, rule)
         row_scale = None
         if any(needs):
             row_scale = torch.full((hidden.shape[0],), scale, dtype=accumulation_dtype(hidden.dtype), device=hidden.device)
@@ -117,7 +117,7 @@ class LinearLossFunction(torch.autograd.Function):
         )
 
 
-def _reduction_scale(reduction: str, rule, vocab: int) -> float:
+def _reduction_scale(reduction: str, rule) -> float:
     if reduction == "sum":
         return 1.0
     count = rule.count
@@ -146,7 +146,7 @@ def run_chunks(hidden, weight, bias, rule, chunk, *, row_scale, needs=(False, Fa
 
     loss = torch.empty(n_rows, dtype=acc, device=device)
     lse = torch.empty(n_rows, dtype=acc, device=device) if known_lse is None else known_lse
-    grad_hidden = torch.empty_like(hidden) if need_h else None
+    grad_hidden = torch.empty(n_rows, width, dtype=hidden.dtype, device=device) if need_h else None
     grad_weight = torch.zeros(vocab, width, dtype=acc, device=device) if need_w else None
     grad_bias = torch.zeros(vocab, dtype=acc, device=device) if need_b and bias is not None else None
 
