@@ -64,9 +64,9 @@ def main() -> None:
         "generic path: kl_divergence": "scipy.stats.entropy(p, q)",
         "generic path: entropy": "scipy.stats.entropy(p)",
     })
-    kl, kl_memory = results["infoloss.kl_divergence"]
-    h, h_memory = results["infoloss.entropy"]
-    worst_memory = max(m for name, (_, m) in results.items() if name.startswith("infoloss"))
+    kl = results["infoloss.kl_divergence"][0]
+    h = results["infoloss.entropy"][0]
+    worst_memory = max(r[1] for name, r in results.items() if name.startswith("infoloss"))
     print("\ntargets (issue 2)")
     _target("kl_divergence >= 8x faster than scipy.stats.entropy(p, q)",
             results["scipy.stats.entropy(p, q)"][0] / kl, ">=", 8)
@@ -123,11 +123,11 @@ def _generic(function, *arrays):
 
 
 def _measure(cases: dict, repeat: int) -> dict:
-    """name -> (best seconds, extra peak memory as a fraction of the inputs' bytes)."""
+    """name -> (best seconds, extra peak memory as a fraction of the inputs, CPU / wall time)."""
     results = {}
     for name, (call, input_bytes) in cases.items():
         call()  # warm up: thread pool, scratch caches, page faults
-        best = min(_seconds(call) for _ in range(repeat))
+        best, cores = min(_seconds(call) for _ in range(repeat))
         gc.collect()
         tracemalloc.start()
         tracemalloc.reset_peak()
@@ -135,25 +135,28 @@ def _measure(cases: dict, repeat: int) -> dict:
         call()
         peak = tracemalloc.get_traced_memory()[1] - baseline
         tracemalloc.stop()
-        results[name] = (best, peak / input_bytes)
+        results[name] = (best, peak / input_bytes, cores)
     return results
 
 
-def _seconds(call) -> float:
-    start = time.perf_counter()
+def _seconds(call) -> tuple[float, float]:
+    """Wall seconds, and the process's CPU seconds per wall second (cores kept busy)."""
+    start, cpu = time.perf_counter(), time.process_time()
     call()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    return wall, (time.process_time() - cpu) / wall
 
 
 def _table(results: dict, floor: float, references: dict) -> None:
     width = max(len(name) for name in results)
-    print(f"{'call':<{width}}  {'ms':>8}  {'vs reference':>12}  {'x floor':>8}  {'extra memory':>12}")
-    for name, (seconds, memory) in results.items():
+    print(f"{'call':<{width}}  {'ms':>8}  {'vs reference':>12}  {'x floor':>8}  {'extra memory':>12}  {'cores':>5}")
+    for name, (seconds, memory, cores) in results.items():
         reference = references.get(name)
         speedup = f"{results[reference][0] / seconds:.1f}x faster" if reference else ""
         print(f"{name:<{width}}  {seconds * 1e3:8.1f}  {speedup:>12}  {seconds / floor:8.1f}  "
-              f"{100 * memory:11.3f}%")
-    print("(vs reference: SciPy's call on the same arrays; x floor: multiple of the first row)")
+              f"{100 * memory:11.3f}%  {cores:5.2f}")
+    print("(vs reference: SciPy's call on the same arrays; x floor: multiple of the first row;\n"
+          " cores: CPU time / wall time of the best run, below 1 when the machine is shared)")
 
 
 def _target(text: str, value: float, sense: str, goal: float, unit: str = "x") -> None:
