@@ -212,7 +212,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=N
     >>> round(float(binary_cross_entropy(np.array([0.8, 0.4]), np.array([1.0, 0.0]))), 4)
     0.367
     """
-    x, t, weight, xp, out_dtype, validating = _binary_inputs(input, target, weight, None, reduction, axis, validate)
+    x, t, weight, _, xp, out_dtype, validating = _binary_inputs(input, target, weight, None, reduction, axis, validate)
     if validating:
         args.check_in_unit_interval(xp, x, "input")
     if array_api_compat.is_torch_array(x):
@@ -252,13 +252,9 @@ def binary_cross_entropy_with_logits(
     >>> round(float(binary_cross_entropy_with_logits(np.array([2.0]), np.array([1.0]))), 4)
     0.1269
     """
-    x, t, weight, xp, out_dtype, validating = _binary_inputs(input, target, weight, pos_weight, reduction, axis, validate)
-    pos_weight = args.along_axis(xp, _same_kind(xp, pos_weight, x, "pos_weight"), x.ndim, axis)
-    if pos_weight is not None:
-        _check_broadcasts("pos_weight", pos_weight.shape, x.shape)
-        pos_weight = args.restore(xp, pos_weight, x.dtype)
-        if validating:
-            args.check_non_negative(xp, pos_weight, "pos_weight")
+    x, t, weight, pos_weight, xp, out_dtype, _ = _binary_inputs(
+        input, target, weight, pos_weight, reduction, axis, validate
+    )
     if array_api_compat.is_torch_array(x):
         import torch.nn.functional as F
 
@@ -415,13 +411,6 @@ def _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis) -> Non
     _checks.check_distribution(xp, target, "target", axis, normalize=False)
 
 
-def _same_kind(xp, value, like, name):
-    if value is None or _xp.is_array(value):
-        return value
-    arrays, _ = args.arrays_of_one_kind({"input": like, name: value})
-    return arrays[name]
-
-
 def _check_broadcasts(name, shape, input_shape) -> None:
     try:
         ok = np.broadcast_shapes(tuple(shape), tuple(input_shape)) == tuple(input_shape)
@@ -432,23 +421,27 @@ def _check_broadcasts(name, shape, input_shape) -> None:
 
 
 def _binary_inputs(input, target, weight, pos_weight, reduction, axis, validate):
-    arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight})
-    input, target, weight = arrays.values()
+    named = {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight}
+    arrays, xp = args.arrays_of_one_kind(named)
+    input, target, weight, pos_weight = arrays.values()
     args.check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"target must have input's shape {tuple(input.shape)}, got shape {tuple(target.shape)}")
     x, out_dtype = args.compute_dtype(xp, input, "input")
     t = args.restore(xp, target, x.dtype)
     validating = args.should_validate(validate, input, target, weight, pos_weight)
-    weight = args.along_axis(xp, weight, x.ndim, axis)
-    if weight is not None:
-        _check_broadcasts("weight", weight.shape, x.shape)
-        weight = args.restore(xp, weight, x.dtype)
-        if validating:
-            args.check_non_negative(xp, weight, "weight")
+    weights = {"weight": weight, "pos_weight": pos_weight}
+    for name, w in weights.items():
+        w = args.along_axis(xp, w, x.ndim, axis)
+        if w is not None:
+            _check_broadcasts(name, w.shape, x.shape)
+            w = args.restore(xp, w, x.dtype)
+            if validating:
+                args.check_non_negative(xp, w, name)
+        weights[name] = w
     if validating:
         args.check_in_unit_interval(xp, t, "target")
-    return x, t, weight, xp, out_dtype, validating
+    return x, t, weights["weight"], weights["pos_weight"], xp, out_dtype, validating
 
 
 def _torch_index_loss(z, target, *, axis, weight, ignore_index, mask, reduction, label_smoothing, fused):
