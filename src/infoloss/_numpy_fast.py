@@ -185,11 +185,13 @@ def _js_block(blocks, scratch):
     p, q = blocks
     mixture = scratch.buffer(p.shape)
     log_ratio = scratch.buffer(p.shape, second=True)
+    # x / m computed as 2x / (p + q): (p + q) / 2 underflows to 0 for a subnormal entry
+    # beside a zero, while p + q never does.
     np.add(p, q, out=mixture)
-    np.multiply(mixture, 0.5, out=mixture)
     totals = 0.0
     for x in (p, q):
-        np.divide(x, mixture, out=log_ratio)  # <= 2: no overflow; 0/0 where p = q = 0
+        np.divide(x, mixture, out=log_ratio)  # <= 1: no overflow; 0/0 where p = q = 0
+        np.multiply(log_ratio, 2.0, out=log_ratio)
         np.fmax(log_ratio, scratch.tiny, out=log_ratio)
         np.log(log_ratio, out=log_ratio)
         totals = totals + _row_dots(x, log_ratio, scratch.ones)
