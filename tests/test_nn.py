@@ -4,6 +4,8 @@ same name (values and gradients), buffers, options, and the distillation modules
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -120,3 +122,11 @@ def test_modules_train_a_model():
         optimiser.step()
     assert float(loss.detach()) < first / 2
     assert np.mean((model(x).argmax(1) == y).numpy()) > 0.9
+
+
+def test_infoloss_nn_without_torch_says_how_to_install():
+    code = ("import sys; sys.modules['torch'] = None  # as if torch were not installed\n"
+            "import infoloss\n"
+            "try:\n    import infoloss.nn\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert "pip install torch" in out
