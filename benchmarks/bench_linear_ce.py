@@ -7,6 +7,8 @@ Three ways to get the loss and the gradients w.r.t. hidden and weight of
 * ``torch-chunked``  ``F.linear_cross_entropy(h, W, y, options=nn.LinearCrossEntropyOptions())``.
 * ``infoloss``       ``infoloss.nn.functional.linear_cross_entropy(h, W, y)``.
 
+Time is wall-clock (best of ``--repeat`` round-robin runs); the CPU time of the process is
+printed beside it, as the 2-core development machine is shared and wall time is noisy.
 Each case runs in its own subprocess, so its peak resident memory is its own: the child builds
 the inputs, notes its resident set, resets the kernel's high-water mark (``/proc/self/clear_refs``)
 and reports ``VmHWM - baseline`` after one forward + backward. Targets (issue 4): infoloss time
@@ -27,6 +29,7 @@ CASES = ("unfused", "torch-chunked", "infoloss")
 
 
 def child(case: str, n: int, d: int, v: int, seed: int, chunk_size: int | None = None) -> dict:
+    import resource
     import time
 
     import torch
@@ -55,12 +58,15 @@ def child(case: str, n: int, d: int, v: int, seed: int, chunk_size: int | None =
     baseline = _status("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current RSS
         f.write("5")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     loss = run(hidden, weight, target)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_seconds = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
     peak = _status("VmHWM")
     checksum = float(weight.grad.double().abs().sum() + hidden.grad.double().abs().sum())
-    return {"case": case, "seconds": seconds, "peak_extra_mib": (peak - baseline) / 1024, "loss": loss, "grad_l1": checksum}
+    return {"case": case, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_extra_mib": (peak - baseline) / 1024, "loss": loss, "grad_l1": checksum}
 
 
 def _status(field: str) -> int:
@@ -99,16 +105,18 @@ def main() -> None:
     logits_mib = n * v * 4 / 2**20
     print(f"N={n} D={d} V={v} float32, forward+backward, CPU, best of {args.repeat}; "
           f"N x V float32 logits = {logits_mib:.0f} MiB")
-    print(f"{'case':<15}{'time (s)':>10}{'vs unfused':>12}{'peak extra (MiB)':>18}{'loss':>12}{'|grad|_1':>16}")
-    base = results["unfused"]["seconds"]
+    print(f"{'case':<15}{'time (s)':>10}{'vs unfused':>12}{'CPU (s)':>10}{'vs unfused':>12}{'peak extra (MiB)':>18}"
+          f"{'loss':>12}{'|grad|_1':>14}")
+    base, base_cpu = results["unfused"]["seconds"], results["unfused"]["cpu_seconds"]
     for case in CASES:
         r = results[case]
-        print(f"{case:<15}{r['seconds']:>10.2f}{r['seconds'] / base:>11.2f}x{r['peak_extra_mib']:>18.0f}"
-              f"{r['loss']:>12.6f}{r['grad_l1']:>16.6g}")
+        print(f"{case:<15}{r['seconds']:>10.2f}{r['seconds'] / base:>11.2f}x{r['cpu_seconds']:>10.2f}"
+              f"{r['cpu_seconds'] / base_cpu:>11.2f}x{r['peak_extra_mib']:>18.0f}{r['loss']:>12.6f}{r['grad_l1']:>14.6g}")
     ours, chunked = results["infoloss"], results["torch-chunked"]
     time_ok = ours["seconds"] <= base
     mem_ok = ours["peak_extra_mib"] <= chunked["peak_extra_mib"]
-    print(f"target time   infoloss <= 1.0x unfused        : {ours['seconds'] / base:.2f}x  {'PASS' if time_ok else 'MISS'}")
+    print(f"target time   infoloss <= 1.0x unfused        : {ours['seconds'] / base:.2f}x  {'PASS' if time_ok else 'MISS'}"
+          f"   (CPU time {ours['cpu_seconds'] / base_cpu:.2f}x; wall time is what the target is judged on)")
     print(f"target memory infoloss <= torch-chunked peak  : {ours['peak_extra_mib']:.0f} vs "
           f"{chunked['peak_extra_mib']:.0f} MiB  {'PASS' if mem_ok else 'MISS'}")
 

@@ -61,7 +61,7 @@ def linear_cross_entropy(
         ``torch.nn.functional.cross_entropy``; 'mean' divides by the non-ignored tokens.
       z_loss: coefficient ``c`` >= 0 of ``lse^2``.
       softcap: None or a cap > 0.
-      chunk_size: rows per chunk (default: from the shapes, about 32 MiB of logits on CPU).
+      chunk_size: rows per chunk (default: from the shapes, about 64 MiB of logits on CPU).
       return_lse: also return the per-token logsumexp (float32, shape of ``target``, no grad).
 
     Returns:
@@ -169,9 +169,10 @@ def vocab_parallel_cross_entropy(
     Each rank passes its own slice ``logits`` (..., V_r) of the full (..., V) logits, the slices
     in rank order, and the same full-vocabulary ``target`` (...). The result equals
     :func:`torch.nn.functional.cross_entropy` on the concatenated logits (plus z-loss and
-    softcap as in :func:`linear_cross_entropy`) and is the same on every rank. Three
-    all-reduces per call (max, then sum of exponentials with target logit and logit sum); the
-    backward is local: each rank's gradient is that of the global loss w.r.t. its own slice.
+    softcap as in :func:`linear_cross_entropy`) and is the same on every rank. Communication:
+    an all-gather of the slice widths (one int per rank), an all-reduce MAX of the row maxima and
+    one all-reduce SUM of (sum of exponentials, target logit, logit sum) per row. The backward is
+    local: each rank's gradient is that of the global loss w.r.t. its own slice.
     """
     _check_reduction(reduction, ("mean", "sum", "none"))
     _check_tensor("logits", logits)
@@ -196,9 +197,10 @@ def vocab_parallel_linear_cross_entropy(
 
     Every rank holds the same ``hidden`` (..., D) and ``target`` and its own rows ``weight``
     (V_r, D) of the output layer, in rank order. Chunked like :func:`linear_cross_entropy`;
-    per chunk three all-reduces of per-row statistics. ``hidden``'s gradient is summed over
-    the ranks (one all-reduce of N x D in the forward pass), so every rank gets the full
-    gradient, as a replicated input should.
+    per chunk two all-reduces of per-row statistics (as in
+    :func:`vocab_parallel_cross_entropy`). ``hidden``'s gradient is summed over the ranks (one
+    all-reduce of N x D, in the forward pass for 'mean'/'sum', in the backward for 'none'), so
+    every rank gets the full gradient, as a replicated input should.
     """
     _check_reduction(reduction, ("mean", "sum", "none"))
     _check_linear(hidden, weight, bias, "hidden", "weight", "bias")

@@ -32,17 +32,21 @@ import torch
 
 __all__ = ["LinearLossFunction", "CrossEntropyRule", "run_chunks", "auto_chunk_size", "linear_cross_entropy_op"]
 
-# Bytes one chunk's float32 logits buffer may take. 32 MiB keeps the buffer in a few cache-friendly
-# pieces on CPU while each chunk's matmul is still large (e.g. 128 x 1024 @ 1024 x 65536).
-_CPU_CHUNK_BYTES = 32 * 2**20
+# Bytes one chunk's float32 logits buffer may take on CPU. Each chunk streams W (V x D) twice and
+# grad_weight once through memory, so taller chunks amortise that traffic; 64 MiB (256 rows at
+# V = 65536) keeps the buffer a fraction of grad_weight itself at LLM shapes.
+_CPU_CHUNK_BYTES = 64 * 2**20
 # On CUDA the matmuls want taller chunks; 256 MiB per buffer is still small next to N x V.
 _CUDA_CHUNK_BYTES = 256 * 2**20
+_MIN_CHUNK_BYTES = 4 * 2**20
 
 
 def auto_chunk_size(n_rows: int, vocab: int, device: torch.device, buffers: int = 1) -> int:
-    """Rows per chunk so that ``buffers`` float32 ``chunk x vocab`` buffers fit the byte budget."""
+    """Rows per chunk: ``buffers`` float32 ``chunk x vocab`` blocks within the byte budget, and
+    (for small problems) at most an eighth of the rows, but no block under 4 MiB."""
     budget = _CUDA_CHUNK_BYTES if device.type == "cuda" else _CPU_CHUNK_BYTES
-    rows = budget // (4 * max(vocab, 1) * buffers)
+    row_bytes = 4 * max(vocab, 1) * buffers
+    rows = min(budget // row_bytes, max(-(-n_rows // 8), _MIN_CHUNK_BYTES // row_bytes))
     return int(max(1, min(n_rows, rows)))
 
 
@@ -108,7 +112,7 @@ class LinearLossFunction(torch.autograd.Function):
                         g.mul_(grad_loss.to(g.dtype))
         grad_hidden, grad_weight, grad_bias = grads
         return (
-            None if grad_hidden is None else grad_hidden,
+            grad_hidden,
             None if grad_weight is None else grad_weight.to(ctx.out_dtype),
             None if grad_bias is None else grad_bias.to(ctx.out_dtype),
             None,
