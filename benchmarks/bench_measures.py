@@ -9,7 +9,8 @@ Issue 2's targets, on 5e7 float64 entries (p and q normalised, with zeros):
 
 Every ratio compares timings taken in the same run (best of ``--repeat``), so a busy machine
 slows both sides. Peak memory is measured with ``tracemalloc``, which sees NumPy's array
-allocations. Run: ``python benchmarks/bench_measures.py [--size 5e7] [--repeat 5]``.
+allocations. The rows marked ``[NumPy ufuncs]`` run the fast path with its compiled kernels
+(``_kernels.c``) turned off, to show what they add; the first line says which kernel build ran. Run: ``python benchmarks/bench_measures.py [--size 5e7] [--repeat 5]``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
 
     p, q = _distributions(size, np.random.default_rng(0))
     input_bytes = p.nbytes + q.nbytes
+    print(f"compiled kernels: {_numpy_fast.KERNEL} (avx2, baseline, or none: NumPy ufuncs only)")
     print(f"1-D: p, q float64 of {size:,} entries ({input_bytes / 2**20:,.0f} MiB together), "
           f"best of {args.repeat}")
     cases = {
@@ -51,6 +53,9 @@ def main() -> None:
         "infoloss.kl_divergence(normalize=True)": (
             lambda: infoloss.kl_divergence(p, q, normalize=True), 2 * p.nbytes),
         "infoloss.kl_divergence [one thread]": (lambda: _one_thread(infoloss.kl_divergence, p, q), 2 * p.nbytes),
+        "infoloss.kl_divergence [NumPy ufuncs]": (
+            lambda: _numpy_ufuncs(infoloss.kl_divergence, p, q), 2 * p.nbytes),
+        "infoloss.entropy [NumPy ufuncs]": (lambda: _numpy_ufuncs(infoloss.entropy, p), p.nbytes),
     }
     if args.generic:
         cases["generic path: kl_divergence"] = (lambda: _generic(infoloss.kl_divergence, p, q), 2 * p.nbytes)
@@ -61,6 +66,8 @@ def main() -> None:
         "infoloss.kl_divergence": "scipy.stats.entropy(p, q)",
         "infoloss.kl_divergence(normalize=True)": "scipy.stats.entropy(p, q)",
         "infoloss.kl_divergence [one thread]": "scipy.stats.entropy(p, q)",
+        "infoloss.kl_divergence [NumPy ufuncs]": "scipy.stats.entropy(p, q)",
+        "infoloss.entropy [NumPy ufuncs]": "scipy.stats.entropy(p)",
         "infoloss.cross_entropy": "scipy.stats.entropy(p, q)",
         "infoloss.js_divergence": "scipy.stats.entropy(p, q)",
         "infoloss.entropy": "scipy.stats.entropy(p)",
@@ -92,6 +99,8 @@ def main() -> None:
         "infoloss.entropy": (lambda: infoloss.entropy(p2), p2.nbytes),
         "infoloss.cross_entropy": (lambda: infoloss.cross_entropy(p2, q2), 2 * p2.nbytes),
         "infoloss.js_divergence": (lambda: infoloss.js_divergence(p2, q2), 2 * p2.nbytes),
+        "infoloss.kl_divergence [NumPy ufuncs]": (
+            lambda: _numpy_ufuncs(infoloss.kl_divergence, p2, q2), 2 * p2.nbytes),
     }
     results = _measure(cases, args.repeat)
     _table(results, results["np.einsum('ij,ij->i', p, q)  [floor]"][0], {
@@ -99,6 +108,7 @@ def main() -> None:
         "infoloss.cross_entropy": "scipy.stats.entropy(p, q, axis=1)",
         "infoloss.js_divergence": "scipy.stats.entropy(p, q, axis=1)",
         "infoloss.entropy": "scipy.stats.entropy(p, axis=1)",
+        "infoloss.kl_divergence [NumPy ufuncs]": "scipy.stats.entropy(p, q, axis=1)",
     })
 
 
@@ -133,6 +143,16 @@ def _one_thread(function, *arrays):
         return function(*arrays)
     finally:
         _numpy_fast._PARALLEL_MIN = threshold
+
+
+def _numpy_ufuncs(function, *arrays):
+    """The fast path without its compiled kernels: the NumPy ufunc code of ``_numpy_fast``."""
+    kernels = _numpy_fast._KERNELS
+    _numpy_fast._KERNELS = None
+    try:
+        return function(*arrays)
+    finally:
+        _numpy_fast._KERNELS = kernels
 
 
 def _measure(cases: dict, repeat: int) -> dict:

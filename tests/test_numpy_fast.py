@@ -40,6 +40,14 @@ def blocks(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["compiled kernels", "numpy ufuncs"], autouse=True)
+def kernels(request, monkeypatch):
+    """Every test with the compiled block kernels (_kernels.c, where built) and without them."""
+    if request.param == "numpy ufuncs":
+        monkeypatch.setattr(_numpy_fast, "_KERNELS", None)
+    return request.param
+
+
 def generic(function, *args, **kwargs):
     """``function`` computed by the array-API path."""
     fast = _inputs.Inputs.numpy_fast_path
