@@ -150,8 +150,8 @@ def linear_js_div(
     >>> bool(linear_js_div(h, w, h @ w.T).abs() < 1e-6)  # identical teacher: 0
     True
     """
-    _check_fraction("beta", beta)
-    if beta in (0, 1):
+    _check_real("beta", beta)
+    if not 0 < beta < 1:
         raise ValueError(f"beta must be in (0, 1) (the teacher's share of the mixture), got beta={beta!r}")
     return _linear_distill(
         hidden, weight, teacher, teacher_weight, bias=bias, teacher_bias=teacher_bias, divergence="js",
