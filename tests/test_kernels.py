@@ -8,6 +8,7 @@ the row sums and the block minimum that the fused validation of ``_numpy_fast`` 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import platform
 import subprocess

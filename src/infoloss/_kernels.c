@@ -51,13 +51,17 @@
 extern double log(double x);
 #pragma omp declare simd notinbranch
 extern float logf(float x);
+/* A SIMD loop with these reduction clauses (the reductions may be reordered across lanes). */
+#define OMP_SIMD(clauses) _Pragma(INFOLOSS_STR(omp simd clauses))
+#else
+#define OMP_SIMD(clauses) /* plain loops: no pragma for the compiler to warn about */
 #endif
 
 /* The row loops. ELEM is double or float; LOG is log or logf; TINY the smallest normal ELEM.
    Each loop adds the row's term into `total` and its entries into `sum_p` (`sum_q`), all in
    double, and keeps the smallest entries in `min_p`, `min_q`. */
 #define ENTROPY_ROW(ELEM, LOG, TINY)                                                  \
-    _Pragma("omp simd reduction(+ : total, sum_p) reduction(min : min_p)")          \
+    OMP_SIMD(reduction(+ : total, sum_p) reduction(min : min_p))          \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         ELEM pi = p[i];                                                               \
         ELEM x = pi > TINY ? pi : TINY; /* np.fmax(p, tiny) */                        \
@@ -67,7 +71,7 @@ extern float logf(float x);
     }
 
 #define CROSS_ENTROPY_ROW(ELEM, LOG, TINY)                                            \
-    _Pragma("omp simd reduction(+ : total, sum_p, sum_q) reduction(min : min_p, min_q)") \
+    OMP_SIMD(reduction(+ : total, sum_p, sum_q) reduction(min : min_p, min_q)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         ELEM pi = p[i], qi = q[i];                                                    \
         ELEM x = qi + (pi == 0 ? (ELEM)1 : (ELEM)0); /* log(q + [p == 0]) */          \
@@ -79,7 +83,7 @@ extern float logf(float x);
     }
 
 #define KL_ROW(ELEM, LOG, TINY)                                                       \
-    _Pragma("omp simd reduction(+ : total, sum_p, sum_q) reduction(min : min_p, min_q)") \
+    OMP_SIMD(reduction(+ : total, sum_p, sum_q) reduction(min : min_p, min_q)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         ELEM pi = p[i], qi = q[i];                                                    \
         ELEM r = pi / qi;            /* exactly 1 where p == q */                     \
@@ -95,7 +99,7 @@ extern float logf(float x);
    exactly (a contracted fma over the sum of both terms would not be symmetric). */
 #define JS_ROW(ELEM, LOG, TINY)                                                       \
     double total_q = 0.0;                                                             \
-    _Pragma("omp simd reduction(+ : total, total_q, sum_p, sum_q) reduction(min : min_p, min_q)") \
+    OMP_SIMD(reduction(+ : total, total_q, sum_p, sum_q) reduction(min : min_p, min_q)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         ELEM pi = p[i], qi = q[i];                                                    \
         ELEM mixture = pi + qi;                                                       \
