@@ -7,8 +7,8 @@ are read once, in blocks small enough that every temporary stays in the core's L
 
 * **Blocks.** The arrays are viewed as ``(rows, n)`` (distributions along the last axis).
   Short rows (``n <= _CHUNK``) go in blocks of whole rows, about ``_BLOCK`` entries each; a
-  long row is cut into chunks of ``_CHUNK`` entries (plus a shorter tail), taken four at a
-  time as a ``(4, _CHUNK)`` block. Each thread owns preallocated scratch buffers of one
+  long row is cut into chunks of ``_CHUNK`` entries (plus a shorter tail), taken
+  ``_BLOCK // _CHUNK`` (4) at a time as a ``(4, _CHUNK)`` block. Each thread owns preallocated scratch buffers of one
   block; a block is transformed in place in those (``np.divide``/``np.fmax``/``np.log`` with
   ``out=``) and reduced per row (``np.vecdot``, or small BLAS matrix-vector products for
   short rows). A long row's per-chunk totals (one float per 8192 entries) are added up
@@ -26,12 +26,13 @@ are read once, in blocks small enough that every temporary stays in the core's L
   the conventions of the NumPy block functions entry by entry (next two points); the
   comments in each point at the other.
 * **Threads.** ``np.log`` of float64 (scalar libm on AVX2) dominates the cost, so the work is
-  CPU-bound, not memory-bound (with the kernels too): the rows (or the chunks of long rows)
-  are split into two halves, one run by the calling thread and one by a worker thread. NumPy
-  releases the GIL inside ufuncs and BLAS calls, as the kernels do, so the halves run in
-  parallel; Python's own per-block work is
-  small next to a block's arithmetic. Small inputs stay on the calling thread
-  (``_PARALLEL_MIN``, measured: below it a thread costs more than it saves).
+  CPU-bound, not memory-bound (with the kernels too, if less so): the rows (or the chunks of
+  long rows) are cut into up to ``_PARTS_PER_THREAD`` contiguous parts per thread (no part
+  smaller than a block), which the calling thread and a worker thread take in turn, so that
+  on a shared machine the thread that gets more CPU does more. NumPy releases the GIL inside
+  ufuncs and BLAS calls, as the kernels do, so the threads run in parallel; Python's own
+  per-block work is small next to a block's arithmetic. Small inputs stay on the calling
+  thread (``_PARALLEL_MIN``, measured: below it a thread costs more than it saves).
 * **Zeros without masks.** ``where=``-masked ufuncs are several times slower than plain ones,
   so the ``0 log 0 = 0`` convention is met arithmetically: the ratio ``p / q`` (or ``p``) is
   raised to the smallest normal number before the log (``np.fmax``, which also turns the
@@ -125,6 +126,10 @@ _CHUNK = 8192
 # half to the pool costs ~30 us (measured); from 2**17 entries each half is ~0.4 ms of work.
 _PARALLEL_MIN = 1 << 17
 _THREADS = 2
+# The work is cut into up to this many parts per thread (but none smaller than a block), and
+# each thread takes the next part when done with one: on a shared machine, where one thread
+# gets less CPU than the other, the faster one does more, instead of waiting for a fixed half.
+_PARTS_PER_THREAD = 8
 # Rows at least this long are reduced with np.vecdot; shorter ones with small BLAS products.
 _VECDOT_MIN = 128
 
@@ -359,16 +364,20 @@ class _Job:
         self.scale = (2.0**-limit, 2.0**limit)
 
     def run(self, threads: int):
+        parts = 1
+        if threads > 1:
+            blocks = self.rows * self.n // self.block
+            parts = min(threads * _PARTS_PER_THREAD, max(threads, blocks))
         if self.n <= _CHUNK:
             out = np.empty(self.rows)
-            _in_parallel(self.rows_part, [(a, b, out) for a, b in _split(self.rows, threads)])
+            _in_parallel(self.rows_part, [(a, b, out) for a, b in _split(self.rows, parts)], threads)
             return out
         self.full_chunks, tail = divmod(self.n, _CHUNK)
         self.units_per_row = self.full_chunks + (tail > 0)
         units = self.rows * self.units_per_row
         self.totals = np.empty(units)
         self.sums = [np.empty(units) for _ in self.views] if self.need_sums else []
-        _in_parallel(self.units_part, list(_split(units, threads)))
+        _in_parallel(self.units_part, list(_split(units, parts)), threads)
         return self.combine()
 
     # -- checks shared by both layouts --------------------------------------------------------
@@ -511,11 +520,26 @@ def _compute(measure: _Measure, inputs, keepdims: bool):
     return out[()] if out.ndim == 0 else out
 
 
-def _in_parallel(function, argument_lists) -> None:
-    """``function(*args)`` for each, the first on this thread and the rest on the pool."""
-    futures = [_pool().submit(function, *args) for args in argument_lists[1:]]
+def _in_parallel(function, argument_lists, threads: int) -> None:
+    """``function(*args)`` for each, run by this thread and ``threads - 1`` pool threads.
+
+    Each thread takes the next arguments when it is done, so a thread that gets more CPU
+    (a shared machine) takes more of them.
+    """
+    pending = iter(argument_lists)
+    lock = threading.Lock()
+
+    def take_turns():
+        while True:
+            with lock:
+                args = next(pending, None)
+            if args is None:
+                return
+            function(*args)
+
+    futures = [_pool().submit(take_turns) for _ in range(min(threads, len(argument_lists)) - 1)]
     try:
-        function(*argument_lists[0])
+        take_turns()
     finally:
         # Wait for the workers even when this thread failed: they write into our arrays.
         errors = [f.exception() for f in futures]
