@@ -5,14 +5,15 @@ materialises a full-size temporary: ``scipy.stats.entropy(p, q)``-style code rea
 the data about ten times and needs several times the input size in extra memory. Here the data
 are read once, in blocks small enough that every temporary stays in the core's L2 cache:
 
-* **Blocks.** The arrays are viewed as ``(rows, n)`` (distributions along the last axis).
-  Short rows (``n <= _CHUNK``) go in blocks of whole rows, about ``_BLOCK`` entries each; a
-  long row is cut into chunks of ``_CHUNK`` entries (plus a shorter tail), taken
-  ``_BLOCK // _CHUNK`` (4) at a time as a ``(4, _CHUNK)`` block. Each thread owns preallocated scratch buffers of one
-  block; a block is transformed in place in those (``np.divide``/``np.fmax``/``np.log`` with
-  ``out=``) and reduced per row (``np.vecdot``, or small BLAS matrix-vector products for
-  short rows). A long row's per-chunk totals (one float per 8192 entries) are added up
-  exactly (``math.fsum``) at the end. Nothing full-size is allocated besides the result.
+* **Blocks.** The arrays are viewed as ``(rows, n)`` (distributions along the last axis). Short
+  rows (``n <= _CHUNK``) go in blocks of whole rows, about ``_BLOCK`` entries each; a long row
+  is cut into chunks of ``_CHUNK`` entries (plus a shorter tail), taken ``_BLOCK // _CHUNK``
+  (4) at a time as a ``(4, _CHUNK)`` block. Each part of the work (see Threads) preallocates
+  scratch buffers of one block; a block is transformed in place in those
+  (``np.divide``/``np.fmax``/``np.log`` with ``out=``) and reduced per row (``np.vecdot``, or
+  small BLAS matrix-vector products for short rows). A long row's per-chunk totals (one float
+  per 8192 entries) are added up exactly (``math.fsum``) at the end. Nothing full-size is
+  allocated besides the result.
 * **Compiled kernels.** Where the optional C extension is built (``_kernels.c``, by
   ``setup.py``), a block is one call into it instead: one loop per row computes the measure's
   total, the row sums and the block minimum in a single read of the data, accumulating in
@@ -45,9 +46,10 @@ are read once, in blocks small enough that every temporary stays in the core's L
   Jensen-Shannon takes ``x / m`` as ``2x / (p + q)`` (``(p + q) / 2`` underflows to 0 for a
   subnormal entry beside a zero; ``p + q`` never does).
 * **Validation and normalisation fused into the pass.** Per block, the minimum of ``p`` (and
-  ``q``) and the per-row sums are taken from the same cache-resident data, or in the
-  kernel's loop (min propagates NaN, so ``min >= 0`` rejects NaN and negative entries; a ``+inf`` entry makes its row sum
-  infinite). ``normalize=True`` needs no second pass either: with row sums ``sp``, ``sq``,
+  ``q``) and the per-row sums are taken from the same cache-resident data, or in the kernel's
+  loop (min propagates NaN, so ``min >= 0`` rejects NaN and negative entries; a ``+inf`` entry
+  makes its row sum infinite). ``normalize=True`` needs no second pass either: with row sums
+  ``sp``, ``sq``,
 
       H(p / sp)              = (sp log sp - sum p log p) / sp
       H(p / sp, q / sq)      = (sp log sq - sum p log q) / sp
@@ -301,7 +303,9 @@ class _Measure:
 
 
 _ENTROPY = _Measure(("p",), "entropy", _entropy_block, _entropy_value)
-_CROSS_ENTROPY = _Measure(("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, mask=True)
+_CROSS_ENTROPY = _Measure(
+    ("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, mask=True
+)
 _KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value)
 _JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, second=True)
 
