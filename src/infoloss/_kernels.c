@@ -57,7 +57,8 @@ extern float logf(float x);
 #define OMP_SIMD(clauses) /* plain loops: no pragma for the compiler to warn about */
 #endif
 
-/* The row loops. ELEM is double or float; LOG is log or logf; TINY the smallest normal ELEM.
+/* The row loops. ELEM is double or float; LOG is log or logf; TINY the smallest normal ELEM
+   (a variable, see DEFINE_BLOCK).
    Each loop adds the row's term into `total` and its entries into `sum_p` (`sum_q`), all in
    double, and keeps the smallest entries in `min_p`, `min_q`. */
 #define ENTROPY_ROW(ELEM, LOG, TINY)                                                  \
@@ -140,6 +141,11 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE };
     static double NAME(enum measure measure, const ELEM *P, const ELEM *Q,            \
                        Py_ssize_t rows, Py_ssize_t n, double *totals, double *sums)   \
     {                                                                                 \
+        /* The clamp's bound is read through a volatile: were it a constant, GCC would     \
+           rewrite log(x > TINY ? x : TINY) as x > TINY ? log(x) : log(TINY) and so call     \
+           the vector log on the 0 or NaN the clamp is there to avoid, which sends the      \
+           whole vector down libmvec's slow path (measured: 2x the time with 5% zeros). */  \
+        const ELEM tiny = *(volatile const ELEM *)&TINY;                              \
         double smallest = INFINITY;                                                   \
         int unordered = 0;                                                            \
         for (Py_ssize_t row = 0; row < rows; row++) {                                 \
@@ -149,18 +155,18 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE };
             ELEM min_p = (ELEM)INFINITY, min_q = (ELEM)INFINITY;                      \
             switch (measure) {                                                        \
             case ENTROPY:                                                             \
-                ENTROPY_ROW(ELEM, LOG, TINY)                                          \
+                ENTROPY_ROW(ELEM, LOG, tiny)                                          \
                 break;                                                                \
             case CROSS_ENTROPY:                                                       \
-                CROSS_ENTROPY_ROW(ELEM, LOG, TINY)                                    \
+                CROSS_ENTROPY_ROW(ELEM, LOG, tiny)                                    \
                 break;                                                                \
             case KL_DIVERGENCE:                                                       \
-                KL_ROW(ELEM, LOG, TINY)                                               \
+                KL_ROW(ELEM, LOG, tiny)                                               \
                 if (total == INFINITY) /* some p > 0 = q, or an overflowed ratio */   \
                     EXACT_KL_ROW(ELEM, LOG);                                          \
                 break;                                                                \
             case JS_DIVERGENCE: {                                                     \
-                JS_ROW(ELEM, LOG, TINY)                                               \
+                JS_ROW(ELEM, LOG, tiny)                                               \
                 break;                                                                \
             }                                                                         \
             }                                                                         \
@@ -180,8 +186,11 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE };
         return unordered ? NAN : smallest;                                            \
     }
 
-DEFINE_BLOCK(block_float64, double, log, DBL_MIN)
-DEFINE_BLOCK(block_float32, float, logf, FLT_MIN)
+static const double tiny_float64 = DBL_MIN; /* the smallest normal numbers, as np.finfo.tiny */
+static const float tiny_float32 = FLT_MIN;
+
+DEFINE_BLOCK(block_float64, double, log, tiny_float64)
+DEFINE_BLOCK(block_float32, float, logf, tiny_float32)
 
 /* ---------------------------------------------------------------------------------------
    Python interface: measure(p, [q,] totals, sums) -> smallest entry, as a float.
