@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 
-import array_api_strict as xs
 import dask.array as da
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -19,30 +17,11 @@ import scipy.special as sp
 import torch
 
 import infoloss as il
+from backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
 from infoloss import _checks, measures
 
-BACKENDS = ["numpy", "torch", "jax", "dask", "array_api_strict"]
 
 
-@pytest.fixture(autouse=True)
-def _jax_float64():
-    with jax.enable_x64(True):
-        yield
-
-
-def to_backend(backend, x, dtype="float64"):
-    x = np.asarray(x, dtype=np.float64)
-    if backend == "numpy":
-        return x.astype(dtype)
-    if backend == "torch":
-        return torch.asarray(x).to(getattr(torch, dtype))
-    if backend == "jax":
-        return jnp.asarray(x, dtype=getattr(jnp, dtype))
-    if backend == "dask":
-        return da.from_array(x.astype(dtype), chunks=2)
-    if backend == "array_api_strict":
-        return xs.asarray(x, dtype=getattr(xs, dtype))
-    raise AssertionError(backend)
 
 
 GOOD = [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]

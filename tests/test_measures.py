@@ -11,7 +11,6 @@ import dataclasses
 import math
 import zlib
 
-import array_api_strict as xs
 import dask.array as da
 import jax
 import jax.numpy as jnp
@@ -26,9 +25,9 @@ from hypothesis.extra import numpy as hnp
 from scipy.spatial.distance import jensenshannon
 
 import infoloss as il
+from backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
 from infoloss import _checks
 
-BACKENDS = ["numpy", "torch", "jax", "dask", "array_api_strict"]
 MEASURES = {
     "entropy": il.entropy,
     "cross_entropy": il.cross_entropy,
@@ -36,13 +35,6 @@ MEASURES = {
     "js_divergence": il.js_divergence,
 }
 LOG2 = math.log(2)
-
-
-@pytest.fixture(autouse=True)
-def _jax_float64():
-    """JAX is float32-only unless x64 is on; enable it for each test only (a context)."""
-    with jax.enable_x64(True):
-        yield
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,20 +53,6 @@ def random_distributions(rng, shape, axis=-1, zero_fraction=0.3):
     return x / x.sum(axis=axis, keepdims=True)
 
 
-def to_backend(backend, x, dtype="float64"):
-    x = np.asarray(x, dtype=np.float64)
-    if backend == "numpy":
-        return x.astype(dtype)
-    if backend == "torch":
-        return torch.asarray(x).to(getattr(torch, dtype))
-    if backend == "jax":
-        return jnp.asarray(x, dtype=getattr(jnp, dtype))
-    if backend == "dask":
-        return da.from_array(x.astype(dtype), chunks=2)  # several chunks along every axis
-    if backend == "array_api_strict":
-        return xs.asarray(x, dtype=getattr(xs, dtype))
-    raise AssertionError(backend)
-
 
 def is_kind(backend, result) -> bool:
     return {
@@ -85,15 +63,6 @@ def is_kind(backend, result) -> bool:
         "array_api_strict": lambda r: type(r).__module__.startswith("array_api_strict"),
     }[backend](result)
 
-
-def to_float64(result) -> np.ndarray:
-    if isinstance(result, torch.Tensor):
-        return result.detach().to(torch.float64).numpy()
-    if isinstance(result, da.Array):
-        result = result.compute()
-    if type(result).__module__.startswith("array_api_strict"):
-        result = np.from_dlpack(result)
-    return np.asarray(result, dtype=np.float64)
 
 
 def dtype_name(result) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 import re
 
-import array_api_strict as xs
-import dask.array as da
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,8 +17,8 @@ import scipy.special as sp
 import torch
 
 import infoloss as il
+from backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
 
-BACKENDS = ["numpy", "torch", "jax", "dask", "array_api_strict"]
 HELPERS = {
     "logsumexp": (il.logsumexp, sp.logsumexp),
     "softmax": (il.softmax, sp.softmax),
@@ -35,35 +33,7 @@ LOGITS = np.array([
 ])
 
 
-@pytest.fixture(autouse=True)
-def _jax_float64():
-    with jax.enable_x64(True):
-        yield
 
-
-def to_backend(backend, x, dtype="float64"):
-    x = np.asarray(x, dtype=np.float64)
-    if backend == "numpy":
-        return x.astype(dtype)
-    if backend == "torch":
-        return torch.asarray(x).to(getattr(torch, dtype))
-    if backend == "jax":
-        return jnp.asarray(x, dtype=getattr(jnp, dtype))
-    if backend == "dask":
-        return da.from_array(x.astype(dtype), chunks=2)
-    if backend == "array_api_strict":
-        return xs.asarray(x, dtype=getattr(xs, dtype))
-    raise AssertionError(backend)
-
-
-def to_float64(result) -> np.ndarray:
-    if isinstance(result, torch.Tensor):
-        return result.detach().to(torch.float64).numpy()
-    if isinstance(result, da.Array):
-        result = result.compute()
-    if type(result).__module__.startswith("array_api_strict"):
-        result = np.from_dlpack(result)
-    return np.asarray(result, dtype=np.float64)
 
 
 def same_kind(result, example) -> bool:

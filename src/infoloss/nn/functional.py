@@ -177,7 +177,7 @@ def vocab_parallel_cross_entropy(
     _check_reduction(reduction, ("mean", "sum", "none"))
     _check_tensor("logits", logits)
     if logits.ndim < 1:
-        raise ValueError(f"logits must have a vocabulary axis, got a 0-d tensor")
+        raise ValueError("logits must have a vocabulary axis, got a 0-d tensor")
     _check_fraction("label_smoothing", label_smoothing)
     _check_nonnegative("z_loss", z_loss)
     if softcap is not None:
