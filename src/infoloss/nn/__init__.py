@@ -20,14 +20,7 @@ from .modules import (
     KLDivLoss,
     NLLLoss,
 )
-from .linear import LinearCrossEntropyLoss, LinearJSDivLoss, LinearKLDivLoss  # noqa: F401  fused, issue 4
+from .linear import LinearCrossEntropyLoss, LinearJSDivLoss, LinearKLDivLoss
+from .modules import __all__ as _module_names
 
-__all__ = [
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "KLDivLoss",
-    "DistillationKLLoss",
-    "DistillationJSLoss",
-]
+__all__ = [*_module_names, "LinearCrossEntropyLoss", "LinearKLDivLoss", "LinearJSDivLoss"]
