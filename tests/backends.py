@@ -1,4 +1,5 @@
-"""Array backends under test, shared by the test modules: convert in, convert back out."""
+"""Shared test helpers: the array backends under test (convert in, convert back out) and
+random distributions with zeros."""
 
 from __future__ import annotations
 
@@ -45,3 +46,22 @@ def to_float64(result) -> np.ndarray:
     if type(result).__module__.startswith("array_api_strict"):
         result = np.from_dlpack(result)
     return np.asarray(result, dtype=np.float64)
+
+
+def distributions(shape, seed=0, dtype=np.float64, normalized=True):
+    """p with ~20% zeros, q with zeros only where p is zero too (finite KL); rows nonzero.
+
+    ``normalized=False`` gives counts (p) and small weights (q) instead of distributions.
+    """
+    rng = np.random.default_rng(seed)
+    p = rng.random(shape)
+    zeros = rng.random(shape) < 0.2
+    zeros[..., 0] = False
+    p[zeros] = 0
+    q = rng.random(shape)
+    q[zeros & (rng.random(shape) < 0.5)] = 0
+    if normalized:
+        p, q = p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
+    else:
+        p, q = 100 * p, 0.01 * q
+    return p.astype(dtype), q.astype(dtype)

@@ -20,6 +20,7 @@ import scipy.special
 
 import infoloss
 from infoloss import _numpy_fast
+from backends import distributions
 
 
 def _runnable_modules() -> dict:
@@ -47,18 +48,6 @@ TOLERANCE = {np.float64: dict(rtol=1e-13, atol=1e-15), np.float32: dict(rtol=2e-
 # (rows, n): single entries, odd lengths around the SIMD widths (2, 4, 8), long rows
 BLOCK_SHAPES = [(1, 1), (3, 2), (5, 3), (4, 7), (2, 9), (9, 17), (6, 31), (2, 1000), (1, 8192)]
 
-
-def distributions(shape, seed, dtype=np.float64):
-    """Rows of p with ~20% zeros, q zero on half of those (finite KL), both normalised."""
-    rng = np.random.default_rng(seed)
-    p = rng.random(shape)
-    zeros = rng.random(shape) < 0.2
-    zeros[..., 0] = False
-    p[zeros] = 0
-    q = rng.random(shape)
-    q[zeros & (rng.random(shape) < 0.5)] = 0
-    p, q = p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
-    return p.astype(dtype), q.astype(dtype)
 
 
 def compiled(module, name, p, q):

@@ -18,6 +18,7 @@ import scipy.stats
 
 import infoloss
 from infoloss import _inputs, _numpy_fast
+from backends import distributions
 
 MEASURES = {
     "entropy": infoloss.entropy,
@@ -57,21 +58,6 @@ def generic(function, *args, **kwargs):
     finally:
         _inputs.Inputs.numpy_fast_path = fast
 
-
-def distributions(shape, seed=0, dtype=np.float64, normalized=True):
-    """p with ~20% zeros, q with zeros only where p is zero too (finite KL); rows nonzero."""
-    rng = np.random.default_rng(seed)
-    p = rng.random(shape)
-    zeros = rng.random(shape) < 0.2
-    zeros[..., 0] = False
-    p[zeros] = 0
-    q = rng.random(shape)
-    q[zeros & (rng.random(shape) < 0.5)] = 0
-    if normalized:
-        p, q = p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
-    else:
-        p, q = 100 * p, 0.01 * q  # counts and small weights
-    return p.astype(dtype), q.astype(dtype)
 
 
 def fast_only(name, p, q, *, keepdims=False, **kwargs):

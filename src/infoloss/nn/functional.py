@@ -80,11 +80,7 @@ def linear_cross_entropy(
     _check_reduction(reduction, ("mean", "sum", "none"))
     vocab = _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
     target = _check_target(target, hidden, vocab, ignore_index)
-    _check_fraction("label_smoothing", label_smoothing)
-    _check_nonnegative("z_loss", z_loss)
-    if softcap is not None:
-        _check_positive("softcap", softcap)
-    _check_chunk_size(chunk_size)
+    _check_cross_entropy_options(label_smoothing, z_loss, softcap, chunk_size)
     return linear_cross_entropy_op(
         hidden, weight, target, bias, ignore_index=ignore_index, reduction=reduction,
         label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
@@ -205,11 +201,7 @@ def vocab_parallel_linear_cross_entropy(
     _check_reduction(reduction, ("mean", "sum", "none"))
     _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
     target = _check_target(target, hidden, None, ignore_index)
-    _check_fraction("label_smoothing", label_smoothing)
-    _check_nonnegative("z_loss", z_loss)
-    if softcap is not None:
-        _check_positive("softcap", softcap)
-    _check_chunk_size(chunk_size)
+    _check_cross_entropy_options(label_smoothing, z_loss, softcap, chunk_size)
     return vocab_parallel_linear_cross_entropy_op(
         hidden, weight, target, bias, group=group, ignore_index=ignore_index, reduction=reduction,
         label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
@@ -347,6 +339,15 @@ def _check_positive(name, value):
     _check_real(name, value)
     if value <= 0:
         raise ValueError(f"{name} must be > 0, got {name}={value!r}")
+
+
+def _check_cross_entropy_options(label_smoothing, z_loss, softcap, chunk_size):
+    """The options shared by the single-process and vocabulary-parallel linear cross-entropy."""
+    _check_fraction("label_smoothing", label_smoothing)
+    _check_nonnegative("z_loss", z_loss)
+    if softcap is not None:
+        _check_positive("softcap", softcap)
+    _check_chunk_size(chunk_size)
 
 
 def _check_chunk_size(chunk_size):
