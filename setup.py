@@ -1,7 +1,7 @@
 """Builds the optional compiled kernels of the NumPy fast path; the metadata is in pyproject.toml.
 
-Two extension modules from one source (src/infoloss/_kernels.c): ``infoloss._kernels`` for the
-compiler's baseline instruction set and, on x86-64, ``infoloss._kernels_avx2`` (AVX2 + FMA),
+Two extension modules from one source (src/infoloss/measures/_kernels.c): ``infoloss.measures._kernels`` for the
+compiler's baseline instruction set and, on x86-64, ``infoloss.measures._kernels_avx2`` (AVX2 + FMA),
 chosen at import time from NumPy's CPU feature detection, so no CPU meets an instruction it
 lacks. On x86-64 Linux with glibc the log calls are vectorised with glibc's libmvec. Both are
 optional: without a working compiler the package installs and runs on its NumPy code.
@@ -27,11 +27,11 @@ def kernel_extensions() -> list:
         macros.append(("INFOLOSS_LIBMVEC", "1"))
         libraries = ["mvec", "m"]
     common = dict(define_macros=macros, libraries=libraries, optional=True,
-                  depends=["src/infoloss/_kernels.c"])
-    extensions = [Extension("infoloss._kernels", ["src/infoloss/_kernels.c"],
+                  depends=["src/infoloss/measures/_kernels.c"])
+    extensions = [Extension("infoloss.measures._kernels", ["src/infoloss/measures/_kernels.c"],
                             extra_compile_args=flags, **common)]
     if x86_64 and sys.platform != "win32":
-        extensions.append(Extension("infoloss._kernels_avx2", ["src/infoloss/_kernels_avx2.c"],
+        extensions.append(Extension("infoloss.measures._kernels_avx2", ["src/infoloss/measures/_kernels_avx2.c"],
                                     extra_compile_args=flags + ["-mavx2", "-mfma"], **common))
     return extensions
 

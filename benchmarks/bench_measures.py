@@ -25,7 +25,8 @@ import numpy as np
 import scipy.stats
 
 import infoloss
-from infoloss import _inputs, _numpy_fast
+from infoloss import _convert as _inputs
+from infoloss.measures import _fast as _numpy_fast
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ import numbers
 
 import torch
 
-from ..ops.linear_cross_entropy import linear_cross_entropy_op
-from ..ops.linear_distill import linear_distill_op
+from ..ops.cross_entropy import linear_cross_entropy_op
+from ..ops.distill import linear_distill_op
 from ..ops.vocab_parallel import vocab_parallel_cross_entropy_op, vocab_parallel_linear_cross_entropy_op
 
 __all__ = [

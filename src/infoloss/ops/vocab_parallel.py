@@ -7,7 +7,7 @@ per-row statistics only (Megatron-LM's vocabulary-parallel cross-entropy, Shoeyb
 1. ``m = max_r max_j z_j``                                   (all-reduce MAX, n floats)
 2. ``[sum_j exp(z_j - m), z_y, sum_j z_j]``                   (all-reduce SUM, 3n floats)
 
-giving ``lse = m + log(sum exp)`` and the loss of :mod:`infoloss.ops.linear_cross_entropy`.
+giving ``lse = m + log(sum exp)`` and the loss of :mod:`infoloss.ops.cross_entropy`.
 The gradient of the loss w.r.t. a rank's own logits needs only its own logits, ``lse`` and the
 target, so the backward does no communication (no all-gather of logits, ever). In the linear
 form ``hidden`` is replicated, so its gradient is the sum of every rank's ``g_r @ W_r``: one
@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
-from .linear_cross_entropy import LinearLossFunction, accumulation_dtype, auto_chunk_size
+from .cross_entropy import LinearLossFunction, accumulation_dtype, auto_chunk_size
 
 __all__ = ["vocab_parallel_cross_entropy_op", "vocab_parallel_linear_cross_entropy_op"]
 

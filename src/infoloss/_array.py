@@ -1,0 +1,236 @@
+"""The backend seam: array namespaces, tracing, dtype policy and the NaN-free log helpers.
+
+Everything numerical in infoloss is written once against the Python array API standard,
+through ``xp = array_namespace(...)`` from ``array-api-compat``. The standard has no
+``logsumexp``, ``softmax`` or ``xlogy``, and ``array-api-compat``'s torch namespace re-exports
+all of torch, so code that calls ``xp.logsumexp`` works on torch and fails on NumPy. The
+helpers here are written in standard calls only, with native fast paths where a backend has an
+equivalent that is at least as exact (``torch.logsumexp``, ``jax.nn.log_softmax``).
+
+Gradients: ``where(p > 0, p * log(p), 0)`` has a NaN gradient at p = 0 in both PyTorch and
+JAX, because the untaken branch's gradient (``0 * inf``) still flows. The cure is the double
+``where``: make the argument safe first, then select (see :func:`xlogy`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+# --------------------------------------------------------------------------------------------
+# Namespaces, conversion, dtypes
+# --------------------------------------------------------------------------------------------
+
+
+def array_namespace(*named_arrays: tuple[str, Any]):
+    """The array namespace shared by ``(name, array)`` pairs, or a TypeError naming them.
+
+    ``array_api_compat.array_namespace`` already refuses mixed kinds; this wraps it so the
+    message says which argument is which kind and how to fix it.
+    """
+    arrays = [a for _, a in named_arrays]
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError:
+        kinds = ", ".join(f"{name} is {_kind(a)}" for name, a in named_arrays)
+        raise TypeError(
+            f"arguments are arrays of different kinds ({kinds}); convert them to one kind "
+            "first, e.g. torch.as_tensor(q) or numpy.asarray(q)"
+        ) from None
+
+
+def _kind(a) -> str:
+    module = type(a).__module__.split(".")[0]
+    return f"a {module}.{type(a).__name__}"
+
+
+def is_array(x) -> bool:
+    return array_api_compat.is_array_api_obj(x)
+
+
+def is_numpy(x) -> bool:
+    return array_api_compat.is_numpy_array(x)
+
+
+def is_dask(x) -> bool:
+    return array_api_compat.is_dask_array(x)
+
+
+def is_tracing(x) -> bool:
+    """True under ``jax.jit``/``jax.grad`` tracing, ``torch.compile`` or ``torch.func``.
+
+    No eager checks then: their ``bool(...)`` would fail on tracers and batched tensors.
+    """
+    module = type(x).__module__
+    if module.startswith("jax"):
+        import jax
+
+        return isinstance(x, jax.core.Tracer)
+    if array_api_compat.is_torch_array(x):
+        import torch
+
+        # torch.func.vmap forbids data-dependent control flow, also under a nested
+        # torch.func.grad; like jax.grad's tracers, any torch.func-wrapped tensor skips the
+        # checks. There is no public query for that, so the private one is used if present.
+        is_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda _: False)
+        return bool(torch.compiler.is_compiling()) or bool(is_wrapped(x))
+    return False
+
+
+def to_numpy(x) -> np.ndarray:
+    """A NumPy copy of any supported array, for error messages and the CLI (never hot paths)."""
+    if is_numpy(x):
+        return x
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if is_dask(x):
+        return np.asarray(x.compute())
+    try:
+        return np.from_dlpack(x)
+    except Exception:  # noqa: BLE001 - backends without usable DLPack, e.g. on another device
+        return np.asarray(x)
+
+
+def reduced_precision(xp, dtype) -> bool:
+    """float16 and bfloat16 are computed in float32 and returned in their own dtype."""
+    name = str(dtype)
+    return "float16" in name  # float16 and bfloat16, whatever the backend calls its dtype objects
+
+
+def default_float(xp, x):
+    """The namespace's default real floating dtype on ``x``'s device (float32 on JAX/torch)."""
+    try:
+        info = xp.__array_namespace_info__()
+        return info.default_dtypes(device=array_api_compat.device(x))["real floating"]
+    except (AttributeError, TypeError):
+        return xp.float64
+
+
+def floating(xp, x):
+    """``x`` as a real floating array in which to compute, and the dtype to return in.
+
+    Integer and boolean input (counts, one-hot rows) is computed in the default float dtype;
+    float16/bfloat16 in float32 and returned as the input dtype.
+    """
+    dtype = x.dtype
+    if xp.isdtype(dtype, "real floating"):
+        if reduced_precision(xp, dtype):
+            return xp.astype(x, xp.float32), dtype
+        return x, dtype
+    if xp.isdtype(dtype, ("integral", "bool")):
+        target = default_float(xp, x)
+        return xp.astype(x, target), target
+    raise TypeError(f"expected real numbers, got an array of dtype {dtype}")
+
+
+# --------------------------------------------------------------------------------------------
+# The math, in standard calls (xp already resolved, floating input)
+# --------------------------------------------------------------------------------------------
+
+
+def stop_gradient(xp, x):
+    """Treat ``x`` as a constant under autograd (used for the max shift of logsumexp)."""
+    if array_api_compat.is_torch_array(x):
+        return x.detach()
+    if type(x).__module__.startswith("jax"):
+        import jax
+
+        return jax.lax.stop_gradient(x)
+    return x
+
+
+def _logsumexp(xp, z, *, axis=-1, keepdims=False):
+    if array_api_compat.is_torch_array(z):
+        import torch
+
+        # torch.logsumexp already shifts by the max and handles -inf rows.
+        return torch.logsumexp(z, dim=axis, keepdim=keepdims)
+    if type(z).__module__.startswith("jax"):
+        import jax
+
+        return jax.nn.logsumexp(z, axis=axis, keepdims=keepdims)
+    shift = _finite_max(xp, z, axis)
+    total = xp.sum(xp.exp(z - shift), axis=axis, keepdims=True)
+    with np.errstate(divide="ignore"):  # an all -inf row has log(0) = -inf
+        out = xp.log(total) + shift
+    return out if keepdims else xp.squeeze(out, axis=axis)
+
+
+def _log_softmax(xp, z, *, axis=-1):
+    if array_api_compat.is_torch_array(z):
+        import torch
+
+        return torch.log_softmax(z, dim=axis)
+    if type(z).__module__.startswith("jax"):
+        import jax
+
+        return jax.nn.log_softmax(z, axis=axis)
+    shift = _finite_max(xp, z, axis)
+    shifted = z - shift
+    with np.errstate(divide="ignore"):
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+def _softmax(xp, z, *, axis=-1):
+    if array_api_compat.is_torch_array(z):
+        import torch
+
+        return torch.softmax(z, dim=axis)
+    if type(z).__module__.startswith("jax"):
+        import jax
+
+        return jax.nn.softmax(z, axis=axis)
+    shifted = xp.exp(z - _finite_max(xp, z, axis))
+    return shifted / xp.sum(shifted, axis=axis, keepdims=True)
+
+
+def _finite_max(xp, z, axis):
+    """Row max with keepdims, replaced by 0 where it is ±inf, and outside autograd.
+
+    An all ``-inf`` row would otherwise give ``-inf - -inf = nan``.
+    """
+    shift = stop_gradient(xp, xp.max(z, axis=axis, keepdims=True))
+    return xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
+
+
+def xlogy(xp, x, y):
+    """``x * log(y)``, with 0 wherever ``x == 0`` (even if ``y`` is 0), NaN-free gradients.
+
+    The double ``where``: ``y`` is replaced by 1 only where ``x == 0`` and ``log(y)`` is not
+    finite, so neither the value nor the gradient there is ``inf``/``nan``. Where ``x == 0``
+    and ``y > 0`` the product is left alone: it is 0 already, and its gradient with respect to
+    ``x`` is ``log(y)`` (cross-entropy is linear in ``p``, finite at ``p = 0``), which an
+    outer ``where(x == 0, 0, ...)`` would wrongly cut to 0.
+    """
+    undefined = (x == 0) & ~((y > 0) & (y < math.inf))
+    safe_y = xp.where(undefined, xp.ones_like(y), y)
+    with _ignore_log_zero(x):  # log(0) = -inf is intended: p > 0 with q = 0
+        return x * xp.log(safe_y)
+
+
+def log_ratio_term(xp, p, q):
+    """``p * log(p / q)`` per entry: 0 where p == 0; +inf where p > 0 and q == 0.
+
+    Computed as ``p * (log p - log q)`` rather than ``log(p / q)`` so that a tiny ``q`` cannot
+    overflow the ratio; exactly 0 where ``p == q``.
+    """
+    zero = p == 0
+    safe_p = xp.where(zero, xp.ones_like(p), p)
+    safe_q = xp.where(zero, xp.ones_like(q), q)
+    with _ignore_log_zero(p):  # log(0) = -inf is intended: p > 0 with q = 0
+        return xp.where(zero, xp.zeros_like(p), p * (xp.log(safe_p) - xp.log(safe_q)))
+
+
+def _ignore_log_zero(x):
+    """``np.errstate(divide='ignore')`` for NumPy-backed arrays; nothing for torch and JAX.
+
+    ``torch.compile(fullgraph=True)`` cannot trace ``np.errstate``, and torch/JAX never warn.
+    """
+    if array_api_compat.is_torch_array(x) or type(x).__module__.startswith("jax"):
+        return contextlib.nullcontext()
+    return np.errstate(divide="ignore")

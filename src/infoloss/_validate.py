@@ -1,0 +1,231 @@
+"""Every check of every public function, in one place, raising structured errors.
+
+Each check names the argument, the position and the offending value, and says what to change.
+The errors are :class:`InputError` (a ``ValueError``) and :class:`InputTypeError` (a
+``TypeError``); both carry the fields ``argument``, ``index``, ``value``, ``reason`` and
+``hint``, so the command line can point at its own option names, files, rows and columns
+without parsing message text, and each API can suggest its own fix (the measures
+``normalize=True``, the losses ``validate=False``, the command line ``--counts``). They pickle
+with their fields (they are raised inside Dask tasks and worker processes).
+
+Checks that read values run only in eager code: callers skip them under ``jax.jit``/
+``torch.compile`` tracing and with ``validate=False`` (see ``_convert.prepare``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from . import _array
+
+
+# --------------------------------------------------------------------------------------------
+# The errors
+# --------------------------------------------------------------------------------------------
+
+
+class InfolossError(Exception):
+    """Base of infoloss's input errors: what is wrong, where, and what to change.
+
+    Attributes:
+      argument: the argument's name (``"p"``, ``"temperature"``), or None.
+      index: the position inside it: a tuple of ints (``":"`` marks the reduced axis of a
+        slice), a label of a mapping, or None for the whole argument.
+      value: the offending value (a Python scalar or a short text), or None.
+      reason: what is wrong, as a phrase that follows the location ("is negative").
+      hint: what to change ("pass normalize=True to rescale counts or weights"), or None.
+    """
+
+    def __init__(self, reason: str, *, argument: str | None = None, index: Any = None,
+                 value: Any = None, hint: str | None = None):
+        self.reason = reason
+        self.argument = argument
+        self.index = index
+        self.value = value
+        self.hint = hint
+        super().__init__(self.message)
+
+    @property
+    def location(self) -> str:
+        """``p[1, :]``, ``p['rain']`` or ``p``: the argument and the position in it."""
+        return location(self.argument, self.index)
+
+    @property
+    def message(self) -> str:
+        where = self.location
+        text = f"{where} {self.reason}" if where else self.reason
+        return f"{text}; {self.hint}" if self.hint else text
+
+    def with_hint(self, hint: str | None):
+        """The same error with another fix suggested (each API suggests its own)."""
+        return type(self)(self.reason, argument=self.argument, index=self.index, value=self.value, hint=hint)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):
+        fields = dict(argument=self.argument, index=self.index, value=self.value, hint=self.hint)
+        return (_rebuild, (type(self), self.reason, fields))
+
+
+class InputError(InfolossError, ValueError):
+    """A value is wrong: a negative probability, a row that does not sum to 1, a bad option."""
+
+
+class InputTypeError(InfolossError, TypeError):
+    """A type is wrong: a string where a number is needed, a bool axis."""
+
+
+def _rebuild(cls, reason, fields):
+    return cls(reason, **fields)
+
+
+def location(argument: str | None, index: Any = None) -> str:
+    """How an error names a position: ``p``, ``p[3]``, ``p[1, :]``, ``p['rain']``."""
+    if argument is None:
+        return ""
+    if index is None or index == ():
+        return argument
+    if isinstance(index, tuple):
+        return f"{argument}[{', '.join(str(i) for i in index)}]"
+    return f"{argument}[{index!r}]"
+
+
+MEASURE_HINT = "pass normalize=True to rescale counts or weights"
+
+def check_distribution(
+    xp, x, name: str, axis: int, *, normalize: bool, labels=None, input_dtype=None
+) -> None:
+    """Raise ValueError unless ``x`` holds distributions along ``axis``.
+
+    Every entry must be finite and >= 0. Without ``normalize`` each slice along ``axis`` must
+    sum to 1 within a tolerance set by the dtype (``sqrt(eps)``: 1.5e-8 in float64, 3.5e-4 in
+    float32); with ``normalize`` it must merely have a positive sum.
+    """
+    if 0 in x.shape:  # no distributions at all (e.g. shape (0, 3)): nothing to check, and
+        return  # min/max of an empty array raise
+    lowest, highest, sums = xp.min(x), xp.max(x), xp.sum(x, axis=axis)
+    if _array.is_dask(x):
+        import dask
+
+        lowest, highest, sums = dask.compute(lowest, highest, sums)
+    # min/max propagate NaN, so one comparison catches NaN, negative and infinite entries.
+    if not (bool(lowest >= 0) and bool(highest < math.inf)):
+        _raise_bad_entry(x, name, labels)
+    if normalize:
+        bad_rows = sums <= 0
+        if bool(xp.any(bad_rows)):
+            row = _first_true(bad_rows)
+            raise ValueError(
+                f"{_slice_name(name, row, axis, x.ndim)} sums to 0 along axis {axis}; "
+                "normalize=True cannot rescale an all-zero slice"
+            )
+        return
+    tolerance = sum_tolerance(x.dtype if input_dtype is None else input_dtype)
+    bad_rows = xp.abs(sums - 1) > tolerance
+    if bool(xp.any(bad_rows)):
+        row = _first_true(bad_rows)
+        total = float(_array.to_numpy(sums)[row]) if row else float(_array.to_numpy(sums))
+        raise ValueError(
+            f"{_slice_name(name, row, axis, x.ndim)} sums to {total!r} along axis {axis}, "
+            f"not 1 (tolerance {tolerance:.2g} for {_dtype_name(input_dtype or x.dtype)}); pass "
+            "normalize=True to rescale counts or weights"
+        )
+
+
+def sum_tolerance(dtype) -> float:
+    """How far from 1 a row sum may be: sqrt of the dtype's machine epsilon."""
+    name = _dtype_name(dtype)
+    eps = {
+        "float64": 2.220446049250313e-16,
+        "float32": 1.1920929e-07,
+        "float16": 9.765625e-04,
+        "bfloat16": 7.8125e-03,
+    }.get(name, 1.1920929e-07)
+    return math.sqrt(eps)
+
+
+def check_axis(name: str, shape: tuple, axis) -> int:
+    """``axis`` as a non-negative int, or a clear error for 0-d input, bad or empty axes."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got axis={axis!r}")
+    ndim = len(shape)
+    if ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension (a distribution), got a scalar")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis={axis} is out of range for {name} with {ndim} dimension(s), shape {shape}")
+    axis = int(axis) % ndim
+    if shape[axis] == 0:
+        raise ValueError(f"{name} has an empty axis {axis} (shape {shape}); a distribution needs at least one entry")
+    return axis
+
+
+def check_same_support(shapes: dict, axis: int) -> None:
+    """``p`` and ``q`` need the same length along ``axis``; other dims must broadcast."""
+    (name_a, shape_a), (name_b, shape_b) = shapes.items()
+    if len(shape_a) != len(shape_b) or shape_a[axis] != shape_b[axis]:
+        raise ValueError(
+            f"shape mismatch: {name_a} has shape {shape_a} and {name_b} has shape {shape_b}; "
+            f"they need the same number of dimensions and the same length along axis {axis}"
+        )
+    try:
+        np.broadcast_shapes(shape_a, shape_b)
+    except ValueError:
+        raise ValueError(
+            f"shape mismatch: {name_a} has shape {shape_a} and {name_b} has shape {shape_b}, "
+            "which do not broadcast"
+        ) from None
+
+
+def check_base(base) -> None:
+    if base is None:
+        return
+    if isinstance(base, (bool, np.bool_)) or not isinstance(base, numbers.Real):
+        raise TypeError(f"base must be a real number (2 gives bits) or None (nats), got base={base!r}")
+    if not (math.isfinite(base) and base > 0 and base != 1):
+        raise ValueError(f"base must be a finite number > 0 other than 1 (2 gives bits), got base={base!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Message helpers (error path only: they may copy to NumPy)
+# --------------------------------------------------------------------------------------------
+
+
+def _raise_bad_entry(x, name, labels):
+    values = _array.to_numpy(x)
+    bad = ~(np.isfinite(values) & (values >= 0))
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    value = values[index]
+    if np.isnan(value):
+        what = "is NaN"
+    elif np.isinf(value):
+        what = f"is infinite ({value})"
+    else:
+        what = f"= {float(value)!r} is negative"
+    where = f"{name}[{labels[index[0]]!r}]" if labels is not None else _entry_name(name, index)
+    raise ValueError(f"{where} {what}; probabilities must be finite and >= 0")
+
+
+def _entry_name(name, index):
+    return f"{name}[{', '.join(str(i) for i in index)}]" if index else name
+
+
+def _first_true(mask) -> tuple:
+    found = np.argwhere(np.asarray(_array.to_numpy(mask)))
+    return tuple(int(i) for i in found[0]) if found.size else ()
+
+
+def _slice_name(name, row: tuple, axis: int, ndim: int) -> str:
+    if ndim == 1:
+        return name
+    parts = [str(i) for i in row]
+    parts.insert(axis, ":")
+    return f"{name}[{', '.join(parts)}]"
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).rsplit(".", 1)[-1].replace("'", "").replace(">", "")

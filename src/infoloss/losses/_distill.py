@@ -1,0 +1,355 @@
+"""Knowledge-distillation losses between student and teacher logits (what PyTorch lacks).
+
+Public names live in :mod:`infoloss.losses`; this module holds their math: one array-API
+implementation for every backend, and a fused PyTorch path that computes the loss and the
+student's gradient chunk by chunk in the forward pass (a few chunk-sized temporaries plus one
+gradient the size of the logits, instead of the half-dozen full-size temporaries that autograd
+keeps for ``log_softmax`` + ``kl_div``).
+
+References: G. Hinton, O. Vinyals, J. Dean, "Distilling the knowledge in a neural network"
+(2015) for the temperature and its ``T**2`` gradient scaling; Y. Gu et al., "MiniLLM" (2024)
+for reverse KL; R. Agarwal et al., "On-policy distillation of language models" (GKD, 2024) for
+the generalised Jensen-Shannon divergence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import array_api_compat
+
+from .. import _array, _validate
+from . import _args as args
+
+__all__ = ["distillation_kl", "distillation_js"]
+
+TEACHER_FORMATS = ("logits", "log_probs", "probs")
+# Rows per chunk in the fused PyTorch path: ~16 MB per float32 temporary. Small enough that the
+# half-dozen chunk temporaries are a rounding error beside full-size ones, large enough that each
+# op's thread-pool start-up is amortised (many small parallel ops are slow on a busy machine).
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def distillation_kl(
+    student, teacher, *, direction="forward", temperature=1.0, teacher_format="logits",
+    scale_by_temperature=True, reduction="mean", mask=None, axis=None, validate=True,
+):
+    r"""KL divergence between teacher and student predictions at temperature ``T``.
+
+    With ``s = log_softmax(student / T)`` and ``t`` the teacher's log-probabilities at the same
+    temperature, the loss of each element (each distribution along the class axis) is
+
+    * ``direction='forward'``: ``KL(teacher || student) = sum_c e^t (t - s)`` (Hinton et al.;
+      mean-seeking: the student spreads over everything the teacher allows);
+    * ``direction='reverse'``: ``KL(student || teacher) = sum_c e^s (s - t)`` (MiniLLM;
+      mode-seeking: the student concentrates where the teacher is confident),
+
+    times ``T**2`` if ``scale_by_temperature`` (so gradient magnitudes do not shrink as ``1/T**2``
+    when ``T`` changes). ``0 log 0 = 0``: classes masked with ``-inf`` in both give a finite loss
+    and a NaN-free gradient.
+
+    Args:
+      student: student logits, shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)``.
+      teacher: teacher output of the same shape, as ``teacher_format``: ``'logits'``,
+        ``'log_probs'`` or ``'probs'``. Temperature applies to all three (probabilities become
+        ``p**(1/T)`` renormalised, the same as dividing the teacher's logits by ``T``).
+      direction: ``'forward'`` or ``'reverse'``.
+      temperature: ``T > 0``.
+      scale_by_temperature: multiply by ``T**2``.
+      reduction: ``'mean'`` over elements (the per-example KL, like ``kl_div``'s
+        ``'batchmean'`` for ``(N, C)``), ``'sum'`` or ``'none'``.
+      mask: optional boolean array of the per-element shape; False elements (padding) contribute
+        nothing and ``'mean'`` averages over the True ones (0 if none).
+      axis: the class axis; ``None`` is PyTorch's (1, or 0 for 1-D input).
+      validate: check ``teacher`` as a distribution for ``'probs'``/``'log_probs'``.
+
+    On PyTorch tensors with a teacher that needs no gradient, a fused path computes the
+    student's gradient in the forward pass (once-differentiable: no double backward).
+
+    >>> import numpy as np
+    >>> student, teacher = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 2.0, 3.0]])
+    >>> float(distillation_kl(student, teacher, temperature=2.0))
+    0.0
+    >>> round(float(distillation_kl(np.log([[.2, .2, .6]]), np.array([[.8, .1, .1]]), teacher_format='probs')), 4)
+    0.8605
+    """
+    if direction not in ("forward", "reverse"):
+        raise ValueError(f"direction must be 'forward' (KL(teacher || student)) or 'reverse', got direction={direction!r}")
+    return _distill(
+        student, teacher, mode=direction, beta=None, temperature=temperature, teacher_format=teacher_format,
+        scale_by_temperature=scale_by_temperature, reduction=reduction, mask=mask, axis=axis, validate=validate,
+    )
+
+
+def distillation_js(
+    student, teacher, *, beta=0.5, temperature=1.0, teacher_format="logits",
+    scale_by_temperature=True, reduction="mean", mask=None, axis=None, validate=True,
+):
+    r"""Generalised Jensen-Shannon divergence between teacher and student predictions.
+
+    ``JS_beta = beta KL(teacher || m) + (1 - beta) KL(student || m)`` with the mixture
+    ``m = beta teacher + (1 - beta) student`` (GKD, Agarwal et al. 2024), each distribution a
+    softmax at temperature ``T``. ``beta = 0.5`` is the Jensen-Shannon divergence (at most
+    ``log 2``); small ``beta`` behaves like ``beta`` times forward KL, ``beta`` near 1 like
+    ``1 - beta`` times reverse KL. Always finite, even for disjoint supports.
+
+    Args:
+      beta: the teacher's share of the mixture, in ``(0, 1)``.
+      Others: as for :func:`distillation_kl`.
+
+    >>> import numpy as np
+    >>> far = distillation_js(np.array([[0.0, -np.inf]]), np.array([[-np.inf, 0.0]]))
+    >>> round(float(far), 6) == round(float(np.log(2)), 6)  # disjoint supports: the maximum
+    True
+    """
+    args.check_fraction("beta", beta, low_open=True, high_open=True)
+    return _distill(
+        student, teacher, mode="js", beta=float(beta), temperature=temperature, teacher_format=teacher_format,
+        scale_by_temperature=scale_by_temperature, reduction=reduction, mask=mask, axis=axis, validate=validate,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Edge: conversion and checks, then dispatch
+# --------------------------------------------------------------------------------------------
+
+
+def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale_by_temperature,
+             reduction, mask, axis, validate):
+    arrays, xp = args.arrays_of_one_kind({"student": student, "teacher": teacher, "mask": mask})
+    student, teacher, mask = arrays.values()
+    if tuple(student.shape) != tuple(teacher.shape):
+        raise ValueError(
+            f"student and teacher need the same shape; got student {tuple(student.shape)} and "
+            f"teacher {tuple(teacher.shape)}"
+        )
+    axis = args.class_axis("student", tuple(student.shape), axis)
+    args.check_temperature(temperature)
+    args.check_reduction(reduction)
+    if teacher_format not in TEACHER_FORMATS:
+        raise ValueError(f"teacher_format must be one of {TEACHER_FORMATS}, got teacher_format={teacher_format!r}")
+    s, out_dtype = args.compute_dtype(xp, student, "student")
+    t, _ = args.compute_dtype(xp, teacher, "teacher")
+    t = args.restore(xp, t, s.dtype)
+    element_shape = tuple(n for i, n in enumerate(s.shape) if i != axis)
+    mask = args.element_mask(xp, mask, element_shape)
+    if args.should_validate(validate, student, teacher, mask):
+        _check_teacher(xp, t, teacher_format, axis, mask)
+    factor = float(temperature) ** 2 if scale_by_temperature else 1.0
+    config = (mode, beta, float(temperature), teacher_format)
+
+    if array_api_compat.is_torch_array(s) and _fused_applies(s, t):
+        loss = _torch_fused(s, t, config, factor, reduction, mask, axis, element_shape)
+        return args.restore(xp, loss, out_dtype)
+
+    log_s = _array._log_softmax(xp, _scaled(xp.moveaxis(s, axis, -1), temperature), axis=-1)
+    log_t = _teacher_log_probs(xp, xp.moveaxis(t, axis, -1), teacher_format, temperature)
+    per = _divergence(xp, mode, beta, log_s, log_t)
+    if factor != 1.0:
+        per = per * factor
+    if mask is not None:
+        per = xp.where(mask, per, xp.zeros_like(per))
+    if reduction == "none":
+        return args.restore(xp, per, out_dtype)
+    total = xp.sum(per)
+    if reduction == "mean":
+        count = math.prod(element_shape) if mask is None else xp.sum(xp.astype(mask, per.dtype))
+        total = total / (max(count, 1) if isinstance(count, int) else args.safe_denominator(xp, count))
+    return args.restore(xp, total, out_dtype)
+
+
+def _check_teacher(xp, t, teacher_format, axis, mask):
+    if teacher_format == "logits":
+        args.check_not_nan(xp, t, "teacher")
+        return
+    probs = t if teacher_format == "probs" else xp.exp(t)
+    if mask is not None:  # padding rows may hold anything
+        probs = xp.where(xp.expand_dims(mask, axis=axis), probs, xp.full_like(probs, 1 / t.shape[axis]))
+    name = "teacher" if teacher_format == "probs" else "exp(teacher)"
+    _validate.check_distribution(xp, probs, name, axis, normalize=False)
+
+
+# --------------------------------------------------------------------------------------------
+# The math, class axis last, in standard array-API calls
+# --------------------------------------------------------------------------------------------
+
+
+def _scaled(z, temperature):
+    return z if temperature == 1 else z / temperature
+
+
+def _teacher_log_probs(xp, t, teacher_format, temperature):
+    if teacher_format == "probs":
+        present = t > 0
+        safe = xp.where(present, t, xp.ones_like(t))
+        t = xp.where(present, xp.log(safe), xp.full_like(t, -math.inf))
+    return _array._log_softmax(xp, _scaled(t, temperature), axis=-1)
+
+
+def _divergence(xp, mode, beta, log_s, log_t):
+    """Per-element divergence from log-probabilities (classes on the last axis)."""
+    if mode == "forward":
+        return _kl_rows(xp, log_t, log_s)
+    if mode == "reverse":
+        return _kl_rows(xp, log_s, log_t)
+    both_absent = (log_s == -math.inf) & (log_t == -math.inf)
+    zero = xp.zeros_like(log_s)
+    # logaddexp's gradient at (-inf, -inf) is NaN: feed it zeros there and put -inf back after.
+    log_m = xp.logaddexp(
+        xp.where(both_absent, zero, log_t) + math.log(beta),
+        xp.where(both_absent, zero, log_s) + math.log1p(-beta),
+    )
+    log_m = xp.where(both_absent, xp.full_like(log_m, -math.inf), log_m)
+    return beta * _kl_rows(xp, log_t, log_m) + (1 - beta) * _kl_rows(xp, log_s, log_m)
+
+
+def _kl_rows(xp, log_a, log_b):
+    """``sum_c a (log a - log b)`` with ``a = exp(log_a)``; 0 where ``a = 0``; NaN-free gradient."""
+    absent = log_a == -math.inf
+    zero = xp.zeros_like(log_a)
+    safe_a = xp.where(absent, zero, log_a)
+    safe_b = xp.where(absent, zero, log_b)
+    return xp.sum(xp.where(absent, zero, xp.exp(safe_a) * (safe_a - safe_b)), axis=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch: fused loss and student gradient, chunk by chunk
+# --------------------------------------------------------------------------------------------
+
+
+def _fused_applies(s, t) -> bool:
+    import torch
+
+    return not torch.compiler.is_compiling() and not t.requires_grad
+
+
+def _torch_fused(s, t, config, factor, reduction, mask, axis, element_shape):
+    import torch
+
+    n_classes = s.shape[axis]
+    rows_s = torch.movedim(s, axis, -1).reshape(-1, n_classes)
+    rows_t = torch.movedim(t, axis, -1).reshape(-1, n_classes)
+    n_rows = rows_s.shape[0]
+    if mask is None:
+        scale = torch.full((n_rows,), factor, dtype=_accumulate_dtype(s), device=s.device)
+        count = n_rows
+    else:
+        keep = mask.reshape(-1)
+        scale = keep.to(_accumulate_dtype(s)) * factor
+        count = keep.sum().clamp_min(1)
+    if reduction == "mean":
+        scale = scale / count
+    loss = _FusedDistillation.apply(rows_s, rows_t, scale, config, reduction != "none")
+    return loss if reduction != "none" else loss.reshape(element_shape)
+
+
+def _accumulate_dtype(x):
+    import torch
+
+    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+
+
+def _make_function():
+    import torch
+
+    class FusedDistillation(torch.autograd.Function):
+        """Forward: per-row divergence and ``d loss / d student`` in one pass over row chunks."""
+
+        @staticmethod
+        def forward(ctx, student, teacher, scale, config, reduced):
+            need_grad = ctx.needs_input_grad[0]
+            grad = torch.empty_like(student) if need_grad else None
+            per = torch.empty(student.shape[0], dtype=scale.dtype, device=student.device)
+            step = max(1, _CHUNK_ELEMENTS // student.shape[1])
+            grad_scale = scale / config[2]  # d/d(student) = d/d(student / T) / T, with the row weights
+            for start in range(0, student.shape[0], step):
+                stop = min(start + step, student.shape[0])
+                rows = slice(start, stop)
+                per[rows], chunk_grad = _torch_chunk(student[rows], teacher[rows], config, need_grad)
+                if need_grad:
+                    torch.mul(chunk_grad, grad_scale[rows, None], out=grad[rows])
+            loss = torch.where(scale != 0, per * scale, 0)  # masked rows: 0, even if per is inf
+            ctx.reduced = reduced
+            if need_grad:
+                ctx.save_for_backward(grad)
+            return loss.sum() if reduced else loss
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, grad_output):
+            (grad,) = ctx.saved_tensors
+            if not ctx.reduced:
+                grad = grad * grad_output[:, None].to(grad.dtype)
+            elif not (grad_output.device.type == "cpu" and float(grad_output) == 1.0):
+                grad = grad * grad_output.to(grad.dtype)
+            return grad, None, None, None, None
+
+    return FusedDistillation
+
+
+class _LazyFunction:
+    """Builds the autograd Function on first use, so importing infoloss never imports torch."""
+
+    function = None
+
+    def apply(self, *inputs):
+        if _LazyFunction.function is None:
+            _LazyFunction.function = _make_function()
+        return _LazyFunction.function.apply(*inputs)
+
+
+_FusedDistillation = _LazyFunction()
+
+
+def _torch_chunk(student, teacher, config, need_grad):
+    """Divergence per row and its gradient in ``student / T``, for one chunk of rows."""
+    import torch
+
+    mode, beta, temperature, teacher_format = config
+    work = _accumulate_dtype(student)
+    z = student.to(work)
+    z = z / temperature if temperature != 1 else z
+    log_s = torch.log_softmax(z, dim=-1)
+    t = teacher.to(work)
+    if teacher_format == "probs":
+        t = torch.log(t)
+    log_t = torch.log_softmax(t / temperature if temperature != 1 else t, dim=-1)
+    p_s = log_s.exp()
+    exact = student.device.type != "cpu"  # no per-chunk host sync off the CPU: mask always
+    if mode == "forward":
+        p_t = log_t.exp()
+        per = _weighted_sum(p_t, log_t - log_s, exact)
+        grad = p_s.sub_(p_t) if need_grad else None
+    elif mode == "reverse":
+        diff = log_s - log_t
+        per = _weighted_sum(p_s, diff, exact)
+        grad = _centred(p_s, diff, per, exact) if need_grad else None
+    else:
+        log_m = torch.logaddexp(log_t + math.log(beta), log_s + math.log1p(-beta))
+        p_t = log_t.exp()
+        diff_s = log_s - log_m
+        kl_s = _weighted_sum(p_s, diff_s, exact)
+        per = beta * _weighted_sum(p_t, log_t - log_m, exact) + (1 - beta) * kl_s
+        grad = _centred(p_s, diff_s, kl_s, exact).mul_(1 - beta) if need_grad else None
+    return per, grad
+
+
+def _weighted_sum(p, diff, exact):
+    """``sum_c p diff`` per row with ``0 * anything = 0``; the masked sum only where needed."""
+    import torch
+
+    if not exact:
+        out = (p * diff).sum(-1)
+        if not torch.isnan(out).any():
+            return out
+    return torch.where(p > 0, p * diff, 0).sum(-1)
+
+
+def _centred(p, diff, mean, exact):
+    """``p (diff - mean)``: the softmax Jacobian applied to ``diff``; 0 where ``p = 0``."""
+    import torch
+
+    out = p * (diff - mean[:, None])
+    if exact or torch.isnan(out).any():
+        out = torch.where(p > 0, out, 0)
+    return out

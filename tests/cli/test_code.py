@@ -1,0 +1,208 @@
+"""`infoloss code`: Huffman tables and the file compressor, through the command's entry point."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from infoloss import coding
+from infoloss.cli.main import main
+
+
+def run(*args, **keywords):
+    # A wide console, whatever the terminal: the tests read rows of the tables.
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(main, ["code", *map(str, args)], **keywords)
+    return result
+
+
+def ok(*args):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _value(output: str, row: str) -> float:
+    match = re.search(rf"{re.escape(row)}\s*│?\s*([-+]?\d+\.\d+)", output)
+    assert match, f"no row {row!r} in:\n{output}"
+    return float(match.group(1))
+
+
+def _skewed_bytes(n, seed, exponent):
+    rng = np.random.default_rng(seed)
+    w = 1.0 / np.arange(1, 257) ** exponent
+    return rng.choice(256, size=n, p=w / w.sum()).astype(np.uint8).tobytes()
+
+
+# --------------------------------------------------------------------------------------------
+# Huffman table
+# --------------------------------------------------------------------------------------------
+
+
+def test_seed_002_table():
+    out = ok("--p", "1/2,1/4,1/8,1/8")
+    for symbol, word in [("1", "0"), ("2", "10"), ("3", "110"), ("4", "111")]:
+        assert re.search(rf"│ {symbol}\s+│ [\d.]+ │ {word}\s+│\s+{len(word)} │", out), out
+    assert _value(out, "expected length L") == 1.75
+    assert _value(out, "entropy H(p)") == 1.75
+    assert "100.00 %" in out
+
+
+def test_labels_counts_and_zero_probability_rows():
+    out = ok("--p", "a=3,b=1,c=1,d=0", "--counts")
+    assert re.search(r"│ a\s+│ 0.6000 │ 0 ", out)
+    assert re.search(r"│ d\s+│ 0.0000 │ \(none: probability 0\)", out)
+    assert _value(out, "expected length L") == 1.4
+
+
+def test_code_for_q_under_p_costs_cross_entropy():
+    out = ok("--p", "a=.5,b=.25,c=.125,d=.125", "--q", "a=.25,b=.25,c=.25,d=.25")
+    assert _value(out, "expected length L") == 2.0
+    assert _value(out, "cross-entropy H(p,q)") == 2.0
+    assert _value(out, "KL(p||q) = H(p,q) - H(p)") == 0.25
+
+
+def test_p_from_a_file(tmp_path):
+    (tmp_path / "p.csv").write_text("sun,rain,snow\n2,1,1\n")
+    out = ok("--p-file", tmp_path / "p.csv", "--counts")
+    assert re.search(r"│ sun\s+│ 0.5000 │ 0 ", out)
+    assert _value(out, "expected length L") == 1.5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--p", "0.5,-0.1,0.6"], "--p item 2"),
+        (["--p", "0.5,0.6"], "sums to"),
+        (["--q", "0.5,0.5"], "--q needs --p"),
+        (["--p", "0.5,0.5", "compress", "x"], "without a subcommand"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bare_command_prints_help():
+    out = ok()
+    assert "compress" in out and "decompress" in out
+
+
+def test_several_rows_are_refused(tmp_path):
+    (tmp_path / "p.csv").write_text("0.5,0.5\n0.2,0.8\n")
+    result = run("--p-file", tmp_path / "p.csv")
+    assert result.exit_code == 2 and "2 rows" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# compress / decompress
+# --------------------------------------------------------------------------------------------
+
+
+def test_round_trip_with_default_names(tmp_path):
+    source = tmp_path / "notes.txt"
+    data = b"entropy is the shortest average code length; " * 200
+    source.write_bytes(data)
+    out = ok("compress", source)
+    assert (tmp_path / "notes.txt.ilc").exists()
+    assert "size before" in out and f"{len(data):,} bytes" in out
+    entropy, payload = _value(out, "entropy H(p)"), _value(out, "payload alone")
+    assert entropy <= payload <= entropy + 0.01
+    (tmp_path / "notes.txt").unlink()
+    out = ok("decompress", tmp_path / "notes.txt.ilc")
+    assert "SHA-256 verified" in out
+    assert source.read_bytes() == data
+
+
+def test_existing_output_needs_force(tmp_path):
+    source, target = tmp_path / "a.bin", tmp_path / "a.ilc"
+    source.write_bytes(b"abcabcabd")
+    target.write_bytes(b"precious")
+    result = run("compress", source, "-o", target)
+    assert result.exit_code == 2 and "--force" in result.output
+    assert target.read_bytes() == b"precious"
+    ok("compress", source, "-o", target, "--force")
+    result = run("decompress", target, "-o", source)
+    assert result.exit_code == 2 and "already exists" in result.output
+    ok("decompress", target, "-o", source, "-f")
+    assert source.read_bytes() == b"abcabcabd"
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty").write_bytes(b"")
+    out = ok("compress", tmp_path / "empty", "-o", tmp_path / "empty.ilc")
+    assert "n/a" in out
+    ok("decompress", tmp_path / "empty.ilc", "-o", tmp_path / "back")
+    assert (tmp_path / "back").read_bytes() == b""
+
+
+def test_other_model_gap_is_the_kl(tmp_path):
+    (tmp_path / "data.bin").write_bytes(_skewed_bytes(100_000, seed=1, exponent=1.1))
+    (tmp_path / "other.bin").write_bytes(_skewed_bytes(100_000, seed=2, exponent=1.5))
+    own = ok("compress", tmp_path / "data.bin", "-o", tmp_path / "own.ilc")
+    cross = ok("compress", tmp_path / "data.bin", "-o", tmp_path / "cross.ilc", "--model", tmp_path / "other.bin")
+    assert "other.bin's byte frequencies" in cross
+    kl = _value(cross, "gap KL(p||q)")
+    assert kl > 0.1
+    assert _value(cross, "observed gap") == pytest.approx(kl, abs=2e-3)
+    growth = _value(cross, "payload alone") - _value(own, "payload alone")
+    assert growth == pytest.approx(kl, abs=2e-3)
+    ok("decompress", tmp_path / "cross.ilc", "-o", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == (tmp_path / "data.bin").read_bytes()
+
+
+def test_unseen_byte_needs_floor(tmp_path):
+    (tmp_path / "data.txt").write_bytes(b"hello")
+    (tmp_path / "model.txt").write_bytes(b"hell")
+    result = run("compress", tmp_path / "data.txt", "--model", tmp_path / "model.txt")
+    assert result.exit_code == 2
+    assert "at offset 4" in result.output and "--floor" in result.output and "floor=" not in result.output
+    ok("compress", tmp_path / "data.txt", "--model", tmp_path / "model.txt", "--floor", "1e-6")
+
+
+def test_damaged_file_is_refused_and_nothing_written(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"some words, some more words " * 50)
+    ok("compress", tmp_path / "a.txt", "-o", tmp_path / "a.ilc")
+    blob = bytearray((tmp_path / "a.ilc").read_bytes())
+    blob[-3] ^= 0x40
+    (tmp_path / "bad.ilc").write_bytes(bytes(blob))
+    result = run("decompress", tmp_path / "bad.ilc", "-o", tmp_path / "out.txt")
+    assert result.exit_code == 2 and "corrupted payload" in result.output
+    assert not (tmp_path / "out.txt").exists()
+    (tmp_path / "cut.ilc").write_bytes(bytes(blob[:40]))
+    result = run("decompress", tmp_path / "cut.ilc", "-o", tmp_path / "out.txt")
+    assert result.exit_code == 2 and "truncated" in result.output
+    result = run("decompress", tmp_path / "a.txt", "-o", tmp_path / "out.txt")
+    assert result.exit_code == 2 and "not an infoloss compressed file" in result.output
+    result = run("decompress", tmp_path / "a.txt")
+    assert result.exit_code == 2 and "-o FILE" in result.output
+
+
+def test_progress_bar_on_large_files(tmp_path, monkeypatch):
+    import infoloss.cli.code as cli_code
+    import infoloss.coding.container as container
+
+    monkeypatch.setattr(cli_code, "PROGRESS_FROM", 1)
+    monkeypatch.setattr(container, "CHUNK", 4096)
+    data = _skewed_bytes(50_000, seed=3, exponent=1.3)
+    (tmp_path / "big").write_bytes(data)
+    ok("compress", tmp_path / "big", "-o", tmp_path / "big.ilc")
+    ok("decompress", tmp_path / "big.ilc", "-o", tmp_path / "back")
+    assert (tmp_path / "back").read_bytes() == data
+
+
+def test_installed_entry_point(tmp_path):
+    script = Path(sys.executable).with_name("infoloss")
+    (tmp_path / "x.txt").write_bytes(b"abracadabra" * 10)
+    done = subprocess.run([str(script), "code", "compress", str(tmp_path / "x.txt")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    again = subprocess.run([str(script), "code", "compress", str(tmp_path / "x.txt")], capture_output=True, text=True)
+    assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
+    assert coding.decompress((tmp_path / "x.txt.ilc").read_bytes()) == b"abracadabra" * 10

@@ -1,0 +1,495 @@
+"""infoloss.coding: Huffman codes, range coding under a model, the compressed file format.
+
+References are independent of the code under test: brute force over all Kraft-feasible length
+profiles (Kraft-McMillan: the optimal prefix code is the cheapest feasible profile), NumPy's
+``-log2 q`` sums, torch.nn.functional.cross_entropy, and byte-for-byte comparison.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from infoloss import coding, cross_entropy, entropy
+from infoloss.coding.container import MAGIC, TOTAL, quantise
+
+SEED_P = [1 / 2, 1 / 4, 1 / 8, 1 / 8]
+
+
+def _distribution(draw, size_min=2, size_max=12, zeros=True):
+    size = draw(st.integers(size_min, size_max))
+    weights = draw(st.lists(st.floats(1e-6, 1.0), min_size=size, max_size=size))
+    if zeros:
+        mask = draw(st.lists(st.booleans(), min_size=size, max_size=size))
+        weights = [0.0 if off else w for w, off in zip(weights, mask)]
+        if sum(1 for w in weights if w > 0) < size_min:
+            weights[:size_min] = [1.0] * size_min
+    total = math.fsum(weights)
+    return [w / total for w in weights]
+
+
+distributions = st.composite(_distribution)
+
+
+def _is_prefix_free(words) -> bool:
+    words = sorted(words)
+    return all(not b.startswith(a) for a, b in zip(words, words[1:]))
+
+
+# --------------------------------------------------------------------------------------------
+# Huffman codes
+# --------------------------------------------------------------------------------------------
+
+
+def test_seed_002_huffman_averages_entropy():
+    code = coding.huffman_code(SEED_P)
+    assert code == {0: "0", 1: "10", 2: "110", 3: "111"}
+    assert coding.expected_length(code, SEED_P) == 1.75
+    assert coding.expected_length(code, SEED_P) == pytest.approx(entropy(SEED_P, base=2), abs=1e-15)
+    assert coding.code_lengths(code) == {0: 1, 1: 2, 2: 3, 3: 3}
+
+
+@settings(max_examples=150, deadline=None)
+@given(distributions())
+def test_kraft_equality_prefix_free_and_entropy_bounds(p):
+    code = coding.huffman_code(p)
+    assert set(code) == {i for i, value in enumerate(p) if value > 0}
+    assert coding.kraft_sum(code) == 1.0
+    assert _is_prefix_free(code.values())
+    length, h = coding.expected_length(code, p), entropy(p, base=2)
+    assert h - 1e-12 <= length < h + 1
+
+
+_PROFILES = {n: np.array(list(itertools.product(range(1, n), repeat=n))) for n in range(2, 7)}
+_FEASIBLE = {n: profiles[(2.0 ** -profiles).sum(axis=1) <= 1] for n, profiles in _PROFILES.items()}
+
+
+@pytest.mark.parametrize("n", range(2, 7))
+def test_huffman_is_optimal_against_brute_force(n):
+    rng = np.random.default_rng(n)
+    for concentration in (0.2, 1.0, 5.0):
+        for _ in range(8):
+            p = rng.dirichlet(np.full(n, concentration))
+            p = np.maximum(p, 1e-9)
+            p /= p.sum()
+            best = float((_FEASIBLE[n] @ p).min())  # cheapest Kraft-feasible length profile
+            assert coding.expected_length(coding.huffman_code(p), p) == pytest.approx(best, rel=1e-12)
+
+
+def test_ties_are_deterministic_and_give_the_shallow_code():
+    p = [0.4, 0.2, 0.2, 0.1, 0.1]  # two optimal profiles: (2,2,2,3,3) and (1,2,3,4,4)
+    code = coding.huffman_code(p)
+    assert code == {0: "00", 1: "01", 2: "10", 3: "110", 4: "111"}
+    assert all(coding.huffman_code(list(p)) == code for _ in range(3))
+    assert coding.huffman_code([0.2] * 5) == {0: "00", 1: "01", 2: "10", 3: "110", 4: "111"}
+    for n in range(2, 40):  # equal probabilities: lengths never decrease along the input
+        lengths = list(coding.code_lengths(coding.huffman_code([1 / n] * n)).values())
+        assert lengths == sorted(lengths) and max(lengths) - min(lengths) <= 1
+
+
+def test_one_symbol_alphabet_gets_code_0():
+    assert coding.huffman_code([1.0]) == {0: "0"}
+    assert coding.huffman_code({"x": 1.0, "y": 0.0}) == {"x": "0"}
+    assert coding.expected_length({"x": "0"}, {"x": 1.0}) == 1.0
+    assert coding.kraft_sum({"x": "0"}) == 0.5
+
+
+def test_zero_probability_symbols_get_no_codeword():
+    code = coding.huffman_code({"a": 0.5, "b": 0.0, "c": 0.5})
+    assert code == {"a": "0", "c": "1"}
+    assert coding.expected_length(code, {"a": 0.5, "b": 0.25, "c": 0.25}) == math.inf
+    assert cross_entropy([0.5, 0.25, 0.25], [0.5, 0.0, 0.5], base=2) == math.inf  # same convention
+
+
+@settings(max_examples=60, deadline=None)
+@given(distributions(zeros=False), st.data())
+def test_code_for_dyadic_q_costs_cross_entropy_under_p(p, data):
+    # A complete dyadic q: lengths of a Huffman code of anything, q_i = 2^-l_i.
+    lengths = coding.code_lengths(coding.huffman_code(data.draw(distributions(len(p), len(p), zeros=False))))
+    q = [2.0 ** -lengths[i] for i in range(len(p))]
+    code = coding.huffman_code(q)
+    assert all(len(code[i]) == lengths[i] for i in range(len(p)))  # Huffman of dyadic q: -log2 q
+    assert coding.expected_length(code, p) == pytest.approx(cross_entropy(p, q, base=2), rel=1e-12)
+
+
+def test_mappings_counts_and_labels_keep_their_order():
+    code = coding.huffman_code({"z": 3, "a": 1, "m": 1, "q": 0}, normalize=True)
+    assert list(code) == ["z", "a", "m"]
+    assert code == {"z": "0", "a": "10", "m": "11"}
+    assert coding.expected_length(code, {"z": 3, "a": 1, "m": 1}, normalize=True) == pytest.approx(1.4)
+
+
+def test_kraft_sum_of_lengths_and_codes():
+    assert coding.kraft_sum([1, 2, 3]) == 0.875
+    assert coding.kraft_sum({"a": 1, "b": 1}) == 1.0
+    assert coding.kraft_sum([1, 1, 1]) == 1.5  # no prefix code has these lengths
+
+
+def test_torch_input():
+    import torch
+
+    assert coding.huffman_code(torch.tensor(SEED_P, dtype=torch.float64)) == {0: "0", 1: "10", 2: "110", 3: "111"}
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: coding.huffman_code([0.5, 0.6]), ValueError, "sums to"),
+        (lambda: coding.huffman_code([0.5, -0.1, 0.6]), ValueError, r"p\[1\].*negative"),
+        (lambda: coding.huffman_code([[0.5, 0.5], [0.5, 0.5]]), ValueError, "1-D"),
+        (lambda: coding.kraft_sum({"a": "01x"}), ValueError, r"code\['a'\]"),
+        (lambda: coding.kraft_sum([1, -2]), ValueError, r"code\[1\]"),
+        (lambda: coding.code_lengths(["0", "1"]), TypeError, "mapping"),
+        (lambda: coding.expected_length({0: "0"}, [0.5, 0.6]), ValueError, "sums to"),
+    ],
+)
+def test_bad_input_is_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# --------------------------------------------------------------------------------------------
+# Arithmetic (range) coding under a model
+# --------------------------------------------------------------------------------------------
+
+
+def _reference_bits(x, table):
+    """sum -log2 q_i(x_i), computed here with NumPy."""
+    table = np.atleast_2d(np.asarray(table, dtype=np.float64))
+    rows = np.zeros(len(x), dtype=int) if table.shape[0] == 1 else np.arange(len(x))
+    return float(-np.log2(table[rows, np.asarray(x, dtype=int)]).sum()) if len(x) else 0.0
+
+
+def _within_bound(bits, ideal, n):
+    # At most two 32-bit words of flush, plus the 24-bit model's rounding (~1e-4 bit/symbol).
+    return bits <= ideal + 64 + 1e-3 * n
+
+
+@st.composite
+def models_and_messages(draw):
+    size = draw(st.integers(1, 8))
+    style = draw(st.sampled_from(["plain", "skewed", "tiny"]))
+    weights = np.array(draw(st.lists(st.floats(0.01, 1.0), min_size=size, max_size=size)))
+    if style == "skewed" and size > 1:
+        weights[1:] *= 1e-7
+    if style == "tiny" and size > 1:
+        weights[-1] = 1e-300  # positive, far below the coder's 2^-24 resolution
+    q = weights / weights.sum()
+    n = draw(st.integers(0, 200))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.choice(size, size=n, p=q)
+    if n and draw(st.booleans()):
+        x[rng.integers(n)] = size - 1  # make sure the rarest symbol occurs sometimes
+    per_position = draw(st.booleans())
+    if per_position:
+        rows = rng.dirichlet(np.ones(size), size=n) if size > 1 else np.ones((n, 1))
+        rows[np.arange(n), x] += 1e-3  # every coded symbol possible
+        q = rows / rows.sum(axis=1, keepdims=True)
+    return x, q
+
+
+@settings(max_examples=150, deadline=None)
+@given(models_and_messages())
+def test_round_trip_and_size_bound(case):
+    x, q = case
+    message = coding.arithmetic_encode(x, q)
+    assert message.length == len(x)
+    assert message.ideal_bits == pytest.approx(_reference_bits(x, q), rel=1e-12, abs=1e-12)
+    assert _within_bound(message.bits, message.ideal_bits, len(x))
+    decoded = coding.arithmetic_decode(message, q)
+    assert decoded.dtype == np.int64
+    np.testing.assert_array_equal(decoded, x)
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_length_zero_and_one(n):
+    q = [0.3, 0.7]
+    message = coding.arithmetic_encode([1] * n, q)
+    assert message.bits == (0 if n == 0 else 32)
+    assert message.ideal_bits == (0.0 if n == 0 else pytest.approx(-math.log2(0.7)))
+    assert coding.arithmetic_decode(message, q).tolist() == [1] * n
+
+
+def test_one_symbol_alphabet_costs_nothing():
+    message = coding.arithmetic_encode([0] * 1000, [1.0])
+    assert (message.bits, message.ideal_bits) == (0, 0.0)
+    assert coding.arithmetic_decode(message, [1.0]).tolist() == [0] * 1000
+
+
+def test_size_tracks_information_content_closely():
+    rng = np.random.default_rng(1)
+    q = rng.dirichlet(np.ones(50))
+    x = rng.choice(50, size=20_000, p=q)
+    message = coding.arithmetic_encode(x, q)
+    ideal = _reference_bits(x, q)
+    assert ideal - 1 <= message.bits <= ideal + 64 + 2e-4 * len(x)
+
+
+def test_classifier_predictions_code_in_n_times_cross_entropy_bits():
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(3000, 10, generator=generator, dtype=torch.float64) * 2
+    labels = torch.multinomial(torch.softmax(logits * 0.8, dim=1), 1, generator=generator).squeeze(1)
+    predicted = torch.softmax(logits, dim=1)  # a torch tensor goes in as is
+    message = coding.arithmetic_encode(labels, predicted)
+    reference = torch.nn.functional.cross_entropy(logits, labels, reduction="sum").item() / math.log(2)
+    assert message.ideal_bits == pytest.approx(reference, rel=1e-9)
+    assert reference - 1 <= message.bits <= reference + 64 + 1e-3 * len(labels)
+    np.testing.assert_array_equal(coding.arithmetic_decode(message, predicted), labels.numpy())
+
+
+def test_labels_with_a_mapping_model():
+    q = {"sun": 0.5, "rain": 0.25, "snow": 0.25}
+    symbols = ["sun", "snow", "sun", "rain"]
+    message = coding.arithmetic_encode(symbols, q)
+    assert message.ideal_bits == 6.0
+    assert coding.arithmetic_decode(message, q) == symbols
+    assert coding.ideal_code_length(symbols, q) == 6.0
+
+
+def test_zero_probability_is_an_error_naming_position_and_symbol():
+    with pytest.raises(ValueError, match=r"symbols\[2\] = 2 has probability 0 under q,.*floor"):
+        coding.arithmetic_encode([0, 1, 2, 0], [0.5, 0.5, 0.0])
+    rows = [[0.5, 0.5], [1.0, 0.0], [0.2, 0.8]]
+    with pytest.raises(ValueError, match=r"symbols\[1\] = 1 has probability 0 under q\[1\]"):
+        coding.arithmetic_encode([0, 1, 1], rows)
+    with pytest.raises(ValueError, match=r"symbols\[1\] = 'b' has probability 0"):
+        coding.arithmetic_encode(["a", "b"], {"a": 1.0, "b": 0.0})
+    assert coding.ideal_code_length([0, 2], [0.5, 0.5, 0.0]) == math.inf
+
+
+def test_floor_makes_every_symbol_codable():
+    q, floor = [0.5, 0.5, 0.0], 1e-6
+    x = [0, 2, 1, 2]
+    message = coding.arithmetic_encode(x, q, floor=floor)
+    floored = np.maximum(q, floor) / np.maximum(q, floor).sum()
+    assert message.ideal_bits == pytest.approx(_reference_bits(x, floored), rel=1e-12)
+    assert _within_bound(message.bits, message.ideal_bits, len(x))
+    assert coding.arithmetic_decode(message, q, floor=floor).tolist() == x
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: coding.arithmetic_encode([0, 3], [0.5, 0.5]), ValueError, r"symbols\[1\] = 3 is outside"),
+        (lambda: coding.arithmetic_encode([0, -1], [0.5, 0.5]), ValueError, r"symbols\[1\] = -1"),
+        (lambda: coding.arithmetic_encode([0, 0.5], [0.5, 0.5]), TypeError, r"symbols\[1\]"),
+        (lambda: coding.arithmetic_encode([[0]], [0.5, 0.5]), ValueError, "1-D"),
+        (lambda: coding.arithmetic_encode([0, 1], [[0.5, 0.5]] * 3), ValueError, "3 per-position"),
+        (lambda: coding.arithmetic_encode(["x"], {"a": 1.0}), ValueError, r"symbols\[0\] = 'x' is not a label"),
+        (lambda: coding.arithmetic_encode([0], [0.5, 0.5], floor=0), ValueError, "floor"),
+        (lambda: coding.arithmetic_encode([0], [0.5, 0.6]), ValueError, "sums to"),
+        (lambda: coding.arithmetic_encode([0], np.full((1, 1, 2), 0.5)), ValueError, "2-D"),
+        (lambda: coding.arithmetic_decode(b"", [0.5, 0.5]), TypeError, "Compressed"),
+    ],
+)
+def test_arithmetic_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# --------------------------------------------------------------------------------------------
+# Byte compressor and its file format
+# --------------------------------------------------------------------------------------------
+
+
+def _skewed_bytes(n, seed=0, exponent=1.2, values=256):
+    rng = np.random.default_rng(seed)
+    w = 1.0 / np.arange(1, values + 1) ** exponent
+    return rng.choice(values, size=n, p=w / w.sum()).astype(np.uint8).tobytes()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"a", b"\x00" * 5000, bytes(range(256)) * 4, b"abracadabra" * 37, _skewed_bytes(50_001)],
+    ids=["empty", "one-byte", "one-symbol", "all-bytes", "text", "skewed-odd-length"],
+)
+def test_compress_round_trip(data):
+    blob = coding.compress(data)
+    assert blob.startswith(MAGIC)
+    assert coding.decompress(blob) == data
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=300))
+def test_compress_round_trip_hypothesis(data):
+    assert coding.decompress(coding.compress(data)) == data
+
+
+def test_byte_counts_match_numpy(tmp_path):
+    data = _skewed_bytes(12_345, seed=3)
+    expected = np.bincount(np.frombuffer(data, np.uint8), minlength=256)
+    np.testing.assert_array_equal(coding.byte_counts(data), expected)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    np.testing.assert_array_equal(coding.byte_counts(path), expected)
+
+
+def test_quantised_model_sums_to_2_24_and_keeps_every_byte():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(256, 0.05))
+    p[::7] = 0
+    p[3] = 1e-12  # far below 2^-24: still gets a frequency of 1
+    p /= p.sum()
+    f = quantise(p)
+    assert f.sum() == TOTAL
+    assert np.array_equal(f > 0, p > 0)
+    assert quantise(np.eye(256)[5]).tolist() == (np.eye(256, dtype=int)[5] * TOTAL).tolist()
+
+
+def test_payload_is_n_times_entropy(tmp_path):
+    data = _skewed_bytes(200_000, seed=1)
+    source, target = tmp_path / "data.bin", tmp_path / "data.ilc"
+    source.write_bytes(data)
+    stats = coding.compress_file(source, target)
+    counts = np.bincount(np.frombuffer(data, np.uint8), minlength=256)
+    p = counts[counts > 0] / len(data)
+    h = float(-(p * np.log2(p)).sum())
+    assert stats.entropy == pytest.approx(h, rel=1e-12)
+    assert stats.kl_divergence < 1e-6
+    assert stats.compressed_bytes == target.stat().st_size == stats.header_bytes + stats.payload_bytes
+    assert len(data) * h / 8 <= stats.payload_bytes <= len(data) * stats.cross_entropy / 8 * 1.0001 + 8
+    assert stats.overhead < 1e-3
+
+
+def test_other_model_grows_the_output_by_the_kl(tmp_path):
+    data, other = _skewed_bytes(200_000, seed=1, exponent=1.2), _skewed_bytes(200_000, seed=2, exponent=1.6)
+    source = tmp_path / "data.bin"
+    source.write_bytes(data)
+    own = coding.compress_file(source, tmp_path / "own.ilc")
+    cross = coding.compress_file(source, tmp_path / "cross.ilc", model=coding.byte_counts(other), floor=1e-7)
+    assert cross.model == "given" and own.model == "fitted"
+    assert cross.entropy == own.entropy
+    assert cross.cross_entropy == pytest.approx(cross.entropy + cross.kl_divergence, rel=1e-12)
+    assert cross.kl_divergence > 0.05
+    growth = cross.payload_bits_per_byte - own.payload_bits_per_byte
+    assert growth == pytest.approx(cross.kl_divergence - own.kl_divergence, abs=1e-3)
+    coding.decompress_file(tmp_path / "cross.ilc", tmp_path / "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == data
+
+
+def test_unmodelled_byte_is_an_error_naming_offset_unless_floored():
+    model = coding.byte_counts(b"hell")
+    with pytest.raises(ValueError, match=r"byte 111 \(0x6f, b'o'\) at offset 4 of data has probability 0.*floor"):
+        coding.compress(b"hello", model=model)
+    assert coding.decompress(coding.compress(b"hello", model=model, floor=1e-6)) == b"hello"
+
+
+@pytest.mark.parametrize(
+    ("model", "floor", "match"),
+    [
+        (np.ones(255), None, r"shape \(256,\)"),
+        (-np.ones(256), None, r"model\[0\]"),
+        (np.zeros(256), None, "all zeros"),
+        (np.ones(256), 1.5, "floor"),
+    ],
+)
+def test_bad_model_or_floor(model, floor, match):
+    with pytest.raises(ValueError, match=match):
+        coding.compress(b"abc", model=model, floor=floor)
+
+
+def _blob():
+    return coding.compress(b"the quick brown fox jumps over the lazy dog " * 3)
+
+
+def test_every_truncation_is_refused():
+    blob = _blob()
+    for cut in range(len(blob)):
+        with pytest.raises(coding.FormatError, match="truncated|empty"):
+            coding.decompress(blob[:cut])
+
+
+def test_every_flipped_bit_is_refused():
+    blob = _blob()
+    for position in range(len(blob)):
+        for bit in range(8):
+            damaged = bytearray(blob)
+            damaged[position] ^= 1 << bit
+            with pytest.raises(coding.FormatError):
+                coding.decompress(bytes(damaged))
+
+
+def test_wrong_magic_version_and_trailing_bytes_are_named():
+    blob = _blob()
+    with pytest.raises(coding.FormatError, match="not an infoloss compressed file"):
+        coding.decompress(b"PK\x03\x04" + blob[4:])
+    with pytest.raises(coding.FormatError, match="not an infoloss compressed file"):
+        coding.decompress(b"hello, world, this is plain text")
+    newer = blob[:8] + struct.pack("<H", 2) + blob[10:]
+    with pytest.raises(coding.FormatError, match="format version 2; this infoloss reads version 1"):
+        coding.decompress(newer)
+    with pytest.raises(coding.FormatError, match="1 unexpected byte"):
+        coding.decompress(blob + b"\x00")
+    with pytest.raises(coding.FormatError, match="empty"):
+        coding.decompress(b"")
+
+
+def test_consistent_checksums_but_wrong_content_is_refused():
+    # Re-sign a damaged payload (valid CRCs): the SHA-256 of the decoded bytes still catches it.
+    blob = bytearray(_blob())
+    k = struct.unpack_from("<H", blob, 64)[0]
+    header_size = 66 + 5 * k + 4
+    blob[header_size] ^= 0xFF
+    struct.pack_into("<I", blob, 28, zlib.crc32(bytes(blob[header_size:])))
+    struct.pack_into("<I", blob, header_size - 4, zlib.crc32(bytes(blob[: header_size - 4])))
+    with pytest.raises(coding.FormatError, match="SHA-256|cannot be decoded"):
+        coding.decompress(bytes(blob))
+
+
+def test_files_no_overwrite_without_force_and_nothing_written_on_failure(tmp_path):
+    source, target = tmp_path / "a.txt", tmp_path / "a.ilc"
+    source.write_bytes(b"some text " * 100)
+    target.write_bytes(b"keep me")
+    with pytest.raises(FileExistsError, match="force"):
+        coding.compress_file(source, target)
+    assert target.read_bytes() == b"keep me"
+    coding.compress_file(source, target, force=True)
+    with pytest.raises(ValueError, match="input file itself"):
+        coding.compress_file(source, source, force=True)
+
+    damaged = tmp_path / "bad.ilc"
+    blob = bytearray(target.read_bytes())
+    blob[-1] ^= 1
+    damaged.write_bytes(bytes(blob))
+    with pytest.raises(coding.FormatError):
+        coding.decompress_file(damaged, tmp_path / "out.txt")
+    assert sorted(os.listdir(tmp_path)) == ["a.ilc", "a.txt", "bad.ilc"]  # no output, no temporary
+    stats = coding.decompress_file(target, tmp_path / "out.txt")
+    assert (tmp_path / "out.txt").read_bytes() == source.read_bytes()
+    assert stats.original_bytes == 1000
+
+
+def test_empty_file(tmp_path):
+    source = tmp_path / "empty"
+    source.write_bytes(b"")
+    stats = coding.compress_file(source, tmp_path / "empty.ilc")
+    assert stats.original_bytes == 0 and stats.payload_bytes == 0 and stats.entropy is None
+    assert stats.bits_per_byte is None
+    coding.decompress_file(tmp_path / "empty.ilc", tmp_path / "back")
+    assert (tmp_path / "back").read_bytes() == b""
+
+
+def test_progress_reports_every_phase(tmp_path, monkeypatch):
+    import infoloss.coding.container as container
+
+    monkeypatch.setattr(container, "CHUNK", 1000)
+    data = _skewed_bytes(4500)
+    (tmp_path / "d").write_bytes(data)
+    calls = []
+    coding.compress_file(tmp_path / "d", tmp_path / "d.ilc", progress=lambda *a: calls.append(a))
+    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "e", progress=lambda *a: calls.append(a))
+    assert [c for c in calls if c[0] == "scan"][-1] == ("scan", 4500, 4500)
+    assert [c[1] for c in calls if c[0] == "encode"] == [1000, 2000, 3000, 4000, 4500]
+    assert [c[1] for c in calls if c[0] == "decode"] == [1000, 2000, 3000, 4000, 4500]
+    assert (tmp_path / "e").read_bytes() == data

@@ -1,0 +1,378 @@
+"""The bad-input table (issue 2): one test per row, on every backend where it applies.
+
+Each error must be a ValueError or TypeError whose message names the argument, the position
+and the offending value, raised before any math runs. With ``validate=False`` (or while
+tracing, see test_measures.py) the value checks are skipped entirely.
+"""
+
+from __future__ import annotations
+
+import re
+
+import dask.array as da
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.special as sp
+import torch
+
+import infoloss as il
+from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
+from infoloss import _validate as _checks, measures
+
+
+
+
+
+GOOD = [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]
+
+
+def with_entry(value, row=1, column=2):
+    bad = np.array(GOOD)
+    bad[row, column] = value
+    return bad
+
+
+@pytest.fixture
+def math_calls(monkeypatch):
+    """Record calls of the generic path's arithmetic, to show none happens on bad input."""
+    calls = []
+    for name in ("xlogy", "log_ratio_term"):
+        original = getattr(measures, name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(measures, name, spy)
+    return calls
+
+
+# --------------------------------------------------------------------------------------------
+# Entries: negative, NaN, infinite
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_negative_probability(backend):
+    with pytest.raises(ValueError, match=r"^p\[1, 2\] = -0\.25 is negative"):
+        il.entropy(to_backend(backend, with_entry(-0.25)))
+    with pytest.raises(ValueError, match=r"^q\[1, 2\] = -0\.25 is negative"):
+        il.kl_divergence(to_backend(backend, GOOD), to_backend(backend, with_entry(-0.25)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nan_probability(backend):
+    with pytest.raises(ValueError, match=r"^p\[0, 1\] is NaN"):
+        il.cross_entropy(to_backend(backend, with_entry(np.nan, 0, 1)), to_backend(backend, GOOD))
+    with pytest.raises(ValueError, match=r"^q\[0, 1\] is NaN"):
+        il.js_divergence(to_backend(backend, GOOD), to_backend(backend, with_entry(np.nan, 0, 1)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinite_probability(backend, value):
+    expected = r"^p\[1, 0\] is infinite \(inf\)" if value > 0 else r"^p\[1, 0\] (is infinite \(-inf\)|= -inf)"
+    with pytest.raises(ValueError, match=expected):
+        il.entropy(to_backend(backend, with_entry(value, 1, 0)))
+
+
+def test_bad_entries_in_mappings_and_sequences_name_the_label_or_index():
+    with pytest.raises(ValueError, match=r"^p\['snow'\] = -0\.37 is negative"):
+        il.entropy({"rain": 0.5, "snow": -0.37, "hail": 0.87})
+    with pytest.raises(ValueError, match=r"^q\['b'\] is NaN"):
+        il.kl_divergence({"a": 1.0}, {"a": 1.0, "b": float("nan")})
+    with pytest.raises(ValueError, match=r"^q\[1\] is infinite"):
+        il.cross_entropy([0.5, 0.5], [0.5, float("inf")])
+
+
+# --------------------------------------------------------------------------------------------
+# Rows that do not sum to 1, with a tolerance by dtype
+# --------------------------------------------------------------------------------------------
+
+
+def sum_in_message(message) -> float:
+    return float(re.search(r"sums to (\S+) along", message).group(1))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_row_not_summing_to_one(backend):
+    bad = with_entry(0.4)  # row 1 sums to 0.6
+    with pytest.raises(ValueError, match=r"^p\[1, :\] sums to .* along axis 1, not 1") as raised:
+        il.entropy(to_backend(backend, bad))
+    assert sum_in_message(str(raised.value)) == pytest.approx(0.6, rel=1e-12)
+    assert "normalize=True" in str(raised.value)
+    # along axis 0 the slice is a column, and q is named when q is the culprit
+    columns = np.array(GOOD).T.copy()
+    columns[2, 1] += 0.5
+    with pytest.raises(ValueError, match=r"^q\[:, 1\] sums to .* along axis 0") as raised:
+        il.kl_divergence(to_backend(backend, np.array(GOOD).T), to_backend(backend, columns), axis=0)
+    assert sum_in_message(str(raised.value)) == pytest.approx(1.5, rel=1e-12)
+
+
+def test_row_sum_in_a_1d_sequence():
+    with pytest.raises(ValueError, match=r"^p sums to 0\.9 along axis 0, not 1"):
+        il.entropy([0.5, 0.4])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "dtype,passes,fails",
+    [("float64", 1e-10, 1e-6), ("float32", 1e-5, 1e-2)],
+)
+def test_sum_tolerance_by_dtype(backend, dtype, passes, fails):
+    def off_by(delta):
+        return to_backend(backend, [[0.25, 0.25, 0.5 + delta], [0.5, 0.5, 0.0]], dtype)
+
+    for name in ("entropy", "kl_divergence"):
+        function = getattr(il, name)
+        args = (off_by(passes),) if name == "entropy" else (off_by(passes), off_by(passes))
+        function(*args)  # within tolerance: no error
+        args = (off_by(fails),) if name == "entropy" else (off_by(0.0), off_by(fails))
+        with pytest.raises(ValueError, match=rf"^[pq]\[0, :\] sums to .* \(tolerance .* for {dtype}\)") as raised:
+            function(*args)
+        assert sum_in_message(str(raised.value)) == pytest.approx(1 + fails, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "backend,dtype,passes,fails",
+    [("numpy", "float16", 1e-2, 0.1), ("torch", "float16", 1e-2, 0.1), ("torch", "bfloat16", 0.05, 0.25),
+     ("jax", "bfloat16", 0.05, 0.25)],
+)
+def test_sum_tolerance_half_precision(backend, dtype, passes, fails):
+    def off_by(delta):
+        return to_backend(backend, [0.25, 0.25, 0.5 + delta], dtype)
+
+    il.entropy(off_by(passes))
+    with pytest.raises(ValueError, match=rf"^p sums to .* \(tolerance .* for {dtype}\)"):
+        il.entropy(off_by(fails))
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes and axes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shape_mismatch(backend):
+    p = to_backend(backend, GOOD)
+    q = to_backend(backend, [[0.25, 0.25, 0.25, 0.25]])
+    with pytest.raises(ValueError, match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(1, 4\)"):
+        il.kl_divergence(p, q)
+    with pytest.raises(ValueError, match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(3,\)"):
+        il.cross_entropy(p, to_backend(backend, [0.2, 0.3, 0.5]))
+    three_rows = to_backend(backend, [[1.0, 0.0, 0.0]] * 3)
+    with pytest.raises(ValueError, match=r"p has shape \(2, 3\) and q has shape \(3, 3\), which do not broadcast"):
+        il.js_divergence(p, three_rows)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_empty_axis(backend):
+    with pytest.raises(ValueError, match=r"^p has an empty axis 1 \(shape \(2, 0\)\)"):
+        il.entropy(to_backend(backend, np.zeros((2, 0))))
+    with pytest.raises(ValueError, match=r"^p has an empty axis 0 \(shape \(0,\)\)"):
+        il.entropy([])
+    with pytest.raises(ValueError, match=r"empty axis"):
+        il.entropy({})
+
+
+@pytest.mark.parametrize("axis,error,pattern", [
+    (2, ValueError, r"axis=2 is out of range for p with 2 dimension\(s\), shape \(2, 3\)"),
+    (-3, ValueError, r"axis=-3 is out of range for p"),
+    (1.0, TypeError, r"axis must be an int, got axis=1\.0"),
+    (None, TypeError, r"axis must be an int, got axis=None"),
+    (True, TypeError, r"axis must be an int, got axis=True"),
+])
+def test_bad_axis(axis, error, pattern):
+    with pytest.raises(error, match=pattern):
+        il.entropy(np.array(GOOD), axis=axis)
+
+
+def test_scalar_is_not_a_distribution():
+    with pytest.raises(ValueError, match=r"^p must have at least one dimension"):
+        il.entropy(np.float64(1.0))
+
+
+# --------------------------------------------------------------------------------------------
+# normalize=True with an all-zero slice
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_all_zero_row_with_normalize(backend):
+    counts = to_backend(backend, [[3.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match=r"^p\[1, :\] sums to 0 along axis 1; normalize=True cannot rescale"):
+        il.entropy(counts, normalize=True)
+    with pytest.raises(ValueError, match=r"^q\[1, :\] sums to 0"):
+        il.kl_divergence(to_backend(backend, [[1.0, 1.0, 1.0]] * 2), counts, normalize=True)
+    with pytest.raises(ValueError, match=r"^p\[1, 2\] = -1\.0 is negative"):  # normalize still checks signs
+        il.entropy(to_backend(backend, [[3.0, 1.0, 0.0], [1.0, 1.0, -1.0]]), normalize=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Kinds and types
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p_kind,q_kind,p_name,q_name", [
+    ("numpy", "torch", "numpy.ndarray", "torch.Tensor"),
+    ("torch", "jax", "torch.Tensor", "jax"),
+    ("array_api_strict", "numpy", "array_api_strict", "numpy.ndarray"),
+    ("jax", "numpy", "jax", "numpy.ndarray"),
+])
+def test_mixing_array_kinds(p_kind, q_kind, p_name, q_name):
+    p, q = to_backend(p_kind, GOOD), to_backend(q_kind, GOOD)
+    with pytest.raises(TypeError, match=r"different kinds") as raised:
+        il.kl_divergence(p, q)
+    message = str(raised.value)
+    assert re.search(rf"p is a {re.escape(p_name)}", message), message
+    assert re.search(rf"q is a {re.escape(q_name)}", message), message
+
+
+@pytest.mark.parametrize("value", ["0.5", None, [0.5], 0.5j, True])
+def test_mapping_values_not_numbers(value):
+    with pytest.raises(TypeError, match=rf"^q\['b'\] = {re.escape(repr(value))} is not a number"):
+        il.cross_entropy({"a": 0.5, "b": 0.5}, {"a": 0.5, "b": value})
+
+
+def test_mapping_beside_a_sequence():
+    with pytest.raises(TypeError, match=r"^q is a list but another argument is a mapping"):
+        il.kl_divergence({"a": 1.0}, [1.0])
+
+
+def test_sequence_of_non_numbers():
+    with pytest.raises(TypeError, match=r"^p must be an array, a sequence of numbers .*'rain'"):
+        il.entropy(["rain", "snow"])
+
+
+def test_complex_array_is_refused():
+    with pytest.raises(TypeError, match=r"real numbers.*complex"):
+        il.entropy(np.array([0.5 + 0j, 0.5]))
+
+
+@pytest.mark.parametrize("base,error", [
+    (1, ValueError), (0, ValueError), (-2, ValueError), (float("nan"), ValueError),
+    (float("inf"), ValueError), ("2", TypeError), (True, TypeError), ([2], TypeError),
+])
+def test_bad_base(base, error):
+    with pytest.raises(error, match=rf"base=.*{re.escape(repr(base))}$"):
+        il.entropy([0.5, 0.5], base=base)
+
+
+def test_good_bases():
+    assert il.entropy([0.5, 0.5], base=np.float32(2)) == 1.0
+    assert il.entropy([0.25] * 4, base=np.int64(4)) == pytest.approx(1.0, rel=1e-15)
+
+
+# --------------------------------------------------------------------------------------------
+# Nothing is computed on bad input; validate=False skips the checks entirely
+# --------------------------------------------------------------------------------------------
+
+
+BAD_INPUTS = {
+    "negative": (with_entry(-0.25), GOOD, {}),
+    "nan": (with_entry(np.nan), GOOD, {}),
+    "sum": (with_entry(0.4), GOOD, {}),
+    "zero_row": ([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], GOOD, {"normalize": True}),
+    "q_negative": (GOOD, with_entry(-0.25), {}),
+}
+
+
+MEASURE_NAMES = ["entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose"]
+
+
+def arguments(name, p, q):
+    """``(p,)`` for entropy, ``(p, q)`` for the others."""
+    return (p,) if name == "entropy" else (p, q)
+
+
+@pytest.mark.parametrize(
+    "name,case",
+    [(name, case) for name in MEASURE_NAMES for case in BAD_INPUTS if not (name == "entropy" and case == "q_negative")],
+)
+def test_nothing_computed_on_bad_input(math_calls, name, case):
+    p, q, kwargs = BAD_INPUTS[case]
+    function = getattr(il, name)
+    with pytest.raises(ValueError):
+        function(*arguments(name, torch.tensor(p), torch.tensor(q)), **kwargs)
+    assert math_calls == []
+    function(*arguments(name, torch.tensor(GOOD), torch.tensor(GOOD)))
+    assert math_calls  # the spy does see the arithmetic of good input
+
+
+def test_lazy_dask_input_is_checked_at_the_call():
+    bad = da.from_array(with_entry(-0.25), chunks=1)
+    with pytest.raises(ValueError, match=r"^p\[1, 2\] = -0\.25"):
+        il.entropy(bad)  # raised here, not later at .compute()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # log of a negative entry: NaN, as asked
+def test_validate_false_accepts_what_validation_refuses(backend):
+    p, q = to_backend(backend, with_entry(0.4)), to_backend(backend, with_entry(-0.25))
+    for name in MEASURE_NAMES:
+        function = getattr(il, name)
+        with pytest.raises(ValueError):
+            function(*arguments(name, p, q))
+        function(*arguments(name, p, q), validate=False)
+
+
+# NumPy's fast path validates inside its own pass; the other backends go through _checks.
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "numpy"])
+def test_validate_false_never_calls_the_checks(backend, monkeypatch):
+    calls = []
+    monkeypatch.setattr(_checks, "check_distribution", lambda *a, **k: calls.append(a))
+    p, q = to_backend(backend, GOOD), to_backend(backend, GOOD)
+    il.kl_divergence(p, q)
+    assert len(calls) == 2  # both arguments are checked by default
+    calls.clear()
+    for name in MEASURE_NAMES:
+        getattr(il, name)(*arguments(name, p, q), validate=False)
+    assert calls == []
+
+
+def test_validate_false_computes_the_plain_formula():
+    rng = np.random.default_rng(0)
+    good = rng.dirichlet(np.ones(5), size=3)
+    for name in ("entropy", "cross_entropy", "kl_divergence", "js_divergence"):
+        function = getattr(il, name)
+        args = (good,) if name == "entropy" else (good, good[::-1].copy())
+        np.testing.assert_array_equal(function(*args, validate=False), function(*args))
+    # weights that do not sum to 1 are used as they are, neither rescaled nor refused
+    weights = np.array([0.5, 0.6, 0.0])
+    assert il.entropy(weights, validate=False) == pytest.approx(sp.entr(weights).sum(), rel=1e-15)
+    assert il.entropy(weights, validate=False, normalize=True) == pytest.approx(
+        sp.entr(weights / weights.sum()).sum(), rel=1e-15
+    )
+    # structure is still checked: there is nothing sensible to compute
+    with pytest.raises(ValueError, match="shape mismatch"):
+        il.kl_divergence([0.5, 0.5], [1.0], validate=False)
+
+
+def test_tensors_that_require_grad_are_still_checked():
+    # eager autograd is not tracing: the checks run (only torch.func/compile/jit skip them)
+    with pytest.raises(ValueError, match=r"^p sums to 1\.1"):
+        il.entropy(torch.tensor([0.5, 0.6], requires_grad=True))
+    with pytest.raises(ValueError, match=r"^q\[0\] = -0\.5 is negative"):
+        il.kl_divergence(jnp.asarray([0.5, 0.5]), jnp.asarray([-0.5, 1.5]))
+
+
+def test_positions_are_exact_in_large_numpy_inputs():
+    """Bad entries deep inside large arrays (NumPy checks them block by block)."""
+    rng = np.random.default_rng(1)
+    long_rows = rng.dirichlet(np.ones(70_000), size=3)
+    long_rows[2, 65_432] = -1e-3
+    with pytest.raises(ValueError, match=r"^p\[2, 65432\] = -0\.001 is negative"):
+        il.entropy(long_rows)
+    one_row = rng.dirichlet(np.ones(200_001))
+    one_row[150_000] = np.nan
+    with pytest.raises(ValueError, match=r"^q\[150000\] is NaN"):
+        il.kl_divergence(rng.dirichlet(np.ones(200_001)), one_row)
+    short_rows = rng.dirichlet(np.ones(40), size=5000).astype(np.float32)
+    short_rows[4000, 7] += 0.01
+    with pytest.raises(ValueError, match=r"^p\[4000, :\] sums to 1\.0(09|1)\d* along axis 1.*float32"):
+        il.cross_entropy(short_rows, short_rows)
+    counts = np.ones((5000, 40))
+    counts[3999] = 0
+    with pytest.raises(ValueError, match=r"^q\[3999, :\] sums to 0 along axis 1; normalize=True"):
+        il.js_divergence(np.ones((5000, 40)), counts, normalize=True)
