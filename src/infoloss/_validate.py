@@ -181,13 +181,98 @@ def check_same_support(shapes: dict, axis: int) -> None:
         ) from None
 
 
-def check_base(base) -> None:
-    if base is None:
+# --------------------------------------------------------------------------------------------
+# Scalar options: one rule per option, the same in every function that takes it.
+# A value of the wrong type (a string, a bool, None where a number is needed) raises
+# InputTypeError; a number outside the accepted range (or not finite) raises InputError.
+# --------------------------------------------------------------------------------------------
+
+
+def check_real(name: str, value, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, high_open: bool = False, allow_none: bool = False,
+               meaning: str = "") -> None:
+    """A finite real number (Python or NumPy scalar, not bool) in the stated range.
+
+    ``low``/``high`` are the bounds (inclusive unless ``*_open``); ``meaning`` says what the
+    option does, for the message ("2 gives bits").
+    """
+    if value is None and allow_none:
         return
-    if isinstance(base, (bool, np.bool_)) or not isinstance(base, numbers.Real):
-        raise TypeError(f"base must be a real number (2 gives bits) or None (nats), got base={base!r}")
-    if not (math.isfinite(base) and base > 0 and base != 1):
-        raise ValueError(f"base must be a finite number > 0 other than 1 (2 gives bits), got base={base!r}")
+    range_text = _range_text(low, high, low_open, high_open)
+    extra = f" ({meaning})" if meaning else ""
+    none_text = " or None" if allow_none else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"must be a real number{range_text}{none_text}{extra}, got {name}={value!r}",
+                             argument=name, value=_short_value(value))
+    number = float(value) if not isinstance(value, int) else value
+    ok = isinstance(number, int) or math.isfinite(number)
+    if ok and low is not None:
+        ok = number > low if low_open else number >= low
+    if ok and high is not None:
+        ok = number < high if high_open else number <= high
+    if not ok:
+        raise InputError(f"must be a finite number{range_text}{none_text}{extra}, got {name}={value!r}",
+                         argument=name, value=_short_value(value))
+
+
+def check_integer(name: str, value, *, low: int | None = None, allow_none: bool = False, meaning: str = "") -> None:
+    """A Python or NumPy integer (not bool), at least ``low``."""
+    if value is None and allow_none:
+        return
+    extra = f" ({meaning})" if meaning else ""
+    none_text = " or None" if allow_none else ""
+    bound = f" >= {low}" if low is not None else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise InputTypeError(f"must be an int{bound}{none_text}{extra}, got {name}={value!r}",
+                             argument=name, value=_short_value(value))
+    if low is not None and value < low:
+        raise InputError(f"must be an int{bound}{none_text}{extra}, got {name}={value!r}",
+                         argument=name, value=int(value))
+
+
+def check_choice(name: str, value, allowed: tuple) -> None:
+    """One of ``allowed`` (strings such as reductions and modes)."""
+    if not isinstance(value, str) or value not in allowed:
+        raise InputError(f"must be one of {', '.join(map(repr, allowed))}, got {name}={value!r}",
+                         argument=name, value=_short_value(value))
+
+
+def check_temperature(temperature) -> None:
+    check_real("temperature", temperature, low=0, low_open=True)
+
+
+def check_base(base) -> None:
+    check_real("base", base, low=0, low_open=True, allow_none=True, meaning="2 gives bits, None nats")
+    if base is not None and base == 1:
+        raise InputError("must be a finite number > 0 other than 1 (2 gives bits, None nats), got base=1",
+                         argument="base", value=base)
+
+
+def check_fraction(name: str, value, *, low_open: bool = False, high_open: bool = False) -> None:
+    check_real(name, value, low=0, high=1, low_open=low_open, high_open=high_open)
+
+
+def check_chunk_size(chunk_size) -> None:
+    check_integer("chunk_size", chunk_size, low=1, allow_none=True, meaning="rows per chunk")
+
+
+def _range_text(low, high, low_open, high_open) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high}"
+    return ""
+
+
+def _short_value(value, limit: int = 60):
+    """The value for an error's ``value`` field: scalars as they are, anything else as short text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        text = value if not isinstance(value, str) or len(value) <= limit else value[:limit] + "..."
+        return text
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # --------------------------------------------------------------------------------------------
