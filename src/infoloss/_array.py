@@ -33,14 +33,19 @@ def array_namespace(*named_arrays: tuple[str, Any]):
     ``array_api_compat.array_namespace`` already refuses mixed kinds; this wraps it so the
     message says which argument is which kind and how to fix it.
     """
+    from ._validate import InputTypeError  # _validate imports this module
+
     arrays = [a for _, a in named_arrays]
     try:
         return array_api_compat.array_namespace(*arrays)
     except TypeError:
         kinds = ", ".join(f"{name} is {_kind(a)}" for name, a in named_arrays)
-        raise TypeError(
-            f"arguments are arrays of different kinds ({kinds}); convert them to one kind "
-            "first, e.g. torch.as_tensor(q) or numpy.asarray(q)"
+        # Several arguments are at fault: the last one is named as the one to convert.
+        raise InputTypeError(
+            f"arguments are arrays of different kinds ({kinds})",
+            argument=None, value=kinds,
+            hint=f"convert them to one kind first, e.g. torch.as_tensor({named_arrays[-1][0]}) or "
+            f"numpy.asarray({named_arrays[-1][0]})",
         ) from None
 
 
@@ -96,7 +101,7 @@ def to_numpy(x) -> np.ndarray:
         return np.asarray(x)
 
 
-def reduced_precision(xp, dtype) -> bool:
+def reduced_precision(dtype) -> bool:
     """float16 and bfloat16 are computed in float32 and returned in their own dtype."""
     name = str(dtype)
     return "float16" in name  # float16 and bfloat16, whatever the backend calls its dtype objects
@@ -111,21 +116,25 @@ def default_float(xp, x):
         return xp.float64
 
 
-def floating(xp, x):
+def floating(xp, x, *, name: str | None = None):
     """``x`` as a real floating array in which to compute, and the dtype to return in.
 
     Integer and boolean input (counts, one-hot rows) is computed in the default float dtype;
-    float16/bfloat16 in float32 and returned as the input dtype.
+    float16/bfloat16 in float32 and returned as the input dtype. Any other dtype (complex)
+    raises InputTypeError naming ``name``.
     """
     dtype = x.dtype
     if xp.isdtype(dtype, "real floating"):
-        if reduced_precision(xp, dtype):
+        if reduced_precision(dtype):
             return xp.astype(x, xp.float32), dtype
         return x, dtype
     if xp.isdtype(dtype, ("integral", "bool")):
         target = default_float(xp, x)
         return xp.astype(x, target), target
-    raise TypeError(f"expected real numbers, got an array of dtype {dtype}")
+    from ._validate import InputTypeError  # _validate imports this module
+
+    reason = "must hold real numbers" if name else "expected real numbers"
+    raise InputTypeError(f"{reason}, got an array of dtype {dtype}", argument=name, value=str(dtype))
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class Inputs:
     labels: list | None
     normalize: bool
     validate: bool
+    hint: str | None = _validate.MEASURE_HINT  # the fix suggested for a row not summing to 1
 
     @property
     def numpy_fast_path(self) -> bool:
@@ -55,7 +56,7 @@ class Inputs:
             if self.validate and not _array.is_tracing(x):
                 _validate.check_distribution(
                     xp, x, name, axis, normalize=self.normalize, labels=self.labels,
-                    input_dtype=self.out_dtype,
+                    input_dtype=self.out_dtype, hint=self.hint,
                 )
             if self.normalize:
                 x = x / xp.sum(x, axis=axis, keepdims=True)
@@ -76,8 +77,13 @@ class Inputs:
         return value
 
 
-def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, base=None) -> Inputs:
-    """Convert ``{'p': p, 'q': q}`` (or ``{'p': p}``) to arrays of one kind, checking shapes."""
+def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, base=None,
+            hint: str | None = _validate.MEASURE_HINT) -> Inputs:
+    """Convert ``{'p': p, 'q': q}`` (or ``{'p': p}``) to arrays of one kind, checking shapes.
+
+    ``hint`` is what the errors of :meth:`Inputs.checked` suggest for a row that does not sum
+    to 1 (the measures: :data:`_validate.MEASURE_HINT`).
+    """
     _validate.check_base(base)
     labels = None
     values = list(named.values())
@@ -95,7 +101,7 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
     arrays = list(converted.values())
     common = arrays[0].dtype if len(arrays) == 1 else xp.result_type(*arrays)
     arrays = [a if a.dtype == common else xp.astype(a, common) for a in arrays]
-    floats = [_array.floating(xp, a) for a in arrays]
+    floats = [_array.floating(xp, a, name=name) for name, a in zip(converted, arrays)]
     out_dtype = floats[0][1]
 
     shapes = {name: tuple(a.shape) for name, a in zip(converted, arrays)}
@@ -112,6 +118,7 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
         labels=labels,
         normalize=normalize,
         validate=validate,
+        hint=hint,
     )
 
 
@@ -127,9 +134,10 @@ def _from_mappings(named: dict[str, Any]):
     """
     for name, value in named.items():
         if not isinstance(value, Mapping):
-            raise TypeError(
-                f"{name} is a {type(value).__name__} but another argument is a mapping; pass "
-                "label -> probability mappings for both, or arrays/sequences for both"
+            raise _validate.InputTypeError(
+                f"is a {type(value).__name__} but another argument is a mapping", argument=name,
+                value=_validate._short_value(value),
+                hint="pass label -> probability mappings for both, or arrays/sequences for both",
             )
     labels: list = []
     seen = set()
@@ -150,7 +158,9 @@ def _from_mappings(named: dict[str, Any]):
 
 def _number(name, label, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}[{label!r}] = {value!r} is not a number; mapping values must be real numbers")
+        raise _validate.InputTypeError(f"= {value!r} is not a number", argument=name, index=label,
+                                       value=_validate._short_value(value),
+                                       hint="mapping values must be real numbers")
     return float(value)
 
 
@@ -158,9 +168,9 @@ def _from_sequence(name, value):
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"{name} must be an array, a sequence of numbers or a label -> probability mapping; "
-            f"could not read {_short(value)} as numbers ({error})"
+        raise _validate.InputTypeError(
+            "must be an array, a sequence of numbers or a label -> probability mapping; "
+            f"could not read {_short(value)} as numbers ({error})", argument=name, value=_short(value),
         ) from None
 
 

@@ -56,8 +56,14 @@ class InfolossError(Exception):
 
     @property
     def message(self) -> str:
+        """``location reason; hint``, e.g. ``p[1, :] sums to 0.6 ...; pass normalize=True ...``.
+
+        A reason that starts with ``=`` and a value (``=2 is out of range``) is written right
+        after the location (``axis=2``), as in the keyword the user typed.
+        """
         where = self.location
-        text = f"{where} {self.reason}" if where else self.reason
+        glued = self.reason.startswith("=") and not self.reason.startswith("= ")
+        text = (f"{where}{self.reason}" if glued else f"{where} {self.reason}") if where else self.reason
         return f"{text}; {self.hint}" if self.hint else text
 
     def with_hint(self, hint: str | None):
@@ -90,21 +96,39 @@ def location(argument: str | None, index: Any = None) -> str:
         return ""
     if index is None or index == ():
         return argument
-    if isinstance(index, tuple):
+    if isinstance(index, tuple) and all(i == ":" or isinstance(i, (int, np.integer)) for i in index):
         return f"{argument}[{', '.join(str(i) for i in index)}]"
-    return f"{argument}[{index!r}]"
+    return f"{argument}[{index!r}]"  # a label of a mapping (even a tuple of strings)
 
 
+# The fix each API suggests for a row that does not sum to 1 (check_distribution's ``hint``).
 MEASURE_HINT = "pass normalize=True to rescale counts or weights"
+LOSS_HINT = (
+    "make each target row sum to 1 (divide counts by their sum, or apply softmax to scores), "
+    "or pass validate=False to skip this check"
+)
 
 def check_distribution(
-    xp, x, name: str, axis: int, *, normalize: bool, labels=None, input_dtype=None
+    xp, x, name: str, axis: int, *, normalize: bool, labels=None, input_dtype=None, hint: str | None = None
 ) -> None:
-    """Raise ValueError unless ``x`` holds distributions along ``axis``.
+    """Raise :class:`InputError` unless ``x`` holds distributions along ``axis``.
 
     Every entry must be finite and >= 0. Without ``normalize`` each slice along ``axis`` must
     sum to 1 within a tolerance set by the dtype (``sqrt(eps)``: 1.5e-8 in float64, 3.5e-4 in
-    float32); with ``normalize`` it must merely have a positive sum.
+    float32, 8.8e-2 in bfloat16); ``input_dtype`` is the dtype the user passed when ``x`` is a
+    float32 working copy of float16/bfloat16 input. With ``normalize`` a slice must merely have
+    a positive sum.
+
+    ``hint`` is the caller's advice for a slice that does not sum to 1 (each API has its own:
+    :data:`MEASURE_HINT`, :data:`LOSS_HINT`, the command line's ``--counts``).
+
+    The error's ``index`` is the entry (``(1, 2)``), the slice (``(1, ":")``, ``":"`` at the
+    reduced axis), a label of ``labels`` (``'snow'``), or None for a 1-d ``x`` as a whole.
+
+    >>> check_distribution(np, np.array([0.5, 0.4]), "p", 0, normalize=False, hint=MEASURE_HINT)
+    Traceback (most recent call last):
+    ...
+    infoloss._validate.InputError: p sums to 0.9 along axis 0, not 1 (tolerance 1.5e-08 for float64); pass normalize=True to rescale counts or weights
     """
     if 0 in x.shape:  # no distributions at all (e.g. shape (0, 3)): nothing to check, and
         return  # min/max of an empty array raise
@@ -120,20 +144,20 @@ def check_distribution(
         bad_rows = sums <= 0
         if bool(xp.any(bad_rows)):
             row = _first_true(bad_rows)
-            raise ValueError(
-                f"{_slice_name(name, row, axis, x.ndim)} sums to 0 along axis {axis}; "
-                "normalize=True cannot rescale an all-zero slice"
+            raise InputError(
+                f"sums to 0 along axis {axis}", argument=name, index=_slice_index(row, axis, x.ndim), value=0.0,
+                hint="normalize=True cannot rescale an all-zero slice",
             )
         return
-    tolerance = sum_tolerance(x.dtype if input_dtype is None else input_dtype)
+    dtype = x.dtype if input_dtype is None else input_dtype
+    tolerance = sum_tolerance(dtype)
     bad_rows = xp.abs(sums - 1) > tolerance
     if bool(xp.any(bad_rows)):
         row = _first_true(bad_rows)
         total = float(_array.to_numpy(sums)[row]) if row else float(_array.to_numpy(sums))
-        raise ValueError(
-            f"{_slice_name(name, row, axis, x.ndim)} sums to {total!r} along axis {axis}, "
-            f"not 1 (tolerance {tolerance:.2g} for {_dtype_name(input_dtype or x.dtype)}); pass "
-            "normalize=True to rescale counts or weights"
+        raise InputError(
+            f"sums to {total!r} along axis {axis}, not 1 (tolerance {tolerance:.2g} for {_dtype_name(dtype)})",
+            argument=name, index=_slice_index(row, axis, x.ndim), value=total, hint=hint,
         )
 
 
@@ -150,34 +174,51 @@ def sum_tolerance(dtype) -> float:
 
 
 def check_axis(name: str, shape: tuple, axis) -> int:
-    """``axis`` as a non-negative int, or a clear error for 0-d input, bad or empty axes."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"axis must be an int, got axis={axis!r}")
+    """``axis`` as a non-negative int, or a clear error for 0-d input, bad or empty axes.
+
+    >>> check_axis("p", (2, 3), -1)
+    1
+    >>> check_axis("p", (2, 3), 2)
+    Traceback (most recent call last):
+    ...
+    infoloss._validate.InputError: axis=2 is out of range for p with 2 dimension(s), shape (2, 3)
+    """
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise InputTypeError(f"must be an int, got axis={axis!r}", argument="axis", value=_short_value(axis))
     ndim = len(shape)
     if ndim == 0:
-        raise ValueError(f"{name} must have at least one dimension (a distribution), got a scalar")
+        raise InputError("must have at least one dimension (a distribution), got a scalar", argument=name,
+                         value=tuple(shape))
     if not -ndim <= axis < ndim:
-        raise ValueError(f"axis={axis} is out of range for {name} with {ndim} dimension(s), shape {shape}")
+        raise InputError(f"={axis} is out of range for {name} with {ndim} dimension(s), shape {tuple(shape)}",
+                         argument="axis", value=int(axis))
     axis = int(axis) % ndim
     if shape[axis] == 0:
-        raise ValueError(f"{name} has an empty axis {axis} (shape {shape}); a distribution needs at least one entry")
+        raise InputError(f"has an empty axis {axis} (shape {tuple(shape)}); a distribution needs at least one entry",
+                         argument=name, value=tuple(shape))
     return axis
 
 
 def check_same_support(shapes: dict, axis: int) -> None:
-    """``p`` and ``q`` need the same length along ``axis``; other dims must broadcast."""
+    """``p`` and ``q`` need the same length along ``axis``; other dims must broadcast.
+
+    The error concerns both arguments, so its ``argument`` is None and its ``value`` is the
+    pair of shapes.
+    """
     (name_a, shape_a), (name_b, shape_b) = shapes.items()
     if len(shape_a) != len(shape_b) or shape_a[axis] != shape_b[axis]:
-        raise ValueError(
+        raise InputError(
             f"shape mismatch: {name_a} has shape {shape_a} and {name_b} has shape {shape_b}; "
-            f"they need the same number of dimensions and the same length along axis {axis}"
+            f"they need the same number of dimensions and the same length along axis {axis}",
+            value=(tuple(shape_a), tuple(shape_b)),
         )
     try:
         np.broadcast_shapes(shape_a, shape_b)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"shape mismatch: {name_a} has shape {shape_a} and {name_b} has shape {shape_b}, "
-            "which do not broadcast"
+            "which do not broadcast",
+            value=(tuple(shape_a), tuple(shape_b)),
         ) from None
 
 
@@ -284,19 +325,21 @@ def _raise_bad_entry(x, name, labels):
     values = _array.to_numpy(x)
     bad = ~(np.isfinite(values) & (values >= 0))
     index = tuple(int(i) for i in np.argwhere(bad)[0])
-    value = values[index]
-    if np.isnan(value):
+    value = float(values[index])
+    if math.isnan(value):
         what = "is NaN"
-    elif np.isinf(value):
+    elif math.isinf(value):
         what = f"is infinite ({value})"
     else:
-        what = f"= {float(value)!r} is negative"
-    where = f"{name}[{labels[index[0]]!r}]" if labels is not None else _entry_name(name, index)
-    raise ValueError(f"{where} {what}; probabilities must be finite and >= 0")
+        what = f"= {value!r} is negative"
+    where = labels[index[0]] if labels is not None else (index or None)
+    raise InputError(what, argument=name, index=where, value=value,
+                     hint="probabilities must be finite and >= 0")
 
 
-def _entry_name(name, index):
-    return f"{name}[{', '.join(str(i) for i in index)}]" if index else name
+def _entry_name(name, index) -> str:
+    """``p[1, 2]`` (``p`` for the empty index): the position in a message."""
+    return location(name, index)
 
 
 def _first_true(mask) -> tuple:
@@ -304,12 +347,13 @@ def _first_true(mask) -> tuple:
     return tuple(int(i) for i in found[0]) if found.size else ()
 
 
-def _slice_name(name, row: tuple, axis: int, ndim: int) -> str:
+def _slice_index(row: tuple, axis: int, ndim: int):
+    """The index of a slice along ``axis``: ``(1, ":")``; None for a 1-d array as a whole."""
     if ndim == 1:
-        return name
-    parts = [str(i) for i in row]
+        return None
+    parts: list = list(row)
     parts.insert(axis, ":")
-    return f"{name}[{', '.join(parts)}]"
+    return tuple(parts)
 
 
 def _dtype_name(dtype) -> str:

@@ -6,12 +6,10 @@ Public (``infoloss.softmax`` ...), so they live here rather than in the private 
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import array_api_compat
 import numpy as np
 
+from . import _validate
 from ._array import _log_softmax, _logsumexp, _softmax, floating, is_array
 
 __all__ = ["logsumexp", "log_softmax", "softmax"]
@@ -53,7 +51,7 @@ def log_softmax(z, /, *, axis: int = -1, temperature: float = 1.0):
     >>> [round(float(v), 4) for v in log_softmax([1.0, 1.0, 3.0])]
     [-2.2395, -2.2395, -0.2395]
     """
-    _check_temperature(temperature)
+    _validate.check_temperature(temperature)
     z, xp, restore = _logits_in(z)
     return restore(_log_softmax(xp, _scale(z, temperature), axis=axis))
 
@@ -69,7 +67,7 @@ def softmax(z, /, *, axis: int = -1, temperature: float = 1.0):
 
     A higher temperature flattens the distribution; ``-inf`` logits get probability 0.
     """
-    _check_temperature(temperature)
+    _validate.check_temperature(temperature)
     z, xp, restore = _logits_in(z)
     return restore(_softmax(xp, _scale(z, temperature), axis=axis))
 
@@ -77,22 +75,20 @@ def softmax(z, /, *, axis: int = -1, temperature: float = 1.0):
 def _logits_in(z):
     """Accept any array or a Python sequence; return (float array, xp, restore-dtype fn)."""
     if not is_array(z):
-        z = np.asarray(z, dtype=np.float64)
+        try:
+            z = np.asarray(z, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise _validate.InputTypeError(
+                f"must be an array or a sequence of numbers; could not read it as numbers ({error})",
+                argument="z", value=_validate._short_value(z),
+            ) from None
     xp = array_api_compat.array_namespace(z)
-    work, out_dtype = floating(xp, z)
+    work, out_dtype = floating(xp, z, name="z")
 
     def restore(result):
         return result if result.dtype == out_dtype else xp.astype(result, out_dtype)
 
     return work, xp, restore
-
-
-def _check_temperature(temperature) -> None:
-    # numbers.Real admits NumPy scalars (np.float32(2.0)); bool is an int but not a temperature.
-    if isinstance(temperature, (bool, np.bool_)) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a real number > 0, got temperature={temperature!r}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got temperature={temperature!r}")
 
 
 def _scale(z, temperature):
