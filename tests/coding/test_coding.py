@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infoloss import coding, cross_entropy, entropy
-from infoloss.coding.container import MAGIC, TOTAL, quantise
+from infoloss.coding.container import MAGIC
+from infoloss.coding.range import TOTAL, quantise
 
 SEED_P = [1 / 2, 1 / 4, 1 / 8, 1 / 8]
 

@@ -1,4 +1,4 @@
-"""The compressed format of ``infoloss code compress`` (version 1) and the engine behind it.
+"""The compressed format of ``infoloss code compress`` (version 1): header, payload, checks.
 
 Layout, little-endian, 70 + 5k header bytes then the payload::
 
@@ -20,86 +20,43 @@ Layout, little-endian, 70 + 5k header bytes then the payload::
                   bytes as indices into the model's byte values under
                   Categorical(frequencies / 2**24, perfect=True). Empty when n = 0 or k = 1.
 
-Reading checks, in order: magic, version, header length, header CRC, header consistency,
-payload length against the file's size (truncation, trailing bytes), payload CRC, then the
-SHA-256 of the decoded bytes before the output file is moved into place.
+Reading checks, in order, all before a single output byte exists: magic, version, header
+length, header CRC, header consistency (including that the payload can hold n bytes at the
+model's shortest code length, see :mod:`infoloss.coding.range`), payload length against the
+file's size (truncation, trailing bytes), payload CRC, the caller's size limit. While decoding,
+the decoder stops as soon as it would read past the payload; at the end the SHA-256 of the
+decoded bytes must match before the output is moved into place.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 import struct
-import tempfile
-import time
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from .._validate import InputError
+from .range import TOTAL, BoundedDecoder, Encoder, PayloadExhausted, apply_floor, capacity_symbols, quantise
 
 MAGIC = b"\x89ILC\r\n\x1a\n"
 VERSION = 1
 MODEL_ORDER0 = 1
 PRECISION = 24
-TOTAL = 1 << PRECISION
 CHUNK = 1 << 20  # bytes per block: the int32 symbols of a block (4 MiB) stay in cache
 
 _FIXED = struct.Struct("<8sHBBQQI32sH")  # magic .. k: 66 bytes
 _ENTRY = np.dtype([("byte", "u1"), ("frequency", "<u4")])  # 5 bytes, packed
 _CRC = struct.Struct("<I")
+HEADER_MAX = _FIXED.size + 256 * _ENTRY.itemsize + _CRC.size
 
 
-class FormatError(ValueError):
-    """A compressed file that cannot be decoded: foreign, newer, truncated or corrupted."""
+class FormatError(InputError):
+    """A compressed file that cannot be decoded: foreign, newer, truncated, corrupted or forged.
 
-
-@dataclass(frozen=True)
-class CompressionStats:
-    """What :func:`infoloss.coding.compress_file` did; rates in bits per original byte.
-
-    ``entropy`` is ``H(p)`` of the data's byte distribution ``p`` (the order-0 bound),
-    ``cross_entropy`` is ``H(p, q)`` under the coding model ``q`` as stored (24-bit), and
-    ``kl_divergence`` is ``D(p || q)``: what the model costs over the bound. None for empty input.
+    An :class:`infoloss.InputError` (so a ``ValueError``) whose message names the file.
     """
-
-    original_bytes: int
-    compressed_bytes: int
-    header_bytes: int
-    payload_bytes: int
-    entropy: float | None
-    cross_entropy: float | None
-    kl_divergence: float | None
-    model: str  # "fitted" (the data's own byte frequencies) or "given"
-    seconds: float
-
-    @property
-    def bits_per_byte(self) -> float | None:
-        """Whole output (header included) in bits per original byte."""
-        return 8 * self.compressed_bytes / self.original_bytes if self.original_bytes else None
-
-    @property
-    def payload_bits_per_byte(self) -> float | None:
-        """Coded payload in bits per original byte: what ``cross_entropy`` predicts."""
-        return 8 * self.payload_bytes / self.original_bytes if self.original_bytes else None
-
-    @property
-    def overhead(self) -> float | None:
-        """Payload bits per byte minus the predicted cross-entropy (the coder's own cost)."""
-        if not self.original_bytes:
-            return None
-        return self.payload_bits_per_byte - self.cross_entropy
-
-
-@dataclass(frozen=True)
-class DecompressionStats:
-    """What :func:`infoloss.coding.decompress_file` did."""
-
-    compressed_bytes: int
-    original_bytes: int
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -114,6 +71,8 @@ class Scan:
 
 @dataclass(frozen=True)
 class Header:
+    """The fields of a version-1 header (see the module docstring)."""
+
     length: int
     payload_bytes: int
     payload_crc: int
@@ -137,110 +96,38 @@ class Header:
 
 
 # --------------------------------------------------------------------------------------------
-# Public engine (called by infoloss.coding)
+# Writing
 # --------------------------------------------------------------------------------------------
 
 
 def scan(source, progress=None) -> Scan:
-    """Count bytes and hash ``source`` (bytes-like or path) in one pass."""
-    data = _Source(source)
+    """Count bytes and hash ``source`` (anything with ``chunks()`` and ``size``) in one pass."""
     counts = np.zeros(256, dtype=np.int64)
     sha, crc, done = hashlib.sha256(), 0, 0
-    for chunk in data.chunks():
+    for chunk in source.chunks():
         sha.update(chunk)
         crc = zlib.crc32(chunk, crc)
         counts += _count_bytes(chunk)
         done += chunk.size
-        _report(progress, "scan", done, data.size)
+        _report(progress, "scan", done, source.size)
     return Scan(counts=counts, length=done, sha256=sha.digest(), crc32=crc)
 
 
-def compress_bytes(data, *, model=None, floor=None) -> bytes:
-    header, payload, _ = _compress(_Source(data), model=model, floor=floor, progress=None)
-    return header.pack() + bytes(payload)
-
-
-def decompress_bytes(blob) -> bytes:
-    blob = bytes(blob)
-    header, payload = _read(io.BytesIO(blob), len(blob), "data")
-    out = io.BytesIO()
-    _decode_into(header, payload, out, "data", progress=None)
-    return out.getvalue()
-
-
-def compress_path(source, target, *, model, floor, force, progress) -> CompressionStats:
-    start = time.perf_counter()
-    _check_target(source, target, force)
-    header, payload, stats = _compress(_Source(source), model=model, floor=floor, progress=progress)
-    with _output(target, force) as out:
-        out.write(header.pack())
-        out.write(payload)
-    return CompressionStats(**stats, header_bytes=header.size, payload_bytes=len(payload),
-                            compressed_bytes=header.size + len(payload), seconds=time.perf_counter() - start)
-
-
-def decompress_path(source, target, *, force, progress) -> DecompressionStats:
-    start = time.perf_counter()
-    _check_target(source, target, force)
-    name = str(source)
-    with open(source, "rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
-        header, payload = _read(stream, size, name)
-    with _output(target, force) as out:
-        _decode_into(header, payload, out, name, progress=progress)
-    return DecompressionStats(compressed_bytes=size, original_bytes=header.length,
-                              seconds=time.perf_counter() - start)
-
-
-def quantise(probabilities: np.ndarray) -> np.ndarray:
-    """Integer frequencies summing to 2**24, >= 1 exactly where ``probabilities > 0``.
-
-    Rounds ``p * 2**24`` to the nearest integer (at least 1), then moves the rounding residue
-    (at most a few hundred units) onto the most probable byte, where one unit changes the
-    probability least.
-    """
-    frequencies = np.where(probabilities > 0, np.maximum(1, np.rint(probabilities * TOTAL)), 0).astype(np.int64)
-    frequencies[int(np.argmax(frequencies))] += TOTAL - int(frequencies.sum())
-    return frequencies
-
-
-# --------------------------------------------------------------------------------------------
-# Compression
-# --------------------------------------------------------------------------------------------
-
-
-def _compress(data: "_Source", *, model, floor, progress):
-    import constriction
-
+def build(source, *, model, floor, progress):
+    """Header, payload and the predicted rates of ``source`` coded under ``model`` (or its own)."""
     from ..measures import cross_entropy, entropy, kl_divergence
 
-    seen = scan(data.source, progress)
+    seen = scan(source, progress)
     probabilities = _model_probabilities(seen, model, floor)
     frequencies = quantise(probabilities) if probabilities is not None else np.zeros(256, np.int64)
     unmodelled = (seen.counts > 0) & (frequencies == 0)
     if unmodelled.any():
-        _raise_unmodelled(data, unmodelled)
+        _raise_unmodelled(source, unmodelled)
 
     byte_values = np.flatnonzero(frequencies).astype(np.uint8)
     payload = memoryview(b"")
     if seen.length and len(byte_values) > 1:
-        coder_model = constriction.stream.model.Categorical(frequencies[byte_values] / TOTAL, perfect=True)
-        to_symbol = np.zeros(256, dtype=np.int32)
-        to_symbol[byte_values] = np.arange(len(byte_values), dtype=np.int32)
-        identity = int(byte_values[-1]) == len(byte_values) - 1  # skip the lookup when possible
-        encoder = constriction.stream.queue.RangeEncoder()
-        crc, done = 0, 0
-        for chunk in data.chunks():
-            crc = zlib.crc32(chunk, crc)
-            encoder.encode(chunk.astype(np.int32) if identity else to_symbol[chunk], coder_model)
-            done += chunk.size
-            _report(progress, "encode", done, seen.length)
-        if crc != seen.crc32 or done != seen.length:
-            raise RuntimeError(f"{data.name} changed while it was being compressed; nothing was written")
-        words = encoder.get_compressed()
-        del encoder  # free the coder's buffer before the header and the write
-        payload = memoryview(words.astype("<u4", copy=False)).cast("B")  # no copy on little-endian
-
+        payload = _encode(source, seen, byte_values, frequencies[byte_values], progress)
     header = Header(
         length=seen.length, payload_bytes=len(payload), payload_crc=zlib.crc32(payload),
         sha256=seen.sha256, byte_values=byte_values, frequencies=frequencies[byte_values],
@@ -249,62 +136,76 @@ def _compress(data: "_Source", *, model, floor, progress):
     if seen.length:
         counts, coded = seen.counts.astype(np.float64), frequencies.astype(np.float64)
         figures = {
-            "entropy": entropy(counts, base=2, normalize=True),
-            "cross_entropy": cross_entropy(counts, coded, base=2, normalize=True),
-            "kl_divergence": kl_divergence(counts, coded, base=2, normalize=True),
+            "entropy": float(entropy(counts, base=2, normalize=True)),
+            "cross_entropy": float(cross_entropy(counts, coded, base=2, normalize=True)),
+            "kl_divergence": float(kl_divergence(counts, coded, base=2, normalize=True)),
         }
-    figures = {key: None if value is None else float(value) for key, value in figures.items()}
-    stats = dict(original_bytes=seen.length, model="fitted" if model is None else "given", **figures)
-    return header, payload, stats
+    return header, payload, dict(original_bytes=seen.length, model="fitted" if model is None else "given", **figures)
+
+
+def _encode(source, seen: Scan, byte_values, frequencies, progress) -> memoryview:
+    probabilities = frequencies / TOTAL
+    to_symbol = np.zeros(256, dtype=np.int32)
+    to_symbol[byte_values] = np.arange(len(byte_values), dtype=np.int32)
+    identity = int(byte_values[-1]) == len(byte_values) - 1  # skip the lookup when possible
+    encoder = Encoder()
+    crc, done = 0, 0
+    for chunk in source.chunks():
+        crc = zlib.crc32(chunk, crc)
+        encoder.encode(chunk.astype(np.int32) if identity else to_symbol[chunk], probabilities, perfect=True)
+        done += chunk.size
+        _report(progress, "encode", done, seen.length)
+    if crc != seen.crc32 or done != seen.length:
+        raise InputError(f"changed while it was being compressed; nothing was written", argument=source.name)
+    words = encoder.words()
+    del encoder  # free the coder's buffer before the header and the write
+    return memoryview(words.astype("<u4", copy=False)).cast("B")  # no copy on little-endian
 
 
 def _model_probabilities(seen: Scan, model, floor):
     """The order-0 model as 256 probabilities (floored), or None for empty data and no model."""
     if model is None:
         if not seen.length:
+            apply_floor(np.ones(1), floor)  # the floor is checked even when there is nothing to code
             return None
         weights = seen.counts.astype(np.float64)
     else:
         weights = _checked_model(model)
-    probabilities = weights / weights.sum()
-    if floor is not None:
-        if isinstance(floor, bool) or not isinstance(floor, (int, float, np.floating)) or not 0 < floor < 1:
-            raise ValueError(f"floor must be a probability in (0, 1), got floor={floor!r}")
-        probabilities = np.maximum(probabilities, float(floor))
-        probabilities /= probabilities.sum()
-    return probabilities
+    return apply_floor(weights / weights.sum(), floor)
 
 
 def _checked_model(model) -> np.ndarray:
     try:
         weights = np.asarray(model, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"model must be 256 byte counts or probabilities, could not read it as numbers ({error})") from None
+        raise InputError(f"must be 256 byte counts or probabilities, could not read it as numbers ({error})",
+                         argument="model") from None
     if weights.shape != (256,):
-        raise ValueError(f"model must hold one weight per byte value, shape (256,), got shape {weights.shape}")
+        raise InputError(f"must hold one weight per byte value, shape (256,), got shape {weights.shape}",
+                         argument="model")
     bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
     if bad.size:
-        raise ValueError(f"model[{int(bad[0])}] = {weights[bad[0]]!r}; byte weights must be finite and >= 0")
+        raise InputError(f"= {weights[bad[0]]!r}; byte weights must be finite and >= 0", argument="model",
+                         index=(int(bad[0]),), value=float(weights[bad[0]]))
     if weights.sum() <= 0:
-        raise ValueError("model is all zeros; it must give some byte a positive weight")
+        raise InputError("is all zeros; it must give some byte a positive weight", argument="model")
     return weights
 
 
-def _raise_unmodelled(data: "_Source", unmodelled: np.ndarray):
+def _raise_unmodelled(source, unmodelled: np.ndarray):
     offset = 0
-    for chunk in data.chunks():
+    for chunk in source.chunks():
         hits = np.flatnonzero(unmodelled[chunk])
         if hits.size:
             position = offset + int(hits[0])
             value = int(chunk[hits[0]])
-            raise ValueError(
-                f"byte {value} (0x{value:02x}, {bytes([value])!r}) at offset {position} of {data.name} "
+            raise InputError(
+                f"byte {value} (0x{value:02x}, {bytes([value])!r}) at offset {position} of {source.name} "
                 "has probability 0 under the model (it never occurs in the model's data), so it cannot "
-                "be coded; pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte "
-                "value at least that much"
-            )
+                "be coded", argument=None, value=value,
+                hint="pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least that much")
         offset += chunk.size
-    raise RuntimeError(f"{data.name} changed while it was being compressed")
+    raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
 
 
 def _count_bytes(chunk: np.ndarray) -> np.ndarray:
@@ -318,12 +219,64 @@ def _count_bytes(chunk: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Decompression
+# Reading
 # --------------------------------------------------------------------------------------------
 
 
-def _read(stream, size: int, name: str):
-    """Parse and check the header, then read and check the payload."""
+def read(stream, size: int, name: str, *, max_output: int | None = None):
+    """Parse and check the header, then read and check the payload; nothing is decoded yet.
+
+    ``stream`` is positioned at the start of the file, whose total size is ``size``; at most
+    ``HEADER_MAX`` bytes of header and the announced payload (checked against ``size`` first)
+    are read. ``max_output``: refuse a file that announces more original bytes.
+    """
+    header = _read_header(stream, size, name)
+    if max_output is not None and header.length > max_output:
+        raise FormatError(
+            f"{name} announces {header.length:,} original bytes, more than the limit of {max_output:,}; "
+            "refusing to decode it", argument=None, value=header.length,
+            hint="raise the limit (max_output=, --max-size) if you trust the file")
+    available = size - header.size
+    if available < header.payload_bytes:
+        raise FormatError(
+            f"{name} is truncated: its header announces a {header.payload_bytes}-byte payload but only "
+            f"{max(available, 0)} bytes follow"
+        )
+    if available > header.payload_bytes:
+        raise FormatError(
+            f"{name} has {available - header.payload_bytes} unexpected byte(s) after its "
+            f"{header.payload_bytes}-byte payload (damaged, or something was appended)"
+        )
+    payload = stream.read(header.payload_bytes)
+    if len(payload) != header.payload_bytes:
+        raise FormatError(f"{name} is truncated: the payload is {len(payload)} of {header.payload_bytes} bytes")
+    if zlib.crc32(payload) != header.payload_crc:
+        raise FormatError(f"{name} has a corrupted payload (payload checksum mismatch); refusing to decode it")
+    return header, payload
+
+
+def decoded_blocks(header: Header, payload: bytes, name: str, *, progress=None):
+    """The original bytes block by block (uint8 arrays); FormatError unless the SHA-256 matches.
+
+    The check of the last block raises before that block is yielded, so a caller that writes
+    the blocks as they come never holds a complete wrong output.
+    """
+    sha, done = hashlib.sha256(), 0
+    pending = None
+    for block in _blocks(header, payload, name):
+        if pending is not None:
+            yield pending
+        sha.update(block)
+        done += block.size
+        _report(progress, "decode", done, header.length)
+        pending = block
+    if done != header.length or sha.digest() != header.sha256:
+        raise FormatError(f"{name} decodes to bytes whose SHA-256 differs from the original's; refusing to write them")
+    if pending is not None:
+        yield pending
+
+
+def _read_header(stream, size: int, name: str) -> Header:
     head = stream.read(len(MAGIC))
     if head != MAGIC:
         if not head:
@@ -360,24 +313,7 @@ def _read(stream, size: int, name: str):
     header = Header(length, payload_bytes, payload_crc, sha, entries["byte"].copy(),
                     entries["frequency"].astype(np.int64))
     _check_consistent(header, kind, precision, name)
-
-    available = size - header.size
-    if available < payload_bytes:
-        raise FormatError(
-            f"{name} is truncated: its header announces a {payload_bytes}-byte payload but only "
-            f"{max(available, 0)} bytes follow"
-        )
-    if available > payload_bytes:
-        raise FormatError(
-            f"{name} has {available - payload_bytes} unexpected byte(s) after its {payload_bytes}-byte "
-            "payload (damaged, or something was appended)"
-        )
-    payload = stream.read(payload_bytes)
-    if len(payload) != payload_bytes:
-        raise FormatError(f"{name} is truncated: the payload is {len(payload)} of {payload_bytes} bytes")
-    if zlib.crc32(payload) != payload_crc:
-        raise FormatError(f"{name} has a corrupted payload (payload checksum mismatch); refusing to decode it")
-    return header, payload
+    return header
 
 
 def _check_consistent(header: Header, kind: int, precision: int, name: str) -> None:
@@ -388,32 +324,27 @@ def _check_consistent(header: Header, kind: int, precision: int, name: str) -> N
     if precision != PRECISION:
         problems.append(f"model precision {precision} bits (expected {PRECISION})")
     k = len(header.byte_values)
-    if k and (np.any(np.diff(header.byte_values.astype(np.int64)) <= 0) or np.any(header.frequencies < 1)
-              or int(header.frequencies.sum()) != TOTAL):
+    model_ok = not k or not (np.any(np.diff(header.byte_values.astype(np.int64)) <= 0)
+                             or np.any(header.frequencies < 1) or int(header.frequencies.sum()) != TOTAL)
+    if not model_ok:
         problems.append("the model table is not increasing byte values with frequencies summing to 2**24")
     if header.length and not k:
         problems.append(f"{header.length} bytes but an empty model")
     if header.payload_bytes % 4 or ((header.length == 0 or k == 1) and header.payload_bytes):
         problems.append(f"payload length {header.payload_bytes}")
+    if header.length and k > 1 and not header.payload_bytes:
+        problems.append(f"{header.length} bytes of {k} byte values but an empty payload")
+    if model_ok and not problems:
+        capacity = capacity_symbols(header.payload_bytes // 4, header.frequencies)
+        if capacity is not None and header.length > capacity:
+            problems.append(
+                f"it announces {header.length:,} bytes, but a {header.payload_bytes}-byte payload holds at "
+                f"most {capacity:,} under its model (each byte costs at least the shortest code length)")
     if problems:
         raise FormatError(f"{name} has an inconsistent header: {'; '.join(problems)}")
 
 
-def _decode_into(header: Header, payload: bytes, out, name: str, *, progress) -> None:
-    """Decode block by block into ``out``; FormatError unless the SHA-256 matches."""
-    sha, done = hashlib.sha256(), 0
-    for block in _decoded_blocks(header, payload, name):
-        sha.update(block)
-        out.write(block)
-        done += block.size
-        _report(progress, "decode", done, header.length)
-    if done != header.length or sha.digest() != header.sha256:
-        raise FormatError(f"{name} decodes to bytes whose SHA-256 differs from the original's; refusing to write them")
-
-
-def _decoded_blocks(header: Header, payload: bytes, name: str):
-    import constriction
-
+def _blocks(header: Header, payload: bytes, name: str):
     remaining = header.length
     if remaining and len(header.byte_values) == 1:
         block = np.full(min(CHUNK, remaining), header.byte_values[0], dtype=np.uint8)
@@ -423,87 +354,19 @@ def _decoded_blocks(header: Header, payload: bytes, name: str):
         return
     if not remaining:
         return
-    coder_model = constriction.stream.model.Categorical(header.frequencies / TOTAL, perfect=True)
-    decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32, copy=False))
+    decoder = BoundedDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32, copy=False), header.frequencies)
     byte_values = header.byte_values
     identity = int(byte_values[-1]) == len(byte_values) - 1
     while remaining:
         count = min(CHUNK, remaining)
         try:
-            symbols = decoder.decode(coder_model, count)
+            symbols = decoder.decode(count)
+        except PayloadExhausted as error:
+            raise FormatError(f"{name}'s payload {error.reason}; refusing to decode it") from None
         except Exception as error:  # noqa: BLE001 - constriction reports damaged data by raising
             raise FormatError(f"{name} has a payload that cannot be decoded ({error})") from None
         yield symbols.astype(np.uint8) if identity else byte_values[symbols]
         remaining -= count
-
-
-# --------------------------------------------------------------------------------------------
-# Files
-# --------------------------------------------------------------------------------------------
-
-
-class _Source:
-    """Bytes-like data or a file path, read in CHUNK-sized uint8 arrays (one pass per call)."""
-
-    def __init__(self, source):
-        self.source = source
-        if isinstance(source, (str, os.PathLike)):
-            self.path, self.name = Path(source), str(source)
-            self.size = self.path.stat().st_size
-        else:
-            self.path, self.name = None, "data"
-            self.view = np.frombuffer(memoryview(source).cast("B"), dtype=np.uint8)
-            self.size = self.view.size
-
-    def chunks(self):
-        if self.path is None:
-            for start in range(0, self.size, CHUNK):
-                yield self.view[start:start + CHUNK]
-            return
-        buffer = bytearray(CHUNK)
-        with open(self.path, "rb", buffering=0) as stream:
-            while True:
-                count = stream.readinto(buffer)
-                if not count:
-                    return
-                yield np.frombuffer(buffer, dtype=np.uint8, count=count)
-
-
-def _check_target(source, target, force: bool) -> None:
-    target = Path(target)
-    if target.exists():
-        if Path(source).exists() and os.path.samefile(source, target):
-            raise ValueError(f"{target} is the input file itself; choose another output path")
-        if not force:
-            raise FileExistsError(f"{target} already exists; pass force=True (--force) to overwrite it")
-        if target.is_dir():
-            raise IsADirectoryError(f"{target} is a directory, not a file")
-
-
-@contextmanager
-def _output(target, force: bool):
-    """Write to a temporary file beside ``target``; move it into place only on success."""
-    target = Path(target)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            yield stream
-        os.chmod(temporary, 0o666 & ~_umask())
-        if target.exists() and not force:
-            raise FileExistsError(f"{target} already exists; pass force=True (--force) to overwrite it")
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _report(progress, phase: str, done: int, total: int) -> None:

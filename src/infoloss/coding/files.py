@@ -1,0 +1,388 @@
+"""The byte compressor's public face: bytes in memory, files on disk, and their safety rules.
+
+* Inputs are bytes-like objects (``compress``/``decompress``) or regular files
+  (``compress_file``/``decompress_file``/``byte_counts``): a FIFO, a device (``/dev/zero``), a
+  directory or a link to one is refused from ``fstat`` of the opened descriptor, before a byte
+  is read (so a FIFO never blocks and ``/dev/zero`` never streams forever), and a size limit
+  (``max_size``) is checked the same way.
+* Outputs are written to ``TARGET.part`` and renamed onto ``TARGET`` only after every check
+  passed, so ``TARGET`` never holds a partial or wrong file. The ``.part`` file is created
+  with ``os.open(..., 0o666)``, so the kernel applies the umask (no ``os.umask`` round trip,
+  which would change the mode of files other threads create meanwhile); it is removed on any
+  error or interruption (the CLI turns SIGTERM into one), and a ``.part`` left by a killed run
+  is removed by the next one (one that another process is still writing is locked with
+  ``flock`` and refused).
+* ``decompress_file`` refuses, before writing, a file that announces more bytes than
+  ``max_output`` or than the destination's filesystem has free; ``decompress`` refuses more
+  than ``max_output`` (default: this machine's physical memory).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import io
+import os
+import shutil
+import stat
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._validate import InputError, InputTypeError, check_integer
+from . import container
+
+__all__ = ["byte_counts", "compress", "decompress", "compress_file", "decompress_file",
+           "CompressionStats", "DecompressionStats"]
+
+
+class TargetExistsError(InputError, FileExistsError):
+    """The output exists and ``force`` was not given (both an InputError and a FileExistsError)."""
+
+
+@dataclass(frozen=True)
+class CompressionStats:
+    """What :func:`compress_file` did; rates in bits per original byte.
+
+    ``entropy`` is ``H(p)`` of the data's byte distribution ``p`` (the order-0 bound),
+    ``cross_entropy`` is ``H(p, q)`` under the coding model ``q`` as stored (24-bit), and
+    ``kl_divergence`` is ``D(p || q)``: what the model costs over the bound. None for empty input.
+    """
+
+    original_bytes: int
+    compressed_bytes: int
+    header_bytes: int
+    payload_bytes: int
+    entropy: float | None
+    cross_entropy: float | None
+    kl_divergence: float | None
+    model: str  # "fitted" (the data's own byte frequencies) or "given"
+    seconds: float
+
+    @property
+    def bits_per_byte(self) -> float | None:
+        """Whole output (header included) in bits per original byte."""
+        return 8 * self.compressed_bytes / self.original_bytes if self.original_bytes else None
+
+    @property
+    def payload_bits_per_byte(self) -> float | None:
+        """Coded payload in bits per original byte: what ``cross_entropy`` predicts."""
+        return 8 * self.payload_bytes / self.original_bytes if self.original_bytes else None
+
+    @property
+    def overhead(self) -> float | None:
+        """Payload bits per byte minus the predicted cross-entropy (the coder's own cost)."""
+        if not self.original_bytes:
+            return None
+        return self.payload_bits_per_byte - self.cross_entropy
+
+
+@dataclass(frozen=True)
+class DecompressionStats:
+    """What :func:`decompress_file` did."""
+
+    compressed_bytes: int
+    original_bytes: int
+    seconds: float
+
+
+def byte_counts(source, /, *, max_size=None) -> np.ndarray:
+    """How often each byte value 0..255 occurs in ``source`` (bytes-like, or a regular file's path).
+
+    The order-0 model of a file: pass it as ``model=`` to code another file with this one's
+    byte frequencies. ``max_size`` refuses a larger file before reading it.
+
+    >>> byte_counts(b"abracadabra")[[97, 98, 99, 100, 114]].tolist()
+    [5, 2, 1, 1, 2]
+    """
+    if isinstance(source, (str, os.PathLike)):
+        with _FileSource(source, "source", max_size) as data:
+            return container.scan(data).counts
+    return container.scan(_BytesSource(source, "source")).counts
+
+
+def compress(data, /, *, model=None, floor=None) -> bytes:
+    """Compress bytes with a range coder under an order-0 byte model (see :func:`compress_file`).
+
+    ``data`` is bytes-like (``bytes``, ``bytearray``, ``memoryview``, a uint8 array); a ``str``
+    is refused rather than guessed to be a file name (use :func:`compress_file` for files).
+
+    >>> text = b"abracadabra" * 100
+    >>> packed = compress(text)
+    >>> decompress(packed) == text
+    True
+    """
+    header, payload, _ = container.build(_BytesSource(data, "data"), model=model, floor=floor, progress=None)
+    return header.pack() + bytes(payload)
+
+
+def decompress(blob, /, *, max_output=None) -> bytes:
+    """The original bytes of :func:`compress`'s output.
+
+    Raises :class:`FormatError` if ``blob`` is damaged, forged or announces more than
+    ``max_output`` bytes (default: the machine's physical memory), before decoding anything;
+    decoding stops as soon as the payload is exhausted.
+
+    >>> decompress(compress(b"abc"), max_output=2)
+    Traceback (most recent call last):
+      ...
+    infoloss.coding.container.FormatError: data announces 3 original bytes, more than the limit of 2; refusing to decode it; raise the limit (max_output=, --max-size) if you trust the file
+    """
+    check_integer("max_output", max_output, low=0, allow_none=True, meaning="the most bytes to restore")
+    source = _BytesSource(blob, "blob")
+    view = source.view
+    limit = _physical_memory() if max_output is None else max_output
+    header, payload = container.read(io.BytesIO(view), view.size, "data", max_output=limit)
+    out = io.BytesIO()
+    for block in container.decoded_blocks(header, payload, "data"):
+        out.write(block)
+    return out.getvalue()
+
+
+def compress_file(source, target, /, *, model=None, floor=None, force=False, progress=None,
+                  max_size=None) -> CompressionStats:
+    """Compress the regular file ``source`` into ``target``; return sizes and predicted bit rates.
+
+    The model is order-0 (each byte independent): by default the byte frequencies of
+    ``source`` itself, so the payload approaches ``n H(p)`` bits, ``p`` the file's byte
+    distribution. With ``model`` (256 byte counts or probabilities, e.g.
+    ``byte_counts(other_file)``) it approaches ``n H(p, q) = n (H(p) + D(p || q))``: the output
+    grows by exactly the KL divergence in bits per byte (the cross-entropy reading of a code
+    built for the wrong distribution).
+
+    Args:
+      source, target: paths. ``source`` must be a regular file (not a FIFO or device);
+        ``target`` is written (via ``target.part``) only when compression succeeded.
+      model: 256 non-negative weights, normalised by their sum; None fits the file.
+      floor: raise every byte's model probability to at least this (then renormalise), so
+        bytes the model has never seen can be coded; without it such a byte is an error
+        naming its offset.
+      force: overwrite an existing ``target``.
+      progress: optional callable ``progress(phase, done_bytes, total_bytes)``.
+      max_size: refuse a ``source`` larger than this many bytes, before reading it.
+
+    Returns:
+      :class:`CompressionStats`: sizes, bits per byte, entropy, cross-entropy and KL in bits.
+    """
+    start = time.perf_counter()
+    with _FileSource(source, "source", max_size) as data:
+        _check_target(data, target, force)
+        header, payload, figures = container.build(data, model=model, floor=floor, progress=progress)
+    with _output(target, force) as out:
+        out.write(header.pack())
+        out.write(payload)
+    return CompressionStats(**figures, header_bytes=header.size, payload_bytes=len(payload),
+                            compressed_bytes=header.size + len(payload), seconds=time.perf_counter() - start)
+
+
+def decompress_file(source, target, /, *, force=False, progress=None, max_output=None) -> DecompressionStats:
+    """Restore the file compressed by :func:`compress_file`.
+
+    The header, the payload and the restored bytes are all checked (CRC-32, CRC-32, SHA-256);
+    a truncated, corrupted, forged, foreign or newer-version file raises :class:`FormatError`
+    and ``target`` is not written. Refused before anything is written: a file announcing more
+    than ``max_output`` bytes or more than the free space of ``target``'s filesystem.
+    """
+    check_integer("max_output", max_output, low=0, allow_none=True, meaning="the most bytes to restore")
+    start = time.perf_counter()
+    with _FileSource(source, "source", None) as data:
+        _check_target(data, target, force)
+        header, payload = container.read(data.stream, data.size, data.name, max_output=max_output)
+    _check_free_space(target, header.length, data.name)
+    with _output(target, force) as out:
+        for block in container.decoded_blocks(header, payload, data.name, progress=progress):
+            out.write(block)
+    return DecompressionStats(compressed_bytes=data.size, original_bytes=header.length,
+                              seconds=time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources: bytes-like objects and regular files, read in CHUNK-sized uint8 arrays
+# --------------------------------------------------------------------------------------------
+
+
+class _BytesSource:
+    def __init__(self, data, argument: str):
+        if isinstance(data, (str, os.PathLike)):
+            raise InputTypeError(
+                f"must be bytes-like (bytes, bytearray, memoryview, a uint8 array), got {type(data).__name__}",
+                argument=argument, value=repr(data)[:60],
+                hint="to compress a file, use compress_file(path, target); for text, pass text.encode()")
+        try:
+            self.view = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
+        except TypeError:
+            raise InputTypeError(
+                f"must be bytes-like (bytes, bytearray, memoryview, a uint8 array), got {type(data).__name__}",
+                argument=argument) from None
+        self.name, self.size = "data", self.view.size
+
+    def chunks(self):
+        for start in range(0, self.size, container.CHUNK):
+            yield self.view[start:start + container.CHUNK]
+
+
+class _FileSource:
+    """A regular file opened once (checked with fstat before any read), read from the start per pass."""
+
+    def __init__(self, path, argument: str, max_size):
+        check_integer("max_size", max_size, low=0, allow_none=True, meaning="the largest input in bytes")
+        self.path, self.name, self.argument, self.max_size = Path(path), str(path), argument, max_size
+
+    def __enter__(self):
+        self.stream = _open_regular(self.path, self.argument)
+        self.size = os.fstat(self.stream.fileno()).st_size
+        self.identity = os.fstat(self.stream.fileno())
+        if self.max_size is not None and self.size > self.max_size:
+            self.stream.close()
+            raise InputError(f"{self.name} is {self.size:,} bytes, more than the limit of {self.max_size:,}",
+                             value=self.size, hint="raise the limit (max_size=, --max-size) to read it")
+        return self
+
+    def __exit__(self, *exc):
+        self.stream.close()
+        return False
+
+    def chunks(self):
+        self.stream.seek(0)
+        buffer = bytearray(container.CHUNK)
+        while True:
+            count = self.stream.readinto(buffer)
+            if not count:
+                return
+            yield np.frombuffer(buffer, dtype=np.uint8, count=count)
+
+
+def _open_regular(path: Path, argument: str):
+    """``path`` opened for reading, or an error if it is not a regular file (checked on the descriptor).
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file", argument=None) from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, not a file") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise InputError(f"{path} is {_kind(mode)}, not a regular file; only regular files are read "
+                         "(copy the data into a file first)", value=_kind(mode))
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb", buffering=0)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return 1 << 40
+
+
+# --------------------------------------------------------------------------------------------
+# Targets: checks, free space, TARGET.part written and renamed
+# --------------------------------------------------------------------------------------------
+
+
+def _check_target(source: _FileSource, target, force: bool) -> None:
+    target = Path(target)
+    try:
+        existing = os.stat(target)
+    except FileNotFoundError:
+        return
+    if os.path.samestat(existing, source.identity):
+        raise InputError(f"{target} is the input file itself; choose another output path")
+    if stat.S_ISDIR(existing.st_mode):
+        raise InputError(f"{target} is a directory, not a file")
+    if not force:
+        raise TargetExistsError(f"{target} already exists", hint="pass force=True (--force) to overwrite it")
+    if not stat.S_ISREG(existing.st_mode):
+        raise InputError(f"{target} is {_kind(existing.st_mode)}; only a regular file is overwritten")
+
+
+def _check_free_space(target, needed: int, name: str) -> None:
+    directory = Path(target).resolve().parent
+    free = shutil.disk_usage(directory).free
+    if needed > free:
+        raise InputError(
+            f"{name} announces {needed:,} original bytes, more than the {free:,} bytes free on the "
+            f"filesystem of {directory}; refusing to start", value=needed,
+            hint="free some space or restore it elsewhere (-o)")
+
+
+def part_path(target) -> Path:
+    """Where the output is written before it is renamed onto ``target``."""
+    target = Path(target)
+    return target.with_name(target.name + ".part")
+
+
+@contextmanager
+def _output(target, force: bool):
+    """Write to ``TARGET.part``; move it onto ``target`` only on success, remove it otherwise."""
+    target, part = Path(target), part_path(target)
+    descriptor = _create_part(part)
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            yield stream
+            if target.exists() and not force:
+                raise TargetExistsError(f"{target} already exists", hint="pass force=True (--force) to overwrite it")
+            os.replace(part, target)  # while the lock is held: no other run removes it meanwhile
+    except BaseException:
+        _unlink(part)
+        raise
+
+
+def _create_part(part: Path) -> int:
+    """A new ``part`` file, locked; a stale one (left by a killed run) is removed first."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(3):
+        try:
+            descriptor = os.open(part, flags, 0o666)  # 0o666 & ~umask, applied by the kernel
+        except FileExistsError:
+            _remove_stale(part)
+            continue
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return descriptor
+    raise InputError(f"{part} keeps reappearing; another program is writing it")
+
+
+def _remove_stale(part: Path) -> None:
+    try:
+        descriptor = os.open(part, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        os.unlink(part)  # a symbolic link: remove the link itself, never what it points to
+        return
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise InputError(f"{part} exists and is not a regular file; remove it or choose another output")
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"{part} is being written by another infoloss process; wait for it to finish "
+                             "or choose another output") from None
+        os.unlink(part)
+    finally:
+        os.close(descriptor)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,361 @@
+"""Arithmetic (range) coding under a model: the one place that talks to ``constriction``.
+
+Two users share this wiring: :func:`arithmetic_encode` / :func:`arithmetic_decode` (any
+symbols under one fixed or one per-position model, ``perfect=False``: constriction quantises)
+and the byte compressor (an order-0 model quantised here to 24-bit frequencies, ``perfect=True``:
+the file stores exactly the model the coder used), which streams blocks through
+:class:`Encoder` and :class:`BoundedDecoder`.
+
+Words and information. constriction's range coder keeps a 64-bit range and emits a 32-bit
+word whenever the range falls below 2^32; coding a symbol of probability ``f / 2^24`` shrinks
+the range by at least that factor (the truncation only shrinks it more). So after ``I`` bits
+of information the encoder has emitted ``W >= (I - 32) / 32`` words, and a payload of ``P``
+words can carry at most ``I <= 32 P + 32`` bits (measured: ``I - 32 P <= -1.4`` on random
+models). The decoder mirrors the encoder word for word, so counting the information of what it
+has decoded counts the words it has read: once ``I`` passes ``32 P + 64`` it is reading past
+the payload's end (constriction then feeds it zeros, forever), and :class:`BoundedDecoder`
+stops. Before decoding anything, ``n * min_bits <= 32 P + 64`` (``min_bits`` the shortest
+code length in the model) bounds how many symbols a payload can hold at all.
+
+References: R. Bamler, "Understanding entropy coding with asymmetric numeral systems (ANS): a
+statistician's perspective", arXiv:2201.01741 (constriction's design); T. M. Cover and
+J. A. Thomas, *Elements of Information Theory*, 2nd ed., sec. 13.3 (arithmetic coding).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _array
+from .._convert import prepare
+from .._validate import InputError, InputTypeError, check_real
+
+__all__ = ["Compressed", "ideal_code_length", "arithmetic_encode", "arithmetic_decode"]
+
+PRECISION = 24  # bits of the byte compressor's model: frequencies sum to 2**24
+TOTAL = 1 << PRECISION
+WORD_BITS = 32
+SLACK_BITS = 64  # two words: the final flush, and rounding of the information sums
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """A symbol sequence coded by :func:`arithmetic_encode`.
+
+    Attributes:
+      data: the range coder's output, 32-bit words in little-endian byte order.
+      length: the number of symbols coded.
+      ideal_bits: ``sum_i -log2 q_i(x_i)`` under the model used (after any floor): the
+        information content that the size approaches.
+    """
+
+    data: bytes
+    length: int
+    ideal_bits: float
+
+    @property
+    def bits(self) -> int:
+        """The compressed size in bits (``8 * len(data)``)."""
+        return 8 * len(self.data)
+
+
+def ideal_code_length(symbols, q, /, *, floor=None, normalize=False) -> float:
+    """``sum_i -log2 q_i(x_i)`` in bits: the code length of ``symbols`` under the model ``q``.
+
+    For ``n`` samples from ``p`` and a fixed ``q`` this is ``n H(p_hat, q)``, ``p_hat`` the
+    empirical distribution: cross-entropy as a bit count (the negative log-likelihood of the
+    data under the model, in bits). ``+inf`` if some symbol has probability 0 (unless
+    ``floor`` is given). Arguments as for :func:`arithmetic_encode`.
+
+    >>> ideal_code_length([0, 1, 2, 3, 0], [1/2, 1/4, 1/8, 1/8])
+    10.0
+    """
+    table, labels, fixed = _model("q", q, floor=floor, normalize=normalize)
+    x = _symbol_indices(symbols, labels, table.shape[-1])
+    _check_length(x, table, fixed)
+    probabilities = _probabilities_of(x, table, fixed)
+    if np.any(probabilities == 0):
+        return math.inf
+    return float(-np.sum(np.log2(probabilities))) + 0.0
+
+
+def arithmetic_encode(symbols, q, /, *, floor=None, normalize=False) -> Compressed:
+    """Code ``symbols`` under the model ``q`` with a range coder (arithmetic coding).
+
+    The size is within 64 bits (two 32-bit output words) of ``sum_i -log2 q_i(x_i)``, plus a
+    per-symbol cost of the coder's 24-bit fixed-point arithmetic (typically about 1e-4 bit,
+    tested below 1e-3); that is ``n`` times the cross-entropy between the data and the model,
+    in bits. (Probabilities below ``2^-24`` are coded as ``2^-24``, so rare symbols may cost
+    less than their ideal length.) Decode with :func:`arithmetic_decode` and the same ``q``
+    (and ``floor``).
+
+    The coder is ``constriction``'s ``RangeEncoder`` with its ``Categorical`` model
+    (``perfect=False``): a maintained Rust implementation, exact (integer arithmetic, so
+    encoder and decoder agree bit for bit on every platform), tens of MB/s from NumPy arrays.
+
+    Args:
+      symbols: a 1-D sequence/array of ints in ``[0, K)``, or of labels when ``q`` is a mapping.
+      q: the model: one distribution of length ``K`` for every position (sequence, 1-D array
+        or mapping label -> probability), or a 2-D array ``(n, K)`` with one distribution per
+        position (e.g. a classifier's predicted probabilities for each sample). Any backend.
+      floor: if given (``0 < floor < 1``), every probability is raised to at least ``floor``
+        and each distribution renormalised, so that any symbol can be coded. Without it, a
+        symbol with probability 0 is an error naming its position.
+      normalize: divide each distribution of ``q`` by its sum first.
+
+    Returns:
+      a :class:`Compressed` with the bytes, the number of symbols and the ideal size in bits.
+
+    >>> q = [0.7, 0.2, 0.1]
+    >>> message = arithmetic_encode([0, 0, 1, 0, 2, 0, 0, 1], q)
+    >>> message.bits, round(message.ideal_bits, 2)
+    (32, 10.54)
+    >>> arithmetic_decode(message, q).tolist()
+    [0, 0, 1, 0, 2, 0, 0, 1]
+    """
+    table, labels, fixed = _model("q", q, floor=floor, normalize=normalize)
+    x = _symbol_indices(symbols, labels, table.shape[-1])
+    _check_length(x, table, fixed)
+    probabilities = _probabilities_of(x, table, fixed)
+    zero = np.flatnonzero(probabilities == 0)
+    if zero.size:
+        _raise_zero_probability(int(zero[0]), symbols, labels, x, fixed)
+    ideal = float(-np.sum(np.log2(probabilities))) + 0.0  # + 0.0: no -0.0 for empty input
+    data = b""
+    if table.shape[-1] > 1 and x.size:  # a one-symbol alphabet carries no information
+        encoder = Encoder()
+        encoder.encode(x.astype(np.int32), table[0] if fixed else table, perfect=False)
+        data = encoder.words().astype("<u4", copy=False).tobytes()
+    return Compressed(data=data, length=int(x.size), ideal_bits=ideal)
+
+
+def arithmetic_decode(compressed: Compressed, q, /, *, floor=None, normalize=False):
+    """The symbols coded in ``compressed``, decoded under the same model ``q`` (and ``floor``).
+
+    Returns a NumPy int64 array, or a list of labels when ``q`` is a mapping. Decoding with a
+    model other than the encoder's gives other symbols: the model is part of the key. A
+    ``Compressed`` whose ``length`` the data cannot hold under ``q`` (more than its words can
+    carry at the model's shortest code length) is refused before anything is decoded.
+    See :func:`arithmetic_encode` for an example.
+    """
+    if not isinstance(compressed, Compressed):
+        raise InputTypeError(f"must be a Compressed from arithmetic_encode, got {type(compressed).__name__}",
+                             argument="compressed")
+    table, labels, fixed = _model("q", q, floor=floor, normalize=normalize)
+    n = compressed.length
+    if not fixed and table.shape[0] != n:
+        raise InputError(f"has {table.shape[0]} per-position distributions but {n} symbols were coded", argument="q")
+    if table.shape[-1] == 1 or n == 0:
+        x = np.zeros(n, dtype=np.int64)
+    else:
+        if len(compressed.data) % 4:
+            raise InputError(f"has {len(compressed.data)} bytes, not a whole number of 32-bit words",
+                             argument="compressed.data")
+        words = np.frombuffer(compressed.data, dtype="<u4").astype(np.uint32)
+        # constriction quantises (perfect=False) so that no symbol's probability exceeds
+        # 1 - (K - 1) 2^-24: the shortest code length under q is at least that one's.
+        shortest = -np.log2(np.minimum(table.max(axis=-1), 1 - (table.shape[-1] - 1) / TOTAL))
+        minimum_bits = float(shortest[0] * n if fixed else shortest.sum())
+        if minimum_bits > capacity_bits(words.size):
+            raise InputError(
+                f"announces {n} symbols, which need at least {minimum_bits:.0f} bits under q, but its "
+                f"{words.size} words hold at most {capacity_bits(words.size)}", argument="compressed",
+                hint="it was not made by arithmetic_encode with this q, or it is damaged")
+        x = _categorical_decode(words, table[0] if fixed else table, n).astype(np.int64)
+    return [labels[i] for i in x] if labels is not None else x
+
+
+# --------------------------------------------------------------------------------------------
+# The byte compressor's wiring: quantised model, streaming encoder, bounded decoder
+# --------------------------------------------------------------------------------------------
+
+
+def quantise(probabilities: np.ndarray) -> np.ndarray:
+    """Integer frequencies summing to 2**24, >= 1 exactly where ``probabilities > 0``.
+
+    Rounds ``p * 2**24`` to the nearest integer (at least 1), then moves the rounding residue
+    (at most a few hundred units) onto the most probable byte, where one unit changes the
+    probability least.
+
+    >>> quantise(np.array([0.5, 0.25, 0.25, 0.0])).tolist()
+    [8388608, 4194304, 4194304, 0]
+    """
+    frequencies = np.where(probabilities > 0, np.maximum(1, np.rint(probabilities * TOTAL)), 0).astype(np.int64)
+    frequencies[int(np.argmax(frequencies))] += TOTAL - int(frequencies.sum())
+    return frequencies
+
+
+def code_bits(frequencies: np.ndarray) -> np.ndarray:
+    """``-log2(f / 2^24)``: each symbol's code length in bits under a quantised model."""
+    return -np.log2(np.asarray(frequencies, dtype=np.float64) / TOTAL)
+
+
+def capacity_bits(words: int) -> int:
+    """The most information ``words`` 32-bit words of range-coder output can carry (plus slack)."""
+    return WORD_BITS * words + SLACK_BITS
+
+
+def capacity_symbols(words: int, frequencies: np.ndarray) -> int | None:
+    """How many symbols ``words`` words can hold at most under ``frequencies`` (None: unbounded).
+
+    Every symbol costs at least the shortest code length; a one-symbol model costs nothing.
+    """
+    if len(frequencies) < 2:
+        return None
+    return math.floor(capacity_bits(words) / float(code_bits(frequencies).min()))
+
+
+class Encoder:
+    """constriction's queue ``RangeEncoder``, fed block by block (first in, first out)."""
+
+    def __init__(self):
+        import constriction
+
+        self._coder = constriction.stream.queue.RangeEncoder()
+
+    def encode(self, symbols: np.ndarray, probabilities: np.ndarray, *, perfect: bool) -> None:
+        """Code int32 ``symbols`` under one distribution (1-D) or one per symbol (2-D)."""
+        import constriction
+
+        if probabilities.ndim == 1:
+            self._coder.encode(symbols, constriction.stream.model.Categorical(probabilities, perfect=perfect))
+        else:
+            self._coder.encode(symbols, constriction.stream.model.Categorical(perfect=perfect), probabilities)
+
+    def words(self) -> np.ndarray:
+        """The output so far, uint32 words (the coder flushes its state into the last ones)."""
+        return self._coder.get_compressed()
+
+
+class PayloadExhausted(InputError):
+    """The decoder was asked for more symbols than the payload holds."""
+
+
+class BoundedDecoder:
+    """Decodes symbols of one quantised model from a payload, never past its end.
+
+    Counts the information of what it has decoded (the words it has read, see the module
+    docstring) and raises :class:`PayloadExhausted` as soon as that exceeds what the payload's
+    words can carry, instead of decoding constriction's zero padding forever.
+    """
+
+    def __init__(self, words: np.ndarray, frequencies: np.ndarray):
+        import constriction
+
+        self._coder = constriction.stream.queue.RangeDecoder(words)
+        self._model = constriction.stream.model.Categorical(frequencies / TOTAL, perfect=True)
+        self._bits = code_bits(frequencies)
+        self._capacity = capacity_bits(words.size)
+        self._decoded_bits = 0.0
+
+    def decode(self, count: int) -> np.ndarray:
+        """The next ``count`` symbols (int32 indices into the model)."""
+        symbols = self._coder.decode(self._model, count)
+        self._decoded_bits += float(np.bincount(symbols, minlength=len(self._bits)) @ self._bits)
+        if self._decoded_bits > self._capacity:
+            raise PayloadExhausted(
+                f"is exhausted: its {self._capacity - SLACK_BITS} bits hold fewer symbols than the header announces",
+                argument="payload")
+        return symbols
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers: models and symbols of arithmetic_encode
+# --------------------------------------------------------------------------------------------
+
+
+def _categorical_decode(words: np.ndarray, probabilities: np.ndarray, count: int) -> np.ndarray:
+    import constriction
+
+    decoder = constriction.stream.queue.RangeDecoder(words)
+    if probabilities.ndim == 1:
+        return decoder.decode(constriction.stream.model.Categorical(probabilities, perfect=False), count)
+    return decoder.decode(constriction.stream.model.Categorical(perfect=False), probabilities)
+
+
+def _model(name, q, *, floor, normalize):
+    """(table (rows, K) float64, labels or None, fixed?) with the floor applied."""
+    inputs = prepare({name: q}, axis=-1, normalize=normalize, validate=True)
+    (array,) = inputs.checked()
+    table = np.asarray(_array.to_numpy(array), dtype=np.float64)
+    if table.ndim not in (1, 2):
+        raise InputError(
+            f"must be one distribution (1-D) or one per position (2-D, (n, K)), got shape {tuple(table.shape)}",
+            argument=name)
+    fixed = table.ndim == 1
+    return apply_floor(np.atleast_2d(table), floor), inputs.labels, fixed
+
+
+def apply_floor(probabilities: np.ndarray, floor) -> np.ndarray:
+    """``max(p, floor)`` renormalised along the last axis; ``p`` itself when ``floor`` is None."""
+    check_real("floor", floor, low=0, high=1, low_open=True, high_open=True, allow_none=True,
+               meaning="the least probability every symbol gets")
+    if floor is None:
+        return probabilities
+    floored = np.maximum(probabilities, float(floor))
+    return floored / floored.sum(axis=-1, keepdims=True)
+
+
+def _symbol_indices(symbols, labels, size: int) -> np.ndarray:
+    """Symbols as int64 indices into the alphabet, checked: error names position and value."""
+    if labels is not None:
+        index = {label: i for i, label in enumerate(labels)}
+        out = np.empty(len(symbols), dtype=np.int64)
+        for position, symbol in enumerate(symbols):
+            if symbol not in index:
+                raise InputError(f"= {symbol!r} is not a label of q (labels: {_short(labels)})",
+                                 argument="symbols", index=(position,), value=_short(symbol))
+            out[position] = index[symbol]
+        return out
+    values = np.asarray(_array.to_numpy(symbols) if _array.is_array(symbols) else symbols)
+    if values.ndim != 1:
+        raise InputError(f"must be a 1-D sequence, got shape {tuple(values.shape)}", argument="symbols")
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if values.dtype.kind == "f":  # integer-valued floats (labels stored as floats) are fine
+        bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
+        if bad.size:
+            position = int(bad[0])
+            raise InputTypeError(f"= {float(values[position])!r} is not an integer symbol",
+                                 argument="symbols", index=(position,), value=float(values[position]),
+                                 hint=f"symbols index q's alphabet 0..{size - 1}")
+        values = values.astype(np.int64)
+    elif values.dtype.kind not in "iu":
+        raise InputTypeError(f"must be integers indexing q's alphabet 0..{size - 1}, got {values.dtype} values",
+                             argument="symbols")
+    outside = np.flatnonzero((values < 0) | (values >= size))
+    if outside.size:
+        position = int(outside[0])
+        raise InputError(f"= {int(values[position])} is outside q's alphabet 0..{size - 1}",
+                         argument="symbols", index=(position,), value=int(values[position]))
+    return values.astype(np.int64, copy=False)
+
+
+def _check_length(x, table, fixed: bool) -> None:
+    if not fixed and table.shape[0] != x.size:
+        raise InputError(f"has {table.shape[0]} per-position distributions but symbols has {x.size} entries",
+                         argument="q")
+
+
+def _probabilities_of(x, table, fixed: bool) -> np.ndarray:
+    if fixed:
+        return table[0, x]
+    return table[np.arange(x.size), x]
+
+
+def _raise_zero_probability(position, symbols, labels, x, fixed):
+    symbol = symbols[position] if labels is not None else int(x[position])
+    where = "q" if fixed else f"q[{position}]"
+    raise InputError(
+        f"= {symbol!r} has probability 0 under {where}, so it cannot be coded (its code length -log2 0 is infinite)",
+        argument="symbols", index=(position,), value=_short(symbol),
+        hint="pass floor=1e-9 (or another small probability) to give every symbol at least that probability")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
