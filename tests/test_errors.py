@@ -134,14 +134,15 @@ def test_errors_pickle_with_their_fields(call):
     assert str(copy) == str(error) and copy.args == error.args
 
 
-def _entropy_of_block(block):
-    return np.asarray(il.entropy(block))[:, None]
+def _checked_block(block):
+    _validate.check_distribution(np, block, "p", 1, normalize=False, hint=_validate.MEASURE_HINT)
+    return block[:, :1]
 
 
 def test_error_raised_in_a_dask_worker_process_keeps_its_fields():
     rows = np.full((4, 3), 1 / 3)
     rows[3] = [0.5, 0.6, -0.1]
-    lazy = da.from_array(rows, chunks=(2, 3)).map_blocks(_entropy_of_block, chunks=(2, 1), dtype=float)
+    lazy = da.from_array(rows, chunks=(2, 3)).map_blocks(_checked_block, chunks=(2, 1), dtype=float)
     with dask.config.set(num_workers=1), pytest.raises(il.InputError) as raised:
         lazy.compute(scheduler="processes")  # the error is pickled back from the worker
     error = raised.value

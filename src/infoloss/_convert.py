@@ -1,8 +1,12 @@
-"""The public edge: turn what users pass (arrays, sequences, label mappings) into arrays.
+"""The public edge: turn what users pass (arrays, sequences, label mappings, pandas) into arrays.
 
 ``prepare`` converts and shape-checks; ``Inputs.checked`` validates and normalises;
 ``Inputs.finish`` turns a result back into what the user passed in (an array of the input's
-kind and dtype, or Python floats for sequences and mappings).
+kind and dtype, Python floats for sequences, mappings and pandas Series, a pandas Series
+indexed like the rows of a DataFrame).
+
+pandas is optional: it is imported only when an argument is a pandas object (detected by the
+type's module, so ``import infoloss`` never imports it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class Inputs:
     normalize: bool
     validate: bool
     hint: str | None = _validate.MEASURE_HINT  # the fix suggested for a row not summing to 1
+    row_index: Any = None  # a DataFrame's row index: results become a pandas Series on it
 
     @property
     def numpy_fast_path(self) -> bool:
@@ -69,6 +74,13 @@ class Inputs:
         """Convert nats to ``base``, restore the input dtype, or give Python floats back."""
         if base is not None:
             value = value / math.log(base)
+        if self.row_index is not None:
+            import pandas as pd  # the input was a DataFrame, so pandas is installed
+
+            out = np.asarray(value, dtype=np.float64)
+            if out.ndim == 1:
+                return pd.Series(out, index=self.row_index)
+            return pd.DataFrame(out, index=self.row_index)  # keepdims=True: one column
         if self.to_python:
             out = np.asarray(value)
             return float(out) if out.ndim == 0 else out.tolist()
@@ -85,9 +97,12 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
     to 1 (the measures: :data:`_validate.MEASURE_HINT`).
     """
     _validate.check_base(base)
-    labels = None
+    labels = row_index = None
     values = list(named.values())
-    if any(isinstance(v, Mapping) for v in values):
+    if any(_is_pandas(v) for v in values):
+        labels, converted, row_index, axis = _from_pandas(named, axis)
+        to_python = True
+    elif any(isinstance(v, Mapping) for v in values):
         labels, converted = _from_mappings(named)
         to_python = True
     elif not any(_array.is_array(v) for v in values):
@@ -119,6 +134,7 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
         normalize=normalize,
         validate=validate,
         hint=hint,
+        row_index=row_index,
     )
 
 
@@ -154,6 +170,93 @@ def _from_mappings(named: dict[str, Any]):
                 column[i] = _number(name, label, mapping[label])
         arrays[name] = column
     return labels, arrays
+
+
+def _is_pandas(value) -> bool:
+    """A pandas Series or DataFrame, recognised without importing pandas."""
+    return type(value).__module__.partition(".")[0] == "pandas" and type(value).__name__ in ("Series", "DataFrame")
+
+
+def _from_pandas(named: dict[str, Any], axis):
+    """Align pandas Series (by index) and DataFrames (by column), as mappings are aligned.
+
+    A Series is one distribution over its index labels; a DataFrame holds one distribution per
+    row over its column labels (``axis=-1``/``1``) or one per column over its row labels
+    (``axis=0``/``-2``). Labels: p's first, then q's new ones; a label missing from one
+    argument has probability 0 there. Two DataFrames need the same row labels (q's rows are
+    put in p's order); a Series beside a DataFrame is used for every row. A plain mapping
+    beside a Series is aligned with it too. Returns ``(labels, arrays, row index or None, axis)``.
+    """
+    import pandas as pd  # an argument is a pandas object, so pandas is installed
+
+    series: dict[str, Any] = {}
+    frames: dict[str, Any] = {}
+    for name, value in named.items():
+        if isinstance(value, pd.DataFrame):
+            frames[name] = _frame_along(name, value, axis)
+        elif isinstance(value, pd.Series):
+            series[name] = value
+        elif isinstance(value, Mapping):
+            series[name] = pd.Series({label: _number(name, label, v) for label, v in value.items()}, dtype=np.float64)
+        else:
+            raise _validate.InputTypeError(
+                f"is a {type(value).__name__} but another argument is a pandas object", argument=name,
+                value=_validate._short_value(value),
+                hint="pass pandas Series/DataFrames (or label -> probability mappings) for both",
+            )
+    if not frames:
+        _validate.check_axis(next(iter(named)), (1,), axis)  # a Series has one axis
+    for name, value in {**series, **frames}.items():
+        labels_of = value.columns if name in frames else value.index
+        duplicated = labels_of.duplicated()
+        if duplicated.any():
+            label = labels_of[duplicated.argmax()]
+            raise _validate.InputError(
+                f"has the label {label!r} twice; each label needs one probability",
+                argument=name, value=_validate._short_value(label),
+            )
+    labels = None
+    for name in named:
+        own = frames[name].columns if name in frames else series[name].index
+        labels = own if labels is None else labels.append(own[~own.isin(labels)])
+    row_index = None
+    arrays = {}
+    for name in named:
+        if name in frames:
+            frame = frames[name].reindex(columns=labels, fill_value=0)
+            if row_index is None:
+                row_index = frame.index
+            elif not frame.index.equals(row_index):
+                if frame.index.has_duplicates or not frame.index.sort_values().equals(row_index.sort_values()):
+                    raise _validate.InputError(
+                        "has other row labels than the first DataFrame; give both the same rows",
+                        argument=name, value=_validate._short_value(list(frame.index)),
+                    )
+                frame = frame.reindex(index=row_index)
+            arrays[name] = _pandas_numbers(name, frame, labels)
+        else:
+            values = _pandas_numbers(name, series[name].reindex(labels, fill_value=0), labels)
+            arrays[name] = values[None, :] if frames else values  # one row, for every row of the frame
+    return list(labels), arrays, row_index, -1
+
+
+def _frame_along(name, frame, axis):
+    """The DataFrame with its distributions along the columns (transposed for ``axis=0``)."""
+    axis = _validate.check_axis(name, frame.shape, axis)
+    return frame if axis == 1 else frame.T
+
+
+def _pandas_numbers(name, value, labels) -> np.ndarray:
+    """A Series' or DataFrame's values as float64 (missing values as NaN, which the checks
+    report); a clear error naming the first entry that is not a number."""
+    from pandas.api.types import is_numeric_dtype
+
+    dtypes = [value.dtype] if value.ndim == 1 else list(value.dtypes)
+    if not all(is_numeric_dtype(dtype) for dtype in dtypes):  # object/str columns: entry by entry
+        flat = value.to_numpy(dtype=object).reshape(-1)
+        for position, entry in enumerate(flat):
+            _number(name, labels[position % len(labels)], entry)
+    return value.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _number(name, label, value) -> float:

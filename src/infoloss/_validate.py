@@ -332,7 +332,8 @@ def _raise_bad_entry(x, name, labels):
         what = f"is infinite ({value})"
     else:
         what = f"= {value!r} is negative"
-    where = labels[index[0]] if labels is not None else (index or None)
+    # labels name the entries of a 1-d distribution; rows of 2-d input keep their positions
+    where = labels[index[0]] if labels is not None and len(index) == 1 else (index or None)
     raise InputError(what, argument=name, index=where, value=value,
                      hint="probabilities must be finite and >= 0")
 
@@ -358,3 +359,270 @@ def _slice_index(row: tuple, axis: int, ndim: int):
 
 def _dtype_name(dtype) -> str:
     return str(dtype).rsplit(".", 1)[-1].replace("'", "").replace(">", "")
+
+
+# --------------------------------------------------------------------------------------------
+# Loss arguments (infoloss.losses, infoloss.nn.functional): options and targets, one rule each,
+# so the losses from logits and their fused and vocabulary-parallel forms accept the same values.
+# Errors here suggest the losses' own fixes (LOSS_HINT, validate=False), never normalize=True.
+# --------------------------------------------------------------------------------------------
+
+REDUCTIONS = ("none", "mean", "sum")
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_reduction(reduction, allowed: tuple = REDUCTIONS) -> None:
+    check_choice("reduction", reduction, allowed)
+
+
+def check_cross_entropy_options(*, ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None) -> None:
+    """The options of every cross-entropy from logits (plain, fused linear, vocabulary-parallel).
+
+    ``ignore_index``: an int that fits in int64 (a target can hold no other); ``label_smoothing``
+    in [0, 1]; ``z_loss`` >= 0; ``softcap`` None or in :data:`SOFTCAP_RANGE`.
+
+    >>> check_cross_entropy_options(label_smoothing=1.5)
+    Traceback (most recent call last):
+    ...
+    infoloss._validate.InputError: label_smoothing must be a finite number in [0, 1], got label_smoothing=1.5
+    """
+    check_integer("ignore_index", ignore_index, low=_INT64[0], meaning="a target value that counts for nothing")
+    if ignore_index > _INT64[1]:
+        raise InputError(f"must be an int in [{_INT64[0]}, {_INT64[1]}] (targets are int64), "
+                         f"got ignore_index={ignore_index!r}", argument="ignore_index", value=_short_value(ignore_index))
+    check_fraction("label_smoothing", label_smoothing)
+    check_real("z_loss", z_loss, low=0, meaning="coefficient of logsumexp**2")
+    check_real("softcap", softcap, low=SOFTCAP_RANGE[0], high=SOFTCAP_RANGE[1], allow_none=True,
+               meaning="logits become softcap * tanh(logits / softcap)")
+
+
+# The range of the distillation temperature and of the soft cap. Below 1e-15, T**2 (the usual
+# scaling) falls under float32's smallest normal number; above, a float32 softmax(z / T) of
+# ordinary logits is uniform to within rounding, so the loss would be rounding noise.
+TEMPERATURE_RANGE = (1e-15, 1e4)
+# A cap outside this range under- or overflows float32 in softcap * tanh(z / softcap).
+SOFTCAP_RANGE = (1e-15, 1e15)
+
+
+def check_distillation_options(*, direction="forward", beta=None, temperature=1.0) -> None:
+    """``direction`` 'forward' or 'reverse'; ``beta`` in (0, 1) (JS only); ``temperature`` in
+    :data:`TEMPERATURE_RANGE`.
+
+    >>> check_distillation_options(temperature=1e-300)
+    Traceback (most recent call last):
+    ...
+    infoloss._validate.InputError: temperature must be a finite number in [1e-15, 10000.0] (distillation temperature), got temperature=1e-300
+    """
+    check_choice("direction", direction, ("forward", "reverse"))
+    if beta is not None:
+        check_real("beta", beta, low=0, high=1, low_open=True, high_open=True,
+                   meaning="the teacher's share of the mixture")
+    check_real("temperature", temperature, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1],
+               meaning="distillation temperature")
+
+
+def check_real_dtype(xp, x, name: str) -> None:
+    """Logits and probabilities must be real numbers (integers are taken as floats), not bools."""
+    if xp.isdtype(x.dtype, "bool"):
+        raise InputTypeError("must hold real numbers (logits or probabilities), got dtype bool", argument=name,
+                             value="bool")
+
+
+def loss_target_kind(xp, input, target, axis: int) -> str:
+    """``'index'`` for class-index targets, ``'probs'`` for class-probability targets.
+
+    PyTorch's rule: integer targets are class indices with ``input``'s shape minus the class
+    axis; floating targets are probabilities with ``input``'s full shape.
+    """
+    index_shape = tuple(s for i, s in enumerate(input.shape) if i != axis)
+    shape, input_shape = tuple(target.shape), tuple(input.shape)
+    if xp.isdtype(target.dtype, "integral"):
+        if shape != index_shape:
+            raise InputError(
+                f"has shape {shape}, but class-index targets need input's shape without the class axis "
+                f"{axis}: {index_shape} (input has shape {input_shape})", argument="target", value=shape,
+            )
+        return "index"
+    if xp.isdtype(target.dtype, "real floating"):
+        if shape == input_shape:
+            return "probs"
+        if shape == index_shape:
+            raise InputTypeError(
+                f"has shape {shape}, the shape of class indices, but floating dtype {_dtype_name(target.dtype)}; "
+                f"class indices must be integers (e.g. target.long() or target.astype(int)), probability "
+                f"targets need input's shape {input_shape}", argument="target", value=_dtype_name(target.dtype),
+            )
+        raise InputError(f"has shape {shape}, but probability targets need input's shape {input_shape}",
+                         argument="target", value=shape)
+    raise InputTypeError(f"must hold integer class indices or floating probabilities, got dtype {target.dtype}",
+                         argument="target", value=_dtype_name(target.dtype))
+
+
+def check_class_indices(xp, target, n_classes: int, ignore_index: int, keep=None) -> None:
+    """Every kept target is a class index in [0, n_classes) or ``ignore_index``.
+
+    The same condition as PyTorch's ``cross_entropy`` (``0 <= target < C``), with the position
+    and the value in the message.
+    """
+    bad = ((target < 0) | (target >= n_classes)) & (target != ignore_index)
+    if keep is not None:
+        bad = bad & keep
+    if bool(xp.any(bad)):
+        position = _first_true(bad)
+        value = int(_array.to_numpy(target)[position])
+        raise InputError(
+            f"= {value} is not a class index for {n_classes} classes (in [0, {n_classes})) nor "
+            f"ignore_index={ignore_index}", argument="target", index=position or None, value=value,
+            hint="pass class indices in range, or ignore_index for elements that count for nothing",
+        )
+
+
+def check_probability_targets(xp, target, axis: int, *, name: str = "target", keep=None, input_dtype=None) -> None:
+    """Probability targets are distributions along ``axis`` (``keep``: only those rows)."""
+    if keep is not None:  # padding rows may hold anything (masked out)
+        target = xp.where(xp.expand_dims(keep, axis=axis), target, xp.full_like(target, 1 / target.shape[axis]))
+    check_distribution(xp, target, name, axis, normalize=False, input_dtype=input_dtype, hint=LOSS_HINT)
+
+
+def check_non_negative(xp, x, name: str) -> None:
+    """Every entry finite and >= 0 (class weights, pos_weight, kl_div's target)."""
+    if not bool(xp.all(xp.isfinite(x) & (x >= 0))):
+        values = _array.to_numpy(x)
+        position = tuple(int(i) for i in np.argwhere(~(np.isfinite(values) & (values >= 0)))[0])
+        value = float(values[position])
+        raise InputError(f"= {value!r}; {name} entries must be finite and >= 0", argument=name,
+                         index=position or None, value=value, hint="or pass validate=False to skip this check")
+
+
+def check_in_unit_interval(xp, x, name: str) -> None:
+    """Every entry in [0, 1] (binary cross-entropy's probabilities and targets)."""
+    if not bool(xp.all((x >= 0) & (x <= 1))):
+        values = _array.to_numpy(x)
+        position = tuple(int(i) for i in np.argwhere(~((values >= 0) & (values <= 1)))[0])
+        value = float(values[position])
+        raise InputError(f"= {value!r}; {name} must hold probabilities in [0, 1]", argument=name,
+                         index=position or None, value=value, hint="or pass validate=False to skip this check")
+
+
+def check_not_nan(xp, x, name: str) -> None:
+    if bool(xp.any(xp.isnan(x))):
+        position = _first_true(xp.isnan(x))
+        raise InputError("is NaN", argument=name, index=position or None, value=math.nan)
+
+
+def check_not_empty(shape: tuple, name: str = "input") -> None:
+    """A 'mean' over no elements is undefined: empty input is an error, as for the measures."""
+    if math.prod(shape) == 0:
+        raise InputError(f"is empty (shape {tuple(shape)}); a 'mean' over no elements is undefined",
+                         argument=name, value=tuple(shape), hint="pass reduction='sum' to get 0")
+
+
+def check_loss_mask(xp, mask, shape: tuple, name: str = "mask") -> None:
+    """A boolean array with the per-element loss shape (input's shape without the class axis)."""
+    if not xp.isdtype(mask.dtype, "bool"):
+        raise InputTypeError(f"must be a boolean array (True = keep), got dtype {_dtype_name(mask.dtype)}",
+                             argument=name, value=_dtype_name(mask.dtype))
+    if tuple(mask.shape) != tuple(shape):
+        raise InputError(f"must have the shape of the per-element loss {tuple(shape)} (input's shape without "
+                         f"the class axis); got shape {tuple(mask.shape)}", argument=name, value=tuple(mask.shape))
+
+
+def check_same_shape(names: tuple, shapes: tuple) -> None:
+    (name_a, name_b), (shape_a, shape_b) = names, (tuple(shapes[0]), tuple(shapes[1]))
+    if shape_a != shape_b:
+        raise InputError(f"{name_a} and {name_b} need the same shape; got {name_a} {shape_a} and {name_b} {shape_b}",
+                         value=(shape_a, shape_b))
+
+
+# The fused PyTorch losses (infoloss.nn.functional): tensors of one float dtype and device.
+
+_FLOAT_TENSOR_DTYPES = ("float32", "float64", "bfloat16", "float16")
+
+
+def check_float_tensor(name: str, x) -> None:
+    import array_api_compat
+
+    if not array_api_compat.is_torch_array(x):
+        raise InputTypeError(f"must be a torch.Tensor, got {type(x).__name__}", argument=name,
+                             value=type(x).__name__)
+    if _dtype_name(x.dtype) not in _FLOAT_TENSOR_DTYPES:
+        raise InputTypeError(f"must be float32, float64, bfloat16 or float16, got {name}.dtype={x.dtype}",
+                             argument=name, value=_dtype_name(x.dtype))
+
+
+def check_linear(hidden, weight, bias, names=("hidden", "weight", "bias")) -> int:
+    """Shapes, dtypes and devices of ``hidden`` (..., D), ``weight`` (V, D), ``bias`` (V,); returns V.
+
+    D = 0 is accepted (the logits are the bias, or 0); V = 0 is an error (no class to predict).
+    """
+    hidden_name, weight_name, bias_name = names
+    check_float_tensor(hidden_name, hidden)
+    check_float_tensor(weight_name, weight)
+    if hidden.ndim < 1:
+        raise InputError("must have shape (..., D), got a 0-d tensor", argument=hidden_name, value=())
+    if weight.ndim != 2:
+        raise InputError(f"must have shape (V, D), got shape {tuple(weight.shape)}", argument=weight_name,
+                         value=tuple(weight.shape))
+    if weight.shape[0] == 0:
+        raise InputError(f"has no rows (shape {tuple(weight.shape)}): a loss needs at least one class (V >= 1)",
+                         argument=weight_name, value=tuple(weight.shape))
+    if hidden.shape[-1] != weight.shape[1]:
+        raise InputError(
+            f"hidden size mismatch: {hidden_name} has shape {tuple(hidden.shape)} (D={hidden.shape[-1]}) but "
+            f"{weight_name} has shape {tuple(weight.shape)} (D={weight.shape[1]}); {weight_name} must be (V, D)",
+            argument=weight_name, value=tuple(weight.shape),
+        )
+    if hidden.dtype != weight.dtype:
+        raise InputTypeError(f"{hidden_name}.dtype={hidden.dtype} and {weight_name}.dtype={weight.dtype} must match",
+                             argument=weight_name, value=_dtype_name(weight.dtype))
+    if hidden.device != weight.device:
+        raise InputError(f"is on {weight.device} and {hidden_name} on {hidden.device}; use one device",
+                         argument=weight_name, value=str(weight.device))
+    if bias is not None:
+        check_float_tensor(bias_name, bias)
+        if tuple(bias.shape) != (weight.shape[0],):
+            raise InputError(f"must have shape ({weight.shape[0]},) to match {weight_name} {tuple(weight.shape)}, "
+                             f"got {tuple(bias.shape)}", argument=bias_name, value=tuple(bias.shape))
+        if bias.dtype != weight.dtype or bias.device != weight.device:
+            raise InputTypeError(f"must have {weight_name}'s dtype and device ({weight.dtype}, {weight.device})",
+                                 argument=bias_name, value=_dtype_name(bias.dtype))
+    return int(weight.shape[0])
+
+
+def check_index_target_tensor(target, hidden, vocab, ignore_index, *, hidden_name: str = "hidden") -> None:
+    """Integer class indices of shape ``hidden.shape[:-1]``, each in [0, vocab) or ``ignore_index``.
+
+    ``vocab`` None skips the range (checked later, where the size is known); the range check
+    reads values, so it is skipped under ``torch.compile`` tracing.
+    """
+    import array_api_compat
+
+    if not array_api_compat.is_torch_array(target):
+        raise InputTypeError(f"must be a torch.Tensor of class indices, got {type(target).__name__}",
+                             argument="target", value=type(target).__name__)
+    if target.dtype.is_floating_point or target.dtype.is_complex or _dtype_name(target.dtype) == "bool":
+        raise InputTypeError(f"must hold integer class indices (e.g. torch.long), got target.dtype={target.dtype}; "
+                             "soft (probability) targets are not supported by the fused loss",
+                             argument="target", value=_dtype_name(target.dtype))
+    if tuple(target.shape) != tuple(hidden.shape[:-1]):
+        raise InputError(f"has shape {tuple(target.shape)} but must have shape {tuple(hidden.shape[:-1])} "
+                         f"({hidden_name}'s shape {tuple(hidden.shape)} without the last axis)",
+                         argument="target", value=tuple(target.shape))
+    if target.device != hidden.device:
+        raise InputError(f"is on {target.device} but {hidden_name} on {hidden.device}", argument="target",
+                         value=str(target.device))
+    if vocab is not None and target.numel() and not _array.is_tracing(target):
+        import torch
+
+        check_class_indices(torch, target, vocab, ignore_index)
+
+
+def check_token_mask(mask, shape: tuple) -> None:
+    """The fused distillation's mask: a boolean tensor with the tokens' shape."""
+    import array_api_compat
+
+    if not array_api_compat.is_torch_array(mask) or tuple(mask.shape) != tuple(shape) or _dtype_name(mask.dtype) != "bool":
+        what = (f"{mask.dtype} of shape {tuple(mask.shape)}" if array_api_compat.is_torch_array(mask)
+                else type(mask).__name__)
+        raise InputError(f"must be a boolean tensor of shape {tuple(shape)}, got {what}", argument="mask",
+                         value=_short_value(what))
