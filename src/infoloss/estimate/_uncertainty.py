@@ -1,0 +1,78 @@
+"""Confidence intervals for estimators of counts: percentile bootstrap and jackknife.
+
+Both work on the count vector alone. A bootstrap resample of N samples is a multinomial draw
+of N with the observed frequencies; the jackknife leaves out one sample at a time, and since
+every estimator here is a symmetric function of the counts, leaving out any one sample of a
+symbol seen ``c`` times gives the same value: one evaluation per distinct count value.
+
+References: B. Efron and R. J. Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 11
+and 13 (jackknife standard error, percentile interval).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from .._validate import InputError, check_choice, check_fraction, check_integer
+
+# Resamples are estimated a block at a time: at most this many counts in memory at once.
+_BLOCK_ENTRIES = 1 << 22
+
+
+def interval(table: np.ndarray, estimator, values: np.ndarray, *, level, method: str, n_boot: int,
+             random_state=None):
+    """``(std, low, high)`` per row of ``table`` (rows, K) for ``estimator`` (rows -> values).
+
+    ``method="bootstrap"``: the standard deviation and the ``(1 - level) / 2`` and
+    ``(1 + level) / 2`` quantiles of the estimator over ``n_boot`` multinomial resamples.
+    ``method="jackknife"``: ``se = sqrt((N - 1) / N * sum_i (theta_(i) - mean)^2)`` over the
+    N leave-one-out estimates, and ``values +- z se``.
+    """
+    check_fraction("ci", level, low_open=True, high_open=True)
+    check_choice("ci_method", method, ("bootstrap", "jackknife"))
+    rows = len(table)
+    std, low, high = np.empty(rows), np.empty(rows), np.empty(rows)
+    if method == "bootstrap":
+        check_integer("n_boot", n_boot, low=2, meaning="bootstrap resamples")
+        rng = np.random.default_rng(random_state)
+        for r, row in enumerate(table):
+            replicates = bootstrap(row, estimator, n_boot, rng)
+            std[r] = replicates.std(ddof=1)
+            low[r], high[r] = np.quantile(replicates, [(1 - level) / 2, (1 + level) / 2])
+    else:
+        z = stats.norm.ppf((1 + level) / 2)
+        for r, row in enumerate(table):
+            std[r] = jackknife_se(row, estimator)
+            low[r], high[r] = values[r] - z * std[r], values[r] + z * std[r]
+    return std, low, high
+
+
+def bootstrap(row: np.ndarray, estimator, n_boot: int, rng) -> np.ndarray:
+    """The estimator on ``n_boot`` multinomial resamples of the counts ``row``."""
+    total = int(row.sum())
+    probabilities = row / row.sum()
+    block = max(1, _BLOCK_ENTRIES // len(row))
+    out = np.empty(n_boot)
+    for start in range(0, n_boot, block):
+        size = min(block, n_boot - start)
+        draws = rng.multinomial(total, probabilities, size=size).astype(np.float64)
+        out[start:start + size] = estimator(draws)
+    return out
+
+
+def jackknife_se(row: np.ndarray, estimator) -> float:
+    """Jackknife standard error, one leave-one-out evaluation per distinct count value."""
+    total = row.sum()
+    if total < 2:
+        raise InputError(f"needs at least 2 samples, got {int(total)}", argument="ci_method", value="jackknife",
+                         hint="use ci_method='bootstrap', or more samples")
+    distinct, first, multiplicity = np.unique(row, return_index=True, return_counts=True)
+    keep = distinct > 0
+    distinct, first, multiplicity = distinct[keep], first[keep], multiplicity[keep]
+    left_out = np.repeat(row[None, :], len(distinct), axis=0)
+    left_out[np.arange(len(distinct)), first] -= 1
+    thetas = estimator(left_out)
+    weights = multiplicity * distinct  # how many of the N samples give each leave-one-out value
+    mean = np.sum(weights * thetas) / total
+    return float(np.sqrt((total - 1) / total * np.sum(weights * (thetas - mean) ** 2)))
