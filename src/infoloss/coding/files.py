@@ -178,17 +178,19 @@ def compress_file(source, target, /, *, model=None, floor=None, force=False, pro
                             compressed_bytes=header.size + len(payload), seconds=time.perf_counter() - start)
 
 
-def decompress_file(source, target, /, *, force=False, progress=None, max_output=None) -> DecompressionStats:
+def decompress_file(source, target, /, *, force=False, progress=None, max_output=None,
+                    max_size=None) -> DecompressionStats:
     """Restore the file compressed by :func:`compress_file`.
 
     The header, the payload and the restored bytes are all checked (CRC-32, CRC-32, SHA-256);
     a truncated, corrupted, forged, foreign or newer-version file raises :class:`FormatError`
     and ``target`` is not written. Refused before anything is written: a file announcing more
-    than ``max_output`` bytes or more than the free space of ``target``'s filesystem.
+    than ``max_output`` bytes or more than the free space of ``target``'s filesystem, and a
+    ``source`` larger than ``max_size`` bytes (its payload is read into memory) or not a regular file.
     """
     check_integer("max_output", max_output, low=0, allow_none=True, meaning="the most bytes to restore")
     start = time.perf_counter()
-    with _FileSource(source, "source", None) as data:
+    with _FileSource(source, "source", max_size) as data:
         _check_target(data, target, force)
         header, payload = container.read(data.stream, data.size, data.name, max_output=max_output)
     _check_free_space(target, header.length, data.name)
