@@ -1,12 +1,20 @@
 """Distributions for the ``infoloss`` command: read from the command line or from files.
 
-The command takes a distribution inline (``--p 0.14,0.37,0.03,0.46``, or labelled
+A command takes a distribution inline (``--p 0.14,0.37,0.03,0.46``, labelled
 ``--p rain=.14,snow=.37,...``, or fractions ``--p 1/2,1/4,1/8,1/8``) or from a file (CSV/TSV,
 NPY or JSON; one distribution per row). :func:`read` gives a :class:`Distributions` (a
 ``(rows, k)`` float64 array, optional labels, and where every row and column came from), and
-:func:`library_call` runs an infoloss function on it, turning the library's ValueError/TypeError
-(which name ``p[row, column]``) into an :class:`InputError` that names the file, row, column and
-label instead. Every problem is one line and exit status 2, never a traceback.
+:func:`library_call` runs an infoloss function on it, formatting the library's structured
+errors (``argument``, ``index``, ``value``, ``reason``, ``hint``) with the command's own names:
+option, file, row, CSV line, column and label, and ``--counts`` where the library would
+suggest ``normalize=True``. Every problem is one line and exit status 2, never a traceback.
+
+Hostile input is bounded (see the README's Reliability section): only regular files are read
+(a link to ``/dev/zero``, a FIFO or a device is refused before it is opened for reading), a
+file larger than ``--max-size`` (default 4 GiB, :func:`max_size_option`, one setting for every
+command) is refused before it is read, an ``.npy`` header is checked against the file's size
+before anything is allocated, JSON duplicate keys, deep nesting and oversized integers are
+refused, and label handling is linear in the number of labels.
 
 Also used by ``infoloss code`` (``--p``/``--p-file`` read the same way).
 """
@@ -14,8 +22,13 @@ Also used by ``infoloss code`` (``--p``/``--p-file`` read the same way).
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,15 +36,96 @@ from pathlib import Path
 import click
 import numpy as np
 
-__all__ = ["InputError", "Distributions", "read", "align", "library_call", "FILE_TYPES"]
+from .._validate import MEASURE_HINT, InfolossError, sum_tolerance
+from .main import CommandError, printable
+
+__all__ = ["InputError", "Distributions", "read", "align", "library_call", "check_file", "max_size",
+           "max_size_option", "DEFAULT_MAX_SIZE", "FILE_TYPES"]
 
 FILE_TYPES = (".csv", ".tsv", ".npy", ".json")
+DEFAULT_MAX_SIZE = 4 << 30  # 4 GiB: larger inputs are refused before they are read
+CLI_HINT = "pass --counts to rescale counts or weights"
+
+InputError = CommandError  # the name the commands use for "bad input: one line, exit 2"
 
 
-class InputError(click.ClickException):
-    """Bad input: printed as one line ``Error: ...`` on stderr, exit status 2."""
+# --------------------------------------------------------------------------------------------
+# --max-size: one setting, shared by every command that reads files
+# --------------------------------------------------------------------------------------------
 
-    exit_code = 2
+_MAX_SIZE_KEY = "infoloss.max_size"
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: ``1000``, ``512K``, ``100M``, ``4G``, ``1T`` (powers of 1024; ``KiB``,
+    ``MB`` and the like are read the same way)."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int):
+            return value
+        match = _SIZE.fullmatch(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a size; give bytes, or a number with K, M, G or T (e.g. 512M)", param, ctx)
+        number, unit = match.groups()
+        return int(float(number) * 1024 ** ("kmgt".find(unit.lower()) + 1 if unit else 0))
+
+
+def _store_max_size(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    # A subcommand's default must not override a size given to its group (`code --max-size 1G compress`).
+    if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT or _MAX_SIZE_KEY not in ctx.meta:
+        ctx.meta[_MAX_SIZE_KEY] = value
+
+
+def max_size_option(command):
+    """Add ``--max-size SIZE`` to a click command; :func:`max_size` reads it back anywhere."""
+    return click.option(
+        "--max-size", type=ByteSize(), default=DEFAULT_MAX_SIZE, expose_value=False, is_eager=True,
+        callback=_store_max_size, metavar="SIZE",
+        help="Refuse input files larger than SIZE (bytes, or with K, M, G, T) before reading them [default: 4G].",
+    )(command)
+
+
+def max_size() -> int:
+    """The ``--max-size`` of the running command (the default outside one)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_MAX_SIZE_KEY, DEFAULT_MAX_SIZE) if ctx is not None else DEFAULT_MAX_SIZE
+
+
+def check_file(path, origin: str | None = None) -> int:
+    """The size of ``path`` if it is a regular file within ``--max-size``; else an InputError.
+
+    Follows symbolic links: a link to ``/dev/zero``, a FIFO, a device or a directory is
+    refused without being opened. For commands that hand the path to the library afterwards.
+    """
+    origin = origin or str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{origin}: no such file") from None
+    except OSError as error:
+        raise InputError(f"{origin}: cannot read it ({error.strerror or error})") from None
+    _check_stat(origin, info)
+    return info.st_size
+
+
+def _check_stat(origin: str, info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{origin}: is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device"
+        raise InputError(f"{origin}: is {kind}, not a regular file; save the data to a file first")
+    if info.st_size > max_size():
+        raise InputError(
+            f"{origin}: is {_size(info.st_size)}, over the {_size(max_size())} limit; raise it with --max-size"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Distributions
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -85,10 +179,17 @@ def read(name: str, inline: str | None, path: str | None) -> Distributions | Non
 def align(p: Distributions, q: Distributions) -> tuple[Distributions, Distributions]:
     """Give ``p`` and ``q`` the same columns: by label when both have labels, else by position.
 
-    A label one side lacks is probability 0 there (as for label mappings in the library).
-    Rows must match or one side must have a single row (it is compared with every row).
+    A label one side lacks is probability 0 there (as for label mappings in the library). As
+    in the library, labelled and unlabelled sides do not mix. Rows must match or one side must
+    have a single row (it is compared with every row).
     """
-    if p.labels is not None and q.labels is not None and p.labels != q.labels:
+    if (p.labels is None) != (q.labels is None):
+        labelled, bare = (p, q) if p.labels is not None else (q, p)
+        raise InputError(
+            f"{labelled.origin} has labels but {bare.origin} has none; label both (rain=.5,snow=.5) to "
+            "align them by label, or neither to align them by position"
+        )
+    if p.labels is not None and p.labels != q.labels:
         labels = list(dict.fromkeys(p.labels + q.labels))
         p, q = _reorder(p, labels), _reorder(q, labels)
     elif p.values.shape[1] != q.values.shape[1]:
@@ -96,9 +197,6 @@ def align(p: Distributions, q: Distributions) -> tuple[Distributions, Distributi
             f"shape mismatch: {p.origin} has {p.values.shape[1]} entries per row but {q.origin} has "
             f"{q.values.shape[1]}; give both the same entries (or label both, to align by label)"
         )
-    else:
-        labels = p.labels if p.labels is not None else q.labels
-        p, q = _with_labels(p, labels), _with_labels(q, labels)
     rows_p, rows_q = len(p.values), len(q.values)
     if rows_p != rows_q and 1 not in (rows_p, rows_q):
         raise InputError(
@@ -109,11 +207,36 @@ def align(p: Distributions, q: Distributions) -> tuple[Distributions, Distributi
 
 
 def library_call(function, *sources: Distributions, **keywords):
-    """``function(p.values[, q.values], axis=-1, **keywords)``, errors named by file/row/column."""
+    """``function(p.values[, q.values], axis=-1, **keywords)``; its errors in the command's terms.
+
+    The library's :class:`~infoloss.InputError` names the argument (``p``, ``q``, ``base``)
+    and the index (``(row, column)``, or ``(row, ':')`` for a whole row); they become the
+    option, file, row, CSV line, column and label. ``normalize=True`` is ``--counts`` here.
+    """
     try:
         return function(*(s.values for s in sources), axis=-1, **keywords)
-    except (ValueError, TypeError) as error:
-        raise InputError(_translate(str(error), dict(zip("pq", sources)))) from None
+    except InfolossError as error:
+        raise InputError(_command_message(error, dict(zip("pq", sources)), keywords)) from None
+
+
+def _command_message(error: InfolossError, sources: dict[str, Distributions], keywords: dict) -> str:
+    """The message of a library error, with the command's names for its argument and index."""
+    source = sources.get(error.argument)
+    if source is None:  # an option (--base) or the pair of inputs (no argument)
+        where = f"--{error.argument}" if error.argument else ""
+        text = f"{where} {error.reason}".strip()
+        return f"{text}; {error.hint}" if error.hint else text
+    row, column = error.index if isinstance(error.index, tuple) and len(error.index) == 2 else (None, None)
+    if column == ":":  # a whole row: its sum
+        where = source.where(row)
+        if keywords.get("normalize"):
+            return f"{where} sums to 0; --counts cannot rescale a row of zeros"
+        tolerance = sum_tolerance(np.float64)
+        hint = CLI_HINT if error.hint == MEASURE_HINT else error.hint
+        return f"{where} sums to {error.value!r}, not 1 (tolerance {tolerance:.2g})" + (f"; {hint}" if hint else "")
+    where = source.where(row, column) if row is not None else source.origin
+    hint = CLI_HINT if error.hint == MEASURE_HINT else error.hint
+    return f"{where} {error.reason}" + (f"; {hint}" if hint else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,27 +260,46 @@ def _read_inline(name: str, text: str) -> Distributions:
     if all(labelled):
         pairs = [item.rpartition("=")[::2] for item in items]
         labels = [label.strip() for label, _ in pairs]
-        for i, label in enumerate(labels):
-            if not label:
-                raise InputError(f"{origin} item {i + 1} {items[i]!r} has an empty label")
-            if labels.index(label) != i:
-                raise InputError(f"{origin} gives label {label!r} twice (items {labels.index(label) + 1} and {i + 1})")
+        _check_labels(labels, origin, "item")
         items = [value.strip() for _, value in pairs]
     values = []
     for i, item in enumerate(items):
-        where = f"{origin} item {i + 1}" + (f" ({labels[i]!r})" if labels else "")
-        values.append(_number(item, where))
+        values.append(_number(item, lambda: f"{origin} item {i + 1}" + (f" ({labels[i]!r})" if labels else "")))
     return Distributions(np.array([values], dtype=np.float64), labels, origin, inline=True)
 
 
-def _number(text: str, where: str) -> float:
-    """A float from ``text`` ("0.5", ".5", "1/2", "1e-3", "nan"), or an InputError at ``where``."""
-    if not text:
-        raise InputError(f"{where} is empty; expected a number")
+def _number(text: str, where) -> float:
+    """A float from ``text`` ("0.5", ".5", "1/2", "1e-3", "nan"), or an InputError at ``where()``."""
     try:
-        return float(Fraction(text)) if "/" in text else float(text)
-    except (ValueError, ZeroDivisionError):
-        raise InputError(f"{where}: {text!r} is not a number") from None
+        return _parse_number(text)
+    except _NotANumber as problem:
+        raise InputError(f"{where()}{problem}") from None
+
+
+class _NotANumber(Exception):
+    """Why a text is not a number, as a phrase that follows its location."""
+
+
+def _parse_number(text: str) -> float:
+    if not text:
+        raise _NotANumber(" is empty; expected a number")
+    if "/" not in text:
+        try:
+            return float(text)
+        except ValueError:
+            raise _NotANumber(f": {_shown(text)} is not a number") from None
+    # A fraction of integers; Python refuses integers of more digits than its conversion limit.
+    digits = sum(map(len, re.findall(r"\d+", text)))
+    if digits > sys.get_int_max_str_digits():
+        raise _NotANumber(f" has {digits} digits, more than a number here may have ({sys.get_int_max_str_digits()})")
+    try:
+        return float(Fraction(text))
+    except ZeroDivisionError:
+        raise _NotANumber(f": {_shown(text)} divides by zero") from None
+    except OverflowError:
+        raise _NotANumber(f": {_shown(text)} is too large for a floating-point number") from None
+    except ValueError:
+        raise _NotANumber(f": {_shown(text)} is not a number") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,22 +309,32 @@ def _number(text: str, where: str) -> float:
 
 def _read_file(origin: str, path: Path) -> Distributions:
     suffix = path.suffix.lower()
+    origin = printable(origin)
     if suffix not in FILE_TYPES:
         raise InputError(
             f"{origin}: unknown file type {suffix or '(no extension)'!r}; use one of {', '.join(FILE_TYPES)}"
         )
-    if not path.exists():
-        raise InputError(f"{origin}: no such file")
-    if path.is_dir():
-        raise InputError(f"{origin}: is a directory, not a file")
+    check_file(path, origin)
     try:
-        if suffix == ".npy":
-            return _read_npy(origin, path)
-        text = path.read_text(encoding="utf-8-sig")
+        # O_NONBLOCK: should the path have become a FIFO since the check, opening does not wait.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise InputError(f"{origin}: cannot read it ({error.strerror or error})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{origin}: not a UTF-8 text file") from None
+    with open(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        _check_stat(origin, info)  # the file opened is the file checked
+        try:
+            if suffix == ".npy":
+                return _read_npy(origin, handle, info.st_size)
+            data = handle.read(max_size() + 1)
+        except OSError as error:
+            raise InputError(f"{origin}: cannot read it ({error.strerror or error})") from None
+    if len(data) > max_size():  # it grew while being read
+        raise InputError(f"{origin}: is over the {_size(max_size())} limit; raise it with --max-size")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{origin}: not a UTF-8 text file (byte {error.start + 1} is not UTF-8)") from None
     if suffix == ".json":
         return _read_json(origin, text)
     return _read_csv(origin, text, delimiter="\t" if suffix == ".tsv" else ",")
@@ -195,16 +347,22 @@ def _read_csv(origin: str, text: str, delimiter: str) -> Distributions:
     """
     rows: list[list[str]] = []
     lines: list[int] = []
-    for number, cells in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), start=1):
-        cells = [cell.strip() for cell in cells]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        rows.append(cells)
-        lines.append(number)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    try:
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            cells = [cell.strip() for cell in cells]
+            if not any(cells) or cells[0].startswith("#"):
+                continue
+            rows.append(cells)
+            lines.append(line)
+    except csv.Error as error:
+        raise InputError(f"{origin}, line {start}: not readable as CSV ({error})") from None
     labels = None
     if rows and not any(_is_number(cell) for cell in rows[0]):
         labels, header_line = rows.pop(0), lines.pop(0)
-        _check_labels(labels, f"{origin} header (line {header_line})")
+        _check_labels(labels, f"{origin} header (line {header_line})", "column")
     if not rows:
         raise InputError(f"{origin} has no rows of numbers")
     width = len(labels) if labels is not None else len(rows[0])
@@ -213,34 +371,61 @@ def _read_csv(origin: str, text: str, delimiter: str) -> Distributions:
         if len(cells) != width:
             first = "the header" if labels is not None else "the first row"
             raise InputError(f"{source.where(r)} has {len(cells)} columns, expected {width} like {first}")
-        for c, cell in enumerate(cells):
-            source.values[r, c] = _number(cell, source.where(r, c))
+        try:
+            source.values[r] = [float(cell) for cell in cells]  # the common case, fast
+        except ValueError:  # fractions, empty cells, words: one by one, to name the bad one
+            for c, cell in enumerate(cells):
+                source.values[r, c] = _number(cell, lambda: source.where(r, c))
     return source
 
 
-def _read_npy(origin: str, path: Path) -> Distributions:
+def _read_npy(origin: str, handle, size: int) -> Distributions:
+    """An .npy array, its header checked before any data is read or allocated."""
+    fmt = np.lib.format
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError) as error:
-        raise InputError(f"{origin}: not a readable .npy array ({_first_line(error)})") from None
-    if not isinstance(array, np.ndarray) or not (
-        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer) or array.dtype == bool
-    ):
-        raise InputError(f"{origin}: holds {array.dtype} values; expected real numbers")
-    if array.ndim not in (1, 2):
+        version = fmt.read_magic(handle)
+        reader = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+        if reader is None:
+            raise ValueError(f"format version {version[0]}.{version[1]} is not supported (1.0 and 2.0 are)")
+        shape, fortran_order, dtype = reader(handle)
+    except (ValueError, EOFError, SyntaxError, TypeError) as error:
+        handle.seek(0)
+        kind = " (it is a zip archive: an .npz? save one array with numpy.save)" if handle.read(4) == b"PK\x03\x04" else ""
+        raise InputError(f"{origin}: not a readable .npy array{kind} ({_first_line(error)})") from None
+    if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
+        raise InputError(f"{origin}: holds {dtype} values; expected real numbers")
+    if len(shape) not in (1, 2):
         raise InputError(
-            f"{origin}: has {array.ndim} dimension(s), shape {array.shape}; expected 1 (one "
+            f"{origin}: has {len(shape)} dimension(s), shape {shape}; expected 1 (one "
             "distribution) or 2 (one distribution per row)"
         )
+    if 0 in shape:
+        raise InputError(f"{origin}: is empty (shape {shape}); a distribution needs at least one entry")
+    needed = math.prod(shape) * dtype.itemsize
+    if needed > size - handle.tell():
+        raise InputError(
+            f"{origin}: its header announces shape {shape} of {dtype} ({_size(needed)}) but the file holds "
+            f"only {_size(size - handle.tell())} of data"
+        )
+    data = handle.read(needed)
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
     return Distributions(np.atleast_2d(array.astype(np.float64)), None, origin, inline=False)
+
+
+class _BadJSON(Exception):
+    """A JSON document the reader refuses while parsing (duplicate keys, oversized integers)."""
 
 
 def _read_json(origin: str, text: str) -> Distributions:
     """A list of numbers, a list of lists, an object label -> number, or a list of such objects."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
     except json.JSONDecodeError as error:
         raise InputError(f"{origin}: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
+    except _BadJSON as problem:
+        raise InputError(f"{origin}: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{origin}: nested too deeply; expected rows of numbers (a list of lists at most)") from None
     if isinstance(data, dict) or (isinstance(data, list) and data and not isinstance(data[0], (list, dict))):
         data = [data]
     if not isinstance(data, list) or not data:
@@ -248,16 +433,18 @@ def _read_json(origin: str, text: str) -> Distributions:
     kinds = {type(row) for row in data}
     if kinds == {dict}:
         labels = list(dict.fromkeys(label for row in data for label in row))
+        _check_labels(labels, origin, "label")
+        column_of = {label: c for c, label in enumerate(labels)}
         source = Distributions(np.zeros((len(data), len(labels))), labels, origin, inline=False)
         for r, row in enumerate(data):
             for label, value in row.items():
-                c = labels.index(label)
-                source.values[r, c] = _json_number(value, source.where(r, c))
+                c = column_of[label]
+                source.values[r, c] = _json_number(value, lambda: source.where(r, c))
         return source
     if kinds != {list}:
         bad = next(r for r, row in enumerate(data) if not isinstance(row, list))
         raise InputError(
-            f"{origin}, row {bad + 1}: is a {type(data[bad]).__name__}; every row must be a list of "
+            f"{origin}, row {bad + 1}: is {_json_kind(data[bad])}; every row must be a list of "
             "numbers (or every row a label -> number object)"
         )
     width = len(data[0])
@@ -266,13 +453,43 @@ def _read_json(origin: str, text: str) -> Distributions:
         if len(row) != width:
             raise InputError(f"{source.where(r)} has {len(row)} entries, expected {width} like row 1")
         for c, value in enumerate(row):
-            source.values[r, c] = _json_number(value, source.where(r, c))
+            source.values[r, c] = _json_number(value, lambda: source.where(r, c))
     return source
 
 
-def _json_number(value, where: str) -> float:
+def _json_object(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refusing a key given twice (``{"a": .5, "a": .5}`` is not one label)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _BadJSON(f"label {twice!r} appears twice in one object; give each label once")
+    return obj
+
+
+def _json_int(text: str) -> float:
+    """A JSON integer as a float; one too large for a float is refused (not turned into inf)."""
+    digits = len(text.lstrip("-"))
+    if digits > 309:  # 1.8e308 has 309 digits: longer is surely too large (and int() would be slow)
+        raise _BadJSON(f"an integer of {digits} digits is too large for a floating-point number")
+    try:
+        return float(int(text))
+    except OverflowError:
+        raise _BadJSON(f"an integer of {digits} digits is too large for a floating-point number") from None
+
+
+def _json_kind(value) -> str:
+    """What a JSON value is, in JSON's words."""
+    if isinstance(value, bool):
+        return "true/false"
+    kinds = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+    return kinds.get(type(value), "null")
+
+
+def _json_number(value, where) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{where}: {json.dumps(value)} is not a number")
+        shown = json.dumps(value)
+        raise InputError(f"{where()}: {shown[:40]}{'...' if len(shown) > 40 else ''} is not a number")
     return float(value)
 
 
@@ -294,44 +511,35 @@ def _reorder(source: Distributions, labels: list[str]) -> Distributions:
     return Distributions(values, labels, source.origin, source.inline, source.lines, columns)
 
 
-def _with_labels(source: Distributions, labels) -> Distributions:
-    if labels is None or source.labels is not None:
-        return source
-    return Distributions(source.values, labels, source.origin, source.inline, source.lines, source.columns)
-
-
-# The library names entries p[row, column] and rows p[row, :] (2-D input along the last axis).
-_POSITION = re.compile(r"\b([pq])\[(\d+), (\d+|:)\]")
-
-
-def _translate(message: str, sources: dict[str, Distributions]) -> str:
-    """Rewrite a library message in the command's terms: options, files, rows, columns."""
-
-    def name(match: re.Match) -> str:
-        source = sources[match.group(1)]
-        column = None if match.group(3) == ":" else int(match.group(3))
-        return source.where(int(match.group(2)), column)
-
-    message = _POSITION.sub(name, message)
-    message = message.replace(" along axis 1", "").replace("normalize=True", "--counts")
-    message = re.sub(r"\bbase=", "--base ", message)
-    return message.replace("\n", " ")
-
-
-def _check_labels(labels: list[str], where: str) -> None:
+def _check_labels(labels: list[str], where: str, kind: str) -> None:
+    """Every label non-empty and given once (linear in the number of labels)."""
+    first_at: dict[str, int] = {}
     for i, label in enumerate(labels):
         if not label:
-            raise InputError(f"{where}: column {i + 1} has an empty label")
-        if labels.index(label) != i:
-            raise InputError(f"{where}: label {label!r} appears twice (columns {labels.index(label) + 1} and {i + 1})")
+            raise InputError(f"{where}: {kind} {i + 1} has an empty label")
+        if label in first_at:
+            raise InputError(f"{where}: label {label!r} appears twice ({kind}s {first_at[label] + 1} and {i + 1})")
+        first_at[label] = i
 
 
 def _is_number(text: str) -> bool:
     try:
-        _number(text, "")
-    except InputError:
+        _parse_number(text)
+    except _NotANumber:
         return False
     return True
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut to ``limit`` characters: a 5000-digit number is not repeated whole."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
 
 
 def _first_line(error: Exception) -> str:
