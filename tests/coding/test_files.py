@@ -1,0 +1,183 @@
+"""The compressor's safety rules: bytes-like input only, regular files only, size limits,
+bounded decoding, TARGET.part handling and file modes that never touch the process umask."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+from infoloss import InputError, InputTypeError, coding
+from infoloss.coding import files
+from infoloss.coding.range import TOTAL, capacity_symbols
+from tests.fuzz.corpus_coding import forge
+
+
+def _skewed_bytes(n, seed=0):
+    rng = np.random.default_rng(seed)
+    w = 1.0 / np.arange(1, 257) ** 1.2
+    return rng.choice(256, size=n, p=w / w.sum()).astype(np.uint8).tobytes()
+
+
+@pytest.mark.parametrize("value", ["notes.txt", b"x".decode()])
+def test_a_str_is_not_taken_for_a_file_name(value, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_bytes(b"secret")
+    with pytest.raises(InputTypeError, match="data must be bytes-like.*compress_file") as raised:
+        coding.compress(value)
+    assert raised.value.argument == "data"
+    with pytest.raises(InputTypeError, match="blob must be bytes-like"):
+        coding.decompress(value)
+    with pytest.raises(InputTypeError, match="bytes-like"):
+        coding.compress(3.5)
+
+
+def test_bytes_like_inputs_all_work():
+    data = b"abracadabra" * 20
+    for form in (data, bytearray(data), memoryview(data), np.frombuffer(data, np.uint8)):
+        assert coding.decompress(coding.compress(form)) == data
+
+
+def test_only_regular_files_are_read(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    (tmp_path / "ok").write_bytes(b"abc")
+    for path, kind in [(fifo, "FIFO"), (tmp_path / "zero", "character device"), (tmp_path, "directory")]:
+        with pytest.raises(InputError, match=kind):
+            coding.compress_file(path, tmp_path / "out.ilc")  # returns at once: nothing is read
+        with pytest.raises(InputError, match=kind):
+            coding.byte_counts(path)
+        with pytest.raises(InputError, match=kind):
+            coding.decompress_file(path, tmp_path / "out")
+    with pytest.raises(InputError, match="no such file"):
+        coding.compress_file(tmp_path / "missing", tmp_path / "out.ilc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo", "ok", "zero"]
+
+
+def test_size_limits_are_checked_before_reading(tmp_path):
+    (tmp_path / "big").write_bytes(b"x" * 1000)
+    with pytest.raises(InputError, match="1,000 bytes, more than the limit of 999") as raised:
+        coding.compress_file(tmp_path / "big", tmp_path / "big.ilc", max_size=999)
+    assert raised.value.value == 1000
+    with pytest.raises(InputError, match="more than the limit"):
+        coding.byte_counts(tmp_path / "big", max_size=10)
+    coding.compress_file(tmp_path / "big", tmp_path / "big.ilc", max_size=1000)
+    with pytest.raises(coding.FormatError, match="more than the limit of 999"):
+        coding.decompress_file(tmp_path / "big.ilc", tmp_path / "back", max_output=999)
+    assert not (tmp_path / "back").exists()
+    coding.decompress_file(tmp_path / "big.ilc", tmp_path / "back", max_output=1000)
+    assert (tmp_path / "back").read_bytes() == b"x" * 1000
+
+
+def test_free_space_is_checked_before_writing(tmp_path, monkeypatch):
+    coding.compress_file(_write(tmp_path / "a", b"hello world" * 100), tmp_path / "a.ilc")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda path: usage(10**6, 10**6 - 1099, 1099))
+    with pytest.raises(InputError, match="1,100 original bytes, more than the 1,099 bytes free"):
+        coding.decompress_file(tmp_path / "a.ilc", tmp_path / "back")
+    assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()
+
+
+def test_header_must_be_consistent_with_the_payload_before_decoding():
+    skewed = np.array([TOTAL - 1, 1])
+    most = capacity_symbols(1, skewed)
+    assert 7e8 < most < 2e9  # 4 bytes at 8.6e-8 bits per byte: the format's largest legal ratio
+    with pytest.raises(coding.FormatError, match="inconsistent header.*holds at most"):
+        coding.decompress(forge(most + 1, [97, 98], skewed, bytes(4)))
+
+
+def test_the_decoder_stops_when_the_payload_is_exhausted():
+    # Valid CRCs, a consistent header, a payload of zeros: the rare byte (first) decodes from the
+    # zero padding at 24 bits a time, so the word count runs out within the first block.
+    rare_first = np.array([1, TOTAL - 1])
+    n = capacity_symbols(2, rare_first)
+    start = time.perf_counter()
+    with pytest.raises(coding.FormatError, match="exhausted"):
+        coding.decompress(forge(n, [97, 98], rare_first, bytes(8)), max_output=n)
+    assert time.perf_counter() - start < 30  # a hang guard, not a speed target
+
+
+def test_damaged_payload_with_resigned_crcs_never_yields_wrong_bytes():
+    # Damage the payload and re-sign it (both CRCs valid): the word count or the SHA-256 refuses it.
+    data = _skewed_bytes(5000)
+    blob = coding.compress(data)
+    k = int.from_bytes(blob[64:66], "little")
+    header_size = 66 + 5 * k + 4
+    entries = np.frombuffer(blob[66:66 + 5 * k], dtype=[("byte", "u1"), ("frequency", "<u4")])
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        payload = bytearray(blob[header_size:])
+        payload[int(rng.integers(len(payload)))] ^= 1 << int(rng.integers(8))
+        resigned = forge(len(data), entries["byte"], entries["frequency"], bytes(payload), sha256=blob[32:64])
+        with pytest.raises(coding.FormatError, match="SHA-256|exhausted|cannot be decoded"):
+            coding.decompress(resigned)
+
+
+def test_modes_follow_the_umask_without_changing_it(tmp_path, monkeypatch):
+    def forbidden(mask):
+        raise AssertionError("os.umask was called: it changes the mode of every thread's new files")
+
+    previous = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "umask", forbidden)
+        source = _write(tmp_path / "a", b"some bytes " * 50)
+        coding.compress_file(source, tmp_path / "a.ilc")
+        coding.decompress_file(tmp_path / "a.ilc", tmp_path / "b")
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)
+    for name in ("a.ilc", "b"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
+
+
+def test_a_stale_part_file_is_replaced_and_a_locked_one_refused(tmp_path):
+    source = _write(tmp_path / "a", b"text " * 100)
+    part = tmp_path / "a.ilc.part"
+    part.write_bytes(b"left behind by a killed run")
+    coding.compress_file(source, tmp_path / "a.ilc")
+    assert not part.exists() and coding.decompress((tmp_path / "a.ilc").read_bytes()) == b"text " * 100
+    part.symlink_to(source)  # a planted link: removed, never followed
+    coding.compress_file(source, tmp_path / "a.ilc", force=True)
+    assert not part.exists() and source.read_bytes() == b"text " * 100
+    with open(part, "wb") as busy:  # another run is writing it
+        fcntl.flock(busy, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(InputError, match="being written by another infoloss process"):
+            coding.compress_file(source, tmp_path / "a.ilc", force=True)
+        assert part.exists()
+
+
+def test_sigterm_removes_the_part_file(tmp_path):
+    data = _skewed_bytes(1 << 20)
+    coding.compress_file(_write(tmp_path / "d", data), tmp_path / "d.ilc")
+    # A child that decodes slowly (small blocks, a pause per block), so the signal lands mid-way.
+    script = (
+        "import time, sys; import infoloss.coding.container as c; c.CHUNK = 1 << 14; "
+        "c._report = lambda *a: time.sleep(0.02); from infoloss.cli.main import main; "
+        "main(['code', 'decompress', sys.argv[1], '-o', sys.argv[2]], prog_name='infoloss')"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "d.ilc"), str(tmp_path / "out")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    part = tmp_path / "out.part"
+    deadline = time.monotonic() + 60
+    while not part.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.005)
+    assert part.exists(), child.communicate()
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 128 + signal.SIGTERM
+    assert stderr.strip() == "Error: interrupted by SIGTERM; the partial output was removed"
+    assert not part.exists() and not (tmp_path / "out").exists()
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return path
