@@ -350,7 +350,7 @@ export const DEFAULT_STATE = Object.freeze({
   temperature: 1,
   target: 2, // a class index, or "p": the soft target p
   smoothing: 0,
-  locks: [],
+  locks: { p: [], q: [] }, // per outcome: held fixed while another bar of p (or q) moves
 });
 
 /**
@@ -367,7 +367,7 @@ export function parseHash(hash, defaults = DEFAULT_STATE) {
     const key = decodeURIComponent(at < 0 ? part : part.slice(0, at));
     fields.set(key, at < 0 ? "" : decodeURIComponent(part.slice(at + 1).replace(/\+/g, " ")));
   }
-  const state = { ...defaults, p: defaults.p.slice(), q: defaults.q.slice(), labels: defaults.labels.slice(), logits: defaults.logits.slice(), locks: [] };
+  const state = { ...defaults, p: defaults.p.slice(), q: defaults.q.slice(), labels: defaults.labels.slice(), logits: defaults.logits.slice(), locks: { p: [], q: [] } };
   const numbers = (key, min, max) => {
     if (!fields.has(key)) return null;
     const values = fields.get(key).split(",").map(parseNumber);
@@ -432,9 +432,14 @@ export function parseHash(hash, defaults = DEFAULT_STATE) {
     else problems.push(`labels: ${k} needed, got ${labels.length}`);
   }
   state.labels = fitLabels(state.labels, k);
-  if (fields.has("locks")) {
-    const locked = fields.get("locks").split(",").filter(Boolean).map(Number);
-    state.locks = Array.from({ length: k }, (_, i) => locked.includes(i));
+  if (fields.has("locks") && state.mode !== "logits") {
+    // "locks=p0,q2": outcome 0 of p and outcome 2 of q are locked.
+    for (const item of fields.get("locks").split(",").filter(Boolean)) {
+      const match = /^([pq])(\d+)$/.exec(item);
+      if (match && Number(match[2]) < k) state.locks[match[1]][Number(match[2])] = true;
+      else problems.push(`locks: items like p0 or q2 (outcome 0..${k - 1}), got "${item}"`);
+    }
+    for (const which of ["p", "q"]) state.locks[which] = Array.from({ length: k }, (_, i) => Boolean(state.locks[which][i]));
   }
   return { state, problems };
 }
@@ -449,8 +454,8 @@ export function formatHash(state) {
     parts.push(`p=${state.p.join(",")}`, `q=${state.q.join(",")}`);
   }
   parts.push(`labels=${state.labels.map((l) => encodeURIComponent(l)).join(",")}`, `unit=${state.unit}`, `seed=${state.seed}`, `n=${state.n}`);
-  const locked = (state.locks || []).map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
-  if (locked.length) parts.push(`locks=${locked.join(",")}`);
+  const locked = ["p", "q"].flatMap((which) => ((state.locks || {})[which] || []).map((v, i) => (v ? which + i : "")).filter(Boolean));
+  if (locked.length && state.mode !== "logits") parts.push(`locks=${locked.join(",")}`);
   return "#" + parts.join("&");
 }
 

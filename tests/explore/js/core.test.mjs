@@ -151,6 +151,9 @@ test("the URL hash round-trips the whole state and reports what it ignored", () 
   assert.equal(state.unit, "nats");
   assert.equal(state.seed, 7);
   assert.deepEqual(core.parseHash(core.formatHash(state)).state, state);
+  const locked = core.parseHash("#p=0.5,0.5,0&q=0.2,0.3,0.5&locks=p1,q0,q2").state;
+  assert.deepEqual(locked.locks, { p: [false, true, false], q: [true, false, true] });
+  assert.deepEqual(core.parseHash(core.formatHash(locked)).state, locked);
   const counts = core.parseHash("#p=3,11,1,15&q=1,1,1,1").state;
   assert.deepEqual(counts.p, [0.1, 11 / 30, 1 / 30, 0.5]);
   const logits = core.parseHash("#mode=logits&logits=1,1,3&temperature=2&target=0&smoothing=0.1").state;
