@@ -223,16 +223,51 @@ def xlogy(xp, x, y):
 
 
 def log_ratio_term(xp, p, q):
-    """``p * log(p / q)`` per entry: 0 where p == 0; +inf where p > 0 and q == 0.
+    """``p * log(p / q)`` per entry, accurate to a few ulps: 0 where p == 0; +inf where p > 0 = q.
 
-    Computed as ``p * (log p - log q)`` rather than ``log(p / q)`` so that a tiny ``q`` cannot
-    overflow the ratio; exactly 0 where ``p == q``.
+    As SciPy's ``rel_entr`` (gh-20710): where ``p / q`` is in (1/2, 2) the log is
+    ``log1p((p - q) / q)`` (``p - q`` is exact there, so the term keeps its digits when p and
+    q nearly agree, where ``log(p / q)`` would lose the ratio's rounding); where the ratio is
+    a normal number, ``log(p / q)``; else (it overflowed or underflowed: ``p = 1e-200``,
+    ``q = 1e200``) ``log p - log q``. Exactly 0 where ``p == q``. Each branch reads safe
+    arguments where it is not taken, so gradients stay NaN-free (see :func:`xlogy`).
+
+    >>> import numpy as np
+    >>> float(log_ratio_term(np, np.asarray(1e-200), np.asarray(1e200)))
+    -9.210340371976183e-198
     """
     zero = p == 0
-    safe_p = xp.where(zero, xp.ones_like(p), p)
-    safe_q = xp.where(zero, xp.ones_like(q), q)
-    with _ignore_log_zero(p):  # log(0) = -inf is intended: p > 0 with q = 0
-        return xp.where(zero, xp.zeros_like(p), p * (xp.log(safe_p) - xp.log(safe_q)))
+    one = xp.ones_like(p)
+    safe_p = xp.where(zero, one, p)
+    safe_q = xp.where(zero, one, q)
+    with _ignore_log_zero(p):  # q = 0: a ratio of inf and log(0) = -inf are intended
+        ratio = safe_p / safe_q
+        near = (ratio > 0.5) & (ratio < 2)
+        normal = (ratio >= xp.finfo(p.dtype).smallest_normal) & (ratio < math.inf)
+        near_p, near_q = xp.where(near, safe_p, one), xp.where(near, safe_q, one)
+        close = xp.log1p((near_p - near_q) / near_q)
+        plain = xp.log(xp.where(normal & ~near, ratio, one))
+        far_p, far_q = xp.where(normal, one, safe_p), xp.where(normal, one, safe_q)
+        apart = xp.log(far_p) - xp.log(far_q)
+        log_ratio = xp.where(near, close, xp.where(normal, plain, apart))
+        return xp.where(zero, xp.zeros_like(p), p * log_ratio)
+
+
+def normalize(xp, x, axis: int):
+    """``x / sum(x)`` along ``axis``, without overflow: ``x`` is divided by its maximum first.
+
+    ``[1e308, 1e308]`` sums to inf, ``[3e38, 3e38]`` in float32 too; divided by their maximum
+    first, every entry is at most 1 and the sum at most the row length. A row whose maximum is
+    0 or not finite is left to give what plain division gives (validation refuses such rows).
+
+    >>> import numpy as np
+    >>> normalize(np, np.asarray([1e308, 1e308]), -1).tolist()
+    [0.5, 0.5]
+    """
+    peak = stop_gradient(xp, xp.max(x, axis=axis, keepdims=True))
+    usable = (peak > 0) & (peak < math.inf)
+    scaled = x / xp.where(usable, peak, xp.ones_like(peak))
+    return scaled / xp.sum(scaled, axis=axis, keepdims=True)
 
 
 def _ignore_log_zero(x):

@@ -37,6 +37,12 @@ class Inputs:
     hint: str | None = _validate.MEASURE_HINT  # the fix suggested for a row not summing to 1
     row_index: Any = None  # a DataFrame's row index: results become a pandas Series on it
 
+    def axis_of(self, x) -> int:
+        """The distribution axis of one argument: ``axis`` counts in the broadcast shape, and an
+        argument with fewer dimensions lacks the leading ones (NumPy broadcasting)."""
+        ndim = max(a.ndim for a in self.arrays.values())
+        return self.axis - (ndim - x.ndim)
+
     @property
     def numpy_fast_path(self) -> bool:
         """NumPy, float32/64, C-contiguous, equal shapes, distributions along the last axis."""
@@ -54,17 +60,22 @@ class Inputs:
         )
 
     def checked(self) -> list:
-        """The arrays after validation (unless skipped) and normalisation, broadcast together."""
-        xp, axis = self.xp, self.axis
+        """The arrays after validation (unless skipped) and normalisation, broadcast together.
+
+        Each argument is checked and normalised in its own shape (so an error names a position
+        in what the user passed), then broadcast (views: ``xp.broadcast_arrays``).
+        """
+        xp = self.xp
         arrays = []
         for name, x in self.arrays.items():
+            axis = self.axis_of(x)
             if self.validate and not _array.is_tracing(x):
                 _validate.check_distribution(
                     xp, x, name, axis, normalize=self.normalize, labels=self.labels,
                     input_dtype=self.out_dtype, hint=self.hint,
                 )
             if self.normalize:
-                x = x / xp.sum(x, axis=axis, keepdims=True)
+                x = _array.normalize(xp, x, axis)
             arrays.append(x)
         if len(arrays) == 2 and arrays[0].shape != arrays[1].shape:
             arrays = list(xp.broadcast_arrays(*arrays))
@@ -120,8 +131,13 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
     out_dtype = floats[0][1]
 
     shapes = {name: tuple(a.shape) for name, a in zip(converted, arrays)}
-    first_name = next(iter(shapes))
-    axis = _validate.check_axis(first_name, shapes[first_name], axis)
+    for name, shape in shapes.items():
+        if not shape:
+            _validate.check_axis(name, shape, axis)  # a scalar is not a distribution
+    # NumPy broadcasting, as in SciPy: axis counts in the broadcast shape, whose number of
+    # dimensions is the largest argument's (named in the axis errors).
+    widest = max(shapes, key=lambda name: len(shapes[name]))
+    axis = _validate.check_axis(widest, shapes[widest], axis)
     if len(shapes) == 2:
         _validate.check_same_support(shapes, axis)
     return Inputs(

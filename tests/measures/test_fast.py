@@ -66,7 +66,7 @@ def fast_only(name, p, q, *, keepdims=False, **kwargs):
     named = {"p": p} if name == "entropy" else {"p": p, "q": q}
     inputs = _inputs.prepare(named, axis=-1, base=None, **{"normalize": False, "validate": True, **kwargs})
     assert inputs.numpy_fast_path
-    value = getattr(_numpy_fast, name)(inputs, keepdims)
+    value = _numpy_fast.compute(name, inputs, keepdims)
     assert value is not None, "the fast path declined"
     return inputs.finish(value)
 

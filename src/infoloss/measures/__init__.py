@@ -19,9 +19,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from . import _fast
 from .._convert import prepare
-from .._array import log_ratio_term, xlogy
+from .._array import log_ratio_term, stop_gradient, xlogy
 
 __all__ = ["entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose", "Decomposition"]
 
@@ -51,12 +53,10 @@ def entropy(p, /, *, axis=-1, base=None, keepdims=False, normalize=False, valida
     0.0
     """
     inputs = prepare({"p": p}, axis=axis, normalize=normalize, validate=validate, base=base)
-    if inputs.numpy_fast_path and (fast := _fast.entropy(inputs, keepdims)) is not None:
+    if (fast := _fast.compute("entropy", inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
     xp, (p,) = inputs.xp, inputs.checked()
-    # 0 - sum, not -sum: a certain outcome has entropy +0.0, never -0.0.
-    value = 0.0 - xp.sum(xlogy(xp, p, p), axis=inputs.axis, keepdims=keepdims)
-    return inputs.finish(value, base=base)
+    return inputs.finish(_entropy_sum(xp, p, inputs.axis, keepdims), base=base)
 
 
 def cross_entropy(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, validate=True):
@@ -72,7 +72,7 @@ def cross_entropy(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     1.4996
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    if inputs.numpy_fast_path and (fast := _fast.cross_entropy(inputs, keepdims)) is not None:
+    if (fast := _fast.compute("cross_entropy", inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
     value = 0.0 - xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)  # +0.0, not -0.0
@@ -91,11 +91,11 @@ def kl_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     0.0
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    if inputs.numpy_fast_path and (fast := _fast.kl_divergence(inputs, keepdims)) is not None:
-        return inputs.finish(fast, base=base)
-    xp, (p, q) = inputs.xp, inputs.checked()
-    value = xp.sum(log_ratio_term(xp, p, q), axis=inputs.axis, keepdims=keepdims)
-    return inputs.finish(value, base=base)
+    value = _fast.compute("kl_divergence", inputs, keepdims)
+    if value is None:
+        xp, (p, q) = inputs.xp, inputs.checked()
+        value = _kl_sum(xp, p, q, inputs.axis, keepdims)
+    return inputs.finish(_clamp(inputs, value), base=base)
 
 
 def js_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, validate=True):
@@ -108,15 +108,19 @@ def js_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     1.0
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    if inputs.numpy_fast_path and (fast := _fast.js_divergence(inputs, keepdims)) is not None:
-        return inputs.finish(fast, base=base)
-    xp, (p, q) = inputs.xp, inputs.checked()
-    # p log(p / m) = (2p log(2p / (p + q))) / 2: (p + q) / 2 underflows to 0 for a subnormal p
-    # beside q = 0 (then log(p / m) = inf), while 2p and p + q never do. Both stay symmetric.
-    total = p + q
-    terms = log_ratio_term(xp, 2 * p, total) + log_ratio_term(xp, 2 * q, total)
-    value = xp.sum(terms, axis=inputs.axis, keepdims=keepdims) / 4
-    return inputs.finish(value, base=base)
+    value = _fast.compute("js_divergence", inputs, keepdims)
+    if value is None:
+        xp, (p, q) = inputs.xp, inputs.checked()
+        # p log(p / m) = (2p log(2p / (p + q))) / 2: (p + q) / 2 underflows to 0 for a
+        # subnormal p beside q = 0 (then log(p / m) = inf), while 2p and p + q never do.
+        # Both stay symmetric. The rounding of p + q is added back (TwoSum: p + q = m + error
+        # exactly), which over both terms is -2 error: what decides JS when p and q nearly agree.
+        total = p + q
+        back = total - p
+        rounding = (p - (total - back)) + (q - back)
+        terms = log_ratio_term(xp, 2 * p, total) + log_ratio_term(xp, 2 * q, total) - 2 * rounding
+        value = xp.sum(terms, axis=inputs.axis, keepdims=keepdims) / 4
+    return inputs.finish(_clamp(inputs, value, high=math.log(2)), base=base)
 
 
 @dataclass(frozen=True)
@@ -159,10 +163,15 @@ def decompose(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, v
     KL divergence D(p || q)  0.860545
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    xp, (p, q) = inputs.xp, inputs.checked()
-    total = 0.0 - xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)
-    own = 0.0 - xp.sum(xlogy(xp, p, p), axis=inputs.axis, keepdims=keepdims)
-    excess = xp.sum(log_ratio_term(xp, p, q), axis=inputs.axis, keepdims=keepdims)
+    fast = _fast.compute("decompose", inputs, keepdims)  # entropy and KL from one read
+    if fast is not None:
+        own, excess = fast
+    else:
+        xp, (p, q) = inputs.xp, inputs.checked()
+        own = _entropy_sum(xp, p, inputs.axis, keepdims)
+        excess = _kl_sum(xp, p, q, inputs.axis, keepdims)
+    excess = _clamp(inputs, excess)
+    total = own + excess  # so that H(p, q) >= H(p) holds exactly where KL is clamped
     unit = "nats" if base is None else ("bits" if base == 2 else f"log base {base}")
     return Decomposition(
         cross_entropy=inputs.finish(total, base=base),
@@ -170,6 +179,38 @@ def decompose(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, v
         kl_divergence=inputs.finish(excess, base=base),
         unit=unit,
     )
+
+
+def _entropy_sum(xp, p, axis, keepdims):
+    """``-sum p log p`` along ``axis`` (the generic path)."""
+    # 0 - sum, not -sum: a certain outcome has entropy +0.0, never -0.0.
+    return 0.0 - xp.sum(xlogy(xp, p, p), axis=axis, keepdims=keepdims)
+
+
+def _kl_sum(xp, p, q, axis, keepdims):
+    """``sum p log(p / q)`` along ``axis``, each term accurate (the generic path)."""
+    return xp.sum(log_ratio_term(xp, p, q), axis=axis, keepdims=keepdims)
+
+
+def _clamp(inputs, value, *, high=None):
+    """The one rounding rule of the divergences: for validated input, 0 <= value (<= high).
+
+    The terms are formed accurately, but a validated row sums to 1 only within tolerance, so
+    the exact value of the stored floats can be -1e-17 (or log 2 + 1e-16 for JS) where the
+    distributions' true divergence cannot. With ``validate=False`` the value is the plain
+    sum of the terms (as ``scipy.special.rel_entr(p, q).sum()``). NaN stays NaN. Under
+    autograd the gradient is the unclamped value's: the clamp corrects rounding, not the math.
+    """
+    if not inputs.validate:
+        return value
+    if isinstance(value, (float, np.floating, np.ndarray)):
+        out = np.maximum(value, 0.0)  # np.maximum keeps NaN
+        return out if high is None else np.minimum(out, high)
+    xp = inputs.xp
+    change = xp.where(value < 0, -value, xp.zeros_like(value))  # NaN compares False: stays NaN
+    if high is not None:
+        change = xp.where(value > high, high - value, change)
+    return value + stop_gradient(xp, change)  # exact: v + (-v) = 0, v + (h - v) = h (Sterbenz)
 
 
 def _format(value) -> str:

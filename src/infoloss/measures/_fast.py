@@ -127,7 +127,6 @@ _CHUNK = 8192
 # Below this many entries (per input array) everything runs on the calling thread. Handing
 # half to the pool costs ~30 us (measured); from 2**17 entries each half is ~0.4 ms of work.
 _PARALLEL_MIN = 1 << 17
-_THREADS = 2
 # The work is cut into up to this many parts per thread (but none smaller than a block), and
 # each thread takes the next part when done with one: on a shared machine, where one thread
 # gets less CPU than the other, the faster one does more, instead of waiting for a fixed half.
@@ -135,35 +134,25 @@ _PARTS_PER_THREAD = 8
 # Rows at least this long are reduced with np.vecdot; shorter ones with small BLAS products.
 _VECDOT_MIN = 128
 
-# Normalising sums must lie in [2**-L, 2**L] (else: generic path). This keeps every ratio
-# clamped by fmax negligible after division by the sum, and sp * log(sp) finite.
+# Normalising sums must lie in [2**-L, 2**L] (else: generic path). In float64 this keeps the
+# terms of p log p off the subnormal range (where they lose digits) and sp * log(sp) finite;
+# in float32 it bounds log(sp), whose float32 rounding the identities amplify by log(sp) / H.
 _SCALE_LIMIT = {np.dtype(np.float64): 255, np.dtype(np.float32): 31}
 
 
-def entropy(inputs, keepdims: bool):
-    """``-sum p log p`` per row, or None for the generic path."""
-    return _compute(_ENTROPY, inputs, keepdims)
+def compute(name: str, inputs, keepdims: bool):
+    """The measure ``name`` per row, or None for the generic path (the one dispatcher).
 
-
-def cross_entropy(inputs, keepdims: bool):
-    """``-sum p log q`` per row, or None for the generic path."""
-    return _compute(_CROSS_ENTROPY, inputs, keepdims)
-
-
-def kl_divergence(inputs, keepdims: bool):
-    """``sum p log(p / q)`` per row, or None for the generic path."""
-    return _compute(_KL_DIVERGENCE, inputs, keepdims)
-
-
-def js_divergence(inputs, keepdims: bool):
-    """``(KL(p || m) + KL(q || m)) / 2`` per row, ``m = (p + q) / 2``; None for the generic path.
-
-    The mixture needs the normalised ``p`` and ``q`` entry by entry, which no identity on the
-    row sums provides, so ``normalize=True`` takes the generic path.
+    ``name`` is one of ``entropy``, ``cross_entropy``, ``kl_divergence``, ``js_divergence``
+    (float64 values) or ``decompose`` (a tuple: cross-entropy, entropy, KL divergence, all from
+    one read of the data). None when ``Inputs.numpy_fast_path`` does not hold, or for the cases
+    the identities cannot serve (the mixture of JS needs normalised entries, see the module
+    docstring; a normalising sum too extreme).
     """
-    if inputs.normalize:
+    measure = _MEASURES[name]
+    if not inputs.numpy_fast_path or (inputs.normalize and not measure.normalizes):
         return None
-    return _compute(_JS_DIVERGENCE, inputs, keepdims)
+    return _compute(measure, inputs, keepdims)
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,29 +209,101 @@ def _cross_entropy_block(blocks, scratch):
 
 
 def _kl_block(blocks, scratch):
+    """``sum p log(p / q)`` per row, each term accurate also where ``p / q`` is near 1.
+
+    ``p log(r)`` with ``r = p / q`` rounded loses the ratio's rounding, up to ``eps p / 2``
+    per term: all there is when p and q nearly agree (SciPy gh-20710). The kernels add the
+    exact residual ``p - q r`` (one fma). NumPy has no fma, but for ``r`` in [1/2, 2] both
+    ``p - q`` and ``r - 1`` are exact (Sterbenz), so ``(p - q) - q (r - 1)`` is that residual
+    to ``eps`` of itself; clamping ``p`` at ``q / 2`` and ``r`` at 1/2 makes it exactly 0
+    below (where the ratio's rounding is negligible next to the term ``|p log r| > 0.69 p``).
+    """
     p, q = blocks
-    log_ratio = scratch.buffer(p.shape)
-    np.divide(p, q, out=log_ratio)  # exactly 1 where p == q, so KL(p, p) is exactly 0
-    np.fmax(log_ratio, scratch.tiny, out=log_ratio)  # p = 0 (ratio 0 or 0/0 = NaN) -> tiny
-    np.log(log_ratio, out=log_ratio)
-    totals = _row_dots(p, log_ratio, scratch.ones)
-    # An inf total is right if some p > 0 = q; otherwise p / q overflowed (q subnormal).
-    if totals.max() == math.inf:
-        for row in np.flatnonzero(totals == math.inf):
-            totals[row] = _exact_kl_row(p[row], q[row])
+    ratio = scratch.buffer(p.shape)
+    residual = scratch.buffer(p.shape, second=True)
+    np.divide(p, q, out=ratio)  # exactly 1 where p == q, so KL(p, p) is exactly 0
+    extreme = _extreme_ratios(p, ratio, scratch)
+    np.multiply(q, 0.5, out=residual)  # the residual (p - q) - q (r - 1), clamped at r = 1/2
+    np.fmax(p, residual, out=residual)
+    np.subtract(residual, q, out=residual)
+    correction = _row_sums(residual, scratch.ones)
+    np.fmax(ratio, 0.5, out=residual)
+    np.subtract(residual, 1.0, out=residual)
+    correction -= _row_dots(q, residual, scratch.ones)
+    np.fmax(ratio, scratch.tiny, out=ratio)  # p = 0 (ratio 0 or 0/0 = NaN) -> tiny
+    np.log(ratio, out=ratio)
+    totals = _row_dots(p, ratio, scratch.ones) + correction
+    # Redone entry by entry: rows with a ratio that is not a normal number (see
+    # _extreme_ratios), and rows whose total is +inf (some p > 0 = q, or p / q overflowed)
+    # or NaN (NaN entries, or the residual of q = 0).
+    redo = extreme | ~(totals < math.inf)
+    for row in np.flatnonzero(redo):
+        totals[row] = _exact_kl_row(p[row], q[row])
     return totals
 
 
+def _extreme_ratios(p, ratio, scratch):
+    """Per row: some ``p != 0`` whose ``p / q`` is below the smallest normal number or NaN.
+
+    Such a ratio underflowed (``p = 1e-200``, ``q = 1e200``) or comes from a NaN or negative
+    entry; the clamp to ``tiny`` would change its term, so the row is redone exactly.
+    """
+    low = scratch.mask(p.shape)
+    nonzero = scratch.mask(p.shape, second=True)
+    np.greater_equal(ratio, scratch.tiny, out=low)
+    np.logical_not(low, out=low)
+    np.not_equal(p, 0, out=nonzero)
+    np.logical_and(low, nonzero, out=low)
+    return low.any(axis=1)
+
+
 def _exact_kl_row(p, q) -> float:
-    """``sum p (log p - log q)`` with masks: rare (only after an overflow), one row."""
-    support = p > 0
-    if np.any(q[support] == 0):
+    """One row's KL entry by entry, as SciPy's ``rel_entr``: rare (flagged rows only).
+
+    ``p log r`` plus the exact residual where the ratio ``r`` is a normal number, else
+    ``p (log p - log q)``; 0 where p = 0, +inf where p > 0 = q, NaN for NaN or negative p.
+    Mirrors ``EXACT_KL_ROW`` in ``_kernels.c``.
+    """
+    support = p != 0
+    p, q = p[support].astype(np.float64), q[support].astype(np.float64)
+    if not (np.all(p > 0) and np.all(q >= 0)):
+        return math.nan
+    if np.any(q == 0):
         return math.inf
-    p, q = p[support], q[support]
-    return float(np.sum(p * (np.log(p) - np.log(q)), dtype=np.float64))
+    ratio = p / q
+    normal = (ratio >= _TINY64) & (ratio < math.inf)
+    # p log r + (p - q r), the residual exact to rounding (Dekker's product, as NumPy has no fma)
+    terms = np.where(normal, p * np.log(np.where(normal, ratio, 1.0)) + _residual(p, q, ratio),
+                     p * (np.log(p) - np.log(q)))
+    return math.fsum(terms)
+
+
+_TINY64 = np.finfo(np.float64).tiny
+
+
+def _residual(p, q, ratio):
+    """``p - q * ratio`` exactly to rounding, in float64 (Dekker's product; rare rows only)."""
+    def split(x):
+        t = 134217729.0 * x
+        high = t - (t - x)
+        return high, x - high
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        qh, ql = split(q)
+        rh, rl = split(ratio)
+        product = q * ratio
+        error = ((qh * rh - product) + qh * rl + ql * rh) + ql * rl
+        residual = (p - product) - error
+    return np.where(np.isfinite(residual), residual, 0.0)
 
 
 def _js_block(blocks, scratch):
+    """``sum p log(2p / (p + q)) + q log(2q / (p + q))`` per row (twice the JS divergence).
+
+    The kernels make these terms accurate near ``p = q`` (see ``JS_ROW`` in ``_kernels.c``);
+    this NumPy code keeps the plain terms (each within ``eps`` of ``p + q``): the exact
+    residuals of both ratios and of ``p + q`` would take a dozen more passes over the block.
+    """
     p, q = blocks
     mixture = scratch.buffer(p.shape)
     log_ratio = scratch.buffer(p.shape, second=True)
@@ -259,37 +320,44 @@ def _js_block(blocks, scratch):
     return totals
 
 
-# --------------------------------------------------------------------------------------------
-# Per-row results from the block sums (float64 arrays: S = the weighted sum, sp, sq = sums)
-# --------------------------------------------------------------------------------------------
+def _decompose_block(blocks, scratch):
+    """KL's and entropy's per-row totals of one block (the kernels do both in one loop)."""
+    return _kl_block(blocks, scratch), _entropy_block(blocks[:1], scratch)
 
 
-# With normalize=True the identities of the module docstring add a rounding error of a few ulps
-# of log(sum) that true values cannot have: H, H(p, q) and KL are >= 0, so results are clamped
-# there (np.maximum keeps NaN). Without normalize the value is the plain sum, as generic.
+# --------------------------------------------------------------------------------------------
+# Per-row results from the block sums (float64 arrays: S = the weighted sum, sp, sq = sums).
+# No clamping here: the measures apply one rule to every path's result (validated input:
+# KL, JS >= 0 and JS <= log 2), so with validate=False the value is the plain sum of the terms.
+# --------------------------------------------------------------------------------------------
 
 
 def _entropy_value(total, sp, sq, normalize):
     if not normalize:
         return 0.0 - total  # +0.0, never -0.0, for a certain outcome (as the generic path)
-    return np.maximum((sp * np.log(sp) - total) / sp, 0.0)
+    return (sp * np.log(sp) - total) / sp
 
 
 def _cross_entropy_value(total, sp, sq, normalize):
     if not normalize:
         return 0.0 - total
     with np.errstate(invalid="ignore"):  # -inf total (p > 0 = q) stays +inf
-        return np.maximum((sp * np.log(sq) - total) / sp, 0.0)
+        return (sp * np.log(sq) - total) / sp
 
 
 def _kl_value(total, sp, sq, normalize):
     if not normalize:
         return total
-    return np.maximum((total + sp * np.log(sq / sp)) / sp, 0.0)
+    return (total + sp * np.log(sq / sp)) / sp
 
 
 def _js_value(total, sp, sq, normalize):
     return total / 2
+
+
+def _decompose_value(totals, sp, sq, normalize):
+    kl, own = totals
+    return _entropy_value(own, sp, sq, normalize), _kl_value(kl, sp, sq, normalize)
 
 
 @dataclass(frozen=True)
@@ -298,16 +366,25 @@ class _Measure:
     kernel: str  # the compiled kernel's name in _kernels.c (same conventions as `block`)
     block: Callable
     value: Callable
-    mask: bool = False  # needs a boolean scratch buffer
+    outputs: int = 1  # totals per row (decompose: KL and entropy)
+    masks: int = 0  # boolean scratch buffers needed
     second: bool = False  # needs a second float scratch buffer
+    normalizes: bool = True  # normalize=True by the identities of the module docstring
 
 
 _ENTROPY = _Measure(("p",), "entropy", _entropy_block, _entropy_value)
-_CROSS_ENTROPY = _Measure(
-    ("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, mask=True
-)
-_KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value)
-_JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, second=True)
+_CROSS_ENTROPY = _Measure(("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, masks=1)
+_KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value, masks=2, second=True)
+_JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, second=True, normalizes=False)
+_DECOMPOSE = _Measure(("p", "q"), "decompose", _decompose_block, _decompose_value,
+                      outputs=2, masks=2, second=True)
+_MEASURES = {
+    "entropy": _ENTROPY,
+    "cross_entropy": _CROSS_ENTROPY,
+    "kl_divergence": _KL_DIVERGENCE,
+    "js_divergence": _JS_DIVERGENCE,
+    "decompose": _DECOMPOSE,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,14 +408,14 @@ class _Scratch:
         self.ones = _ones(dtype)
         self._float = np.empty(size, dtype)
         self._second = np.empty(size, dtype) if measure.second else None
-        self._mask = np.empty(size, np.bool_) if measure.mask else None
+        self._masks = [np.empty(size, np.bool_) for _ in range(measure.masks)]
 
     def buffer(self, shape, second=False):
         flat = self._second if second else self._float
         return flat[: shape[0] * shape[1]].reshape(shape)
 
-    def mask(self, shape):
-        return self._mask[: shape[0] * shape[1]].reshape(shape)
+    def mask(self, shape, second=False):
+        return self._masks[1 if second else 0][: shape[0] * shape[1]].reshape(shape)
 
 
 @dataclass
@@ -372,14 +449,15 @@ class _Job:
         if threads > 1:
             blocks = self.rows * self.n // self.block
             parts = min(threads * _PARTS_PER_THREAD, max(threads, blocks))
+        outputs = self.measure.outputs
         if self.n <= _CHUNK:
-            out = np.empty(self.rows)
+            out = np.empty((outputs, self.rows))
             _in_parallel(self.rows_part, [(a, b, out) for a, b in _split(self.rows, parts)], threads)
             return out
         self.full_chunks, tail = divmod(self.n, _CHUNK)
         self.units_per_row = self.full_chunks + (tail > 0)
         units = self.rows * self.units_per_row
-        self.totals = np.empty(units)
+        self.totals = np.empty((outputs, units))
         self.sums = [np.empty(units) for _ in self.views] if self.need_sums else []
         _in_parallel(self.units_part, list(_split(units, parts)), threads)
         return self.combine()
@@ -406,9 +484,12 @@ class _Job:
                 raise _Invalid
 
     def value(self, totals, sums):
+        """The per-row values, (outputs, rows), from the (outputs, rows) totals and the sums."""
         sp = sums[0] if self.normalize else None
         sq = sums[-1] if self.normalize else None
-        return self.measure.value(totals, sp, sq, self.normalize)
+        totals = totals if self.measure.outputs > 1 else totals[0]
+        values = self.measure.value(totals, sp, sq, self.normalize)
+        return np.reshape(values, (self.measure.outputs, -1))
 
     def step(self, blocks, scratch):
         """One block: the measure's per-row totals, then the row sums (checked).
@@ -418,14 +499,20 @@ class _Job:
         compiled kernel does all of it in one loop, with the GIL released.
         """
         if self.kernel is not None:
-            totals = np.empty(len(blocks[0]))
+            totals = np.empty((self.measure.outputs, len(blocks[0])))
             sums = np.empty((len(blocks), len(blocks[0]))) if self.need_sums else None
             smallest = self.kernel(*blocks, totals, sums)
             sums = list(sums) if sums is not None else []
             self.check_entries((smallest,), sums)
             return totals, sums
-        totals = self.measure.block(blocks, scratch)
-        sums = [_row_sums(b, scratch.ones) for b in blocks] if self.need_sums else []
+        totals = np.reshape(np.asarray(self.measure.block(blocks, scratch), dtype=np.float64),
+                            (self.measure.outputs, -1))
+        if not self.need_sums:
+            sums = []
+        elif self.normalize and self.dtype == np.float32:  # float32 sums can overflow
+            sums = [b.sum(axis=1, dtype=np.float64) for b in blocks]
+        else:
+            sums = [_row_sums(b, scratch.ones) for b in blocks]
         self.check_entries((b.min() for b in blocks), sums)
         return totals, sums
 
@@ -446,7 +533,7 @@ class _Job:
                 totals, sums = self.step([v[first:last] for v in self.views], scratch)
                 sums = [s.astype(np.float64) for s in sums]
                 self.check_sums(sums)
-                out[first:last] = self.value(np.asarray(totals, dtype=np.float64), sums)
+                out[:, first:last] = self.value(totals, sums)
 
     # -- long rows -----------------------------------------------------------------------------
 
@@ -468,7 +555,7 @@ class _Job:
                     count = 1
                     blocks = [v[row, self.full_chunks * _CHUNK :].reshape(1, -1) for v in self.views]
                 totals, sums = self.step(blocks, scratch)
-                self.totals[unit : unit + count] = totals
+                self.totals[:, unit : unit + count] = totals
                 for collected, more in zip(self.sums, sums):
                     collected[unit : unit + count] = more
                 unit += count
@@ -476,7 +563,7 @@ class _Job:
     def combine(self):
         """Each row's units added up (exactly rounded), checked, then the per-row values."""
         shape = (self.rows, self.units_per_row)
-        totals = np.array([_fsum(row) for row in self.totals.reshape(shape)])
+        totals = np.array([[_fsum(row) for row in t.reshape(shape)] for t in self.totals])
         sums = [np.array([math.fsum(row) for row in s.reshape(shape)]) for s in self.sums]
         self.check_sums(sums)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -512,7 +599,7 @@ def _compute(measure: _Measure, inputs, keepdims: bool):
         return None
     job = _Job(measure, [a.reshape(size // n, n) for a in arrays], inputs.normalize, inputs.validate)
     try:
-        values = job.run(_THREADS if size >= _PARALLEL_MIN else 1)
+        values = job.run(num_threads() if size >= _PARALLEL_MIN else 1)
     except _Fallback:
         return None
     except _Invalid:
@@ -520,8 +607,11 @@ def _compute(measure: _Measure, inputs, keepdims: bool):
     if values is None:  # outside the except clause, so the user's error has no chained noise
         inputs.checked()  # raises the generic, precise message
         return None  # within rounding of the tolerance after all: the generic path decides
-    out = values.reshape(shape[:-1] + ((1,) if keepdims else ()))
-    return out[()] if out.ndim == 0 else out
+    results = []
+    for value in values:
+        out = value.reshape(shape[:-1] + ((1,) if keepdims else ()))
+        results.append(out[()] if out.ndim == 0 else out)
+    return results[0] if measure.outputs == 1 else tuple(results)
 
 
 def _in_parallel(function, argument_lists, threads: int) -> None:
@@ -541,7 +631,8 @@ def _in_parallel(function, argument_lists, threads: int) -> None:
                 return
             function(*args)
 
-    futures = [_pool().submit(take_turns) for _ in range(min(threads, len(argument_lists)) - 1)]
+    workers = min(threads, len(argument_lists)) - 1
+    futures = [_pool(workers).submit(take_turns) for _ in range(workers)] if workers > 0 else []
     try:
         take_turns()
     finally:
@@ -561,22 +652,60 @@ def _fsum(values) -> float:
 
 
 _POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
 _POOL_LOCK = threading.Lock()
 _ONES: dict = {}
+_NUM_THREADS: int | None = None  # set_num_threads; None: from the environment and the CPUs
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
+def set_num_threads(n: int | None) -> None:
+    """Use up to ``n`` threads (the calling one included) in the NumPy measures; None: the default.
+
+    The default is ``INFOLOSS_NUM_THREADS`` if set, else ``OMP_NUM_THREADS`` (the usual limit
+    of a process's compute threads, also set by job schedulers), else the CPUs this process
+    may run on (``os.sched_getaffinity``, or ``os.cpu_count()``). Only large inputs (2**17
+    entries and more) are split: smaller ones stay on the calling thread.
+
+    >>> import infoloss
+    >>> infoloss.set_num_threads(1)  # e.g. when every process of a pool should use one core
+    >>> infoloss.set_num_threads(None)  # back to the default
+    """
+    global _NUM_THREADS
+    _validate.check_integer("n", n, low=1, allow_none=True)
+    n = None if n is None else int(n)
+    _NUM_THREADS = n
+
+
+def num_threads() -> int:
+    """The number of threads a large NumPy measure uses now (see :func:`set_num_threads`)."""
+    if _NUM_THREADS is not None:
+        return _NUM_THREADS
+    for name in ("INFOLOSS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").split(",")[0].strip()  # OpenMP allows "4,2" (nested)
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The worker pool, with at least ``workers`` threads (a larger setting makes a new one)."""
+    global _POOL, _POOL_SIZE
     with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=_THREADS - 1, thread_name_prefix="infoloss")
+        if _POOL is None or _POOL_SIZE < workers:
+            if _POOL is not None:
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infoloss")
+            _POOL_SIZE = workers
         return _POOL
 
 
 def _forget_pool() -> None:
     """A forked child has none of the parent's threads: start a new pool when needed."""
-    global _POOL, _POOL_LOCK
-    _POOL, _POOL_LOCK = None, threading.Lock()
+    global _POOL, _POOL_SIZE, _POOL_LOCK
+    _POOL, _POOL_SIZE, _POOL_LOCK = None, 0, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

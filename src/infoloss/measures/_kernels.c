@@ -1,15 +1,16 @@
-/* Compiled per-block kernels of the NumPy fast path (src/infoloss/measures/_fast.py.py).
+/* Compiled per-block kernels of the NumPy fast path (src/infoloss/measures/_fast.py).
 
    One pass over a block of rows (a C-contiguous (rows, n) float64 or float32 array, and a
    second one of the same shape for the two-argument measures) gives, per row,
 
        entropy        sum p log p           cross_entropy   sum p log q
        kl_divergence  sum p log(p / q)      js_divergence   sum p log(2p / (p + q)) + q log(2q / (p + q))
+       decompose      sum p log(p / q) and sum p log p, from one read of the data
 
    accumulated in double, plus per row the sums of p (and q), and the smallest entry of the
    whole block. The conventions (which entries count, what is +-inf) are those of the NumPy
    block functions _entropy_block, _cross_entropy_block, _kl_block and _js_block in
-   measures/_fast.py.py, entry by entry; keep the two in step. In short:
+   measures/_fast.py, entry by entry; keep the two in step. In short:
 
    * p = 0 contributes 0: the argument of the log is raised to the smallest normal number
      TINY (as np.fmax(x, tiny): a NaN argument becomes TINY too), or, for cross-entropy, is
@@ -17,8 +18,11 @@
      exactly 1, so KL(p, p) is exactly 0.
    * JS takes x / m as (x / (p + q)) * 2: (p + q) / 2 underflows for a subnormal entry beside
      a zero, p + q never does.
-   * KL: a row whose total is +inf although no p > 0 = q had its ratio p / q overflow (q
-     subnormal); that row is redone with log p - log q, as _exact_kl_row.
+   * KL and JS terms are accurate when p / q is near 1: the rounding error of the ratio is
+     added back from its exact residual (see RESIDUAL), and JS also adds back the rounding of
+     p + q (see JS_ROW).
+   * KL: a row whose total is +inf or NaN, or with a p != 0 whose ratio p / q is not a normal
+     number (it overflowed or underflowed), is redone entry by entry, as _exact_kl_row.
    * The minimum is NaN when an entry is NaN, so "minimum >= 0" rejects NaN and negative
      entries (a NaN entry makes its row sum NaN, which is what is tested: a row holding both
      +inf and -inf reports NaN as well, equally rejected). A +inf entry shows in its row sum.
@@ -57,6 +61,36 @@ extern float logf(float x);
 #define OMP_SIMD(clauses) /* plain loops: no pragma for the compiler to warn about */
 #endif
 
+/* The exact residual p - q r of a quotient r = fl(p / q), in ELEM: one fused multiply-add where
+   the hardware has it (the AVX2 build, aarch64), else Dekker's product (float64) or double
+   arithmetic (float32, where q r is exact in double). log(p / q) = log(r) + log(p / (q r)), and
+   p log(p / (q r)) = p (e / (q r)) to first order = e (as q r = p to rounding): adding e to
+   p log(r) removes the rounding of the ratio, the one error that matters when p / q is near 1
+   (SciPy's rel_entr takes log1p((p - q) / q) there for the same reason, gh-20710). */
+#if defined(__FMA__) || defined(FP_FAST_FMA)
+#define RESIDUAL_double(p, q, r) fma(-(q), (r), (p))
+#else
+static inline double
+residual_dekker(double p, double q, double r)
+{
+    const double split = 134217729.0; /* 2^27 + 1 */
+    double t = split * q, qh = t - (t - q), ql = q - qh;
+    t = split * r;
+    double rh = t - (t - r), rl = r - rh;
+    double product = q * r;
+    double error = ((qh * rh - product) + qh * rl + ql * rh) + ql * rl; /* q r = product + error */
+    return (p - product) - error;
+}
+#define RESIDUAL_double(p, q, r) residual_dekker((p), (q), (r))
+#endif
+#if defined(__FMA__) || defined(FP_FAST_FMAF)
+#define RESIDUAL_float(p, q, r) ((double)fmaf(-(q), (r), (p)))
+#else
+#define RESIDUAL_float(p, q, r) ((double)(p) - (double)(q) * (double)(r))
+#endif
+#define RESIDUAL_(ELEM) RESIDUAL_##ELEM
+#define RESIDUAL(ELEM) RESIDUAL_(ELEM)
+
 /* The row loops. ELEM is double or float; LOG is log or logf; TINY the smallest normal ELEM
    (a variable, see DEFINE_BLOCK).
    Each loop adds the row's term into `total` and its entries into `sum_p` (`sum_q`), all in
@@ -83,60 +117,97 @@ extern float logf(float x);
         min_q = qi < min_q ? qi : min_q;                                              \
     }
 
-#define KL_ROW(ELEM, LOG, TINY)                                                       \
-    OMP_SIMD(reduction(+ : total, sum_p, sum_q) reduction(min : min_p, min_q)) \
-    for (Py_ssize_t i = 0; i < n; i++) {                                              \
+/* p log(p / q) = p log(r) + e (see RESIDUAL). `extreme` counts the p != 0 whose ratio is not
+   a normal number >= TINY (it underflowed, or p or q is NaN or negative): their rows are
+   redone exactly, as are rows whose total is +inf or NaN (some p > 0 = q, or a ratio that
+   overflowed). With DECOMPOSE the same loop
+   also adds p log p into `total_h` (entropy and KL from one read of the data). */
+#define KL_TERMS(ELEM, LOG, TINY)                                                     \
         ELEM pi = p[i], qi = q[i];                                                    \
-        ELEM r = pi / qi;            /* exactly 1 where p == q */                     \
-        r = r > TINY ? r : TINY;     /* np.fmax(p / q, tiny): 0 and 0 / 0 -> tiny */  \
-        total += (double)pi * (double)LOG(r);                                         \
+        ELEM r = pi / qi;             /* exactly 1 where p == q */                    \
+        ELEM rc = r > TINY ? r : TINY; /* np.fmax(p / q, tiny): 0 and 0 / 0 -> tiny */ \
+        double e = pi > 0 ? RESIDUAL(ELEM)(pi, qi, r) : 0.0;                          \
+        total += (double)pi * (double)LOG(rc) + e;                                    \
+        extreme += (pi != 0) & !(r >= TINY); /* also NaN or negative entries */         \
         sum_p += pi;                                                                  \
         sum_q += qi;                                                                  \
         min_p = pi < min_p ? pi : min_p;                                              \
-        min_q = qi < min_q ? qi : min_q;                                              \
+        min_q = qi < min_q ? qi : min_q;
+
+#define KL_ROW(ELEM, LOG, TINY)                                                       \
+    OMP_SIMD(reduction(+ : total, sum_p, sum_q, extreme) reduction(min : min_p, min_q)) \
+    for (Py_ssize_t i = 0; i < n; i++) {                                              \
+        KL_TERMS(ELEM, LOG, TINY)                                                     \
+    }
+
+#define DECOMPOSE_ROW(ELEM, LOG, TINY)                                                \
+    OMP_SIMD(reduction(+ : total, total_h, sum_p, sum_q, extreme) reduction(min : min_p, min_q)) \
+    for (Py_ssize_t i = 0; i < n; i++) {                                              \
+        KL_TERMS(ELEM, LOG, TINY)                                                     \
+        ELEM x = pi > TINY ? pi : TINY;                                               \
+        total_h += (double)pi * (double)LOG(x);                                       \
     }
 
 /* The p and q halves are summed apart and added at the end, so that JS(p, q) == JS(q, p)
-   exactly (a contracted fma over the sum of both terms would not be symmetric). */
+   exactly (a contracted fma over the sum of both terms would not be symmetric). Each half is
+   accurate as KL's terms are: x log(2x / (p + q)) = x log(2 s) + e_x with s = fl(x / m),
+   m = fl(p + q) and e_x = x - m s, less x (p + q - m) / m for the rounding of m; over both
+   halves that is m_err = p + q - m, found exactly by Knuth's TwoSum. */
 #define JS_ROW(ELEM, LOG, TINY)                                                       \
-    double total_q = 0.0;                                                             \
-    OMP_SIMD(reduction(+ : total, total_q, sum_p, sum_q) reduction(min : min_p, min_q)) \
+    double total_q = 0.0, mixture_error = 0.0;                                        \
+    OMP_SIMD(reduction(+ : total, total_q, mixture_error, sum_p, sum_q) reduction(min : min_p, min_q)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         ELEM pi = p[i], qi = q[i];                                                    \
         ELEM mixture = pi + qi;                                                       \
-        ELEM rp = (pi / mixture) * 2, rq = (qi / mixture) * 2; /* <= 2: no overflow */ \
+        ELEM back = mixture - pi;                                                     \
+        mixture_error += (double)((pi - (mixture - back)) + (qi - back));             \
+        ELEM sp = pi / mixture, sq = qi / mixture; /* <= 1: no overflow */            \
+        ELEM rp = sp * 2, rq = sq * 2;                                                \
+        double ep = pi > 0 ? RESIDUAL(ELEM)(pi, mixture, sp) : 0.0;                   \
+        double eq = qi > 0 ? RESIDUAL(ELEM)(qi, mixture, sq) : 0.0;                   \
         rp = rp > TINY ? rp : TINY;                                                   \
         rq = rq > TINY ? rq : TINY;                                                   \
-        total += (double)pi * (double)LOG(rp);                                        \
-        total_q += (double)qi * (double)LOG(rq);                                      \
+        total += (double)pi * (double)LOG(rp) + ep;                                   \
+        total_q += (double)qi * (double)LOG(rq) + eq;                                 \
         sum_p += pi;                                                                  \
         sum_q += qi;                                                                  \
         min_p = pi < min_p ? pi : min_p;                                              \
         min_q = qi < min_q ? qi : min_q;                                              \
     }                                                                                 \
-    total += total_q;
+    total = (total + total_q) - mixture_error;
 
-/* KL of one row with log p - log q over the support of p (+inf if some p > 0 = q): only for
-   rows whose ratio overflowed. Mirrors _exact_kl_row in measures/_fast.py.py. */
-#define EXACT_KL_ROW(ELEM, LOG)                                                       \
+/* KL of one row, entry by entry as SciPy's rel_entr, in double: p log(r) + e while the ratio
+   r is a normal number, else p (log p - log q); 0 where p == 0, +inf where p > 0 = q, NaN for
+   NaN or negative p. Only for the rows KL_ROW flags. Mirrors _exact_kl_row in measures/_fast.py. */
+#define EXACT_KL_ROW()                                                                \
     do {                                                                              \
         double exact = 0.0;                                                           \
         for (Py_ssize_t i = 0; i < n; i++) {                                          \
-            if (p[i] > 0) {                                                           \
-                if (q[i] == 0) {                                                      \
-                    exact = INFINITY;                                                 \
-                    break;                                                            \
-                }                                                                     \
-                exact += (double)(p[i] * (LOG(p[i]) - LOG(q[i])));                    \
+            double pi = p[i], qi = q[i];                                              \
+            if (pi == 0)                                                              \
+                continue;                                                             \
+            if (!(pi > 0) || !(qi >= 0)) {                                            \
+                exact = NAN;                                                          \
+                break;                                                                \
             }                                                                         \
+            if (qi == 0) {                                                            \
+                exact = INFINITY;                                                     \
+                continue; /* a NaN later still makes the row NaN */                   \
+            }                                                                         \
+            double r = pi / qi;                                                       \
+            if (r >= DBL_MIN && r < INFINITY)                                         \
+                exact += pi * log(r) + fma(-qi, r, pi);                               \
+            else                                                                      \
+                exact += pi * (log(pi) - log(qi));                                    \
         }                                                                             \
         total = exact;                                                                \
     } while (0)
 
-enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE };
+enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE, DECOMPOSE };
 
-/* One block. totals[r] gets row r's sum; sums[r] (and sums[rows + r]) the row sums of p (and
-   q) unless sums is NULL; the return value is the smallest entry (NaN if any is NaN). */
+/* One block. totals[r] gets row r's sum (and, for DECOMPOSE, totals[rows + r] the sum of
+   p log p); sums[r] (and sums[rows + r]) the row sums of p (and q) unless sums is NULL; the
+   return value is the smallest entry (NaN if any is NaN). */
 #define DEFINE_BLOCK(NAME, ELEM, LOG, TINY)                                           \
     static double NAME(enum measure measure, const ELEM *P, const ELEM *Q,            \
                        Py_ssize_t rows, Py_ssize_t n, double *totals, double *sums)   \
@@ -151,7 +222,8 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE };
         for (Py_ssize_t row = 0; row < rows; row++) {                                 \
             const ELEM *p = P + row * n;                                              \
             const ELEM *q = Q ? Q + row * n : NULL;                                   \
-            double total = 0.0, sum_p = 0.0, sum_q = 0.0;                             \
+            double total = 0.0, total_h = 0.0, sum_p = 0.0, sum_q = 0.0;              \
+            int extreme = 0;                                                          \
             ELEM min_p = (ELEM)INFINITY, min_q = (ELEM)INFINITY;                      \
             switch (measure) {                                                        \
             case ENTROPY:                                                             \
@@ -162,8 +234,14 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE };
                 break;                                                                \
             case KL_DIVERGENCE:                                                       \
                 KL_ROW(ELEM, LOG, tiny)                                               \
-                if (total == INFINITY) /* some p > 0 = q, or an overflowed ratio */   \
-                    EXACT_KL_ROW(ELEM, LOG);                                          \
+                if (extreme || !(total < INFINITY))                                   \
+                    EXACT_KL_ROW();                                    \
+                break;                                                                \
+            case DECOMPOSE:                                                           \
+                DECOMPOSE_ROW(ELEM, LOG, tiny)                                        \
+                if (extreme || !(total < INFINITY))                                   \
+                    EXACT_KL_ROW();                                    \
+                totals[rows + row] = total_h;                                         \
                 break;                                                                \
             case JS_DIVERGENCE: {                                                     \
                 JS_ROW(ELEM, LOG, tiny)                                               \
@@ -195,7 +273,7 @@ DEFINE_BLOCK(block_float32, float, logf, tiny_float32)
 /* ---------------------------------------------------------------------------------------
    Python interface: measure(p, [q,] totals, sums) -> smallest entry, as a float.
    p, q: C-contiguous 2-D buffers, both float64 ('d') or both float32 ('f'), same shape.
-   totals: writable float64 buffer of at least `rows` entries; sums: None, or a writable
+   totals: writable float64 buffer of at least `rows` entries (2 * rows for decompose); sums: None, or a writable
    float64 buffer of at least rows (entropy) or 2 * rows entries. The GIL is released for the
    loop, so two threads run two blocks in parallel.
    --------------------------------------------------------------------------------------- */
@@ -257,7 +335,7 @@ run(enum measure measure, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         }
     }
-    if (get_output(args[1 + two], &totals, rows, "totals") < 0)
+    if (get_output(args[1 + two], &totals, (measure == DECOMPOSE ? 2 : 1) * rows, "totals") < 0)
         goto done;
     have_totals = 1;
     if (args[2 + two] != Py_None) {
@@ -310,6 +388,12 @@ js_divergence(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return run(JS_DIVERGENCE, args, nargs);
 }
 
+static PyObject *
+decompose(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return run(DECOMPOSE, args, nargs);
+}
+
 static PyMethodDef methods[] = {
     {"entropy", (PyCFunction)(void (*)(void))entropy, METH_FASTCALL,
      "entropy(p, totals, sums) -> smallest entry; totals[r] = sum p log p of row r"},
@@ -319,6 +403,9 @@ static PyMethodDef methods[] = {
      "kl_divergence(p, q, totals, sums) -> smallest entry; totals[r] = sum p log(p / q)"},
     {"js_divergence", (PyCFunction)(void (*)(void))js_divergence, METH_FASTCALL,
      "js_divergence(p, q, totals, sums) -> smallest entry; totals[r] = 2 JS of row r"},
+    {"decompose", (PyCFunction)(void (*)(void))decompose, METH_FASTCALL,
+     "decompose(p, q, totals, sums) -> smallest entry; totals[r] = sum p log(p / q), "
+     "totals[rows + r] = sum p log p"},
     {NULL, NULL, 0, NULL},
 };
 
