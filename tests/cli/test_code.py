@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from infoloss import coding
+from infoloss import coding, cross_entropy, kl_divergence
 from infoloss.cli.main import main
 
 
@@ -46,7 +46,8 @@ def _skewed_bytes(n, seed, exponent):
 
 def test_seed_002_table():
     out = ok("--p", "1/2,1/4,1/8,1/8")
-    for symbol, word in [("1", "0"), ("2", "10"), ("3", "110"), ("4", "111")]:
+    # Symbols are numbered from 0, exactly as the library numbers them.
+    for symbol, word in coding.huffman_code([1 / 2, 1 / 4, 1 / 8, 1 / 8]).items():
         assert re.search(rf"│ {symbol}\s+│ [\d.]+ │ {word}\s+│\s+{len(word)} │", out), out
     assert _value(out, "expected length L") == 1.75
     assert _value(out, "entropy H(p)") == 1.75
@@ -65,6 +66,33 @@ def test_code_for_q_under_p_costs_cross_entropy():
     assert _value(out, "expected length L") == 2.0
     assert _value(out, "cross-entropy H(p,q)") == 2.0
     assert _value(out, "KL(p||q) = H(p,q) - H(p)") == 0.25
+
+
+def test_code_for_q_explains_the_gap_instead_of_promising_100_percent():
+    # p is dyadic, yet q's code reaches only 87.5 %: the gap is KL(p||q), not p's shape.
+    out = ok("--p", "a=.5,b=.25,c=.125,d=.125", "--q", "a=.25,b=.25,c=.25,d=.25")
+    assert "87.50 %" in out and "iff every p_i" not in out
+    assert _value(out, "rounding L - H(p,q)") == 0.0
+    # A non-dyadic q: the whole-bit rounding is the rest of the gap, L - H(p) = KL + rounding.
+    out = ok("--p", ".5,.3,.2", "--q", ".4,.4,.2", "--digits", "8")
+    p, q = [0.5, 0.3, 0.2], [0.4, 0.4, 0.2]
+    length = coding.expected_length(coding.huffman_code(q), p)
+    assert _value(out, "expected length L") == pytest.approx(length, abs=1e-8)
+    assert _value(out, "rounding L - H(p,q)") == pytest.approx(length - cross_entropy(p, q, base=2), abs=1e-8)
+    assert _value(out, "KL(p||q) = H(p,q) - H(p)") == pytest.approx(kl_divergence(p, q, base=2), abs=1e-8)
+
+
+def test_long_tables_are_cut_but_the_summary_covers_every_symbol():
+    p = np.full(2500, 1 / 2500)
+    out = ok("--p", ",".join(map(str, p)), "--max-rows", "10")
+    assert "2,490 more symbols not shown" in out and "│ 9 " in out and "│ 10 " not in out
+    assert _value(out, "expected length L") == pytest.approx(coding.expected_length(coding.huffman_code(p), p))
+    assert "more symbols" not in ok("--p", ",".join(map(str, p[:20] * 125)), "--max-rows", "0")
+
+
+def test_labels_cannot_drive_the_terminal():
+    out = ok("--p", "\x1b[31mred=0.5,b=0.5")
+    assert "\x1b" not in out and "\\x1b[31mred" in out
 
 
 def test_p_from_a_file(tmp_path):

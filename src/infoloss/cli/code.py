@@ -5,15 +5,17 @@
     infoloss code compress FILE [-o OUT] [--model OTHER [--floor P]] [--force]
     infoloss code decompress OUT [-o FILE] [--force]
 
-Distributions are read like ``infoloss measure`` reads them (:mod:`infoloss._cli_inputs`).
-Every problem is one line ``Error: ...`` on stderr and exit status 2.
+Distributions are read like ``infoloss measure`` reads them (:mod:`infoloss.cli.inputs`);
+unlabelled symbols are numbered from 0, as :func:`infoloss.coding.huffman_code` numbers them.
+Every problem is one line ``Error: ...`` on stderr and exit status 2; SIGTERM, SIGHUP and
+SIGINT remove the partial output (``OUT.part``) and exit with 128 + the signal's number.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import sys
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -23,14 +25,17 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import coding
-from .inputs import InputError, align, library_call, read
+from .._validate import InfolossError
+from .inputs import InputError, align, library_call, max_size, max_size_option, read
+from .main import console as _console
+from .main import printable
 from ..measures import cross_entropy, entropy
 
 __all__ = ["code"]
 
 SUFFIX = ".ilc"
 PROGRESS_FROM = 8 << 20  # show a progress bar for inputs of 8 MiB and more
-
+MAX_ROWS = 1000  # rows of the Huffman table shown by default
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--p", "p_inline", metavar="VALUES", help="The distribution to code, inline as for `infoloss measure` (0.5,0.25,0.25 or a=.5,b=.25,c=.25 or 1/2,1/4,1/4).")
@@ -39,14 +44,18 @@ PROGRESS_FROM = 8 << 20  # show a progress bar for inputs of 8 MiB and more
 @click.option("--q-file", metavar="FILE", help="Read q from a file, like --p-file.")
 @click.option("--counts", is_flag=True, help="The numbers are counts or weights: divide by their sum.")
 @click.option("--digits", type=click.IntRange(0, 17), default=4, show_default=True, help="Decimals in the table.")
+@click.option("--max-rows", type=click.IntRange(0), default=MAX_ROWS, show_default=True, help="Show at most this many symbols in the table (0: all); the summary always covers every symbol.")
+@max_size_option
 @click.pass_context
-def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits):
+def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows):
     """Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.
 
     With --p: the optimal prefix (Huffman) code of p, one row per symbol, with its expected
     length L, the entropy H(p) and the efficiency H(p)/L; H(p) <= L < H(p) + 1, with L = H(p)
     when every probability is a power of 1/2. With --q too, the code is built for q and
-    used under p: its expected length is H(p,q) = H(p) + KL(p||q) for dyadic q.
+    used under p: L - H(p) = KL(p||q) + (L - H(p,q)), the mismatch plus the rounding of q's
+    code lengths to whole bits (0 when every q_i is a power of 1/2). Unlabelled symbols are
+    numbered from 0, as in infoloss.coding.huffman_code.
 
     \b
     Examples:
@@ -68,26 +77,31 @@ def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits):
             raise InputError("--q needs --p: the code is built for q and measured under p")
         click.echo(ctx.get_help())
         return
-    _huffman_table(p, q, counts, digits)
+    _huffman_table(p, q, counts, digits, max_rows)
 
 
 @code.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", metavar="OUT", help=f"The compressed file [default: SOURCE{SUFFIX}].")
-@click.option("--model", metavar="OTHER", type=click.Path(exists=True, dir_okay=False), help="Code with OTHER's byte frequencies instead of SOURCE's own: the output grows by KL(p||q) bits per byte.")
+@click.option("--model", metavar="OTHER", type=click.Path(dir_okay=False), help="Code with OTHER's byte frequencies instead of SOURCE's own: the output grows by KL(p||q) bits per byte.")
 @click.option("--floor", type=float, metavar="P", help="Give every byte value at least probability P under the model, so bytes the model never saw can be coded.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
+@max_size_option
 def compress(source, output, model, floor, force):
     """Compress SOURCE's bytes with a range coder under an order-0 byte model.
 
     The model is SOURCE's own byte frequencies (the payload approaches n H(p) bits), or with
     --model those of another file (it approaches n H(p,q) = n (H(p) + KL(p||q))). Prints the
-    sizes, the bits per byte and the predicted entropy, cross-entropy and their gap.
+    sizes, the bits per byte and the predicted entropy, cross-entropy and their gap. SOURCE
+    and OTHER must be regular files of at most --max-size bytes.
     """
     output = output or source + SUFFIX
-    weights = coding.byte_counts(model) if model else None
-    with _progress(Path(source).stat().st_size, "compress") as progress:
-        stats = _run(coding.compress_file, source, output, model=weights, floor=floor, force=force, progress=progress)
+    limit = max_size()
+    with _signals_interrupt():
+        weights = _run(coding.byte_counts, model, max_size=limit) if model else None
+        with _progress(_size_of(source), "compress") as progress:
+            stats = _run(coding.compress_file, source, output, model=weights, floor=floor, force=force,
+                         progress=progress, max_size=limit)
     heading, table = _compression_report(source, output, model, stats)
     console = _console()
     console.print(heading, soft_wrap=True)  # long paths stay on one line
@@ -95,23 +109,27 @@ def compress(source, output, model, floor, force):
 
 
 @code.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", metavar="FILE", help=f"The restored file [default: SOURCE without {SUFFIX}].")
 @click.option("-f", "--force", is_flag=True, help="Overwrite FILE if it exists.")
+@max_size_option
 def decompress(source, output, force):
     """Restore a file written by `infoloss code compress`, checking its checksums.
 
-    A truncated, corrupted or foreign file is refused and nothing is written.
+    A truncated, corrupted, forged or foreign file is refused and nothing is written; so is
+    one that announces more than --max-size bytes or more than the free space where FILE goes.
     """
     if output is None:
         if not source.endswith(SUFFIX):
             raise InputError(f"{source} does not end in {SUFFIX}; name the restored file with -o FILE")
         output = source[: -len(SUFFIX)]
-    with _progress(Path(source).stat().st_size, "decompress") as progress:
-        stats = _run(coding.decompress_file, source, output, force=force, progress=progress)
+    limit = max_size()
+    with _signals_interrupt(), _progress(_size_of(source), "decompress") as progress:
+        stats = _run(coding.decompress_file, source, output, force=force, progress=progress,
+                     max_output=limit, max_size=limit)
     _console().print(
         Text.assemble(
-            ("restored ", "bold"), f"{output}: {stats.original_bytes:,} bytes from {stats.compressed_bytes:,} "
+            ("restored ", "bold"), f"{printable(output)}: {stats.original_bytes:,} bytes from {stats.compressed_bytes:,} "
             f"(SHA-256 verified) in {stats.seconds:.2f} s{_speed(stats.original_bytes, stats.seconds)}"
         ),
         soft_wrap=True,
@@ -123,7 +141,7 @@ def decompress(source, output, force):
 # --------------------------------------------------------------------------------------------
 
 
-def _huffman_table(p, q, counts: bool, digits: int) -> None:
+def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
     if q is not None:
         p, q = align(p, q)
     for source in (p, q):
@@ -131,33 +149,36 @@ def _huffman_table(p, q, counts: bool, digits: int) -> None:
             raise InputError(f"{source.origin} has {len(source.values)} rows; `infoloss code` codes one distribution")
     # The measures validate (and name bad entries by option, item and label) before the code is built.
     h_p = float(library_call(entropy, p, base=2, normalize=counts)[0])
+    h_pq = float(library_call(cross_entropy, p, q, base=2, normalize=counts)[0]) if q is not None else None
     builder = q if q is not None else p
-    if q is not None:
-        h_pq = float(library_call(cross_entropy, p, q, base=2, normalize=counts)[0])
-    labels = builder.labels if builder.labels is not None else [str(i + 1) for i in range(builder.values.shape[1])]
+    labels = builder.labels if builder.labels is not None else [str(i) for i in range(builder.values.shape[1])]
     table = coding.huffman_code(dict(zip(labels, builder.values[0].tolist())), normalize=counts)
-    p_values = dict(zip(labels, (p.values[0] / p.values[0].sum() if counts else p.values[0]).tolist()))
-    length = coding.expected_length(table, p_values)
+    p_row = p.values[0] / p.values[0].sum() if counts else p.values[0]
+    q_row = (q.values[0] / q.values[0].sum() if counts else q.values[0]) if q is not None else None
+    length = coding.expected_length(table, dict(zip(labels, p_row.tolist())))
 
     rows = Table()
     rows.add_column("symbol")
     rows.add_column("p", justify="right")
     if q is not None:
         rows.add_column("q", justify="right")
-        q_values = q.values[0] / q.values[0].sum() if counts else q.values[0]
     rows.add_column("codeword")
     rows.add_column("length", justify="right")
-    for i, label in enumerate(labels):
+    shown = len(labels) if max_rows == 0 else min(max_rows, len(labels))
+    for i in range(shown):
+        label = labels[i]
         word = table.get(label)
-        cells = [label, f"{p_values[label]:.{digits}f}"]
+        cells = [Text(printable(label)), f"{p_row[i]:.{digits}f}"]
         if q is not None:
-            cells.append(f"{q_values[i]:.{digits}f}")
+            cells.append(f"{q_row[i]:.{digits}f}")
         cells += [word or "(none: probability 0)", str(len(word)) if word else "-"]
         rows.add_row(*cells, style=None if word else "dim")
     console = _console()
     console.print(_title(q is not None), soft_wrap=True)
     console.print(rows)
-    console.print(_summary(length, h_p, h_pq if q is not None else None, coding.kraft_sum(table), digits))
+    if shown < len(labels):
+        console.print(f"... {len(labels) - shown:,} more symbols not shown (--max-rows 0 shows every one)")
+    console.print(_summary(length, h_p, h_pq, coding.kraft_sum(table), digits))
 
 
 def _title(cross: bool) -> Text:
@@ -167,24 +188,32 @@ def _title(cross: bool) -> Text:
 
 
 def _summary(length: float, h_p: float, h_pq: float | None, kraft: float, digits: int) -> Table:
+    """L, H(p) and their gap; with q the gap splits into KL(p||q) and q's whole-bit rounding."""
     summary = Table.grid(padding=(0, 2))
     summary.add_column()
     summary.add_column(justify="right")
     summary.add_column(style="dim")
     summary.add_row("expected length L", _bits(length, digits), "sum p_i * length_i")
     summary.add_row("entropy H(p)", _bits(h_p, digits), "the shortest possible average length")
-    if h_pq is not None:
-        summary.add_row("cross-entropy H(p,q)", _bits(h_pq, digits), "the length the code for q should cost under p")
-        summary.add_row("KL(p||q) = H(p,q) - H(p)", _bits(h_pq - h_p, digits), "the excess over H(p) the mismatch predicts")
     efficiency = h_p / length if math.isfinite(length) and length > 0 else 0.0
-    summary.add_row("efficiency H(p)/L", f"{100 * efficiency:.2f} %", "100 % iff every p_i is a power of 1/2")
-    summary.add_row("redundancy L - H(p)", _bits(length - h_p, digits), "0 <= L - H(p) < 1 for p's own code")
+    if h_pq is None:
+        summary.add_row("efficiency H(p)/L", f"{100 * efficiency:.2f} %", "100 % iff every p_i is a power of 1/2")
+        summary.add_row("redundancy L - H(p)", _bits(length - h_p, digits), "0 <= L - H(p) < 1 for p's own code")
+    else:
+        summary.add_row("cross-entropy H(p,q)", _bits(h_pq, digits), "what a code with lengths -log2 q_i costs under p")
+        summary.add_row("KL(p||q) = H(p,q) - H(p)", _bits(h_pq - h_p, digits), "the cost of coding for q instead of p")
+        summary.add_row("rounding L - H(p,q)", _bits(length - h_pq, digits),
+                        "q's code lengths in whole bits; 0 when every q_i is a power of 1/2")
+        summary.add_row("efficiency H(p)/L", f"{100 * efficiency:.2f} %", "below 100 % by the two gaps: L - H(p) = KL + rounding")
+        summary.add_row("redundancy L - H(p)", _bits(length - h_p, digits), "KL(p||q) + (L - H(p,q))")
     summary.add_row("Kraft sum", f"{kraft:g}", "sum 2^-length_i: 1 for a complete prefix code")
     return summary
 
 
 def _bits(value: float, digits: int) -> str:
-    return f"{value + 0.0:.{digits}f} bits" if math.isfinite(value) else "inf"
+    if math.isnan(value):  # inf - inf: a gap between two infinite lengths
+        return "undefined"
+    return f"{value + 0.0:.{digits}f} bits" if math.isfinite(value) else ("inf" if value > 0 else "-inf")
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,7 +223,7 @@ def _bits(value: float, digits: int) -> str:
 
 def _compression_report(source: str, output: str, model: str | None, stats) -> tuple[Text, Table]:
     origin = f"{model}'s byte frequencies" if model else f"{source}'s own byte frequencies"
-    heading = Text.assemble(("compressed ", "bold"), f"{source} -> {output}, order-0 model: {origin}")
+    heading = Text.assemble(("compressed ", "bold"), printable(f"{source} -> {output}, order-0 model: {origin}"))
     table = Table(show_header=False)
     table.add_column()
     table.add_column(justify="right")
@@ -228,15 +257,61 @@ def _speed(size: int, seconds: float) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# The library's hints name its keywords; here the options do the same.
+_CLI_HINTS = {
+    "pass force=True (--force) to overwrite it": "pass --force to overwrite it",
+    "pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least that much":
+        "pass --floor 1e-6 to give every byte value at least that probability",
+    "raise the limit (max_output=, --max-size) if you trust the file": "raise --max-size if you trust the file",
+    "raise the limit (max_size=, --max-size) to read it": "raise --max-size to read it",
+}
+
+
 def _run(function, *args, **keywords):
     """Call the library; its errors become one-line messages (exit status 2)."""
     try:
         return function(*args, **keywords)
-    except (coding.FormatError, FileExistsError, IsADirectoryError, ValueError, TypeError, RuntimeError) as error:
-        message = str(error).replace("force=True (--force)", "--force").replace("floor=1e-6, or --floor 1e-6", "--floor 1e-6")
-        raise InputError(message.replace("floor=", "--floor ")) from None
+    except InfolossError as error:
+        if error.argument == "floor":
+            raise InputError(f"--floor {error.reason.replace('floor=', '')}") from None
+        raise InputError(str(error.with_hint(_CLI_HINTS.get(error.hint, error.hint)))) from None
     except OSError as error:
         raise InputError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
+
+
+class _Interrupted(click.ClickException):
+    """A signal stopped the command: one line on stderr, exit status 128 + its number."""
+
+    def __init__(self, signum: int):
+        self.exit_code = 128 + signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}; the partial output was removed")
+
+
+@contextmanager
+def _signals_interrupt():
+    """While coding, SIGTERM, SIGHUP and SIGINT raise, so the library removes ``OUT.part``."""
+
+    def stop(signum, frame):
+        raise _Interrupted(signum)
+
+    handled = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    try:
+        previous = {number: signal.signal(number, stop) for number in handled}
+    except ValueError:  # not the main thread (e.g. the command called from a worker): no handlers
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _size_of(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0  # the library names the problem
 
 
 class _progress:
@@ -265,8 +340,3 @@ class _progress:
         if phase not in self.tasks:
             self.tasks[phase] = self.bar.add_task(phase, total=total)
         self.bar.update(self.tasks[phase], completed=done)
-
-
-def _console() -> Console:
-    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-    return Console(highlight=False, width=120 if piped else None)
