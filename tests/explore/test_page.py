@@ -345,3 +345,42 @@ def test_screenshots_and_a_narrow_screen(view):
     finally:
         view.page.set_viewport_size({"width": 1280, "height": 800})
     assert (BUILD / "explore-1280x800.png").stat().st_size > 10_000
+
+
+def test_the_widget_module_renders_and_syncs_its_hash(site):
+    """The anywidget module (same JS as the page) against a stand-in for anywidget's model."""
+    pytest.importorskip("anywidget")
+    page, _, attempted, errors, _ = site
+    widget = explore.widget([0.8, 0.1, 0.1], [0.2, 0.2, 0.6], unit="nats")
+    page.goto("about:blank")
+    page.add_style_tag(content=widget._css)
+    result = page.evaluate(
+        """async ([source, hash, presets]) => {
+          const values = {hash, presets}, listeners = {}, saved = [];
+          const model = {
+            get: (key) => values[key],
+            set: (key, value) => { values[key] = value; },
+            save_changes: () => saved.push(values.hash),
+            on: (event, f) => { listeners[event] = f; },
+            off: () => {},
+          };
+          const url = URL.createObjectURL(new Blob([source], {type: "text/javascript"}));
+          const widget = (await import(url)).default;
+          const el = document.createElement("div");
+          document.body.append(el);
+          widget.render({model, el});
+          const first = el.querySelector('[data-testid="cross-entropy"]').dataset.value;
+          el.querySelector('[data-testid="unit-bits"]').click();
+          const bits = el.querySelector('[data-testid="cross-entropy"]').dataset.value;
+          values.hash = "#p=0.5,0.5&q=0.5,0.5&unit=bits";
+          listeners["change:hash"]();
+          const after = el.querySelector('[data-testid="kl-pq"]').dataset.value;
+          return {first, bits, after, saved};
+        }""",
+        [widget._esm, widget.hash, widget.presets],
+    )
+    assert float(result["first"]) == pytest.approx(infoloss.cross_entropy([0.8, 0.1, 0.1], [0.2, 0.2, 0.6]), rel=1e-12)
+    assert float(result["bits"]) == pytest.approx(infoloss.cross_entropy([0.8, 0.1, 0.1], [0.2, 0.2, 0.6], base=2), rel=1e-12)
+    assert any("unit=bits" in h for h in result["saved"])  # the click reached the Python side
+    assert float(result["after"]) == 0.0  # a hash from Python redrew the view
+    assert attempted == [] and errors == []

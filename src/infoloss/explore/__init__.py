@@ -148,14 +148,17 @@ def tour_presets() -> list[dict]:
 
 
 def write_tour_page(path=TOUR_PAGE) -> Path:
-    """Write the page with every worked example of the tour as a preset (the first one shown).
+    """Write the page with every worked example of the tour as a preset.
 
-    Replaces an earlier copy; returns the path (``infoloss tour`` prints its ``file://`` address).
+    It opens on the Huffman example (the codes, the trees and the sample all have something
+    to show there). Replaces an earlier copy; returns the path (``infoloss tour`` prints its
+    ``file://`` address).
     """
     presets = tour_presets()
+    first = next((preset for preset in presets if preset["id"] == "huffman"), presets[0])
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(_html(presets[0]["hash"], presets, "infoloss explore: the tour's examples"), encoding="utf-8")
+    target.write_text(_html(first["hash"], presets, "infoloss explore: the tour's examples"), encoding="utf-8")
     return target
 
 

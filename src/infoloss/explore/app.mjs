@@ -38,6 +38,7 @@ export function mount(root, options = {}) {
 
   return {
     state: () => structuredClone(state),
+    hash: () => formatHash(state),
     setHash(hash) { apply(parseHash(hash)); },
     destroy() { if (useHash) win.removeEventListener("hashchange", onHashChange); root.innerHTML = ""; },
   };
