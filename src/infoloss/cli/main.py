@@ -112,3 +112,5 @@ from .code import code  # noqa: E402
 main.add_command(measure)
 main.add_command(tour)
 main.add_command(code)
+from .demo import demo  # noqa: E402
+main.add_command(demo)
