@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
@@ -152,25 +151,28 @@ def _huffman_lengths(weights: np.ndarray) -> list[int]:
     if count <= 1:
         return [1] * count
     # Ascending weight; at equal weight the later symbol first (lexsort: last key is primary).
-    order = np.lexsort((-np.arange(count), weights)).tolist()
-    leaf_weights = weights.tolist()
-    leaves = deque(order)
-    subtrees: deque = deque()  # (weight, node)
+    order = np.lexsort((-np.arange(count), weights))
+    leaf_weights = weights[order].tolist()
+    leaf_nodes = order.tolist()
+    merged: list[float] = []  # weights of the merged subtrees; subtree j is node count + j
     parent = [0] * (2 * count - 1)
-    next_node = count
-
-    def lighter():
-        if leaves and (not subtrees or leaf_weights[leaves[0]] <= subtrees[0][0]):
-            leaf = leaves.popleft()
-            return leaf_weights[leaf], leaf
-        return subtrees.popleft()
-
-    for _ in range(count - 1):
-        w1, a = lighter()
-        w2, b = lighter()
+    leaf, subtree = 0, 0  # fronts of the two queues
+    for next_node in range(count, 2 * count - 1):
+        # The loop body is written out (no helper call): it runs n - 1 times.
+        if leaf < count and (subtree == len(merged) or leaf_weights[leaf] <= merged[subtree]):
+            w1, a = leaf_weights[leaf], leaf_nodes[leaf]
+            leaf += 1
+        else:
+            w1, a = merged[subtree], count + subtree
+            subtree += 1
+        if leaf < count and (subtree == len(merged) or leaf_weights[leaf] <= merged[subtree]):
+            w2, b = leaf_weights[leaf], leaf_nodes[leaf]
+            leaf += 1
+        else:
+            w2, b = merged[subtree], count + subtree
+            subtree += 1
         parent[a] = parent[b] = next_node
-        subtrees.append((w1 + w2, next_node))
-        next_node += 1
+        merged.append(w1 + w2)
     return _depths(np.array(parent), count)
 
 
@@ -192,10 +194,26 @@ def _depths(parent: np.ndarray, count: int) -> list[int]:
 
 
 def _canonical_codewords(lengths: list[int]) -> list[str]:
-    """Canonical codewords: in (length, position) order, consecutive binary numbers."""
+    """Canonical codewords: in (length, position) order, consecutive binary numbers.
+
+    Codeword j (in that order) is ``sum_{i<j} 2^-l_i`` written with ``l_j`` bits; with every
+    length at most 63 the sums are exact in uint64 (``2^(L - l_i)`` with ``L`` the longest).
+    """
+    if not lengths:
+        return []
+    sizes = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(sizes, kind="stable")  # stable: ties keep input order
+    longest = int(sizes.max())
     words = [""] * len(lengths)
-    value, previous = 0, 0
-    for i in sorted(range(len(lengths)), key=lengths.__getitem__):  # stable: ties keep position
+    if longest <= 63:
+        steps = np.left_shift(np.uint64(1), (longest - sizes[order]).astype(np.uint64))
+        starts = np.concatenate(([np.uint64(0)], np.cumsum(steps, dtype=np.uint64)[:-1]))
+        values = np.right_shift(starts, (longest - sizes[order]).astype(np.uint64)).tolist()
+        for i, value, size in zip(order.tolist(), values, sizes[order].tolist()):
+            words[i] = format(value, f"0{size}b")
+        return words
+    value, previous = 0, 0  # very deep trees: Python's unbounded ints
+    for i in order.tolist():
         value <<= lengths[i] - previous
         previous = lengths[i]
         words[i] = format(value, f"0{previous}b")
