@@ -432,11 +432,16 @@ def _read_json(origin: str, text: str) -> Distributions:
         raise InputError(f"{origin}: expected a list of numbers, a list of lists or label -> number objects")
     kinds = {type(row) for row in data}
     if kinds == {dict}:
-        labels = list(dict.fromkeys(label for row in data for label in row))
+        labels = list(data[0]) if len(data) == 1 else list(dict.fromkeys(label for row in data for label in row))
         _check_labels(labels, origin, "label")
-        column_of = {label: c for c, label in enumerate(labels)}
+        column_of = {label: c for c, label in enumerate(labels)} if len(data) > 1 else None
         source = Distributions(np.zeros((len(data), len(labels))), labels, origin, inline=False)
         for r, row in enumerate(data):
+            numbers = list(row.values())
+            if all(type(value) is float for value in numbers):  # the common case, fast
+                source.values[r, [column_of[label] for label in row] if column_of else slice(None)] = numbers
+                continue
+            column_of = column_of or {label: c for c, label in enumerate(labels)}
             for label, value in row.items():
                 c = column_of[label]
                 source.values[r, c] = _json_number(value, lambda: source.where(r, c))
@@ -452,6 +457,9 @@ def _read_json(origin: str, text: str) -> Distributions:
     for r, row in enumerate(data):
         if len(row) != width:
             raise InputError(f"{source.where(r)} has {len(row)} entries, expected {width} like row 1")
+        if all(type(value) is float for value in row):  # the common case, fast
+            source.values[r] = row
+            continue
         for c, value in enumerate(row):
             source.values[r, c] = _json_number(value, lambda: source.where(r, c))
     return source
@@ -469,6 +477,8 @@ def _json_object(pairs: list[tuple[str, object]]) -> dict:
 
 def _json_int(text: str) -> float:
     """A JSON integer as a float; one too large for a float is refused (not turned into inf)."""
+    if len(text) < 300:  # surely within float range: float() of the digits rounds correctly
+        return float(text)
     digits = len(text.lstrip("-"))
     if digits > 309:  # 1.8e308 has 309 digits: longer is surely too large (and int() would be slow)
         raise _BadJSON(f"an integer of {digits} digits is too large for a floating-point number")
@@ -488,8 +498,12 @@ def _json_kind(value) -> str:
 
 def _json_number(value, where) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        shown = json.dumps(value)
-        raise InputError(f"{where()}: {shown[:40]}{'...' if len(shown) > 40 else ''} is not a number")
+        # Containers by kind only: dumping a deeply nested one would recurse as deep again.
+        if isinstance(value, str):
+            shown = json.dumps(value[:40]) + ("..." if len(value) > 40 else "")
+        else:
+            shown = None if isinstance(value, (list, dict)) else json.dumps(value)
+        raise InputError(f"{where()}: " + (f"{shown} is not a number" if shown else f"is {_json_kind(value)}, not a number"))
     return float(value)
 
 
@@ -513,6 +527,8 @@ def _reorder(source: Distributions, labels: list[str]) -> Distributions:
 
 def _check_labels(labels: list[str], where: str, kind: str) -> None:
     """Every label non-empty and given once (linear in the number of labels)."""
+    if all(labels) and len(set(labels)) == len(labels):
+        return
     first_at: dict[str, int] = {}
     for i, label in enumerate(labels):
         if not label:
@@ -522,7 +538,19 @@ def _check_labels(labels: list[str], where: str, kind: str) -> None:
         first_at[label] = i
 
 
+_NUMBER_START = frozenset("0123456789+-. ")
+
+
 def _is_number(text: str) -> bool:
+    # A header label rarely starts like a number: skip the (slow) failed float() for it.
+    if not (text[:1] in _NUMBER_START or text[:1].isdigit() or text[:3].lower() in ("nan", "inf")):
+        return False
+    try:
+        float(text)  # the common case, without building a message for every header label
+        return True
+    except ValueError:
+        if "/" not in text:
+            return False
     try:
         _parse_number(text)
     except _NotANumber:
