@@ -138,6 +138,12 @@ class Decomposition:
     def __iter__(self):
         return iter((self.cross_entropy, self.entropy, self.kl_divergence))
 
+    def plot(self, **options):
+        """Draw ``H(p,q) = H(p) + KL(p||q)`` as stacked bars (:func:`infoloss.plot.decomposition`)."""
+        from ..plot import decomposition
+
+        return decomposition(self, **options)
+
     def __str__(self) -> str:
         rows = [
             ("cross-entropy H(p, q)", self.cross_entropy),
