@@ -112,5 +112,6 @@ from .code import code  # noqa: E402
 main.add_command(measure)
 main.add_command(tour)
 main.add_command(code)
+from .explore import explore; main.add_command(explore)  # noqa: E402, E702
 from .demo import demo  # noqa: E402
 main.add_command(demo)
