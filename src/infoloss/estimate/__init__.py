@@ -31,7 +31,6 @@ from .discrete import DISTRIBUTION_METHODS, METHODS, entropy
 from .divergence import cross_entropy, js_divergence, kl_divergence
 from .knn import differential_entropy
 from .mutual import conditional_entropy, joint_entropy, mutual_information
-from .nsb import nsb
 
 __all__ = [
     "entropy",
@@ -47,5 +46,4 @@ __all__ = [
     "Estimate",
     "METHODS",
     "DISTRIBUTION_METHODS",
-    "nsb",
 ]

@@ -111,11 +111,11 @@ def check_counts(x, name: str = "x") -> np.ndarray:
     bad = ~(np.isfinite(values) & (values >= 0) & (values == np.floor(values)))
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        value = values[index]
+        value = float(values[index])
         what = "is NaN" if np.isnan(value) else (
             "is negative" if value < 0 else ("is infinite" if np.isinf(value) else "is not a whole number"))
         raise InputError(f"= {value!r} {what}; counts must be finite whole numbers >= 0",
-                         argument=name, index=index if array.ndim > 1 else index[0], value=float(value),
+                         argument=name, index=index if array.ndim > 1 else index[0], value=value,
                          hint="pass the samples themselves with counts=False")
     return values
 

@@ -110,7 +110,8 @@ class Estimate:
         """The same estimate in another logarithm base (None: nats)."""
         scale = (1.0 if self.base is None else math.log(self.base)) / (1.0 if base is None else math.log(base))
         ci = None if self.ci is None else tuple(np.asarray(c) * scale for c in self.ci)
-        return replace(self, value=_scaled(self.value, scale), base=base,
+        details = {key: _scaled(v, scale) if key == "posterior_std" else v for key, v in self.details.items()}
+        return replace(self, value=_scaled(self.value, scale), base=base, details=details,
                        std=None if self.std is None else _scaled(self.std, scale), ci=_unwrap_ci(ci))
 
 

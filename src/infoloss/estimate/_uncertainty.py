@@ -5,8 +5,9 @@ of N with the observed frequencies; the jackknife leaves out one sample at a tim
 every estimator here is a symmetric function of the counts, leaving out any one sample of a
 symbol seen ``c`` times gives the same value: one evaluation per distinct count value.
 
-References: B. Efron and R. J. Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 11
-and 13 (jackknife standard error, percentile interval).
+References: B. Efron and R. J. Tibshirani, *An Introduction to the Bootstrap* (1993), ch. 11,
+13 and 14 (jackknife standard error, percentile and bias-corrected percentile intervals);
+B. Efron, "Nonparametric standard errors and confidence intervals", Can. J. Stat. 9 (1981).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 from scipy import stats
 
 from .._validate import InputError, check_choice, check_fraction, check_integer
+
+CI_METHODS = ("bootstrap", "bc", "jackknife")
 
 # Resamples are estimated a block at a time: at most this many counts in memory at once.
 _BLOCK_ENTRIES = 1 << 22
@@ -26,26 +29,41 @@ def interval(table: np.ndarray, estimator, values: np.ndarray, *, level, method:
 
     ``method="bootstrap"``: the standard deviation and the ``(1 - level) / 2`` and
     ``(1 + level) / 2`` quantiles of the estimator over ``n_boot`` multinomial resamples.
+    ``method="bc"``: the same resamples, bias-corrected percentile quantiles
+    ``Phi(2 z0 +- z)``, ``z0 = Phi^-1(share of resamples below the estimate)``: entropy
+    estimators are biased low on resamples too, and BC moves the interval back.
     ``method="jackknife"``: ``se = sqrt((N - 1) / N * sum_i (theta_(i) - mean)^2)`` over the
     N leave-one-out estimates, and ``values +- z se``.
     """
     check_fraction("ci", level, low_open=True, high_open=True)
-    check_choice("ci_method", method, ("bootstrap", "jackknife"))
+    check_choice("ci_method", method, CI_METHODS)
     rows = len(table)
     std, low, high = np.empty(rows), np.empty(rows), np.empty(rows)
-    if method == "bootstrap":
+    if method != "jackknife":
         check_integer("n_boot", n_boot, low=2, meaning="bootstrap resamples")
         rng = np.random.default_rng(random_state)
         for r, row in enumerate(table):
             replicates = bootstrap(row, estimator, n_boot, rng)
             std[r] = replicates.std(ddof=1)
-            low[r], high[r] = np.quantile(replicates, [(1 - level) / 2, (1 + level) / 2])
+            low[r], high[r] = np.quantile(replicates, _levels(replicates, values[r], level, method))
     else:
         z = stats.norm.ppf((1 + level) / 2)
         for r, row in enumerate(table):
             std[r] = jackknife_se(row, estimator)
             low[r], high[r] = values[r] - z * std[r], values[r] + z * std[r]
     return std, low, high
+
+
+def _levels(replicates, estimate, level, method):
+    """The quantile levels of the interval: plain percentile, or bias-corrected (Efron 1981)."""
+    tail = (1 - level) / 2
+    if method == "bootstrap":
+        return [tail, 1 - tail]
+    count = len(replicates)
+    below = (np.sum(replicates < estimate) + 0.5 * np.sum(replicates == estimate)) / count
+    z0 = stats.norm.ppf(np.clip(below, 0.5 / count, 1 - 0.5 / count))
+    z = stats.norm.ppf(1 - tail)
+    return [float(stats.norm.cdf(2 * z0 - z)), float(stats.norm.cdf(2 * z0 + z))]
 
 
 def bootstrap(row: np.ndarray, estimator, n_boot: int, rng) -> np.ndarray:

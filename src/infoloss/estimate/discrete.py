@@ -72,8 +72,11 @@ def entropy(x, method="plugin", *, counts=False, alphabet_size=None, base=None, 
       ci: a level in (0, 1), e.g. 0.95, for a confidence interval; None for none.
       n_boot: bootstrap resamples (``ci_method="bootstrap"``).
       ci_method: ``"bootstrap"`` (percentile interval of the estimator on multinomial
-        resamples of the counts) or ``"jackknife"`` (estimate +- z * leave-one-out standard
-        error). No interval corrects the plug-in bias when ``N << K``: the resamples share it.
+        resamples of the counts), ``"bc"`` (bias-corrected percentile, same resamples) or
+        ``"jackknife"`` (estimate +- z * leave-one-out standard error). Over repetitions at
+        N = 10K their 90% intervals cover the truth 84-95% of the time for the corrected
+        methods (tests/estimate). No interval fixes the plug-in bias when ``N << K``: the
+        resamples never see the unseen symbols either.
       random_state: seed or :class:`numpy.random.Generator` for the bootstrap.
       k: pass an int to treat ``x`` as continuous and use the Kozachenko-Leonenko k-NN
         estimator instead (:func:`infoloss.estimate.differential_entropy`).
