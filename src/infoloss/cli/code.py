@@ -152,10 +152,12 @@ def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
     h_pq = float(library_call(cross_entropy, p, q, base=2, normalize=counts)[0]) if q is not None else None
     builder = q if q is not None else p
     labels = builder.labels if builder.labels is not None else [str(i) for i in range(builder.values.shape[1])]
-    table = coding.huffman_code(dict(zip(labels, builder.values[0].tolist())), normalize=counts)
+    # Arrays, not label mappings, go to the library: the code is keyed by position 0..n-1.
+    table = coding.huffman_code(builder.values[0], normalize=counts)
     p_row = p.values[0] / p.values[0].sum() if counts else p.values[0]
     q_row = (q.values[0] / q.values[0].sum() if counts else q.values[0]) if q is not None else None
-    length = coding.expected_length(table, dict(zip(labels, p_row.tolist())))
+    length = coding.expected_length(table, p_row)
+    kraft = coding.kraft_sum(table)
 
     rows = Table()
     rows.add_column("symbol")
@@ -166,9 +168,8 @@ def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
     rows.add_column("length", justify="right")
     shown = len(labels) if max_rows == 0 else min(max_rows, len(labels))
     for i in range(shown):
-        label = labels[i]
-        word = table.get(label)
-        cells = [Text(printable(label)), f"{p_row[i]:.{digits}f}"]
+        word = table.get(i)
+        cells = [Text(printable(labels[i])), f"{p_row[i]:.{digits}f}"]
         if q is not None:
             cells.append(f"{q_row[i]:.{digits}f}")
         cells += [word or "(none: probability 0)", str(len(word)) if word else "-"]
@@ -178,7 +179,7 @@ def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
     console.print(rows)
     if shown < len(labels):
         console.print(f"... {len(labels) - shown:,} more symbols not shown (--max-rows 0 shows every one)")
-    console.print(_summary(length, h_p, h_pq, coding.kraft_sum(table), digits))
+    console.print(_summary(length, h_p, h_pq, kraft, digits))
 
 
 def _title(cross: bool) -> Text:

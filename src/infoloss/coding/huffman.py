@@ -225,10 +225,15 @@ def _checked_code(code) -> Mapping:
     if not isinstance(code, Mapping):
         raise InputTypeError(f"must be a mapping label -> codeword, got {type(code).__name__}", argument="code")
     for label, word in code.items():
-        if not isinstance(word, str) or not word or set(word) - {"0", "1"}:
-            raise InputError(f"= {word!r} is not a codeword", argument="code", index=label, value=repr(word)[:60],
-                             hint="codewords are non-empty strings of '0' and '1'")
+        _check_codeword(label, word)
     return code
+
+
+def _check_codeword(label, word) -> None:
+    # str.strip runs in C: a codeword is non-empty and nothing is left once its 0s and 1s go.
+    if not isinstance(word, str) or not word or word.strip("01"):
+        raise InputError(f"= {word!r} is not a codeword", argument="code", index=label, value=repr(word)[:60],
+                         hint="codewords are non-empty strings of '0' and '1'")
 
 
 def _lengths_of(code) -> dict:
@@ -236,12 +241,16 @@ def _lengths_of(code) -> dict:
     items = code.items() if isinstance(code, Mapping) else enumerate(code)
     lengths = {}
     for label, value in items:
-        if isinstance(value, str):
-            _checked_code({label: value})
+        if type(value) is str:  # the common case first, without the ABC checks below
+            _check_codeword(label, value)
             lengths[label] = len(value)
         elif isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
             lengths[label] = int(value)
         else:
+            if isinstance(value, str):
+                _check_codeword(label, value)
+                lengths[label] = len(value)
+                continue
             raise InputError(f"= {value!r} is neither a codeword (a string of '0'/'1') nor a length (an int >= 0)",
                              argument="code", index=label, value=repr(value)[:60])
     return lengths
