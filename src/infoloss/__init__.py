@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 
 from ._validate import InfolossError, InputError, InputTypeError
-from .measures import Decomposition, cross_entropy, decompose, entropy, js_divergence, kl_divergence
+from .measures import Decomposition, cross_entropy, decompose, entropy, js_divergence, kl_divergence, set_num_threads
 from .special import log_softmax, logsumexp, softmax
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "js_divergence",
     "decompose",
     "Decomposition",
+    "set_num_threads",
     "softmax",
     "log_softmax",
     "logsumexp",

@@ -254,20 +254,25 @@ def log_ratio_term(xp, p, q):
 
 
 def normalize(xp, x, axis: int):
-    """``x / sum(x)`` along ``axis``, without overflow: ``x`` is divided by its maximum first.
+    """``x / sum(x)`` along ``axis``, also where the sum overflows or is subnormal.
 
-    ``[1e308, 1e308]`` sums to inf, ``[3e38, 3e38]`` in float32 too; divided by their maximum
-    first, every entry is at most 1 and the sum at most the row length. A row whose maximum is
-    0 or not finite is left to give what plain division gives (validation refuses such rows).
+    ``[1e308, 1e308]`` sums to inf, ``[3e38, 3e38]`` in float32 too. Rows whose sum or its
+    reciprocal is not a normal number are divided by their maximum first (in two steps of its square root, as XLA turns ``x / m`` into
+    ``x * (1 / m)`` and flushes a subnormal ``1 / m`` to 0), which leaves every entry at most 1
+    and the sum at most the row length. Other rows are divided by their sum once, as before.
 
     >>> import numpy as np
     >>> normalize(np, np.asarray([1e308, 1e308]), -1).tolist()
     [0.5, 0.5]
     """
-    peak = stop_gradient(xp, xp.max(x, axis=axis, keepdims=True))
-    usable = (peak > 0) & (peak < math.inf)
-    scaled = x / xp.where(usable, peak, xp.ones_like(peak))
-    return scaled / xp.sum(scaled, axis=axis, keepdims=True)
+    total = xp.sum(x, axis=axis, keepdims=True)
+    smallest = xp.finfo(x.dtype).smallest_normal
+    plain = (total >= smallest) & (total <= 1 / smallest)  # so 1 / total is a normal number too
+    root = xp.sqrt(stop_gradient(xp, xp.max(x, axis=axis, keepdims=True)))
+    root = xp.where(plain | ~((root > 0) & (root < math.inf)), xp.ones_like(root), root)
+    scaled = (x / root) / root
+    return xp.where(plain, x / xp.where(plain, total, xp.ones_like(total)),
+                    scaled / xp.sum(scaled, axis=axis, keepdims=True))
 
 
 def _ignore_log_zero(x):

@@ -1,0 +1,211 @@
+"""Accurate terms, the clamp rule, extreme ratios, overflow-free normalising and the thread
+setting, on every path: the compiled kernels, the NumPy ufunc code, the generic (array-API)
+path on NumPy views and on every backend. References: mpmath at 50 digits, SciPy's rel_entr.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.special
+import torch
+
+import infoloss
+from infoloss import _convert
+from infoloss.measures import _fast
+from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (fixture)
+
+mpmath.mp.dps = 50
+
+# [x, 1 - x] against [y, 1 - y] with y within 2e-14 of x: p log(p / q) summed as plain float64
+# terms gives -1.76e-17; the divergence of these stored floats is 8.467e-28 (mpmath).
+NEAR_P = [0.2671141599494014, 1 - 0.2671141599494014]
+NEAR_Q = [0.2671141599493832, 1 - 0.2671141599493832]
+PATHS = ["kernels", "numpy ufuncs", "generic numpy"] + [b for b in BACKENDS if b != "numpy"]
+
+
+def exact_kl(p, q) -> float:
+    """KL of the stored floats, in 50 digits (p and q normalised exactly first)."""
+    p, q = [mpmath.mpf(float(v)) for v in p], [mpmath.mpf(float(v)) for v in q]
+    sp, sq = sum(p), sum(q)
+    return float(sum((a / sp) * mpmath.log((a / sp) / (b / sq)) for a, b in zip(p, q) if a != 0))
+
+
+def run(path, function, *arrays, monkeypatch, dtype="float64", **options):
+    """``function(*arrays)`` on one path; the result as float64 NumPy."""
+    arrays = [np.asarray(a, dtype=dtype) for a in arrays]
+    if path == "kernels" and _fast._KERNELS is None:
+        pytest.skip("compiled kernels not built")
+    if path == "numpy ufuncs":
+        monkeypatch.setattr(_fast, "_KERNELS", None)
+    if path == "generic numpy":  # what a strided view or another axis takes
+        monkeypatch.setattr(_convert.Inputs, "numpy_fast_path", property(lambda self: False))
+    if path not in ("kernels", "numpy ufuncs", "generic numpy"):
+        arrays = [to_backend(path, a, dtype) for a in arrays]
+    result = function(*arrays, **options)
+    if isinstance(result, infoloss.Decomposition):
+        return tuple(to_float64(v) for v in result)
+    return to_float64(result)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("validate", [True, False])
+def test_nearly_equal_distributions_give_the_accurate_tiny_kl(path, validate, monkeypatch):
+    value = float(run(path, infoloss.kl_divergence, NEAR_P, NEAR_Q, monkeypatch=monkeypatch, validate=validate))
+    true = exact_kl(NEAR_P, NEAR_Q)
+    assert true == pytest.approx(8.467e-28, rel=1e-3)
+    # The terms are ~1.8e-14 with opposite signs: their sum can be no closer than a few ulps
+    # of a term (3e-30), which is what SciPy's rel_entr (log1p near 1) achieves too.
+    terms = np.abs(scipy.special.rel_entr(NEAR_P, NEAR_Q)).max()
+    assert value > 0
+    assert abs(value - true) <= 2 * np.spacing(terms)
+    assert value == pytest.approx(scipy.special.rel_entr(NEAR_P, NEAR_Q).sum(), rel=0, abs=2 * np.spacing(terms))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_ratio_that_underflows_is_not_clamped(path, monkeypatch):
+    # p / q = 1e-400 underflows: SciPy, torch and JAX give p (log p - log q) = -9.21e-198.
+    value = run(path, infoloss.kl_divergence, [1e-200], [1e200], monkeypatch=monkeypatch, validate=False)
+    expected = scipy.special.rel_entr(1e-200, 1e200)
+    assert expected == pytest.approx(-9.210340371976183e-198, rel=1e-15)
+    assert float(value) == pytest.approx(expected, rel=1e-14, abs=0)
+    log_q, p = torch.log(torch.tensor([1e200], dtype=torch.float64)), torch.tensor([1e-200], dtype=torch.float64)
+    torch_value = torch.nn.functional.kl_div(log_q, p, reduction="sum")  # p (log p - log q)
+    assert float(value) == pytest.approx(float(torch_value), rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_validate_false_is_the_plain_sum_of_the_terms(path, monkeypatch):
+    # q sums to 1 + 1e-9 (valid within tolerance): the divergence of the stored floats is -1e-9.
+    p, q = [0.5, 0.5], [0.5 + 1e-9, 0.5]
+    unclamped = float(run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch, validate=False))
+    assert unclamped == pytest.approx(scipy.special.rel_entr(p, q).sum(), rel=1e-12, abs=0)
+    assert unclamped < 0
+    assert float(run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch)) == 0.0
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_js_is_clamped_at_log_2_for_validated_input(path, monkeypatch):
+    # disjoint supports with p summing to 1 + 1e-9: the stored floats' JS exceeds log 2
+    p, q = [1 + 1e-9, 0.0], [0.0, 1.0]
+    unclamped = float(run(path, infoloss.js_divergence, p, q, monkeypatch=monkeypatch, validate=False))
+    assert unclamped > math.log(2)
+    assert float(run(path, infoloss.js_divergence, p, q, monkeypatch=monkeypatch)) == math.log(2)
+    assert float(run(path, infoloss.js_divergence, p, q, monkeypatch=monkeypatch, base=2)) == 1.0
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_decompose_keeps_cross_entropy_at_least_entropy(path, monkeypatch):
+    p, q = [0.5, 0.5], [0.5 + 1e-9, 0.5]
+    ce, h, kl = (float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch))
+    assert kl == 0.0 and ce == h == pytest.approx(math.log(2), rel=1e-15)
+    ce, h, kl = (float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch, validate=False))
+    assert kl < 0 and ce == h + kl
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype, big", [("float64", 1e308), ("float32", 3e38)])
+def test_normalising_sums_that_overflow(path, dtype, big, monkeypatch):
+    value = float(run(path, infoloss.entropy, [big, big], monkeypatch=monkeypatch, dtype=dtype, normalize=True))
+    assert value == pytest.approx(math.log(2), rel=1e-15 if dtype == "float64" else 1e-6)
+    kl = float(run(path, infoloss.kl_divergence, [big, big / 2], [big / 2, big], monkeypatch=monkeypatch,
+                   dtype=dtype, normalize=True))
+    assert kl == pytest.approx(math.log(2) / 3, rel=1e-14 if dtype == "float64" else 1e-5)
+
+
+def test_float32_rows_summing_past_2_to_the_31(monkeypatch):
+    # counts of ~1e9 in float32 (row sums 4e9): the fast path's sums and identity are float64
+    rng = np.random.default_rng(0)
+    p = (rng.random(8) * 1e9).astype(np.float32)
+    q = (p * (1 + 1e-4 * rng.standard_normal(8))).astype(np.float32)
+    true = exact_kl(p, q)
+    assert 1e-9 < true < 1e-8
+    for kernels in ([_fast._KERNELS] if _fast._KERNELS is not None else []) + [None]:
+        monkeypatch.setattr(_fast, "_KERNELS", kernels)
+        # float32 logs of ratios within 1e-4 of 1: a few float32 ulps of log(q_i / p_i) each
+        assert float(infoloss.kl_divergence(p, q, normalize=True)) == pytest.approx(true, rel=2e-3)
+
+
+def test_decompose_takes_the_fast_path(monkeypatch):
+    calls = []
+    compute = _fast.compute
+
+    def counted(name, inputs, keepdims):
+        value = compute(name, inputs, keepdims)
+        calls.append((name, value is not None))
+        return value
+
+    monkeypatch.setattr(_fast, "compute", counted)
+    rng = np.random.default_rng(1)
+    p, q = rng.random((300, 700)), rng.random((300, 700))
+    p, q = p / p.sum(1, keepdims=True), q / q.sum(1, keepdims=True)
+    ce, h, kl = infoloss.decompose(p, q)
+    assert calls == [("decompose", True)]
+    np.testing.assert_allclose(h, -scipy.special.xlogy(p, p).sum(1), rtol=1e-13)
+    np.testing.assert_allclose(kl, scipy.special.rel_entr(p, q).sum(1), rtol=1e-12)
+    np.testing.assert_allclose(ce, -scipy.special.xlogy(p, q).sum(1), rtol=1e-13)
+    assert np.all(ce >= h)
+
+
+# --------------------------------------------------------------------------------------------
+# Threads
+# --------------------------------------------------------------------------------------------
+
+
+def threads_used(monkeypatch, size=1 << 19):
+    """The distinct threads that computed parts of one large KL."""
+    seen = set()
+    rows_part = _fast._Job.rows_part
+
+    def recording(self, *args):
+        seen.add(threading.get_ident())
+        return rows_part(self, *args)
+
+    monkeypatch.setattr(_fast._Job, "rows_part", recording)
+    started = []
+    in_parallel = _fast._in_parallel
+
+    def counting(function, argument_lists, threads):
+        started.append(threads)
+        return in_parallel(function, argument_lists, threads)
+
+    monkeypatch.setattr(_fast, "_in_parallel", counting)
+    p = np.full((size // 1000, 1000), 1e-3)
+    assert float(infoloss.kl_divergence(p, p).max()) == 0.0
+    return started[0], len(seen)
+
+
+def test_set_num_threads_is_honoured(monkeypatch):
+    try:
+        infoloss.set_num_threads(1)
+        assert threads_used(monkeypatch) == (1, 1)
+        infoloss.set_num_threads(3)
+        requested, used = threads_used(monkeypatch)
+        assert requested == 3 and 1 <= used <= 3
+        assert _fast._POOL_SIZE >= 2  # two workers beside the calling thread
+    finally:
+        infoloss.set_num_threads(None)
+
+
+def test_thread_count_from_environment_and_cpus(monkeypatch):
+    import os
+
+    monkeypatch.delenv("INFOLOSS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert _fast.num_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "5,2")
+    assert _fast.num_threads() == 5
+    monkeypatch.setenv("INFOLOSS_NUM_THREADS", "2")
+    assert _fast.num_threads() == 2
+    monkeypatch.setenv("INFOLOSS_NUM_THREADS", "1")
+    assert threads_used(monkeypatch) == (1, 1)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_set_num_threads_refuses_bad_values(bad):
+    with pytest.raises((ValueError, TypeError), match="n"):
+        infoloss.set_num_threads(bad)
