@@ -7,22 +7,13 @@ speed target). Also the library's own bound, ``coding.decompress(..., max_output
 
 from __future__ import annotations
 
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from infoloss import coding
 from tests.fuzz.corpus_coding import forge, generate
-
-MEMORY_LIMIT = 2 << 30
-HANG_GUARD_S = 60
-
-
-def _limit_memory():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+from tests.fuzz.hostile import run_infoloss
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +22,7 @@ def corpus(tmp_path_factory):
     return directory, {case.name: case for case in generate(directory)}
 
 
-def _names():
+def _case_names():
     import tempfile
 
     with tempfile.TemporaryDirectory() as directory:
@@ -39,12 +30,11 @@ def _names():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _names())
+@pytest.mark.parametrize("name", _case_names())
 def test_hostile_file_is_one_line_exit_2_and_leaves_nothing(corpus, name):
     directory, cases = corpus
     case = cases[name]
-    done = subprocess.run([sys.executable, "-m", "infoloss", "code", *case.args], capture_output=True, text=True,
-                          timeout=HANG_GUARD_S, preexec_fn=_limit_memory, stdin=subprocess.DEVNULL)
+    done = run_infoloss(["code", *case.args])
     lines = done.stderr.splitlines()
     assert done.returncode == 2, done.stderr
     assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
