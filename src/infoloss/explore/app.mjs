@@ -243,7 +243,7 @@ export function mount(root, options = {}) {
     }
     const target = byTest("target");
     target.innerHTML = "";
-    for (let i = 0; i < k; i++) target.append(el("option", { value: String(i) }, `one-hot: class ${i + 1}`));
+    for (let i = 0; i < k; i++) target.append(el("option", { value: String(i) }, `one-hot: ${label(i)}`));
     target.append(el("option", { value: "p" }, "soft: the distribution p"));
     const inputs = byTest("logit-inputs");
     inputs.innerHTML = "";
@@ -287,13 +287,14 @@ export function mount(root, options = {}) {
   function bindBar(track, which, i) {
     const logits = which === "logits";
     const set = (v) => change((s) => {
-      if (logits) s.logits[i] = round(Math.min(10, Math.max(-10, v)), 2);
+      if (logits) s.logits[i] = round(v, 2);
       else s[which] = setProbability(s[which], i, v, s.locks[which] || []);
     });
     const fromPointer = (event) => {
       const box = track.getBoundingClientRect();
       const fraction = Math.min(1, Math.max(0, (box.bottom - event.clientY) / box.height));
-      set(logits ? -10 + 20 * fraction : round(fraction, 3));
+      const range = logitRange();
+      set(logits ? -range + 2 * range * fraction : round(fraction, 3));
     };
     track.addEventListener("pointerdown", (event) => {
       track.setPointerCapture?.(event.pointerId);
@@ -309,7 +310,7 @@ export function mount(root, options = {}) {
       const current = logits ? state.logits[i] : state[which][i];
       const moves = {
         ArrowUp: current + step, ArrowRight: current + step, ArrowDown: current - step, ArrowLeft: current - step,
-        PageUp: current + 10 * step, PageDown: current - 10 * step, Home: logits ? -10 : 0, End: logits ? 10 : 1,
+        PageUp: current + 10 * step, PageDown: current - 10 * step, Home: logits ? -logitRange() : 0, End: logits ? logitRange() : 1,
       };
       if (!(event.key in moves)) return;
       event.preventDefault();
@@ -354,11 +355,16 @@ export function mount(root, options = {}) {
     panel.hidden = state.mode !== "logits";
     if (!view) return;
     const k = state.logits.length;
+    const range = logitRange();
     state.logits.forEach((z, i) => {
       const track = byTest(`bar-logits-${i}`);
       const fill = track.firstChild;
-      fill.style.bottom = `${50 + Math.min(0, z) * 5}%`;
-      fill.style.height = `${Math.abs(z) * 5}%`;
+      const clipped = Math.max(-range, Math.min(range, z));
+      fill.style.bottom = `${50 + (Math.min(0, clipped) * 50) / range}%`;
+      fill.style.height = `${(Math.abs(clipped) * 50) / range}%`;
+      track.setAttribute("aria-valuemin", String(-range));
+      track.setAttribute("aria-valuemax", String(range));
+      byTest("target").options[i].textContent = `one-hot: ${label(i)}`;
       fill.classList.toggle("il-negative", z < 0);
       track.setAttribute("aria-valuenow", String(z));
       track.setAttribute("aria-valuetext", `logit ${label(i)} = ${z}`);
@@ -532,6 +538,11 @@ export function mount(root, options = {}) {
     }
     const words = code.map((w, i) => (w === null ? null : `${label(i)} ${w}`)).filter(Boolean);
     svg.setAttribute("aria-label", `Huffman tree of the code for ${which}: ${words.join(", ")}`);
+  }
+
+  /** The logit bars span -R..R: 5, or more when a logit is larger (whole units). */
+  function logitRange() {
+    return Math.max(5, Math.ceil(Math.max(...state.logits.map((z) => Math.abs(z)))));
   }
 
   function label(i) {
