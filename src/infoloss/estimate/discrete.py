@@ -163,7 +163,7 @@ def _shrink(table, total):
         distance = ((frequencies - target) ** 2).sum(axis=-1, keepdims=True)
         intensity = np.where((distance == 0) | (total <= 1), 1.0, np.clip(variance / distance, 0, 1))
     lam = intensity[..., 0]
-    return intensity * target + (1 - intensity) * frequencies, {"lambda": lam if lam.size > 1 else float(lam[0])}
+    return intensity * target + (1 - intensity) * frequencies, {"lambda": float(lam.reshape(-1)[0]) if lam.size == 1 else lam}
 
 
 # --------------------------------------------------------------------------------------------

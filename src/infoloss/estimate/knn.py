@@ -124,9 +124,14 @@ def _kth_positive_distance(tree: cKDTree, queries: np.ndarray, k: int, *, in_tre
 
     One query for all points; only points with ``t`` tree points at distance 0 (copies; the
     point itself when ``in_tree``) are asked again, for neighbour number ``t + k``.
+    ``tied`` is found from the nearest other point, not the k-th: a point with fewer than k
+    copies still has them among its first k neighbours.
     """
-    distance = tree.query(queries, k=[k + int(in_tree)], p=p, workers=-1)[0][:, 0]
-    tied = np.flatnonzero(distance == 0)
+    offset = int(in_tree)
+    # Neighbour number 1 + offset is the nearest other point: at distance 0 exactly for copies.
+    found = tree.query(queries, k=sorted({1 + offset, k + offset}), p=p, workers=-1)[0]
+    distance = found[:, -1]
+    tied = np.flatnonzero(found[:, 0] == 0)
     if tied.size:
         copies = np.asarray(tree.query_ball_point(queries[tied], r=0, p=p, return_length=True, workers=-1))
         for count in np.unique(copies):
@@ -161,7 +166,7 @@ def _points(x, name: str, least: int) -> np.ndarray:
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"= {array[index]!r} is not finite; samples must be finite numbers", argument=name,
+        raise InputError(f"= {float(array[index])!r} is not finite; samples must be finite numbers", argument=name,
                          index=index if array.shape[1] > 1 else index[0], value=float(array[index]))
     return array
 

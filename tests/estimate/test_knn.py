@@ -1,0 +1,136 @@
+"""k-NN estimators against closed forms, SciPy and scikit-learn; the duplicate-point rule.
+
+Tolerances come from n: the Kozachenko-Leonenko and Wang-Kulkarni-Verdu estimates have
+standard deviation about ``sqrt((Var log f + 2 d^2 psi_1(k)) / n)`` (the log-density term plus
+the variance of the log neighbour distances, psi_1(k) each; a deliberately generous bound),
+and each check allows 4 of those; the seeds are fixed, so the checks are deterministic.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from scipy import special
+from scipy.spatial.distance import cdist
+
+from infoloss import estimate
+from infoloss import InputError, InputTypeError
+
+
+def _sd(n, d, k, log_density_variance):
+    return math.sqrt((log_density_variance + 2 * d * d * special.polygamma(1, k)) / n)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_gaussian_entropy(d):
+    n, k, s = 4000, 3, 2.0
+    x = np.random.default_rng(d).normal(scale=s, size=(n, d))
+    truth = 0.5 * d * math.log(2 * math.pi * math.e * s * s)
+    assert estimate.differential_entropy(x, k=k).value == pytest.approx(truth, abs=4 * _sd(n, d, k, d / 2))
+
+
+def test_uniform_entropy_and_scipy():
+    n, k = 4000, 3
+    x = np.random.default_rng(7).uniform(0, 3, size=n)
+    ours = estimate.differential_entropy(x, k=k).value
+    # Uniform on [0, 3]: log 3. The boundary biases k-NN slightly low; 4 sd still covers it.
+    assert ours == pytest.approx(math.log(3), abs=4 * _sd(n, 1, k, 0.0) + 0.01)
+    assert ours == pytest.approx(scipy.stats.differential_entropy(x), abs=4 * _sd(n, 1, k, 0.0) + 0.01)
+    normal = np.random.default_rng(8).normal(size=n)
+    assert estimate.differential_entropy(normal, k=k).value == pytest.approx(
+        scipy.stats.differential_entropy(normal), abs=4 * _sd(n, 1, k, 0.5))
+
+
+def test_entropy_in_bits_and_through_entropy_k():
+    x = np.random.default_rng(0).normal(size=(500, 2))
+    nats = estimate.differential_entropy(x, k=4)
+    assert estimate.entropy(x, k=4).value == nats.value
+    assert estimate.differential_entropy(x, k=4, base=2).value == pytest.approx(nats.value / math.log(2), rel=1e-14)
+    assert nats.method == "kozachenko-leonenko" and nats.details == {"k": 4, "d": 2}
+
+
+def test_gaussian_kl():
+    n, k = 5000, 3
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=n), rng.normal(loc=1.0, size=n)
+    # Var of log(f/g)(X) for N(0,1) vs N(1,1) is 1; two distance terms.
+    result = estimate.kl_divergence(x, y, k=k)
+    assert result.value == pytest.approx(0.5, abs=4 * _sd(n, 1, k, 1.0))
+    assert result.method == "wang-kulkarni-verdu"
+
+
+def test_gaussian_mi_and_scikit_learn():
+    feature_selection = pytest.importorskip("sklearn.feature_selection")
+    n, k, rho = 3000, 3, 0.6
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=n)
+    y = rho * x + math.sqrt(1 - rho * rho) * rng.normal(size=n)
+    ours = estimate.mutual_information(x, y, k=k).value
+    assert ours == pytest.approx(-0.5 * math.log(1 - rho * rho), abs=0.05)
+    # scikit-learn's KSG (its 1e-10 noise aside) is the same estimator on the same data.
+    theirs = feature_selection.mutual_info_regression(x[:, None], y, n_neighbors=k, random_state=0)[0]
+    assert ours == pytest.approx(theirs, abs=1e-6)
+
+
+def test_two_dimensional_mi():
+    n = 3000
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(n, 2))
+    y = x[:, :1] * 0.8 + 0.6 * rng.normal(size=(n, 1))  # depends on x[:, 0] only, rho = 0.8
+    assert estimate.mutual_information(x, y, k=3).value == pytest.approx(-0.5 * math.log(1 - 0.64), abs=0.06)
+
+
+def _brute_positive_kth(points, queries, k, same):
+    distances = cdist(queries, points)
+    out = []
+    for row in distances:
+        positive = np.sort(row[row > 0])
+        out.append(positive[k - 1])
+    return np.array(out)
+
+
+def test_duplicate_rule_against_brute_force():
+    rng = np.random.default_rng(9)
+    base = np.round(rng.normal(size=(60, 2)), 1)
+    x = np.concatenate([base, base[:20], base[:5]])  # copies: some points three times
+    k = 2
+    eps = _brute_positive_kth(x, x, k, same=True)
+    n, d = x.shape
+    expected = (special.digamma(n) - special.digamma(k) + math.log(math.pi) - special.gammaln(2)
+                + d * np.mean(np.log(eps)))
+    assert estimate.differential_entropy(x, k=k).value == pytest.approx(expected, rel=1e-12)
+    y = np.concatenate([x[:10], rng.normal(size=(50, 2))])  # y shares points with x
+    nu = _brute_positive_kth(y, x, k, same=False)
+    expected_kl = d * np.mean(np.log(nu / eps)) + math.log(len(y) / (n - 1))
+    assert estimate.kl_divergence(x, y, k=k).value == pytest.approx(expected_kl, rel=1e-12)
+
+
+def test_duplicated_sample_is_finite_and_follows_the_rule():
+    # Every point twice: the 2nd positive-distance neighbour is the 1st of the original sample.
+    x = np.random.default_rng(10).normal(size=(500, 1))
+    doubled = np.repeat(x, 2, axis=0)
+    once = estimate.differential_entropy(x, k=1).value
+    twice = estimate.differential_entropy(doubled, k=2).value
+    n = len(x)
+    shift = special.digamma(2 * n) - special.digamma(n) - special.digamma(2) + special.digamma(1)
+    assert math.isfinite(twice)
+    assert twice == pytest.approx(once + shift, rel=1e-12)
+    assert math.isfinite(estimate.mutual_information(doubled, doubled[::-1], k=3).value)
+
+
+def test_bad_input():
+    with pytest.raises(InputError, match="needs at least 4"):
+        estimate.differential_entropy([1.0, 2.0, 3.0], k=3)
+    with pytest.raises(InputError, match=r"x\[1\] = nan is not finite"):
+        estimate.differential_entropy([1.0, float("nan"), 3.0, 4.0, 5.0], k=1)
+    with pytest.raises(InputTypeError, match="labels"):
+        estimate.differential_entropy(["a", "b", "c"], k=1)
+    with pytest.raises(InputError, match="has 5 samples but y has 4"):
+        estimate.mutual_information(np.arange(5.0), np.arange(4.0), k=1)
+    with pytest.raises(InputError, match="2 dimension"):
+        estimate.kl_divergence(np.zeros((5, 2)) + np.arange(5)[:, None], np.arange(5.0), k=1)
+    with pytest.raises(InputError, match="fewer than k=2 points apart from the copies"):
+        estimate.differential_entropy([1.0, 1.0, 1.0, 2.0], k=2)
+    with pytest.raises(InputError, match="k"):
+        estimate.differential_entropy([1.0, 2.0], k=0)
