@@ -140,7 +140,7 @@ def decomposition(p_or_parts, q=None, *, base=None, labels=None, ax=None, title=
     ax.set_xlim(0, right * 1.25)
     ax.set_xlabel(f"{parts.unit}")
     ax.set_title(title if title is not None else "cross-entropy = entropy + KL divergence")
-    ax.legend(frameon=False, loc="lower right")
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return ax
 
 
@@ -150,7 +150,7 @@ def huffman_tree(code, p=None, *, ax=None, title=None):
     Args:
       code: a mapping label -> codeword, e.g. ``infoloss.coding.huffman_code(p)``.
       p: optionally the distribution (same labels, or positions for a sequence) to print each
-        leaf's probability and the expected length in the title.
+        leaf's probability, and the expected length L and H(p) in the title.
       ax, title: as for :func:`distributions`.
 
     Returns:
@@ -160,7 +160,7 @@ def huffman_tree(code, p=None, *, ax=None, title=None):
     >>> from infoloss.coding import huffman_code
     >>> ax = huffman_tree(huffman_code([1/2, 1/4, 1/8, 1/8]), [1/2, 1/4, 1/8, 1/8])
     >>> ax.get_title()
-    'Huffman code: expected length 1.75 bits, H(p) = 1.75 bits'
+    'Huffman code: L = 1.75 bits, H(p) = 1.75 bits'
     """
     from ..coding import code_lengths, expected_length
 
@@ -207,7 +207,7 @@ def huffman_tree(code, p=None, *, ax=None, title=None):
         if probabilities is not None:
             length = expected_length(words, p)
             h = entropy(list(probabilities.values()), base=2)
-            title = f"Huffman code: expected length {_short(length)} bits, H(p) = {_short(h)} bits"
+            title = f"Huffman code: L = {_short(length)} bits, H(p) = {_short(h)} bits"
     ax.set_title(title)
     return ax
 
