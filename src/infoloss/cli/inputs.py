@@ -326,11 +326,11 @@ def _read_file(origin: str, path: Path) -> Distributions:
         try:
             if suffix == ".npy":
                 return _read_npy(origin, handle, info.st_size)
-            data = handle.read(max_size() + 1)
+            data = handle.read(info.st_size + 1)  # (not max_size() + 1: read() allocates what it is asked)
         except OSError as error:
             raise InputError(f"{origin}: cannot read it ({error.strerror or error})") from None
-    if len(data) > max_size():  # it grew while being read
-        raise InputError(f"{origin}: is over the {_size(max_size())} limit; raise it with --max-size")
+    if len(data) > info.st_size:
+        raise InputError(f"{origin}: grew while it was read; read it once it is complete")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -399,6 +399,8 @@ def _read_npy(origin: str, handle, size: int) -> Distributions:
             f"{origin}: has {len(shape)} dimension(s), shape {shape}; expected 1 (one "
             "distribution) or 2 (one distribution per row)"
         )
+    if any(n < 0 for n in shape):  # NumPy's header reader accepts any ints
+        raise InputError(f"{origin}: not a readable .npy array (its header announces shape {shape})")
     if 0 in shape:
         raise InputError(f"{origin}: is empty (shape {shape}); a distribution needs at least one entry")
     needed = math.prod(shape) * dtype.itemsize
