@@ -29,7 +29,7 @@ def demo():
               help="Also write PNG figures into DIR (needs matplotlib).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds the split, initialisations, batch order and simulated votes.")
-@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True,
               help="Passes over the training digits per training run (fewer: a quicker look).")
 @click.option("--repeats", type=click.IntRange(min=2), default=5, show_default=True,
               help="Seeds of the entropy-scaled-step comparison.")
@@ -43,7 +43,7 @@ def digits(as_json, plot_dir, seed, epochs, repeats):
        fixed-length, Huffman, gzip and xz codes; the prequential code of all labels.
     4. The predicted Q against the one-hot P for a few test digits.
 
-    Deterministic for a seed; CPU only, one thread, about 10-20 s.
+    Deterministic for a seed; CPU only, one thread, about 18 s of CPU time.
     """
     from ..demo import MissingExtraError, digits as run_digits
 
