@@ -1,0 +1,96 @@
+"""``--plot FILE`` for ``infoloss measure`` and ``infoloss code``: the figures of :mod:`infoloss.plot`.
+
+Figures are built on a bare ``matplotlib.figure.Figure`` (no pyplot, no GUI backend) and saved
+in the format of FILE's suffix (.png, .svg, .pdf, ...). matplotlib is the optional extra
+``infoloss[plot]``; without it ``--plot`` is a one-line error.
+"""
+
+from __future__ import annotations
+
+import click
+import numpy as np
+
+from .inputs import InputError
+
+__all__ = ["measure_plot_option", "code_plot_option", "save_measure_plot", "save_code_plot"]
+
+
+def measure_plot_option(function):
+    """The ``--plot FILE`` option of ``infoloss measure``."""
+    return click.option(
+        "--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False),
+        help="Also save a figure to FILE (.png, .svg, .pdf): the bars of p and q (first row) and "
+        "H(p,q) = H(p) + KL(p||q) stacked for every row. Needs infoloss[plot].",
+    )(function)
+
+
+def code_plot_option(function):
+    """The ``--plot FILE`` option of ``infoloss code``."""
+    return click.option(
+        "--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False),
+        help="Also save the Huffman tree (of q's code with --q) to FILE (.png, .svg, .pdf). Needs infoloss[plot].",
+    )(function)
+
+
+def save_measure_plot(path, p, q, *, base=None, normalize=False):
+    """Bars of p and q's first rows beside the stacked H(p) + KL(p||q) of every row; or p's bars alone.
+
+    ``p``, ``q``: :class:`infoloss.cli.inputs.Distributions` (q may be None). Returns the Figure.
+    """
+    from .. import plot
+
+    figure = _figure(2 if q is not None else 1)
+    axes = figure.axes
+    p_rows, q_rows = _rows(p, normalize), _rows(q, normalize) if q is not None else None
+    labels = p.labels
+    if q is None:
+        plot.distributions(p_rows[0], labels=labels, base=base, ax=axes[0])
+    else:
+        rows = max(len(p_rows), len(q_rows))
+        p_rows, q_rows = np.broadcast_to(p_rows, (rows, p_rows.shape[1])), np.broadcast_to(q_rows, (rows, q_rows.shape[1]))
+        plot.distributions(list(p_rows[0]), list(q_rows[0]), labels=labels, base=base, ax=axes[0])
+        if rows > 1:
+            axes[0].set_title("row 1: " + axes[0].get_title(), fontsize="medium")
+        plot.decomposition(np.ascontiguousarray(p_rows), np.ascontiguousarray(q_rows), base=base, ax=axes[1],
+                           labels=[f"row {r + 1}" for r in range(rows)] if rows > 1 else None)
+    _save(figure, path)
+    return figure
+
+
+def save_code_plot(path, p, q=None, *, normalize=False):
+    """The Huffman tree of the code built for q (or p), leaves labelled with p's probabilities; returns the Figure."""
+    from .. import coding, plot
+
+    figure = _figure(1)
+    p_row = _rows(p, normalize)[0]
+    labels = p.labels if p.labels is not None else list(range(len(p_row)))
+    built_for = _rows(q, normalize)[0] if q is not None else p_row
+    code = coding.huffman_code(dict(zip(labels, map(float, built_for))))
+    ax = plot.huffman_tree(code, dict(zip(labels, map(float, p_row))), ax=figure.axes[0])
+    if q is not None:
+        ax.set_title("code built for q, used under p: " + ax.get_title().replace("Huffman code: ", ""), fontsize="medium")
+    _save(figure, path)
+    return figure
+
+
+def _rows(distributions, normalize: bool) -> np.ndarray:
+    values = np.asarray(distributions.values, dtype=np.float64)
+    return values / values.sum(axis=-1, keepdims=True) if normalize else values
+
+
+def _figure(panels: int):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise InputError("--plot needs matplotlib: pip install 'infoloss[plot]'") from None
+    figure = Figure(figsize=(6.4 * panels, 4.2), layout="constrained")
+    figure.subplots(1, panels, squeeze=False)
+    return figure
+
+
+def _save(figure, path) -> None:
+    try:
+        figure.savefig(path)
+    except (ValueError, OSError) as error:  # an unknown suffix, a directory that does not exist
+        raise InputError(f"--plot {click.format_filename(path)}: {error}") from None
+    click.echo(f"plot: {click.format_filename(path)}", err=True)
