@@ -10,6 +10,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 
 MEMORY_LIMIT = 2 << 30
 HANG_GUARD_S = 60
@@ -25,3 +26,10 @@ def run_infoloss(args) -> subprocess.CompletedProcess:
 
 def _limit_memory():
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def case_names(generate) -> list[str]:
+    """The names of the cases a corpus generator makes (generated once into a scratch folder),
+    for ``pytest.mark.parametrize``; the test's fixture generates the files it runs on."""
+    with tempfile.TemporaryDirectory() as directory:
+        return [case.name for case in generate(directory)]

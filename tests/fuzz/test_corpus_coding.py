@@ -13,7 +13,7 @@ import pytest
 
 from infoloss import coding
 from tests.fuzz.corpus_coding import forge, generate
-from tests.fuzz.hostile import run_infoloss
+from tests.fuzz.hostile import case_names, run_infoloss
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +22,8 @@ def corpus(tmp_path_factory):
     return directory, {case.name: case for case in generate(directory)}
 
 
-def _case_names():
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as directory:
-        return [case.name for case in generate(directory)]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _case_names())
+@pytest.mark.parametrize("name", case_names(generate))
 def test_hostile_file_is_one_line_exit_2_and_leaves_nothing(corpus, name):
     directory, cases = corpus
     case = cases[name]
