@@ -92,7 +92,9 @@ class Estimate:
         parts = [f"{self.quantity} {_number(value)} {unit}", self.method]
         if self.note:
             parts[-1] += f" ({self.note})"
-        if self.n is not None:
+        if isinstance(self.n, tuple):
+            parts.append("n=" + "/".join(_number(np.asarray(v), integer=True) for v in self.n))
+        elif self.n is not None:
             parts.append(f"n={_number(np.asarray(self.n), integer=True)}")
         if self.observed is not None:
             seen = f"observed {_number(np.asarray(self.observed), integer=True)}"
@@ -142,6 +144,8 @@ def make(value, **fields) -> Estimate:
 def _unwrap(value):
     if value is None:
         return None
+    if isinstance(value, tuple):  # (n_x, n_y) of two samples
+        return tuple(_unwrap(v) for v in value)
     array = np.asarray(value)
     if array.ndim == 0:
         return int(array) if array.dtype.kind in "iu" else float(array)

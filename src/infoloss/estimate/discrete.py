@@ -270,7 +270,8 @@ def _count_table(x, *, counts: bool, axis, alphabet_size, needs_size: bool, meth
                              hint="give the number of possible symbols, at least the number seen")
         if alphabet_size > table.shape[-1]:
             table = np.concatenate([table, np.zeros((len(table), alphabet_size - table.shape[-1]))], axis=-1)
-    return table, totals.reshape(batch_shape) if batch_shape else totals[0]
+    totals = totals.astype(np.int64)
+    return table, totals.reshape(batch_shape) if batch_shape else int(totals[0])
 
 
 def _shaped(values, n_samples):

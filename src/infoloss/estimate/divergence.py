@@ -45,7 +45,7 @@ def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
     >>> kl_divergence(["a", "a", "b"], ["a", "b", "b"]).value  # (2/3) log 2 - (1/3) log 2
     0.23104906018664842
     >>> kl_divergence(["a", "b", "c"], ["a", "b"])  # 'c' never seen in y
-    Estimate(KL divergence inf nats, plugin, n=[3, 2])
+    Estimate(KL divergence inf nats, plugin, n=3/2)
     >>> round(kl_divergence(["a", "b", "c"], ["a", "b"], "laplace"), 6)
     0.0
     """
