@@ -112,6 +112,7 @@ from .code import code  # noqa: E402
 main.add_command(measure)
 main.add_command(tour)
 main.add_command(code)
+from .estimate import estimate; main.add_command(estimate)  # noqa: E402, E702
 from .explore import explore; main.add_command(explore)  # noqa: E402, E702
 from .demo import demo  # noqa: E402
 main.add_command(demo)
