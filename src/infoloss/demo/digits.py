@@ -615,8 +615,8 @@ def coder_probabilities(q) -> np.ndarray:
     termination), whereas the unquantised ``sum -log2 q`` can be off by thousands of bits when
     many coded symbols have ``q < 2^-24``.
 
-    >>> coder_probabilities([[0.5, 0.5]]) * 2**24
-    array([[8388607., 8388609.]])
+    >>> (coder_probabilities([[0.5, 0.5], [1.0, 0.0]]) * 2**24).astype(int).tolist()
+    [[8388608, 8388608], [16777215, 1]]
 
     Reference: the constructor ``from_floating_point_probabilities_fast`` of constriction's
     ``LazyContiguousCategoricalEntropyModel`` (R. Bamler, constriction 0.5 documentation).

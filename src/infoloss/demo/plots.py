@@ -1,8 +1,9 @@
 """PNG figures of the digits demonstration (matplotlib, optional).
 
 :func:`write_plots` writes ``kl_vs_ce_losses.png`` (section 1's loss curves and their gap),
-``entropy_scaled_step.png`` (section 2) and ``q_against_p.png`` (section 4). Figures are made
-with ``matplotlib.figure.Figure`` directly, so no pyplot state or GUI backend is touched.
+``entropy_scaled_step.png`` (section 2) and ``q_against_p.png`` (section 4, the bars drawn by
+:func:`infoloss.plot.distributions`). Figures are made with ``matplotlib.figure.Figure``
+directly, so no pyplot state or GUI backend is touched.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def _step_rules(Figure, report):
 
 
 def _q_against_p(Figure, report):
+    from .. import plot
+
     digits = report.q_against_p["digits"]
     figure = Figure(figsize=(7, 2.3 * len(digits)), layout="constrained")
     axes = figure.subplots(len(digits), 2, squeeze=False, width_ratios=[1, 2.6])
@@ -83,10 +86,8 @@ def _q_against_p(Figure, report):
         image_ax.imshow(digit["image"], cmap="gray_r", vmin=0, vmax=16)
         image_ax.set_axis_off()
         image_ax.set_title(f"test #{digit['test_index']}: a {digit['true_label']}", fontsize=9)
-        bar_ax.bar([c - 0.2 for c in classes], digit["p"], width=0.4, color="tab:red", label="P (truth)")
-        bar_ax.bar([c + 0.2 for c in classes], digit["q"], width=0.4, color="tab:blue", label="Q (predicted)")
-        bar_ax.set_xticks(list(classes))
-        bar_ax.set_ylim(0, 1.05)
-        bar_ax.set_title(f"H(P) = 0, H(P,Q) = KL(P||Q) = {digit['kl_p_q_bits']:.3f} bits", fontsize=9)
-    axes[0][1].legend(fontsize=8)
+        # infoloss.plot's bars: p (the one-hot truth) red, q (the prediction) blue; H, H(p,q), KL in bits.
+        plot.distributions(digit["p"], digit["q"], labels=list(classes), base=2, ax=bar_ax)
+        bar_ax.set_xlabel("digit")
+        bar_ax.title.set_fontsize(9)
     return figure
