@@ -456,7 +456,11 @@ export function mount(root, options = {}) {
       }
       left += w;
     });
-    svg.append(line(0, height, width, height, "il-axis"));
+    svg.append(line(0, height, width, height, "il-axis"), line(0, 0, 0, height, "il-axis"));
+    for (const tick of niceTicks(top)) {
+      svg.append(line(-4, y(tick), 0, y(tick), "il-axis"), text(4, y(tick) - 2, String(tick), "il-tick"));
+    }
+    svg.append(text(width, 10, `−log q, −log p (${state.unit}); width p`, "il-tick", "end"));
     const m = measures(p, q, state.unit);
     byTest("surprisal-caption").textContent =
       `Each outcome is a column as wide as p_i; the blue column is as tall as −log q_i, so the blue area is ` +
@@ -494,7 +498,8 @@ export function mount(root, options = {}) {
     const symbols = sample(p, state.n, state.seed);
     const coded = encodeSample(symbols, m.codeQ);
     const rate = bits ? coded.bitsPerSymbol : coded.bitsPerSymbol * Math.LN2;
-    setNumber(byTest("sample-rate"), rate, state.unit, ` per symbol (${coded.bits === Infinity ? "∞" : coded.bits} bits for ${state.n} symbols)`);
+    setNumber(byTest("sample-rate"), rate, state.unit,
+      ` per symbol (${coded.bits === Infinity ? "∞" : coded.bits} bits for ${state.n} symbols); expected L_p(code_q) = ${formatNumber(m.huffmanQLength)}, H(p,q) = ${formatNumber(m.crossEntropy)}`);
     const counts = byTest("sample-counts");
     counts.dataset.value = JSON.stringify(coded.counts);
     counts.textContent = coded.counts.map((c, i) => `${label(i)}: ${c}`).join(", ");
@@ -666,6 +671,14 @@ function text(x, y, content, cls, anchor = "start") {
 function setNumber(node, value, unit, suffix = "") {
   node.dataset.value = String(value);
   node.textContent = `${formatNumber(value)} ${unit}${suffix}`;
+}
+
+/** Two to five round tick values from 0 to `top`. */
+function niceTicks(top) {
+  const step = [1, 2, 5, 10, 20, 50].find((s) => top / s <= 5) || Math.ceil(top / 5);
+  const ticks = [];
+  for (let t = step; t < top; t += step) ticks.push(t);
+  return ticks;
 }
 
 function fixed(v) {
