@@ -80,6 +80,19 @@ def test_the_explore_command_writes_the_page_and_prints_its_address(tmp_path):
     assert "p=0.5,0.25,0.125,0.125&q=0.25,0.25,0.25,0.25&labels=a,b,c,d&unit=nats" in out.read_text()
     result = CliRunner().invoke(main, ["explore", "--logits", "1,1,3", "--temperature", "2", "-o", str(out)])
     assert result.exit_code == 0 and "logits=1,1,3&temperature=2&target=2" in out.read_text()
+    counts = tmp_path / "counts.csv"
+    counts.write_text("rain,snow,sleet,hail\n3,11,1,15\n")
+    result = CliRunner().invoke(main, ["explore", "--p-file", str(counts), "--q", "rain=.25,snow=.25,sleet=.25,hail=.25", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "p=0.1,0.36666666666666664,0.03333333333333333,0.5&q=0.25,0.25,0.25,0.25&labels=rain,snow,sleet,hail" in out.read_text()
+
+
+def test_page_takes_any_backend_and_mappings():
+    torch = pytest.importorskip("torch")
+    assert explore.state_hash(torch.tensor([0.25, 0.75], dtype=torch.float64)) == explore.state_hash([0.25, 0.75])
+    assert "logits=1,2.5" in explore.state_hash(logits=torch.tensor([1.0, 2.5]))
+    # A label one side lacks has probability 0 there, as in the measures.
+    assert explore.state_hash({"a": 1.0}, {"a": 0.5, "b": 0.5}).startswith("#mode=distributions&p=1,0&q=0.5,0.5&labels=a,b")
 
 
 @pytest.mark.parametrize("args, message", [

@@ -23,6 +23,8 @@ DEFAULT_OUTPUT = "infoloss-explore.html"
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--p", "p_inline", metavar="VALUES", help="The distribution p (2 to 16 outcomes), inline as for `infoloss measure` (0.5,0.25,0.25, a=.5,b=.5 or 1/2,1/4,1/4); counts are divided by their sum.")
 @click.option("--q", "q_inline", metavar="VALUES", help="The model q, given like --p.")
+@click.option("--p-file", metavar="FILE", help="Read p from a file (.csv, .tsv, .npy, .json; one row), as `infoloss measure` does.")
+@click.option("--q-file", metavar="FILE", help="Read q from a file, like --p-file.")
 @click.option("--logits", "logits_inline", metavar="VALUES", help="Start in the logits mode with these scores (q = softmax(logits / T)).")
 @click.option("--target", type=int, default=None, help="With --logits: the one-hot target's class (from 0) [default: the largest logit, or the soft target --p].")
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="With --logits: the softmax temperature.")
@@ -30,7 +32,7 @@ DEFAULT_OUTPUT = "infoloss-explore.html"
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="The sample button's seed.")
 @click.option("-o", "--output", metavar="PAGE", default=DEFAULT_OUTPUT, show_default=True, help="The HTML file to write.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
-def explore(p_inline, q_inline, logits_inline, target, temperature, nats, seed, output, open_browser):
+def explore(p_inline, q_inline, p_file, q_file, logits_inline, target, temperature, nats, seed, output, open_browser):
     """Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.
 
     One self-contained HTML file (no network: it works from file:// offline). Drag the bars
@@ -45,8 +47,8 @@ def explore(p_inline, q_inline, logits_inline, target, temperature, nats, seed, 
     """
     from .. import explore as explorer
 
-    p = read("p", p_inline, None)
-    q = read("q", q_inline, None)
+    p = read("p", p_inline, p_file)
+    q = read("q", q_inline, q_file)
     logits = read("logits", logits_inline, None)
     if p is not None and q is not None:
         p, q = align(p, q)

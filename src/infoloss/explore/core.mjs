@@ -361,11 +361,14 @@ export const DEFAULT_STATE = Object.freeze({
 export function parseHash(hash, defaults = DEFAULT_STATE) {
   const problems = [];
   const fields = new Map();
+  const rawFields = new Map();
   for (const part of String(hash || "").replace(/^#/, "").split("&")) {
     if (!part) continue;
     const at = part.indexOf("=");
-    const key = decodeURIComponent(at < 0 ? part : part.slice(0, at));
-    fields.set(key, at < 0 ? "" : decodeURIComponent(part.slice(at + 1).replace(/\+/g, " ")));
+    const key = safeDecode(at < 0 ? part : part.slice(0, at));
+    const raw = at < 0 ? "" : part.slice(at + 1);
+    fields.set(key, safeDecode(raw));
+    rawFields.set(key, raw); // labels are split before decoding, so a label may hold "%2C" (a comma)
   }
   const state = { ...defaults, p: defaults.p.slice(), q: defaults.q.slice(), labels: defaults.labels.slice(), logits: defaults.logits.slice(), locks: { p: [], q: [] } };
   const numbers = (key, min, max) => {
@@ -427,7 +430,7 @@ export function parseHash(hash, defaults = DEFAULT_STATE) {
     if (state.target !== "p" && state.target >= k) { problems.push(`target: class ${state.target} is not one of 0..${k - 1}`); state.target = k - 1; }
   }
   if (fields.has("labels")) {
-    const labels = fields.get("labels").split(",");
+    const labels = rawFields.get("labels").split(",").map(safeDecode);
     if (labels.length === k) state.labels = labels;
     else problems.push(`labels: ${k} needed, got ${labels.length}`);
   }
@@ -559,6 +562,14 @@ function parseNumber(text) {
   const fraction = /^([^/]+)\/([^/]+)$/.exec(t);
   if (fraction) return Number(fraction[1]) / Number(fraction[2]);
   return t === "" ? NaN : Number(t);
+}
+
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return text; // a stray "%": keep the text as typed
+  }
 }
 
 function fitLabels(labels, k) {

@@ -162,6 +162,10 @@ test("the URL hash round-trips the whole state and reports what it ignored", () 
   const measured = core.measuredDistributions(logits);
   assert.deepEqual(measured.q, core.softmax([1, 1, 3], 2));
   close(measured.p[0], 0.9 + 0.1 / 3, "smoothed target");
+  const commas = core.parseHash("#p=0.5,0.5&q=0.5,0.5&labels=a%2Cb,%E2%9C%93");
+  assert.deepEqual(commas.state.labels, ["a,b", "✓"]);
+  assert.deepEqual(core.parseHash(core.formatHash(commas.state)).state.labels, ["a,b", "✓"]);
+  assert.equal(core.parseHash("#p=0.5,0.5&labels=50%,x").state.labels[0], "50%");
   const bad = core.parseHash("#p=1,x&unit=furlongs&seed=-1");
   assert.equal(bad.problems.length, 3);
   assert.deepEqual(bad.state.p, core.DEFAULT_STATE.p);
