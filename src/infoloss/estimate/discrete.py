@@ -184,9 +184,10 @@ def _chao_shen(table):
     singletons = np.where(singletons == total, total - 1, singletons)
     coverage = 1 - singletons / total
     adjusted = coverage * table / total
-    # Probability that each seen symbol shows up at least once in N draws (Horvitz-Thompson).
-    seen = -np.expm1(total * np.log1p(-adjusted))
     with np.errstate(divide="ignore", invalid="ignore"):
+        # Probability that each seen symbol shows up at least once in N draws (Horvitz-Thompson);
+        # 1 exactly for a symbol holding every sample (log1p(-1) = -inf).
+        seen = -np.expm1(total * np.log1p(-adjusted))
         terms = np.where(table > 0, -special.xlogy(adjusted, adjusted) / seen, 0.0)
     return terms.sum(axis=-1)
 
