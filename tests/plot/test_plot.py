@@ -138,3 +138,13 @@ def test_a_figure_saves_to_png(tmp_path):
     path = tmp_path / "bars.png"
     ax.figure.savefig(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_importing_infoloss_plot_and_explore_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, infoloss; infoloss.plot; infoloss.explore; "
+            "heavy = {'matplotlib', 'anywidget', 'torch', 'scipy'} & set(sys.modules); assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
