@@ -46,6 +46,7 @@ def test_the_initial_state_is_the_hash_of_the_arguments():
     (lambda: explore.state_hash(logits=[1, 2], target=2), "target", "0..1"),
     (lambda: explore.state_hash([0.5, 0.5], labels=["x"]), "labels", "1 labels for 2"),
     (lambda: explore.page(open_browser=True), "open_browser", "path"),
+    (lambda: explore.state_hash(q=[0.5, 0.5], logits=[1, 2]), "q", "softmax"),
 ])
 def test_bad_arguments_are_clear_errors(call, argument, words):
     with pytest.raises(infoloss.InfolossError) as error:

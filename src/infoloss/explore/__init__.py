@@ -102,6 +102,9 @@ def state_hash(p=None, q=None, *, logits=None, labels=None, unit="bits", tempera
     _validate.check_fraction("smoothing", smoothing)
     pv, qv, found = _distributions(p, q)
     if logits is not None:
+        if q is not None:
+            raise _validate.InputError("goes without logits: in the logits mode q is softmax(logits / temperature)",
+                                       argument="q")
         z = _logits(logits)
         k = len(z)
         if target is None and p is None:

@@ -204,7 +204,7 @@ export function mount(root, options = {}) {
     updateLogits(view);
     updateMeasures(m);
     drawStack(m);
-    drawSurprisal(p, q);
+    drawSurprisal(p, q, m);
     updateCoding(p, q, m);
     byTest("python-code").textContent = pythonCode(state);
     publish();
@@ -434,7 +434,7 @@ export function mount(root, options = {}) {
     svg.setAttribute("aria-label", `Stacked bar: H(p) ${formatNumber(m.entropyP)} plus KL(p‖q) ${formatNumber(m.klPQ)} equals H(p,q) ${formatNumber(m.crossEntropy)} ${state.unit}`);
   }
 
-  function drawSurprisal(p, q) {
+  function drawSurprisal(p, q, m) {
     const svg = byTest("surprisal");
     svg.innerHTML = "";
     const width = 600;
@@ -461,7 +461,6 @@ export function mount(root, options = {}) {
       svg.append(line(-4, y(tick), 0, y(tick), "il-axis"), text(4, y(tick) - 2, String(tick), "il-tick"));
     }
     svg.append(text(width, 10, `−log q, −log p (${state.unit}); width p`, "il-tick", "end"));
-    const m = measures(p, q, state.unit);
     byTest("surprisal-caption").textContent =
       `Each outcome is a column as wide as p_i; the blue column is as tall as −log q_i, so the blue area is ` +
       `Σ p_i (−log q_i) = H(p,q) = ${formatNumber(m.crossEntropy)} ${state.unit}. The orange outline is −log p_i: ` +
