@@ -126,3 +126,12 @@ def test_the_widget_uses_the_same_javascript():
     assert "export default" in widget._esm and "function mount(" in widget._esm and "function huffmanCode(" in widget._esm
     assert widget._css == explore.style()
     assert infoloss.explore is explore
+
+
+def test_tour_page_note_says_where_the_page_is(tmp_path):
+    path = tmp_path / "build" / "infoloss-explore.html"
+    note = explore.tour_page_note(path)
+    assert note.endswith(path.resolve().as_uri()) and path.exists()
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    assert "could not be written" in explore.tour_page_note(blocked / "page.html")

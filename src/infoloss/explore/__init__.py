@@ -38,7 +38,8 @@ import numpy as np
 from .. import _validate
 from .._convert import prepare
 
-__all__ = ["page", "state_hash", "widget", "tour_presets", "write_tour_page", "TOUR_PAGE", "MIN_OUTCOMES", "MAX_OUTCOMES"]
+__all__ = ["page", "state_hash", "widget", "tour_presets", "write_tour_page", "tour_page_note", "TOUR_PAGE",
+           "MIN_OUTCOMES", "MAX_OUTCOMES"]
 
 MIN_OUTCOMES, MAX_OUTCOMES = 2, 16
 TOUR_PAGE = Path("build") / "infoloss-explore.html"
@@ -163,6 +164,19 @@ def write_tour_page(path=TOUR_PAGE) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_html(first["hash"], presets, "infoloss explore: the tour's examples"), encoding="utf-8")
     return target
+
+
+def tour_page_note(path=TOUR_PAGE) -> str:
+    """Write the tour's page (:func:`write_tour_page`) and say where: the last line of ``infoloss tour``.
+
+    A page that cannot be written (a read-only directory) is said, not raised: the tour's
+    checks stand on their own.
+    """
+    try:
+        written = write_tour_page(path)
+    except OSError as error:
+        return f"(the interactive page could not be written to {path}: {error.strerror or error})"
+    return f"See and change these examples in your browser: {written.resolve().as_uri()}"
 
 
 # --------------------------------------------------------------------------------------------
