@@ -109,8 +109,12 @@ def _median_wall(command: list[str], repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(command, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        print(f"  {' '.join(command[-3:])}: wall {times[-1]:.2f} s, CPU "
+              f"{after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime:.2f} s")
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
     return sorted(times)[len(times) // 2]

@@ -494,3 +494,51 @@ def test_progress_reports_every_phase(tmp_path, monkeypatch):
     assert [c[1] for c in calls if c[0] == "encode"] == [1000, 2000, 3000, 4000, 4500]
     assert [c[1] for c in calls if c[0] == "decode"] == [1000, 2000, 3000, 4000, 4500]
     assert (tmp_path / "e").read_bytes() == data
+
+
+def _heap_huffman_lengths(weights):
+    """Reference: the textbook heap construction with the documented tie rules (leaves before
+    subtrees, later leaves first, older subtrees first), written independently of the library."""
+    import heapq
+
+    n = len(weights)
+    heap = [(w, 0, -i, i) for i, w in enumerate(weights)]
+    heapq.heapify(heap)
+    parent, node = {}, n
+    while len(heap) > 1:
+        w1, *_, a = heapq.heappop(heap)
+        w2, *_, b = heapq.heappop(heap)
+        parent[a] = parent[b] = node
+        heapq.heappush(heap, (w1 + w2, 1, node, node))
+        node += 1
+
+    def depth(v):
+        d = 0
+        while v in parent:
+            v, d = parent[v], d + 1
+        return d
+
+    return [depth(i) for i in range(n)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([1.0, 2.0, 3.0, 0.5, 0.25, 1e-3, 7.0]), min_size=2, max_size=40))
+def test_two_queue_construction_equals_the_heap_with_its_tie_rules(weights):
+    from infoloss.coding.huffman import _huffman_lengths
+
+    assert _huffman_lengths(np.array(weights)) == _heap_huffman_lengths(weights)
+
+
+def test_codes_deeper_than_63_bits():
+    p = np.array([2.0 ** -i for i in range(1, 90)] + [2.0 ** -89])  # lengths 1 .. 89, 89
+    code = coding.huffman_code(p)
+    assert [len(code[i]) for i in range(len(p))] == list(range(1, 90)) + [89]
+    assert coding.kraft_sum(code) == 1.0 and _is_prefix_free(code.values())
+    assert code[88] == "1" * 88 + "0" and code[89] == "1" * 89
+
+
+def test_forged_compressed_length_is_refused_before_decoding():
+    message = coding.arithmetic_encode([0, 1, 0, 0], [0.5, 0.5])
+    forged = coding.Compressed(data=message.data, length=10**12, ideal_bits=message.ideal_bits)
+    with pytest.raises(ValueError, match="announces 1000000000000 symbols"):
+        coding.arithmetic_decode(forged, [0.5, 0.5])

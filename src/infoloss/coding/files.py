@@ -235,8 +235,8 @@ class _FileSource:
 
     def __enter__(self):
         self.stream = _open_regular(self.path, self.argument)
-        self.size = os.fstat(self.stream.fileno()).st_size
-        self.identity = os.fstat(self.stream.fileno())
+        self.identity = os.fstat(self.stream.fileno())  # compared with the target's (same file?)
+        self.size = self.identity.st_size
         if self.max_size is not None and self.size > self.max_size:
             self.stream.close()
             raise InputError(f"{self.name} is {self.size:,} bytes, more than the limit of {self.max_size:,}",

@@ -97,7 +97,8 @@ def kraft_sum(code) -> float:
     >>> kraft_sum([1, 2, 3])
     0.875
     """
-    return math.fsum(2.0 ** -length for length in _lengths_of(code).values())
+    lengths = np.fromiter(_lengths_of(code).values(), dtype=np.float64)
+    return math.fsum(np.exp2(-lengths).tolist())  # powers of two: exact (down to 2^-1074)
 
 
 def expected_length(code, p, /, *, normalize=False) -> float:
@@ -122,15 +123,12 @@ def expected_length(code, p, /, *, normalize=False) -> float:
     """
     lengths = _lengths_of(code)
     probabilities, labels = _one_distribution("p", p, normalize=normalize)
-    terms = []
-    for label, probability in zip(labels, probabilities.tolist()):
-        if probability == 0:
-            continue
-        length = lengths.get(label)
-        if length is None:
-            return math.inf
-        terms.append(probability * length)
-    return math.fsum(terms)
+    # -1 marks a label without a codeword: infinite length if it can occur.
+    sizes = np.array([lengths.get(label, -1) for label in labels], dtype=np.float64)
+    occurring = probabilities > 0
+    if np.any(sizes[occurring] < 0):
+        return math.inf
+    return math.fsum((probabilities[occurring] * sizes[occurring]).tolist())
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,23 +191,33 @@ def _canonical_codewords(lengths: list[int]) -> list[str]:
     """Canonical codewords: in (length, position) order, consecutive binary numbers.
 
     Codeword j (in that order) is ``sum_{i<j} 2^-l_i`` written with ``l_j`` bits; with every
-    length at most 63 the sums are exact in uint64 (``2^(L - l_i)`` with ``L`` the longest).
+    length at most 63 the sums are exact in uint64 (``2^(L - l_i)`` with ``L`` the longest),
+    and the words of each length are spelt out at once as a (count, length) array of digits.
     """
     if not lengths:
         return []
     sizes = np.asarray(lengths, dtype=np.int64)
     order = np.argsort(sizes, kind="stable")  # stable: ties keep input order
     longest = int(sizes.max())
+    if longest > 63:  # very deep trees (weights spanning more than 2^63): Python's unbounded ints
+        return _canonical_codewords_slowly(lengths, order.tolist())
+    shifts = (longest - sizes[order]).astype(np.uint64)
+    starts = np.concatenate(([np.uint64(0)], np.cumsum(np.left_shift(np.uint64(1), shifts), dtype=np.uint64)[:-1]))
+    values = np.empty(len(lengths), dtype=np.uint64)
+    values[order] = np.right_shift(starts, shifts)
+    words = np.empty(len(lengths), dtype=object)
+    for size in np.unique(sizes).tolist():
+        members = np.flatnonzero(sizes == size)
+        digits = (values[members, None] >> np.arange(size - 1, -1, -1, dtype=np.uint64)) & np.uint64(1)
+        text = (digits.astype(np.uint8) + ord("0")).view(f"S{size}").ravel()
+        words[members] = text.astype(f"U{size}")
+    return words.tolist()
+
+
+def _canonical_codewords_slowly(lengths: list[int], order: list[int]) -> list[str]:
     words = [""] * len(lengths)
-    if longest <= 63:
-        steps = np.left_shift(np.uint64(1), (longest - sizes[order]).astype(np.uint64))
-        starts = np.concatenate(([np.uint64(0)], np.cumsum(steps, dtype=np.uint64)[:-1]))
-        values = np.right_shift(starts, (longest - sizes[order]).astype(np.uint64)).tolist()
-        for i, value, size in zip(order.tolist(), values, sizes[order].tolist()):
-            words[i] = format(value, f"0{size}b")
-        return words
-    value, previous = 0, 0  # very deep trees: Python's unbounded ints
-    for i in order.tolist():
+    value, previous = 0, 0
+    for i in order:
         value <<= lengths[i] - previous
         previous = lengths[i]
         words[i] = format(value, f"0{previous}b")
@@ -234,19 +242,20 @@ def _check_codeword(label, word) -> None:
 
 def _lengths_of(code) -> dict:
     """label -> length from codewords, from lengths, or from a sequence of lengths."""
+    if isinstance(code, Mapping):
+        words = list(code.values())
+        # All codewords (the usual case) are checked at C speed: none empty, nothing but 0s and 1s.
+        if all(type(word) is str for word in words) and all(words) and not "".join(words).strip("01"):
+            return dict(zip(code.keys(), map(len, words)))
     items = code.items() if isinstance(code, Mapping) else enumerate(code)
     lengths = {}
     for label, value in items:
-        if type(value) is str:  # the common case first, without the ABC checks below
+        if isinstance(value, str):
             _check_codeword(label, value)
             lengths[label] = len(value)
         elif isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
             lengths[label] = int(value)
         else:
-            if isinstance(value, str):
-                _check_codeword(label, value)
-                lengths[label] = len(value)
-                continue
             raise InputError(f"= {value!r} is neither a codeword (a string of '0'/'1') nor a length (an int >= 0)",
                              argument="code", index=label, value=repr(value)[:60])
     return lengths
