@@ -221,6 +221,7 @@ export function mount(root, options = {}) {
   /** Bars, label inputs and logit inputs: rebuilt only when the number of outcomes or the mode changes. */
   function buildEditors(k) {
     const logits = state.mode === "logits";
+    for (const which of ["p", "q", "logits"]) byTest(`bars-${which}`).classList.toggle("il-many", k > 8);
     for (const which of ["p", "q"]) {
       const chart = byTest(`bars-${which}`);
       chart.innerHTML = "";
@@ -278,7 +279,7 @@ export function mount(root, options = {}) {
       lock.addEventListener("change", () => change((s) => {
         s.locks[which] = Array.from({ length: s.p.length }, (_, j) => (j === i ? lock.checked : Boolean(s.locks[which][j])));
       }));
-      column.append(el("label", { class: "il-lock" }, lock, " lock"));
+      column.append(el("label", { class: "il-lock" }, lock, el("span", { class: "il-lock-text" }, " lock")));
     }
     if (editable) bindBar(track, which, i);
     return column;
