@@ -193,6 +193,20 @@ def test_unseen_byte_needs_floor(tmp_path):
     assert result.exit_code == 2
     assert "at offset 4" in result.output and "--floor" in result.output and "floor=" not in result.output
     ok("compress", tmp_path / "data.txt", "--model", tmp_path / "model.txt", "--floor", "1e-6")
+    result = run("compress", tmp_path / "data.txt", "--floor", "2", "-f")
+    assert result.exit_code == 2 and "--floor must be a probability in (0, 1), got 2.0" in result.output
+
+
+def test_size_limit_and_non_regular_inputs(tmp_path):
+    (tmp_path / "data.txt").write_bytes(b"x" * 100)
+    result = run("--max-size", "99", "compress", tmp_path / "data.txt")
+    assert result.exit_code == 2 and "more than the limit of 99; raise --max-size" in result.output
+    assert not (tmp_path / "data.txt.ilc").exists()
+    result = run("compress", tmp_path / "data.txt", "--model", "/dev/zero")
+    assert result.exit_code == 2 and "/dev/zero is a character device, not a regular file" in result.output
+    ok("compress", tmp_path / "data.txt", "--max-size", "100")
+    result = run("decompress", tmp_path / "data.txt.ilc", "-o", tmp_path / "back", "--max-size", "99")
+    assert result.exit_code == 2 and "more than the limit" in result.output and not (tmp_path / "back").exists()
 
 
 def test_damaged_file_is_refused_and_nothing_written(tmp_path):

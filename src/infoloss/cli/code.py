@@ -274,7 +274,7 @@ def _run(function, *args, **keywords):
         return function(*args, **keywords)
     except InfolossError as error:
         if error.argument == "floor":
-            raise InputError(f"--floor {error.reason.replace('floor=', '')}") from None
+            raise InputError(f"--floor must be a probability in (0, 1), got {error.value!r}") from None
         raise InputError(str(error.with_hint(_CLI_HINTS.get(error.hint, error.hint)))) from None
     except OSError as error:
         raise InputError(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
