@@ -53,3 +53,10 @@ def test_a_bad_plot_file_is_a_one_line_error(tmp_path):
         save_measure_plot(tmp_path / "nowhere" / "m.png", p, None)
     with pytest.raises(InputError, match="--plot .*m.xyz"):
         save_measure_plot(tmp_path / "m.xyz", p, None)
+
+
+def test_too_many_outcomes_to_draw_is_refused(tmp_path):
+    p = read("p", ",".join(["1"] * 65), None)
+    with pytest.raises(InputError, match="at most 64 outcomes"):
+        save_code_plot(tmp_path / "c.png", p, normalize=True)
+    assert not (tmp_path / "c.png").exists()

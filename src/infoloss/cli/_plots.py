@@ -12,7 +12,9 @@ import numpy as np
 
 from .inputs import InputError
 
-__all__ = ["measure_plot_option", "code_plot_option", "save_measure_plot", "save_code_plot"]
+__all__ = ["measure_plot_option", "code_plot_option", "save_measure_plot", "save_code_plot", "MAX_OUTCOMES"]
+
+MAX_OUTCOMES = 64  # bars and tree leaves beyond this are unreadable: --plot says so instead
 
 
 def measure_plot_option(function):
@@ -39,6 +41,7 @@ def save_measure_plot(path, p, q, *, base=None, normalize=False):
     """
     from .. import plot
 
+    _check_size(p)
     figure = _figure(2 if q is not None else 1)
     axes = figure.axes
     p_rows, q_rows = _rows(p, normalize), _rows(q, normalize) if q is not None else None
@@ -61,6 +64,7 @@ def save_code_plot(path, p, q=None, *, normalize=False):
     """The Huffman tree of the code built for q (or p), leaves labelled with p's probabilities; returns the Figure."""
     from .. import coding, plot
 
+    _check_size(p)
     figure = _figure(1)
     p_row = _rows(p, normalize)[0]
     labels = p.labels if p.labels is not None else list(range(len(p_row)))
@@ -71,6 +75,13 @@ def save_code_plot(path, p, q=None, *, normalize=False):
         ax.set_title("code built for q, used under p: " + ax.get_title().replace("Huffman code: ", ""), fontsize="medium")
     _save(figure, path)
     return figure
+
+
+def _check_size(p) -> None:
+    k = p.values.shape[-1]
+    if k > MAX_OUTCOMES:
+        raise InputError(f"--plot draws at most {MAX_OUTCOMES} outcomes, {p.origin} has {k}; leave --plot out, "
+                         "or plot a summary with infoloss.plot from Python")
 
 
 def _rows(distributions, normalize: bool) -> np.ndarray:
