@@ -23,7 +23,7 @@ def demo():
     """Demonstrations on real data (needs the extra: pip install 'infoloss[demo]')."""
 
 
-@demo.command()
+@demo.command(short_help="Learning is compression, on handwritten digits: KL vs CE, coded labels, Q vs P.")
 @click.option("--json", "as_json", is_flag=True, help="Print every figure as JSON instead of the panels.")
 @click.option("--plot", "plot_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="Also write PNG figures into DIR (needs matplotlib).")
