@@ -8,7 +8,6 @@ is measured in benchmarks/bench_cli.py).
 import json
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,8 +15,7 @@ from click.testing import CliRunner
 
 from infoloss.cli.inputs import DEFAULT_MAX_SIZE, ByteSize
 from infoloss.cli.main import main
-
-HANG_GUARD = 60  # seconds: a guard against running forever, not a speed target
+from tests.fuzz.hostile import run_infoloss
 
 
 def run(*args):
@@ -34,9 +32,10 @@ def one_line_error(result, *fragments):
     return line
 
 
-def subprocess_measure(*args, timeout=HANG_GUARD):
-    return subprocess.run([sys.executable, "-m", "infoloss", "measure", *map(os.fsencode, args)],
-                          capture_output=True, timeout=timeout, check=False)
+def subprocess_measure(*args):
+    """``infoloss measure ARGS`` in a child process (memory limit, hang guard); output as bytes."""
+    done = run_infoloss(["measure", *args])
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.encode(), done.stderr.encode())
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,18 +7,14 @@ Two parts:
   characters and labels. Run in-process (click's test runner) for speed; the profile comes from
   ``HYPOTHESIS_PROFILE`` (``ci`` in ``.ci/run``, ``long`` in ``./dev fuzz``; see conftest.py).
 - The hostile corpus of :mod:`tests.fuzz.corpus_readers`, each case in a child process limited to
-  2 GiB of address space (``resource.RLIMIT_AS``) with a 60 s hang guard (a guard against
-  running forever, not a speed target), expecting one line on stderr, exit 2 and no output.
+  2 GiB of address space with a 60 s hang guard (:mod:`tests.fuzz.hostile`), expecting one line
+  on stderr, exit 2 and no output.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import resource
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -30,9 +26,7 @@ from hypothesis import strategies as st
 
 from infoloss.cli.main import main
 from tests.fuzz.corpus_readers import generate
-
-MEMORY_LIMIT = 2 << 30
-HANG_GUARD_S = 60
+from tests.fuzz.hostile import case_names, run_infoloss
 
 
 def check_outcome(args) -> None:
@@ -179,31 +173,20 @@ def test_a_valid_npy_passes_the_same_check():
 # --------------------------------------------------------------------------------------------
 
 
-def _limit_memory():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     directory = tmp_path_factory.mktemp("hostile-readers")
     return {case.name: case for case in generate(directory)}
 
 
-def _names():
-    with tempfile.TemporaryDirectory() as directory:
-        return [case.name for case in generate(directory)]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", _names())
+@pytest.mark.parametrize("name", case_names(generate))
 def test_hostile_input_is_one_line_and_exit_2(corpus, name):
     case = corpus[name]
-    done = subprocess.run([sys.executable, "-m", "infoloss", *map(os.fsencode, case.args)], capture_output=True,
-                          timeout=HANG_GUARD_S, preexec_fn=_limit_memory, stdin=subprocess.DEVNULL, check=False)
-    stderr = done.stderr.decode("utf-8", errors="replace")
-    lines = stderr.splitlines()
-    assert done.returncode == 2, stderr
-    assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
-    assert "Traceback" not in stderr and done.stdout == b""
+    done = run_infoloss(case.args)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("Error: "), done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
     assert lines[0].isprintable()
     assert case.message in lines[0], lines[0]

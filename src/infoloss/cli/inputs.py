@@ -352,7 +352,7 @@ def _read_csv(origin: str, text: str, delimiter: str) -> Distributions:
     try:
         for cells in reader:
             line, start = start, reader.line_num + 1
-            cells = [cell.strip() for cell in cells]
+            cells = list(map(str.strip, cells))
             if not any(cells) or cells[0].startswith("#"):
                 continue
             rows.append(cells)
@@ -360,7 +360,7 @@ def _read_csv(origin: str, text: str, delimiter: str) -> Distributions:
     except csv.Error as error:
         raise InputError(f"{origin}, line {start}: not readable as CSV ({error})") from None
     labels = None
-    if rows and not any(_is_number(cell) for cell in rows[0]):
+    if rows and not _has_number(rows[0]):
         labels, header_line = rows.pop(0), lines.pop(0)
         _check_labels(labels, f"{origin} header (line {header_line})", "column")
     if not rows:
@@ -372,7 +372,7 @@ def _read_csv(origin: str, text: str, delimiter: str) -> Distributions:
             first = "the header" if labels is not None else "the first row"
             raise InputError(f"{source.where(r)} has {len(cells)} columns, expected {width} like {first}")
         try:
-            source.values[r] = [float(cell) for cell in cells]  # the common case, fast
+            source.values[r] = list(map(float, cells))  # the common case, fast
         except ValueError:  # fractions, empty cells, words: one by one, to name the bad one
             for c, cell in enumerate(cells):
                 source.values[r, c] = _number(cell, lambda: source.where(r, c))
@@ -540,13 +540,18 @@ def _check_labels(labels: list[str], where: str, kind: str) -> None:
         first_at[label] = i
 
 
-_NUMBER_START = frozenset("0123456789+-. ")
+# Where a cell (after a separator) could start a number: one regex pass over a whole header row.
+_NUMBER_START = re.compile(r"\x00\s*(?:[-+.\d]|nan|inf)", re.IGNORECASE)  # a literal first: a fast scan
+
+
+def _has_number(cells: list[str]) -> bool:
+    """Is any cell a number? (A CSV's first row is a header of labels when none is.)"""
+    if not _NUMBER_START.search("\x00" + "\x00".join(cells)):  # the usual header: no cell even starts like one
+        return False
+    return any(_is_number(cell) for cell in cells)
 
 
 def _is_number(text: str) -> bool:
-    # A header label rarely starts like a number: skip the (slow) failed float() for it.
-    if not (text[:1] in _NUMBER_START or text[:1].isdigit() or text[:3].lower() in ("nan", "inf")):
-        return False
     try:
         float(text)  # the common case, without building a message for every header label
         return True
