@@ -43,7 +43,7 @@ def digits(as_json, plot_dir, seed, epochs, repeats):
        fixed-length, Huffman, gzip and xz codes; the prequential code of all labels.
     4. The predicted Q against the one-hot P for a few test digits.
 
-    Deterministic for a seed; CPU only, one thread, about 18 s of CPU time.
+    Deterministic for a seed; CPU only, one thread, about 20 s of CPU time.
     """
     from ..demo import MissingExtraError, digits as run_digits
 

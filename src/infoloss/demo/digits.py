@@ -163,7 +163,7 @@ def digits(*, seed=0, epochs=20, repeats=5, plot_dir=None) -> DigitsReport:
       a :class:`DigitsReport`; ``rich.print(report)`` shows it as panels, ``report.as_dict()``
       is the JSON document.
 
-    Takes about 18 s of CPU time with the defaults (single-threaded torch, float64).
+    Takes about 20 s of CPU time with the defaults (one thread, float64).
 
     Example (not run as a doctest: it trains for seconds)::
 
