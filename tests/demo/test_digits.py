@@ -188,3 +188,25 @@ def test_q_against_p_cross_entropy_is_kl_for_one_hot_truth(data, section1):
     # Ordered: most confident first, then the median, then the two worst.
     costs = [d["kl_p_q_bits"] for d in shown]
     assert costs[0] <= costs[1] <= costs[3] <= costs[2]
+
+
+def test_the_demo_losses_are_pytorchs_on_a_training_batch(data):
+    # The claim rests on losses.cross_entropy and losses.kl_div(..., 'batchmean'); check both,
+    # value and gradient, against torch.nn.functional on a batch of digits with soft targets.
+    import torch
+    import torch.nn.functional as F
+
+    from infoloss import log_softmax, losses
+    from infoloss.demo.digits import forward, init_params
+
+    params = init_params(3)
+    x = torch.from_numpy(data.x_train[:64])
+    p = torch.softmax(torch.randn(64, CLASSES, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), 1)
+    ours = [losses.cross_entropy(forward(params, x), p),
+            losses.kl_div(log_softmax(forward(params, x)), p, reduction="batchmean")]
+    theirs = [F.cross_entropy(forward(params, x), p),
+              F.kl_div(F.log_softmax(forward(params, x), dim=1), p, reduction="batchmean")]
+    for mine, reference in zip(ours, theirs):
+        assert mine.item() == pytest.approx(reference.item(), rel=1e-14)
+        for g, h in zip(torch.autograd.grad(mine, params), torch.autograd.grad(reference, params)):
+            torch.testing.assert_close(g, h, rtol=1e-12, atol=1e-15)

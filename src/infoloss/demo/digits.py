@@ -6,8 +6,8 @@
    batches, with ``losses.cross_entropy(z, p)`` and with
    ``losses.kl_div(log_softmax(z), p, reduction='batchmean')``, for one-hot, label-smoothed and
    distilled targets. ``KL(p||q) = H(p, q) - H(p)`` and ``H(p)`` does not depend on the
-   parameters, so the two runs take the same steps (float64: parameters equal to ~1e-13) and
-   their losses differ by the batch's mean target entropy at every step.
+   parameters, so the two runs take the same steps (float64; here the parameters end bit for bit
+   equal) and their losses differ by the batch's mean target entropy at every step.
 2. :func:`entropy_scaled_step`: a Q&A answer's suggestion, "if you want the negative-entropy
    term to count, multiply the gradient step by a learning rate proportional to it", tried on
    targets whose entropy varies (half one-hot, half annotator votes), against the constant
