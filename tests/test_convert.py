@@ -124,3 +124,76 @@ def test_pandas_is_not_imported_for_other_input():
         "assert 'pandas' not in sys.modules, 'pandas imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Broadcasting: NumPy's rules for every dimension but the distribution axis
+# --------------------------------------------------------------------------------------------
+
+from tests.backends import BACKENDS, distributions, jax_float64, to_backend, to_float64  # noqa: E402, F401
+
+SCIPY_MEASURES = {
+    "entropy": None,
+    "cross_entropy": lambda p, q, axis: st.entropy(p, axis=axis) + st.entropy(p, q, axis=axis),
+    "kl_divergence": lambda p, q, axis: st.entropy(p, q, axis=axis),
+    "js_divergence": lambda p, q, axis: _scipy_js(p, q, axis),
+}
+
+
+def _scipy_js(p, q, axis):
+    from scipy.spatial.distance import jensenshannon
+
+    return jensenshannon(p, q, axis=axis) ** 2
+
+
+# every backend for KL and JS; cross-entropy (the same broadcast, another sum) on two of them
+@pytest.mark.parametrize("backend,name", [(b, n) for b in BACKENDS for n in ("kl_divergence", "js_divergence")]
+                         + [("numpy", "cross_entropy"), ("torch", "cross_entropy")])
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # dask's lazy log(0) of p = 0 entries
+@pytest.mark.parametrize("p_shape,q_shape,axis", [
+    ((1000, 50), (50,), -1),
+    ((50,), (1000, 50), -1),
+    ((3,), (2, 3), -1),
+    ((4, 1, 6), (5, 6), -1),
+    ((6, 4), (6, 1), 0),
+    ((2, 6, 3), (6, 1), 1),
+])
+def test_broadcasting_matches_scipy_on_explicit_broadcasts(backend, name, p_shape, q_shape, axis):
+    ndim = max(len(p_shape), len(q_shape))  # axis counts in the broadcast shape
+    p = distributions(p_shape, seed=1)[0] if axis == -1 else _along(p_shape, axis - ndim + len(p_shape), seed=1)
+    q = distributions(q_shape, seed=2)[1] if axis == -1 else _along(q_shape, axis - ndim + len(q_shape), seed=2)
+    p_full, q_full = np.broadcast_arrays(p, q)
+    want = SCIPY_MEASURES[name](p_full, q_full, axis)
+    got = getattr(il, name)(_as(backend, p), _as(backend, q), axis=axis)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(to_float64(got), want, rtol=1e-12, atol=1e-15)
+    # the same with counts and normalize=True (each argument normalised in its own shape)
+    got = getattr(il, name)(_as(backend, 7 * p), _as(backend, 3 * q), axis=axis, normalize=True)
+    np.testing.assert_allclose(to_float64(got), want, rtol=1e-12, atol=1e-15)
+
+
+def _as(backend, x):
+    """Like ``to_backend``, but with a few large Dask chunks (its chunks of 2 would make
+    thousands of tasks for the (1000, 50) case); still several chunks along every axis."""
+    if backend == "dask":
+        import dask.array as da
+
+        return da.from_array(x, chunks=tuple(max(1, (n + 1) // 2) for n in x.shape))
+    return to_backend(backend, x)
+
+
+def _along(shape, axis, seed):
+    """Distributions along ``axis`` (no zeros) of the given shape."""
+    x = np.random.default_rng(seed).random(shape) + 0.01
+    return x / x.sum(axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_errors_name_positions_in_the_unbroadcast_argument(backend):
+    p = to_backend(backend, distributions((4, 3), seed=3)[0])
+    q = np.array([0.5, 0.6, -0.1])
+    with pytest.raises(il.InputError) as raised:
+        il.kl_divergence(p, to_backend(backend, q))
+    assert (raised.value.argument, raised.value.index) == ("q", (2,))
+    with pytest.raises(il.InputError, match=r"^q sums to 1\.1 along axis 0"):
+        il.kl_divergence(p, to_backend(backend, [0.5, 0.6, 0.0]))

@@ -159,8 +159,12 @@ def test_shape_mismatch(backend):
     q = to_backend(backend, [[0.25, 0.25, 0.25, 0.25]])
     with pytest.raises(ValueError, match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(1, 4\)"):
         il.kl_divergence(p, q)
-    with pytest.raises(ValueError, match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(3,\)"):
-        il.cross_entropy(p, to_backend(backend, [0.2, 0.3, 0.5]))
+    with pytest.raises(ValueError, match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(4,\); "
+                       r"they need the same length along axis 1$"):
+        il.cross_entropy(p, to_backend(backend, [0.25] * 4))
+    # axis 0 of the broadcast shape (2, 3) is missing from q of shape (3,): q is no column
+    with pytest.raises(ValueError, match=r"along axis 0 \(q has only 1 dimension\(s\), without that axis\)"):
+        il.cross_entropy(p, to_backend(backend, [0.2, 0.3, 0.5]), axis=0)
     three_rows = to_backend(backend, [[1.0, 0.0, 0.0]] * 3)
     with pytest.raises(ValueError, match=r"p has shape \(2, 3\) and q has shape \(3, 3\), which do not broadcast"):
         il.js_divergence(p, three_rows)

@@ -200,16 +200,28 @@ def check_axis(name: str, shape: tuple, axis) -> int:
 
 
 def check_same_support(shapes: dict, axis: int) -> None:
-    """``p`` and ``q`` need the same length along ``axis``; other dims must broadcast.
+    """``p`` and ``q`` need the same length along ``axis``; other dims broadcast as in NumPy.
 
-    The error concerns both arguments, so its ``argument`` is None and its ``value`` is the
-    pair of shapes.
+    ``axis`` (non-negative) counts in the broadcast shape; an argument with fewer dimensions
+    lacks the leading ones, and must still have the axis itself (a distribution is never
+    broadcast along its own axis). The error concerns both arguments, so its ``argument`` is
+    None and its ``value`` is the pair of shapes.
+
+    >>> check_same_support({"p": (1000, 50), "q": (50,)}, 1)
+    >>> check_same_support({"p": (2, 3), "q": (4,)}, 1)
+    Traceback (most recent call last):
+    ...
+    infoloss._validate.InputError: shape mismatch: p has shape (2, 3) and q has shape (4,); they need the same length along axis 1
     """
     (name_a, shape_a), (name_b, shape_b) = shapes.items()
-    if len(shape_a) != len(shape_b) or shape_a[axis] != shape_b[axis]:
+    ndim = max(len(shape_a), len(shape_b))
+    lengths = [shape[axis - ndim + len(shape)] if axis >= ndim - len(shape) else None for shape in (shape_a, shape_b)]
+    if lengths[0] != lengths[1]:
+        missing = [(name, len(shape)) for name, shape, n in zip(shapes, shapes.values(), lengths) if n is None]
+        extra = "".join(f" ({name} has only {k} dimension(s), without that axis)" for name, k in missing)
         raise InputError(
             f"shape mismatch: {name_a} has shape {shape_a} and {name_b} has shape {shape_b}; "
-            f"they need the same number of dimensions and the same length along axis {axis}",
+            f"they need the same length along axis {axis}{extra}",
             value=(tuple(shape_a), tuple(shape_b)),
         )
     try:
