@@ -191,7 +191,8 @@ def _count_numpy(values: np.ndarray, name: str, *, keep_codes: bool) -> Counts:
                 lookup = np.zeros(len(table), dtype=np.int64)
                 lookup[labels] = np.arange(len(labels))
                 codes = lookup[values]
-            return Counts(labels.astype(values.dtype), table[labels].astype(np.int64), codes)
+            # flatnonzero and the table are int64 already: no further copies.
+            return Counts(labels.astype(values.dtype, copy=False), table[labels], codes)
     codes, labels = _factorize(values)
     counts = np.bincount(codes, minlength=len(labels)).astype(np.int64)
     return Counts(labels, counts, codes if keep_codes else None)
