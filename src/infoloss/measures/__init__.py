@@ -122,7 +122,7 @@ def js_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
         rounding = (p - (total - back)) + (q - back)
         terms = log_ratio_term(xp, 2 * p, total) + log_ratio_term(xp, 2 * q, total) - 2 * rounding
         value = xp.sum(terms, axis=inputs.axis, keepdims=keepdims) / 4
-    return inputs.finish(_clamp(inputs, value, high=math.log(2)), base=base)
+    return inputs.finish(_clamp(inputs, value, high=_log2_below(inputs.out_dtype)), base=base)
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,23 @@ def _clamp(inputs, value, *, high=None):
     if high is not None:
         change = xp.where(value > high, high - value, change)
     return value + stop_gradient(xp, change)  # exact: v + (-v) = 0, v + (h - v) = h (Sterbenz)
+
+
+def _log2_below(dtype) -> float:
+    """The largest number of the result's dtype that is at most log 2 (JS's upper bound).
+
+    float32's nearest number to log 2 is above it (0.69314718246...), so clamping there and
+    rounding to float32 would break ``JS <= log 2``; the number just below is used instead.
+    """
+    name = str(dtype)
+    for key, bound in _LOG2_BELOW.items():
+        if key in name:
+            return bound
+    return math.log(2)  # float64: 0.6931471805599453 is below log 2 already
+
+
+# Checked with np.nextafter(np.float32(math.log(2)), 0) and the like; bfloat16's nearest is below.
+_LOG2_BELOW = {"bfloat16": 0.69140625, "float16": 0.69287109375, "float32": 0.6931471228599548}
 
 
 def _format(value) -> str:
