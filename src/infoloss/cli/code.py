@@ -288,12 +288,21 @@ class _Interrupted(click.ClickException):
         super().__init__(f"interrupted by {signal.Signals(signum).name}; the partial output was removed")
 
 
+class _Signalled(BaseException):
+    """Raised by the signal handler: a BaseException, so no ``except Exception`` on the way
+    (the library's, constriction's error handling) can take it for a data error."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 @contextmanager
 def _signals_interrupt():
     """While coding, SIGTERM, SIGHUP and SIGINT raise, so the library removes ``OUT.part``."""
 
     def stop(signum, frame):
-        raise _Interrupted(signum)
+        raise _Signalled(signum)
 
     handled = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
     try:
@@ -303,6 +312,8 @@ def _signals_interrupt():
         return
     try:
         yield
+    except _Signalled as stopped:
+        raise _Interrupted(stopped.signum) from None
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
