@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import io
 import os
 import shutil
@@ -34,6 +33,14 @@ import numpy as np
 
 from .._validate import InputError, InputTypeError, check_integer
 from . import container
+
+try:
+    import fcntl  # POSIX: a .part file being written is locked, so a second run can tell it from a stale one
+except ImportError:  # pragma: no cover - Windows: no locks; a .part found is taken as stale
+    fcntl = None
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX flags; 0 where the platform has none
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 __all__ = ["byte_counts", "compress", "decompress", "compress_file", "decompress_file",
            "CompressionStats", "DecompressionStats"]
@@ -263,7 +270,7 @@ def _open_regular(path: Path, argument: str):
     O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer.
     """
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        descriptor = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file", argument=None) from None
     except IsADirectoryError:
@@ -273,7 +280,8 @@ def _open_regular(path: Path, argument: str):
         os.close(descriptor)
         raise InputError(f"{path} is {_kind(mode)}, not a regular file; only regular files are read "
                          "(copy the data into a file first)", value=_kind(mode))
-    os.set_blocking(descriptor, True)
+    if _NONBLOCK:
+        os.set_blocking(descriptor, True)
     return os.fdopen(descriptor, "rb", buffering=0)
 
 
@@ -348,21 +356,22 @@ def _output(target, force: bool):
 
 def _create_part(part: Path) -> int:
     """A new ``part`` file, locked; a stale one (left by a killed run) is removed first."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC | _NOFOLLOW | getattr(os, "O_BINARY", 0)
     for _ in range(3):
         try:
             descriptor = os.open(part, flags, 0o666)  # 0o666 & ~umask, applied by the kernel
         except FileExistsError:
             _remove_stale(part)
             continue
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return descriptor
     raise InputError(f"{part} keeps reappearing; another program is writing it")
 
 
 def _remove_stale(part: Path) -> None:
     try:
-        descriptor = os.open(part, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+        descriptor = os.open(part, os.O_RDONLY | _NONBLOCK | _CLOEXEC | _NOFOLLOW)
     except FileNotFoundError:
         return
     except OSError as error:
@@ -374,7 +383,8 @@ def _remove_stale(part: Path) -> None:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise InputError(f"{part} exists and is not a regular file; remove it or choose another output")
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise InputError(f"{part} is being written by another infoloss process; wait for it to finish "
                              "or choose another output") from None
