@@ -304,7 +304,7 @@ def _signals_interrupt():
     def stop(signum, frame):
         raise _Signalled(signum)
 
-    handled = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    handled = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name)]
     try:
         previous = {number: signal.signal(number, stop) for number in handled}
     except ValueError:  # not the main thread (e.g. the command called from a worker): no handlers
