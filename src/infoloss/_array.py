@@ -271,8 +271,13 @@ def normalize(xp, x, axis: int):
     root = xp.sqrt(stop_gradient(xp, xp.max(x, axis=axis, keepdims=True)))
     root = xp.where(plain | ~((root > 0) & (root < math.inf)), xp.ones_like(root), root)
     scaled = (x / root) / root
-    return xp.where(plain, x / xp.where(plain, total, xp.ones_like(total)),
-                    scaled / xp.sum(scaled, axis=axis, keepdims=True))
+    out = xp.where(plain, x / xp.where(plain, total, xp.ones_like(total)),
+                   scaled / xp.sum(scaled, axis=axis, keepdims=True))
+    # A positive weight whose share is below the smallest subnormal number (1e-323 of 4) would
+    # round to 0 and make KL +inf: it keeps the smallest positive share instead (also subnormal:
+    # its term is within 1e-323 of the true one). NumPy's fast path needs no such step.
+    smallest_share = xp.asarray(smallest * xp.finfo(x.dtype).eps, dtype=x.dtype, device=array_api_compat.device(x))
+    return xp.where((out == 0) & (x > 0), smallest_share, out)
 
 
 def _ignore_log_zero(x):

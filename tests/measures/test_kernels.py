@@ -43,6 +43,7 @@ MEASURES = {
     "cross_entropy": _numpy_fast._CROSS_ENTROPY,
     "kl_divergence": _numpy_fast._KL_DIVERGENCE,
     "js_divergence": _numpy_fast._JS_DIVERGENCE,
+    "decompose": _numpy_fast._DECOMPOSE,
 }
 TOLERANCE = {np.float64: dict(rtol=1e-13, atol=1e-15), np.float32: dict(rtol=2e-6, atol=1e-6)}
 # (rows, n): single entries, odd lengths around the SIMD widths (2, 4, 8), long rows
@@ -53,10 +54,10 @@ BLOCK_SHAPES = [(1, 1), (3, 2), (5, 3), (4, 7), (2, 9), (9, 17), (6, 31), (2, 10
 def compiled(module, name, p, q):
     """One kernel call: (totals, sums, smallest entry)."""
     blocks = (p,) if name == "entropy" else (p, q)
-    totals = np.full(len(p), -123.0)
+    totals = np.full((MEASURES[name].outputs, len(p)), -123.0)
     sums = np.full((len(blocks), len(p)), -123.0)
     smallest = getattr(module, name)(*blocks, totals, sums)
-    return totals, sums, smallest
+    return (totals[0] if len(totals) == 1 else totals), sums, smallest
 
 
 def numpy_block(name, p, q):

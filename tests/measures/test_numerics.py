@@ -209,3 +209,21 @@ def test_thread_count_from_environment_and_cpus(monkeypatch):
 def test_set_num_threads_refuses_bad_values(bad):
     with pytest.raises((ValueError, TypeError), match="n"):
         infoloss.set_num_threads(bad)
+
+
+def test_threadpoolctl_limits_the_pool(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if _fast._KERNELS is None:
+        pytest.skip("threadpoolctl finds the pool by the compiled kernels' file")
+    monkeypatch.delenv("INFOLOSS_NUM_THREADS", raising=False)
+    try:
+        infoloss.set_num_threads(3)
+        assert _fast.num_threads() == 3  # registers the controller, threadpoolctl being imported
+        with threadpoolctl.threadpool_limits(limits=1):
+            assert threads_used(monkeypatch) == (1, 1)
+        assert _fast.num_threads() == 3  # restored after the block
+        infoloss_pools = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "infoloss"]
+        # one entry per kernel build loaded (the tests of the kernels load both)
+        assert infoloss_pools and all(i["num_threads"] == 3 for i in infoloss_pools)
+    finally:
+        infoloss.set_num_threads(None)

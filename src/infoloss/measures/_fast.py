@@ -1,6 +1,6 @@
-"""The NumPy fast path of the measures: one pass, cache-sized blocks, both cores, compiled loops.
+"""The NumPy fast path of the measures: one pass, cache-sized blocks, every core, compiled loops.
 
-The generic path (``measures.py``) is written in array-API calls, and on NumPy every call
+The generic path (``measures/__init__.py``) is written in array-API calls, and on NumPy every call
 materialises a full-size temporary: ``scipy.stats.entropy(p, q)``-style code reads and writes
 the data about ten times and needs several times the input size in extra memory. Here the data
 are read once, in blocks small enough that every temporary stays in the core's L2 cache:
@@ -29,8 +29,10 @@ are read once, in blocks small enough that every temporary stays in the core's L
 * **Threads.** ``np.log`` of float64 (scalar libm on AVX2) dominates the cost, so the work is
   CPU-bound, not memory-bound (with the kernels too, if less so): the rows (or the chunks of
   long rows) are cut into up to ``_PARTS_PER_THREAD`` contiguous parts per thread (no part
-  smaller than a block), which the calling thread and a worker thread take in turn, so that
-  on a shared machine the thread that gets more CPU does more. NumPy releases the GIL inside
+  smaller than a block), which the calling thread and the pool's workers take in turn, so
+  that on a shared machine a thread that gets more CPU does more. The number of threads is
+  :func:`num_threads` (``set_num_threads``, ``INFOLOSS_NUM_THREADS``, ``OMP_NUM_THREADS``, or
+  the CPUs this process may use). NumPy releases the GIL inside
   ufuncs and BLAS calls, as the kernels do, so the threads run in parallel; Python's own
   per-block work is small next to a block's arithmetic. Small inputs stay on the calling
   thread (``_PARALLEL_MIN``, measured: below it a thread costs more than it saves).
@@ -39,10 +41,14 @@ are read once, in blocks small enough that every temporary stays in the core's L
   raised to the smallest normal number before the log (``np.fmax``, which also turns the
   ``0 / 0`` NaN into that number), so a ``p = 0`` entry contributes ``0 * log(tiny) = 0``;
   cross-entropy takes ``log(q + [p == 0])``, which is ``log q`` wherever ``p > 0`` and finite
-  elsewhere. A ``p > 0`` entry whose ratio underflows below the smallest normal number would
-  be changed by the clamp, but its term is below ``1e-300`` for distributions (validated
-  input) and negligible. A ratio that overflows to ``inf`` (``q`` subnormal) is caught by the
-  row's block total being ``inf`` and that row is redone with the exact two-log formula.
+  elsewhere. A row with a ``p != 0`` whose ratio is not a normal number (it underflowed,
+  ``p = 1e-200`` against ``q = 1e200``, or an entry is NaN or negative), or whose total is
+  ``inf`` or NaN (some ``p > 0 = q``, or a ratio that overflowed), is redone entry by entry as
+  SciPy's ``rel_entr`` (``_exact_kl_row``): the clamp never changes a result.
+* **Accurate terms.** ``p log(p / q)`` loses the rounding of the ratio (up to ``eps p / 2``),
+  all there is of the term when p and q nearly agree; its exact residual is added back (see
+  ``_kl_block``), so KL of nearly equal distributions keeps its digits. No result is clamped
+  here: the measures apply one rule to every path (validated input: KL, JS >= 0, JS <= log 2).
   Jensen-Shannon takes ``x / m`` as ``2x / (p + q)`` (``(p + q) / 2`` underflows to 0 for a
   subnormal entry beside a zero; ``p + q`` never does).
 * **Validation and normalisation fused into the pass.** Per block, the minimum of ``p`` (and
@@ -60,9 +66,10 @@ are read once, in blocks small enough that every temporary stays in the core's L
   raise (a row sum within rounding of the tolerance), or a normalising sum is so extreme that
   the identities could lose accuracy, the caller is told to use the generic path (``None``).
 
-Each entry point takes the ``Inputs`` of ``_convert.prepare`` (for which
-``Inputs.numpy_fast_path`` holds) and returns float64 values with the reduced axis removed (or
-kept with ``keepdims``), a NumPy scalar for 1-D input, or ``None`` for "use the generic path".
+The one entry point, :func:`compute`, takes a measure's name and the ``Inputs`` of
+``_convert.prepare`` and returns float64 values with the reduced axis removed (or kept with
+``keepdims``), a NumPy scalar for 1-D input (a tuple of them for ``decompose``), or ``None``
+for "use the generic path" (also whenever ``Inputs.numpy_fast_path`` does not hold).
 The results agree with the generic path to about 1e-15 relative in float64 (float32 input is
 computed in float32 blocks, summed in float64, and agrees to about 1e-6); with or without the
 kernels (glibc's vector log differs from libm's by up to 2 ulps, measured) to about 1e-14.
@@ -72,6 +79,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -665,8 +673,9 @@ def set_num_threads(n: int | None) -> None:
 
     The default is ``INFOLOSS_NUM_THREADS`` if set, else ``OMP_NUM_THREADS`` (the usual limit
     of a process's compute threads, also set by job schedulers), else the CPUs this process
-    may run on (``os.sched_getaffinity``, or ``os.cpu_count()``). Only large inputs (2**17
-    entries and more) are split: smaller ones stay on the calling thread.
+    may run on (``os.sched_getaffinity``, or ``os.cpu_count()``). ``threadpoolctl``'s
+    ``threadpool_limits(n)`` sets it too, for its block. Only large inputs (2**17 entries and
+    more) are split: smaller ones stay on the calling thread.
 
     >>> import infoloss
     >>> infoloss.set_num_threads(1)  # e.g. when every process of a pool should use one core
@@ -680,6 +689,8 @@ def set_num_threads(n: int | None) -> None:
 
 def num_threads() -> int:
     """The number of threads a large NumPy measure uses now (see :func:`set_num_threads`)."""
+    if not _THREADPOOLCTL_REGISTERED and "threadpoolctl" in sys.modules:
+        _register_with_threadpoolctl()
     if _NUM_THREADS is not None:
         return _NUM_THREADS
     for name in ("INFOLOSS_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -690,6 +701,39 @@ def num_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+_THREADPOOLCTL_REGISTERED = False
+
+
+def _register_with_threadpoolctl() -> None:
+    """Let ``threadpoolctl.threadpool_limits(n)`` limit this pool as it limits BLAS and OpenMP.
+
+    threadpoolctl finds libraries among the loaded shared objects by file name; the compiled
+    kernels (``_kernels*.so``) stand for the pool, and the controller maps its calls onto
+    :func:`set_num_threads`. Registered when the fast path is imported if threadpoolctl is
+    imported already, else at the first large call after it is (infoloss never imports it).
+    """
+    global _THREADPOOLCTL_REGISTERED
+    _THREADPOOLCTL_REGISTERED = True
+    threadpoolctl = sys.modules.get("threadpoolctl")
+    if threadpoolctl is None or not hasattr(threadpoolctl, "register") or _KERNELS is None:
+        return
+
+    class _PoolController(threadpoolctl.LibController):
+        user_api = internal_api = "infoloss"
+        filename_prefixes = ("_kernels",)
+
+        def get_num_threads(self):
+            return num_threads()
+
+        def set_num_threads(self, num_threads):
+            set_num_threads(max(1, int(num_threads)))
+
+        def get_version(self):
+            return None
+
+    threadpoolctl.register(_PoolController)
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
@@ -712,6 +756,8 @@ def _forget_pool() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
+if "threadpoolctl" in sys.modules:
+    _register_with_threadpoolctl()
 
 
 def _ones(dtype):
