@@ -10,7 +10,8 @@ reference, and the time per label, which stays flat when handling is linear (qua
 handling took 0.8/2.2/6.4 s for 10k/20k/40k CSV labels before).
 
 Run: python benchmarks/bench_cli.py [--sizes 10000,20000,40000,200000,1000000] [--repeat 3]
-The median of the repeats is printed. Timings on a shared machine are disturbed by its load.
+The median of the repeats is printed. Timings on a shared machine are disturbed by its load:
+the CPU seconds (the child's own) show the work itself; the target is judged on wall time.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ else:
     list(csv.reader(io.StringIO(text, newline="")))
 bare = time.perf_counter() - start
 CliRunner().invoke(main, ["measure", "--p", "1,1", "--counts"])  # warm up: imports, thread pool
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 result = CliRunner().invoke(main, ["measure", "--p-file", path, "--counts", "--json"])
-wall = time.perf_counter() - start
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
 assert result.exit_code == 0, result.output[-500:]
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
-print(json.dumps({"wall": wall, "bare": bare, "rss_mb": peak / 1024}))
+print(json.dumps({"wall": wall, "cpu": cpu, "bare": bare, "rss_mb": peak / 1024}))
 """
 
 
@@ -54,7 +55,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")]
     print(f"infoloss measure --p-file FILE --counts --json, one row of N labels; median of {args.repeat}")
-    print(f"{'file':<6}{'labels':>10}{'seconds':>10}{'us/label':>10}{'bare parse s':>14}{'x bare':>8}{'peak MB':>9}  target")
+    print(f"{'file':<6}{'labels':>10}{'seconds':>10}{'CPU s':>8}{'us/label':>10}{'bare parse s':>14}{'x bare':>8}"
+          f"{'peak MB':>9}  target {TARGET_S:g} s")
     with tempfile.TemporaryDirectory() as directory:
         for n in sizes:
             labels = [f"label{i}" for i in range(n)]
@@ -67,10 +69,11 @@ def main() -> None:
                 runs = [json.loads(subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
                                                   text=True, check=True).stdout) for _ in range(args.repeat)]
                 wall = statistics.median(r["wall"] for r in runs)
+                cpu = statistics.median(r["cpu"] for r in runs)
                 bare = statistics.median(r["bare"] for r in runs)
                 rss = max(r["rss_mb"] for r in runs)
                 verdict = ("met" if wall < TARGET_S else "MISSED") if n >= 1_000_000 else ""
-                print(f"{kind:<6}{n:>10,}{wall:>10.3f}{1e6 * wall / n:>10.2f}{bare:>14.3f}{wall / bare:>8.1f}"
+                print(f"{kind:<6}{n:>10,}{wall:>10.3f}{cpu:>8.3f}{1e6 * wall / n:>10.2f}{bare:>14.3f}{wall / bare:>8.1f}"
                       f"{rss:>9.0f}  {verdict}")
 
 

@@ -159,8 +159,8 @@ def test_big_endian_and_fortran_order_npy_are_read(tmp_path):
         ("[" * 1000 + "]" * 1000, ["nested too deeply"]),
         ("[" * 100_000 + "]" * 100_000, ["nested too deeply"]),
         ("[[[0.5]]]", ["row 1, column 1: is a list, not a number"]),
-        ("[" + "1" * 400 + ", 1]", ["an integer of 400 digits is too large"]),
-        ("[-" + "9" * 5000 + ", 1]", ["an integer of 5000 digits is too large"]),
+        ("[" + "1" * 400 + ", 1]", ["row 1, column 1: an integer of 400 digits is too large"]),
+        ("[-" + "9" * 5000 + ", 1]", ["an integer of more than 4300 digits is too large"]),
         ("[" + "1" * 308 + ", 1]", ["row 1 sums to 1.1111111111111111e+307, not 1"]),  # a float, but no probability
         ("[1e999, 1]", ["column 1", "infinite"]),
         ('{"": 1}', ["label 1 has an empty label"]),

@@ -421,13 +421,16 @@ class _BadJSON(Exception):
 def _read_json(origin: str, text: str) -> Distributions:
     """A list of numbers, a list of lists, an object label -> number, or a list of such objects."""
     try:
-        data = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+        data = json.loads(text, object_pairs_hook=_json_object)
     except json.JSONDecodeError as error:
         raise InputError(f"{origin}: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
     except _BadJSON as problem:
         raise InputError(f"{origin}: {problem}") from None
     except RecursionError:
         raise InputError(f"{origin}: nested too deeply; expected rows of numbers (a list of lists at most)") from None
+    except ValueError:  # not a syntax error: Python's limit on the digits of an integer
+        raise InputError(f"{origin}: an integer of more than {sys.get_int_max_str_digits()} digits is too large "
+                         "for a floating-point number") from None
     if isinstance(data, dict) or (isinstance(data, list) and data and not isinstance(data[0], (list, dict))):
         data = [data]
     if not isinstance(data, list) or not data:
@@ -440,9 +443,12 @@ def _read_json(origin: str, text: str) -> Distributions:
         source = Distributions(np.zeros((len(data), len(labels))), labels, origin, inline=False)
         for r, row in enumerate(data):
             numbers = list(row.values())
-            if all(type(value) is float for value in numbers):  # the common case, fast
-                source.values[r, [column_of[label] for label in row] if column_of else slice(None)] = numbers
-                continue
+            if _plain_numbers(numbers):  # the common case, fast
+                try:
+                    source.values[r, [column_of[label] for label in row] if column_of else slice(None)] = numbers
+                    continue
+                except OverflowError:  # an integer too large for a float: named below
+                    pass
             column_of = column_of or {label: c for c, label in enumerate(labels)}
             for label, value in row.items():
                 c = column_of[label]
@@ -459,9 +465,12 @@ def _read_json(origin: str, text: str) -> Distributions:
     for r, row in enumerate(data):
         if len(row) != width:
             raise InputError(f"{source.where(r)} has {len(row)} entries, expected {width} like row 1")
-        if all(type(value) is float for value in row):  # the common case, fast
-            source.values[r] = row
-            continue
+        if _plain_numbers(row):  # the common case, fast
+            try:
+                source.values[r] = row
+                continue
+            except OverflowError:  # an integer too large for a float: named below
+                pass
         for c, value in enumerate(row):
             source.values[r, c] = _json_number(value, lambda: source.where(r, c))
     return source
@@ -477,17 +486,9 @@ def _json_object(pairs: list[tuple[str, object]]) -> dict:
     return obj
 
 
-def _json_int(text: str) -> float:
-    """A JSON integer as a float; one too large for a float is refused (not turned into inf)."""
-    if len(text) < 300:  # surely within float range: float() of the digits rounds correctly
-        return float(text)
-    digits = len(text.lstrip("-"))
-    if digits > 309:  # 1.8e308 has 309 digits: longer is surely too large (and int() would be slow)
-        raise _BadJSON(f"an integer of {digits} digits is too large for a floating-point number")
-    try:
-        return float(int(text))
-    except OverflowError:
-        raise _BadJSON(f"an integer of {digits} digits is too large for a floating-point number") from None
+def _plain_numbers(values: list) -> bool:
+    """Are all of ``values`` ints or floats (not bools, strings, lists)? One pass in C."""
+    return set(map(type, values)) <= {int, float}
 
 
 def _json_kind(value) -> str:
@@ -506,7 +507,11 @@ def _json_number(value, where) -> float:
         else:
             shown = None if isinstance(value, (list, dict)) else json.dumps(value)
         raise InputError(f"{where()}: " + (f"{shown} is not a number" if shown else f"is {_json_kind(value)}, not a number"))
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise InputError(f"{where()}: an integer of {len(str(abs(value)))} digits is too large for a "
+                         "floating-point number") from None
 
 
 # --------------------------------------------------------------------------------------------
