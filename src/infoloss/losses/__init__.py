@@ -105,25 +105,26 @@ def cross_entropy(
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight, "mask": mask})
     input, target, weight, mask = arrays.values()
     axis = args.class_axis("input", tuple(input.shape), axis)
-    args.check_reduction(reduction)
-    args.check_fraction("label_smoothing", label_smoothing)
-    _check_z_loss_and_softcap(z_loss, softcap)
-    kind = args.target_kind(xp, input, target, axis)
+    _validate.check_reduction(reduction)
+    _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                          z_loss=z_loss, softcap=softcap)
+    kind = _validate.loss_target_kind(xp, input, target, axis)
     z, out_dtype = args.compute_dtype(xp, input, "input")
     n_classes = input.shape[axis]
     validating = args.should_validate(validate, input, target, weight, mask)
     weight = args.class_weight(xp, weight, n_classes, z.dtype, validating)
     element_shape = tuple(s for i, s in enumerate(input.shape) if i != axis)
     mask = args.element_mask(xp, mask, element_shape)
+    target_dtype = target.dtype  # its own tolerance: a bfloat16 row sums to 1 only within bfloat16's
     if kind == "probs":
         if ignore_index != -100:  # PyTorch refuses it too; say what to use instead
-            raise ValueError(
-                f"ignore_index={ignore_index} applies to class-index targets only; to ignore "
-                "elements with probability targets pass mask= (False = ignore)"
+            raise _validate.InputError(
+                f"={ignore_index} applies to class-index targets only", argument="ignore_index",
+                value=ignore_index, hint="to ignore elements with probability targets pass mask= (False = ignore)",
             )
         target = args.restore(xp, target, z.dtype)
     if validating:
-        _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis)
+        _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis, target_dtype)
 
     plain = not (z_loss or softcap is not None or return_entropy)
     if kind == "index" and plain and array_api_compat.is_torch_array(z):
@@ -173,15 +174,18 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight})
     input, target, weight = arrays.values()
     axis = args.class_axis("input", tuple(input.shape), axis)
-    args.check_reduction(reduction)
-    if args.target_kind(xp, input, target, axis) != "index":
-        raise TypeError("nll_loss needs integer class-index targets; for probability targets use cross_entropy or kl_div")
+    _validate.check_reduction(reduction)
+    _validate.check_cross_entropy_options(ignore_index=ignore_index)
+    if _validate.loss_target_kind(xp, input, target, axis) != "index":
+        raise _validate.InputTypeError("must hold integer class indices for nll_loss", argument="target",
+                                       value=_validate._dtype_name(target.dtype),
+                                       hint="for probability targets use cross_entropy or kl_div")
     log_q, out_dtype = args.compute_dtype(xp, input, "input")
     n_classes = input.shape[axis]
     validating = args.should_validate(validate, input, target, weight)
     weight = args.class_weight(xp, weight, n_classes, log_q.dtype, validating)
     if validating:
-        args.check_class_indices(xp, target, n_classes, ignore_index)
+        _validate.check_class_indices(xp, target, n_classes, ignore_index)
     if array_api_compat.is_torch_array(log_q):
         loss = _torch_index_loss(
             log_q, target, axis=axis, weight=weight, ignore_index=ignore_index, mask=None,
@@ -214,7 +218,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=N
     """
     x, t, weight, _, xp, out_dtype, validating = _binary_inputs(input, target, weight, None, reduction, axis, validate)
     if validating:
-        args.check_in_unit_interval(xp, x, "input")
+        _validate.check_in_unit_interval(xp, x, "input")
     if array_api_compat.is_torch_array(x):
         import torch.nn.functional as F
 
@@ -293,20 +297,19 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
     """
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target})
     input, target = arrays.values()
-    args.check_reduction(reduction, args.REDUCTIONS + ("batchmean",))
-    if tuple(input.shape) != tuple(target.shape):
-        raise ValueError(f"input and target need the same shape; got input {tuple(input.shape)} and target {tuple(target.shape)}")
+    _validate.check_reduction(reduction, _validate.REDUCTIONS + ("batchmean",))
+    _validate.check_same_shape(("input", "target"), (input.shape, target.shape))
     if axis is not None:
         axis = args.class_axis("input", tuple(input.shape), axis)
     log_q, out_dtype = args.compute_dtype(xp, input, "input")
     target, _ = args.compute_dtype(xp, target, "target")
     target = args.restore(xp, target, log_q.dtype)
     if args.should_validate(validate, input, target):
-        args.check_not_nan(xp, log_q, "input")
+        _validate.check_not_nan(xp, log_q, "input")
         if log_target:
-            args.check_not_nan(xp, target, "target")
+            _validate.check_not_nan(xp, target, "target")
         else:
-            args.check_non_negative(xp, target, "target")
+            _validate.check_non_negative(xp, target, "target")
     if log_target:
         absent = target == -math.inf
         log_p = xp.where(absent, xp.zeros_like(target), target)
@@ -319,9 +322,11 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
         # p log p - p log q, in PyTorch's order of operations (same rounding)
         per = xp.where(absent, xp.zeros_like(log_q), target * xp.log(safe_p) - target * safe_q)
     if reduction == "batchmean":
+        # PyTorch divides by input.size(0) when there is one; a 0-d input has none: its sum.
         if log_q.ndim == 0:
-            raise ValueError("reduction='batchmean' needs input with a batch dimension; got a 0-d input")
-        count = input.shape[0] if axis is None else math.prod(input.shape) // input.shape[axis]
+            count = 1
+        else:
+            count = input.shape[0] if axis is None else math.prod(input.shape) // input.shape[axis]
         return args.restore(xp, _reduce(xp, per, "mean", count), out_dtype)
     return args.restore(xp, _reduce(xp, per, reduction, math.prod(per.shape)), out_dtype)
 
@@ -392,23 +397,11 @@ def _softcap(xp, z, cap):
     return xp.where(z == -math.inf, z, capped)  # masked classes stay masked
 
 
-def _check_z_loss_and_softcap(z_loss, softcap) -> None:
-    number = (int, float, np.floating, np.integer)
-    if isinstance(z_loss, bool) or not isinstance(z_loss, number) or not (math.isfinite(z_loss) and z_loss >= 0):
-        raise ValueError(f"z_loss must be a finite number >= 0, got z_loss={z_loss!r}")
-    if softcap is not None and (
-        isinstance(softcap, bool) or not isinstance(softcap, number) or not (math.isfinite(softcap) and softcap > 0)
-    ):
-        raise ValueError(f"softcap must be None or a finite number > 0, got softcap={softcap!r}")
-
-
-def _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis) -> None:
+def _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis, input_dtype) -> None:
     if kind == "index":
-        args.check_class_indices(xp, target, n_classes, ignore_index, mask)
+        _validate.check_class_indices(xp, target, n_classes, ignore_index, mask)
         return
-    if mask is not None:  # masked rows may hold anything (padding): check the kept ones only
-        target = xp.where(xp.expand_dims(mask, axis=axis), target, xp.full_like(target, 1 / n_classes))
-    _validate.check_distribution(xp, target, "target", axis, normalize=False)
+    _validate.check_probability_targets(xp, target, axis, keep=mask, input_dtype=input_dtype)
 
 
 def _check_broadcasts(name, shape, input_shape) -> None:
@@ -417,16 +410,18 @@ def _check_broadcasts(name, shape, input_shape) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{name} of shape {tuple(shape)} does not broadcast to input's shape {tuple(input_shape)}")
+        raise _validate.InputError(f"of shape {tuple(shape)} does not broadcast to input's shape {tuple(input_shape)}",
+                                   argument=name, value=tuple(shape))
 
 
 def _binary_inputs(input, target, weight, pos_weight, reduction, axis, validate):
     named = {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight}
     arrays, xp = args.arrays_of_one_kind(named)
     input, target, weight, pos_weight = arrays.values()
-    args.check_reduction(reduction)
+    _validate.check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"target must have input's shape {tuple(input.shape)}, got shape {tuple(target.shape)}")
+        raise _validate.InputError(f"must have input's shape {tuple(input.shape)}, got shape {tuple(target.shape)}",
+                                   argument="target", value=tuple(target.shape))
     x, out_dtype = args.compute_dtype(xp, input, "input")
     t = args.restore(xp, target, x.dtype)
     validating = args.should_validate(validate, input, target, weight, pos_weight)
@@ -437,10 +432,10 @@ def _binary_inputs(input, target, weight, pos_weight, reduction, axis, validate)
             _check_broadcasts(name, w.shape, x.shape)
             w = args.restore(xp, w, x.dtype)
             if validating:
-                args.check_non_negative(xp, w, name)
+                _validate.check_non_negative(xp, w, name)
         weights[name] = w
     if validating:
-        args.check_in_unit_interval(xp, t, "target")
+        _validate.check_in_unit_interval(xp, t, "target")
     return x, t, weights["weight"], weights["pos_weight"], xp, out_dtype, validating
 
 

@@ -73,8 +73,7 @@ def distillation_kl(
     >>> round(float(distillation_kl(np.log([[.2, .2, .6]]), np.array([[.8, .1, .1]]), teacher_format='probs')), 4)
     0.8605
     """
-    if direction not in ("forward", "reverse"):
-        raise ValueError(f"direction must be 'forward' (KL(teacher || student)) or 'reverse', got direction={direction!r}")
+    _validate.check_distillation_options(direction=direction, temperature=temperature)
     return _distill(
         student, teacher, mode=direction, beta=None, temperature=temperature, teacher_format=teacher_format,
         scale_by_temperature=scale_by_temperature, reduction=reduction, mask=mask, axis=axis, validate=validate,
@@ -102,7 +101,7 @@ def distillation_js(
     >>> round(float(far), 6) == round(float(np.log(2)), 6)  # disjoint supports: the maximum
     True
     """
-    args.check_fraction("beta", beta, low_open=True, high_open=True)
+    _validate.check_distillation_options(beta=beta, temperature=temperature)
     return _distill(
         student, teacher, mode="js", beta=float(beta), temperature=temperature, teacher_format=teacher_format,
         scale_by_temperature=scale_by_temperature, reduction=reduction, mask=mask, axis=axis, validate=validate,
@@ -118,23 +117,17 @@ def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale
              reduction, mask, axis, validate):
     arrays, xp = args.arrays_of_one_kind({"student": student, "teacher": teacher, "mask": mask})
     student, teacher, mask = arrays.values()
-    if tuple(student.shape) != tuple(teacher.shape):
-        raise ValueError(
-            f"student and teacher need the same shape; got student {tuple(student.shape)} and "
-            f"teacher {tuple(teacher.shape)}"
-        )
+    _validate.check_same_shape(("student", "teacher"), (student.shape, teacher.shape))
     axis = args.class_axis("student", tuple(student.shape), axis)
-    args.check_temperature(temperature)
-    args.check_reduction(reduction)
-    if teacher_format not in TEACHER_FORMATS:
-        raise ValueError(f"teacher_format must be one of {TEACHER_FORMATS}, got teacher_format={teacher_format!r}")
+    _validate.check_reduction(reduction)
+    _validate.check_choice("teacher_format", teacher_format, TEACHER_FORMATS)
     s, out_dtype = args.compute_dtype(xp, student, "student")
     t, _ = args.compute_dtype(xp, teacher, "teacher")
     t = args.restore(xp, t, s.dtype)
     element_shape = tuple(n for i, n in enumerate(s.shape) if i != axis)
     mask = args.element_mask(xp, mask, element_shape)
     if args.should_validate(validate, student, teacher, mask):
-        _check_teacher(xp, t, teacher_format, axis, mask)
+        _check_teacher(xp, t, teacher_format, axis, mask, teacher.dtype)
     factor = float(temperature) ** 2 if scale_by_temperature else 1.0
     config = (mode, beta, float(temperature), teacher_format)
 
@@ -158,15 +151,13 @@ def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale
     return args.restore(xp, total, out_dtype)
 
 
-def _check_teacher(xp, t, teacher_format, axis, mask):
+def _check_teacher(xp, t, teacher_format, axis, mask, input_dtype):
     if teacher_format == "logits":
-        args.check_not_nan(xp, t, "teacher")
+        _validate.check_not_nan(xp, t, "teacher")
         return
     probs = t if teacher_format == "probs" else xp.exp(t)
-    if mask is not None:  # padding rows may hold anything
-        probs = xp.where(xp.expand_dims(mask, axis=axis), probs, xp.full_like(probs, 1 / t.shape[axis]))
     name = "teacher" if teacher_format == "probs" else "exp(teacher)"
-    _validate.check_distribution(xp, probs, name, axis, normalize=False)
+    _validate.check_probability_targets(xp, probs, axis, name=name, keep=mask, input_dtype=input_dtype)
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,11 +13,9 @@ with zero gradients, not NaN.
 
 from __future__ import annotations
 
-import math
-import numbers
+import torch  # noqa: F401 - this module needs PyTorch (the ops below import it too)
 
-import torch
-
+from .. import _validate
 from ..ops.cross_entropy import linear_cross_entropy_op
 from ..ops.distill import linear_distill_op
 from ..ops.vocab_parallel import vocab_parallel_cross_entropy_op, vocab_parallel_linear_cross_entropy_op
@@ -29,9 +27,6 @@ __all__ = [
     "vocab_parallel_cross_entropy",
     "vocab_parallel_linear_cross_entropy",
 ]
-
-_FLOAT_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
-
 
 def linear_cross_entropy(
     hidden, weight, target, bias=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0,
@@ -77,10 +72,8 @@ def linear_cross_entropy(
     >>> bool(torch.allclose(fused, plain))
     True
     """
-    _check_reduction(reduction, ("mean", "sum", "none"))
-    vocab = _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
-    target = _check_target(target, hidden, vocab, ignore_index)
-    _check_cross_entropy_options(label_smoothing, z_loss, softcap, chunk_size)
+    _check_cross_entropy_call(hidden, weight, target, bias, ignore_index=ignore_index, reduction=reduction,
+                              label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size)
     return linear_cross_entropy_op(
         hidden, weight, target, bias, ignore_index=ignore_index, reduction=reduction,
         label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
@@ -119,8 +112,7 @@ def linear_kl_div(
     >>> bool(torch.allclose(fused, plain))
     True
     """
-    if direction not in ("forward", "reverse"):
-        raise ValueError(f"direction must be 'forward' (KL(teacher || student)) or 'reverse', got direction={direction!r}")
+    _validate.check_distillation_options(direction=direction, temperature=temperature)
     return _linear_distill(
         hidden, weight, teacher, teacher_weight, bias=bias, teacher_bias=teacher_bias, divergence=direction,
         beta=0.5, temperature=temperature, scale_by_temperature=scale_by_temperature, mask=mask,
@@ -146,9 +138,7 @@ def linear_js_div(
     >>> bool(linear_js_div(h, w, h @ w.T).abs() < 1e-6)  # identical teacher: 0
     True
     """
-    _check_real("beta", beta)
-    if not 0 < beta < 1:
-        raise ValueError(f"beta must be in (0, 1) (the teacher's share of the mixture), got beta={beta!r}")
+    _validate.check_distillation_options(beta=beta, temperature=temperature)
     return _linear_distill(
         hidden, weight, teacher, teacher_weight, bias=bias, teacher_bias=teacher_bias, divergence="js",
         beta=beta, temperature=temperature, scale_by_temperature=scale_by_temperature, mask=mask,
@@ -170,15 +160,13 @@ def vocab_parallel_cross_entropy(
     one all-reduce SUM of (sum of exponentials, target logit, logit sum) per row. The backward is
     local: each rank's gradient is that of the global loss w.r.t. its own slice.
     """
-    _check_reduction(reduction, ("mean", "sum", "none"))
-    _check_tensor("logits", logits)
+    _validate.check_reduction(reduction)
+    _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
+                                          softcap=softcap)
+    _validate.check_float_tensor("logits", logits)
     if logits.ndim < 1:
-        raise ValueError("logits must have a vocabulary axis, got a 0-d tensor")
-    _check_fraction("label_smoothing", label_smoothing)
-    _check_nonnegative("z_loss", z_loss)
-    if softcap is not None:
-        _check_positive("softcap", softcap)
-    target = _check_target(target, logits, None, ignore_index)
+        raise _validate.InputError("must have a vocabulary axis, got a 0-d tensor", argument="logits", value=())
+    _validate.check_index_target_tensor(target, logits, None, ignore_index, hidden_name="logits")
     return vocab_parallel_cross_entropy_op(
         logits, target, group=group, ignore_index=ignore_index, reduction=reduction,
         label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
@@ -198,10 +186,9 @@ def vocab_parallel_linear_cross_entropy(
     all-reduce of N x D, in the forward pass for 'mean'/'sum', in the backward for 'none'), so
     every rank gets the full gradient, as a replicated input should.
     """
-    _check_reduction(reduction, ("mean", "sum", "none"))
-    _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
-    target = _check_target(target, hidden, None, ignore_index)
-    _check_cross_entropy_options(label_smoothing, z_loss, softcap, chunk_size)
+    _check_cross_entropy_call(hidden, weight, target, bias, ignore_index=ignore_index, reduction=reduction,
+                              label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
+                              local_vocab=True)
     return vocab_parallel_linear_cross_entropy_op(
         hidden, weight, target, bias, group=group, ignore_index=ignore_index, reduction=reduction,
         label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
@@ -213,145 +200,49 @@ def vocab_parallel_linear_cross_entropy(
 # --------------------------------------------------------------------------------------------
 
 
+def _check_cross_entropy_call(hidden, weight, target, bias, *, ignore_index, reduction, label_smoothing, z_loss,
+                              softcap, chunk_size, local_vocab=False):
+    """The checks of :func:`linear_cross_entropy` (and its vocabulary-parallel form, whose
+    ``weight`` holds this rank's rows only: the targets' range is checked once the full
+    vocabulary size is known)."""
+    _validate.check_reduction(reduction)
+    _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
+                                          softcap=softcap)
+    _validate.check_chunk_size(chunk_size)
+    vocab = _validate.check_linear(hidden, weight, bias)
+    _validate.check_index_target_tensor(target, hidden, None if local_vocab else vocab, ignore_index)
+
+
 def _linear_distill(hidden, weight, teacher, teacher_weight, *, bias, teacher_bias, reduction, mask,
                     temperature, chunk_size, **options):
-    _check_reduction(reduction, ("mean", "sum", "none"))
-    vocab = _check_linear(hidden, weight, bias, "hidden", "weight", "bias")
-    _check_positive("temperature", temperature)
-    _check_tensor("teacher", teacher)
+    _validate.check_reduction(reduction)
+    _validate.check_chunk_size(chunk_size)
+    vocab = _validate.check_linear(hidden, weight, bias)
+    _validate.check_float_tensor("teacher", teacher)
     if teacher.shape[:-1] != hidden.shape[:-1]:
-        raise ValueError(
-            f"teacher has shape {tuple(teacher.shape)} but hidden has shape {tuple(hidden.shape)}; "
-            "they need the same leading (token) dimensions"
+        raise _validate.InputError(
+            f"has shape {tuple(teacher.shape)} but hidden has shape {tuple(hidden.shape)}; they need the same "
+            "leading (token) dimensions", argument="teacher", value=tuple(teacher.shape),
         )
     if teacher_weight is None:
         if teacher_bias is not None:
-            raise ValueError("teacher_bias needs teacher_weight (teacher given as logits has no bias)")
+            raise _validate.InputError("needs teacher_weight (a teacher given as logits has no bias)",
+                                       argument="teacher_bias")
         if teacher.shape[-1] != vocab:
-            raise ValueError(
-                f"teacher logits have {teacher.shape[-1]} classes (shape {tuple(teacher.shape)}) but weight has "
-                f"{vocab} rows (shape {tuple(weight.shape)}); they need the same vocabulary"
+            raise _validate.InputError(
+                f"logits have {teacher.shape[-1]} classes (shape {tuple(teacher.shape)}) but weight has {vocab} rows "
+                f"(shape {tuple(weight.shape)}); they need the same vocabulary", argument="teacher",
+                value=tuple(teacher.shape),
             )
     else:
-        teacher_vocab = _check_linear(teacher, teacher_weight, teacher_bias, "teacher", "teacher_weight", "teacher_bias")
+        teacher_vocab = _validate.check_linear(teacher, teacher_weight, teacher_bias,
+                                               ("teacher", "teacher_weight", "teacher_bias"))
         if teacher_vocab != vocab:
-            raise ValueError(
-                f"teacher_weight has {teacher_vocab} rows but weight has {vocab}; they need the same vocabulary"
-            )
+            raise _validate.InputError(f"has {teacher_vocab} rows but weight has {vocab}; they need the same vocabulary",
+                                       argument="teacher_weight", value=tuple(teacher_weight.shape))
     if mask is not None:
-        if not isinstance(mask, torch.Tensor) or mask.shape != hidden.shape[:-1] or mask.dtype != torch.bool:
-            what = f"{mask.dtype} of shape {tuple(mask.shape)}" if isinstance(mask, torch.Tensor) else type(mask).__name__
-            raise ValueError(f"mask must be a boolean tensor of shape {tuple(hidden.shape[:-1])}, got {what}")
-    _check_chunk_size(chunk_size)
+        _validate.check_token_mask(mask, tuple(hidden.shape[:-1]))
     return linear_distill_op(
         hidden, weight, teacher, teacher_weight, bias=bias, teacher_bias=teacher_bias, temperature=temperature,
         mask=mask, reduction=reduction, chunk_size=chunk_size, **options,
     )
-
-
-def _check_tensor(name, x):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"{name} must be float32, float64, bfloat16 or float16, got {name}.dtype={x.dtype}")
-
-
-def _check_linear(hidden, weight, bias, hidden_name, weight_name, bias_name) -> int:
-    """Shapes, dtypes and devices of (hidden, weight, bias); returns the vocabulary size."""
-    _check_tensor(hidden_name, hidden)
-    _check_tensor(weight_name, weight)
-    if hidden.ndim < 1:
-        raise ValueError(f"{hidden_name} must have shape (..., D), got a 0-d tensor")
-    if weight.ndim != 2:
-        raise ValueError(f"{weight_name} must have shape (V, D), got shape {tuple(weight.shape)}")
-    if hidden.shape[-1] != weight.shape[1]:
-        raise ValueError(
-            f"hidden size mismatch: {hidden_name} has shape {tuple(hidden.shape)} (D={hidden.shape[-1]}) but "
-            f"{weight_name} has shape {tuple(weight.shape)} (D={weight.shape[1]}); {weight_name} must be (V, D)"
-        )
-    if hidden.dtype != weight.dtype:
-        raise TypeError(f"{hidden_name}.dtype={hidden.dtype} and {weight_name}.dtype={weight.dtype} must match")
-    if hidden.device != weight.device:
-        raise ValueError(f"{hidden_name} is on {hidden.device} and {weight_name} on {weight.device}; use one device")
-    if bias is not None:
-        _check_tensor(bias_name, bias)
-        if bias.shape != (weight.shape[0],):
-            raise ValueError(
-                f"{bias_name} must have shape ({weight.shape[0]},) to match {weight_name} {tuple(weight.shape)}, "
-                f"got {tuple(bias.shape)}"
-            )
-        if bias.dtype != weight.dtype or bias.device != weight.device:
-            raise TypeError(f"{bias_name} must have {weight_name}'s dtype and device ({weight.dtype}, {weight.device})")
-    return weight.shape[0]
-
-
-def _check_target(target, hidden, vocab, ignore_index):
-    """Integer class indices of shape hidden.shape[:-1], each in [0, vocab) or ignore_index."""
-    if not isinstance(target, torch.Tensor):
-        raise TypeError(f"target must be a torch.Tensor of class indices, got {type(target).__name__}")
-    if target.dtype.is_floating_point or target.dtype.is_complex or target.dtype == torch.bool:
-        raise TypeError(
-            f"target must hold integer class indices (e.g. torch.long), got target.dtype={target.dtype}; "
-            "soft (probability) targets are not supported by the fused loss"
-        )
-    if target.shape != hidden.shape[:-1]:
-        raise ValueError(
-            f"target has shape {tuple(target.shape)} but must have shape {tuple(hidden.shape[:-1])} "
-            f"(hidden's shape {tuple(hidden.shape)} without the last axis)"
-        )
-    if target.device != hidden.device:
-        raise ValueError(f"target is on {target.device} but hidden on {hidden.device}")
-    if vocab is not None and target.numel() and not torch.compiler.is_compiling():
-        bad = (target != ignore_index) & ((target < 0) | (target >= vocab))
-        if bool(bad.any()):
-            position = tuple(int(i) for i in bad.nonzero()[0])
-            where = f"target[{', '.join(map(str, position))}]"
-            raise ValueError(
-                f"{where} = {int(target[position])} is not a class index in [0, {vocab}) nor "
-                f"ignore_index={ignore_index}"
-            )
-    return target
-
-
-def _check_reduction(reduction, allowed):
-    if reduction not in allowed:
-        raise ValueError(f"reduction must be one of {', '.join(map(repr, allowed))}, got reduction={reduction!r}")
-
-
-def _check_real(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {name}={value!r}")
-
-
-def _check_fraction(name, value):
-    _check_real(name, value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {name}={value!r}")
-
-
-def _check_nonnegative(name, value):
-    _check_real(name, value)
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {name}={value!r}")
-
-
-def _check_positive(name, value):
-    _check_real(name, value)
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {name}={value!r}")
-
-
-def _check_cross_entropy_options(label_smoothing, z_loss, softcap, chunk_size):
-    """The options shared by the single-process and vocabulary-parallel linear cross-entropy."""
-    _check_fraction("label_smoothing", label_smoothing)
-    _check_nonnegative("z_loss", z_loss)
-    if softcap is not None:
-        _check_positive("softcap", softcap)
-    _check_chunk_size(chunk_size)
-
-
-def _check_chunk_size(chunk_size):
-    if chunk_size is None:
-        return
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size <= 0:
-        raise ValueError(f"chunk_size must be a positive int (rows per chunk) or None, got chunk_size={chunk_size!r}")
