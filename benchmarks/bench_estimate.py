@@ -138,13 +138,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per call; the best counts")
     parser.add_argument("--bias", action="store_true", help="print only the bias/RMSE table")
     parser.add_argument("--reps", type=int, default=50, help="Monte-Carlo draws per cell of the bias table")
+    parser.add_argument("--part", choices=("all", "counting", "nsb", "knn"), default="all", help="run one part only")
     args = parser.parse_args()
     if args.bias:
         bias_table(args.reps)
         return
-    counting(int(args.size), args.repeat)
-    nsb(args.repeat)
-    knn(args.repeat)
+    if args.part in ("all", "counting"):
+        counting(int(args.size), args.repeat)
+    if args.part in ("all", "nsb"):
+        nsb(args.repeat)
+    if args.part in ("all", "knn"):
+        knn(args.repeat)
 
 
 if __name__ == "__main__":

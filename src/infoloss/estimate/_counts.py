@@ -17,6 +17,7 @@ the label, as a tuple would be).
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,8 @@ from .._validate import InputError, InputTypeError
 # Labels below this use bincount: a table of 2**24 int64 is 128 MiB at most, and in practice
 # it is the largest label seen plus one.
 _BINCOUNT_LIMIT = 1 << 24
+
+_HAVE_PANDAS = importlib.util.find_spec("pandas") is not None  # its hash table, when installed
 
 
 @dataclass(frozen=True)
@@ -165,18 +168,32 @@ def _as_sample_array(x, name: str) -> np.ndarray:
 
 
 def _check_no_missing(values: np.ndarray, name: str) -> None:
+    """NaN or None anywhere is an error. 1-D object arrays are checked by the hash table's own
+    missing-value sentinel as they are counted (one pass fewer; see :func:`_factorize`)."""
     if values.dtype.kind in "fc":
         missing = np.isnan(values)
-    elif values.dtype == object:
-        missing = np.fromiter((v is None or (isinstance(v, float) and v != v) for v in values.ravel()),
-                              dtype=bool, count=values.size).reshape(values.shape)
+    elif values.dtype == object and (values.ndim > 1 or not _HAVE_PANDAS):
+        missing = _object_missing(values)
     else:
         return
     if missing.any():
-        index = tuple(int(i) for i in np.argwhere(missing)[0])
-        raise InputError("is missing (NaN or None); a missing value is not a symbol",
-                         argument=name, index=index if values.ndim > 1 else index[0], value=None,
-                         hint="drop the missing samples first, or give them a label of their own")
+        _raise_missing(name, tuple(int(i) for i in np.argwhere(missing)[0]))
+
+
+def _raise_missing(name: str, index: tuple):
+    raise InputError("is missing (NaN or None); a missing value is not a symbol",
+                     argument=name, index=index if len(index) > 1 else index[0], value=None,
+                     hint="drop the missing samples first, or give them a label of their own")
+
+
+def _object_missing(values: np.ndarray) -> np.ndarray:
+    """None or NaN entries of an object array."""
+    if _HAVE_PANDAS:
+        import pandas as pd
+
+        return pd.isna(values)
+    flat = (v is None or (isinstance(v, float) and v != v) for v in values.ravel())  # pragma: no cover
+    return np.fromiter(flat, dtype=bool, count=values.size).reshape(values.shape)
 
 
 def _count_numpy(values: np.ndarray, name: str, *, keep_codes: bool) -> Counts:
@@ -194,6 +211,8 @@ def _count_numpy(values: np.ndarray, name: str, *, keep_codes: bool) -> Counts:
             # flatnonzero and the table are int64 already: no further copies.
             return Counts(labels.astype(values.dtype, copy=False), table[labels], codes)
     codes, labels = _factorize(values)
+    if values.dtype == object and len(codes) and codes.min() < 0:  # pandas's sentinel for None/NaN
+        _raise_missing(name, (int(np.argmax(codes < 0)),))
     counts = np.bincount(codes, minlength=len(labels)).astype(np.int64)
     return Counts(labels, counts, codes if keep_codes else None)
 
@@ -205,7 +224,7 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     except ImportError:  # pragma: no cover - pandas is in the test environment
         uniques, codes = np.unique(values, return_inverse=True)
         return codes.reshape(-1), uniques
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    codes, uniques = pd.factorize(values)  # None and NaN get code -1 (callers check)
     return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
 
