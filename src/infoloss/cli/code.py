@@ -285,7 +285,7 @@ class _Interrupted(click.ClickException):
 
     def __init__(self, signum: int):
         self.exit_code = 128 + signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; the partial output was removed")
+        super().__init__(f"interrupted by {signal.Signals(signum).name}; no partial output is left")
 
 
 class _Signalled(BaseException):
@@ -315,8 +315,13 @@ def _signals_interrupt():
     except _Signalled as stopped:
         raise _Interrupted(stopped.signum) from None
     finally:
+        # A signal arriving while the handlers are put back waits until they are (then the
+        # previous handler, by default the usual exit, takes it) instead of raising in here.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, handled) if hasattr(signal, "pthread_sigmask") else None
         for number, handler in previous.items():
             signal.signal(number, handler)
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _size_of(path: str) -> int:
