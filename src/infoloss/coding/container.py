@@ -156,7 +156,7 @@ def _encode(source, seen: Scan, byte_values, frequencies, progress) -> memoryvie
         done += chunk.size
         _report(progress, "encode", done, seen.length)
     if crc != seen.crc32 or done != seen.length:
-        raise InputError(f"changed while it was being compressed; nothing was written", argument=source.name)
+        raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
     words = encoder.words()
     del encoder  # free the coder's buffer before the header and the write
     return memoryview(words.astype("<u4", copy=False)).cast("B")  # no copy on little-endian
