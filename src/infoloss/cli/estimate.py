@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .inputs import InputError
+from .inputs import InputError, check_file, max_size_option
 from .._validate import InfolossError
 
 __all__ = ["estimate"]
@@ -55,6 +55,7 @@ _METHODS = ("plugin", "miller-madow", "jeffreys", "laplace", "sg", "minimax", "s
 @click.option("--k", "neighbours", type=int, default=None, metavar="K",
               help="Continuous columns: k-NN estimators (Kozachenko-Leonenko, KSG, Wang-Kulkarni-Verdu) with k neighbours.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (full precision) instead of a table.")
+@max_size_option
 def estimate(file, columns, method, alphabet_size, bits, ci, ci_method, n_boot, seed, neighbours, as_json):
     """Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE."""
     from .. import estimate as est
@@ -119,11 +120,7 @@ def _read(path: Path, columns: list[str]):
     origin = path.name
     if suffix not in FILE_TYPES:
         raise InputError(f"{origin}: unknown file type {suffix or '(no extension)'!r}; use one of {', '.join(FILE_TYPES)}")
-    if not path.exists():
-        raise InputError(f"{origin}: no such file")
-    if path.is_dir():
-        raise InputError(f"{origin}: is a directory, not a file")
-    size = path.stat().st_size
+    size = check_file(path, origin)  # a regular file within --max-size (never a device or FIFO)
     try:
         if suffix == ".npy":
             return _read_npy(path, origin, columns)
