@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from .. import _validate
-from .inputs import InputError, align, read
+from .inputs import InputError, align, max_size_option, read
 
 __all__ = ["explore"]
 
@@ -32,6 +32,7 @@ DEFAULT_OUTPUT = "infoloss-explore.html"
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="The sample button's seed.")
 @click.option("-o", "--output", metavar="PAGE", default=DEFAULT_OUTPUT, show_default=True, help="The HTML file to write.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
+@max_size_option
 def explore(p_inline, q_inline, p_file, q_file, logits_inline, target, temperature, nats, seed, output, open_browser):
     """Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.
 
