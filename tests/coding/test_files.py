@@ -159,10 +159,11 @@ def test_sigterm_removes_the_part_file(tmp_path):
     data = _skewed_bytes(1 << 20)
     coding.compress_file(_write(tmp_path / "d", data), tmp_path / "d.ilc")
     # A child that decodes slowly (256 blocks, a pause after each: over 5 s), so the signal lands
-    # mid-way even on a loaded machine.
+    # mid-way even on a loaded machine; the command stops at the next block boundary.
     script = (
         "import time, sys; import infoloss.coding.container as c; c.CHUNK = 1 << 12; "
-        "c._report = lambda *a: time.sleep(0.02); from infoloss.cli.main import main; "
+        "report = c._report; c._report = lambda *a: (time.sleep(0.02), report(*a)); "
+        "from infoloss.cli.main import main; "
         "main(['code', 'decompress', sys.argv[1], '-o', sys.argv[2]], prog_name='infoloss')"
     )
     child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "d.ilc"), str(tmp_path / "out")],

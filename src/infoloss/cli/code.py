@@ -14,6 +14,7 @@ SIGINT remove the partial output (``OUT.part``) and exit with 128 + the signal's
 from __future__ import annotations
 
 import math
+import os
 import signal
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,9 +98,9 @@ def compress(source, output, model, floor, force):
     """
     output = output or source + SUFFIX
     limit = max_size()
-    with _signals_interrupt():
+    with _signals_interrupt() as stop:
         weights = _run(coding.byte_counts, model, max_size=limit) if model else None
-        with _progress(_size_of(source), "compress") as progress:
+        with _progress(_size_of(source), "compress", stop) as progress:
             stats = _run(coding.compress_file, source, output, model=weights, floor=floor, force=force,
                          progress=progress, max_size=limit)
     heading, table = _compression_report(source, output, model, stats)
@@ -124,7 +125,7 @@ def decompress(source, output, force):
             raise InputError(f"{source} does not end in {SUFFIX}; name the restored file with -o FILE")
         output = source[: -len(SUFFIX)]
     limit = max_size()
-    with _signals_interrupt(), _progress(_size_of(source), "decompress") as progress:
+    with _signals_interrupt() as stop, _progress(_size_of(source), "decompress", stop) as progress:
         stats = _run(coding.decompress_file, source, output, force=force, progress=progress,
                      max_output=limit, max_size=limit)
     _console().print(
@@ -289,39 +290,55 @@ class _Interrupted(click.ClickException):
 
 
 class _Signalled(BaseException):
-    """Raised by the signal handler: a BaseException, so no ``except Exception`` on the way
-    (the library's, constriction's error handling) can take it for a data error."""
+    """Raised at a block boundary after a signal: a BaseException, so no ``except Exception``
+    on the way (the library's handling of damaged data) can take it for a data error."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
 
 
+class _Stop:
+    """What the signal handler records; :meth:`check` (called between blocks) acts on it.
+
+    The handler itself only records the signal: raising from it could land inside native code
+    (constriction calling back into Python), where an exception is a crash, not a clean stop.
+    A second signal while the first waits for a block boundary ends the process at once.
+    """
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        self.signum = signum
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise _Signalled(self.signum)
+
+
 @contextmanager
 def _signals_interrupt():
-    """While coding, SIGTERM, SIGHUP and SIGINT raise, so the library removes ``OUT.part``."""
-
-    def stop(signum, frame):
-        raise _Signalled(signum)
-
+    """While coding, SIGTERM, SIGHUP and SIGINT stop the command at the next block boundary
+    (the library removes ``OUT.part`` on the way out); exit status 128 + the signal."""
+    stop = _Stop()
     handled = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name)]
     try:
-        previous = {number: signal.signal(number, stop) for number in handled}
+        previous = {number: signal.signal(number, stop.handle) for number in handled}
     except ValueError:  # not the main thread (e.g. the command called from a worker): no handlers
-        yield
+        yield stop
         return
     try:
-        yield
+        yield stop
+        stop.check()  # a signal after the last block: the output is complete, the exit status says why
     except _Signalled as stopped:
         raise _Interrupted(stopped.signum) from None
     finally:
-        # A signal arriving while the handlers are put back waits until they are (then the
-        # previous handler, by default the usual exit, takes it) instead of raising in here.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, handled) if hasattr(signal, "pthread_sigmask") else None
         for number, handler in previous.items():
             signal.signal(number, handler)
-        if blocked is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def _size_of(path: str) -> int:
@@ -332,20 +349,20 @@ def _size_of(path: str) -> int:
 
 
 class _progress:
-    """A rich progress bar on stderr for large inputs; a callback ``(phase, done, total)``."""
+    """The library's callback ``(phase, done, total)``: a rich progress bar on stderr for large
+    inputs, and for every input the block boundary where a pending signal stops the command."""
 
-    def __init__(self, size: int, action: str):
+    def __init__(self, size: int, action: str, stop: _Stop):
         self.enabled = size >= PROGRESS_FROM
-        self.action, self.tasks = action, {}
+        self.action, self.tasks, self.stop = action, {}, stop
         self.bar = Progress(
             TextColumn("{task.description:<10}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=Console(stderr=True), transient=True,
         ) if self.enabled else None
 
     def __enter__(self):
-        if self.bar is None:
-            return None
-        self.bar.start()
+        if self.bar is not None:
+            self.bar.start()
         return self.update
 
     def __exit__(self, *exc):
@@ -354,6 +371,9 @@ class _progress:
         return False
 
     def update(self, phase: str, done: int, total: int) -> None:
+        self.stop.check()
+        if self.bar is None:
+            return
         if phase not in self.tasks:
             self.tasks[phase] = self.bar.add_task(phase, total=total)
         self.bar.update(self.tasks[phase], completed=done)
