@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -59,3 +60,21 @@ def test_python_dash_m_infoloss_is_the_same_command():
     done = subprocess.run([sys.executable, "-m", "infoloss", "measure", "--p", "0.5,0.5", "--json"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and '"entropy_p": 0.6931471805599453' in done.stdout
+
+
+def _commands(group, path=()):
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+
+
+def test_every_command_that_reads_files_takes_the_shared_max_size():
+    readers = []
+    for path, command in _commands(main):
+        reads = any(p.name.endswith("file") or (isinstance(p, click.Argument) and p.name in ("file", "source"))
+                    for p in command.params)
+        if reads:
+            readers.append(" ".join(path))
+            assert "--max-size" in [opt for p in command.params for opt in p.opts], path
+    assert {"measure", "code", "code compress", "code decompress"} <= set(readers)
