@@ -157,6 +157,16 @@ def test_a_wrong_huffman_code_breaks_the_coding_claims(monkeypatch):
     assert "No code does better: the optimal average length is the entropy" in failed
 
 
+def test_a_claim_whose_computation_raises_is_a_failed_check(monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("broken on purpose")
+
+    monkeypatch.setattr(examples, "entropy", broken)
+    failed = [c for c in all_checks() if not c.ok]
+    assert "The weather distribution's entropy, from a Python dict" in {c.claim.statement for c in failed}
+    assert any(c.computed == "raised ValueError: broken on purpose" for c in failed)
+
+
 def test_finite_difference_matches_an_analytic_gradient():
     z = np.array([0.3, -1.2, 2.0])
     grad = examples._finite_difference(lambda v: float(np.sum(v**3)), z)

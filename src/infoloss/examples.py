@@ -84,8 +84,15 @@ class Claim:
     unit: str = ""  # "nats", "bits", ... for figures
 
     def check(self) -> Check:
-        """Compute the claim now and compare it with what the text says."""
-        result = self.compute(**self.inputs)
+        """Compute the claim now and compare it with what the text says.
+
+        An error while computing is a failed check that names the error (the tour shows it as a
+        mismatch instead of stopping).
+        """
+        try:
+            result = self.compute(**self.inputs)
+        except Exception as error:  # noqa: BLE001 - any failure of the library is a failed claim
+            return Check(self, f"raised {type(error).__name__}: {error}", False)
         if self.precision == IDENTITY:
             ok, computed = agree(*result)
         elif self.precision == CONDITION:
