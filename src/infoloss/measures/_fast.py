@@ -228,16 +228,20 @@ def _kl_block(blocks, scratch):
     """
     p, q = blocks
     ratio = scratch.buffer(p.shape)
-    residual = scratch.buffer(p.shape, second=True)
+    residual = scratch.buffer(p.shape, 1)
+    part = scratch.buffer(p.shape, 2)
     np.divide(p, q, out=ratio)  # exactly 1 where p == q, so KL(p, p) is exactly 0
     extreme = _extreme_ratios(p, ratio, scratch)
-    np.multiply(q, 0.5, out=residual)  # the residual (p - q) - q (r - 1), clamped at r = 1/2
+    # the residual (p - q) - q (r - 1) entry by entry (summed once: both parts are large
+    # below r = 1/2, where they cancel exactly), with p clamped at q / 2 and r at 1/2
+    np.multiply(q, 0.5, out=residual)
     np.fmax(p, residual, out=residual)
     np.subtract(residual, q, out=residual)
+    np.fmax(ratio, 0.5, out=part)
+    np.subtract(part, 1.0, out=part)
+    np.multiply(part, q, out=part)
+    np.subtract(residual, part, out=residual)
     correction = _row_sums(residual, scratch.ones)
-    np.fmax(ratio, 0.5, out=residual)
-    np.subtract(residual, 1.0, out=residual)
-    correction -= _row_dots(q, residual, scratch.ones)
     np.fmax(ratio, scratch.tiny, out=ratio)  # p = 0 (ratio 0 or 0/0 = NaN) -> tiny
     np.log(ratio, out=ratio)
     totals = _row_dots(p, ratio, scratch.ones) + correction
@@ -314,7 +318,7 @@ def _js_block(blocks, scratch):
     """
     p, q = blocks
     mixture = scratch.buffer(p.shape)
-    log_ratio = scratch.buffer(p.shape, second=True)
+    log_ratio = scratch.buffer(p.shape, 1)
     # x / m computed as 2x / (p + q): (p + q) / 2 underflows to 0 for a subnormal entry
     # beside a zero, while p + q never does.
     np.add(p, q, out=mixture)
@@ -376,16 +380,16 @@ class _Measure:
     value: Callable
     outputs: int = 1  # totals per row (decompose: KL and entropy)
     masks: int = 0  # boolean scratch buffers needed
-    second: bool = False  # needs a second float scratch buffer
+    floats: int = 1  # float scratch buffers needed
     normalizes: bool = True  # normalize=True by the identities of the module docstring
 
 
 _ENTROPY = _Measure(("p",), "entropy", _entropy_block, _entropy_value)
 _CROSS_ENTROPY = _Measure(("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, masks=1)
-_KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value, masks=2, second=True)
-_JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, second=True, normalizes=False)
+_KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value, masks=2, floats=3)
+_JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, floats=2, normalizes=False)
 _DECOMPOSE = _Measure(("p", "q"), "decompose", _decompose_block, _decompose_value,
-                      outputs=2, masks=2, second=True)
+                      outputs=2, masks=2, floats=3)
 _MEASURES = {
     "entropy": _ENTROPY,
     "cross_entropy": _CROSS_ENTROPY,
@@ -414,13 +418,11 @@ class _Scratch:
     def __init__(self, dtype, size: int, measure: _Measure):
         self.tiny = np.finfo(dtype).tiny
         self.ones = _ones(dtype)
-        self._float = np.empty(size, dtype)
-        self._second = np.empty(size, dtype) if measure.second else None
+        self._floats = [np.empty(size, dtype) for _ in range(measure.floats)]
         self._masks = [np.empty(size, np.bool_) for _ in range(measure.masks)]
 
-    def buffer(self, shape, second=False):
-        flat = self._second if second else self._float
-        return flat[: shape[0] * shape[1]].reshape(shape)
+    def buffer(self, shape, index=0):
+        return self._floats[index][: shape[0] * shape[1]].reshape(shape)
 
     def mask(self, shape, second=False):
         return self._masks[1 if second else 0][: shape[0] * shape[1]].reshape(shape)
