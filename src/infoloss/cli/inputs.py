@@ -227,15 +227,15 @@ def _command_message(error: InfolossError, sources: dict[str, Distributions], ke
         text = f"{where} {error.reason}".strip()
         return f"{text}; {error.hint}" if error.hint else text
     row, column = error.index if isinstance(error.index, tuple) and len(error.index) == 2 else (None, None)
+    hint = CLI_HINT if error.hint == MEASURE_HINT else error.hint
     if column == ":":  # a whole row: its sum
         where = source.where(row)
-        if keywords.get("normalize"):
+        if keywords.get("normalize") and error.value == 0:
             return f"{where} sums to 0; --counts cannot rescale a row of zeros"
-        tolerance = sum_tolerance(np.float64)
-        hint = CLI_HINT if error.hint == MEASURE_HINT else error.hint
-        return f"{where} sums to {error.value!r}, not 1 (tolerance {tolerance:.2g})" + (f"; {hint}" if hint else "")
-    where = source.where(row, column) if row is not None else source.origin
-    hint = CLI_HINT if error.hint == MEASURE_HINT else error.hint
+        if error.hint == MEASURE_HINT:  # not 1: the library's reason says "along axis 1", which the command has not
+            return f"{where} sums to {error.value!r}, not 1 (tolerance {sum_tolerance(np.float64):.2g}); {hint}"
+    else:
+        where = source.where(row, column) if row is not None else source.origin
     return f"{where} {error.reason}" + (f"; {hint}" if hint else "")
 
 
