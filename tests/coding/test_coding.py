@@ -299,6 +299,60 @@ def test_arithmetic_bad_input(call, error, match):
         call()
 
 
+def test_coder_probabilities_match_the_coder_on_tiny_probabilities():
+    # Per-position rows with many coded symbols below 2^-24: the coder charges them its own
+    # weight (1 or 2 units of 2^-24), far from -log2 q; one unit off on any of them would show
+    # as about a bit each, so 64 bits of slack over 20000 symbols pins the rule down.
+    rng = np.random.default_rng(5)
+    q = rng.dirichlet(np.full(10, 0.05), size=20000) + 1e-13
+    q /= q.sum(axis=1, keepdims=True)
+    symbols = np.concatenate([[rng.choice(10, p=row) for row in q[:100]], np.argmin(q[100:], axis=1)])
+    message = coding.arithmetic_encode(symbols, q)
+    used = coding.coder_probabilities(q)
+    assert used.shape == q.shape and used.dtype == np.float64
+    assert 0 <= message.bits - coding.ideal_code_length(symbols, used) <= 64
+    assert abs(message.bits - message.ideal_bits) > 10000  # the unquantised ideal is far off
+    weights = used * TOTAL
+    np.testing.assert_array_equal(weights, np.round(weights))
+    assert weights.min() >= 1
+    np.testing.assert_array_equal(weights.sum(axis=1), TOTAL)
+
+
+def test_coder_probabilities_match_the_coder_on_mid_weights_and_one_fixed_model():
+    # Coded symbols of about 1000 units with random fractional parts: one unit off costs
+    # 1.4e-3 bit, over 60000 symbols about 90 bits: beyond the 64-bit slack.
+    rng = np.random.default_rng(6)
+    n = 60000
+    small = (1000 + rng.random(n)) / TOTAL
+    q = np.stack([small, rng.random(n), rng.random(n)], axis=1)
+    q[:, 1:] *= (1 - small)[:, None] / q[:, 1:].sum(axis=1, keepdims=True)
+    symbols = np.zeros(n, dtype=np.int64)
+    message = coding.arithmetic_encode(symbols, q)
+    assert 0 <= message.bits - coding.ideal_code_length(symbols, coding.coder_probabilities(q)) <= 64
+    # One fixed model (constriction's non-lazy model, same rule), symbols of 1e-9 and 3e-8.
+    fixed = np.array([1e-9, 3e-8, 0.25, 0.0])
+    fixed[3] = 1 - fixed.sum()
+    symbols = rng.choice(2, size=30000)
+    message = coding.arithmetic_encode(symbols, fixed)
+    used = coding.coder_probabilities(fixed)
+    assert used.shape == (4,) and (used[:2] * TOTAL).tolist() == [1.0, 1.0]
+    assert 0 <= message.bits - coding.ideal_code_length(symbols, used) <= 64
+
+
+def test_coder_probabilities_options_and_labels():
+    q = [3.0, 1.0, 0.0]
+    floored = coding.coder_probabilities(q, normalize=True, floor=1e-3)
+    symbols = [0, 1, 2, 2, 0]
+    message = coding.arithmetic_encode(symbols, q, normalize=True, floor=1e-3)
+    assert 0 <= message.bits - coding.ideal_code_length(symbols, floored) <= 64
+    assert floored[2] == pytest.approx(1e-3 / 1.001, rel=1e-3)  # max(p, floor) renormalised
+    by_label = coding.coder_probabilities({"a": 0.75, "b": 0.25})
+    assert by_label == dict(zip("ab", coding.coder_probabilities([0.75, 0.25]).tolist()))
+    assert coding.coder_probabilities([1.0]).tolist() == [1.0]
+    with pytest.raises(ValueError, match="floor"):
+        coding.coder_probabilities(q, normalize=True, floor=2)
+
+
 # --------------------------------------------------------------------------------------------
 # Byte compressor and its file format
 # --------------------------------------------------------------------------------------------

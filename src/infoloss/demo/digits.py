@@ -68,6 +68,9 @@ __all__ = [
     "INSTALL_HINT",
 ]
 
+# The probabilities the range coder really uses: the library's, re-exported under the demo's old name.
+coder_probabilities = coding.coder_probabilities
+
 INSTALL_HINT = "pip install 'infoloss[demo]'"
 CLASSES = 10
 HIDDEN = 32
@@ -80,7 +83,6 @@ VOTES_PER_EXAMPLE = 5  # simulated annotators per voted example
 ANNOTATOR_ACCURACY = 0.7  # an annotator names the true digit with this probability ...
 VOTED_FRACTION = 0.5  # ... and this share of the training examples has voted targets
 PREQUENTIAL_BLOCKS = (16, 32, 64, 128, 256, 512, 1024)  # block starts after the first block
-CODER_PRECISION = 24  # constriction's Categorical model: probabilities in units of 2^-24
 
 
 class MissingExtraError(ImportError):
@@ -560,7 +562,7 @@ def code_labels(data: Digits, classifier) -> dict:
 
     * ``coded_bits``: the size of ``coding.arithmetic_encode(y, Q)``;
     * ``ideal_bits_quantized``: ``sum_n -log2 Qhat_n(y_n)``, ``Qhat`` the probabilities the
-      range coder actually used (:func:`coder_probabilities`); the two agree within 64 bits;
+      range coder actually used (``coding.coder_probabilities``); the two agree within 64 bits;
     * ``ideal_bits``: ``sum_n -log2 Q_n(y_n)`` unquantised, and ``quantization_gap_bits`` the
       difference; ``test_cross_entropy_bits_times_n`` the same from ``losses.cross_entropy``;
     * the uniform code (``log2 10`` per label), fixed-length 4-bit codewords, the best order-0
@@ -574,7 +576,7 @@ def code_labels(data: Digits, classifier) -> dict:
     q = predict(classifier, data.x_test)
     message = coding.arithmetic_encode(y, q)
     decoded = coding.arithmetic_decode(message, q)
-    quantized_bits = coding.ideal_code_length(y, coder_probabilities(q))
+    quantized_bits = coding.ideal_code_length(y, coding.coder_probabilities(q))
     with torch.no_grad():
         z = forward(classifier, torch.from_numpy(data.x_test))
         ce_sum_bits = float(losses.cross_entropy(z, torch.from_numpy(y), reduction="sum")) / math.log(2)
@@ -603,36 +605,6 @@ def code_labels(data: Digits, classifier) -> dict:
         "raw_bytes_bits": 8 * len(label_bytes),
         "round_trip_ok": bool(np.array_equal(decoded, y)),
     }
-
-
-def coder_probabilities(q) -> np.ndarray:
-    """The probabilities ``coding.arithmetic_encode`` actually codes with, for each row of ``q``.
-
-    The range coder (constriction's ``Categorical(perfect=False)``, 24-bit precision) maps a
-    row ``q`` of ``K`` probabilities to integer weights summing to ``2^24``: with ``S_k`` the
-    running sum ``q_0 + ... + q_(k-1)`` (summed left to right in float64) and ``s = (2^24 - K) /
-    S_K``, symbol ``k`` starts at ``floor(S_k s) + k``; the last symbol ends at ``2^24``. Every
-    symbol gets at least ``2^-24``. Returned as weights / ``2^24``, shape of ``q``.
-
-    ``coding.ideal_code_length(y, coder_probabilities(q))`` is then the ideal size under the
-    model the coder used: the coded size is within 64 bits of it (two 32-bit words of
-    termination), whereas the unquantised ``sum -log2 q`` can be off by thousands of bits when
-    many coded symbols have ``q < 2^-24``.
-
-    >>> (coder_probabilities([[0.5, 0.5], [1.0, 0.0]]) * 2**24).astype(int).tolist()
-    [[8388608, 8388608], [16777215, 1]]
-
-    Reference: the constructor ``from_floating_point_probabilities_fast`` of constriction's
-    ``LazyContiguousCategoricalEntropyModel`` (R. Bamler, constriction 0.5 documentation).
-    """
-    table = np.atleast_2d(np.asarray(q, dtype=np.float64))
-    size = table.shape[1]
-    running = np.cumsum(table, axis=1)  # sequential, as the coder's sum
-    scale = (2.0 ** CODER_PRECISION - size) / running[:, -1:]
-    starts_float = np.concatenate([np.zeros((table.shape[0], 1)), running[:, :-1]], axis=1)
-    starts = np.floor(starts_float * scale).astype(np.int64) + np.arange(size)
-    ends = np.concatenate([starts[:, 1:], np.full((table.shape[0], 1), 2 ** CODER_PRECISION)], axis=1)
-    return (ends - starts) / 2.0 ** CODER_PRECISION
 
 
 def prequential_code(data: Digits) -> dict:
