@@ -214,3 +214,100 @@ def test_gradients_at_large_logits(name):
     np.testing.assert_allclose(np.asarray(jax_grad), grad.numpy(), rtol=1e-12, atol=1e-15)
     if name == "logsumexp":  # d lse / dz = softmax(z)
         np.testing.assert_allclose(grad.numpy(), sp.softmax(logits), rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Accuracy of logsumexp for terms below 1 ulp of 1; empty and 0-d input; extreme temperatures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_logsumexp_keeps_terms_below_one_ulp(backend):
+    mpmath = pytest.importorskip("mpmath")
+    rows = np.array([[0.0, -40.0, -np.inf], [3.0, 3.0 - 50.0, 3.0 - 60.0], [-700.0, -740.0, -800.0]])
+    mpmath.mp.dps = 50
+    want = [float(mpmath.log(sum(mpmath.e ** mpmath.mpf(v) for v in row if np.isfinite(v)))) for row in rows]
+    got = to_float64(il.logsumexp(to_backend(backend, rows)))
+    np.testing.assert_allclose(got, want, rtol=2e-16, atol=0)
+    assert got[0] == np.logaddexp(0.0, -40.0) == 4.248354255291589e-18
+    if backend == "numpy":
+        np.testing.assert_allclose(got, sp.logsumexp(rows, axis=-1), rtol=2e-16, atol=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_logsumexp_of_an_empty_axis_is_minus_inf(backend):
+    got = il.logsumexp(to_backend(backend, np.zeros((3, 0))))
+    assert got.shape == (3,)
+    assert (to_float64(got) == -np.inf).all()
+    assert to_float64(il.logsumexp(to_backend(backend, np.zeros((3, 0))), keepdims=True)).shape == (3, 1)
+    np.testing.assert_array_equal(to_float64(il.logsumexp(to_backend(backend, np.zeros((0, 2))), axis=0)),
+                                  sp.logsumexp(np.zeros((0, 2)), axis=0))
+    assert to_float64(il.softmax(to_backend(backend, np.zeros((2, 0))))).shape == (2, 0)
+    assert float(il.logsumexp([])) == -np.inf
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax", "array_api_strict"])
+def test_zero_dimensional_logits_are_a_row_of_one(backend):
+    z = to_backend(backend, np.float64(2.5))
+    for name, want in (("softmax", 1.0), ("log_softmax", 0.0), ("logsumexp", 2.5)):
+        got = HELPERS[name][0](z)
+        assert got.shape == ()
+        assert float(to_float64(got)) == want == float(HELPERS[name][1](np.float64(2.5)))
+    with pytest.raises(il.InputError, match=r"^axis=1 is out of range for z with 0 dimension"):
+        il.softmax(z, axis=1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("temperature", [1e-308, 5e-324, 1e-40])
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # dask divides lazily, outside errstate
+def test_tiny_temperature_gives_the_one_hot_limit(backend, temperature):
+    z = to_backend(backend, [[1.0, 2.0, -np.inf], [3.0, 3.0, 1.0]])
+    probabilities = to_float64(il.softmax(z, temperature=temperature))
+    np.testing.assert_array_equal(probabilities, [[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]])  # ties share
+    log_probabilities = to_float64(il.log_softmax(z, temperature=temperature))
+    assert not np.isnan(log_probabilities).any()
+    with np.errstate(over="ignore"):
+        lowest = np.float64(-1.0) / temperature  # (1 - 2) / T, or -inf where that overflows
+    if backend == "jax" and temperature < np.finfo(np.float64).tiny:
+        lowest = -np.inf  # XLA flushes a subnormal T to 0: -1 / 0
+    np.testing.assert_allclose(log_probabilities[:, :2], [[lowest, 0.0], [-np.log(2), -np.log(2)]], rtol=1e-15)
+
+
+def test_huge_temperature_gives_uniform():
+    np.testing.assert_allclose(il.softmax([1.0, 2.0, 5.0], temperature=1e300), [1 / 3] * 3, rtol=1e-15)
+
+
+@pytest.mark.parametrize("function", [il.softmax, il.log_softmax, il.logsumexp])
+def test_bad_axis_and_tensors_are_clear_errors(function):
+    with pytest.raises(il.InputError, match=r"^axis=5 is out of range for z with 2 dimension") as raised:
+        function(torch.zeros(2, 3), axis=5)
+    assert raised.value.argument == "axis"
+    with pytest.raises(il.InputTypeError, match=r"^z is a sparse torch tensor") as raised:
+        function(torch.eye(3).to_sparse())
+    assert raised.value.argument == "z"
+    with pytest.raises(il.InputTypeError, match=r"^z is a torch tensor on the meta device") as raised:
+        function(torch.empty(2, 3, device="meta"))
+    with pytest.raises(il.InputTypeError, match=r"^z is a numpy masked array"):
+        function(np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+
+
+@pytest.mark.parametrize("rows", [
+    np.array([[0.0, -40.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf, -np.inf], [2.0, 2.0, 2.0, -3.0]]),
+])
+def test_logsumexp_gradients_are_softmax_and_zero_for_all_masked_rows(rows):
+    z = torch.tensor(rows, requires_grad=True)
+    (torch_grad,) = torch.autograd.grad(il.logsumexp(z).sum(), z)
+    jax_grad = np.asarray(jax.grad(lambda v: jnp.sum(il.logsumexp(v)))(jnp.asarray(rows)))
+    with np.errstate(invalid="ignore"):
+        want = sp.softmax(rows, axis=-1)
+    want[1] = 0.0  # a row that counts for nothing does not move
+    for grad in (torch_grad.numpy(), jax_grad):
+        assert not np.isnan(grad).any()
+        np.testing.assert_allclose(grad, want, rtol=1e-14, atol=1e-300)
+    # finite differences on the finite entries of the first row
+    eps = 1e-6
+    for i in (0, 1, 3):
+        step = np.zeros(4)
+        step[i] = eps
+        numeric = (sp.logsumexp(rows[0] + step) - sp.logsumexp(rows[0] - step)) / (2 * eps)
+        assert torch_grad[0, i].item() == pytest.approx(numeric, rel=1e-6, abs=1e-12)

@@ -124,6 +124,8 @@ def floating(xp, x, *, name: str | None = None):
     raises InputTypeError naming ``name``.
     """
     dtype = x.dtype
+    if is_numpy(x) and str(dtype) == "bfloat16":  # ml_dtypes' bfloat16 (NumPy's isdtype refuses it)
+        return x.astype(np.float32), dtype
     if xp.isdtype(dtype, "real floating"):
         if reduced_precision(dtype):
             return xp.astype(x, xp.float32), dtype
@@ -154,19 +156,32 @@ def stop_gradient(xp, x):
 
 
 def _logsumexp(xp, z, *, axis=-1, keepdims=False):
-    if array_api_compat.is_torch_array(z):
-        import torch
+    """``m + log1p(sum_{j != k} exp(z_j - m))``, ``m = z_k`` the row maximum (first one).
 
-        # torch.logsumexp already shifts by the max and handles -inf rows.
-        return torch.logsumexp(z, dim=axis, keepdim=keepdims)
-    if type(z).__module__.startswith("jax"):
-        import jax
+    Writing ``log(sum exp(z - m))`` would add the max's term ``exp(0) = 1`` before the log and
+    lose every contribution below 1 ulp of 1: ``logsumexp([0, -40])`` would be 0.0 instead of
+    4.2e-18. Leaving the max's term out and taking ``log1p`` of the rest keeps them (SciPy's
+    ``logsumexp`` does the same since 1.15). ``m`` is selected with a one-hot ``where`` rather
+    than ``max`` so that its gradient goes to that one entry (``max`` splits it between ties),
+    which makes the gradient exactly ``softmax(z)``; a row of ``-inf`` gives ``-inf`` with a
+    zero gradient. The same on every backend (``torch.logsumexp`` and ``jax.nn.logsumexp``
+    add the 1 first).
+    """
+    import array_api_compat as compat
 
-        return jax.nn.logsumexp(z, axis=axis, keepdims=keepdims)
-    shift = _finite_max(xp, z, axis)
-    total = xp.sum(xp.exp(z - shift), axis=axis, keepdims=True)
-    with np.errstate(divide="ignore"):  # an all -inf row has log(0) = -inf
-        out = xp.log(total) + shift
+    ndim = z.ndim
+    axis = axis % ndim
+    n = z.shape[axis]
+    shape = [1] * ndim
+    shape[axis] = n
+    positions = xp.reshape(xp.arange(n, device=compat.device(z)), tuple(shape))
+    is_max = positions == xp.argmax(z, axis=axis, keepdims=True)
+    zero = xp.zeros_like(z)
+    top = xp.sum(xp.where(is_max, z, zero), axis=axis, keepdims=True)
+    finite = xp.isfinite(top)
+    shift = xp.where(finite, top, xp.zeros_like(top))
+    rest = xp.sum(xp.where(is_max, zero, xp.exp(z - shift)), axis=axis, keepdims=True)
+    out = xp.where(finite, shift + xp.log1p(rest), stop_gradient(xp, top))
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 

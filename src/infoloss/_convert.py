@@ -123,12 +123,22 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
         converted = _match_arrays(named)
         to_python = False
 
+    for name, value in converted.items():
+        _validate.check_array(name, value)
     xp = _array.array_namespace(*converted.items())
     arrays = list(converted.values())
+    # ml_dtypes' bfloat16 NumPy arrays (which NumPy's type promotion does not know) are
+    # computed in float32, and returned as bfloat16 when every argument is bfloat16.
+    extension = {str(a.dtype) for a in arrays if _array.is_numpy(a) and str(a.dtype) == "bfloat16"}
+    if extension:
+        bfloat16 = arrays[[str(a.dtype) for a in arrays].index("bfloat16")].dtype
+        arrays = [_array.floating(xp, a)[0] if str(a.dtype) == "bfloat16" else a for a in arrays]
     common = arrays[0].dtype if len(arrays) == 1 else xp.result_type(*arrays)
     arrays = [a if a.dtype == common else xp.astype(a, common) for a in arrays]
     floats = [_array.floating(xp, a, name=name) for name, a in zip(converted, arrays)]
     out_dtype = floats[0][1]
+    if extension and all(str(v.dtype) == "bfloat16" for v in converted.values()):
+        out_dtype = bfloat16
 
     shapes = {name: tuple(a.shape) for name, a in zip(converted, arrays)}
     for name, shape in shapes.items():
@@ -280,12 +290,37 @@ def _number(name, label, value) -> float:
         raise _validate.InputTypeError(f"= {value!r} is not a number", argument=name, index=label,
                                        value=_validate._short_value(value),
                                        hint="mapping values must be real numbers")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise _validate.InputError(_TOO_LARGE, argument=name, index=label, value=_validate._short_value(value),
+                                   hint=_TOO_LARGE_HINT) from None
+
+
+_TOO_LARGE = "is an integer too large for a float64 (over 1.8e308)"
+_TOO_LARGE_HINT = "scale the counts down (normalize=True needs only their ratios)"
+
+
+def _raise_too_large(name, value):
+    """The error for a sequence holding an int beyond float64's range, at its position."""
+    entries = np.asarray(value, dtype=object)
+    for index in np.ndindex(entries.shape):
+        entry = entries[index]
+        try:
+            float(entry)
+        except OverflowError:
+            raise _validate.InputError(_TOO_LARGE, argument=name, index=tuple(index) or None,
+                                       value=_validate._short_value(entry), hint=_TOO_LARGE_HINT) from None
+        except (TypeError, ValueError):
+            continue
+    raise _validate.InputError(_TOO_LARGE, argument=name, hint=_TOO_LARGE_HINT)
 
 
 def _from_sequence(name, value):
     try:
         return np.asarray(value, dtype=np.float64)
+    except OverflowError:  # a Python int beyond float64's range (10**400)
+        _raise_too_large(name, value)
     except (TypeError, ValueError) as error:
         raise _validate.InputTypeError(
             "must be an array, a sequence of numbers or a label -> probability mapping; "
@@ -299,7 +334,8 @@ def _match_arrays(named: dict[str, Any]) -> dict[str, Any]:
     xp = _array.array_namespace(("array", template))
     # The sequence takes the array's dtype only if that is floating: probabilities beside an
     # integer array of counts must not be truncated to integers.
-    dtype = template.dtype if xp.isdtype(template.dtype, "real floating") else None
+    floating = str(template.dtype) == "bfloat16" or xp.isdtype(template.dtype, "real floating")  # ml_dtypes too
+    dtype = template.dtype if floating else None
     out = {}
     for name, value in named.items():
         if _array.is_array(value):

@@ -183,20 +183,73 @@ def check_axis(name: str, shape: tuple, axis) -> int:
     ...
     infoloss._validate.InputError: axis=2 is out of range for p with 2 dimension(s), shape (2, 3)
     """
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-        raise InputTypeError(f"must be an int, got axis={axis!r}", argument="axis", value=_short_value(axis))
-    ndim = len(shape)
-    if ndim == 0:
+    _check_axis_type(axis)
+    if len(shape) == 0:
         raise InputError("must have at least one dimension (a distribution), got a scalar", argument=name,
                          value=tuple(shape))
-    if not -ndim <= axis < ndim:
-        raise InputError(f"={axis} is out of range for {name} with {ndim} dimension(s), shape {tuple(shape)}",
-                         argument="axis", value=int(axis))
-    axis = int(axis) % ndim
+    axis = check_axis_range(name, shape, axis)
     if shape[axis] == 0:
         raise InputError(f"has an empty axis {axis} (shape {tuple(shape)}); a distribution needs at least one entry",
                          argument=name, value=tuple(shape))
     return axis
+
+
+def check_axis_range(name: str, shape: tuple, axis) -> int:
+    """``axis`` of an array of ``shape`` (an int in ``[-ndim, ndim)``) as a non-negative int.
+
+    A 0-d array has one axis here, 0 (``-1``), as for NumPy's and torch's reductions (the
+    logit helpers treat a scalar as a row of length 1). Empty axes are allowed.
+
+    >>> check_axis_range("z", (), -1)
+    0
+    >>> check_axis_range("z", (2, 3), 5)
+    Traceback (most recent call last):
+    ...
+    infoloss._validate.InputError: axis=5 is out of range for z with 2 dimension(s), shape (2, 3)
+    """
+    _check_axis_type(axis)
+    ndim = max(len(shape), 1)
+    if not -ndim <= axis < ndim:
+        raise InputError(f"={axis} is out of range for {name} with {len(shape)} dimension(s), shape {tuple(shape)}",
+                         argument="axis", value=int(axis))
+    return int(axis) % ndim
+
+
+def _check_axis_type(axis) -> None:
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise InputTypeError(f"must be an int, got axis={axis!r}", argument="axis", value=_short_value(axis))
+
+
+def check_array(name: str, x) -> None:
+    """Refuse arrays whose values infoloss cannot read as they are meant.
+
+    - NumPy masked arrays (``numpy.ma``): the math would silently use the hidden values. The
+      mask is not guessed at (dropping entries changes the rows' lengths; zeros change the
+      sums): pass ``x.filled(0)`` (masked entries count as probability 0, with
+      ``normalize=True`` for counts) or ``x.compressed()`` (a 1-d row of the kept entries).
+    - torch sparse tensors (no dense math here) and meta tensors (shapes without values).
+
+    >>> check_array("p", np.ma.masked_array([0.5, 0.5], mask=[False, True]))
+    Traceback (most recent call last):
+    ...
+    infoloss._validate.InputTypeError: p is a numpy masked array, whose mask infoloss would ignore; pass p.filled(0) to count masked entries as 0 (with normalize=True for counts), or p.compressed() for the kept entries of a 1-d row
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        raise InputTypeError(
+            "is a numpy masked array, whose mask infoloss would ignore", argument=name, value="numpy.ma.MaskedArray",
+            hint=f"pass {name}.filled(0) to count masked entries as 0 (with normalize=True for counts), "
+            f"or {name}.compressed() for the kept entries of a 1-d row",
+        )
+    if type(x).__module__.partition(".")[0] != "torch":
+        return
+    import torch  # x is a torch tensor
+
+    if x.layout != torch.strided:
+        raise InputTypeError(f"is a sparse torch tensor (layout {x.layout})", argument=name, value=str(x.layout),
+                             hint=f"pass {name}.to_dense()")
+    if x.device.type == "meta":
+        raise InputTypeError("is a torch tensor on the meta device, which has a shape but no values",
+                             argument=name, value="meta", hint="pass a tensor on a real device (cpu, cuda)")
 
 
 def check_same_support(shapes: dict, axis: int) -> None:
@@ -257,8 +310,11 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise InputTypeError(f"must be a real number{range_text}{none_text}{extra}, got {name}={value!r}",
                              argument=name, value=_short_value(value))
-    number = float(value) if not isinstance(value, int) else value
-    ok = isinstance(number, int) or math.isfinite(number)
+    try:  # every option is used as a float: an int beyond float64's range (2**2000) is refused
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    ok = math.isfinite(number)
     if ok and low is not None:
         ok = number > low if low_open else number >= low
     if ok and high is not None:
