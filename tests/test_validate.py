@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.special as sp
+import scipy.stats as st
 import torch
 
 import infoloss as il
@@ -380,3 +381,69 @@ def test_positions_are_exact_in_large_numpy_inputs():
     counts[3999] = 0
     with pytest.raises(ValueError, match=r"^q\[3999, :\] sums to 0 along axis 1; normalize=True"):
         il.js_divergence(np.ones((5000, 40)), counts, normalize=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile input: masked arrays, ml_dtypes bfloat16, huge integers, sparse and meta tensors
+# --------------------------------------------------------------------------------------------
+
+
+def test_masked_arrays_are_refused_naming_the_argument():
+    masked = np.ma.masked_array([0.5, 0.3, 0.2], mask=[False, False, True])
+    with pytest.raises(il.InputTypeError, match=r"^q is a numpy masked array.*q\.filled\(0\).*q\.compressed\(\)") as raised:
+        il.kl_divergence(np.array([0.5, 0.3, 0.2]), masked)
+    assert raised.value.argument == "q"
+    with pytest.raises(il.InputTypeError, match=r"^p is a numpy masked array"):
+        il.kl_divergence(masked, masked)
+    # the suggested fix works: masked entries count as 0, then rescaled
+    filled = il.entropy(masked.filled(0), normalize=True)
+    assert filled == pytest.approx(sp.entr(np.array([0.5, 0.3]) / 0.8).sum(), rel=1e-15)
+
+
+def test_ml_dtypes_bfloat16_is_computed_in_float32_and_returned_in_bfloat16():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    p = np.array([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]], dtype=ml_dtypes.bfloat16)
+    q = np.array([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5]], dtype=ml_dtypes.bfloat16)
+    got = il.kl_divergence(p, q)
+    assert got.dtype == ml_dtypes.bfloat16
+    want = st.entropy(p.astype(np.float64), q.astype(np.float64), axis=-1)
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=2 ** -8)  # bfloat16's rounding
+    # bfloat16's own tolerance (sqrt(2^-7) = 0.088), not float32's
+    off = np.array([0.25, 0.25, 0.53], dtype=ml_dtypes.bfloat16)
+    assert float(il.entropy(off)) == pytest.approx(float(sp.entr(off.astype(np.float64)).sum()), rel=2 ** -8)
+    with pytest.raises(il.InputError, match=r"^p sums to 1\.25 .*tolerance 0\.088 for bfloat16"):
+        il.entropy(np.array([0.25, 0.5, 0.5], dtype=ml_dtypes.bfloat16))
+    # beside float64 the result is float64
+    assert il.kl_divergence(p, q.astype(np.float64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("call,argument,index", [
+    (lambda: il.entropy([10**400, 1], normalize=True), "p", (0,)),
+    (lambda: il.kl_divergence([0.5, 0.5], [[0.5, 0.5], [1, 10**400]], normalize=True), "q", (1, 1)),
+    (lambda: il.entropy({"a": 1, "b": 10**400}, normalize=True), "p", "b"),
+    (lambda: il.kl_divergence(np.array([0.5, 0.5]), [10**400, 1]), "q", (0,)),
+])
+def test_integers_beyond_float64_are_a_clear_error(call, argument, index):
+    with pytest.raises(il.InputError, match=r"is an integer too large for a float64") as raised:
+        call()
+    assert (raised.value.argument, raised.value.index) == (argument, index)
+
+
+@pytest.mark.parametrize("base", [2**2000, 10**400, -(10**400)])
+def test_huge_integer_base_is_a_clear_error(base):
+    with pytest.raises(il.InputError, match=r"^base must be a finite number") as raised:
+        il.entropy([0.5, 0.5], base=base)
+    assert raised.value.argument == "base"
+
+
+@pytest.mark.parametrize("name", MEASURE_NAMES)
+def test_sparse_and_meta_tensors_are_refused(name):
+    function = getattr(il, name)
+    with pytest.raises(il.InputTypeError, match=r"^p is a sparse torch tensor .*p\.to_dense\(\)"):
+        function(*arguments(name, torch.eye(2).to_sparse(), torch.full((2, 2), 0.5)))
+    meta = torch.empty(2, 2, device="meta")
+    culprit = "p" if name == "entropy" else "q"
+    args = (meta,) if name == "entropy" else (torch.full((2, 2), 0.5), meta)
+    for validate in (True, False):  # no values to compute with either
+        with pytest.raises(il.InputTypeError, match=rf"^{culprit} is a torch tensor on the meta device"):
+            function(*args, validate=validate)
