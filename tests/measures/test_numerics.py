@@ -227,3 +227,15 @@ def test_threadpoolctl_limits_the_pool(monkeypatch):
         assert infoloss_pools and all(i["num_threads"] == 3 for i in infoloss_pools)
     finally:
         infoloss.set_num_threads(None)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_nearly_equal_distributions_give_the_accurate_tiny_js(path, monkeypatch):
+    value = float(run(path, infoloss.js_divergence, NEAR_P, NEAR_Q, monkeypatch=monkeypatch, validate=False))
+    p, q = [mpmath.mpf(v) for v in NEAR_P], [mpmath.mpf(v) for v in NEAR_Q]
+    true = float(sum(a * mpmath.log(2 * a / (a + b)) / 2 + b * mpmath.log(2 * b / (a + b)) / 2 for a, b in zip(p, q)))
+    assert true == pytest.approx(2.1168e-28, rel=1e-4)
+    # a few ulps of the largest term (~1e-14), as for KL
+    terms = [abs(float(a * mpmath.log(2 * a / (a + b)) / 2)) for a, b in zip(p, q)]
+    assert abs(value - true) <= 4 * np.spacing(max(terms))
+    assert value > 0

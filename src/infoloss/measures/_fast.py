@@ -312,24 +312,44 @@ def _residual(p, q, ratio):
 def _js_block(blocks, scratch):
     """``sum p log(2p / (p + q)) + q log(2q / (p + q))`` per row (twice the JS divergence).
 
-    The kernels make these terms accurate near ``p = q`` (see ``JS_ROW`` in ``_kernels.c``);
-    this NumPy code keeps the plain terms (each within ``eps`` of ``p + q``): the exact
-    residuals of both ratios and of ``p + q`` would take a dozen more passes over the block.
+    Accurate as the kernels' ``JS_ROW``: with ``m = fl(p + q)`` and ``s = fl(x / m)``, each
+    term is ``x log(2s)`` plus the residual ``x - m s``, and the rounding of ``m`` (TwoSum:
+    ``p + q = m + e`` exactly) is taken off once per entry. NumPy has no fma: for ``s`` in
+    [1/4, 1] both ``x - m / 2`` and ``s - 1/2`` are exact (Sterbenz), so
+    ``(x - m / 2) - m (s - 1/2)`` is the residual to ``eps`` of itself; clamping ``x`` at
+    ``m / 4`` and ``s`` at 1/4 makes it exactly 0 below (where ``|x log 2s| > 0.69 x``).
     """
     p, q = blocks
     mixture = scratch.buffer(p.shape)
-    log_ratio = scratch.buffer(p.shape, 1)
+    share = scratch.buffer(p.shape, 1)
+    residual = scratch.buffer(p.shape, 2)
+    part = scratch.buffer(p.shape, 3)
     # x / m computed as 2x / (p + q): (p + q) / 2 underflows to 0 for a subnormal entry
     # beside a zero, while p + q never does.
     np.add(p, q, out=mixture)
-    totals = 0.0
+    np.subtract(mixture, p, out=part)  # TwoSum: e = (p - (m - b)) + (q - b), b = m - p
+    np.subtract(mixture, part, out=residual)
+    np.subtract(p, residual, out=residual)
+    np.subtract(q, part, out=part)
+    np.add(residual, part, out=residual)
+    rounding = _row_sums(residual, scratch.ones)
+    halves = []  # added at the end, so that JS(p, q) == JS(q, p) exactly
     for x in (p, q):
-        np.divide(x, mixture, out=log_ratio)  # <= 1: no overflow; 0/0 where p = q = 0
-        np.multiply(log_ratio, 2.0, out=log_ratio)
-        np.fmax(log_ratio, scratch.tiny, out=log_ratio)
-        np.log(log_ratio, out=log_ratio)
-        totals = totals + _row_dots(x, log_ratio, scratch.ones)
-    return totals
+        np.divide(x, mixture, out=share)  # <= 1: no overflow; 0/0 where p = q = 0
+        np.multiply(mixture, 0.25, out=residual)  # the residual (x - m/2) - m (s - 1/2), clamped
+        np.fmax(x, residual, out=residual)
+        np.multiply(mixture, 0.5, out=part)
+        np.subtract(residual, part, out=residual)
+        np.fmax(share, 0.25, out=part)
+        np.subtract(part, 0.5, out=part)
+        np.multiply(part, mixture, out=part)
+        np.subtract(residual, part, out=residual)
+        correction = _row_sums(residual, scratch.ones)
+        np.multiply(share, 2.0, out=share)
+        np.fmax(share, scratch.tiny, out=share)
+        np.log(share, out=share)
+        halves.append(_row_dots(x, share, scratch.ones) + correction)
+    return (halves[0] + halves[1]) - rounding
 
 
 def _decompose_block(blocks, scratch):
@@ -387,7 +407,7 @@ class _Measure:
 _ENTROPY = _Measure(("p",), "entropy", _entropy_block, _entropy_value)
 _CROSS_ENTROPY = _Measure(("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, masks=1)
 _KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value, masks=2, floats=3)
-_JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, floats=2, normalizes=False)
+_JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, floats=4, normalizes=False)
 _DECOMPOSE = _Measure(("p", "q"), "decompose", _decompose_block, _decompose_value,
                       outputs=2, masks=2, floats=3)
 _MEASURES = {
