@@ -40,7 +40,8 @@ __all__ = [
     "examples",
     "special",
 ]
-__version__ = "0.1.0"
+# ``__version__`` is the installed distribution's (pyproject.toml's, through the package metadata),
+# read on first access like the subpackages: importlib.metadata costs ~0.1 s to import on a busy machine.
 
 # Subpackages imported on first attribute access (PEP 562), so ``import infoloss`` stays light
 # and never imports torch; ``infoloss.nn`` raises its own ImportError without torch.
@@ -48,6 +49,9 @@ _SUBPACKAGES = frozenset({"losses", "coding", "nn", "estimate", "explore", "plot
 
 
 def __getattr__(name: str):
+    if name == "__version__":
+        version = globals()["__version__"] = _installed_version()
+        return version
     if name in _SUBPACKAGES:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module
@@ -56,4 +60,23 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _SUBPACKAGES)
+    return sorted(set(globals()) | _SUBPACKAGES | {"__version__"})
+
+
+def _installed_version() -> str:
+    """The version in the installed ``infoloss`` distribution's metadata, else ``"0+unknown"``.
+
+    The fallback is for a source tree imported without installing it (``PYTHONPATH=src``): a valid
+    PEP 440 version that sorts below every release, so comparisons work and a checkout never
+    passes for a release. Reference: PEP 440; ``importlib.metadata.version``.
+
+    >>> import importlib.metadata
+    >>> _installed_version() == importlib.metadata.version("infoloss")
+    True
+    """
+    from importlib import metadata
+
+    try:
+        return metadata.version("infoloss")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
