@@ -601,9 +601,9 @@ def test_distillation_gradients_against_finite_differences(mode):
 
 
 def test_distillation_fused_path_equals_composed_path_with_mask_and_axis(monkeypatch):
-    from infoloss.losses import _distill
+    from infoloss.ops import _engine
 
-    monkeypatch.setattr(_distill, "_CHUNK_ELEMENTS", 2000)  # chunks of 2 rows, the last one short
+    monkeypatch.setattr(_engine, "_LOGITS_CHUNK_ELEMENTS", 2000)  # chunks of 2 rows, the last one short
     rng = np.random.default_rng(45)
     s = rng.normal(size=(2, 5, 1000))  # (B, T, V) with classes last
     t = rng.normal(size=(2, 5, 1000))
@@ -616,7 +616,7 @@ def test_distillation_fused_path_equals_composed_path_with_mask_and_axis(monkeyp
         composed = distill(mode)(composed_s, torch.tensor(t, requires_grad=True), temperature=2.0,
                                  mask=torch.tensor(mask), axis=-1)
         composed.backward()
-        assert "Fused" in type(fused.grad_fn).__name__ and "Fused" not in type(composed.grad_fn).__name__
+        assert "LogitsLoss" in type(fused.grad_fn).__name__ and "LogitsLoss" not in type(composed.grad_fn).__name__
         torch.testing.assert_close(fused, composed, rtol=1e-12, atol=0)
         torch.testing.assert_close(fused_s.grad, composed_s.grad, rtol=1e-10, atol=1e-15)
         assert torch.all(fused_s.grad[~torch.tensor(mask)] == 0)

@@ -24,12 +24,6 @@ from . import _args as args
 __all__ = ["distillation_kl", "distillation_js"]
 
 TEACHER_FORMATS = ("logits", "log_probs", "probs")
-# Rows per chunk in the fused PyTorch path: ~16 MB per float32 temporary. Small enough that the
-# half-dozen chunk temporaries are a rounding error beside full-size ones, large enough that each
-# op's thread-pool start-up is amortised (many small parallel ops are slow on a busy machine).
-_CHUNK_ELEMENTS = 1 << 22
-
-
 def distillation_kl(
     student, teacher, *, direction="forward", temperature=1.0, teacher_format="logits",
     scale_by_temperature=True, reduction="mean", mask=None, axis=None, validate=True,
@@ -132,11 +126,16 @@ def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale
     config = (mode, beta, float(temperature), teacher_format)
 
     if array_api_compat.is_torch_array(s) and _fused_applies(s, t):
-        loss = _torch_fused(s, t, config, factor, reduction, mask, axis, element_shape)
+        loss = _torch_fused(s, t, config, reduction, mask, axis, element_shape, scale_by_temperature)
         return args.restore(xp, loss, out_dtype)
 
-    log_s = _array._log_softmax(xp, _scaled(xp.moveaxis(s, axis, -1), temperature), axis=-1)
-    log_t = _teacher_log_probs(xp, xp.moveaxis(t, axis, -1), teacher_format, temperature)
+    s, t = xp.moveaxis(s, axis, -1), xp.moveaxis(t, axis, -1)
+    if mask is not None:  # masked rows count for nothing whatever they hold: zero gradient, no NaN
+        keep = xp.expand_dims(mask, axis=-1)
+        s = xp.where(keep, s, xp.zeros_like(s))
+        t = xp.where(keep, t, xp.ones_like(t) if teacher_format == "probs" else xp.zeros_like(t))
+    log_s = _array._log_softmax(xp, _shifted_scaled(xp, s, temperature), axis=-1)
+    log_t = _teacher_log_probs(xp, t, teacher_format, temperature)
     per = _divergence(xp, mode, beta, log_s, log_t)
     if factor != 1.0:
         per = per * factor
@@ -165,8 +164,14 @@ def _check_teacher(xp, t, teacher_format, axis, mask, input_dtype):
 # --------------------------------------------------------------------------------------------
 
 
-def _scaled(z, temperature):
-    return z if temperature == 1 else z / temperature
+def _shifted_scaled(xp, z, temperature):
+    """``z / T``, less the row maximum first when T < 1 (so the division cannot overflow)."""
+    if temperature == 1:
+        return z
+    if temperature < 1:
+        top = xp.max(z, axis=-1, keepdims=True)
+        z = z - xp.where(xp.isfinite(top), top, xp.zeros_like(top))
+    return z / temperature
 
 
 def _teacher_log_probs(xp, t, teacher_format, temperature):
@@ -174,7 +179,7 @@ def _teacher_log_probs(xp, t, teacher_format, temperature):
         present = t > 0
         safe = xp.where(present, t, xp.ones_like(t))
         t = xp.where(present, xp.log(safe), xp.full_like(t, -math.inf))
-    return _array._log_softmax(xp, _scaled(t, temperature), axis=-1)
+    return _array._log_softmax(xp, _shifted_scaled(xp, t, temperature), axis=-1)
 
 
 def _divergence(xp, mode, beta, log_s, log_t):
@@ -204,7 +209,8 @@ def _kl_rows(xp, log_a, log_b):
 
 
 # --------------------------------------------------------------------------------------------
-# PyTorch: fused loss and student gradient, chunk by chunk
+# PyTorch: fused loss and student gradient, chunk by chunk (infoloss.ops.distill, imported here
+# only, so that importing infoloss.losses never imports torch)
 # --------------------------------------------------------------------------------------------
 
 
@@ -214,133 +220,16 @@ def _fused_applies(s, t) -> bool:
     return not torch.compiler.is_compiling() and not t.requires_grad
 
 
-def _torch_fused(s, t, config, factor, reduction, mask, axis, element_shape):
+def _torch_fused(s, t, config, reduction, mask, axis, element_shape, scale_by_temperature):
     import torch
 
+    from ..ops.distill import fused_distillation
+
+    mode, beta, temperature, teacher_format = config
     n_classes = s.shape[axis]
     rows_s = torch.movedim(s, axis, -1).reshape(-1, n_classes)
     rows_t = torch.movedim(t, axis, -1).reshape(-1, n_classes)
-    n_rows = rows_s.shape[0]
-    if mask is None:
-        scale = torch.full((n_rows,), factor, dtype=_accumulate_dtype(s), device=s.device)
-        count = n_rows
-    else:
-        keep = mask.reshape(-1)
-        scale = keep.to(_accumulate_dtype(s)) * factor
-        count = keep.sum().clamp_min(1)
-    if reduction == "mean":
-        scale = scale / count
-    loss = _FusedDistillation.apply(rows_s, rows_t, scale, config, reduction != "none")
+    loss = fused_distillation(rows_s, rows_t, mode=mode, beta=beta, temperature=temperature,
+                              teacher_format=teacher_format, scale_by_temperature=scale_by_temperature,
+                              reduction=reduction, mask=mask)
     return loss if reduction != "none" else loss.reshape(element_shape)
-
-
-def _accumulate_dtype(x):
-    import torch
-
-    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-
-
-def _make_function():
-    import torch
-
-    class FusedDistillation(torch.autograd.Function):
-        """Forward: per-row divergence and ``d loss / d student`` in one pass over row chunks."""
-
-        @staticmethod
-        def forward(ctx, student, teacher, scale, config, reduced):
-            need_grad = ctx.needs_input_grad[0]
-            grad = torch.empty_like(student) if need_grad else None
-            per = torch.empty(student.shape[0], dtype=scale.dtype, device=student.device)
-            step = max(1, _CHUNK_ELEMENTS // student.shape[1])
-            grad_scale = scale / config[2]  # d/d(student) = d/d(student / T) / T, with the row weights
-            for start in range(0, student.shape[0], step):
-                stop = min(start + step, student.shape[0])
-                rows = slice(start, stop)
-                per[rows], chunk_grad = _torch_chunk(student[rows], teacher[rows], config, need_grad)
-                if need_grad:
-                    torch.mul(chunk_grad, grad_scale[rows, None], out=grad[rows])
-            loss = torch.where(scale != 0, per * scale, 0)  # masked rows: 0, even if per is inf
-            ctx.reduced = reduced
-            if need_grad:
-                ctx.save_for_backward(grad)
-            return loss.sum() if reduced else loss
-
-        @staticmethod
-        @torch.autograd.function.once_differentiable
-        def backward(ctx, grad_output):
-            (grad,) = ctx.saved_tensors
-            if not ctx.reduced:
-                grad = grad * grad_output[:, None].to(grad.dtype)
-            elif not (grad_output.device.type == "cpu" and float(grad_output) == 1.0):
-                grad = grad * grad_output.to(grad.dtype)
-            return grad, None, None, None, None
-
-    return FusedDistillation
-
-
-class _LazyFunction:
-    """Builds the autograd Function on first use, so importing infoloss never imports torch."""
-
-    function = None
-
-    def apply(self, *inputs):
-        if _LazyFunction.function is None:
-            _LazyFunction.function = _make_function()
-        return _LazyFunction.function.apply(*inputs)
-
-
-_FusedDistillation = _LazyFunction()
-
-
-def _torch_chunk(student, teacher, config, need_grad):
-    """Divergence per row and its gradient in ``student / T``, for one chunk of rows."""
-    import torch
-
-    mode, beta, temperature, teacher_format = config
-    work = _accumulate_dtype(student)
-    z = student.to(work)
-    z = z / temperature if temperature != 1 else z
-    log_s = torch.log_softmax(z, dim=-1)
-    t = teacher.to(work)
-    if teacher_format == "probs":
-        t = torch.log(t)
-    log_t = torch.log_softmax(t / temperature if temperature != 1 else t, dim=-1)
-    p_s = log_s.exp()
-    exact = student.device.type != "cpu"  # no per-chunk host sync off the CPU: mask always
-    if mode == "forward":
-        p_t = log_t.exp()
-        per = _weighted_sum(p_t, log_t - log_s, exact)
-        grad = p_s.sub_(p_t) if need_grad else None
-    elif mode == "reverse":
-        diff = log_s - log_t
-        per = _weighted_sum(p_s, diff, exact)
-        grad = _centred(p_s, diff, per, exact) if need_grad else None
-    else:
-        log_m = torch.logaddexp(log_t + math.log(beta), log_s + math.log1p(-beta))
-        p_t = log_t.exp()
-        diff_s = log_s - log_m
-        kl_s = _weighted_sum(p_s, diff_s, exact)
-        per = beta * _weighted_sum(p_t, log_t - log_m, exact) + (1 - beta) * kl_s
-        grad = _centred(p_s, diff_s, kl_s, exact).mul_(1 - beta) if need_grad else None
-    return per, grad
-
-
-def _weighted_sum(p, diff, exact):
-    """``sum_c p diff`` per row with ``0 * anything = 0``; the masked sum only where needed."""
-    import torch
-
-    if not exact:
-        out = (p * diff).sum(-1)
-        if not torch.isnan(out).any():
-            return out
-    return torch.where(p > 0, p * diff, 0).sum(-1)
-
-
-def _centred(p, diff, mean, exact):
-    """``p (diff - mean)``: the softmax Jacobian applied to ``diff``; 0 where ``p = 0``."""
-    import torch
-
-    out = p * (diff - mean[:, None])
-    if exact or torch.isnan(out).any():
-        out = torch.where(p > 0, out, 0)
-    return out

@@ -1,10 +1,10 @@
-"""Distillation losses (KL, generalised JS) from a student's hidden states and output weight.
+"""Distillation (KL, generalised JS) between student and teacher logits, chunk by chunk.
 
-Rides on the chunk engine of :mod:`infoloss.ops.cross_entropy`: per chunk the student's
-logits ``z_s = h_c @ W.T + b`` and the teacher's logits (sliced from precomputed logits, or
-``h_t @ W_t.T + b_t`` for the chunk's rows) are formed, the rule computes each row's loss and
-overwrites the student buffer with ``dloss/dz_s``. The teacher is a fixed target: no gradient
-flows to it.
+:func:`divergence_rows` is the one row function of the KL / JS divergences: the fused
+distillation losses of :mod:`infoloss.losses` (logits in full, :func:`fused_distillation`) and
+the linear distillation from a student's hidden states and output weight
+(:func:`linear_distill_op`, on the chunk engine) both call it through :class:`DistillRule`.
+The teacher is a fixed target: no gradient flows to it.
 
 With temperature ``T``, ``s = log_softmax(z_s / T)``, ``t = log_softmax(z_t / T)`` and
 ``p_s = exp(s)``, ``p_t = exp(t)``, per row:
@@ -12,12 +12,13 @@ With temperature ``T``, ``s = log_softmax(z_s / T)``, ``t = log_softmax(z_t / T)
 * forward KL(p_t || p_s) = sum p_t (t - s);          d/d(z_s/T) = p_s - p_t
 * reverse KL(p_s || p_t) = sum p_s (s - t);          d/d(z_s/T) = p_s (f - KL),  f = s - t
 * JS_beta with m = beta p_t + (1 - beta) p_s:
-  beta KL(p_t || m) + (1 - beta) KL(p_s || m);       d/d(z_s/T) = p_s (f - sum p_s f),
-  f = (1 - beta)(s - log m)
+  beta KL(p_t || m) + (1 - beta) KL(p_s || m);       d/d(z_s/T) = (1 - beta) p_s (g - KL(p_s || m)),
+  g = s - log m
 
 (the last from JS_beta = beta sum p_t t + (1 - beta) sum p_s s - sum m log m). beta = 0.5 is the
 ordinary Jensen-Shannon divergence. ``T**2`` scaling (Hinton et al. 2015) multiplies loss and
-gradient when asked for.
+gradient when asked for. ``0 log 0 = 0``: a class with probability 0 (a -inf logit) contributes
+nothing and gets a finite gradient; a row of -inf logits has probabilities 0, not NaN.
 """
 
 from __future__ import annotations
@@ -26,23 +27,47 @@ import math
 
 import torch
 
-from .cross_entropy import LinearLossFunction, _empty_result, auto_chunk_size
+from ._engine import (LinearLossFunction, LogitsLossFunction, accumulation_dtype, auto_chunk_size, empty_result,
+                      finite_or_zero, logits_chunk_rows)
 
-__all__ = ["DistillRule", "linear_distill_op"]
+__all__ = ["DistillRule", "divergence_rows", "fused_distillation", "linear_distill_op"]
+
+
+def fused_distillation(student, teacher, *, mode, beta, temperature, teacher_format, scale_by_temperature,
+                       reduction, mask):
+    """The losses' fused distillation: ``student``, ``teacher`` (N, V) rows, ``mask`` (N,) or None.
+
+    Returns the loss (0-d, or (N,) for 'none'); the student's gradient is taken in the forward
+    pass (:class:`infoloss.ops._engine.LogitsLossFunction`).
+    """
+    n_rows = student.shape[0]
+    acc = accumulation_dtype(student.dtype)
+    valid = torch.ones(n_rows, dtype=torch.bool, device=student.device) if mask is None else mask.reshape(-1)
+    row_scale = valid.to(acc)
+    if reduction == "mean":
+        row_scale = row_scale / valid.sum().clamp_min(1)
+    rule = DistillRule(teacher=teacher, teacher_weight=None, teacher_bias=None, divergence=mode, beta=beta,
+                       temperature=temperature, scale_t2=scale_by_temperature, valid=valid,
+                       teacher_format=teacher_format)
+    return LogitsLossFunction.apply(student, rule, row_scale, reduction != "none",
+                                    logits_chunk_rows(student.shape[1]))
 
 
 class DistillRule:
-    """Per-chunk KL / JS between student logits (the engine's buffer) and a teacher."""
+    """Per-chunk KL / JS between student logits (the engine's buffer) and a teacher: logits
+    (``teacher_weight`` None; or log-probabilities, or probabilities with ``teacher_format``) or
+    hidden states with ``teacher_weight`` (and ``teacher_bias``)."""
 
     def __init__(self, *, teacher, teacher_weight, teacher_bias, divergence, beta, temperature,
-                 scale_t2, valid):
+                 scale_t2, valid, teacher_format="logits"):
         self.teacher = teacher
         self.teacher_weight = teacher_weight
         self.teacher_bias = teacher_bias
         self.divergence = divergence
-        self.beta = float(beta)
+        self.beta = float(beta) if beta is not None else None
         self.temperature = float(temperature)
         self.loss_scale = self.temperature**2 if scale_t2 else 1.0
+        self.teacher_format = teacher_format
         self.valid = valid
         self.count = int(valid.sum()) if valid.numel() else 0
         self._teacher_buffer = None
@@ -54,7 +79,11 @@ class DistillRule:
     def release(self):
         self._teacher_buffer = None
 
-    def _teacher_logits(self, start, stop):
+    def _teacher_logits(self, start, stop, dtype):
+        """The chunk's teacher logits as a work block the rule may overwrite."""
+        if self._teacher_buffer is None:  # logits in full: a copy of the chunk's rows
+            out = self.teacher[start:stop].to(dtype, copy=True)
+            return out.log_() if self.teacher_format == "probs" else out
         out_t = self._teacher_buffer[:, : stop - start]
         if self.teacher_weight is None:
             out_t.copy_(self.teacher[start:stop].t())
@@ -73,49 +102,91 @@ class DistillRule:
 
     def chunk(self, start, stop, z, loss_out, lse_out, scale, *, lse_known):
         valid = self.valid[start:stop]
-        temperature = self.temperature
-        log_t = self._teacher_logits(start, stop)
-        log_t.div_(temperature)
-        log_t.sub_(torch.logsumexp(log_t, 1, keepdim=True))
-        z.div_(temperature)
-        student_lse = torch.logsumexp(z, 1, keepdim=True)
-        lse_out.copy_(student_lse.squeeze(1) * temperature)
-        log_s = z.sub_(student_lse)  # z now holds log p_s
-        if self.divergence == "forward":
-            p_t = log_t.exp()
-            row_loss = (p_t * (log_t - log_s)).sum(1)
-            grad_u = log_s.exp_().sub_(p_t)  # p_s - p_t
-        elif self.divergence == "reverse":
-            f = log_s - log_t
-            p_s = log_s.exp_()
-            row_loss = (p_s * f).sum(1)
-            grad_u = p_s.mul_(f.sub_(row_loss.unsqueeze(1)))
-        else:
-            row_loss, grad_u = _js_rows(log_s, log_t, self.beta)
-        row_loss = torch.where(valid, row_loss, torch.zeros_like(row_loss)) * self.loss_scale
-        loss_out.copy_(row_loss)
+        teacher = self._teacher_logits(start, stop, z.dtype)
+        per, grad, student_lse = divergence_rows(
+            z, teacher, mode=self.divergence, beta=self.beta, temperature=self.temperature,
+            need_grad=scale is not None,
+        )
+        lse_out.copy_(student_lse)
+        loss_out.copy_(torch.where(valid, per, torch.zeros_like(per)) * self.loss_scale)
         if scale is None:
             return None
-        factor = torch.where(valid, scale, torch.zeros_like(scale)) * (self.loss_scale / temperature)
-        return grad_u.mul_(factor.unsqueeze(1))
+        factor = torch.where(valid, scale, torch.zeros_like(scale)) * (self.loss_scale / self.temperature)
+        return grad.mul_(factor.unsqueeze(1))
 
 
-def _js_rows(log_s, log_t, beta):
-    """Generalised JS rows and d/d(z_s/T); ``log_s`` is overwritten with the gradient."""
-    # log m = logaddexp(log beta + t, log(1 - beta) + s); beta in {0, 1} gives -inf + finite = -inf
-    # on one side, which logaddexp handles exactly.
-    log_beta = math.log(beta) if beta > 0 else -math.inf
-    log_one_minus = math.log1p(-beta) if beta < 1 else -math.inf
-    log_m = torch.logaddexp(log_t + log_beta, log_s + log_one_minus)
-    p_t = log_t.exp()
-    teacher_part = (p_t * (log_t - log_m)).sum(1) if beta > 0 else torch.zeros_like(log_t[:, 0])
-    f = log_s - log_m
-    p_s = log_s.exp_()
-    student_part = (p_s * f).sum(1)
-    row_loss = beta * teacher_part + (1.0 - beta) * student_part
-    f.mul_(1.0 - beta)
-    grad_u = p_s.mul_(f.sub_((1.0 - beta) * student_part.unsqueeze(1)))
-    return row_loss, grad_u
+def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad):
+    """Per-row divergence between ``softmax(teacher / T)`` and ``softmax(student / T)``.
+
+    ``student`` and ``teacher`` are float (n, V) work blocks of logits (the teacher's may be
+    log-probabilities), both overwritten. ``mode``: 'forward' (KL(teacher || student)),
+    'reverse' (KL(student || teacher)) or 'js' (generalised JS with ``beta``). Returns
+    ``(per_row, grad, student_lse)``: the divergence, its gradient in ``student / T`` (in
+    ``student``'s storage; None unless ``need_grad``) and ``T * logsumexp(student / T)``.
+
+    >>> import torch
+    >>> s, t = torch.tensor([[0.0, 1.0, -float('inf')]]), torch.tensor([[0.0, 1.0, 2.0]])
+    >>> per, grad, _ = divergence_rows(t.clone(), s.clone(), mode="forward", beta=None, temperature=1.0,
+    ...                                need_grad=True)
+    >>> round(float(per[0]), 4), bool(torch.isfinite(grad).all())
+    (1.0943, True)
+    """
+    exact = student.device.type != "cpu"  # no per-chunk host sync off the CPU: mask always
+    log_t, _ = _log_softmax_(teacher, temperature)
+    log_s, student_lse = _log_softmax_(student, temperature)
+    if mode == "forward":
+        p_t = log_t.exp()
+        per = _weighted_sum(p_t, log_t - log_s, exact)
+        grad = log_s.exp_().sub_(p_t) if need_grad else None
+    elif mode == "reverse":
+        diff = log_s - log_t
+        p_s = log_s.exp_()
+        per = _weighted_sum(p_s, diff, exact)
+        grad = _centred(p_s, diff, per, exact) if need_grad else None
+    else:
+        log_m = torch.logaddexp(log_t + math.log(beta), log_s + math.log1p(-beta))
+        p_t = log_t.exp()
+        diff_s = log_s - log_m
+        p_s = log_s.exp_()
+        kl_s = _weighted_sum(p_s, diff_s, exact)
+        per = beta * _weighted_sum(p_t, log_t.sub_(log_m), exact) + (1 - beta) * kl_s
+        grad = _centred(p_s, diff_s, kl_s, exact).mul_(1 - beta) if need_grad else None
+    return per, grad, student_lse
+
+
+def _log_softmax_(z, temperature):
+    """``log_softmax(z / T)`` in place, and ``T * logsumexp(z / T)`` per row.
+
+    For T < 1 the row maximum is subtracted before dividing, so ``z / T`` cannot overflow; a
+    row of -inf logits gives log-probabilities -inf (probabilities 0), not NaN.
+    """
+    shift = None
+    if temperature < 1:
+        shift = finite_or_zero(z.amax(1, keepdim=True))
+        z.sub_(shift)
+    if temperature != 1:
+        z.div_(temperature)
+    lse = finite_or_zero(torch.logsumexp(z, 1, keepdim=True))
+    z.sub_(lse)
+    lse = lse.squeeze(1) * temperature
+    return z, (lse if shift is None else lse + shift.squeeze(1))
+
+
+def _weighted_sum(p, diff, exact):
+    """``sum_c p diff`` per row with ``0 * anything = 0``; the masked sum only where needed."""
+    if not exact:
+        out = (p * diff).sum(-1)
+        if not torch.isnan(out).any():
+            return out
+    return torch.where(p > 0, p * diff, 0).sum(-1)
+
+
+def _centred(p, diff, mean, exact):
+    """``p (diff - mean)``: the softmax Jacobian applied to ``diff``; 0 where ``p = 0``."""
+    out = p * (diff - mean[:, None])
+    if exact or torch.isnan(out).any():
+        out = torch.where(p > 0, out, 0)
+    return out
 
 
 def linear_distill_op(
@@ -145,6 +216,6 @@ def linear_distill_op(
     # Student and teacher buffers, plus about two block-sized temporaries in the rule.
     chunk = chunk_size or auto_chunk_size(rows.shape[0], vocab, hidden.device, buffers=4)
     if rows.shape[0] == 0:
-        return _empty_result(hidden, weight, bias, batch_shape, reduction, False)
+        return empty_result(hidden, weight, bias, batch_shape, reduction, False)
     loss, _ = LinearLossFunction.apply(rows, weight, bias, rule, reduction, chunk)
     return loss.reshape(batch_shape) if reduction == "none" else loss

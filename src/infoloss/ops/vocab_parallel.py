@@ -1,4 +1,6 @@
-"""Cross-entropy over a vocabulary sharded across the ranks of a torch.distributed group.
+"""Cross-entropy over a vocabulary sharded across the ranks of a torch.distributed group: the
+communication only. The per-row math is :func:`infoloss.ops.cross_entropy.cross_entropy_rows`,
+called with an all-reduce hook.
 
 Rank ``r`` holds columns ``[start_r, start_r + V_r)`` of the logits (or the matching rows of
 the output weight), in rank order. Per token the global quantities come from all-reduces of
@@ -7,11 +9,12 @@ per-row statistics only (Megatron-LM's vocabulary-parallel cross-entropy, Shoeyb
 1. ``m = max_r max_j z_j``                                   (all-reduce MAX, n floats)
 2. ``[sum_j exp(z_j - m), z_y, sum_j z_j]``                   (all-reduce SUM, 3n floats)
 
-giving ``lse = m + log(sum exp)`` and the loss of :mod:`infoloss.ops.cross_entropy`.
-The gradient of the loss w.r.t. a rank's own logits needs only its own logits, ``lse`` and the
-target, so the backward does no communication (no all-gather of logits, ever). In the linear
-form ``hidden`` is replicated, so its gradient is the sum of every rank's ``g_r @ W_r``: one
-all-reduce of N x D, done in the forward pass together with the rest of the gradient.
+giving ``lse = m + log(sum exp)``. The gradient of the loss w.r.t. a rank's own logits needs only
+its own logits, ``lse`` and the target, so the backward does no communication (no all-gather of
+logits, ever). In the linear form ``hidden`` is replicated, so its gradient is the sum of every
+rank's ``g_r @ W_r``: one all-reduce of N x D, done in the forward pass with the rest of the
+gradient. Every rank must run the same number of chunks (the all-reduces pair up chunk by chunk),
+so the ranks agree on the chunk size first.
 """
 
 from __future__ import annotations
@@ -19,9 +22,13 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
-from .cross_entropy import LinearLossFunction, accumulation_dtype, auto_chunk_size
+from .. import _validate
+from ._engine import LinearLossFunction, LogitsLossFunction, accumulation_dtype, auto_chunk_size, logits_chunk_rows
+from .cross_entropy import CrossEntropyRule
 
 __all__ = ["vocab_parallel_cross_entropy_op", "vocab_parallel_linear_cross_entropy_op"]
+
+_OPS = {"max": dist.ReduceOp.MAX, "sum": dist.ReduceOp.SUM}
 
 
 def vocab_parallel_cross_entropy_op(logits, target, *, group, ignore_index, reduction, label_smoothing, z_loss, softcap):
@@ -29,8 +36,15 @@ def vocab_parallel_cross_entropy_op(logits, target, *, group, ignore_index, redu
     start, vocab = _shard_offsets(logits.shape[-1], logits.device, group)
     rows = logits.reshape(-1, logits.shape[-1])
     flat_target = target.reshape(-1).to(torch.long)
-    shard = _Shard(flat_target, start, rows.shape[1], vocab, group, ignore_index, label_smoothing, z_loss, softcap)
-    loss = _ShardedLogitsFunction.apply(rows, shard, reduction)
+    _check_targets(flat_target, target, vocab, ignore_index)
+    rule = _rule(flat_target, start, rows.shape[1], vocab, group, ignore_index, label_smoothing, z_loss, softcap)
+    acc = accumulation_dtype(logits.dtype)
+    if reduction == "mean":
+        row_scale = rule.valid.to(acc) / max(rule.count, 1)
+    else:
+        row_scale = torch.ones(rows.shape[0], dtype=acc, device=logits.device)
+    chunk = _agree_on(logits_chunk_rows(rows.shape[1]), logits.device, group)
+    loss = LogitsLossFunction.apply(rows, rule, row_scale, reduction != "none", chunk)
     return loss.reshape(target.shape) if reduction == "none" else loss
 
 
@@ -41,135 +55,37 @@ def vocab_parallel_linear_cross_entropy_op(
     start, vocab = _shard_offsets(weight.shape[0], hidden.device, group)
     rows = hidden.reshape(-1, hidden.shape[-1])
     flat_target = target.reshape(-1).to(torch.long)
-    shard = _Shard(flat_target, start, weight.shape[0], vocab, group, ignore_index, label_smoothing, z_loss, softcap)
+    _check_targets(flat_target, target, vocab, ignore_index)
+    rule = _rule(flat_target, start, weight.shape[0], vocab, group, ignore_index, label_smoothing, z_loss, softcap,
+                 linear=True)
     buffers = 2 if softcap is not None else 1
-    # Every rank must run the same number of chunks (the all-reduces pair up chunk by chunk).
     chunk = chunk_size or auto_chunk_size(rows.shape[0], max(weight.shape[0], vocab // max(_world(group), 1)),
                                           hidden.device, buffers)
     chunk = _agree_on(chunk, hidden.device, group)
-    loss, _ = LinearLossFunction.apply(rows, weight, bias, _ShardRule(shard), reduction, chunk)
+    loss, _ = LinearLossFunction.apply(rows, weight, bias, rule, reduction, chunk)
     return loss.reshape(target.shape) if reduction == "none" else loss
 
 
-# --------------------------------------------------------------------------------------------
-# Shared per-row work on one rank's slice
-# --------------------------------------------------------------------------------------------
+def _rule(target, start, width, vocab, group, ignore_index, label_smoothing, z_loss, softcap, linear=False):
+    def all_reduce(tensor, op):
+        dist.all_reduce(tensor, op=_OPS[op], group=group)
+
+    def sum_grad_hidden(grads):  # hidden is replicated: its gradient is the sum over the ranks
+        if grads[0] is not None:
+            dist.all_reduce(grads[0], op=dist.ReduceOp.SUM, group=group)
+
+    return CrossEntropyRule(
+        target, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
+        first_column=start, block_width=width, vocab=vocab, all_reduce=all_reduce,
+        finish_grads=sum_grad_hidden if linear else None,
+    )
 
 
-class _Shard:
-    """What a rank knows about its slice: targets, its column range, options, the group."""
-
-    def __init__(self, target, start, width, vocab, group, ignore_index, label_smoothing, z_loss, softcap):
-        self.group = group
-        self.vocab = vocab
-        self.label_smoothing = float(label_smoothing)
-        self.z_loss = float(z_loss)
-        self.softcap = None if softcap is None else float(softcap)
-        self.valid = target != ignore_index
-        self.count = int(self.valid.sum()) if target.numel() else 0
-        local = target - start
-        self.in_shard = self.valid & (local >= 0) & (local < width)
-        self.local_target = torch.where(self.in_shard, local, torch.zeros_like(local))
-
-    def rows(self, start, stop, z, loss_out, lse_out, scale, *, lse_known):
-        """Loss rows (all ranks agree) and, with ``scale``, this slice's gradient, in ``z``."""
-        eps, vocab = self.label_smoothing, self.vocab
-        valid = self.valid[start:stop]
-        in_shard = self.in_shard[start:stop]
-        column = self.local_target[start:stop].unsqueeze(1)
-        tanh = None
-        if self.softcap is not None:
-            tanh = z.div_(self.softcap).tanh_()
-            z = tanh * self.softcap
-        if lse_known:
-            # Backward recompute: probabilities from the stored global logsumexp, no collectives.
-            lse = lse_out
-            z.sub_(lse.unsqueeze(1)).exp_()
-            normaliser = None
-        else:
-            target_logit = torch.where(in_shard, z.gather(1, column).squeeze(1), torch.zeros_like(z[:, 0]))
-            logit_sum = z.sum(1)
-            row_max = z.amax(1)
-            dist.all_reduce(row_max, op=dist.ReduceOp.MAX, group=self.group)
-            z.sub_(row_max.unsqueeze(1)).exp_()
-            stats = torch.stack([z.sum(1), target_logit, logit_sum])
-            dist.all_reduce(stats, op=dist.ReduceOp.SUM, group=self.group)
-            sum_exp, target_logit, logit_sum = stats
-            lse = row_max + sum_exp.log()
-            lse_out.copy_(lse)
-            normaliser = sum_exp
-            row_loss = lse - (1.0 - eps) * target_logit - (eps / vocab) * logit_sum + self.z_loss * lse.square()
-            loss_out.copy_(torch.where(valid, row_loss, torch.zeros_like(row_loss)))
-        if scale is None:
-            return None
-        weight = torch.where(valid, scale, torch.zeros_like(scale))
-        factor = weight * (1.0 + 2.0 * self.z_loss * lse)
-        if normaliser is not None:
-            factor = factor / normaliser
-        z.mul_(factor.unsqueeze(1))
-        z.scatter_add_(1, column, torch.where(in_shard, -(1.0 - eps) * weight, torch.zeros_like(weight)).unsqueeze(1))
-        if eps:
-            z.sub_(((eps / vocab) * weight).unsqueeze(1))
-        if tanh is not None:
-            z.mul_(tanh.square_().neg_().add_(1.0))
-        return z
-
-
-class _ShardedLogitsFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, logits, shard, reduction):
-        acc = accumulation_dtype(logits.dtype)
-        n_rows = logits.shape[0]
-        loss = torch.empty(n_rows, dtype=acc, device=logits.device)
-        lse = torch.empty(n_rows, dtype=acc, device=logits.device)
-        shard.rows(0, n_rows, logits.to(acc, copy=True), loss, lse, None, lse_known=False)
-        ctx.save_for_backward(logits, lse)
-        ctx.shard, ctx.reduction = shard, reduction
-        if reduction == "none":
-            return loss.to(logits.dtype)
-        total = loss.sum()
-        if reduction == "mean":
-            total = total / shard.count if shard.count else total * 0
-        return total.to(logits.dtype)
-
-    @staticmethod
-    def backward(ctx, grad_loss):
-        logits, lse = ctx.saved_tensors
-        shard = ctx.shard
-        acc = lse.dtype
-        n_rows = logits.shape[0]
-        if ctx.reduction == "none":
-            scale = grad_loss.to(acc)
-        else:
-            per_row = grad_loss.to(acc) / shard.count if ctx.reduction == "mean" and shard.count else grad_loss.to(acc)
-            if ctx.reduction == "mean" and not shard.count:
-                per_row = per_row * 0
-            scale = per_row.expand(n_rows)
-        scratch = torch.empty(n_rows, dtype=acc, device=logits.device)
-        grad = shard.rows(0, n_rows, logits.to(acc, copy=True), scratch, lse, scale, lse_known=True)
-        return grad.to(logits.dtype), None, None
-
-
-class _ShardRule:
-    """Chunk rule for the engine: the sharded rows plus the all-reduce of grad_hidden."""
-
-    def __init__(self, shard):
-        self.shard = shard
-        self.count = shard.count
-
-    def reserve(self, rows, vocab, dtype, device):
-        pass
-
-    def release(self):
-        pass
-
-    def chunk(self, start, stop, z, loss_out, lse_out, scale, *, lse_known):
-        return self.shard.rows(start, stop, z, loss_out, lse_out, scale, lse_known=lse_known)
-
-    def finish_grads(self, grads):
-        grad_hidden = grads[0]
-        if grad_hidden is not None:
-            dist.all_reduce(grad_hidden, op=dist.ReduceOp.SUM, group=self.shard.group)
+def _check_targets(flat_target, target, vocab, ignore_index):
+    """Targets are global class indices: in [0, V) for the full V, or ignore_index (every rank
+    holds the same targets, so every rank raises the same error)."""
+    if flat_target.numel() and not torch.compiler.is_compiling():
+        _validate.check_class_indices(torch, target, vocab, ignore_index)
 
 
 def _world(group) -> int:
