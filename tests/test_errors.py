@@ -149,3 +149,113 @@ def test_error_raised_in_a_dask_worker_process_keeps_its_fields():
     # the block holds rows 2 and 3: the worker saw row 1 of its block
     assert (error.argument, error.index, error.value) == ("p", (1, 2), -0.1)
     assert error.hint == "probabilities must be finite and >= 0"
+
+
+# --------------------------------------------------------------------------------------------
+# The scalar checks agree everywhere: the same bad value gives the same exception class, and
+# an error whose .argument is the option, in every public function that takes the option.
+# The reference is the option's rule in _validate; a value that rule accepts is not bad.
+# --------------------------------------------------------------------------------------------
+
+BAD_VALUES = {"str": "2", "bool": True, "nan": float("nan"), "inf": float("inf"), "zero": 0, "minus_one": -1,
+              "huge_int": 2**2000}
+
+RULES = {
+    "temperature": _validate.check_temperature,
+    "base": _validate.check_base,
+    "beta": lambda v: _validate.check_real("beta", v, low=0, high=1, low_open=True, high_open=True),
+    "floor": lambda v: _validate.check_real("floor", v, low=0, high=1, low_open=True, high_open=True),
+    "chunk_size": _validate.check_chunk_size,
+    "label_smoothing": lambda v: _validate.check_fraction("label_smoothing", v),
+    "z_loss": lambda v: _validate.check_real("z_loss", v, low=0),
+    "softcap": lambda v: _validate.check_real("softcap", v, low=0, low_open=True, allow_none=True),
+    "reduction": lambda v: _validate.check_choice("reduction", v, ("none", "mean", "sum")),
+}
+
+
+def _torch_inputs():
+    torch = pytest.importorskip("torch")
+    logits = torch.tensor([[0.5, -1.0, 2.0], [0.0, 0.3, -0.2]])
+    return torch, logits
+
+
+def _calls():
+    """name -> (options it takes, function of the options that calls it on valid input)."""
+    from infoloss import coding, losses
+    p, q = [0.5, 0.25, 0.25], [0.25, 0.25, 0.5]
+
+    def torch_call(function):
+        def call(**options):
+            torch, logits = _torch_inputs()
+            return function(torch, logits, **options)
+        return call
+
+    def linear(function, teacher=False):
+        def call(**options):
+            torch, _ = _torch_inputs()
+            from infoloss.nn import functional as F
+            hidden, weight = torch.ones(2, 4) / 4, torch.eye(3, 4)
+            other = torch.zeros(2, 3) if teacher else torch.tensor([0, 2])
+            return getattr(F, function)(hidden, weight, other, **options)
+        return call
+
+    return {
+        **{f"measures.{name}": (("base",), (lambda f: lambda **o: f(p, q, **o) if f is not il.entropy else f(p, **o))(
+            getattr(il, name))) for name in ("entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose")},
+        "special.softmax": (("temperature",), lambda **o: il.softmax([1.0, 2.0], **o)),
+        "special.log_softmax": (("temperature",), lambda **o: il.log_softmax([1.0, 2.0], **o)),
+        "losses.cross_entropy": (("label_smoothing", "z_loss", "softcap", "reduction"),
+                                 torch_call(lambda t, z, **o: losses.cross_entropy(z, t.tensor([0, 2]), **o))),
+        "losses.nll_loss": (("reduction",), torch_call(lambda t, z, **o: losses.nll_loss(t.log_softmax(z, -1), t.tensor([0, 2]), **o))),
+        "losses.binary_cross_entropy": (("reduction",), torch_call(
+            lambda t, z, **o: losses.binary_cross_entropy(t.sigmoid(z), t.ones_like(z) / 2, **o))),
+        "losses.binary_cross_entropy_with_logits": (("reduction",), torch_call(
+            lambda t, z, **o: losses.binary_cross_entropy_with_logits(z, t.ones_like(z) / 2, **o))),
+        "losses.kl_div": (("reduction",), torch_call(lambda t, z, **o: losses.kl_div(t.log_softmax(z, -1), t.softmax(-z, -1), **o))),
+        "losses.distillation_kl": (("temperature", "reduction"), torch_call(lambda t, z, **o: losses.distillation_kl(z, -z, **o))),
+        "losses.distillation_js": (("temperature", "beta", "reduction"), torch_call(lambda t, z, **o: losses.distillation_js(z, -z, **o))),
+        "nn.functional.linear_cross_entropy": (("chunk_size", "label_smoothing", "z_loss", "softcap", "reduction"),
+                                               linear("linear_cross_entropy")),
+        "nn.functional.linear_kl_div": (("temperature", "chunk_size", "reduction"), linear("linear_kl_div", teacher=True)),
+        "nn.functional.linear_js_div": (("temperature", "beta", "chunk_size", "reduction"), linear("linear_js_div", teacher=True)),
+        "coding.ideal_code_length": (("floor",), lambda **o: coding.ideal_code_length([0, 1, 2], p, **o)),
+        "coding.coder_probabilities": (("floor",), lambda **o: coding.coder_probabilities(q, **o)),
+        "coding.compress": (("floor",), lambda **o: coding.compress(b"abracadabra", **o)),
+    }
+
+
+CALLS = _calls()
+
+# Functions whose owners have not yet switched every option to _validate's rule (the lead
+# flips these as they land): (function, option, value name) -> owner.
+STILL_FAILING: dict = {}
+
+
+def _cases():
+    for function, (options, _) in CALLS.items():
+        for option in options:
+            for label, value in BAD_VALUES.items():
+                try:
+                    RULES[option](value)
+                except il.InfolossError:
+                    pass
+                else:
+                    continue  # the rule accepts it: not a bad value for this option
+                marks = ()
+                owner = STILL_FAILING.get((function, option, label))
+                if owner:
+                    marks = pytest.mark.xfail(strict=True, reason=f"{owner} switches to _validate")
+                yield pytest.param(function, option, label, id=f"{function}-{option}-{label}", marks=marks)
+
+
+@pytest.mark.parametrize("function,option,label", list(_cases()))
+def test_scalar_checks_agree_everywhere(function, option, label):
+    value = BAD_VALUES[label]
+    with pytest.raises(il.InfolossError) as expected:
+        RULES[option](value)
+    call = CALLS[function][1]
+    with pytest.raises(Exception) as raised:
+        call(**{option: value})
+    error = raised.value
+    assert type(error) is type(expected.value), f"{type(error).__name__}: {error}"
+    assert error.argument == option, str(error)

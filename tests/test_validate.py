@@ -128,7 +128,11 @@ def test_sum_tolerance_by_dtype(backend, dtype, passes, fails):
     for name in ("entropy", "kl_divergence"):
         function = getattr(il, name)
         args = (off_by(passes),) if name == "entropy" else (off_by(passes), off_by(passes))
-        function(*args)  # within tolerance: no error
+        # within tolerance: accepted and computed as given (entropy), 0 for KL(p || p)
+        rows = np.array([[0.25, 0.25, 0.5 + passes], [0.5, 0.5, 0.0]]).astype(dtype).astype(np.float64)
+        want = sp.entr(rows).sum(axis=-1) if name == "entropy" else np.zeros(2)
+        np.testing.assert_allclose(to_float64(function(*args)), want, rtol=1e-6 if dtype == "float32" else 1e-14,
+                                   atol=1e-7 if dtype == "float32" else 1e-15)
         args = (off_by(fails),) if name == "entropy" else (off_by(0.0), off_by(fails))
         with pytest.raises(ValueError, match=rf"^[pq]\[0, :\] sums to .* \(tolerance .* for {dtype}\)") as raised:
             function(*args)
@@ -144,7 +148,9 @@ def test_sum_tolerance_half_precision(backend, dtype, passes, fails):
     def off_by(delta):
         return to_backend(backend, [0.25, 0.25, 0.5 + delta], dtype)
 
-    il.entropy(off_by(passes))
+    accepted = to_float64(il.entropy(off_by(passes)))  # within the dtype's own tolerance
+    rounded = to_float64(off_by(passes))
+    assert accepted == pytest.approx(sp.entr(rounded).sum(), rel=1e-2)  # half precision's rounding
     with pytest.raises(ValueError, match=rf"^p sums to .* \(tolerance .* for {dtype}\)"):
         il.entropy(off_by(fails))
 
@@ -315,11 +321,24 @@ def test_lazy_dask_input_is_checked_at_the_call():
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # log of a negative entry: NaN, as asked
 def test_validate_false_accepts_what_validation_refuses(backend):
     p, q = to_backend(backend, with_entry(0.4)), to_backend(backend, with_entry(-0.25))
+    p_np, q_np = with_entry(0.4), with_entry(-0.25)
+    with np.errstate(invalid="ignore"):
+        # the plain formulas on the given values (log of a negative q is NaN)
+        want = {"entropy": sp.entr(p_np).sum(-1), "cross_entropy": -(p_np * np.log(q_np)).sum(-1),
+                "kl_divergence": sp.rel_entr(p_np, q_np).sum(-1)[:1]}  # row 1: log of a negative ratio
     for name in MEASURE_NAMES:
         function = getattr(il, name)
         with pytest.raises(ValueError):
             function(*arguments(name, p, q))
-        function(*arguments(name, p, q), validate=False)
+        got = function(*arguments(name, p, q), validate=False)
+        if name in want:
+            np.testing.assert_allclose(to_float64(got)[: len(want[name])], want[name], rtol=1e-14, equal_nan=True)
+        elif name == "decompose":
+            np.testing.assert_allclose(to_float64(got.entropy), want["entropy"], rtol=1e-14)
+        else:  # js on row 0 (both rows valid there); row 1 holds a negative q
+            from scipy.spatial.distance import jensenshannon
+
+            assert to_float64(got)[0] == pytest.approx(jensenshannon(p_np[0], q_np[0]) ** 2, rel=1e-12)
 
 
 # NumPy's fast path validates inside its own pass; the other backends go through _checks.
