@@ -156,7 +156,7 @@ def write_sdist(path: Path, names: list[str]) -> Path:
     return path
 
 
-SDIST = ["pyproject.toml", "setup.py", "README.md", "LICENSE", "src/infoloss/__init__.py", "src/infoloss/py.typed",
+SDIST = ["pyproject.toml", "setup.py", "README.md", "LICENSE", "CHANGELOG.md", "src/infoloss/__init__.py", "src/infoloss/py.typed",
          "src/infoloss/measures/_kernels.c", "src/infoloss/measures/_kernels_avx2.c"]
 
 
@@ -166,6 +166,9 @@ def test_sdist_check(tmp_path):
     assert any("_kernels_avx2.c" in p for p in no_source)
     binary = SDIST + ["src/infoloss/measures/_kernels.cpython-311-x86_64-linux-gnu.so"]
     assert any(".so" in p for p in wheel_check.sdist_problems(write_sdist(tmp_path / "b.tar.gz", binary), VERSION))
+    partial_tests = SDIST + ["tests/test_errors.py"]
+    problems = wheel_check.sdist_problems(write_sdist(tmp_path / "c.tar.gz", partial_tests), VERSION)
+    assert any("tests/test_errors.py" in p for p in problems)
 
 
 def test_fresh_environment_has_no_compiler(tmp_path):
