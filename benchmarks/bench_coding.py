@@ -97,27 +97,38 @@ def _bench_labels(count: int) -> None:
         whole = _median_wall(command + ["--p-file", str(path), "--counts"])
     from infoloss import coding
 
-    start = time.perf_counter()
-    coding.huffman_code(weights.astype(np.float64), normalize=True)
-    library = time.perf_counter() - start
-    print(f"{count:,} labels: infoloss code --p-file {whole:.2f} s (start-up alone {startup:.2f} s, "
-          f"so {whole - startup:.2f} s of work; target < 2 s); coding.huffman_code alone {library:.2f} s; "
-          f"load {os.getloadavg()[0]:.1f}")
+    counts = weights.astype(np.float64)
+    p = counts / counts.sum()
+    parts = {}
+    for name, call in [
+        ("huffman_lengths", lambda: parts.setdefault("lengths", coding.huffman_lengths(counts, normalize=True))),
+        ("expected_length", lambda: coding.expected_length(parts["lengths"], p)),
+        ("kraft_sum", lambda: coding.kraft_sum(parts["lengths"])),
+        ("canonical_code (1000 rows)", lambda: coding.canonical_code(parts["lengths"], symbols=range(1000))),
+        ("huffman_code (every word)", lambda: coding.huffman_code(counts, normalize=True)),
+    ]:
+        cpu = time.process_time()
+        call()
+        print(f"  library {name}: CPU {time.process_time() - cpu:.3f} s")
+    print(f"{count:,} labels: infoloss code --p-file {whole[0]:.2f} s wall, {whole[1]:.2f} s CPU (start-up alone "
+          f"{startup[0]:.2f} s wall, {startup[1]:.2f} s CPU, so {whole[1] - startup[1]:.2f} s CPU of work; target "
+          f"< 2 s wall on an idle machine); load {os.getloadavg()[0]:.1f} (a loaded machine: compare CPU times)")
 
 
-def _median_wall(command: list[str], repeats: int = 3) -> float:
-    times = []
+def _median_wall(command: list[str], repeats: int = 3) -> tuple[float, float]:
+    """(median wall, median CPU) seconds of ``command`` run ``repeats`` times."""
+    times, cpus = [], []
     for _ in range(repeats):
         start = time.perf_counter()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(command, capture_output=True, text=True)
         times.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(f"  {' '.join(command[-3:])}: wall {times[-1]:.2f} s, CPU "
-              f"{after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime:.2f} s")
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        print(f"  {' '.join(command[-3:])}: wall {times[-1]:.2f} s, CPU {cpus[-1]:.2f} s")
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
-    return sorted(times)[len(times) // 2]
+    return sorted(times)[len(times) // 2], sorted(cpus)[len(cpus) // 2]
 
 
 def _bench_one(name: str, path: Path, folder: Path, *, external: bool) -> str:

@@ -90,6 +90,20 @@ def test_long_tables_are_cut_but_the_summary_covers_every_symbol():
     assert "more symbols" not in ok("--p", ",".join(map(str, p[:20] * 125)), "--max-rows", "0")
 
 
+def test_shown_codewords_are_the_librarys_code(tmp_path):
+    # Only the shown rows are spelt out; they must be huffman_code's words, in the same places.
+    counts = np.random.default_rng(4).integers(0, 50, size=300)
+    (tmp_path / "p.csv").write_text(",".join(f"s{i}" for i in range(300)) + "\n" + ",".join(map(str, counts)) + "\n")
+    out = ok("--p-file", tmp_path / "p.csv", "--counts", "--max-rows", "40")
+    code = coding.huffman_code({f"s{i}": float(c) for i, c in enumerate(counts)}, normalize=True)
+    rows = dict(re.findall(r"│ (s\d+)\s+│[^│]*│ ([01]+|\(none: probability 0\))\s+│", out))
+    assert len(rows) == 40
+    assert rows == {f"s{i}": code.get(f"s{i}", "(none: probability 0)") for i in range(40)}
+    p = {f"s{i}": float(c) for i, c in enumerate(counts / counts.sum())}
+    assert _value(out, "expected length L") == pytest.approx(coding.expected_length(code, p), rel=1e-4)
+    assert re.search(r"Kraft sum\s+1\s", out)
+
+
 def test_labels_cannot_drive_the_terminal():
     out = ok("--p", "\x1b[31mred=0.5,b=0.5")
     assert "\x1b" not in out and "\\x1b[31mred" in out

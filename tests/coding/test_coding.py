@@ -580,7 +580,51 @@ def _heap_huffman_lengths(weights):
 def test_two_queue_construction_equals_the_heap_with_its_tie_rules(weights):
     from infoloss.coding.huffman import _huffman_lengths
 
-    assert _huffman_lengths(np.array(weights)) == _heap_huffman_lengths(weights)
+    assert _huffman_lengths(np.array(weights)).tolist() == _heap_huffman_lengths(weights)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([1.0, 2.0, 3.0, 4.0, 0.5]), st.floats(1e-30, 1e30)), min_size=2, max_size=600))
+def test_vectorised_rounds_equal_the_heap_on_long_inputs(weights):
+    # Long runs of ties (many pairs per round) mixed with weights spanning 60 decades (one pair per round).
+    from infoloss.coding.huffman import _huffman_lengths
+
+    assert _huffman_lengths(np.array(weights)).tolist() == _heap_huffman_lengths(weights)
+
+
+def test_array_forms_give_the_same_code():
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.full(3000, 0.3))
+    p[[5, 17]] = 0.0
+    p /= p.sum()
+    code = coding.huffman_code(p)
+    lengths = coding.huffman_lengths(p)
+    assert lengths.dtype == np.int64 and lengths[5] == lengths[17] == 0
+    assert {i: len(w) for i, w in code.items()} == {i: int(n) for i, n in enumerate(lengths) if n}
+    assert coding.canonical_code(lengths) == code
+    assert coding.canonical_code(lengths, symbols=[17, 3, 2999]) == {3: code[3], 2999: code[2999]}
+    assert coding.expected_length(lengths, p) == coding.expected_length(code, p)
+    assert coding.kraft_sum(lengths) == coding.kraft_sum(code) == 1.0
+    assert coding.kraft_sum(lengths.tolist()) == 1.0
+    # q's code under p: a symbol p can emit but q gave no codeword costs infinitely many bits.
+    q = np.r_[0.5, 0.5, 0.0]
+    assert coding.expected_length(coding.huffman_lengths(q), [0.25, 0.25, 0.5]) == math.inf
+    assert coding.expected_length(coding.huffman_lengths(q), [0.25, 0.75, 0.0]) == 1.0
+
+
+def test_canonical_code_is_deflates_and_checks_its_input():
+    # RFC 1951 sec. 3.2.2's example: lengths (3, 3, 3, 3, 3, 2, 4, 4) for A..H.
+    words = coding.canonical_code([3, 3, 3, 3, 3, 2, 4, 4])
+    assert list(words.values()) == ["010", "011", "100", "101", "110", "00", "1110", "1111"]
+    with pytest.raises(ValueError, match="Kraft sum 1.5 > 1"):
+        coding.canonical_code([1, 1, 1])
+    with pytest.raises(ValueError, match=r"code\[1\]"):
+        coding.canonical_code(np.array([1, -1]))
+    with pytest.raises(ValueError, match="symbols = 7"):
+        coding.canonical_code([1, 1], symbols=[7])
+    with pytest.raises(ValueError, match="has 2 lengths but p has 3 symbols"):
+        coding.expected_length([1, 1], [0.5, 0.25, 0.25])
+    assert coding.kraft_sum([0, 1]) == 0.5  # 0: no codeword
 
 
 def test_codes_deeper_than_63_bits():

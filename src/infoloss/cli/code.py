@@ -152,13 +152,16 @@ def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
     h_p = float(library_call(entropy, p, base=2, normalize=counts)[0])
     h_pq = float(library_call(cross_entropy, p, q, base=2, normalize=counts)[0]) if q is not None else None
     builder = q if q is not None else p
-    labels = builder.labels if builder.labels is not None else [str(i) for i in range(builder.values.shape[1])]
-    # Arrays, not label mappings, go to the library: the code is keyed by position 0..n-1.
-    table = coding.huffman_code(builder.values[0], normalize=counts)
+    size = builder.values.shape[1]
+    # Arrays, not label mappings, go to the library: lengths by position 0..n-1, and codewords
+    # spelt only for the rows shown (a million-symbol code is never written out in full).
+    lengths = coding.huffman_lengths(builder.values[0], normalize=counts)
     p_row = p.values[0] / p.values[0].sum() if counts else p.values[0]
     q_row = (q.values[0] / q.values[0].sum() if counts else q.values[0]) if q is not None else None
-    length = coding.expected_length(table, p_row)
-    kraft = coding.kraft_sum(table)
+    length = coding.expected_length(lengths, p_row)
+    kraft = coding.kraft_sum(lengths)
+    shown = size if max_rows == 0 else min(max_rows, size)
+    table = coding.canonical_code(lengths, symbols=range(shown))
 
     rows = Table()
     rows.add_column("symbol")
@@ -167,10 +170,10 @@ def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
         rows.add_column("q", justify="right")
     rows.add_column("codeword")
     rows.add_column("length", justify="right")
-    shown = len(labels) if max_rows == 0 else min(max_rows, len(labels))
     for i in range(shown):
         word = table.get(i)
-        cells = [Text(printable(labels[i])), f"{p_row[i]:.{digits}f}"]
+        label = builder.labels[i] if builder.labels is not None else str(i)
+        cells = [Text(printable(label)), f"{p_row[i]:.{digits}f}"]
         if q is not None:
             cells.append(f"{q_row[i]:.{digits}f}")
         cells += [word or "(none: probability 0)", str(len(word)) if word else "-"]
@@ -178,8 +181,8 @@ def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
     console = _console()
     console.print(_title(q is not None), soft_wrap=True)
     console.print(rows)
-    if shown < len(labels):
-        console.print(f"... {len(labels) - shown:,} more symbols not shown (--max-rows 0 shows every one)")
+    if shown < size:
+        console.print(f"... {size - shown:,} more symbols not shown (--max-rows 0 shows every one)")
     console.print(_summary(length, h_p, h_pq, kraft, digits))
 
 

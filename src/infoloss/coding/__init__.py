@@ -7,7 +7,8 @@ code was built for ``q`` but the messages come from ``p``; the excess is exactly
 * :mod:`~infoloss.coding.huffman`: :func:`huffman_code` builds an optimal prefix code;
   :func:`expected_length` measures any code under any distribution (``H(p) <= L < H(p) + 1``;
   a code built for a dyadic ``q`` has ``L = H(p, q)`` under ``p``); :func:`kraft_sum` is
-  ``sum 2^-l``; :func:`code_lengths`.
+  ``sum 2^-l``; :func:`code_lengths`; :func:`huffman_lengths` and :func:`canonical_code` give
+  the same code as arrays (millions of symbols without a string each).
 * :mod:`~infoloss.coding.range`: :func:`arithmetic_encode` / :func:`arithmetic_decode` code a
   symbol sequence under one fixed distribution or one distribution per position (a
   classifier's predicted probabilities) with the range coder of
@@ -35,11 +36,13 @@ from .files import (
     decompress,
     decompress_file,
 )
-from .huffman import code_lengths, expected_length, huffman_code, kraft_sum
+from .huffman import canonical_code, code_lengths, expected_length, huffman_code, huffman_lengths, kraft_sum
 from .range import Compressed, arithmetic_decode, arithmetic_encode, coder_probabilities, ideal_code_length
 
 __all__ = [
     "huffman_code",
+    "huffman_lengths",
+    "canonical_code",
     "code_lengths",
     "kraft_sum",
     "expected_length",

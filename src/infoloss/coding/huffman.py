@@ -21,7 +21,7 @@ from .. import _array
 from .._convert import prepare
 from .._validate import InputError, InputTypeError
 
-__all__ = ["huffman_code", "code_lengths", "kraft_sum", "expected_length"]
+__all__ = ["huffman_code", "huffman_lengths", "canonical_code", "code_lengths", "kraft_sum", "expected_length"]
 
 
 def huffman_code(p, /, *, normalize=False) -> dict:
@@ -45,8 +45,9 @@ def huffman_code(p, /, *, normalize=False) -> dict:
       ``L < H(p) + 1``).
 
     The construction sorts once and then merges from two queues (leaves, and subtrees in the
-    order they were made), so ``n`` symbols take ``O(n log n)`` time in NumPy's sort and
-    ``O(n)`` Python steps.
+    order they were made) in vectorised rounds, so ``n`` symbols take ``O(n log n)`` time in
+    NumPy's sort and ``O(n)`` after it. For very many symbols, :func:`huffman_lengths` and
+    :func:`canonical_code` give the same code as arrays, spelling only the codewords asked for.
 
     Args:
       p: one distribution: a sequence or 1-D array (labels 0..n-1) or a mapping label -> p.
@@ -67,10 +68,66 @@ def huffman_code(p, /, *, normalize=False) -> dict:
     {'a': '0', 'b': '10', 'c': '11'}
     """
     probabilities, labels = _one_distribution("p", p, normalize=normalize)
-    positive = np.flatnonzero(probabilities > 0)
-    lengths = _huffman_lengths(probabilities[positive])
-    words = _canonical_codewords(lengths)
+    lengths = _lengths_by_position(probabilities)
+    positive = np.flatnonzero(lengths)
+    words = _canonical_codewords(lengths, positive)
     return {labels[i]: word for i, word in zip(positive.tolist(), words)}
+
+
+def huffman_lengths(p, /, *, normalize=False) -> np.ndarray:
+    """The codeword length of each symbol in :func:`huffman_code`'s code for ``p``, as an array.
+
+    Position ``i`` holds ``len(huffman_code(p)[label_i])``, and 0 for a symbol of probability 0
+    (it gets no codeword; a codeword is never empty). With :func:`canonical_code` this is the
+    same code without a string per symbol, and :func:`expected_length` and :func:`kraft_sum`
+    take it as it is: the array form for millions of symbols.
+
+    Args:
+      p, normalize: as for :func:`huffman_code`.
+
+    Returns:
+      an int64 array of shape ``(n,)``, in the order of ``p``'s labels.
+
+    >>> huffman_lengths([1/2, 1/4, 0, 1/8, 1/8]).tolist()
+    [1, 2, 0, 3, 3]
+    >>> expected_length(huffman_lengths([1/2, 1/4, 0, 1/8, 1/8]), [1/2, 1/4, 0, 1/8, 1/8])
+    1.75
+    """
+    probabilities, _ = _one_distribution("p", p, normalize=normalize)
+    return _lengths_by_position(probabilities)
+
+
+def canonical_code(lengths, /, *, symbols=None) -> dict:
+    """The canonical prefix code with the given codeword lengths: a dict position -> codeword.
+
+    Sorted by (length, position), the codewords count up in binary, each shifted left to its
+    length (DEFLATE's rule, RFC 1951 sec. 3.2.2): codeword ``j`` in that order is the binary
+    fraction ``sum_(i<j) 2^(-l_i)`` written with ``l_j`` bits. Such a code exists exactly when
+    the Kraft sum ``sum_i 2^(-l_i) <= 1``. ``canonical_code(huffman_lengths(p))`` is
+    ``huffman_code(p)`` keyed by position.
+
+    Args:
+      lengths: a 1-D sequence or array of ints ``>= 0``, one per symbol; 0: no codeword.
+      symbols: the positions whose codewords to spell (default: every one with a codeword).
+        Every codeword is computed (as a number) either way; spelling them out as strings is
+        what costs, so a table showing a few rows of a million-symbol code asks for those.
+
+    >>> canonical_code([2, 1, 0, 3, 3])
+    {0: '10', 1: '0', 3: '110', 4: '111'}
+    >>> canonical_code([2, 1, 0, 3, 3], symbols=[4])
+    {4: '111'}
+    """
+    sizes = _length_array(lengths)
+    total = kraft_sum(sizes)
+    if total > 1:
+        raise InputError(f"has Kraft sum {total:g} > 1: no prefix code has these lengths", argument="lengths",
+                         hint="lengthen some codewords until sum 2^-length <= 1")
+    wanted = np.flatnonzero(sizes) if symbols is None else np.unique(np.asarray(symbols, dtype=np.int64))
+    if wanted.size and (wanted[0] < 0 or wanted[-1] >= sizes.size):
+        bad = int(wanted[0] if wanted[0] < 0 else wanted[-1])
+        raise InputError(f"= {bad} is not a position of lengths (0..{sizes.size - 1})", argument="symbols", value=bad)
+    wanted = wanted[sizes[wanted] > 0]
+    return dict(zip(wanted.tolist(), _canonical_codewords(sizes, wanted)))
 
 
 def code_lengths(code: Mapping) -> dict:
@@ -86,19 +143,24 @@ def kraft_sum(code) -> float:
     """The Kraft sum ``sum_i 2^(-l_i)`` of a code (codewords) or of code lengths (ints).
 
     A prefix code exists with these lengths iff the sum is ``<= 1`` (Kraft-McMillan); a
-    Huffman code on two or more symbols is complete: the sum is exactly 1. Computed exactly
-    (``math.fsum`` of powers of two), so ``== 1.0`` is a fair test.
+    Huffman code on two or more symbols is complete: the sum is exactly 1. A length 0 means
+    "no codeword" (as :func:`huffman_lengths` gives for symbols of probability 0) and adds
+    nothing. Computed exactly (``count_l * 2^-l`` per distinct length, then ``math.fsum``), so
+    ``== 1.0`` is a fair test.
 
     Args:
-      code: a mapping label -> codeword or label -> length, or a sequence of lengths.
+      code: a mapping label -> codeword or label -> length, or a sequence/array of lengths.
 
     >>> kraft_sum(huffman_code([.4, .3, .2, .1]))
     1.0
     >>> kraft_sum([1, 2, 3])
     0.875
     """
-    lengths = np.fromiter(_lengths_of(code).values(), dtype=np.float64)
-    return math.fsum(np.exp2(-lengths).tolist())  # powers of two: exact (down to 2^-1074)
+    sizes = _length_array(code)
+    sizes = sizes[sizes > 0]
+    distinct, counts = np.unique(sizes, return_counts=True)  # a few dozen distinct lengths
+    # count * 2^-l is exact (count < 2^53, a power of two down to 2^-1074); fsum rounds once.
+    return math.fsum((counts * np.exp2(-distinct.astype(np.float64))).tolist())
 
 
 def expected_length(code, p, /, *, normalize=False) -> float:
@@ -107,10 +169,12 @@ def expected_length(code, p, /, *, normalize=False) -> float:
     With ``code = huffman_code(q)`` this is the cost of coding ``p``'s messages with ``q``'s
     code: ``H(p, q)`` when ``q`` is dyadic, within a bit of it otherwise (the cross-entropy
     reading of a code built for the wrong distribution). A label with ``p_i > 0`` and no
-    codeword makes ``L`` infinite, as ``q_i = 0`` makes ``H(p, q)``.
+    codeword (missing, or length 0) makes ``L`` infinite, as ``q_i = 0`` makes ``H(p, q)``.
 
     Args:
-      code: a mapping label -> codeword (or label -> length), e.g. from :func:`huffman_code`.
+      code: a mapping label -> codeword (or label -> length), e.g. from :func:`huffman_code`;
+        or a sequence/array of lengths by position, one per symbol of ``p`` (e.g. from
+        :func:`huffman_lengths`).
       p: the distribution the messages come from: a sequence or 1-D array (labels 0..n-1) or
         a mapping label -> probability.
       normalize: divide ``p`` by its sum first.
@@ -121,12 +185,17 @@ def expected_length(code, p, /, *, normalize=False) -> float:
     >>> expected_length({'x': '0'}, {'x': .5, 'y': .5})
     inf
     """
-    lengths = _lengths_of(code)
     probabilities, labels = _one_distribution("p", p, normalize=normalize)
-    # -1 marks a label without a codeword: infinite length if it can occur.
-    sizes = np.array([lengths.get(label, -1) for label in labels], dtype=np.float64)
+    if isinstance(code, Mapping):
+        lengths = _lengths_of(code)
+        sizes = np.array([lengths.get(label, 0) for label in labels], dtype=np.int64)
+    else:
+        sizes = _length_array(code)
+        if sizes.size != probabilities.size:
+            raise InputError(f"has {sizes.size} lengths but p has {probabilities.size} symbols", argument="code",
+                             hint="give one length per symbol of p (0: no codeword)")
     occurring = probabilities > 0
-    if np.any(sizes[occurring] < 0):
+    if np.any(sizes[occurring] == 0):
         return math.inf
     return math.fsum((probabilities[occurring] * sizes[occurring]).tolist())
 
@@ -136,93 +205,123 @@ def expected_length(code, p, /, *, normalize=False) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def _huffman_lengths(weights: np.ndarray) -> list[int]:
-    """Codeword lengths of a Huffman code for positive ``weights`` (one symbol: length 1).
+def _huffman_lengths(weights: np.ndarray) -> np.ndarray:
+    """Codeword lengths (int64) of a Huffman code for positive ``weights`` (one symbol: length 1).
 
     Two queues instead of a heap: the leaves sorted by (weight, later symbol first) and the
     merged subtrees in the order they were made, whose weights never decrease (in floating
     point too: rounding is monotone). Taking the lighter front, a leaf at equal weight, pops
     exactly what a heap keyed (weight, leaves before subtrees, later leaves first, older
-    subtrees first) would: the same deterministic code, in linear time after the sort.
+    subtrees first) would.
+
+    The merges run in vectorised rounds. Let ``s`` be the weight of the first subtree a round
+    makes (the two lightest fronts). Every waiting item of weight ``<= s`` is popped before
+    ``s`` and before any later merge (all of them weigh at least ``s``; at a tie a leaf goes
+    before a subtree and an older subtree before a newer one), so the ``c`` such items, in the
+    two queues' merged order, are popped exactly as the one-at-a-time loop pops them: pairs
+    ``(0, 1), (2, 3), ...``; an odd one out waits for the next round. After two rounds the
+    lightest weight has at least doubled, so there are at most ``2 log2(total / lightest) + 2``
+    rounds (a few thousand at the very worst in float64) and ``O(n)`` work in NumPy in all.
     """
     count = len(weights)
     if count <= 1:
-        return [1] * count
+        return np.ones(count, dtype=np.int64)
     # Ascending weight; at equal weight the later symbol first (lexsort: last key is primary).
     order = np.lexsort((-np.arange(count), weights))
-    leaf_weights = weights[order].tolist()
-    leaf_nodes = order.tolist()
-    merged: list[float] = []  # weights of the merged subtrees; subtree j is node count + j
-    parent = [0] * (2 * count - 1)
-    leaf, subtree = 0, 0  # fronts of the two queues
-    for next_node in range(count, 2 * count - 1):
-        total = 0.0
-        for _ in (0, 1):  # the two lighter fronts; written inline (no helper call): n - 1 rounds
-            if leaf < count and (subtree == len(merged) or leaf_weights[leaf] <= merged[subtree]):
-                weight, node = leaf_weights[leaf], leaf_nodes[leaf]
-                leaf += 1
-            else:
-                weight, node = merged[subtree], count + subtree
-                subtree += 1
-            parent[node] = next_node
-            total += weight  # 0.0 + w1 + w2: exactly w1 + w2
-        merged.append(total)
-    return _depths(np.array(parent), count)
+    leaf_weights = weights[order]
+    merged = np.empty(count - 1, dtype=np.float64)  # subtree j is node count + j
+    parent = np.empty(2 * count - 1, dtype=np.int64)
+    rounds = []  # (first, end) subtrees made in each round: their parents come from later rounds
+    leaf, subtree, made = 0, 0, 0  # fronts of the two queues, subtrees made so far
+    while (count - leaf) + (made - subtree) > 1:
+        waiting_merged = merged[subtree:made]
+        # The two lightest fronts (a leaf first at a tie) give the round's first new weight.
+        fronts = np.concatenate((leaf_weights[leaf:leaf + 2], waiting_merged[:2]))
+        first_two = np.argsort(fronts, kind="stable")[:2]  # stable: leaves (listed first) win ties
+        lightest = float(fronts[first_two[0]] + fronts[first_two[1]])
+        # Everything waiting that weighs <= lightest goes in this round (both queues are sorted).
+        leaves_in = int(np.searchsorted(leaf_weights[leaf:], lightest, side="right"))
+        merged_in = int(np.searchsorted(waiting_merged, lightest, side="right"))
+        candidates = np.concatenate((leaf_weights[leaf:leaf + leaves_in], waiting_merged[:merged_in]))
+        nodes = np.concatenate((order[leaf:leaf + leaves_in], np.arange(count + subtree, count + subtree + merged_in)))
+        popped = np.argsort(candidates, kind="stable")  # the queues' merged order, a leaf first at a tie
+        pairs = len(popped) // 2
+        popped = popped[: 2 * pairs]
+        # Which of the candidates were popped: a prefix of each queue.
+        taken_leaves = int(np.count_nonzero(popped < leaves_in))
+        taken_merged = 2 * pairs - taken_leaves
+        weights_popped = candidates[popped]
+        merged[made:made + pairs] = weights_popped[0::2] + weights_popped[1::2]
+        parent[nodes[popped]] = np.repeat(np.arange(count + made, count + made + pairs), 2)
+        rounds.append((made, made + pairs))
+        leaf += taken_leaves
+        subtree += taken_merged
+        made += pairs
+    return _depths(parent, count, rounds)
 
 
-def _depths(parent: np.ndarray, count: int) -> list[int]:
-    """Depth of each leaf in a tree given by ``parent`` (the root is the last node).
+def _depths(parent: np.ndarray, count: int, rounds: list) -> np.ndarray:
+    """Depth of each leaf; ``parent`` of every node but the root (the last subtree made).
 
-    Pointer jumping: each node's (ancestor, distance) pair doubles its reach per pass, so a
-    tree of depth d takes ``log2 d`` vectorised passes instead of a Python loop over nodes.
+    A subtree's parent is made in a later round than the subtree itself, so walking the rounds
+    backwards gives every subtree its depth (its parent's plus one) one round at a time, and
+    then every leaf.
     """
-    root = len(parent) - 1
-    ancestor = parent.copy()
-    ancestor[root] = root
-    distance = np.ones(len(parent), dtype=np.int64)
-    distance[root] = 0
-    while np.any(ancestor != root):
-        distance += np.where(ancestor != root, distance[ancestor], 0)
-        ancestor = ancestor[ancestor]
-    return distance[:count].tolist()
+    depth = np.zeros(count - 1, dtype=np.int64)  # of the subtrees; the root's stays 0
+    for first, end in reversed(rounds[:-1]):  # the last round makes only the root
+        depth[first:end] = depth[parent[count + first:count + end] - count] + 1
+    return depth[parent[:count] - count] + 1
 
 
-def _canonical_codewords(lengths: list[int]) -> list[str]:
-    """Canonical codewords: in (length, position) order, consecutive binary numbers.
+def _canonical_codewords(sizes: np.ndarray, wanted: np.ndarray) -> list[str]:
+    """Canonical codewords of the positions ``wanted`` (each with ``sizes > 0``).
 
-    Codeword j (in that order) is ``sum_{i<j} 2^-l_i`` written with ``l_j`` bits; with every
-    length at most 63 the sums are exact in uint64 (``2^(L - l_i)`` with ``L`` the longest),
-    and the words of each length are spelt out at once as a (count, length) array of digits.
+    In (length, position) order over every position with a codeword, codeword j is
+    ``sum_{i<j} 2^-l_i`` written with ``l_j`` bits; with every length at most 63 the sums are
+    exact in uint64 (``2^(L - l_i)`` with ``L`` the longest), and the wanted words of each
+    length are spelt out at once as a (count, length) array of digits.
     """
-    if not lengths:
+    if not wanted.size:
         return []
-    sizes = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(sizes, kind="stable")  # stable: ties keep input order
-    longest = int(sizes.max())
+    coded = np.flatnonzero(sizes)
+    order = coded[np.argsort(sizes[coded], kind="stable")]  # stable: ties keep position order
+    longest = int(sizes[order[-1]])
     if longest > 63:  # very deep trees (weights spanning more than 2^63): Python's unbounded ints
-        return _canonical_codewords_slowly(lengths, order.tolist())
+        return _canonical_codewords_slowly(sizes, order, wanted)
     shifts = (longest - sizes[order]).astype(np.uint64)
     starts = np.concatenate(([np.uint64(0)], np.cumsum(np.left_shift(np.uint64(1), shifts), dtype=np.uint64)[:-1]))
-    values = np.empty(len(lengths), dtype=np.uint64)
+    values = np.zeros(len(sizes), dtype=np.uint64)
     values[order] = np.right_shift(starts, shifts)
-    words = np.empty(len(lengths), dtype=object)
-    for size in np.unique(sizes).tolist():
-        members = np.flatnonzero(sizes == size)
-        digits = (values[members, None] >> np.arange(size - 1, -1, -1, dtype=np.uint64)) & np.uint64(1)
-        text = (digits.astype(np.uint8) + ord("0")).view(f"S{size}").ravel()
-        words[members] = text.astype(f"U{size}")
+    wanted_sizes = sizes[wanted]
+    words = np.empty(len(wanted), dtype=object)
+    for size in np.unique(wanted_sizes).tolist():
+        members = np.flatnonzero(wanted_sizes == size)
+        # One ASCII line per codeword: '0'/'1' digits, then a newline; str.split makes the strings in C.
+        lines = np.full((members.size, size + 1), ord("\n"), dtype=np.uint8)
+        bits = np.unpackbits(values[wanted[members]].astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)
+        lines[:, :size] = bits[:, 64 - size:] + ord("0")  # the last `size` of the 64 bits, most significant first
+        words[members] = lines.tobytes().decode("ascii").split("\n")[:-1]
     return words.tolist()
 
 
-def _canonical_codewords_slowly(lengths: list[int], order: list[int]) -> list[str]:
-    words = [""] * len(lengths)
+def _canonical_codewords_slowly(sizes: np.ndarray, order: np.ndarray, wanted: np.ndarray) -> list[str]:
+    words = {}
     value, previous = 0, 0
-    for i in order:
-        value <<= lengths[i] - previous
-        previous = lengths[i]
-        words[i] = format(value, f"0{previous}b")
+    for i in order.tolist():
+        size = int(sizes[i])
+        value <<= size - previous
+        previous = size
+        words[i] = format(value, f"0{size}b")
         value += 1
-    return words
+    return [words[i] for i in wanted.tolist()]
+
+
+def _lengths_by_position(probabilities: np.ndarray) -> np.ndarray:
+    """Huffman codeword lengths by position, 0 where the probability is 0."""
+    lengths = np.zeros(len(probabilities), dtype=np.int64)
+    positive = np.flatnonzero(probabilities > 0)
+    lengths[positive] = _huffman_lengths(probabilities[positive])
+    return lengths
 
 
 def _checked_code(code) -> Mapping:
@@ -259,6 +358,26 @@ def _lengths_of(code) -> dict:
             raise InputError(f"= {value!r} is neither a codeword (a string of '0'/'1') nor a length (an int >= 0)",
                              argument="code", index=label, value=repr(value)[:60])
     return lengths
+
+
+def _length_array(code) -> np.ndarray:
+    """Codeword lengths as an int64 array: from a mapping's values, or a sequence/array by position."""
+    if isinstance(code, Mapping):
+        return np.fromiter(_lengths_of(code).values(), dtype=np.int64, count=len(code))
+    if isinstance(code, (str, bytes)):
+        raise InputTypeError(f"must be a mapping label -> codeword or a sequence of lengths, got {type(code).__name__}",
+                             argument="code")
+    values = np.asarray(_array.to_numpy(code) if _array.is_array(code) else code)
+    if values.ndim == 1 and values.dtype.kind in "iu":  # the array form: checked at NumPy speed
+        negative = np.flatnonzero(values < 0)
+        if negative.size:
+            position = int(negative[0])
+            raise InputError(f"= {int(values[position])} is neither a codeword (a string of '0'/'1') nor a length "
+                             "(an int >= 0)", argument="code", index=position, value=repr(int(values[position])))
+        return values.astype(np.int64, copy=False)
+    if values.ndim > 1:
+        raise InputError(f"must be one length per symbol (1-D), got shape {tuple(values.shape)}", argument="code")
+    return np.fromiter(_lengths_of(list(code)).values(), dtype=np.int64)
 
 
 def _one_distribution(name, p, *, normalize):
