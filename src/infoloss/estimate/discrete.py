@@ -101,7 +101,7 @@ def entropy(x, method="plugin", *, counts=False, alphabet_size=None, base=None, 
     check_choice("method", method, METHODS)
     check_base(base)
     table, n_samples = _count_table(x, counts=counts, axis=axis, alphabet_size=alphabet_size,
-                                    needs_size=method == "nsb", method=method)
+                                    needs_size=method == "nsb")
     method, note = _resolve(method, alphabet_size is not None or counts)
     values, std, details = estimate_rows(table, method)
     if ci is not None:
@@ -236,8 +236,7 @@ def _resolve(method: str, size_known: bool):
     return "chao-shen", "auto: alphabet size unknown"
 
 
-def _count_table(x, *, counts: bool, axis, alphabet_size, needs_size: bool, method: str,
-                 name: str = "x"):
+def _count_table(x, *, counts: bool, axis, alphabet_size, needs_size: bool, name: str = "x"):
     """``(table, n)``: counts as a (rows, K) float64 array padded with zeros to K, and N per row
     (an array shaped like the other axes; a scalar for one row)."""
     check_integer("alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols")
