@@ -225,15 +225,34 @@ def _kl_block(blocks, scratch):
     ``p - q`` and ``r - 1`` are exact (Sterbenz), so ``(p - q) - q (r - 1)`` is that residual
     to ``eps`` of itself; clamping ``p`` at ``q / 2`` and ``r`` at 1/2 makes it exactly 0
     below (where the ratio's rounding is negligible next to the term ``|p log r| > 0.69 p``).
+    That costs seven more passes over the block, so it is done only for blocks with a row
+    whose total is below an eighth of its mass ``sum p``: elsewhere the omitted rounding
+    (at most ``eps sum p / 2``) is within 4 ulps of the total.
     """
     p, q = blocks
     ratio = scratch.buffer(p.shape)
+    np.divide(p, q, out=ratio)  # exactly 1 where p == q, so KL(p, p) is exactly 0
+    extreme = _extreme_ratios(p, ratio, scratch) if scratch.ratios_can_underflow else None
+    np.fmax(ratio, scratch.tiny, out=ratio)  # p = 0 (ratio 0 or 0/0 = NaN) -> tiny
+    np.log(ratio, out=ratio)
+    totals = _row_dots(p, ratio, scratch.ones)
+    if not np.all(np.abs(totals) > _row_sums(p, scratch.ones) / 8):
+        np.divide(p, q, out=ratio)  # a block with a row that needs the residuals
+        totals += _kl_residuals(p, q, ratio, scratch)
+    # Redone entry by entry: rows with a ratio that is not a normal number (see
+    # _extreme_ratios), and rows whose total is +inf (some p > 0 = q, or p / q overflowed)
+    # or NaN (NaN entries, or the residual of q = 0).
+    redo = ~(totals < math.inf) if extreme is None else extreme | ~(totals < math.inf)
+    for row in np.flatnonzero(redo):
+        totals[row] = _exact_kl_row(p[row], q[row])
+    return totals
+
+
+def _kl_residuals(p, q, ratio, scratch):
+    """Per row, the sum of ``p - q r`` (to rounding, see :func:`_kl_block`); ``ratio`` kept."""
     residual = scratch.buffer(p.shape, 1)
     part = scratch.buffer(p.shape, 2)
-    np.divide(p, q, out=ratio)  # exactly 1 where p == q, so KL(p, p) is exactly 0
-    extreme = _extreme_ratios(p, ratio, scratch)
-    # the residual (p - q) - q (r - 1) entry by entry (summed once: both parts are large
-    # below r = 1/2, where they cancel exactly), with p clamped at q / 2 and r at 1/2
+    # entry by entry, summed once: both parts are large below r = 1/2, where they cancel exactly
     np.multiply(q, 0.5, out=residual)
     np.fmax(p, residual, out=residual)
     np.subtract(residual, q, out=residual)
@@ -241,24 +260,16 @@ def _kl_block(blocks, scratch):
     np.subtract(part, 1.0, out=part)
     np.multiply(part, q, out=part)
     np.subtract(residual, part, out=residual)
-    correction = _row_sums(residual, scratch.ones)
-    np.fmax(ratio, scratch.tiny, out=ratio)  # p = 0 (ratio 0 or 0/0 = NaN) -> tiny
-    np.log(ratio, out=ratio)
-    totals = _row_dots(p, ratio, scratch.ones) + correction
-    # Redone entry by entry: rows with a ratio that is not a normal number (see
-    # _extreme_ratios), and rows whose total is +inf (some p > 0 = q, or p / q overflowed)
-    # or NaN (NaN entries, or the residual of q = 0).
-    redo = extreme | ~(totals < math.inf)
-    for row in np.flatnonzero(redo):
-        totals[row] = _exact_kl_row(p[row], q[row])
-    return totals
+    return _row_sums(residual, scratch.ones)
 
 
 def _extreme_ratios(p, ratio, scratch):
     """Per row: some ``p != 0`` whose ``p / q`` is below the smallest normal number or NaN.
 
     Such a ratio underflowed (``p = 1e-200``, ``q = 1e200``) or comes from a NaN or negative
-    entry; the clamp to ``tiny`` would change its term, so the row is redone exactly.
+    entry; the clamp to ``tiny`` would change its term, so the row is redone exactly. Not
+    looked for in validated distributions (``q <= 1``, so only a subnormal p can underflow,
+    and the clamp changes its term by less than ``1e-306``).
     """
     low = scratch.mask(p.shape)
     nonzero = scratch.mask(p.shape, second=True)
@@ -312,31 +323,52 @@ def _residual(p, q, ratio):
 def _js_block(blocks, scratch):
     """``sum p log(2p / (p + q)) + q log(2q / (p + q))`` per row (twice the JS divergence).
 
-    Accurate as the kernels' ``JS_ROW``: with ``m = fl(p + q)`` and ``s = fl(x / m)``, each
-    term is ``x log(2s)`` plus the residual ``x - m s``, and the rounding of ``m`` (TwoSum:
-    ``p + q = m + e`` exactly) is taken off once per entry. NumPy has no fma: for ``s`` in
-    [1/4, 1] both ``x - m / 2`` and ``s - 1/2`` are exact (Sterbenz), so
-    ``(x - m / 2) - m (s - 1/2)`` is the residual to ``eps`` of itself; clamping ``x`` at
-    ``m / 4`` and ``s`` at 1/4 makes it exactly 0 below (where ``|x log 2s| > 0.69 x``).
+    Made accurate as the kernels' ``JS_ROW`` where that matters (see :func:`_js_corrections`):
+    for blocks with a row whose total is below 1/32 of its mass ``sum p + q`` (JS is often
+    small); elsewhere the omitted rounding (at most ``eps (sum p + q) / 2``) is within 16 ulps
+    of the total.
     """
     p, q = blocks
     mixture = scratch.buffer(p.shape)
-    share = scratch.buffer(p.shape, 1)
-    residual = scratch.buffer(p.shape, 2)
-    part = scratch.buffer(p.shape, 3)
+    log_ratio = scratch.buffer(p.shape, 1)
     # x / m computed as 2x / (p + q): (p + q) / 2 underflows to 0 for a subnormal entry
     # beside a zero, while p + q never does.
     np.add(p, q, out=mixture)
+    halves = []  # added at the end, so that JS(p, q) == JS(q, p) exactly
+    for x in (p, q):
+        np.divide(x, mixture, out=log_ratio)  # <= 1: no overflow; 0/0 where p = q = 0
+        np.multiply(log_ratio, 2.0, out=log_ratio)
+        np.fmax(log_ratio, scratch.tiny, out=log_ratio)
+        np.log(log_ratio, out=log_ratio)
+        halves.append(_row_dots(x, log_ratio, scratch.ones))
+    totals = halves[0] + halves[1]
+    if not np.all(np.abs(totals) > _row_sums(mixture, scratch.ones) / 32):
+        totals += _js_corrections(p, q, mixture, scratch)
+    return totals
+
+
+def _js_corrections(p, q, mixture, scratch):
+    """What the rounding of ``m = p + q`` and of the shares ``s = x / m`` took from JS's terms.
+
+    With ``s = fl(x / m)`` each term is ``x log(2s)`` plus the residual ``x - m s``, less the
+    rounding of ``m`` (TwoSum: ``p + q = m + e`` exactly) once per entry. NumPy has no fma: for
+    ``s`` in [1/4, 1] both ``x - m / 2`` and ``s - 1/2`` are exact (Sterbenz), so
+    ``(x - m / 2) - m (s - 1/2)`` is the residual to ``eps`` of itself; clamping ``x`` at
+    ``m / 4`` and ``s`` at 1/4 makes it exactly 0 below (where ``|x log 2s| > 0.69 x``).
+    """
+    share = scratch.buffer(p.shape, 1)
+    residual = scratch.buffer(p.shape, 2)
+    part = scratch.buffer(p.shape, 3)
     np.subtract(mixture, p, out=part)  # TwoSum: e = (p - (m - b)) + (q - b), b = m - p
     np.subtract(mixture, part, out=residual)
     np.subtract(p, residual, out=residual)
     np.subtract(q, part, out=part)
     np.add(residual, part, out=residual)
     rounding = _row_sums(residual, scratch.ones)
-    halves = []  # added at the end, so that JS(p, q) == JS(q, p) exactly
+    halves = []
     for x in (p, q):
-        np.divide(x, mixture, out=share)  # <= 1: no overflow; 0/0 where p = q = 0
-        np.multiply(mixture, 0.25, out=residual)  # the residual (x - m/2) - m (s - 1/2), clamped
+        np.divide(x, mixture, out=share)
+        np.multiply(mixture, 0.25, out=residual)
         np.fmax(x, residual, out=residual)
         np.multiply(mixture, 0.5, out=part)
         np.subtract(residual, part, out=residual)
@@ -344,11 +376,7 @@ def _js_block(blocks, scratch):
         np.subtract(part, 0.5, out=part)
         np.multiply(part, mixture, out=part)
         np.subtract(residual, part, out=residual)
-        correction = _row_sums(residual, scratch.ones)
-        np.multiply(share, 2.0, out=share)
-        np.fmax(share, scratch.tiny, out=share)
-        np.log(share, out=share)
-        halves.append(_row_dots(x, share, scratch.ones) + correction)
+        halves.append(_row_sums(residual, scratch.ones))
     return (halves[0] + halves[1]) - rounding
 
 
@@ -439,6 +467,8 @@ class _Scratch:
         self.tiny = np.finfo(dtype).tiny
         self.ones = _ones(dtype)
         self._floats = [np.empty(size, dtype) for _ in range(measure.floats)]
+        # Set by the job: unvalidated or normalised input can hold ratios that underflow.
+        self.ratios_can_underflow = True
         self._masks = [np.empty(size, np.bool_) for _ in range(measure.masks)]
 
     def buffer(self, shape, index=0):
@@ -550,7 +580,11 @@ class _Job:
 
     def scratch(self, size: int):
         """The NumPy code's buffers for blocks of ``size`` entries (the kernels need none)."""
-        return None if self.kernel is not None else _Scratch(self.dtype, size, self.measure)
+        if self.kernel is not None:
+            return None
+        scratch = _Scratch(self.dtype, size, self.measure)
+        scratch.ratios_can_underflow = self.normalize or not self.validate
+        return scratch
 
     # -- short rows ----------------------------------------------------------------------------
 
