@@ -86,6 +86,12 @@ class InputTypeError(InfolossError, TypeError):
     """A type is wrong: a string where a number is needed, a bool axis."""
 
 
+# Shown as infoloss.InputError in tracebacks (the public name; pickles by it too).
+for _error_class in (InfolossError, InputError, InputTypeError):
+    _error_class.__module__ = "infoloss"
+del _error_class
+
+
 def _rebuild(cls, reason, fields):
     return cls(reason, **fields)
 
@@ -128,7 +134,7 @@ def check_distribution(
     >>> check_distribution(np, np.array([0.5, 0.4]), "p", 0, normalize=False, hint=MEASURE_HINT)
     Traceback (most recent call last):
     ...
-    infoloss._validate.InputError: p sums to 0.9 along axis 0, not 1 (tolerance 1.5e-08 for float64); pass normalize=True to rescale counts or weights
+    infoloss.InputError: p sums to 0.9 along axis 0, not 1 (tolerance 1.5e-08 for float64); pass normalize=True to rescale counts or weights
     """
     if 0 in x.shape:  # no distributions at all (e.g. shape (0, 3)): nothing to check, and
         return  # min/max of an empty array raise
@@ -181,7 +187,7 @@ def check_axis(name: str, shape: tuple, axis) -> int:
     >>> check_axis("p", (2, 3), 2)
     Traceback (most recent call last):
     ...
-    infoloss._validate.InputError: axis=2 is out of range for p with 2 dimension(s), shape (2, 3)
+    infoloss.InputError: axis=2 is out of range for p with 2 dimension(s), shape (2, 3)
     """
     _check_axis_type(axis)
     if len(shape) == 0:
@@ -205,7 +211,7 @@ def check_axis_range(name: str, shape: tuple, axis) -> int:
     >>> check_axis_range("z", (2, 3), 5)
     Traceback (most recent call last):
     ...
-    infoloss._validate.InputError: axis=5 is out of range for z with 2 dimension(s), shape (2, 3)
+    infoloss.InputError: axis=5 is out of range for z with 2 dimension(s), shape (2, 3)
     """
     _check_axis_type(axis)
     ndim = max(len(shape), 1)
@@ -232,7 +238,7 @@ def check_array(name: str, x) -> None:
     >>> check_array("p", np.ma.masked_array([0.5, 0.5], mask=[False, True]))
     Traceback (most recent call last):
     ...
-    infoloss._validate.InputTypeError: p is a numpy masked array, whose mask infoloss would ignore; pass p.filled(0) to count masked entries as 0 (with normalize=True for counts), or p.compressed() for the kept entries of a 1-d row
+    infoloss.InputTypeError: p is a numpy masked array, whose mask infoloss would ignore; pass p.filled(0) to count masked entries as 0 (with normalize=True for counts), or p.compressed() for the kept entries of a 1-d row
     """
     if isinstance(x, np.ma.MaskedArray):
         raise InputTypeError(
@@ -264,7 +270,7 @@ def check_same_support(shapes: dict, axis: int) -> None:
     >>> check_same_support({"p": (2, 3), "q": (4,)}, 1)
     Traceback (most recent call last):
     ...
-    infoloss._validate.InputError: shape mismatch: p has shape (2, 3) and q has shape (4,); they need the same length along axis 1
+    infoloss.InputError: shape mismatch: p has shape (2, 3) and q has shape (4,); they need the same length along axis 1
     """
     (name_a, shape_a), (name_b, shape_b) = shapes.items()
     ndim = max(len(shape_a), len(shape_b))
@@ -452,7 +458,7 @@ def check_cross_entropy_options(*, ignore_index=-100, label_smoothing=0.0, z_los
     >>> check_cross_entropy_options(label_smoothing=1.5)
     Traceback (most recent call last):
     ...
-    infoloss._validate.InputError: label_smoothing must be a finite number in [0, 1], got label_smoothing=1.5
+    infoloss.InputError: label_smoothing must be a finite number in [0, 1], got label_smoothing=1.5
     """
     check_integer("ignore_index", ignore_index, low=_INT64[0], meaning="a target value that counts for nothing")
     if ignore_index > _INT64[1]:
@@ -479,7 +485,7 @@ def check_distillation_options(*, direction="forward", beta=None, temperature=1.
     >>> check_distillation_options(temperature=1e-300)
     Traceback (most recent call last):
     ...
-    infoloss._validate.InputError: temperature must be a finite number in [1e-15, 10000.0] (distillation temperature), got temperature=1e-300
+    infoloss.InputError: temperature must be a finite number in [1e-15, 10000.0] (distillation temperature), got temperature=1e-300
     """
     check_choice("direction", direction, ("forward", "reverse"))
     if beta is not None:
