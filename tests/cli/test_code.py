@@ -262,3 +262,33 @@ def test_installed_entry_point(tmp_path):
     again = subprocess.run([str(script), "code", "compress", str(tmp_path / "x.txt")], capture_output=True, text=True)
     assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
     assert coding.decompress((tmp_path / "x.txt.ilc").read_bytes()) == b"abracadabra" * 10
+
+
+_IMPORTED_BY = """
+import sys
+from infoloss.cli.main import main
+try:
+    main(sys.argv[1:], prog_name="infoloss")
+except SystemExit:
+    pass
+print(" ".join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules_imported_by(*args) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", _IMPORTED_BY, *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+    return set(done.stderr.split())
+
+
+def test_help_and_compress_import_only_what_they_need(tmp_path):
+    heavy = {"torch", "scipy", "jax", "dask", "matplotlib", "pandas", "sklearn"}
+    imported = _modules_imported_by("--help")
+    assert "infoloss.cli.code" in imported  # the command is registered ...
+    assert not imported & (heavy | {"constriction", "rich.progress", "hashlib", "infoloss.coding.files",
+                                    "infoloss.coding.huffman", "infoloss.coding.range"})  # ... but loads nothing
+    (tmp_path / "small").write_bytes(b"abracadabra" * 100)
+    imported = _modules_imported_by("code", "compress", tmp_path / "small")
+    assert {"infoloss.coding.files", "infoloss.coding.container", "infoloss.coding.range", "constriction"} <= imported
+    assert not imported & (heavy | {"rich.progress", "infoloss.coding.huffman"})
+

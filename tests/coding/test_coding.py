@@ -640,3 +640,18 @@ def test_forged_compressed_length_is_refused_before_decoding():
     forged = coding.Compressed(data=message.data, length=10**12, ideal_bits=message.ideal_bits)
     with pytest.raises(ValueError, match="announces 1000000000000 symbols"):
         coding.arithmetic_decode(forged, [0.5, 0.5])
+
+
+def test_public_names_resolve_lazily_from_their_modules():
+    import infoloss.coding as package
+    from infoloss.coding import container, files, huffman, range as range_module
+
+    assert set(package.__all__) == set(package._HOMES)
+    modules = {"container": container, "files": files, "huffman": huffman, "range": range_module}
+    for name, home in package._HOMES.items():
+        assert getattr(package, name) is getattr(modules[home], name)
+        assert name in getattr(modules[home], "__all__", [name])
+    assert set(package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        package.nothing  # noqa: B018
+

@@ -18,12 +18,15 @@ import os
 import signal
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 from rich.text import Text
+
+# rich's tables and progress bars are imported where they are used: `infoloss --help` needs
+# neither, and compressing a file under 8 MiB draws no progress bar.
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from .. import coding
 from .._validate import InfolossError
@@ -143,6 +146,8 @@ def decompress(source, output, force):
 
 
 def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
+    from rich.table import Table
+
     if q is not None:
         p, q = align(p, q)
     for source in (p, q):
@@ -194,6 +199,8 @@ def _title(cross: bool) -> Text:
 
 def _summary(length: float, h_p: float, h_pq: float | None, kraft: float, digits: int) -> Table:
     """L, H(p) and their gap; with q the gap splits into KL(p||q) and q's whole-bit rounding."""
+    from rich.table import Table
+
     summary = Table.grid(padding=(0, 2))
     summary.add_column()
     summary.add_column(justify="right")
@@ -227,6 +234,8 @@ def _bits(value: float, digits: int) -> str:
 
 
 def _compression_report(source: str, output: str, model: str | None, stats) -> tuple[Text, Table]:
+    from rich.table import Table
+
     origin = f"{model}'s byte frequencies" if model else f"{source}'s own byte frequencies"
     heading = Text.assemble(("compressed ", "bold"), printable(f"{source} -> {output}, order-0 model: {origin}"))
     table = Table(show_header=False)
@@ -358,6 +367,10 @@ class _progress:
     def __init__(self, size: int, action: str, stop: _Stop):
         self.enabled = size >= PROGRESS_FROM
         self.action, self.tasks, self.stop = action, {}, stop
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                       TransferSpeedColumn)
         self.bar = Progress(
             TextColumn("{task.description:<10}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=Console(stderr=True), transient=True,

@@ -15,7 +15,8 @@ code was built for ``q`` but the messages come from ``p``; the excess is exactly
   `constriction <https://bamler-lab.github.io/constriction/>`_; the size is within two 32-bit
   words of ``sum_i -log2 q_i(x_i)`` (:func:`ideal_code_length`), i.e. ``n`` times the
   cross-entropy in bits; :func:`coder_probabilities` gives the 24-bit model the coder really
-  uses, under which the size is within 64 bits of the ideal with no per-symbol cost. The only module that talks to constriction.
+  uses, under which the size is within 64 bits of the ideal with no per-symbol cost. The
+  only module that talks to constriction.
 * :mod:`~infoloss.coding.files`: :func:`compress_file` / :func:`decompress_file` (and
   :func:`compress` / :func:`decompress` for bytes in memory) code a file's bytes under an
   order-0 model, fitted to the file or given (the cross-entropy view), with bounded, atomic
@@ -26,18 +27,32 @@ code was built for ``q`` but the messages come from ``p``; the excess is exactly
 Symbols of unlabelled distributions are numbered from 0 throughout (``infoloss code`` too).
 """
 
-from .container import FormatError
-from .files import (
-    CompressionStats,
-    DecompressionStats,
-    byte_counts,
-    compress,
-    compress_file,
-    decompress,
-    decompress_file,
-)
-from .huffman import canonical_code, code_lengths, expected_length, huffman_code, huffman_lengths, kraft_sum
-from .range import Compressed, arithmetic_decode, arithmetic_encode, coder_probabilities, ideal_code_length
+import importlib
+
+# Each name lives in one submodule, imported on first access (PEP 562): the command line's
+# `infoloss --help` then imports none of them, and `infoloss code compress` only what it uses.
+_HOMES = {
+    "FormatError": "container",
+    **dict.fromkeys(["CompressionStats", "DecompressionStats", "byte_counts", "compress", "compress_file",
+                     "decompress", "decompress_file"], "files"),
+    **dict.fromkeys(["canonical_code", "code_lengths", "expected_length", "huffman_code", "huffman_lengths",
+                     "kraft_sum"], "huffman"),
+    **dict.fromkeys(["Compressed", "arithmetic_decode", "arithmetic_encode", "coder_probabilities",
+                     "ideal_code_length"], "range"),
+}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
+
 
 __all__ = [
     "huffman_code",
