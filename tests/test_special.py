@@ -311,3 +311,21 @@ def test_logsumexp_gradients_are_softmax_and_zero_for_all_masked_rows(rows):
         step[i] = eps
         numeric = (sp.logsumexp(rows[0] + step) - sp.logsumexp(rows[0] - step)) / (2 * eps)
         assert torch_grad[0, i].item() == pytest.approx(numeric, rel=1e-6, abs=1e-12)
+
+
+def test_under_jax_jit():
+    rows = np.array([[0.0, -40.0, -np.inf], [1.0, 2.0, 3.0]])
+    jitted = jax.jit(lambda z: (il.logsumexp(z), il.softmax(z, temperature=1e-300), il.log_softmax(jnp.asarray(2.0))))
+    lse, one_hot, scalar = jitted(jnp.asarray(rows))
+    np.testing.assert_allclose(np.asarray(lse), sp.logsumexp(rows, axis=-1), rtol=2e-16, atol=0)
+    np.testing.assert_array_equal(np.asarray(one_hot), [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert float(scalar) == 0.0
+
+
+@pytest.mark.slow
+def test_under_torch_compile_fullgraph():
+    rows = torch.tensor([[0.0, -40.0, -np.inf], [1.0, 2.0, 3.0]], dtype=torch.float64)
+    compiled = torch.compile(lambda z: (il.logsumexp(z), il.softmax(z, temperature=1e-300)), fullgraph=True)
+    lse, one_hot = compiled(rows)
+    np.testing.assert_allclose(lse.numpy(), sp.logsumexp(rows.numpy(), axis=-1), rtol=2e-16, atol=0)
+    np.testing.assert_array_equal(one_hot.numpy(), [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
