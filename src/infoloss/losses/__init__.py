@@ -137,6 +137,9 @@ def cross_entropy(
     z = xp.moveaxis(z, axis, -1)
     if softcap is not None:
         z = _softcap(xp, z, softcap)
+    raw_z = z
+    if array_api_compat.is_torch_array(z) or array_api_compat.is_jax_array(z):
+        z = _without_uncounted_rows(xp, z, (target != ignore_index) if kind == "index" else None, mask)
     log_q = _array._log_softmax(xp, z, axis=-1)
     if kind == "index":
         per, kept, total = _index_terms(xp, log_q, target, weight, ignore_index, mask, label_smoothing)
@@ -146,7 +149,8 @@ def cross_entropy(
         squared = _array._logsumexp(xp, z, axis=-1) ** 2
         per = per + z_loss * (squared if kept is None else xp.where(kept, squared, xp.zeros_like(squared)))
     loss = args.restore(xp, _reduce(xp, per, reduction, total), out_dtype)
-    if return_entropy:
+    if return_entropy:  # of every element's prediction, counted or not
+        log_q = log_q if raw_z is z else _array._log_softmax(xp, raw_z, axis=-1)
         return loss, args.restore(xp, _entropy_of_log_probs(xp, log_q), out_dtype)
     return loss
 
@@ -259,6 +263,11 @@ def binary_cross_entropy_with_logits(
     x, t, weight, pos_weight, xp, out_dtype, _ = _binary_inputs(
         input, target, weight, pos_weight, reduction, axis, validate
     )
+    # An infinite logit with the matching label has loss 0 (and gradient 0), but the textbook
+    # (1 - t) x gives 0 * inf = NaN there. Clipping to the largest finite value changes no finite
+    # input, and its gradient at +-inf is 0, the limit.
+    big = float(np.finfo(_validate._dtype_name(x.dtype)).max)
+    x = xp.clip(x, -big, big)
     if array_api_compat.is_torch_array(x):
         import torch.nn.functional as F
 
@@ -299,6 +308,8 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
     input, target = arrays.values()
     _validate.check_reduction(reduction, _validate.REDUCTIONS + ("batchmean",))
     _validate.check_same_shape(("input", "target"), (input.shape, target.shape))
+    if reduction in ("mean", "batchmean"):
+        _validate.check_not_empty(tuple(input.shape))
     if axis is not None:
         axis = args.class_axis("input", tuple(input.shape), axis)
     log_q, out_dtype = args.compute_dtype(xp, input, "input")
@@ -385,6 +396,16 @@ def _reduce(xp, per, reduction, total):
     return summed / args.safe_denominator(xp, total)
 
 
+def _without_uncounted_rows(xp, z, kept, mask):
+    """``z`` (classes last) with the rows that count for nothing set to 0: their gradient is then
+    exactly 0 whatever they held (a row of -inf logits has a NaN log-softmax gradient)."""
+    if mask is not None:
+        kept = mask if kept is None else kept & mask
+    if kept is None:
+        return z
+    return xp.where(xp.expand_dims(kept, axis=-1), z, xp.zeros_like(z))
+
+
 def _entropy_of_log_probs(xp, log_q):
     """``-sum q log q`` along the last axis, 0 for ``q = 0`` classes, NaN-free gradient."""
     present = log_q > -math.inf
@@ -422,6 +443,8 @@ def _binary_inputs(input, target, weight, pos_weight, reduction, axis, validate)
     if tuple(target.shape) != tuple(input.shape):
         raise _validate.InputError(f"must have input's shape {tuple(input.shape)}, got shape {tuple(target.shape)}",
                                    argument="target", value=tuple(target.shape))
+    if reduction == "mean":
+        _validate.check_not_empty(tuple(input.shape))
     x, out_dtype = args.compute_dtype(xp, input, "input")
     t = args.restore(xp, target, x.dtype)
     validating = args.should_validate(validate, input, target, weight, pos_weight)
@@ -448,6 +471,11 @@ def _torch_index_loss(z, target, *, axis, weight, ignore_index, mask, reduction,
         target = torch.where(mask, target, torch.full_like(target, ignore_index))
     if target.dtype != torch.int64:
         target = target.long()
+    ignored = target == ignore_index
+    # An ignored row of -inf logits has a NaN log-softmax gradient (NaN * 0): zero such rows first
+    # (one pass, only when some row is ignored; always under tracing, where bool() cannot run).
+    if z.ndim >= 1 and (_array.is_tracing(z) or bool(ignored.any())):
+        z = torch.where(ignored.unsqueeze(axis if z.ndim >= 2 else 0), 0, z)
     element_shape = target.shape
     if z.ndim >= 2 and axis != 1:  # the kernels want classes on dim 1: (M, C) rows
         z = torch.movedim(z, axis, -1).reshape(-1, z.shape[axis])

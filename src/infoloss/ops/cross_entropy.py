@@ -187,8 +187,8 @@ def linear_cross_entropy_op(
     and 'triton' force one (the tests run 'triton' on CPU under ``TRITON_INTERPRET=1``).
     """
     batch_shape = target.shape
-    rows = hidden.reshape(-1, hidden.shape[-1])
     flat_target = target.reshape(-1).to(torch.long)
+    rows = hidden.reshape(flat_target.shape[0], hidden.shape[-1])  # (not -1: D may be 0)
     vocab = weight.shape[0]
     if kernel == "auto":
         kernel = "triton" if hidden.is_cuda and triton_available() else "torch"

@@ -196,7 +196,7 @@ def linear_distill_op(
     """Fused linear KL / JS distillation on already-validated arguments (see nn.functional)."""
     width = hidden.shape[-1]
     batch_shape = hidden.shape[:-1]
-    rows = hidden.reshape(-1, width)
+    rows = hidden.reshape(math.prod(batch_shape), width)  # (not -1: D may be 0)
     if teacher_weight is None:
         teacher_rows = teacher.reshape(-1, teacher.shape[-1]).detach()
     else:

@@ -53,8 +53,8 @@ def vocab_parallel_linear_cross_entropy_op(
 ):
     """Sharded-weight fused linear cross-entropy on validated arguments (see nn.functional)."""
     start, vocab = _shard_offsets(weight.shape[0], hidden.device, group)
-    rows = hidden.reshape(-1, hidden.shape[-1])
     flat_target = target.reshape(-1).to(torch.long)
+    rows = hidden.reshape(flat_target.shape[0], hidden.shape[-1])  # (not -1: D may be 0)
     _check_targets(flat_target, target, vocab, ignore_index)
     rule = _rule(flat_target, start, weight.shape[0], vocab, group, ignore_index, label_smoothing, z_loss, softcap,
                  linear=True)
