@@ -197,3 +197,14 @@ def test_errors_name_positions_in_the_unbroadcast_argument(backend):
     assert (raised.value.argument, raised.value.index) == ("q", (2,))
     with pytest.raises(il.InputError, match=r"^q sums to 1\.1 along axis 0"):
         il.kl_divergence(p, to_backend(backend, [0.5, 0.6, 0.0]))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "kl_divergence", "js_divergence"])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_numpy_broadcast_gives_what_the_explicit_broadcast_gives(name, normalize):
+    """NumPy input of two shapes takes the fast path on broadcast copies: the same numbers."""
+    p, q = distributions((300, 40), seed=4)[0], distributions((40,), seed=5)[1]
+    explicit = np.ascontiguousarray(np.broadcast_to(q, p.shape))
+    function = getattr(il, name)
+    np.testing.assert_array_equal(function(p, q, normalize=normalize), function(p, explicit, normalize=normalize))
+    np.testing.assert_array_equal(function(q, p, normalize=normalize), function(explicit, p, normalize=normalize))

@@ -36,11 +36,14 @@ class Inputs:
     validate: bool
     hint: str | None = _validate.MEASURE_HINT  # the fix suggested for a row not summing to 1
     row_index: Any = None  # a DataFrame's row index: results become a pandas Series on it
+    # The arguments as passed, when ``arrays`` holds NumPy copies broadcast to one shape for the
+    # fast path; checks and error positions always use these.
+    originals: dict[str, Any] | None = None
 
     def axis_of(self, x) -> int:
         """The distribution axis of one argument: ``axis`` counts in the broadcast shape, and an
         argument with fewer dimensions lacks the leading ones (NumPy broadcasting)."""
-        ndim = max(a.ndim for a in self.arrays.values())
+        ndim = max(a.ndim for a in (self.originals or self.arrays).values())
         return self.axis - (ndim - x.ndim)
 
     @property
@@ -67,7 +70,7 @@ class Inputs:
         """
         xp = self.xp
         arrays = []
-        for name, x in self.arrays.items():
+        for name, x in (self.originals or self.arrays).items():
             axis = self.axis_of(x)
             if self.validate and not _array.is_tracing(x):
                 _validate.check_distribution(
@@ -150,9 +153,17 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
     axis = _validate.check_axis(widest, shapes[widest], axis)
     if len(shapes) == 2:
         _validate.check_same_support(shapes, axis)
+    arrays = {name: f for name, (f, _) in zip(converted, floats)}
+    originals = None
+    if len(arrays) == 2 and len({a.shape for a in arrays.values()}) == 2 and all(map(_array.is_numpy, arrays.values())):
+        # NumPy's fast path needs one C-contiguous shape: broadcast copies (the generic path
+        # would make temporaries of that size anyway), checked against the originals.
+        originals = arrays
+        arrays = {name: np.ascontiguousarray(a) for name, a in zip(arrays, np.broadcast_arrays(*arrays.values()))}
     return Inputs(
         xp=xp,
-        arrays={name: f for name, (f, _) in zip(converted, floats)},
+        arrays=arrays,
+        originals=originals,
         axis=axis,
         out_dtype=out_dtype,
         to_python=to_python,
