@@ -75,7 +75,8 @@ def cross_entropy(
       target: integer class indices of ``input``'s shape without the class axis, or floating
         class probabilities of ``input``'s shape.
       weight: optional non-negative weight per class, shape ``(C,)``.
-      ignore_index: class-index value that contributes nothing (class-index targets only).
+      ignore_index: class-index value that contributes nothing (class-index targets only); an
+        int that fits in int64.
       reduction: ``'mean'``, ``'sum'`` or ``'none'`` (per-element loss).
       label_smoothing: ``eps`` in ``[0, 1]``.
       axis: the class axis; ``None`` is PyTorch's (1, or 0 for 1-D input).
@@ -84,7 +85,9 @@ def cross_entropy(
       z_loss: coefficient of ``logsumexp(input)**2`` added to each kept element's loss (PaLM's
         auxiliary loss; not multiplied by ``weight``).
       softcap: if given, logits become ``softcap * tanh(input / softcap)`` first (``-inf``
-        stays ``-inf``).
+        stays ``-inf``); in ``[1e-15, 1e15]`` (outside, float32 under- or overflows).
+      Elements that count for nothing (``ignore_index``, ``mask`` False) have a zero gradient
+      whatever their logits, also a row of ``-inf``.
       return_entropy: also return the entropy of the prediction ``softmax(input)`` per element,
         computed from the same log-softmax.
       validate: check target values and weights (skipped anyway under jit/compile tracing).
@@ -93,7 +96,7 @@ def cross_entropy(
       The loss: a 0-d array, or the per-element shape for ``reduction='none'``; with
       ``return_entropy=True`` a pair ``(loss, entropy)``.
 
-    Seed 003's scores (1, 1, 3), true class 2: the loss is ``-log softmax(z)[2]``.
+    A classifier's scores (1, 1, 3) with true class 2: the loss is ``-log softmax(z)[2] = -log 0.787``.
 
     >>> import numpy as np
     >>> round(float(cross_entropy(np.array([[1.0, 1.0, 3.0]]), np.array([2]))), 4)
@@ -161,7 +164,8 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     Element ``n`` contributes ``-w[y_n] input[n, y_n]``, where ``input`` holds
     log-probabilities (e.g. ``log_softmax`` output) along the class axis; ignored elements
     contribute 0 and ``'mean'`` divides by ``sum_n w[y_n]`` over the kept ones (0, not NaN,
-    when none is kept). ``cross_entropy(z, y) == nll_loss(log_softmax(z), y)`` (seed 004).
+    when none is kept). ``cross_entropy(z, y) == nll_loss(log_softmax(z), y)``: cross-entropy
+    of logits is the negative log-likelihood of their log-softmax.
 
     Args:
       input: log-probabilities, shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)``.
@@ -205,7 +209,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=N
 
     ``l = -w [t log x + (1 - t) log(1 - x)]`` elementwise, each log clamped at -100 as PyTorch
     does (so ``x`` of exactly 0 or 1 gives at most 100 per element). ``'mean'`` averages over
-    all elements. Seed 003: for two classes this is the categorical cross-entropy.
+    all elements. For two classes this is the categorical cross-entropy.
 
     Args:
       input: probabilities in ``[0, 1]``, any shape.
@@ -256,6 +260,10 @@ def binary_cross_entropy_with_logits(
         (typically one per class).
       reduction, axis, validate: as for :func:`binary_cross_entropy`.
 
+    Infinite logits with the matching label (``+inf`` with 1, ``-inf`` with 0) have loss 0 and
+    gradient 0. ``'mean'`` over an empty input is an error (no elements to average), on every
+    backend; ``'sum'`` of nothing is 0.
+
     >>> import numpy as np
     >>> round(float(binary_cross_entropy_with_logits(np.array([2.0]), np.array([1.0]))), 4)
     0.1269
@@ -296,7 +304,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
     With ``axis`` given, ``'batchmean'`` divides by the number of distributions along that
     axis instead (``input.size / input.shape[axis]``), also for 1-D or ``(N, T, C)`` input.
 
-    Soft targets (seed 000): ``kl_div(log_softmax(z), p)`` and ``cross_entropy(z, p)`` differ by
+    Soft targets: ``kl_div(log_softmax(z), p)`` and ``cross_entropy(z, p)`` differ by
     the targets' entropy, a constant, and have the same gradient in ``z``.
 
     >>> import numpy as np

@@ -48,12 +48,16 @@ def distillation_kl(
         ``'log_probs'`` or ``'probs'``. Temperature applies to all three (probabilities become
         ``p**(1/T)`` renormalised, the same as dividing the teacher's logits by ``T``).
       direction: ``'forward'`` or ``'reverse'``.
-      temperature: ``T > 0``.
+      temperature: ``T`` in ``[1e-15, 1e4]`` (:data:`infoloss._validate.TEMPERATURE_RANGE`):
+        below, ``T**2`` underflows float32; above, a softmax at ``T`` is uniform to within
+        rounding. In float32 the relative error grows like ``T**2 * 1e-7`` (as for PyTorch's
+        ``log_softmax`` + ``kl_div``): use float64 for large temperatures.
       scale_by_temperature: multiply by ``T**2``.
       reduction: ``'mean'`` over elements (the per-example KL, like ``kl_div``'s
         ``'batchmean'`` for ``(N, C)``), ``'sum'`` or ``'none'``.
       mask: optional boolean array of the per-element shape; False elements (padding) contribute
-        nothing and ``'mean'`` averages over the True ones (0 if none).
+        nothing, with a zero gradient whatever they hold, and ``'mean'`` averages over the True
+        ones (0 if none).
       axis: the class axis; ``None`` is PyTorch's (1, or 0 for 1-D input).
       validate: check ``teacher`` as a distribution for ``'probs'``/``'log_probs'``.
 

@@ -48,14 +48,16 @@ def linear_cross_entropy(
     ``grad_weight``/``grad_bias`` in float32, results in the input dtype.
 
     Args:
-      hidden: (..., D) floating tensor.
-      weight: (V, D) tensor, same dtype and device as ``hidden``.
+      hidden: (..., D) floating tensor (D = 0 is allowed: the logits are then the bias).
+      weight: (V, D) tensor, same dtype and device as ``hidden``; V >= 1.
       target: (...) integer tensor of class indices in [0, V) or ``ignore_index``.
       bias: optional (V,) tensor.
       ignore_index, reduction ('mean' | 'sum' | 'none'), label_smoothing: as in
         ``torch.nn.functional.cross_entropy``; 'mean' divides by the non-ignored tokens.
       z_loss: coefficient ``c`` >= 0 of ``lse^2``.
-      softcap: None or a cap > 0.
+      softcap: None or a cap in ``[1e-15, 1e15]``; ``ignore_index`` an int that fits in int64
+        (the options and their ranges are those of :func:`infoloss.losses.cross_entropy`).
+      Ignored tokens have zero gradients, also when their logits are all -inf (a -inf bias).
       chunk_size: rows per chunk (default: from the shapes, about 64 MiB of logits on CPU).
       return_lse: also return the per-token logsumexp (float32, shape of ``target``, no grad).
 
@@ -101,6 +103,8 @@ def linear_kl_div(
       mask: optional boolean (...) tensor; False tokens (padding) contribute nothing.
       reduction: 'mean' over the kept tokens (0 if none; ``kl_div``'s 'batchmean' for 2-D
         input), 'sum' or 'none' (per token).
+      temperature: in ``[1e-15, 1e4]``, as for :func:`infoloss.losses.distillation_kl`; a -inf
+        teacher logit (a class the teacher rules out) is fine: ``0 log 0 = 0``.
       chunk_size: rows per chunk.
 
     >>> import torch
@@ -158,7 +162,9 @@ def vocab_parallel_cross_entropy(
     softcap as in :func:`linear_cross_entropy`) and is the same on every rank. Communication:
     an all-gather of the slice widths (one int per rank), an all-reduce MAX of the row maxima and
     one all-reduce SUM of (sum of exponentials, target logit, logit sum) per row. The backward is
-    local: each rank's gradient is that of the global loss w.r.t. its own slice.
+    local: each rank's gradient is that of the global loss w.r.t. its own slice. Targets are
+    global class indices, checked against the full vocabulary (``0 <= target < V``, as in
+    ``F.cross_entropy``) on every rank.
     """
     _validate.check_reduction(reduction)
     _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
