@@ -135,3 +135,13 @@ def test_tour_page_note_says_where_the_page_is(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
     assert "could not be written" in explore.tour_page_note(blocked / "page.html")
+
+
+def test_the_tour_ends_by_writing_the_page_and_printing_its_address(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "infoloss-explore.html").write_text("an earlier copy")
+    result = CliRunner().invoke(main, ["tour", "--topic", "coding"], env={"COLUMNS": "80"})
+    page = tmp_path / "build" / "infoloss-explore.html"
+    assert page.read_text().startswith("<!doctype html>")  # replaced
+    assert f"See and change these examples in your browser: {page.resolve().as_uri()}" in result.output.splitlines()

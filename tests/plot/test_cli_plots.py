@@ -60,3 +60,22 @@ def test_too_many_outcomes_to_draw_is_refused(tmp_path):
     with pytest.raises(InputError, match="at most 64 outcomes"):
         save_code_plot(tmp_path / "c.png", p, normalize=True)
     assert not (tmp_path / "c.png").exists()
+
+
+def test_measure_and_code_take_plot(tmp_path):
+    from click.testing import CliRunner
+
+    from infoloss.cli.main import main
+
+    runner = CliRunner()
+    out = tmp_path / "kl.png"
+    result = runner.invoke(main, ["measure", "--p", "red=.8,green=.1,yellow=.1", "--q", "red=.2,green=.2,yellow=.6",
+                                  "--bits", "--json", "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == PNG
+    tree = tmp_path / "tree.svg"
+    result = runner.invoke(main, ["code", "--p", "1/2,1/4,1/8,1/8", "--plot", str(tree)])
+    assert result.exit_code == 0, result.output
+    assert "<svg" in tree.read_text()
+    result = runner.invoke(main, ["code", "--p", "0.5,0.5", "--plot", str(tmp_path / "no" / "such" / "dir.png")])
+    assert result.exit_code == 2 and "--plot" in result.output

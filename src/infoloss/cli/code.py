@@ -33,6 +33,7 @@ from .._validate import InfolossError
 from .inputs import InputError, align, library_call, max_size, max_size_option, read
 from .main import console as _console
 from .main import printable
+from ._plots import code_plot_option, save_code_plot
 from ..measures import cross_entropy, entropy
 
 __all__ = ["code"]
@@ -50,8 +51,9 @@ MAX_ROWS = 100  # rows of the Huffman table shown by default (rich renders about
 @click.option("--digits", type=click.IntRange(0, 17), default=4, show_default=True, help="Decimals in the table.")
 @click.option("--max-rows", type=click.IntRange(0), default=MAX_ROWS, show_default=True, help="Show at most this many symbols in the table (0: all); the summary always covers every symbol.")
 @max_size_option
+@code_plot_option
 @click.pass_context
-def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows):
+def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows, plot_path):
     """Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.
 
     With --p: the optimal prefix (Huffman) code of p, one row per symbol, with its expected
@@ -82,6 +84,8 @@ def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows):
         click.echo(ctx.get_help())
         return
     _huffman_table(p, q, counts, digits, max_rows)
+    if plot_path:
+        save_code_plot(plot_path, p, q, normalize=counts)
 
 
 @code.command()

@@ -21,6 +21,7 @@ from rich.text import Text
 from ..measures import cross_entropy, entropy, js_divergence, kl_divergence
 from .inputs import FILE_TYPES, InputError, align, library_call, max_size_option, read
 from .main import console, printable
+from ._plots import measure_plot_option, save_measure_plot
 
 __all__ = ["measure"]
 
@@ -47,7 +48,8 @@ LABELS_SHOWN = 20  # the heading lists this many labels, then says how many ther
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table (full precision).")
 @click.option("--digits", type=click.IntRange(0, 17), default=6, show_default=True, help="Decimals in the table.")
 @max_size_option
-def measure(p_inline, q_inline, p_file, q_file, counts, base, bits, as_json, digits):
+@measure_plot_option
+def measure(p_inline, q_inline, p_file, q_file, counts, base, bits, as_json, digits, plot_path):
     """H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.
 
     With only p, its entropy. When p and q are both labelled they are aligned by label (a label
@@ -69,6 +71,8 @@ def measure(p_inline, q_inline, p_file, q_file, counts, base, bits, as_json, dig
         p, q = align(p, q)
     base = _base(base, bits)
     columns = _measure_columns(p, q, base=base, normalize=counts)
+    if plot_path:
+        save_measure_plot(plot_path, p, q, base=base, normalize=counts)
     labels = p.labels
     unit = _unit(base)
     if as_json:

@@ -53,6 +53,9 @@ def tour(ctx, topics):
     checks = [check for _, example_checks in results for check in example_checks]
     reproduced = sum(check.ok for check in checks)
     style = "bold green" if reproduced == len(checks) else "bold red"
+    from ..explore import tour_page_note  # the page with these examples as presets: build/infoloss-explore.html
+
+    out.print(tour_page_note(), soft_wrap=True, markup=False)  # one line, the path taken as it is
     out.print(Text(f"{reproduced}/{len(checks)} claims reproduced", style=style))
     ctx.exit(0 if reproduced == len(checks) else 1)
 
