@@ -97,7 +97,7 @@ def knn(repeat):
     theirs, reference = best(lambda: mutual_info_regression(x[:, None], y, n_neighbors=3, random_state=0), repeat)
     row(f"KSG MI n=1e5 d=2 ({mi.value:.4f} vs sklearn {reference[0]:.4f}, truth {-0.5 * math.log(0.64):.4f})",
         ours, theirs, "sklearn")
-    for n, d in [(10 ** 6, 1), (10 ** 6, 2), (10 ** 6, 3), (10 ** 5, 20)]:
+    for n, d in [(10 ** 6, 1), (10 ** 6, 2), (10 ** 6, 3)]:
         points = rng.normal(size=(n, d))
         ours, h = best(lambda: estimate.differential_entropy(points, k=3), 1)
         truth = 0.5 * d * math.log(2 * math.pi * math.e)
@@ -106,10 +106,27 @@ def knn(repeat):
             row(f"KL entropy n={n:.0e} d={d} (err {h.value - truth:+.4f})", ours, theirs, "scipy vasicek")
         else:
             row(f"KL entropy n={n:.0e} d={d} (err {h.value - truth:+.4f})", ours)
+    knn_high(rng)
     n = 10 ** 6
     a, b = rng.normal(size=(n, 3)), rng.normal(loc=1.0, size=(n, 3))
     ours, kl = best(lambda: estimate.kl_divergence(a, b, k=3), 1)
     row(f"WKV KL n=m=1e6 d=3 (err {kl.value - 1.5:+.4f})", ours)
+
+
+def knn_high(rng=None):
+    """High dimension: "auto" (exact blocked brute force from d = 12) against the KD-tree."""
+    from infoloss.estimate.knn import BRUTE_FROM_DIMENSION
+
+    rng = np.random.default_rng(3) if rng is None else rng
+    print(f"k-NN at high dimension (auto = brute force from d >= {BRUTE_FROM_DIMENSION})")
+    for d in (8, 12, 20):
+        points = rng.normal(size=(20_000, d))
+        ours, _ = best(lambda: estimate.differential_entropy(points, k=3, algorithm="brute"), 1)
+        theirs, _ = best(lambda: estimate.differential_entropy(points, k=3, algorithm="tree"), 1)
+        row(f"KL entropy n=2e4 d={d}: brute vs tree", ours, theirs, "tree")
+    points = rng.normal(size=(10 ** 5, 20))
+    ours, h = best(lambda: estimate.differential_entropy(points, k=3), 1)
+    row(f"KL entropy n=1e5 d=20 (err {h.value - 10 * math.log(2 * math.pi * math.e):+.4f})", ours)
 
 
 def bias_table(reps):
@@ -138,7 +155,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per call; the best counts")
     parser.add_argument("--bias", action="store_true", help="print only the bias/RMSE table")
     parser.add_argument("--reps", type=int, default=50, help="Monte-Carlo draws per cell of the bias table")
-    parser.add_argument("--part", choices=("all", "counting", "nsb", "knn"), default="all", help="run one part only")
+    parser.add_argument("--part", choices=("all", "counting", "nsb", "knn", "knn-high"), default="all", help="run one part only")
     args = parser.parse_args()
     if args.bias:
         bias_table(args.reps)
@@ -147,6 +164,8 @@ def main() -> None:
         counting(int(args.size), args.repeat)
     if args.part in ("all", "nsb"):
         nsb(args.repeat)
+    if args.part == "knn-high":
+        knn_high()
     if args.part in ("all", "knn"):
         knn(args.repeat)
 

@@ -134,3 +134,70 @@ def test_bad_input():
         estimate.differential_entropy([1.0, 1.0, 1.0, 2.0], k=2)
     with pytest.raises(InputError, match="k"):
         estimate.differential_entropy([1.0, 2.0], k=0)
+
+
+def _with_duplicates(rng, n, d, far=0.0):
+    """Normal points, a tenth of them repeated once or twice, some rounded to make ties."""
+    x = rng.normal(size=(n, d)) + far
+    x[: n // 10] = np.round(x[: n // 10], 1)
+    return np.vstack([x, x[: n // 10], x[: n // 20]])
+
+
+@pytest.mark.parametrize("d", [1, 3, 9, 20])
+@pytest.mark.parametrize("p", [2, np.inf])
+@pytest.mark.parametrize("far", [0.0, 1e4])  # far from the origin: the BLAS form's cancellation
+def test_brute_force_neighbours_equal_the_tree_and_cdist(d, p, far, monkeypatch):
+    from scipy.spatial import cKDTree
+    from infoloss.estimate import knn
+
+    monkeypatch.setattr(knn, "_BRUTE_BLOCK_BYTES", 8 * 700 * 7)  # several blocks of 7 rows
+    rng = np.random.default_rng(d)
+    x = _with_duplicates(rng, 600, d, far)
+    y = np.vstack([rng.normal(size=(300, d)) + far, x[:40]])  # y shares some points with x
+    metric = "euclidean" if p == 2 else "chebyshev"
+    for k in (1, 4):
+        for data, in_tree in ((x, True), (y, False)):
+            tree = knn._kth_positive_unordered(cKDTree(data), x, k, in_tree=in_tree, p=p)
+            brute = knn._kth_positive_brute(data, x, k, p=p)
+            full = cdist(x, data, metric)
+            full[full == 0] = np.inf
+            reference = np.sort(full, axis=1)[:, k - 1]
+            assert np.all(np.isfinite(brute))
+            np.testing.assert_allclose(brute, tree, rtol=1e-15, atol=0)  # summation order: 1 ulp
+            np.testing.assert_allclose(brute, reference, rtol=1e-15, atol=0)
+
+
+def test_brute_force_estimates_equal_the_tree_path():
+    rng = np.random.default_rng(3)
+    x = _with_duplicates(rng, 400, 3)
+    y = _with_duplicates(rng, 400, 3)[: len(x)]
+    pairs = [
+        (estimate.differential_entropy, (x,), {"k": 3}),
+        (estimate.kl_divergence, (x, y + 0.5), {"k": 2}),
+        (estimate.mutual_information, (x, 0.5 * x + y), {"k": 3}),
+        (estimate.mutual_information, (x[:, 0], x[:, 1:]), {"k": 3}),
+    ]
+    for function, args, options in pairs:
+        tree = function(*args, algorithm="tree", **options).value
+        brute = function(*args, algorithm="brute", **options).value
+        assert brute == pytest.approx(tree, rel=1e-13)
+
+
+def test_auto_uses_brute_force_from_the_dimension_threshold(monkeypatch):
+    from infoloss.estimate import knn
+
+    calls = []
+    original = knn._kth_positive_brute
+    monkeypatch.setattr(knn, "_kth_positive_brute", lambda *a, **kw: calls.append(a[0].shape) or original(*a, **kw))
+    rng = np.random.default_rng(4)
+    estimate.differential_entropy(rng.normal(size=(50, knn.BRUTE_FROM_DIMENSION - 1)), k=2)
+    assert calls == []
+    estimate.differential_entropy(rng.normal(size=(50, knn.BRUTE_FROM_DIMENSION)), k=2)
+    assert calls == [(50, knn.BRUTE_FROM_DIMENSION)]
+
+
+def test_brute_force_bad_input():
+    with pytest.raises(InputError, match="fewer than k=2 points apart from the copies of point 0"):
+        estimate.differential_entropy([1.0, 1.0, 1.0, 2.0], k=2, algorithm="brute")
+    with pytest.raises(InputError, match="'tree'"):
+        estimate.differential_entropy([1.0, 2.0, 3.0], k=1, algorithm="kd")

@@ -24,7 +24,8 @@ from ._result import make
 __all__ = ["cross_entropy", "kl_divergence", "js_divergence"]
 
 
-def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, k=None):
+def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, k=None,
+                  algorithm="auto"):
     """Estimate ``D(P || Q)`` from samples ``x ~ P`` and ``y ~ Q`` (or their counts).
 
     Args:
@@ -37,6 +38,8 @@ def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
       base: logarithm base (None: nats).
       k: an int: treat ``x`` (n, d) and ``y`` (m, d) as continuous and use the
         Wang-Kulkarni-Verdu k-NN estimator.
+      algorithm: with ``k``: ``"auto"``, ``"tree"`` or ``"brute"`` (see
+        :func:`infoloss.estimate.differential_entropy`).
 
     Returns:
       an :class:`~infoloss.estimate.Estimate`; ``details["unseen"]`` is the number of symbols
@@ -52,7 +55,7 @@ def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
     if k is not None:
         from .knn import kl_divergence as knn_kl
 
-        return knn_kl(x, y, k=k, base=base)
+        return knn_kl(x, y, k=k, base=base, algorithm=algorithm)
     return _between(measures.kl_divergence, "KL divergence", x, y, method, counts, alphabet_size, base, axis)
 
 

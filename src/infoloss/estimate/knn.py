@@ -42,19 +42,32 @@ from scipy import special
 from scipy.spatial import cKDTree
 
 from .. import _array
-from .._validate import InputError, InputTypeError, check_base, check_integer
+from .._validate import InputError, InputTypeError, check_base, check_choice, check_integer
 from ._result import make
 
 __all__ = ["differential_entropy", "kl_divergence", "mutual_information"]
 
+ALGORITHMS = ("auto", "tree", "brute")
 
-def differential_entropy(x, k=3, *, base=None):
+# From this many dimensions on, "auto" uses exact blocked brute force instead of the KD-tree:
+# a tree prunes almost nothing there. Measured at n = 2e4, k = 3 (2 loaded cores): tree 2.6 s
+# vs brute 11.6 s at d = 8, 13.4 vs 14.1 s at d = 12; at d = 20 the tree is far slower.
+BRUTE_FROM_DIMENSION = 12
+
+# The brute-force path holds at most this many bytes of distances at once (cache-sized:
+# each block is read a few times).
+_BRUTE_BLOCK_BYTES = 1 << 25
+
+
+def differential_entropy(x, k=3, *, base=None, algorithm="auto"):
     """Kozachenko-Leonenko estimate of the differential entropy of continuous samples ``x``.
 
     Args:
       x: shape (n,) or (n, d) of real numbers, n > k.
       k: the neighbour used (3 is a common bias/variance balance).
       base: logarithm base (None: nats).
+      algorithm: ``"tree"`` (``cKDTree``), ``"brute"`` (exact blocked brute force, BLAS) or
+        ``"auto"``: brute from ``d >= BRUTE_FROM_DIMENSION``. Both give the same distances.
 
     >>> rng = np.random.default_rng(0)
     >>> estimate = differential_entropy(rng.normal(size=20000), k=3)
@@ -65,14 +78,19 @@ def differential_entropy(x, k=3, *, base=None):
     check_integer("k", k, low=1, meaning="the neighbour used")
     points = _points(x, "x", k + 1)
     n, d = points.shape
-    eps = _kth_positive_distance(cKDTree(points), points, k, in_tree=True, p=2)
+    if _brute(algorithm, d):
+        eps = _kth_positive_brute(points, points, k, p=2)
+    else:
+        eps = _kth_positive_distance(cKDTree(points), points, k, in_tree=True, p=2)
     log_ball = d / 2 * math.log(math.pi) - special.gammaln(d / 2 + 1)
     value = special.digamma(n) - special.digamma(k) + log_ball + d * np.mean(np.log(eps))
     return _finish(value, "kozachenko-leonenko", "differential entropy", n, base, k, d)
 
 
-def kl_divergence(x, y, k=1, *, base=None):
+def kl_divergence(x, y, k=1, *, base=None, algorithm="auto"):
     """Wang-Kulkarni-Verdu estimate of ``D(P || Q)`` from continuous ``x ~ P`` (n, d) and ``y ~ Q`` (m, d).
+
+    ``algorithm`` as for :func:`differential_entropy`.
 
     >>> rng = np.random.default_rng(0)
     >>> estimate = kl_divergence(rng.normal(size=20000), rng.normal(1.0, size=20000), k=3)
@@ -87,15 +105,21 @@ def kl_divergence(x, y, k=1, *, base=None):
         raise InputError(f"has {xs.shape[1]} dimension(s) per sample but y has {ys.shape[1]}",
                          argument="x", value=xs.shape[1])
     n, d = xs.shape
-    tree = cKDTree(xs)
-    rho = _kth_positive_distance(tree, xs, k, in_tree=True, p=2)
-    nu = _kth_positive_distance(cKDTree(ys), xs, k, in_tree=False, p=2, order=tree.indices)
+    if _brute(algorithm, d):
+        rho, nu = _kth_positive_brute(xs, xs, k, p=2), _kth_positive_brute(ys, xs, k, p=2)
+    else:
+        tree = cKDTree(xs)
+        rho = _kth_positive_distance(tree, xs, k, in_tree=True, p=2)
+        nu = _kth_positive_distance(cKDTree(ys), xs, k, in_tree=False, p=2, order=tree.indices)
     value = d * np.mean(np.log(nu / rho)) + math.log(len(ys) / (n - 1))
     return _finish(value, "wang-kulkarni-verdu", "KL divergence", (n, len(ys)), base, k, d)
 
 
-def mutual_information(x, y, k=3, *, base=None):
+def mutual_information(x, y, k=3, *, base=None, algorithm="auto"):
     """KSG (estimator I) mutual information of paired continuous samples ``x`` (n, d_x), ``y`` (n, d_y).
+
+    ``algorithm`` as for :func:`differential_entropy`, chosen on the joint dimension for the
+    k-th neighbour and on each marginal's for the counts (max-norm throughout).
 
     >>> rng = np.random.default_rng(0)
     >>> x = rng.normal(size=5000)
@@ -111,9 +135,13 @@ def mutual_information(x, y, k=3, *, base=None):
                          argument="x", value=len(xs))
     joint = np.hstack([xs, ys])
     n = len(joint)
-    eps = _kth_positive_distance(cKDTree(joint), joint, k, in_tree=True, p=np.inf)
+    if _brute(algorithm, joint.shape[1]):
+        eps = _kth_positive_brute(joint, joint, k, p=np.inf)
+    else:
+        eps = _kth_positive_distance(cKDTree(joint), joint, k, in_tree=True, p=np.inf)
     radius = np.nextafter(eps, 0)  # strictly closer than eps
-    n_x, n_y = _count_within(xs, radius), _count_within(ys, radius)
+    n_x, n_y = ((_count_within_brute if _brute(algorithm, part.shape[1]) else _count_within)(part, radius)
+                for part in (xs, ys))
     value = (special.digamma(k) + special.digamma(n)
              - np.mean(special.digamma(n_x + 1)) - np.mean(special.digamma(n_y + 1)))
     return _finish(value, "ksg", "mutual information", n, base, k, joint.shape[1])
@@ -159,6 +187,99 @@ def _kth_positive_unordered(tree: cKDTree, queries: np.ndarray, k: int, *, in_tr
                                  hint="use a smaller k, or the discrete estimators for data with many ties")
             distance[chosen] = tree.query(queries[chosen], k=[int(count) + k], p=p, workers=-1)[0][:, 0]
     return distance
+
+
+def _kth_positive_brute(points: np.ndarray, queries: np.ndarray, k: int, *, p) -> np.ndarray:
+    """Exact brute-force twin of :func:`_kth_positive_unordered` (same duplicate rule).
+
+    ``p=2``: squared distances ``|q|^2 + |x|^2 - 2 q.x`` by BLAS a block of query rows at a
+    time (at most :data:`_BRUTE_BLOCK_BYTES` per block), ``np.argpartition`` for the ``m``
+    smallest, and those candidates' distances recomputed from the differences: the BLAS form
+    loses less than ``4 (d + 4) eps (|q|^2 + |x|^2)`` to cancellation, so copies are recognised
+    (distance exactly 0) and the k-th distance is the exact one. A row is exact when every point
+    whose BLAS value lies within that error bound of the k-th candidate's is a candidate; the
+    rare row that fails is recomputed in full. ``p=inf`` (KSG's max-norm): computed from the
+    differences directly, one coordinate at a time.
+    """
+    n, d = points.shape
+    rows = max(1, _BRUTE_BLOCK_BYTES // (8 * n))
+    out = np.empty(len(queries))
+    if p == 2:
+        # The BLAS form on centred copies (small norms, small cancellation); exact distances
+        # from the data as given, as the tree computes them.
+        centre = points.mean(axis=0)
+        centred, centred_queries = points - centre, queries - centre
+        point_norms = np.einsum("ij,ij->i", centred, centred)
+        centred_t = np.ascontiguousarray(centred.T)  # BLAS runs 2-5x faster on this layout
+        slack = 4 * (d + 4) * np.finfo(np.float64).eps
+    for start in range(0, len(queries), rows):
+        block = queries[start:start + rows]
+        if p != 2:
+            distance = _max_norm_distances(block, points)
+            distance[distance == 0] = np.inf  # copies (the point itself among them)
+            out[start:start + len(block)] = _kth_column(distance, k, block, start, n)
+            continue
+        centred_block = centred_queries[start:start + rows]
+        block_norms = np.einsum("ij,ij->i", centred_block, centred_block)
+        # |q - x|^2 - |q|^2 = |x|^2 - 2 q.x: the row's constant |q|^2 moves to the thresholds.
+        approx = (-2 * centred_block) @ centred_t
+        approx += point_norms[None, :]
+        error = slack * (block_norms + point_norms.max())  # per row, bounds every entry's
+        possible_copies = np.count_nonzero(approx <= (error - block_norms)[:, None], axis=1)
+        m = min(n, k + int(possible_copies.max()) + 8)
+        candidates = np.argpartition(approx, m - 1, axis=1)[:, :m] if m < n else np.broadcast_to(np.arange(n), (len(block), n))
+        exact = np.sqrt(np.sum((block[:, None, :] - points[candidates]) ** 2, axis=-1))
+        exact[exact == 0] = np.inf
+        kth = _kth_column(exact, k, block, start, n, enough=m == n)
+        # Any point closer than kth has a BLAS value below kth^2 + its error: all must be candidates.
+        inside = np.count_nonzero(approx <= (kth ** 2 + error - block_norms)[:, None], axis=1)
+        redo = np.flatnonzero((inside > m) | ~np.isfinite(kth)) if m < n else []
+        for r in redo:
+            full = np.sqrt(np.sum((block[r] - points) ** 2, axis=-1))
+            full[full == 0] = np.inf
+            kth[r] = _kth_column(full[None, :], k, block[r:r + 1], start + r, n)[0]
+        out[start:start + len(block)] = kth
+    return out
+
+
+def _kth_column(distance: np.ndarray, k: int, block, start: int, n: int, *, enough: bool = True) -> np.ndarray:
+    """The k-th smallest finite entry of each row (zeros already set to inf); the tree path's
+    error when a row of all the points has fewer than k. ``enough=False``: rows of candidates
+    only, where too few is answered with inf (the caller recomputes them)."""
+    kth = np.partition(distance, k - 1, axis=1)[:, k - 1]
+    short = np.flatnonzero(~np.isfinite(kth))
+    if short.size and enough:
+        point = start + int(short[0])
+        raise InputError(f"has fewer than k={k} points apart from the copies of point {point}; "
+                         "every point needs k neighbours at a positive distance",
+                         argument="x", index=point,
+                         hint="use a smaller k, or the discrete estimators for data with many ties")
+    return kth
+
+
+def _max_norm_distances(block: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``max_j |block[i, j] - points[l, j]|`` for every pair, one coordinate at a time."""
+    distance = np.abs(block[:, :1] - points[None, :, 0])
+    for j in range(1, points.shape[1]):
+        np.maximum(distance, np.abs(block[:, j:j + 1] - points[None, :, j]), out=distance)
+    return distance
+
+
+def _count_within_brute(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Brute-force twin of :func:`_count_within` (max-norm, ``<= radius``, self excluded)."""
+    n = len(points)
+    rows = max(1, _BRUTE_BLOCK_BYTES // (8 * n))
+    out = np.empty(n, dtype=np.int64)
+    for start in range(0, n, rows):
+        distance = _max_norm_distances(points[start:start + rows], points)
+        out[start:start + len(distance)] = np.count_nonzero(distance <= radius[start:start + rows, None], axis=1)
+    return out - 1
+
+
+def _brute(algorithm, d: int) -> bool:
+    """Whether to use the brute-force path for points of dimension ``d``."""
+    check_choice("algorithm", algorithm, ALGORITHMS)
+    return algorithm == "brute" or (algorithm == "auto" and d >= BRUTE_FROM_DIMENSION)
 
 
 def _count_within(points: np.ndarray, radius: np.ndarray) -> np.ndarray:

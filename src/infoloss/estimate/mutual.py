@@ -31,7 +31,7 @@ __all__ = ["mutual_information", "conditional_entropy", "joint_entropy"]
 _PAIR_METHODS = tuple(m for m in METHODS if m != "auto")
 
 
-def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, k=None):
+def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, k=None, algorithm="auto"):
     """Estimate ``I(X; Y) = H(X) + H(Y) - H(X, Y)`` from paired samples.
 
     Args:
@@ -42,6 +42,8 @@ def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, 
       base: logarithm base (None: nats).
       k: an int: treat ``x`` (n, d_x) and ``y`` (n, d_y) as continuous and use the KSG
         estimator with k neighbours.
+      algorithm: with ``k``: ``"auto"``, ``"tree"`` or ``"brute"`` (see
+        :func:`infoloss.estimate.differential_entropy`).
 
     >>> mutual_information([0, 0, 1, 1], [0, 0, 1, 1], base=2).value  # y is x: 1 bit
     1.0
@@ -51,7 +53,7 @@ def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, 
     if k is not None:
         from .knn import mutual_information as ksg
 
-        return ksg(x, y, k=k, base=base)
+        return ksg(x, y, k=k, base=base, algorithm=algorithm)
     table, n = _joint(x, y, method, alphabet_size)
     if method in DISTRIBUTION_METHODS:
         joint, details = distributions(table.reshape(1, -1), method)
