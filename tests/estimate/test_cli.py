@@ -131,3 +131,20 @@ def test_large_files_read_in_chunks_with_progress(files, data, monkeypatch):
             continue
         row = results(files[kind], "--column", "x")["H(x)"]
         assert row["value"] == pytest.approx(estimate.entropy(data[0]).value, rel=1e-14)
+
+
+def test_two_columns_with_intervals(files, data):
+    x, y = data
+    rows = results(files["csv"], "--column", "x", "--column", "y", "--ci", 0.9, "--n-boot", 50)
+    options = dict(ci=0.9, n_boot=50, random_state=0)
+    for label, expected in (("I(x;y)", estimate.mutual_information(x, y, **options)),
+                            ("H(x|y)", estimate.conditional_entropy(x, y, **options)),
+                            ("H(x,y)", estimate.joint_entropy(x, y, **options)),
+                            ("KL(x||y)", estimate.kl_divergence(x, y, **options))):
+        assert rows[label]["ci"] == pytest.approx(list(expected.ci), rel=1e-14), label
+        assert rows[label]["level"] == 0.9
+    # y has a symbol (5) x never shows: plug-in KL(y||x) is infinite, and so is its interval's
+    # top; resamples of y without that symbol are finite. Never NaN.
+    kl = rows["KL(y||x)"]
+    assert kl["value"] == "Infinity" and kl["ci"][1] == "Infinity"
+    assert "NaN" not in str(kl)

@@ -47,7 +47,7 @@ _METHODS = ("plugin", "miller-madow", "jeffreys", "laplace", "sg", "minimax", "s
 @click.option("--alphabet-size", type=int, default=None, metavar="K",
               help="The number of possible symbols of each column [default: the number seen].")
 @click.option("--bits", is_flag=True, help="Bits instead of nats.")
-@click.option("--ci", type=float, default=None, metavar="LEVEL", help="A confidence interval for each entropy, e.g. 0.95.")
+@click.option("--ci", type=float, default=None, metavar="LEVEL", help="A confidence interval for each discrete estimate (entropies, MI, conditional, KL), e.g. 0.95.")
 @click.option("--ci-method", type=click.Choice(("bootstrap", "bc", "jackknife")), default="bootstrap",
               show_default=True, help="How --ci is computed.")
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for --ci.")
@@ -96,7 +96,8 @@ def _estimates(est, data, names, *, method, alphabet_size, base, ci, ci_method, 
     pair = (alphabet_size, alphabet_size) if alphabet_size is not None else None
     pair_method = "chao-shen" if method == "auto" and pair is None else ("nsb" if method == "auto" else method)
     kl_method = pair_method if pair_method in est.DISTRIBUTION_METHODS else "plugin"
-    pair_options = dict(options, alphabet_size=pair)
+    pair_options = dict(entropy_options, alphabet_size=pair)
+    kl_options = dict(entropy_options, alphabet_size=alphabet_size)
     return [
         (f"H({x_name})", est.entropy(x, method, alphabet_size=alphabet_size, **entropy_options)),
         (f"H({y_name})", est.entropy(y, method, alphabet_size=alphabet_size, **entropy_options)),
@@ -104,8 +105,8 @@ def _estimates(est, data, names, *, method, alphabet_size, base, ci, ci_method, 
         (f"I({x_name};{y_name})", est.mutual_information(x, y, pair_method, **pair_options)),
         (f"H({x_name}|{y_name})", est.conditional_entropy(x, y, pair_method, **pair_options)),
         (f"H({y_name}|{x_name})", est.conditional_entropy(y, x, pair_method, **pair_options)),
-        (f"KL({x_name}||{y_name})", est.kl_divergence(x, y, kl_method, alphabet_size=alphabet_size, base=base)),
-        (f"KL({y_name}||{x_name})", est.kl_divergence(y, x, kl_method, alphabet_size=alphabet_size, base=base)),
+        (f"KL({x_name}||{y_name})", est.kl_divergence(x, y, kl_method, **kl_options)),
+        (f"KL({y_name}||{x_name})", est.kl_divergence(y, x, kl_method, **kl_options)),
     ]
 
 

@@ -17,15 +17,15 @@ import numpy as np
 
 from .. import measures
 from .._validate import InputError, check_base, check_choice, check_integer
-from . import _counts
+from . import _counts, _uncertainty
 from .discrete import DISTRIBUTION_METHODS, distributions
 from ._result import make
 
 __all__ = ["cross_entropy", "kl_divergence", "js_divergence"]
 
 
-def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, k=None,
-                  algorithm="auto"):
+def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, ci=None,
+                  n_boot=1000, ci_method="bootstrap", random_state=None, k=None, algorithm="auto"):
     """Estimate ``D(P || Q)`` from samples ``x ~ P`` and ``y ~ Q`` (or their counts).
 
     Args:
@@ -36,6 +36,9 @@ def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
       alphabet_size: K, at least the number of symbols in the union (default: that number, or
         the counts' length); the smoothing methods spread mass over all K.
       base: logarithm base (None: nats).
+      ci, n_boot, ci_method, random_state: a confidence interval at level ``ci`` as for
+        :func:`infoloss.estimate.entropy`; the bootstrap resamples x and y each on its own
+        (each with its own N), the jackknife leaves out one sample of either in turn.
       k: an int: treat ``x`` (n, d) and ``y`` (m, d) as continuous and use the
         Wang-Kulkarni-Verdu k-NN estimator.
       algorithm: with ``k``: ``"auto"``, ``"tree"`` or ``"brute"`` (see
@@ -56,10 +59,12 @@ def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
         from .knn import kl_divergence as knn_kl
 
         return knn_kl(x, y, k=k, base=base, algorithm=algorithm)
-    return _between(measures.kl_divergence, "KL divergence", x, y, method, counts, alphabet_size, base, axis)
+    return _between(measures.kl_divergence, "KL divergence", x, y, method, counts, alphabet_size, base, axis,
+                    (ci, n_boot, ci_method, random_state))
 
 
-def cross_entropy(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1):
+def cross_entropy(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, ci=None,
+                  n_boot=1000, ci_method="bootstrap", random_state=None):
     """Estimate ``H(P, Q) = -sum P log Q`` from samples ``x ~ P`` and ``y ~ Q``.
 
     Arguments as for :func:`kl_divergence` (no k-NN form).
@@ -67,10 +72,12 @@ def cross_entropy(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
     >>> round(cross_entropy([0, 0, 1, 1], [0, 1, 1, 1]), 6)  # -(1/2) log(1/4) - (1/2) log(3/4)
     0.836988
     """
-    return _between(measures.cross_entropy, "cross-entropy", x, y, method, counts, alphabet_size, base, axis)
+    return _between(measures.cross_entropy, "cross-entropy", x, y, method, counts, alphabet_size, base, axis,
+                    (ci, n_boot, ci_method, random_state))
 
 
-def js_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1):
+def js_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, ci=None,
+                  n_boot=1000, ci_method="bootstrap", random_state=None):
     """Estimate the Jensen-Shannon divergence between the distributions of ``x`` and ``y``.
 
     Always finite, at most ``log 2``. Arguments as for :func:`kl_divergence`.
@@ -78,10 +85,11 @@ def js_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
     >>> js_divergence(["a", "a"], ["b", "b"], base=2).value  # disjoint: 1 bit
     1.0
     """
-    return _between(measures.js_divergence, "JS divergence", x, y, method, counts, alphabet_size, base, axis)
+    return _between(measures.js_divergence, "JS divergence", x, y, method, counts, alphabet_size, base, axis,
+                    (ci, n_boot, ci_method, random_state))
 
 
-def _between(measure, quantity, x, y, method, counts, alphabet_size, base, axis):
+def _between(measure, quantity, x, y, method, counts, alphabet_size, base, axis, uncertainty):
     check_choice("method", method, DISTRIBUTION_METHODS)
     check_base(base)
     check_integer("alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols")
@@ -96,9 +104,23 @@ def _between(measure, quantity, x, y, method, counts, alphabet_size, base, axis)
         details.update(lambda_x=details_p["lambda"], lambda_y=details_q["lambda"])
     if not shape:
         details["unseen"] = int(details["unseen"])
+    std = interval = None
+    level, n_boot, ci_method, random_state = uncertainty
+    if level is not None:
+        size = first.shape[-1]
+
+        def on_rows(rows):  # rows (r, 2K): x's counts, then y's
+            return measure(distributions(rows[:, :size], method)[0], distributions(rows[:, size:], method)[0],
+                           axis=-1, base=base)
+
+        rows = np.concatenate([first, second], axis=-1).reshape(-1, 2 * size)
+        std, low, high = _uncertainty.interval(rows, on_rows, np.reshape(value, -1), level=level, method=ci_method,
+                                               n_boot=n_boot, random_state=random_state, parts=(size, size))
+        std, low, high = (part.reshape(shape) if shape else float(part[0]) for part in (std, low, high))
+        interval = (low, high)
     return make(value if shape else float(value), method=method, quantity=quantity, n=n,
                 alphabet_size=first.shape[-1] if counts or alphabet_size is not None else None,
-                base=base, details=details)
+                base=base, details=details, std=std, ci=interval, level=level)
 
 
 def _tables(x, y, *, counts, axis, alphabet_size):

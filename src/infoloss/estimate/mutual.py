@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import measures
 from .._validate import InputError, InputTypeError, check_base, check_choice, check_integer
-from . import _counts
+from . import _counts, _uncertainty
 from .discrete import DISTRIBUTION_METHODS, METHODS, distributions, estimate_rows
 from ._result import make
 
@@ -31,7 +31,8 @@ __all__ = ["mutual_information", "conditional_entropy", "joint_entropy"]
 _PAIR_METHODS = tuple(m for m in METHODS if m != "auto")
 
 
-def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, k=None, algorithm="auto"):
+def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, ci=None, n_boot=1000,
+                       ci_method="bootstrap", random_state=None, k=None, algorithm="auto"):
     """Estimate ``I(X; Y) = H(X) + H(Y) - H(X, Y)`` from paired samples.
 
     Args:
@@ -40,6 +41,9 @@ def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, 
       method: see the module docstring; ``nsb`` needs ``alphabet_size``.
       alphabet_size: ``(K_x, K_y)``, the possible symbols of each (default: those seen).
       base: logarithm base (None: nats).
+      ci, n_boot, ci_method, random_state: a confidence interval at level ``ci`` as for
+        :func:`infoloss.estimate.entropy`, resampling the *pairs* (a multinomial draw of the
+        joint table; the jackknife leaves out one pair at a time).
       k: an int: treat ``x`` (n, d_x) and ``y`` (n, d_y) as continuous and use the KSG
         estimator with k neighbours.
       algorithm: with ``k``: ``"auto"``, ``"tree"`` or ``"brute"`` (see
@@ -54,38 +58,21 @@ def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, 
         from .knn import mutual_information as ksg
 
         return ksg(x, y, k=k, base=base, algorithm=algorithm)
-    table, n = _joint(x, y, method, alphabet_size)
-    if method in DISTRIBUTION_METHODS:
-        joint, details = distributions(table.reshape(1, -1), method)
-        joint = joint.reshape(table.shape)
-        product = np.outer(joint.sum(axis=1), joint.sum(axis=0))
-        value = measures.kl_divergence(joint.ravel(), product.ravel(), base=base)
-    else:
-        value = (_h(table.sum(axis=1), method) + _h(table.sum(axis=0), method) - _h(table.ravel(), method))
-        value = value if base is None else value / np.log(base)
-        details = {}
-    return make(float(value), method=method, quantity="mutual information", n=n,
-                alphabet_size=table.shape, base=base, details=details)
+    return _paired("mutual information", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
 
 
-def conditional_entropy(x, y, method="plugin", *, alphabet_size=None, base=None):
+def conditional_entropy(x, y, method="plugin", *, alphabet_size=None, base=None, ci=None, n_boot=1000,
+                        ci_method="bootstrap", random_state=None):
     """Estimate ``H(X | Y) = H(X, Y) - H(Y)`` from paired samples. Arguments as for :func:`mutual_information`.
 
     >>> conditional_entropy([0, 1, 0, 1], [0, 0, 1, 1], base=2).value  # y says nothing about x
     1.0
     """
-    table, n = _joint(x, y, method, alphabet_size)
-    if method in DISTRIBUTION_METHODS:
-        joint, details = distributions(table.reshape(1, -1), method)
-        value = measures.entropy(joint[0]) - measures.entropy(joint.reshape(table.shape).sum(axis=0))
-    else:
-        value, details = _h(table.ravel(), method) - _h(table.sum(axis=0), method), {}
-    value = value if base is None else value / np.log(base)
-    return make(float(value), method=method, quantity="conditional entropy", n=n,
-                alphabet_size=table.shape, base=base, details=details)
+    return _paired("conditional entropy", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
 
 
-def joint_entropy(x, y, method="plugin", *, alphabet_size=None, base=None):
+def joint_entropy(x, y, method="plugin", *, alphabet_size=None, base=None, ci=None, n_boot=1000,
+                  ci_method="bootstrap", random_state=None):
     """Estimate ``H(X, Y)``, the entropy of the pairs ``(x[i], y[i])``, on ``K_x K_y`` symbols.
 
     Arguments as for :func:`mutual_information`.
@@ -93,16 +80,59 @@ def joint_entropy(x, y, method="plugin", *, alphabet_size=None, base=None):
     >>> joint_entropy([0, 1, 0, 1], [0, 0, 1, 1], base=2).value
     2.0
     """
+    return _paired("joint entropy", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
+
+
+def _paired(quantity, x, y, method, alphabet_size, base, uncertainty):
+    """The Estimate of ``quantity`` on the joint table of x and y, with its interval if asked."""
+    check_base(base)
     table, n = _joint(x, y, method, alphabet_size)
-    values, std, details = estimate_rows(table.reshape(1, -1), method)
-    value = float(values[0]) if base is None else float(values[0]) / np.log(base)
-    std = None if std is None else float(std[0]) / (1 if base is None else np.log(base))
-    return make(value, method=method, quantity="joint entropy", n=n, observed=int(np.count_nonzero(table)),
-                alphabet_size=table.size, base=base, std=std, details=details)
+    values, std, details = _on_rows(quantity, table.reshape(1, -1), table.shape, method)
+    scale = 1.0 if base is None else 1 / np.log(base)
+    level, n_boot, ci_method, random_state = uncertainty
+    interval = None
+    if level is not None:
+        if std is not None:  # NSB: the posterior std stays in details; std goes with the ci
+            details = {**details, "posterior_std": float(std[0]) * scale}
+        std, low, high = _uncertainty.interval(
+            table.reshape(1, -1), lambda rows: _on_rows(quantity, rows, table.shape, method)[0], values,
+            level=level, method=ci_method, n_boot=n_boot, random_state=random_state, symmetric=quantity == "joint entropy")
+        interval = (float(low[0]) * scale, float(high[0]) * scale)
+    joint = quantity == "joint entropy"
+    return make(float(values[0]) * scale, method=method, quantity=quantity, n=n,
+                observed=int(np.count_nonzero(table)) if joint else None,
+                alphabet_size=table.size if joint else table.shape, base=base,
+                std=None if std is None else float(std[0]) * scale, ci=interval, level=level, details=details)
 
 
-def _h(counts: np.ndarray, method: str) -> float:
-    return float(estimate_rows(counts.reshape(1, -1).astype(np.float64), method)[0][0])
+def _on_rows(quantity, rows: np.ndarray, shape, method):
+    """``(values, std or None, details)`` in nats for each row of flattened joint tables (r, K_x K_y).
+
+    Distribution methods: the smoothed joint ``p``, then ``I = D(p || p_x p_y)``,
+    ``H(X | Y) = H(p) - H(p_y)``, ``H(X, Y) = H(p)``. Entropy estimators: the same identities
+    with each entropy estimated from its counts.
+    """
+    if quantity == "joint entropy":
+        return estimate_rows(rows, method)
+    tables = rows.reshape(-1, *shape)
+    if method in DISTRIBUTION_METHODS:
+        joint, details = distributions(rows, method)
+        joint = joint.reshape(tables.shape)
+        p_x, p_y = joint.sum(axis=2), joint.sum(axis=1)
+        if quantity == "mutual information":
+            product = p_x[:, :, None] * p_y[:, None, :]
+            values = measures.kl_divergence(joint.reshape(len(rows), -1), product.reshape(len(rows), -1), axis=-1)
+        else:
+            values = measures.entropy(joint.reshape(len(rows), -1), axis=-1) - measures.entropy(p_y, axis=-1)
+        return np.asarray(values, dtype=np.float64).reshape(-1), None, details
+    h_xy, h_y = _h(rows, method), _h(tables.sum(axis=1), method)
+    if quantity == "mutual information":
+        return _h(tables.sum(axis=2), method) + h_y - h_xy, None, {}
+    return h_xy - h_y, None, {}
+
+
+def _h(counts: np.ndarray, method: str) -> np.ndarray:
+    return np.asarray(estimate_rows(counts.astype(np.float64), method)[0], dtype=np.float64).reshape(-1)
 
 
 def _joint(x, y, method, alphabet_size):
