@@ -130,3 +130,73 @@ def test_bad_methods_and_sizes():
         estimate.mutual_information([1, 2], [1, 2], alphabet_size=(2, 1))
     with pytest.raises(InputError, match="smaller than the 3 symbols"):
         estimate.kl_divergence([1, 2], [3], alphabet_size=2)
+
+
+def _one_compute(function):
+    """``function()`` and how many times Dask computed while it ran."""
+    import dask
+
+    computed = []
+    with dask.config.set(scheduler="threads"):
+        with dask.callbacks.Callback(start=lambda *args: computed.append(1)):
+            result = function()
+    return result, len(computed)
+
+
+@pytest.mark.parametrize("kind", ["ints", "strings", "wide"])
+def test_dask_pairs_equal_numpy_in_one_pass(kind):
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(21)
+    x = rng.integers(0, 6, 1009)
+    y = (x + rng.integers(0, 3, 1009)) % 7
+    if kind == "strings":
+        x, y = np.array(list("abcdef"))[x], np.array(["p", "q", "r", "s", "t", "u", "v"])[y]
+    elif kind == "wide":
+        x, y = x * 10 ** 12 - 5, y.astype(np.float64) / 3
+    lazy_x, lazy_y = da.from_array(x, chunks=101), da.from_array(y, chunks=230)  # chunked differently
+    for function, method, options in ((estimate.mutual_information, "plugin", {}),
+                                      (estimate.mutual_information, "miller-madow", {}),
+                                      (estimate.conditional_entropy, "shrink", {}),
+                                      (estimate.joint_entropy, "nsb", {"alphabet_size": (6, 7)}),
+                                      (estimate.mutual_information, "nsb", {"alphabet_size": (8, 9)})):
+        lazy, computes = _one_compute(lambda: function(lazy_x, lazy_y, method, **options))
+        assert computes == 1
+        eager = function(x, y, method, **options)
+        assert lazy.value == pytest.approx(eager.value, rel=1e-12, abs=1e-15)
+        assert lazy.n == eager.n == len(x)
+    if kind == "ints":
+        metrics = pytest.importorskip("sklearn.metrics")
+        assert estimate.mutual_information(lazy_x, lazy_y).value == pytest.approx(
+            metrics.mutual_info_score(x, y), rel=1e-12)
+
+
+def test_dask_dataframe_columns_pair_by_position():
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    rng = np.random.default_rng(22)
+    frame = pd.DataFrame({"colour": rng.choice(np.array(["red", "green", "blue"]), 700),
+                          "size": rng.integers(0, 4, 700)})
+    frame.loc[frame["colour"] == "red", "size"] = 0  # dependence
+    lazy = dd.from_pandas(frame, npartitions=6)
+    for function in (estimate.mutual_information, estimate.conditional_entropy, estimate.joint_entropy):
+        result, computes = _one_compute(lambda: function(lazy["colour"], lazy["size"], "jeffreys"))
+        assert computes == 1
+        assert result.value == pytest.approx(function(frame["colour"], frame["size"], "jeffreys").value, rel=1e-12)
+
+
+def test_dask_pairs_bad_input():
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(InputError, match="has 10 samples but y has 9"):
+        estimate.mutual_information(da.arange(10, chunks=3), da.arange(9, chunks=3))
+    with pytest.raises(InputError, match="missing"):
+        estimate.mutual_information(da.from_array(np.array([1.0, np.nan, 2.0, 1.0]), chunks=2), da.arange(4, chunks=2))
+    with pytest.raises(InputTypeError, match="both be Dask arrays"):
+        estimate.mutual_information(da.arange(4, chunks=2), np.arange(4))
+    frame = pd.DataFrame({"a": np.arange(20) % 3})
+    with pytest.raises(InputError, match="partitioned alike"):
+        estimate.mutual_information(dd.from_pandas(frame, npartitions=2)["a"], dd.from_pandas(frame, npartitions=3)["a"])
+    short = dd.from_pandas(pd.DataFrame({"a": np.arange(19) % 3}), npartitions=2)["a"]
+    with pytest.raises(InputError, match="chunked alike"):
+        estimate.mutual_information(dd.from_pandas(frame, npartitions=2)["a"], short)

@@ -78,6 +78,25 @@ def count_pairs(x, y) -> tuple[Counts, Counts]:
     return cx, cy
 
 
+def count_joint(x, y):
+    """The joint table of paired samples in sparse form: ``(x_codes, y_codes, weights, x_labels, y_labels)``.
+
+    Cell ``(x_codes[i], y_codes[i])`` holds ``weights[i]`` pairs (``weights`` None: one each,
+    NumPy's case, where the codes are the samples'). Dask arrays (or two columns of one Dask
+    DataFrame) are counted chunk by chunk: each worker factorises its chunks of x and y and
+    counts the pairs ``x_code * K_y + y_code`` with :func:`numpy.bincount`; the per-chunk
+    tables of label pairs are merged in a tree, all in one ``dask.compute``.
+
+    >>> x_codes, y_codes, weights, x_labels, y_labels = count_joint(["a", "b", "a"], [1, 1, 2])
+    >>> x_codes.tolist(), y_codes.tolist(), weights, x_labels.tolist(), y_labels.tolist()
+    ([0, 1, 0], [0, 0, 1], None, ['a', 'b'], [1, 2])
+    """
+    if _is_lazy(x) or _is_lazy(y):
+        return _count_dask_pairs(x, y)
+    cx, cy = count_pairs(x, y)
+    return cx.codes, cy.codes, None, cx.labels, cy.labels
+
+
 def union(first: Counts, second: Counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The two count vectors over the union of their labels: ``(counts_1, counts_2, labels)``."""
     labels = np.concatenate([_object_if_mixed(first.labels, second.labels),
@@ -286,3 +305,76 @@ def _count_dask_series(x, name: str) -> Counts:
         raise InputError(f"has {int(missing)} missing values (NaN or None); a missing value is not a symbol",
                          argument=name, hint="drop the missing samples first, or give them a label of their own")
     return Counts(np.asarray(table.index), table.to_numpy().astype(np.int64))
+
+
+def _is_lazy(x) -> bool:
+    return _is_dask_series(x) or _array.is_dask(x)
+
+
+def _count_dask_pairs(x, y):
+    """:func:`count_joint` of two Dask arrays (chunked alike, or rechunked so) or two Dask Series."""
+    import dask
+
+    if _is_dask_series(x) and _is_dask_series(y):
+        if x.npartitions != y.npartitions:
+            raise InputError(f"has {x.npartitions} partitions but y has {y.npartitions}; paired Dask "
+                             "samples must be partitioned alike", argument="x", value=x.npartitions,
+                             hint="pass two columns of one Dask DataFrame")
+        x_blocks, y_blocks = x.to_delayed(), y.to_delayed()
+    elif _array.is_dask(x) and _array.is_dask(y):
+        for name, array in (("x", x), ("y", y)):
+            if array.ndim != 1:
+                raise InputError(f"is a {array.ndim}-D Dask array, shape {array.shape}; Dask samples must be 1-D",
+                                 argument=name)
+        if not (np.isnan(x.shape[0]) or np.isnan(y.shape[0])) and x.shape[0] != y.shape[0]:
+            raise InputError(f"has {x.shape[0]} samples but y has {y.shape[0]}; paired samples need the same "
+                             "length", argument="x", value=x.shape[0])
+        if x.chunks != y.chunks:
+            y = y.rechunk(x.chunks)  # same length: lazily aligned, nothing computed
+        x_blocks, y_blocks = x.to_delayed().ravel(), y.to_delayed().ravel()
+    else:
+        raise InputTypeError("and y must both be Dask arrays or both columns of Dask DataFrames to be paired "
+                             f"lazily, got {type(x).__name__} and {type(y).__name__}", argument="x",
+                             hint="wrap the other one with dask.array.from_array, or compute both")
+    blocks = [dask.delayed(_block_pair_table)(a, b, i) for i, (a, b) in enumerate(zip(x_blocks, y_blocks))]
+    while len(blocks) > 1:  # tree reduction, 8 tables at a time
+        blocks = [dask.delayed(_merge_pair_tables)(*blocks[i:i + 8]) for i in range(0, len(blocks), 8)]
+    x_labels, y_labels, counts = dask.compute(blocks[0])[0]
+    if counts.sum() == 0:
+        raise InputError("is empty; an estimate needs at least one sample", argument="x")
+    x_codes, x_uniques = _factorize(x_labels)
+    y_codes, y_uniques = _factorize(y_labels)
+    return x_codes, y_codes, counts, x_uniques, y_uniques
+
+
+def _block_pair_table(x_block, y_block, index: int):
+    """The label pairs of one chunk and how often each occurs: ``(x_labels, y_labels, counts)``."""
+    x_block = x_block.to_numpy() if hasattr(x_block, "to_numpy") else np.asarray(x_block)
+    y_block = y_block.to_numpy() if hasattr(y_block, "to_numpy") else np.asarray(y_block)
+    if len(x_block) != len(y_block):
+        raise InputError(f"has {len(x_block)} samples in chunk {index} but y has {len(y_block)}; paired "
+                         "samples need the same length, chunked alike", argument="x", index=index,
+                         value=len(x_block))
+    if len(x_block) == 0:
+        return x_block[:0], y_block[:0], np.zeros(0, dtype=np.int64)
+    for name, block in (("x", x_block), ("y", y_block)):
+        _check_no_missing(block, name)
+    cx = _count_numpy(x_block, "x", keep_codes=True)
+    cy = _count_numpy(y_block, "y", keep_codes=True)
+    size_y = len(cy.labels)
+    table = np.bincount(cx.codes * size_y + cy.codes, minlength=len(cx.labels) * size_y)
+    cells = np.flatnonzero(table)
+    return cx.labels[cells // size_y], cy.labels[cells % size_y], table[cells]
+
+
+def _merge_pair_tables(*tables):
+    x_labels = np.concatenate([t[0] for t in tables])
+    y_labels = np.concatenate([t[1] for t in tables])
+    counts = np.concatenate([t[2] for t in tables])
+    if counts.size == 0:
+        return x_labels, y_labels, counts
+    x_codes, x_uniques = _factorize(x_labels)
+    y_codes, y_uniques = _factorize(y_labels)
+    cells, inverse = np.unique(x_codes * len(y_uniques) + y_codes, return_inverse=True)
+    merged = np.bincount(inverse.reshape(-1), weights=counts, minlength=len(cells)).astype(np.int64)
+    return x_uniques[cells // len(y_uniques)], y_uniques[cells % len(y_uniques)], merged

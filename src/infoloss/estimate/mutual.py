@@ -147,8 +147,8 @@ def _joint(x, y, method, alphabet_size):
     elif method == "nsb":
         raise InputError("is needed by method='nsb' (the prior spreads over K_x K_y joint symbols, seen or not)",
                          argument="alphabet_size", value=None, hint="pass alphabet_size=(K_x, K_y)")
-    cx, cy = _counts.count_pairs(x, y)
-    kx, ky = len(cx.labels), len(cy.labels)
+    x_codes, y_codes, weights, x_labels, y_labels = _counts.count_joint(x, y)
+    kx, ky = len(x_labels), len(y_labels)
     if alphabet_size is not None:
         for axis_name, seen, size in (("x", kx, alphabet_size[0]), ("y", ky, alphabet_size[1])):
             if size < seen:
@@ -156,6 +156,6 @@ def _joint(x, y, method, alphabet_size):
                                  argument="alphabet_size", value=tuple(alphabet_size),
                                  hint="give the number of possible symbols, at least the number seen")
         kx, ky = alphabet_size
-    joint = cx.codes * ky + cy.codes  # cell index in the padded (kx, ky) table
-    table = np.bincount(joint, minlength=kx * ky).astype(np.float64).reshape(kx, ky)
-    return table, int(len(cx.codes))
+    joint = x_codes * ky + y_codes  # cell index in the padded (kx, ky) table
+    table = np.bincount(joint, weights=weights, minlength=kx * ky).astype(np.float64).reshape(kx, ky)
+    return table, int(table.sum())
