@@ -123,6 +123,7 @@ def test_p_from_a_file(tmp_path):
         (["--p", "0.5,0.6"], "sums to"),
         (["--q", "0.5,0.5"], "--q needs --p"),
         (["--p", "0.5,0.5", "compress", "x"], "without a subcommand"),
+        (["--plot", "out.png", "compress", "x"], "without a subcommand"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message):

@@ -71,10 +71,12 @@ def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows, plot
       infoloss code compress notes.txt -o notes-q.ilc --model other.txt --floor 1e-6
       infoloss code decompress notes.ilc -o notes.txt
     """
-    given = [p_inline, p_file, q_inline, q_file]
+    given = [p_inline, p_file, q_inline, q_file, plot_path]
     if ctx.invoked_subcommand is not None:
         if any(value is not None for value in given):
-            raise InputError(f"--p/--q go without a subcommand: `infoloss code --p ...`, not with `{ctx.invoked_subcommand}`")
+            raise InputError(
+                f"--p/--q/--plot go without a subcommand: `infoloss code --p ...`, not with `{ctx.invoked_subcommand}`"
+            )
         return
     p = read("p", p_inline, p_file)
     q = read("q", q_inline, q_file)
