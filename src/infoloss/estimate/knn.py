@@ -1,4 +1,4 @@
-"""k-nearest-neighbour estimators for continuous samples, on ``scipy.spatial.cKDTree``.
+"""k-nearest-neighbour estimators for continuous samples, on ``scipy.spatial.cKDTree`` or brute force.
 
 =========================  ==================================================================
 estimator                  formula (nats)
@@ -26,7 +26,11 @@ authors and scikit-learn do), since the max-norm is not scale-invariant; the k-N
 KL are used on the data as given (they transform exactly under scaling). The KSG estimate is not
 clipped at 0: it is unbiased-ish and may be slightly negative for independent data.
 
-Each query runs on all cores (``workers=-1``).
+Each tree query runs on all cores (``workers=-1``). From ``BRUTE_FROM_DIMENSION`` (12) dimensions
+on, where a KD-tree prunes almost nothing and degenerates into a slow brute force, ``"auto"``
+switches to an exact blocked brute force (:func:`_kth_positive_brute`: BLAS distances, the
+candidates' distances recomputed from the differences, the same duplicate rule); it costs
+``O(n m d)`` time and a fixed memory budget; ``algorithm=`` forces either path.
 
 References: L. F. Kozachenko and N. N. Leonenko, Probl. Inf. Transm. 23 (1987); Q. Wang,
 S. R. Kulkarni and S. Verdu, IEEE Trans. Inf. Theory 55 (2009); A. Kraskov, H. Stoegbauer and
