@@ -26,7 +26,7 @@ authors and scikit-learn do), since the max-norm is not scale-invariant; the k-N
 KL are used on the data as given (they transform exactly under scaling). The KSG estimate is not
 clipped at 0: it is unbiased-ish and may be slightly negative for independent data.
 
-Each tree query runs on all cores (``workers=-1``). From ``BRUTE_FROM_DIMENSION`` (12) dimensions
+Each tree query runs on all cores (``workers=-1``). From ``BRUTE_FROM_DIMENSION`` (16) dimensions
 on, where a KD-tree prunes almost nothing and degenerates into a slow brute force, ``"auto"``
 switches to an exact blocked brute force (:func:`_kth_positive_brute`: BLAS distances, the
 candidates' distances recomputed from the differences, the same duplicate rule); it costs
@@ -54,9 +54,10 @@ __all__ = ["differential_entropy", "kl_divergence", "mutual_information"]
 ALGORITHMS = ("auto", "tree", "brute")
 
 # From this many dimensions on, "auto" uses exact blocked brute force instead of the KD-tree:
-# a tree prunes almost nothing there. Measured at n = 2e4, k = 3 (2 loaded cores): tree 2.6 s
-# vs brute 11.6 s at d = 8, 13.4 vs 14.1 s at d = 12; at d = 20 the tree is far slower.
-BRUTE_FROM_DIMENSION = 12
+# a tree prunes almost nothing there. Measured at n = 2e4, k = 3 on 2 heavily loaded cores
+# (brute / tree seconds): d = 8: 9.3 / 1.5; d = 12: 13.2 / 6.1; d = 14: 6.3 / 5.3;
+# d = 16: 5.4 / 5.0; d = 20: 8.9 / 22.6. At n = 1e5, d = 20: brute 114 s, the tree > 20 min.
+BRUTE_FROM_DIMENSION = 16
 
 # The brute-force path holds at most this many bytes of distances at once (cache-sized:
 # each block is read a few times).
