@@ -161,10 +161,16 @@ class LogitsLossFunction(torch.autograd.Function):
         grad = torch.empty_like(logits) if need_grad else None
         loss = torch.empty(n_rows, dtype=acc, device=logits.device)
         lse = torch.empty(n_rows, dtype=acc, device=logits.device)
+        copy = getattr(rule, "overwrites_logits", True)
+        fills = need_grad and getattr(rule, "fills_grad_out", False)
         for start in range(0, n_rows, chunk):
             stop = min(start + chunk, n_rows)
-            z = logits[start:stop].to(acc, copy=True)
+            z = logits[start:stop].to(acc, copy=copy)
             scale = row_scale[start:stop] if need_grad else None
+            if fills:  # the rule writes the scaled gradient straight into ours
+                rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False,
+                           grad_out=grad[start:stop])
+                continue
             chunk_grad = rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False)
             if need_grad:
                 grad[start:stop].copy_(chunk_grad)

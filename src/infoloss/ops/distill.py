@@ -80,10 +80,10 @@ class DistillRule:
         self._teacher_buffer = None
 
     def _teacher_logits(self, start, stop, dtype):
-        """The chunk's teacher logits as a work block the rule may overwrite."""
-        if self._teacher_buffer is None:  # logits in full: a copy of the chunk's rows
-            out = self.teacher[start:stop].to(dtype, copy=True)
-            return out.log_() if self.teacher_format == "probs" else out
+        """The chunk's teacher logits, read only (the row function writes fresh tensors)."""
+        if self._teacher_buffer is None:  # logits in full: the chunk's rows (a copy only to convert)
+            out = self.teacher[start:stop].to(dtype)
+            return out.log() if self.teacher_format == "probs" else out
         out_t = self._teacher_buffer[:, : stop - start]
         if self.teacher_weight is None:
             out_t.copy_(self.teacher[start:stop].t())
@@ -100,40 +100,46 @@ class DistillRule:
                     out_t.add_(self.teacher_bias.unsqueeze(1))
         return out_t.t()
 
-    def chunk(self, start, stop, z, loss_out, lse_out, scale, *, lse_known):
+    # The engine's logits block is only read (LogitsLossFunction then skips its copy), and the
+    # scaled gradient is written straight into the engine's gradient buffer.
+    overwrites_logits = False
+    fills_grad_out = True
+
+    def chunk(self, start, stop, z, loss_out, lse_out, scale, *, lse_known, grad_out=None):
+        # lse_out is left as it is: no distillation result uses the student's logsumexp.
         valid = self.valid[start:stop]
         teacher = self._teacher_logits(start, stop, z.dtype)
-        per, grad, student_lse = divergence_rows(
-            z, teacher, mode=self.divergence, beta=self.beta, temperature=self.temperature,
-            need_grad=scale is not None,
-        )
-        lse_out.copy_(student_lse)
+        per, grad = divergence_rows(z, teacher, mode=self.divergence, beta=self.beta,
+                                    temperature=self.temperature, need_grad=scale is not None)
         loss_out.copy_(torch.where(valid, per, torch.zeros_like(per)) * self.loss_scale)
         if scale is None:
             return None
-        factor = torch.where(valid, scale, torch.zeros_like(scale)) * (self.loss_scale / self.temperature)
-        return grad.mul_(factor.unsqueeze(1))
+        if self.count < self.valid.numel():  # masked rows: exactly 0, whatever they held
+            grad = torch.where(valid.unsqueeze(1), grad, 0)
+        factor = (torch.where(valid, scale, torch.zeros_like(scale)) * (self.loss_scale / self.temperature)).unsqueeze(1)
+        if grad_out is not None:
+            return torch.mul(grad, factor, out=grad_out)
+        return grad.mul_(factor)
 
 
 def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad):
     """Per-row divergence between ``softmax(teacher / T)`` and ``softmax(student / T)``.
 
-    ``student`` and ``teacher`` are float (n, V) work blocks of logits (the teacher's may be
-    log-probabilities), both overwritten. ``mode``: 'forward' (KL(teacher || student)),
-    'reverse' (KL(student || teacher)) or 'js' (generalised JS with ``beta``). Returns
-    ``(per_row, grad, student_lse)``: the divergence, its gradient in ``student / T`` (in
-    ``student``'s storage; None unless ``need_grad``) and ``T * logsumexp(student / T)``.
+    ``student`` and ``teacher`` are float (n, V) blocks of logits (the teacher's may be
+    log-probabilities), only read. ``mode``: 'forward' (KL(teacher || student)), 'reverse'
+    (KL(student || teacher)) or 'js' (generalised JS with ``beta``). Returns
+    ``(per_row, grad)``: the divergence and its gradient in ``student / T`` (None unless
+    ``need_grad``).
 
     >>> import torch
     >>> s, t = torch.tensor([[0.0, 1.0, -float('inf')]]), torch.tensor([[0.0, 1.0, 2.0]])
-    >>> per, grad, _ = divergence_rows(t.clone(), s.clone(), mode="forward", beta=None, temperature=1.0,
-    ...                                need_grad=True)
+    >>> per, grad = divergence_rows(t, s, mode="forward", beta=None, temperature=1.0, need_grad=True)
     >>> round(float(per[0]), 4), bool(torch.isfinite(grad).all())
     (1.0943, True)
     """
     exact = student.device.type != "cpu"  # no per-chunk host sync off the CPU: mask always
-    log_t, _ = _log_softmax_(teacher, temperature)
-    log_s, student_lse = _log_softmax_(student, temperature)
+    log_t = _log_softmax(teacher, temperature)
+    log_s = _log_softmax(student, temperature)
     if mode == "forward":
         p_t = log_t.exp()
         per = _weighted_sum(p_t, log_t - log_s, exact)
@@ -151,25 +157,20 @@ def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad):
         kl_s = _weighted_sum(p_s, diff_s, exact)
         per = beta * _weighted_sum(p_t, log_t.sub_(log_m), exact) + (1 - beta) * kl_s
         grad = _centred(p_s, diff_s, kl_s, exact).mul_(1 - beta) if need_grad else None
-    return per, grad, student_lse
+    return per, grad
 
 
-def _log_softmax_(z, temperature):
-    """``log_softmax(z / T)`` in place, and ``T * logsumexp(z / T)`` per row.
+def _log_softmax(z, temperature):
+    """``log_softmax(z / T)`` as a new tensor.
 
-    For T < 1 the row maximum is subtracted before dividing, so ``z / T`` cannot overflow; a
-    row of -inf logits gives log-probabilities -inf (probabilities 0), not NaN.
+    For T < 1 the row maximum is subtracted before dividing, so ``z / T`` cannot overflow, and a
+    row of -inf logits gives log-probabilities -inf rather than NaN. (For T >= 1 PyTorch's fused
+    kernel; a -inf row then gives NaN, which only a masked row can hold: the rule zeroes those.)
     """
-    shift = None
-    if temperature < 1:
-        shift = finite_or_zero(z.amax(1, keepdim=True))
-        z.sub_(shift)
-    if temperature != 1:
-        z.div_(temperature)
-    lse = finite_or_zero(torch.logsumexp(z, 1, keepdim=True))
-    z.sub_(lse)
-    lse = lse.squeeze(1) * temperature
-    return z, (lse if shift is None else lse + shift.squeeze(1))
+    if temperature >= 1:
+        return torch.log_softmax(z / temperature if temperature != 1 else z, 1)
+    u = (z - finite_or_zero(z.amax(1, keepdim=True))).div_(temperature)
+    return u.sub_(finite_or_zero(torch.logsumexp(u, 1, keepdim=True)))
 
 
 def _weighted_sum(p, diff, exact):
