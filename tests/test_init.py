@@ -1,0 +1,58 @@
+"""The package's top level: subpackages load on first attribute access, and nothing else does.
+
+A regression test for ``import infoloss; infoloss.coding`` raising AttributeError (the README
+lists it) — each check runs in a fresh interpreter, so no earlier import can hide the defect.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import infoloss
+
+SUBPACKAGES = ["losses", "coding", "estimate", "explore", "plot", "demo", "examples", "special", "measures"]
+
+
+def _fresh(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("name", SUBPACKAGES)
+def test_subpackage_is_an_attribute_after_a_bare_import(name):
+    out = _fresh(f"import infoloss, sys; m = infoloss.{name}; print(m.__name__, 'infoloss.{name}' in sys.modules)")
+    assert out == f"infoloss.{name} True"
+
+
+def test_nn_is_an_attribute_too():
+    assert _fresh("import infoloss; print(infoloss.nn.CrossEntropyLoss.__name__)") == "CrossEntropyLoss"
+
+
+def test_the_bare_import_loads_no_subpackage_and_no_framework():
+    out = _fresh(
+        "import infoloss, sys; heavy = ['torch', 'jax', 'scipy', 'matplotlib', 'pandas', 'infoloss.coding', "
+        "'infoloss.losses', 'infoloss.estimate', 'infoloss.nn', 'infoloss.cli']; "
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    assert out == "[]"
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'codings'"):
+        infoloss.codings  # noqa: B018 - the access is the test
+
+
+def test_dir_lists_the_subpackages_and_every_public_name_exists():
+    listed = dir(infoloss)
+    assert set(SUBPACKAGES) <= set(listed)
+    for name in infoloss.__all__:
+        assert getattr(infoloss, name) is not None, name
+
+
+def test_python_dash_m_is_the_command():
+    out = _fresh("import runpy, sys; sys.argv = ['infoloss', '--version']; runpy.run_module('infoloss', run_name='__main__')")
+    assert "infoloss" in out and infoloss.__version__ in out
