@@ -226,9 +226,6 @@ def _calls():
 
 CALLS = _calls()
 
-# Functions whose owners have not yet switched every option to _validate's rule (the lead
-# flips these as they land): (function, option, value name) -> owner.
-STILL_FAILING: dict = {}
 
 
 def _cases():
@@ -241,11 +238,7 @@ def _cases():
                     pass
                 else:
                     continue  # the rule accepts it: not a bad value for this option
-                marks = ()
-                owner = STILL_FAILING.get((function, option, label))
-                if owner:
-                    marks = pytest.mark.xfail(strict=True, reason=f"{owner} switches to _validate")
-                yield pytest.param(function, option, label, id=f"{function}-{option}-{label}", marks=marks)
+                yield pytest.param(function, option, label, id=f"{function}-{option}-{label}")
 
 
 @pytest.mark.parametrize("function,option,label", list(_cases()))
