@@ -369,3 +369,19 @@ def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
+
+def as_float64(x) -> np.ndarray:
+    """Any supported array, number or sequence as a float64 NumPy array (for figures and the
+    explorer page: off the hot paths, so a copy from a device is fine)."""
+    return np.asarray(_array.to_numpy(x) if _array.is_array(x) else x, dtype=np.float64)
+
+
+def outcome_labels(labels, found, k: int, *, default=str) -> list[str]:
+    """Names of ``k`` outcomes: the caller's ``labels`` (one per outcome, checked), else the
+    labels the input carried (``found``: a mapping's keys), else ``default(i)`` for each."""
+    if labels is None:
+        return [str(v) for v in found] if found is not None else [default(i) for i in range(k)]
+    names = [str(v) for v in labels]
+    if len(names) != k:
+        raise _validate.InputError(f"has {len(names)} labels for {k} outcomes", argument="labels", value=len(names))
+    return names

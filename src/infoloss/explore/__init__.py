@@ -36,7 +36,7 @@ from urllib.parse import quote
 import numpy as np
 
 from .. import _validate
-from .._convert import prepare
+from .._convert import as_float64, outcome_labels, prepare
 
 __all__ = ["page", "state_hash", "widget", "tour_presets", "write_tour_page", "tour_page_note", "TOUR_PAGE",
            "MIN_OUTCOMES", "MAX_OUTCOMES"]
@@ -117,7 +117,7 @@ def state_hash(p=None, q=None, *, logits=None, labels=None, unit="bits", tempera
         elif len(pv) != k:
             raise _validate.InputError(f"has {len(pv)} outcomes but logits has {k}; give target=CLASS or a p of {k}",
                                        argument="p", value=len(pv))
-        names = _labels(labels, found, k)
+        names = outcome_labels(labels, found, k, default=_default_label)
         parts = ["mode=logits", f"logits={_join(z)}", f"temperature={_number(temperature)}",
                  f"target={'p' if target is None else int(target)}", f"smoothing={_number(smoothing)}"]
         if target is None:
@@ -125,7 +125,7 @@ def state_hash(p=None, q=None, *, logits=None, labels=None, unit="bits", tempera
     else:
         if target is not None:
             raise _validate.InputError("is for the logits mode: give logits=... too", argument="target", value=target)
-        names = _labels(labels, found, len(pv))
+        names = outcome_labels(labels, found, len(pv), default=_default_label)
         parts = ["mode=distributions", f"p={_join(pv)}", f"q={_join(qv)}"]
     parts += [f"labels={','.join(quote(str(name), safe='') for name in names)}", f"unit={unit}", f"seed={seed}", f"n={n}"]
     return "#" + "&".join(parts)
@@ -252,7 +252,7 @@ def _distributions(p, q):
     except _validate.InputError:
         inputs = prepare(given, axis=-1, normalize=True, validate=True)
         checked = inputs.checked()
-    arrays = [np.asarray(_to_numpy(a), dtype=np.float64) for a in checked]
+    arrays = [as_float64(a) for a in checked]
     for name, array in zip(given, arrays):
         if array.ndim != 1:
             raise _validate.InputError(f"must be one distribution (1-D), got shape {tuple(array.shape)}", argument=name)
@@ -266,7 +266,7 @@ def _distributions(p, q):
 
 
 def _logits(logits) -> list[float]:
-    z = np.asarray(_to_numpy(logits), dtype=np.float64)
+    z = as_float64(logits)
     if z.ndim != 1 or not MIN_OUTCOMES <= z.shape[0] <= MAX_OUTCOMES:
         raise _validate.InputError(f"must be {MIN_OUTCOMES} to {MAX_OUTCOMES} numbers, got shape {tuple(z.shape)}",
                                    argument="logits")
@@ -275,21 +275,6 @@ def _logits(logits) -> list[float]:
         raise _validate.InputError("is not a finite number", argument="logits", index=(int(bad[0]),),
                                    value=float(z[bad[0]]))
     return [float(v) for v in z]
-
-
-def _to_numpy(x):
-    from .. import _array
-
-    return _array.to_numpy(x) if _array.is_array(x) else x
-
-
-def _labels(labels, found, k: int) -> list[str]:
-    if labels is None:
-        return [str(v) for v in found] if found is not None else [_default_label(i) for i in range(k)]
-    names = [str(v) for v in labels]
-    if len(names) != k:
-        raise _validate.InputError(f"has {len(names)} labels for {k} outcomes", argument="labels", value=len(names))
-    return names
 
 
 def _default_label(i: int) -> str:

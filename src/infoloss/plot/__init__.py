@@ -31,7 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import _validate
-from .._convert import prepare
+from .._convert import as_float64, outcome_labels, prepare
 from ..measures import Decomposition, cross_entropy, decompose, entropy, kl_divergence
 
 __all__ = ["distributions", "decomposition", "huffman_tree", "entropy_curve", "estimates", "COLORS"]
@@ -63,7 +63,7 @@ def distributions(p, q=None, *, labels=None, base=None, ax=None, title=None):
     """
     values, found = _distributions({"p": p} if q is None else {"p": p, "q": q})
     k = len(values[0])
-    names = _names(labels, found, k)
+    names = outcome_labels(labels, found, k, default=str)
     ax = _axes(ax)
     width = 0.4 if q is not None else 0.7
     x = np.arange(k)
@@ -117,7 +117,7 @@ def decomposition(p_or_parts, q=None, *, base=None, labels=None, ax=None, title=
             raise _validate.InputError("is needed: decomposition(p, q) or decomposition(infoloss.decompose(p, q))",
                                        argument="q")
         parts = decompose(p_or_parts, q, base=base)
-    ce, h, kl = (np.atleast_1d(np.asarray(_to_numpy(v), dtype=np.float64)).ravel() for v in parts)
+    ce, h, kl = (np.atleast_1d(as_float64(v)).ravel() for v in parts)
     rows = ce.shape[0]
     names = [str(v) for v in labels] if labels is not None else ([""] if rows == 1 else [str(i + 1) for i in range(rows)])
     if len(names) != rows:
@@ -321,26 +321,11 @@ def _axes(ax):
 def _distributions(named: dict):
     """1-D distributions as float lists (aligned by label for mappings), and the labels."""
     inputs = prepare(named, axis=-1, normalize=False, validate=True)
-    rows = [np.asarray(_to_numpy(a), dtype=np.float64) for a in inputs.checked()]
+    rows = [as_float64(a) for a in inputs.checked()]
     for name, row in zip(named, rows):
         if row.ndim != 1:
             raise _validate.InputError(f"must be one distribution (1-D), got shape {tuple(row.shape)}", argument=name)
     return [list(map(float, row)) for row in rows], inputs.labels
-
-
-def _to_numpy(x):
-    from .. import _array
-
-    return _array.to_numpy(x) if _array.is_array(x) else x
-
-
-def _names(labels, found, k):
-    if labels is None:
-        return [str(v) for v in found] if found is not None else [str(i) for i in range(k)]
-    names = [str(v) for v in labels]
-    if len(names) != k:
-        raise _validate.InputError(f"has {len(names)} names for {k} outcomes", argument="labels", value=len(names))
-    return names
 
 
 def _trie(words: Mapping) -> dict:
