@@ -86,10 +86,11 @@ def test_ci_builds_the_kernels():
     expected = "none"
     if MODULES:
         expected = "avx2" if "_kernels_avx2" in MODULES else "baseline"
-    if os.environ.get("INFOLOSS_NO_KERNELS", "0") not in ("", "0"):
+    disabled = os.environ.get("INFOLOSS_NO_KERNELS", "0") not in ("", "0")
+    if disabled:
         expected = "none"
     assert _numpy_fast.KERNEL == expected
-    if os.environ.get("CI"):
+    if os.environ.get("CI") and not disabled:  # CI's second run turns them off on purpose
         assert _numpy_fast.KERNEL != "none", "CI must build the compiled kernels (setup.py)"
         x86_glibc = platform.machine() in ("x86_64", "AMD64") and platform.libc_ver()[0] == "glibc"
         if x86_glibc and sys.platform.startswith("linux"):
