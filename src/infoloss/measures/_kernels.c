@@ -128,7 +128,7 @@ residual_dekker(double p, double q, double r)
         ELEM rc = r > TINY ? r : TINY; /* np.fmax(p / q, tiny): 0 and 0 / 0 -> tiny */ \
         double e = pi > 0 ? RESIDUAL(ELEM)(pi, qi, r) : 0.0;                          \
         total += (double)pi * (double)LOG(rc) + e;                                    \
-        extreme += (pi != 0) & !(r >= TINY); /* also NaN or negative entries */         \
+        extreme += ((pi != 0) & !(r >= TINY)) ? (ELEM)1 : (ELEM)0; /* also NaN, negative */ \
         sum_p += pi;                                                                  \
         sum_q += qi;                                                                  \
         min_p = pi < min_p ? pi : min_p;                                              \
@@ -223,7 +223,7 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE, DECOMPOSE }
             const ELEM *p = P + row * n;                                              \
             const ELEM *q = Q ? Q + row * n : NULL;                                   \
             double total = 0.0, total_h = 0.0, sum_p = 0.0, sum_q = 0.0;              \
-            int extreme = 0;                                                          \
+            ELEM extreme = 0;                                                         \
             ELEM min_p = (ELEM)INFINITY, min_q = (ELEM)INFINITY;                      \
             switch (measure) {                                                        \
             case ENTROPY:                                                             \
