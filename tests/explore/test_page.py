@@ -34,7 +34,10 @@ NUMBERS = {  # data-testid -> the library's value for (p, q) in bits (base=2)
     "huffman-q-length": lambda p, q, b: _in_unit_bits(coding.expected_length(coding.huffman_code(q), p), b),
 }
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (CI installs Debian's chromium: .ci/run)")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (CI installs Debian's chromium: .ci/run)"),
+]
 
 
 @pytest.fixture(scope="module")
