@@ -1,0 +1,53 @@
+"""Every Python block of every docs page runs as written (the rule: ``tests/markdown_blocks.py``).
+
+The docs build runs the same blocks (``./dev docs``); this test lets you check one page quickly:
+``pytest -p no:xdist tests/test_docs.py -k coding``. Test ids are the page's path under docs/
+and the block's first line, e.g. ``guide/coding.md:12``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.markdown_blocks import DOCS, blocks, pages
+
+_BLOCKS = [block for page in pages() for block in blocks(page)]
+
+
+def test_docs_pages_have_blocks():
+    names = {block.path.relative_to(DOCS).as_posix() for block in _BLOCKS}
+    for page in ("guide/measures.md", "guide/estimate.md", "guide/losses.md", "guide/coding.md"):
+        assert page in names, f"{page} has no Python block: the block pattern or the page moved"
+
+
+@pytest.mark.parametrize("block", _BLOCKS, ids=lambda b: f"{b.path.relative_to(DOCS).as_posix()}:{b.line}")
+def test_docs_block_runs(block):
+    from tests.markdown_blocks import run
+
+    failure = run(block)
+    assert failure is None, f"{block.name} does not run as written:\n{failure}"
+
+
+def test_a_rotten_block_fails(tmp_path):
+    # The check can fail: a doctest whose output changed, a script that raises, and a notebook
+    # page whose later cell needs a name the earlier cells never defined.
+    from tests.markdown_blocks import run
+
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# A page\n\n```python\n>>> 1 + 1\n3\n\n```\n\n```python\nimport math\nmath.log(0)\n```\n\n"
+        "```python\n>>> round(2.5)\n2\n\n```\n",
+        encoding="utf-8",
+    )
+    wrong, raising, fine = blocks(page)
+    assert wrong.doctest and "Expected:\n    3\nGot:\n    2" in run(wrong)
+    assert not raising.doctest and "ValueError: math domain error" in run(raising)
+    assert run(fine) is None
+    notebook = tmp_path / "notebook.md"
+    notebook.write_text(
+        "---\nkernelspec:\n  name: python3\n---\n# N\n\n```{code-cell} ipython3\nx = 1\n```\n\n"
+        "```{code-cell} ipython3\n:tags: [hide-input]\nprint(x + y)\n```\n",
+        encoding="utf-8",
+    )
+    (cells,) = blocks(notebook)
+    assert ":tags:" not in cells.code and "NameError: name 'y' is not defined" in run(cells)
