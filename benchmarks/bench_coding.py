@@ -93,8 +93,8 @@ def _bench_labels(count: int) -> None:
         path = Path(folder) / "row.csv"
         path.write_text(",".join(f"s{i}" for i in range(count)) + "\n" + ",".join(map(str, weights.tolist())) + "\n")
         command = [sys.executable, "-m", "infoloss", "code"]
-        startup = _median_wall(command + ["--help"])
-        whole = _median_wall(command + ["--p-file", str(path), "--counts"])
+        startup = _median_wall([*command, "--help"])
+        whole = _median_wall([*command, "--p-file", str(path), "--counts"])
     from infoloss import coding
 
     counts = weights.astype(np.float64)

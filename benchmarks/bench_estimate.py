@@ -61,7 +61,7 @@ def counting(size, repeat):
     row("ints in [0, 2^24)", ours, theirs, "np.unique")
     extra = peak_memory(lambda: estimate.count(small))
     print(f"  {'':<46} extra peak memory {extra / 2**20:.0f} MiB for {small.nbytes / 2**20:.0f} MiB of input")
-    del small
+    small = None  # frees the labels (the lambdas above hold them)
     wide = rng.integers(-(1 << 62), 1 << 62, size // 10, dtype=np.int64) // (1 << 40)
     ours, _ = best(lambda: estimate.count(wide), repeat)
     theirs, _ = best(lambda: pd.Series(wide).value_counts(), repeat)
@@ -81,7 +81,7 @@ def nsb(repeat):
     row(f"K=1e5, N=1e6 (H={result.value:.6f} +- {result.std:.2g})", ours)
     skewed = rng.zipf(1.3, 1_000_000) % 100_000
     ours, result = best(lambda: estimate.entropy(skewed, "nsb", alphabet_size=100_000), repeat)
-    row(f"Zipf(1.3) on K=1e5, N=1e6 incl. counting", ours)
+    row("Zipf(1.3) on K=1e5, N=1e6 incl. counting", ours)
 
 
 def knn(repeat):
@@ -99,10 +99,10 @@ def knn(repeat):
         ours, theirs, "sklearn")
     for n, d in [(10 ** 6, 1), (10 ** 6, 2), (10 ** 6, 3)]:
         points = rng.normal(size=(n, d))
-        ours, h = best(lambda: estimate.differential_entropy(points, k=3), 1)
+        ours, h = best(lambda points=points: estimate.differential_entropy(points, k=3), 1)
         truth = 0.5 * d * math.log(2 * math.pi * math.e)
         if d == 1:
-            theirs, _ = best(lambda: stats.differential_entropy(points[:, 0]), 1)
+            theirs, _ = best(lambda points=points: stats.differential_entropy(points[:, 0]), 1)
             row(f"KL entropy n={n:.0e} d={d} (err {h.value - truth:+.4f})", ours, theirs, "scipy vasicek")
         else:
             row(f"KL entropy n={n:.0e} d={d} (err {h.value - truth:+.4f})", ours)
@@ -121,8 +121,8 @@ def knn_high(rng=None):
     print(f"k-NN at high dimension (auto = brute force from d >= {BRUTE_FROM_DIMENSION})")
     for d in (8, 12, 16, 20):
         points = rng.normal(size=(20_000, d))
-        ours, _ = best(lambda: estimate.differential_entropy(points, k=3, algorithm="brute"), 1)
-        theirs, _ = best(lambda: estimate.differential_entropy(points, k=3, algorithm="tree"), 1)
+        ours, _ = best(lambda points=points: estimate.differential_entropy(points, k=3, algorithm="brute"), 1)
+        theirs, _ = best(lambda points=points: estimate.differential_entropy(points, k=3, algorithm="tree"), 1)
         row(f"KL entropy n=2e4 d={d}: brute vs tree", ours, theirs, "tree")
     points = rng.normal(size=(10 ** 5, 20))
     ours, h = best(lambda: estimate.differential_entropy(points, k=3), 1)

@@ -96,7 +96,8 @@ def main() -> None:
     rows = max(1, size // args.columns)
     p2, q2 = p[: rows * args.columns].reshape(rows, args.columns), q[: rows * args.columns].reshape(rows, args.columns)
     p2, q2 = p2 / p2.sum(axis=1, keepdims=True), q2 / q2.sum(axis=1, keepdims=True)
-    del p, q
+    # Frees the 1-D arrays, which the lambdas above hold (`del` would leave their names undefined).
+    p = q = None
     gc.collect()
     print(f"\n2-D: {rows:,} rows x {args.columns:,} (distributions along the last axis), best of {args.repeat}")
     cases = {
