@@ -187,7 +187,7 @@ def _read_parquet(path, origin, columns, size):
         raise InputError(f"{origin}: reading Parquet needs pyarrow (pip install pyarrow)") from None
     try:
         handle = pq.ParquetFile(path)
-    except Exception as error:  # pyarrow raises its own ArrowInvalid for a file that is not Parquet
+    except Exception as error:  # noqa: BLE001 - pyarrow raises its own ArrowInvalid for a file that is not Parquet
         raise InputError(f"{origin}: not a readable Parquet file ({_first_line(error)})") from None
     names = _choose(origin, handle.schema_arrow.names, columns)
     wanted = list(dict.fromkeys(names))
