@@ -15,7 +15,6 @@ import scipy.stats as st
 
 import infoloss as il
 
-
 # --------------------------------------------------------------------------------------------
 # pandas: Series align by index, DataFrames by column; rows of a DataFrame are distributions
 # --------------------------------------------------------------------------------------------
@@ -130,7 +129,7 @@ def test_pandas_is_not_imported_for_other_input():
 # Broadcasting: NumPy's rules for every dimension but the distribution axis
 # --------------------------------------------------------------------------------------------
 
-from tests.backends import BACKENDS, distributions, jax_float64, to_backend, to_float64  # noqa: E402, F401
+from tests.backends import BACKENDS, distributions, jax_float64, to_backend, to_float64  # noqa: F401
 
 SCIPY_MEASURES = {
     "entropy": None,

@@ -151,7 +151,7 @@ def test_a_wrong_loss_breaks_the_log_softmax_identity(monkeypatch):
 
 
 def test_a_wrong_huffman_code_breaks_the_coding_claims(monkeypatch):
-    monkeypatch.setattr(examples.coding, "huffman_code", lambda p: {s: "00" for s in p})  # 2 bits each
+    monkeypatch.setattr(examples.coding, "huffman_code", lambda p: dict.fromkeys(p, "00"))  # 2 bits each
     failed = {c.claim.statement for c in all_checks() if not c.ok}
     assert "The Huffman code for p = (1/2, 1/4, 1/8, 1/8) averages" in failed
     assert "No code does better: the optimal average length is the entropy" in failed

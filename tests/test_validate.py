@@ -18,12 +18,8 @@ import scipy.stats as st
 import torch
 
 import infoloss as il
-from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
 from infoloss import _validate as _checks, measures
-
-
-
-
+from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
 
 GOOD = [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]
 

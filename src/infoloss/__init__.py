@@ -13,7 +13,15 @@ from __future__ import annotations
 import importlib
 
 from ._validate import InfolossError, InputError, InputTypeError
-from .measures import Decomposition, cross_entropy, decompose, entropy, js_divergence, kl_divergence, set_num_threads
+from .measures import (
+    Decomposition,
+    cross_entropy,
+    decompose,
+    entropy,
+    js_divergence,
+    kl_divergence,
+    set_num_threads,
+)
 from .special import log_softmax, logsumexp, softmax
 
 __all__ = [

@@ -15,8 +15,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from infoloss import coding, cross_entropy, entropy
 from infoloss.coding.container import MAGIC
@@ -653,5 +652,5 @@ def test_public_names_resolve_lazily_from_their_modules():
         assert name in getattr(modules[home], "__all__", [name])
     assert set(package.__all__) <= set(dir(package))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        package.nothing  # noqa: B018
+        package.nothing
 

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from infoloss.cli.main import main  # noqa: E402
-from infoloss.demo import digits  # noqa: E402
-from infoloss.demo.plots import NO_MATPLOTLIB  # noqa: E402
+from infoloss.cli.main import main
+from infoloss.demo import digits
+from infoloss.demo.plots import NO_MATPLOTLIB
 
 QUICK = ["--epochs", "1", "--repeats", "2"]
 REQUIRED_KEYS = ("test_accuracy", "max_param_diff", "coded_bits", "ideal_bits_quantized", "ideal_bits", "round_trip_ok")

@@ -15,8 +15,8 @@ import scipy.stats
 pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from infoloss import coding  # noqa: E402
-from infoloss.demo.digits import (  # noqa: E402
+from infoloss import coding
+from infoloss.demo.digits import (
     CLASSES,
     LABEL_SMOOTHING,
     _single_thread,

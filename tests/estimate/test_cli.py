@@ -1,7 +1,6 @@
 """``infoloss estimate``: every file type, one and two columns, the options, one-line errors."""
 
 import json
-import math
 
 import numpy as np
 import pytest

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from infoloss import estimate
-from infoloss import InputError
+from infoloss import InputError, estimate
 
 
 def _as_dict(counts):
@@ -48,9 +47,8 @@ def test_dask_array_counts_in_one_pass_like_numpy():
         def count_computes(*args, **kwargs):
             computed.append(1)
 
-        with dask.config.set(scheduler="threads"):
-            with dask.callbacks.Callback(start=count_computes):
-                result = estimate.count(lazy)
+        with dask.config.set(scheduler="threads"), dask.callbacks.Callback(start=count_computes):
+            result = estimate.count(lazy)
         assert len(computed) == 1  # one compute for the whole table
         assert _as_dict(result) == _numpy_reference(values)
         assert estimate.entropy(lazy, "miller-madow").value == pytest.approx(

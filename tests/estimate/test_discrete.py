@@ -7,15 +7,14 @@ prior's own variable) with scipy.integrate.quad and the issue's mpmath value; th
 conditional moments from Monte-Carlo Dirichlet draws.
 """
 
-from fractions import Fraction
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from scipy import integrate, optimize, special
 
-from infoloss import estimate
-from infoloss import InputError, InputTypeError
+from infoloss import InputError, InputTypeError, estimate
 from infoloss.estimate import nsb as nsb_module
 
 Y = [4, 2, 3, 0, 2, 4, 0, 0, 2, 1, 1]  # R entropy's example: 11 bins, N = 19

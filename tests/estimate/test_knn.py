@@ -14,8 +14,7 @@ import scipy.stats
 from scipy import special
 from scipy.spatial.distance import cdist
 
-from infoloss import estimate
-from infoloss import InputError, InputTypeError
+from infoloss import InputError, InputTypeError, estimate
 
 
 def _sd(n, d, k, log_density_variance):
@@ -148,6 +147,7 @@ def _with_duplicates(rng, n, d, far=0.0):
 @pytest.mark.parametrize("far", [0.0, 1e4])  # far from the origin: the BLAS form's cancellation
 def test_brute_force_neighbours_equal_the_tree_and_cdist(d, p, far, monkeypatch):
     from scipy.spatial import cKDTree
+
     from infoloss.estimate import knn
 
     monkeypatch.setattr(knn, "_BRUTE_BLOCK_BYTES", 8 * 700 * 7)  # several blocks of 7 rows

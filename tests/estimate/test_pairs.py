@@ -12,8 +12,7 @@ import pytest
 import scipy.stats
 from scipy.spatial import distance
 
-from infoloss import estimate
-from infoloss import InputError, InputTypeError
+from infoloss import InputError, InputTypeError, estimate
 
 
 def test_plugin_mi_equals_scikit_learn():
@@ -137,9 +136,8 @@ def _one_compute(function):
     import dask
 
     computed = []
-    with dask.config.set(scheduler="threads"):
-        with dask.callbacks.Callback(start=lambda *args: computed.append(1)):
-            result = function()
+    with dask.config.set(scheduler="threads"), dask.callbacks.Callback(start=lambda *args: computed.append(1)):
+        result = function()
     return result, len(computed)
 
 

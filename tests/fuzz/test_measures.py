@@ -19,11 +19,9 @@ import os
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import infoloss
-from infoloss import _convert
 from infoloss.measures import _fast
 from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (fixture)
 

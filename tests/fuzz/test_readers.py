@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from infoloss.cli.main import main
 from tests.fuzz.corpus_readers import generate

@@ -19,14 +19,13 @@ import pytest
 import scipy.special as sp
 import scipy.stats as st
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as hs
+from hypothesis import given, settings, strategies as hs
 from hypothesis.extra import numpy as hnp
 from scipy.spatial.distance import jensenshannon
 
 import infoloss as il
-from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
 from infoloss import _validate as _checks
+from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (jax_float64: autouse fixture)
 
 MEASURES = {
     "entropy": il.entropy,

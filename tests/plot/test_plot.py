@@ -12,13 +12,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from scipy.stats import entropy as scipy_entropy  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from scipy.stats import entropy as scipy_entropy
 
-import infoloss  # noqa: E402
-from infoloss import coding, plot  # noqa: E402
+import infoloss
+from infoloss import coding, plot
 
 
 @pytest.fixture(autouse=True)

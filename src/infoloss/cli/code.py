@@ -30,11 +30,10 @@ if TYPE_CHECKING:
 
 from .. import coding
 from .._validate import InfolossError
-from .inputs import InputError, align, library_call, max_size, max_size_option, read
-from .main import console as _console
-from .main import printable
-from ._plots import code_plot_option, save_code_plot
 from ..measures import cross_entropy, entropy
+from ._plots import code_plot_option, save_code_plot
+from .inputs import InputError, align, library_call, max_size, max_size_option, read
+from .main import console as _console, printable
 
 __all__ = ["code"]
 
@@ -375,8 +374,14 @@ class _progress:
         self.action, self.tasks, self.stop = action, {}, stop
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
         self.bar = Progress(
             TextColumn("{task.description:<10}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=Console(stderr=True), transient=True,

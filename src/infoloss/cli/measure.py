@@ -19,9 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..measures import cross_entropy, entropy, js_divergence, kl_divergence
+from ._plots import measure_plot_option, save_measure_plot
 from .inputs import FILE_TYPES, InputError, align, library_call, max_size_option, read
 from .main import console, printable
-from ._plots import measure_plot_option, save_measure_plot
 
 __all__ = ["measure"]
 

@@ -53,7 +53,8 @@ def tour(ctx, topics):
     checks = [check for _, example_checks in results for check in example_checks]
     reproduced = sum(check.ok for check in checks)
     style = "bold green" if reproduced == len(checks) else "bold red"
-    from ..explore import tour_page_note  # the page with these examples as presets: build/infoloss-explore.html
+    # The page with these examples as presets: build/infoloss-explore.html
+    from ..explore import tour_page_note
 
     out.print(tour_page_note(), soft_wrap=True, markup=False)  # one line, the path taken as it is
     out.print(Text(f"{reproduced}/{len(checks)} claims reproduced", style=style))

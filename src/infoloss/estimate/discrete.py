@@ -35,8 +35,6 @@ perspective", Neural Computation 24 (2012); I. Nemenman, F. Shafee and W. Bialek
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from scipy import special
 

@@ -18,8 +18,8 @@ import numpy as np
 from .. import measures
 from .._validate import InputError, check_base, check_choice, check_integer
 from . import _counts, _uncertainty
-from .discrete import DISTRIBUTION_METHODS, distributions
 from ._result import make
+from .discrete import DISTRIBUTION_METHODS, distributions
 
 __all__ = ["cross_entropy", "kl_divergence", "js_divergence"]
 

@@ -23,8 +23,8 @@ import numpy as np
 from .. import measures
 from .._validate import InputError, InputTypeError, check_base, check_choice, check_integer
 from . import _counts, _uncertainty
-from .discrete import DISTRIBUTION_METHODS, METHODS, distributions, estimate_rows
 from ._result import make
+from .discrete import DISTRIBUTION_METHODS, METHODS, distributions, estimate_rows
 
 __all__ = ["mutual_information", "conditional_entropy", "joint_entropy"]
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from .._array import log_ratio_term, stop_gradient, xlogy
+from .._convert import prepare
 from . import _fast
 from ._fast import set_num_threads
-from .._convert import prepare
-from .._array import log_ratio_term, stop_gradient, xlogy
 
 __all__ = ["entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose", "Decomposition",
            "set_num_threads"]

@@ -11,6 +11,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
         "(or pip install 'infoloss[torch]')"
     ) from error
 
+from .linear import LinearCrossEntropyLoss, LinearJSDivLoss, LinearKLDivLoss
 from .modules import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -19,8 +20,7 @@ from .modules import (
     DistillationKLLoss,
     KLDivLoss,
     NLLLoss,
+    __all__ as _module_names,
 )
-from .linear import LinearCrossEntropyLoss, LinearJSDivLoss, LinearKLDivLoss
-from .modules import __all__ as _module_names
 
 __all__ = [*_module_names, "LinearCrossEntropyLoss", "LinearKLDivLoss", "LinearJSDivLoss"]

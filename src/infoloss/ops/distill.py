@@ -27,8 +27,15 @@ import math
 
 import torch
 
-from ._engine import (LinearLossFunction, LogitsLossFunction, accumulation_dtype, auto_chunk_size, empty_result,
-                      finite_or_zero, logits_chunk_rows)
+from ._engine import (
+    LinearLossFunction,
+    LogitsLossFunction,
+    accumulation_dtype,
+    auto_chunk_size,
+    empty_result,
+    finite_or_zero,
+    logits_chunk_rows,
+)
 
 __all__ = ["DistillRule", "divergence_rows", "fused_distillation", "linear_distill_op"]
 

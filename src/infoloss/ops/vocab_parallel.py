@@ -23,7 +23,13 @@ import torch
 import torch.distributed as dist
 
 from .. import _validate
-from ._engine import LinearLossFunction, LogitsLossFunction, accumulation_dtype, auto_chunk_size, logits_chunk_rows
+from ._engine import (
+    LinearLossFunction,
+    LogitsLossFunction,
+    accumulation_dtype,
+    auto_chunk_size,
+    logits_chunk_rows,
+)
 from .cross_entropy import CrossEntropyRule
 
 __all__ = ["vocab_parallel_cross_entropy_op", "vocab_parallel_linear_cross_entropy_op"]
