@@ -16,21 +16,26 @@ J. Lin, "Divergence measures based on the Shannon entropy", IEEE Trans. Inf. The
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._array import log_ratio_term, stop_gradient, xlogy
-from .._convert import prepare
+from .._convert import Inputs, prepare
+from .._typing import Array, DType, Namespace
 from . import _fast
 from ._fast import set_num_threads
+
+if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
+    from matplotlib.axes import Axes
 
 __all__ = ["entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose", "Decomposition",
            "set_num_threads"]
 
 
-def entropy(p, /, *, axis=-1, base=None, keepdims=False, normalize=False, validate=True):
+def entropy(p: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
     """Shannon entropy ``H(p) = -sum_i p_i log p_i``, with ``0 log 0 = 0``.
 
     Args:
@@ -61,7 +66,7 @@ def entropy(p, /, *, axis=-1, base=None, keepdims=False, normalize=False, valida
     return inputs.finish(_entropy_sum(xp, p, inputs.axis, keepdims), base=base)
 
 
-def cross_entropy(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, validate=True):
+def cross_entropy(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
     """Cross-entropy ``H(p, q) = -sum_i p_i log q_i``: the code length of ``p`` under ``q``.
 
     Terms with ``p_i = 0`` are 0; ``p_i > 0`` with ``q_i = 0`` gives ``+inf``. ``H(p, q) >= H(p)``
@@ -81,7 +86,7 @@ def cross_entropy(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     return inputs.finish(value, base=base)
 
 
-def kl_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, validate=True):
+def kl_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
     """Kullback-Leibler divergence ``D(p || q) = sum_i p_i log(p_i / q_i) = H(p, q) - H(p)``.
 
     Exactly 0 when ``p == q``, ``+inf`` where ``p_i > 0 = q_i``. Each term is formed
@@ -109,7 +114,7 @@ def kl_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=Fals
     return inputs.finish(_clamp(inputs, value), base=base)
 
 
-def js_divergence(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, validate=True):
+def js_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
     """Jensen-Shannon divergence ``JS(p, q) = KL(p || m) / 2 + KL(q || m) / 2``, ``m = (p + q) / 2``.
 
     Symmetric, always finite, between 0 and ``log 2`` (1 bit): for validated input the result
@@ -148,10 +153,10 @@ class Decomposition:
     kl_divergence: Any
     unit: str = "nats"
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Array]:
         return iter((self.cross_entropy, self.entropy, self.kl_divergence))
 
-    def plot(self, **options):
+    def plot(self, **options: Any) -> Axes:
         """Draw ``H(p,q) = H(p) + KL(p||q)`` as stacked bars (:func:`infoloss.plot.decomposition`)."""
         from ..plot import decomposition
 
@@ -169,7 +174,7 @@ class Decomposition:
         return "\n".join(lines)
 
 
-def decompose(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, validate=True):
+def decompose(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Decomposition:
     """Cross-entropy, entropy and KL divergence of ``p`` and ``q`` in one call.
 
     ``cross_entropy == entropy + kl_divergence``: the cross-entropy is formed as that sum, with
@@ -202,18 +207,18 @@ def decompose(p, q, /, *, axis=-1, base=None, keepdims=False, normalize=False, v
     )
 
 
-def _entropy_sum(xp, p, axis, keepdims):
+def _entropy_sum(xp: Namespace, p: Array, axis: int, keepdims: bool) -> Array:
     """``-sum p log p`` along ``axis`` (the generic path)."""
     # 0 - sum, not -sum: a certain outcome has entropy +0.0, never -0.0.
     return 0.0 - xp.sum(xlogy(xp, p, p), axis=axis, keepdims=keepdims)
 
 
-def _kl_sum(xp, p, q, axis, keepdims):
+def _kl_sum(xp: Namespace, p: Array, q: Array, axis: int, keepdims: bool) -> Array:
     """``sum p log(p / q)`` along ``axis``, each term accurate (the generic path)."""
     return xp.sum(log_ratio_term(xp, p, q), axis=axis, keepdims=keepdims)
 
 
-def _clamp(inputs, value, *, high=None):
+def _clamp(inputs: Inputs, value: Array, *, high: float | None = None) -> Array:
     """The one rounding rule of the divergences: for validated input, 0 <= value (<= high).
 
     The terms are formed accurately, but a validated row sums to 1 only within tolerance, so
@@ -234,7 +239,7 @@ def _clamp(inputs, value, *, high=None):
     return value + stop_gradient(xp, change)  # exact: v + (-v) = 0, v + (h - v) = h (Sterbenz)
 
 
-def _log2_below(dtype) -> float:
+def _log2_below(dtype: DType) -> float:
     """The largest number of the result's dtype that is at most log 2 (JS's upper bound).
 
     float32's nearest number to log 2 is above it (0.69314718246...), so clamping there and
@@ -251,7 +256,7 @@ def _log2_below(dtype) -> float:
 _LOG2_BELOW = {"bfloat16": 0.69140625, "float16": 0.69287109375, "float32": 0.6931471228599548}
 
 
-def _format(value) -> str:
+def _format(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.6g}" if math.isfinite(value) else str(value)
     return str(value)
