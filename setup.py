@@ -3,8 +3,10 @@
 Two extension modules from one source (src/infoloss/measures/_kernels.c): ``infoloss.measures._kernels`` for the
 compiler's baseline instruction set and, on x86-64, ``infoloss.measures._kernels_avx2`` (AVX2 + FMA),
 chosen at import time from NumPy's CPU feature detection, so no CPU meets an instruction it
-lacks. On x86-64 Linux with glibc the log calls are vectorised with glibc's libmvec. Both are
-optional: without a working compiler the package installs and runs on its NumPy code.
+lacks. On x86-64 Linux with glibc the log calls are vectorised with glibc's libmvec. A third,
+``infoloss.estimate._count_kernels`` (src/infoloss/estimate/_count_kernels.c), counts samples for
+``infoloss.estimate``. All are optional: without a working compiler the package installs and runs
+on its NumPy code.
 """
 
 import platform
@@ -33,6 +35,10 @@ def kernel_extensions() -> list:
     if x86_64 and sys.platform != "win32":
         extensions.append(Extension("infoloss.measures._kernels_avx2", ["src/infoloss/measures/_kernels_avx2.c"],
                                     extra_compile_args=flags + ["-mavx2", "-mfma"], **common))
+    # infoloss.estimate's counting kernels (integer scatter and hashing: no libm, no SIMD build).
+    extensions.append(Extension("infoloss.estimate._count_kernels", ["src/infoloss/estimate/_count_kernels.c"],
+                                extra_compile_args=[f for f in flags if f != "-fopenmp-simd"], optional=True,
+                                depends=["src/infoloss/estimate/_count_kernels.c"]))
     return extensions
 
 
