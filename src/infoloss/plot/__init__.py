@@ -26,20 +26,25 @@ the explorer page: the truth ``p`` red, the model ``q`` blue, entropy orange, KL
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import numpy as np
 
 from .. import _validate
 from .._convert import as_float64, outcome_labels, prepare
+from .._typing import ArrayLike
 from ..measures import Decomposition, cross_entropy, decompose, entropy, kl_divergence
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.axes import Axes
 
 __all__ = ["distributions", "decomposition", "huffman_tree", "entropy_curve", "estimates", "COLORS"]
 
 COLORS = {"p": "#c0392b", "q": "#1f6fb2", "entropy": "#e67e22", "kl": "#8e44ad"}
 
 
-def distributions(p, q=None, *, labels=None, base=None, ax=None, title=None):
+def distributions(p: ArrayLike, q: ArrayLike | None = None, *, labels: Sequence[object] | None = None, base: float | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Bars of ``p`` (and ``q``) side by side, one group per outcome; H, H(p,q), KL in the title.
 
     ``p`` is drawn in red as the truth (a one-hot label, votes, the data), ``q`` in blue as the
@@ -87,7 +92,7 @@ def distributions(p, q=None, *, labels=None, base=None, ax=None, title=None):
     return ax
 
 
-def decomposition(p_or_parts, q=None, *, base=None, labels=None, ax=None, title=None):
+def decomposition(p_or_parts: Decomposition | ArrayLike, q: ArrayLike | None = None, *, base: float | None = None, labels: Sequence[object] | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
     """``H(p,q) = H(p) + KL(p||q)``: one horizontal bar per row, entropy then KL stacked.
 
     Args:
@@ -144,7 +149,7 @@ def decomposition(p_or_parts, q=None, *, base=None, labels=None, ax=None, title=
     return ax
 
 
-def huffman_tree(code, p=None, *, ax=None, title=None):
+def huffman_tree(code: Mapping[Any, str], p: ArrayLike | None = None, *, ax: Axes | None = None, title: str | None = None) -> Axes:
     """A prefix code drawn as its binary tree: 0 to the left, 1 to the right, leaves labelled.
 
     Args:
@@ -212,7 +217,7 @@ def huffman_tree(code, p=None, *, ax=None, title=None):
     return ax
 
 
-def entropy_curve(*, base=2, points=401, mark=None, ax=None, title=None):
+def entropy_curve(*, base: float | None = 2, points: int = 401, mark: ArrayLike | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
     """The binary entropy ``H(x, 1 - x)`` against ``x``: 0 at certainty, the maximum at 1/2.
 
     Args:
@@ -254,8 +259,8 @@ def entropy_curve(*, base=2, points=401, mark=None, ax=None, title=None):
     return ax
 
 
-def estimates(p, *, methods=("plugin", "miller-madow", "chao-shen", "nsb"), sizes=(10, 20, 50, 100, 200, 500, 1000),
-              repeats=200, base=None, seed=0, ax=None, title=None):
+def estimates(p: ArrayLike, *, methods: Sequence[str] = ("plugin", "miller-madow", "chao-shen", "nsb"), sizes: Sequence[int] = (10, 20, 50, 100, 200, 500, 1000),
+              repeats: int = 200, base: float | None = None, seed: int = 0, ax: Axes | None = None, title: str | None = None) -> Axes:
     """The bias of entropy estimators against the sample size: mean estimate minus H(p).
 
     For each sample size ``N``, ``repeats`` count vectors are drawn from the multinomial
@@ -286,13 +291,13 @@ def estimates(p, *, methods=("plugin", "miller-madow", "chao-shen", "nsb"), size
     truth = float(entropy(dist, base=base))
     ax = _axes(ax)
     for method in methods:
-        means, errors = [], []
+        bias_of_n, error_of_n = [], []
         for n in n_values:
             est = np.asarray(estimate.entropy(draws[n], method, counts=True, base=base, alphabet_size=dist.size).value,
                              dtype=np.float64)
-            means.append(float(np.mean(est)) - truth)
-            errors.append(float(np.std(est, ddof=1) / math.sqrt(repeats)))
-        means, errors = np.array(means), np.array(errors)
+            bias_of_n.append(float(np.mean(est)) - truth)
+            error_of_n.append(float(np.std(est, ddof=1) / math.sqrt(repeats)))
+        means, errors = np.array(bias_of_n), np.array(error_of_n)
         (line,) = ax.plot(n_values, means, marker="o", label=method)
         ax.fill_between(n_values, means - errors, means + errors, color=line.get_color(), alpha=0.2)
     ax.axhline(0.0, color="#777", lw=1, label="unbiased")
@@ -309,7 +314,7 @@ def estimates(p, *, methods=("plugin", "miller-madow", "chao-shen", "nsb"), size
 # --------------------------------------------------------------------------------------------
 
 
-def _axes(ax):
+def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -318,7 +323,7 @@ def _axes(ax):
     return ax
 
 
-def _distributions(named: dict):
+def _distributions(named: dict[str, Any]) -> tuple[list[list[float]], list[str] | None]:
     """1-D distributions as float lists (aligned by label for mappings), and the labels."""
     inputs = prepare(named, axis=-1, normalize=False, validate=True)
     rows = [as_float64(a) for a in inputs.checked()]
@@ -328,7 +333,7 @@ def _distributions(named: dict):
     return [list(map(float, row)) for row in rows], inputs.labels
 
 
-def _trie(words: Mapping) -> dict:
+def _trie(words: Mapping[Any, str]) -> dict[str, dict[str, Any]]:
     """Every prefix of the codewords -> node {word, leaf}; leaf is the label at a codeword."""
     nodes = {"": {"word": "", "leaf": None}}
     for label, word in words.items():
@@ -338,12 +343,12 @@ def _trie(words: Mapping) -> dict:
     return nodes
 
 
-def _unit(base) -> str:
+def _unit(base: float | None) -> str:
     if base is None or base == math.e:
         return "nats"
     return "bits" if base == 2 else f"log-{base:g} units"
 
 
-def _short(value) -> str:
+def _short(value: SupportsFloat) -> str:
     value = float(value)
     return f"{value:.4g}" if math.isfinite(value) else "∞"
