@@ -36,6 +36,13 @@ def array_namespace(*named_arrays: tuple[str, Any]):
     from ._validate import InputTypeError  # _validate imports this module
 
     arrays = [a for _, a in named_arrays]
+    if all(is_torch_array(a) for a in arrays):
+        # torch.compile traces this call: array-api-compat's lookups are functools.lru_cache
+        # wrappers, which Dynamo warns about (and traces through); torch's namespace is a
+        # module constant.
+        from array_api_compat import torch as torch_namespace
+
+        return torch_namespace
     try:
         return array_api_compat.array_namespace(*arrays)
     except TypeError:
@@ -55,15 +62,37 @@ def _kind(a) -> str:
 
 
 def is_array(x) -> bool:
-    return array_api_compat.is_array_api_obj(x)
+    return is_torch_array(x) or array_api_compat.is_array_api_obj(x)
 
 
 def is_numpy(x) -> bool:
-    return array_api_compat.is_numpy_array(x)
+    return not is_torch_array(x) and array_api_compat.is_numpy_array(x)
 
 
 def is_dask(x) -> bool:
-    return array_api_compat.is_dask_array(x)
+    return not is_torch_array(x) and array_api_compat.is_dask_array(x)
+
+
+# The predicates below replace array-api-compat's on paths that torch.compile traces: those are
+# functools.lru_cache wrappers, and Dynamo warns at every call to one ("Dynamo detected a call
+# to a functools.lru_cache-wrapped function"). A type's module is a constant to Dynamo.
+
+
+def is_torch_array(x) -> bool:
+    """A torch tensor (also a Parameter, or a tensor subclass), without importing torch."""
+    return any(kind.__module__.partition(".")[0] == "torch" and kind.__name__ == "Tensor" for kind in type(x).__mro__)
+
+
+def is_jax_array(x) -> bool:
+    """A JAX array or tracer, without importing JAX."""
+    return type(x).__module__.partition(".")[0] in ("jax", "jaxlib")
+
+
+def device(x):
+    """The device of an array (``x.device`` for torch tensors; array-api-compat's otherwise)."""
+    if is_torch_array(x):
+        return x.device
+    return array_api_compat.device(x)
 
 
 def is_tracing(x) -> bool:
@@ -76,7 +105,7 @@ def is_tracing(x) -> bool:
         import jax
 
         return isinstance(x, jax.core.Tracer)
-    if array_api_compat.is_torch_array(x):
+    if is_torch_array(x):
         import torch
 
         # torch.func.vmap forbids data-dependent control flow, also under a nested
@@ -91,7 +120,7 @@ def to_numpy(x) -> np.ndarray:
     """A NumPy copy of any supported array, for error messages and the CLI (never hot paths)."""
     if is_numpy(x):
         return x
-    if array_api_compat.is_torch_array(x):
+    if is_torch_array(x):
         return x.detach().cpu().numpy()
     if is_dask(x):
         return np.asarray(x.compute())
@@ -111,7 +140,7 @@ def default_float(xp, x):
     """The namespace's default real floating dtype on ``x``'s device (float32 on JAX/torch)."""
     try:
         info = xp.__array_namespace_info__()
-        return info.default_dtypes(device=array_api_compat.device(x))["real floating"]
+        return info.default_dtypes(device=device(x))["real floating"]
     except (AttributeError, TypeError):
         return xp.float64
 
@@ -146,7 +175,7 @@ def floating(xp, x, *, name: str | None = None):
 
 def stop_gradient(xp, x):
     """Treat ``x`` as a constant under autograd (used for the max shift of logsumexp)."""
-    if array_api_compat.is_torch_array(x):
+    if is_torch_array(x):
         return x.detach()
     if type(x).__module__.startswith("jax"):
         import jax
@@ -167,16 +196,14 @@ def _logsumexp(xp, z, *, axis=-1, keepdims=False):
     zero gradient. The same on every backend (``torch.logsumexp`` and ``jax.nn.logsumexp``
     add the 1 first).
     """
-    import array_api_compat as compat
-
-    if compat.is_torch_array(z):
+    if is_torch_array(z):
         return _torch_logsumexp(z, axis, keepdims)
     ndim = z.ndim
     axis = axis % ndim
     n = z.shape[axis]
     shape = [1] * ndim
     shape[axis] = n
-    positions = xp.reshape(xp.arange(n, device=compat.device(z)), tuple(shape))
+    positions = xp.reshape(xp.arange(n, device=device(z)), tuple(shape))
     is_max = positions == xp.argmax(z, axis=axis, keepdims=True)
     zero = xp.zeros_like(z)
     top = xp.sum(xp.where(is_max, z, zero), axis=axis, keepdims=True)
@@ -201,7 +228,7 @@ def _torch_logsumexp(z, axis, keepdims):
 
 
 def _log_softmax(xp, z, *, axis=-1):
-    if array_api_compat.is_torch_array(z):
+    if is_torch_array(z):
         import torch
 
         return torch.log_softmax(z, dim=axis)
@@ -216,7 +243,7 @@ def _log_softmax(xp, z, *, axis=-1):
 
 
 def _softmax(xp, z, *, axis=-1):
-    if array_api_compat.is_torch_array(z):
+    if is_torch_array(z):
         import torch
 
         return torch.softmax(z, dim=axis)
@@ -306,7 +333,7 @@ def normalize(xp, x, axis: int):
     # A positive weight whose share is below the smallest subnormal number (1e-323 of 4) would
     # round to 0 and make KL +inf: it keeps the smallest positive share instead (also subnormal:
     # its term is within 1e-323 of the true one). NumPy's fast path needs no such step.
-    smallest_share = xp.asarray(smallest * xp.finfo(x.dtype).eps, dtype=x.dtype, device=array_api_compat.device(x))
+    smallest_share = xp.asarray(smallest * xp.finfo(x.dtype).eps, dtype=x.dtype, device=device(x))
     return xp.where((out == 0) & (x > 0), smallest_share, out)
 
 
@@ -315,6 +342,6 @@ def _ignore_log_zero(x):
 
     ``torch.compile(fullgraph=True)`` cannot trace ``np.errstate``, and torch/JAX never warn.
     """
-    if array_api_compat.is_torch_array(x) or type(x).__module__.startswith("jax"):
+    if is_torch_array(x) or type(x).__module__.startswith("jax"):
         return contextlib.nullcontext()
     return np.errstate(divide="ignore")

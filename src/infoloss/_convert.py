@@ -149,13 +149,14 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
             _validate.check_axis(name, shape, axis)  # a scalar is not a distribution
     # NumPy broadcasting, as in SciPy: axis counts in the broadcast shape, whose number of
     # dimensions is the largest argument's (named in the axis errors).
-    widest = max(shapes, key=lambda name: len(shapes[name]))
+    widest = next(name for name in shapes if len(shapes[name]) == max(map(len, shapes.values())))  # the first widest (Dynamo cannot trace max(key=))
     axis = _validate.check_axis(widest, shapes[widest], axis)
     if len(shapes) == 2:
         _validate.check_same_support(shapes, axis)
     arrays = {name: f for name, (f, _) in zip(converted, floats)}
     originals = None
-    if len(arrays) == 2 and len({a.shape for a in arrays.values()}) == 2 and all(map(_array.is_numpy, arrays.values())):
+    # (NumPy first: a set of torch.compile's symbolic shapes would fix them to constants)
+    if len(arrays) == 2 and all(map(_array.is_numpy, arrays.values())) and len({a.shape for a in arrays.values()}) == 2:
         # NumPy's fast path needs one C-contiguous shape: broadcast copies (the generic path
         # would make temporaries of that size anyway), checked against the originals.
         originals = arrays
@@ -360,9 +361,7 @@ def _match_arrays(named: dict[str, Any]) -> dict[str, Any]:
 
 
 def _device(x):
-    import array_api_compat
-
-    return array_api_compat.device(x)
+    return _array.device(x)
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -310,23 +310,25 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
     """
     if value is None and allow_none:
         return
-    range_text = _range_text(low, high, low_open, high_open)
-    extra = f" ({meaning})" if meaning else ""
-    none_text = " or None" if allow_none else ""
+
+    def described():  # built only for an error: torch.compile(dynamic=True) traces the number
+        extra = f" ({meaning})" if meaning else ""
+        return f"{_range_text(low, high, low_open, high_open)}{' or None' if allow_none else ''}{extra}"
+
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise InputTypeError(f"must be a real number{range_text}{none_text}{extra}, got {name}={value!r}",
+        raise InputTypeError(f"must be a real number{described()}, got {name}={value!r}",
                              argument=name, value=_short_value(value))
     try:  # every option is used as a float: an int beyond float64's range (2**2000) is refused
         number = float(value)
     except OverflowError:
         number = math.inf
-    ok = math.isfinite(number)
+    ok = -math.inf < number < math.inf  # not math.isfinite: torch.compile(dynamic=True) traces floats symbolically
     if ok and low is not None:
         ok = number > low if low_open else number >= low
     if ok and high is not None:
         ok = number < high if high_open else number <= high
     if not ok:
-        raise InputError(f"must be a finite number{range_text}{none_text}{extra}, got {name}={value!r}",
+        raise InputError(f"must be a finite number{described()}, got {name}={value!r}",
                          argument=name, value=_short_value(value))
 
 
@@ -616,9 +618,7 @@ _FLOAT_TENSOR_DTYPES = ("float32", "float64", "bfloat16", "float16")
 
 
 def check_float_tensor(name: str, x) -> None:
-    import array_api_compat
-
-    if not array_api_compat.is_torch_array(x):
+    if not _array.is_torch_array(x):
         raise InputTypeError(f"must be a torch.Tensor, got {type(x).__name__}", argument=name,
                              value=type(x).__name__)
     if _dtype_name(x.dtype) not in _FLOAT_TENSOR_DTYPES:
@@ -671,9 +671,7 @@ def check_index_target_tensor(target, hidden, vocab, ignore_index, *, hidden_nam
     ``vocab`` None skips the range (checked later, where the size is known); the range check
     reads values, so it is skipped under ``torch.compile`` tracing.
     """
-    import array_api_compat
-
-    if not array_api_compat.is_torch_array(target):
+    if not _array.is_torch_array(target):
         raise InputTypeError(f"must be a torch.Tensor of class indices, got {type(target).__name__}",
                              argument="target", value=type(target).__name__)
     if target.dtype.is_floating_point or target.dtype.is_complex or _dtype_name(target.dtype) == "bool":
@@ -695,10 +693,8 @@ def check_index_target_tensor(target, hidden, vocab, ignore_index, *, hidden_nam
 
 def check_token_mask(mask, shape: tuple) -> None:
     """The fused distillation's mask: a boolean tensor with the tokens' shape."""
-    import array_api_compat
-
-    if not array_api_compat.is_torch_array(mask) or tuple(mask.shape) != tuple(shape) or _dtype_name(mask.dtype) != "bool":
-        what = (f"{mask.dtype} of shape {tuple(mask.shape)}" if array_api_compat.is_torch_array(mask)
+    if not _array.is_torch_array(mask) or tuple(mask.shape) != tuple(shape) or _dtype_name(mask.dtype) != "bool":
+        what = (f"{mask.dtype} of shape {tuple(mask.shape)}" if _array.is_torch_array(mask)
                 else type(mask).__name__)
         raise InputError(f"must be a boolean tensor of shape {tuple(shape)}, got {what}", argument="mask",
                          value=_short_value(what))

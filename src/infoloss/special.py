@@ -12,10 +12,9 @@ result from the other two.
 
 from __future__ import annotations
 
-import array_api_compat
 import numpy as np
 
-from . import _validate
+from . import _array, _validate
 from ._array import _finite_max, _log_softmax, _logsumexp, _softmax, floating, is_array
 
 __all__ = ["logsumexp", "log_softmax", "softmax"]
@@ -51,7 +50,7 @@ def logsumexp(z, /, *, axis: int = -1, keepdims: bool = False):
     z, xp, axis, restore = _logits_in(z, axis)
     if z.shape[axis] == 0:
         shape = tuple(1 if i == axis else n for i, n in enumerate(z.shape) if keepdims or i != axis)
-        return restore(xp.full(shape, -np.inf, dtype=z.dtype, device=array_api_compat.device(z)))
+        return restore(xp.full(shape, -np.inf, dtype=z.dtype, device=_array.device(z)))
     return restore(_logsumexp(xp, z, axis=axis, keepdims=keepdims))
 
 
@@ -120,7 +119,7 @@ def _logits_in(z, axis):
             ) from None
     _validate.check_array("z", z)
     axis = _validate.check_axis_range("z", tuple(z.shape), axis)
-    xp = array_api_compat.array_namespace(z)
+    xp = _array.array_namespace(("z", z))
     work, out_dtype = floating(xp, z, name="z")
     scalar = work.ndim == 0
     if scalar:
@@ -146,7 +145,7 @@ def _scale(xp, z, temperature, axis):
     shifted = z - _finite_max(xp, z, axis)
     # The max stays exactly 0: XLA flushes a subnormal T to 0, and 0 / 0 would be NaN.
     at_max = shifted == 0
-    if array_api_compat.is_torch_array(z) or array_api_compat.is_jax_array(z):
+    if _array.is_torch_array(z) or _array.is_jax_array(z):
         # torch and JAX never warn (and np.errstate breaks torch.compile)
         return xp.where(at_max, xp.zeros_like(shifted), shifted / float(temperature))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # below -1.8e308: -inf

@@ -722,7 +722,6 @@ def test_jax_jit_skips_value_checks():
     assert np.isfinite(np.asarray(grad)).all()
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_torch_compile_fullgraph_skips_value_checks():
     torch._dynamo.reset()
     rng = np.random.default_rng(52)

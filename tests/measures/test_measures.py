@@ -627,7 +627,6 @@ def test_torch_func_vmap_and_grad(name):
     assert not torch.isnan(grads).any()
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")  # dynamo's notes about lru_cache wrappers
 @pytest.mark.parametrize("name", ["entropy", "kl_divergence", "js_divergence"])
 def test_torch_compile_fullgraph(name):
     # "aot_eager" runs the real dynamo trace and AOT autograd without inductor's slow C++ build.

@@ -268,7 +268,7 @@ class _Run:
 
 
 def train(x, targets, *, loss, seed, epochs, step_scale=None) -> _Run:
-    """Plain SGD on ``(x, targets)``: ``theta <- theta - lr_t * grad L(batch_t)``.
+    """Plain SGD on ``(x, targets)``, one step per batch: ``theta <- theta - lr_t grad L(batch_t)``.
 
     Args:
       x: ``(n, 64)`` float64 features; targets: ``(n, 10)`` target probabilities.

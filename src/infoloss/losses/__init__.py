@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
 import numpy as np
 
 from .. import _array, _validate
@@ -130,7 +129,7 @@ def cross_entropy(
         _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis, target_dtype)
 
     plain = not (z_loss or softcap is not None or return_entropy)
-    if kind == "index" and plain and array_api_compat.is_torch_array(z):
+    if kind == "index" and plain and _array.is_torch_array(z):
         loss = _torch_index_loss(
             z, target, axis=axis, weight=weight, ignore_index=ignore_index, mask=mask,
             reduction=reduction, label_smoothing=label_smoothing, fused="cross_entropy",
@@ -141,7 +140,7 @@ def cross_entropy(
     if softcap is not None:
         z = _softcap(xp, z, softcap)
     raw_z = z
-    if array_api_compat.is_torch_array(z) or array_api_compat.is_jax_array(z):
+    if _array.is_torch_array(z) or _array.is_jax_array(z):
         z = _without_uncounted_rows(xp, z, (target != ignore_index) if kind == "index" else None, mask)
     log_q = _array._log_softmax(xp, z, axis=-1)
     if kind == "index":
@@ -194,7 +193,7 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     weight = args.class_weight(xp, weight, n_classes, log_q.dtype, validating)
     if validating:
         _validate.check_class_indices(xp, target, n_classes, ignore_index)
-    if array_api_compat.is_torch_array(log_q):
+    if _array.is_torch_array(log_q):
         loss = _torch_index_loss(
             log_q, target, axis=axis, weight=weight, ignore_index=ignore_index, mask=None,
             reduction=reduction, label_smoothing=0.0, fused="nll_loss",
@@ -227,7 +226,7 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=N
     x, t, weight, _, xp, out_dtype, validating = _binary_inputs(input, target, weight, None, reduction, axis, validate)
     if validating:
         _validate.check_in_unit_interval(xp, x, "input")
-    if array_api_compat.is_torch_array(x):
+    if _array.is_torch_array(x):
         import torch.nn.functional as F
 
         return args.restore(xp, F.binary_cross_entropy(x, t, weight, reduction=reduction), out_dtype)
@@ -276,7 +275,7 @@ def binary_cross_entropy_with_logits(
     # input, and its gradient at +-inf is 0, the limit.
     big = float(np.finfo(_validate._dtype_name(x.dtype)).max)
     x = xp.clip(x, -big, big)
-    if array_api_compat.is_torch_array(x):
+    if _array.is_torch_array(x):
         import torch.nn.functional as F
 
         loss = F.binary_cross_entropy_with_logits(x, t, weight, reduction=reduction, pos_weight=pos_weight)

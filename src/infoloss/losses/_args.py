@@ -9,7 +9,6 @@ metadata only) and always run.
 
 from __future__ import annotations
 
-import array_api_compat
 import numpy as np
 
 from .. import _array, _validate
@@ -39,8 +38,8 @@ def arrays_of_one_kind(named: dict):
         if template is None or _array.is_numpy(template):
             out[name] = as_numpy
         else:
-            xp = array_api_compat.array_namespace(template)
-            out[name] = xp.asarray(as_numpy, device=array_api_compat.device(template))
+            xp = _array.array_namespace(("input", template))
+            out[name] = xp.asarray(as_numpy, device=_array.device(template))
     present = [(name, a) for name, a in out.items() if a is not None]
     return out, _array.array_namespace(*present)
 

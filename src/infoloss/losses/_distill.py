@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
 
 from .. import _array, _validate
 from . import _args as args
@@ -129,7 +128,7 @@ def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale
     factor = float(temperature) ** 2 if scale_by_temperature else 1.0
     config = (mode, beta, float(temperature), teacher_format)
 
-    if array_api_compat.is_torch_array(s) and _fused_applies(s, t):
+    if _array.is_torch_array(s) and _fused_applies(s, t):
         loss = _torch_fused(s, t, config, reduction, mask, axis, element_shape, scale_by_temperature)
         return args.restore(xp, loss, out_dtype)
 
