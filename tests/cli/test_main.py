@@ -16,7 +16,7 @@ def run(*args):
 
 
 @pytest.mark.parametrize(
-    ("arguments", "fragment", "command"),
+    "arguments, fragment, command",
     [
         (["measure", "--pp", "3"], "No such option '--pp'", "measure"),
         (["measure", "--digits", "40"], "Invalid value for '--digits': 40 is not in the range", "measure"),
@@ -78,3 +78,20 @@ def test_every_command_that_reads_files_takes_the_shared_max_size():
             readers.append(" ".join(path))
             assert "--max-size" in [opt for p in command.params for opt in p.opts], path
     assert {"measure", "code", "code compress", "code decompress"} <= set(readers)
+
+
+def test_commands_load_lazily_and_their_summaries_are_their_own():
+    # `infoloss --help` lists every command from the summaries registered in main.py, without
+    # importing one; each summary must be the command's own first sentence, as click makes it.
+    group = main
+    listed = run("--help").stdout
+    for name, (target, summary) in group.lazy.items():
+        module, attribute = target.split(":")
+        command = getattr(__import__(module, fromlist=[attribute]), attribute)
+        assert command.get_short_help_str(limit=1000) == summary, name
+        assert name in listed
+    context = click.Context(group)
+    assert group.list_commands(context) == sorted(group.lazy)
+    assert all(group.get_command(context, name) is not None for name in group.lazy)
+    assert group.get_command(context, "nothing") is None
+    assert "No such command 'nothing'" in run("nothing").stderr

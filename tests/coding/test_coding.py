@@ -20,6 +20,7 @@ from hypothesis import given, settings, strategies as st
 from infoloss import coding, cross_entropy, entropy
 from infoloss.coding.container import MAGIC
 from infoloss.coding.range import TOTAL, quantise
+from tests.coding.formats import layout, resign
 
 SEED_P = [1 / 2, 1 / 4, 1 / 8, 1 / 8]
 
@@ -41,7 +42,7 @@ distributions = st.composite(_distribution)
 
 def _is_prefix_free(words) -> bool:
     words = sorted(words)
-    return all(not b.startswith(a) for a, b in zip(words, words[1:]))
+    return all(not b.startswith(a) for a, b in itertools.pairwise(words))
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def test_torch_input():
 
 
 @pytest.mark.parametrize(
-    ("call", "error", "match"),
+    "call, error, match",
     [
         (lambda: coding.huffman_code([0.5, 0.6]), ValueError, "sums to"),
         (lambda: coding.huffman_code([0.5, -0.1, 0.6]), ValueError, r"p\[1\].*negative"),
@@ -279,7 +280,7 @@ def test_floor_makes_every_symbol_codable():
 
 
 @pytest.mark.parametrize(
-    ("call", "error", "match"),
+    "call, error, match",
     [
         (lambda: coding.arithmetic_encode([0, 3], [0.5, 0.5]), ValueError, r"symbols\[1\] = 3 is outside"),
         (lambda: coding.arithmetic_encode([0, -1], [0.5, 0.5]), ValueError, r"symbols\[1\] = -1"),
@@ -368,16 +369,71 @@ def _skewed_bytes(n, seed=0, exponent=1.2, values=256):
     [b"", b"a", b"\x00" * 5000, bytes(range(256)) * 4, b"abracadabra" * 37, _skewed_bytes(50_001)],
     ids=["empty", "one-byte", "one-symbol", "all-bytes", "text", "skewed-odd-length"],
 )
-def test_compress_round_trip(data):
-    blob = coding.compress(data)
-    assert blob.startswith(MAGIC)
+@pytest.mark.parametrize("version", [1, 2])
+def test_compress_round_trip(data, version):
+    blob = coding.compress(data, format_version=version)
+    assert blob.startswith(MAGIC) and layout(blob)["version"] == version
     assert coding.decompress(blob) == data
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.binary(max_size=300))
-def test_compress_round_trip_hypothesis(data):
-    assert coding.decompress(coding.compress(data)) == data
+@given(st.binary(max_size=300), st.sampled_from([1, 2]), st.integers(1, 64))
+def test_compress_round_trip_hypothesis(data, version, block_bytes):
+    import infoloss.coding.container as container
+
+    original, container.CHUNK = container.CHUNK, block_bytes  # many version-2 blocks
+    try:
+        blob = coding.compress(data, format_version=version)
+    finally:
+        container.CHUNK = original
+    assert coding.decompress(blob) == data
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_version_2_blocks_decode_the_same_on_any_number_of_workers(workers, monkeypatch):
+    import infoloss.coding.container as container
+
+    data = _skewed_bytes(30_001)
+    monkeypatch.setattr(container, "CHUNK", 4096)  # 8 blocks
+    blob = coding.compress(data, workers=workers)
+    assert layout(blob)["blocks"] == 8
+    assert blob == coding.compress(data, workers=1)  # the workers change nothing in the output
+    assert coding.decompress(blob, workers=workers) == data
+    assert coding.decompress(coding.compress(data, format_version=1), workers=workers) == data
+
+
+def test_version_2_index_is_as_documented():
+    import infoloss.coding.container as container
+
+    data = _skewed_bytes(2 * container.CHUNK + 5)
+    blob = coding.compress(data)
+    where = layout(blob)
+    n, block_bytes, blocks = struct.unpack_from("<QII", blob, 12)
+    assert (n, block_bytes, blocks) == (len(data), container.CHUNK, 3)
+    index = np.frombuffer(blob[where["index"]:where["header_crc"]], dtype=[("offset", "<u8"), ("length", "<u4"),
+                                                                           ("crc", "<u4")])
+    assert index["offset"].tolist() == [0, int(index["length"][0]), int(index["length"][:2].sum())]
+    assert where["header_size"] + int(index["length"].sum()) == len(blob)
+    payload = blob[where["header_size"]:]
+    for offset, length, crc in index.tolist():
+        assert zlib.crc32(payload[offset:offset + length]) == crc
+    # Each block decodes alone with the model: independent coders.
+    k = where["k"]
+    entries = np.frombuffer(blob[62:62 + 5 * k], dtype=[("byte", "u1"), ("frequency", "<u4")])
+    from infoloss.coding.blocks import BlockModel, decode_block
+
+    model = BlockModel(entries["byte"].copy(), entries["frequency"].astype(np.int64))
+    offset, length, crc = index.tolist()[2]
+    assert decode_block(model, payload[offset:offset + length], crc, 5).tobytes() == data[-5:]
+
+
+def test_bad_format_version_and_workers_are_named():
+    with pytest.raises(ValueError, match="format_version"):
+        coding.compress(b"abc", format_version=3)
+    with pytest.raises(TypeError, match="workers"):
+        coding.compress(b"abc", workers=1.5)
+    with pytest.raises(ValueError, match="workers"):
+        coding.decompress(coding.compress(b"abc"), workers=0)
 
 
 def test_byte_counts_match_numpy(tmp_path):
@@ -440,7 +496,7 @@ def test_unmodelled_byte_is_an_error_naming_offset_unless_floored():
 
 
 @pytest.mark.parametrize(
-    ("model", "floor", "match"),
+    "model, floor, match",
     [
         (np.ones(255), None, r"shape \(256,\)"),
         (-np.ones(256), None, r"model\[0\]"),
@@ -453,19 +509,35 @@ def test_bad_model_or_floor(model, floor, match):
         coding.compress(b"abc", model=model, floor=floor)
 
 
-def _blob():
-    return coding.compress(b"the quick brown fox jumps over the lazy dog " * 3)
+FORMATS = ["v1", "v2", "v2-blocks"]  # every damage test runs on each
 
 
-def test_every_truncation_is_refused():
-    blob = _blob()
+def _blob(format_name="v1"):
+    import infoloss.coding.container as container
+
+    data = b"the quick brown fox jumps over the lazy dog " * 3
+    if format_name == "v2-blocks":
+        original, container.CHUNK = container.CHUNK, 40  # 4 blocks
+        try:
+            blob = coding.compress(data)
+        finally:
+            container.CHUNK = original
+        assert layout(blob)["blocks"] == 4
+        return blob
+    return coding.compress(data, format_version=1 if format_name == "v1" else 2)
+
+
+@pytest.mark.parametrize("format_name", FORMATS)
+def test_every_truncation_is_refused(format_name):
+    blob = _blob(format_name)
     for cut in range(len(blob)):
-        with pytest.raises(coding.FormatError, match="truncated|empty"):
+        with pytest.raises(coding.FormatError, match=r"truncated|empty"):
             coding.decompress(blob[:cut])
 
 
-def test_every_flipped_bit_is_refused():
-    blob = _blob()
+@pytest.mark.parametrize("format_name", FORMATS)
+def test_every_flipped_bit_is_refused(format_name):
+    blob = _blob(format_name)
     for position in range(len(blob)):
         for bit in range(8):
             damaged = bytearray(blob)
@@ -474,14 +546,15 @@ def test_every_flipped_bit_is_refused():
                 coding.decompress(bytes(damaged))
 
 
-def test_wrong_magic_version_and_trailing_bytes_are_named():
-    blob = _blob()
+@pytest.mark.parametrize("format_name", FORMATS)
+def test_wrong_magic_version_and_trailing_bytes_are_named(format_name):
+    blob = _blob(format_name)
     with pytest.raises(coding.FormatError, match="not an infoloss compressed file"):
         coding.decompress(b"PK\x03\x04" + blob[4:])
     with pytest.raises(coding.FormatError, match="not an infoloss compressed file"):
         coding.decompress(b"hello, world, this is plain text")
-    newer = blob[:8] + struct.pack("<H", 2) + blob[10:]
-    with pytest.raises(coding.FormatError, match="format version 2; this infoloss reads version 1"):
+    newer = blob[:8] + struct.pack("<H", 3) + blob[10:]
+    with pytest.raises(coding.FormatError, match="format version 3; this infoloss reads versions 1 and 2"):
         coding.decompress(newer)
     with pytest.raises(coding.FormatError, match="1 unexpected byte"):
         coding.decompress(blob + b"\x00")
@@ -489,26 +562,48 @@ def test_wrong_magic_version_and_trailing_bytes_are_named():
         coding.decompress(b"")
 
 
-def test_consistent_checksums_but_wrong_content_is_refused():
+@pytest.mark.parametrize("format_name", FORMATS)
+def test_consistent_checksums_but_wrong_content_is_refused(format_name):
     # Re-sign a damaged payload (valid CRCs): the SHA-256 of the decoded bytes still catches it.
-    blob = bytearray(_blob())
-    k = struct.unpack_from("<H", blob, 64)[0]
-    header_size = 66 + 5 * k + 4
-    blob[header_size] ^= 0xFF
-    struct.pack_into("<I", blob, 28, zlib.crc32(bytes(blob[header_size:])))
-    struct.pack_into("<I", blob, header_size - 4, zlib.crc32(bytes(blob[: header_size - 4])))
-    with pytest.raises(coding.FormatError, match="SHA-256|cannot be decoded"):
-        coding.decompress(bytes(blob))
+    blob = bytearray(_blob(format_name))
+    blob[layout(blob)["header_size"]] ^= 0xFF
+    with pytest.raises(coding.FormatError, match=r"SHA-256|cannot be decoded|exhausted"):
+        coding.decompress(resign(blob))
 
 
-def test_files_no_overwrite_without_force_and_nothing_written_on_failure(tmp_path):
+@pytest.mark.parametrize("format_name", FORMATS)
+@pytest.mark.parametrize("field", ["length", "kind", "precision", "k", "entry", "block-length", "block-count",
+                                   "block-offset", "block-payload-length", "payload-length"])
+def test_every_resigned_header_field_change_is_refused(format_name, field):
+    # Header CRC (and payload CRCs) recomputed after the change: only the consistency checks,
+    # the decoder's word count or the SHA-256 can stop it; never a wrong output.
+    blob = _blob(format_name)
+    where = layout(blob)
+    if field not in where["fields"]:
+        pytest.skip(f"{format_name} has no field {field}")
+    for delta in (1, 2, 0x80):
+        damaged = bytearray(blob)
+        damaged[where["fields"][field]] ^= delta
+        if format_name == "v2" and field == "block-length":
+            # One block: any B >= n describes the same file, so it may decode, but only to the original.
+            try:
+                assert coding.decompress(resign(damaged, where)) == coding.decompress(blob)
+            except coding.FormatError:
+                pass
+            continue
+        with pytest.raises(coding.FormatError):
+            coding.decompress(resign(damaged, where))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_files_no_overwrite_without_force_and_nothing_written_on_failure(tmp_path, version):
     source, target = tmp_path / "a.txt", tmp_path / "a.ilc"
     source.write_bytes(b"some text " * 100)
     target.write_bytes(b"keep me")
     with pytest.raises(FileExistsError, match="force"):
-        coding.compress_file(source, target)
+        coding.compress_file(source, target, format_version=version)
     assert target.read_bytes() == b"keep me"
-    coding.compress_file(source, target, force=True)
+    coding.compress_file(source, target, force=True, format_version=version)
     with pytest.raises(ValueError, match="input file itself"):
         coding.compress_file(source, source, force=True)
 
@@ -524,25 +619,28 @@ def test_files_no_overwrite_without_force_and_nothing_written_on_failure(tmp_pat
     assert stats.original_bytes == 1000
 
 
-def test_empty_file(tmp_path):
+@pytest.mark.parametrize("version", [1, 2])
+def test_empty_file(tmp_path, version):
     source = tmp_path / "empty"
     source.write_bytes(b"")
-    stats = coding.compress_file(source, tmp_path / "empty.ilc")
+    stats = coding.compress_file(source, tmp_path / "empty.ilc", format_version=version)
     assert stats.original_bytes == 0 and stats.payload_bytes == 0 and stats.entropy is None
     assert stats.bits_per_byte is None
     coding.decompress_file(tmp_path / "empty.ilc", tmp_path / "back")
     assert (tmp_path / "back").read_bytes() == b""
 
 
-def test_progress_reports_every_phase(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("version", "workers"), [(1, None), (2, 1), (2, 2)])
+def test_progress_reports_every_phase(tmp_path, monkeypatch, version, workers):
     import infoloss.coding.container as container
 
     monkeypatch.setattr(container, "CHUNK", 1000)
     data = _skewed_bytes(4500)
     (tmp_path / "d").write_bytes(data)
     calls = []
-    coding.compress_file(tmp_path / "d", tmp_path / "d.ilc", progress=lambda *a: calls.append(a))
-    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "e", progress=lambda *a: calls.append(a))
+    coding.compress_file(tmp_path / "d", tmp_path / "d.ilc", progress=lambda *a: calls.append(a),
+                         format_version=version, workers=workers)
+    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "e", progress=lambda *a: calls.append(a), workers=workers)
     assert [c for c in calls if c[0] == "scan"][-1] == ("scan", 4500, 4500)
     assert [c[1] for c in calls if c[0] == "encode"] == [1000, 2000, 3000, 4000, 4500]
     assert [c[1] for c in calls if c[0] == "decode"] == [1000, 2000, 3000, 4000, 4500]
@@ -615,7 +713,7 @@ def test_canonical_code_is_deflates_and_checks_its_input():
     # RFC 1951 sec. 3.2.2's example: lengths (3, 3, 3, 3, 3, 2, 4, 4) for A..H.
     words = coding.canonical_code([3, 3, 3, 3, 3, 2, 4, 4])
     assert list(words.values()) == ["010", "011", "100", "101", "110", "00", "1110", "1111"]
-    with pytest.raises(ValueError, match="Kraft sum 1.5 > 1"):
+    with pytest.raises(ValueError, match=r"Kraft sum 1\.5 > 1"):
         coding.canonical_code([1, 1, 1])
     with pytest.raises(ValueError, match=r"code\[1\]"):
         coding.canonical_code(np.array([1, -1]))
@@ -629,7 +727,7 @@ def test_canonical_code_is_deflates_and_checks_its_input():
 def test_codes_deeper_than_63_bits():
     p = np.array([2.0 ** -i for i in range(1, 90)] + [2.0 ** -89])  # lengths 1 .. 89, 89
     code = coding.huffman_code(p)
-    assert [len(code[i]) for i in range(len(p))] == list(range(1, 90)) + [89]
+    assert [len(code[i]) for i in range(len(p))] == [*range(1, 90), 89]
     assert coding.kraft_sum(code) == 1.0 and _is_prefix_free(code.values())
     assert code[88] == "1" * 88 + "0" and code[89] == "1" * 89
 
@@ -652,5 +750,5 @@ def test_public_names_resolve_lazily_from_their_modules():
         assert name in getattr(modules[home], "__all__", [name])
     assert set(package.__all__) <= set(dir(package))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        package.nothing
+        package.nothing  # noqa: B018 - the attribute access is what raises
 

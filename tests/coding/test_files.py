@@ -18,6 +18,7 @@ import pytest
 from infoloss import InputError, InputTypeError, coding
 from infoloss.coding import files
 from infoloss.coding.range import TOTAL, capacity_symbols
+from tests.coding.formats import forge_v2, layout, resign
 from tests.fuzz.corpus_coding import forge
 
 
@@ -31,7 +32,7 @@ def _skewed_bytes(n, seed=0):
 def test_a_str_is_not_taken_for_a_file_name(value, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "notes.txt").write_bytes(b"secret")
-    with pytest.raises(InputTypeError, match="data must be bytes-like.*compress_file") as raised:
+    with pytest.raises(InputTypeError, match=r"data must be bytes-like.*compress_file") as raised:
         coding.compress(value)
     assert raised.value.argument == "data"
     with pytest.raises(InputTypeError, match="blob must be bytes-like"):
@@ -91,8 +92,54 @@ def test_header_must_be_consistent_with_the_payload_before_decoding():
     skewed = np.array([TOTAL - 1, 1])
     most = capacity_symbols(1, skewed)
     assert 7e8 < most < 2e9  # 4 bytes at 8.6e-8 bits per byte: the format's largest legal ratio
-    with pytest.raises(coding.FormatError, match="inconsistent header.*holds at most"):
+    with pytest.raises(coding.FormatError, match=r"inconsistent header.*holds at most"):
         coding.decompress(forge(most + 1, [97, 98], skewed, bytes(4)))
+    # Version 2: the same bound for each block, before anything is decoded (a 1-bit model:
+    # one 32-bit word holds at most 32 + 64 bytes, not 200).
+    blob = forge_v2(400, [97, 98], [1 << 23, 1 << 23], [bytes(100), bytes(4)], block_bytes=200)
+    with pytest.raises(coding.FormatError, match=r"inconsistent header: block 1 holds 200 bytes.* at most 96"):
+        coding.decompress(blob)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"blocks": 3}, "3 blocks where .* make 2"),  # m must be ceil(n / B)
+    ({"blocks": (1 << 32) - 1}, "blocks where"),
+    ({"block_bytes": 0}, "block length 0"),
+    ({"block_bytes": (1 << 26) + 1}, "block length"),
+])
+def test_version_2_block_layout_is_checked_before_the_index_is_read(fields, message):
+    options = {"block_bytes": 1000} | fields
+    with pytest.raises(coding.FormatError, match=message):
+        coding.decompress(forge_v2(2000, [97, 98], [1 << 23, 1 << 23], [bytes(8), bytes(8)], **options))
+
+
+def test_version_2_index_must_fit_the_file_and_add_up():
+    # 10^9 blocks announced (consistent with n / B): refused from the file's size, before
+    # 16 GB of index would be read or allocated.
+    blob = forge_v2(10**9, [97, 98], [1 << 23, 1 << 23], [], block_bytes=1, blocks=10**9)
+    with pytest.raises(coding.FormatError, match="truncated: its header announces 1,000,000,000 blocks"):
+        coding.decompress(blob)
+    import infoloss.coding.container as container
+
+    original, container.CHUNK = container.CHUNK, 1000
+    try:
+        good = coding.compress(_skewed_bytes(3000), workers=1)  # 3 blocks
+    finally:
+        container.CHUNK = original
+    where = layout(good)
+    index = where["index"]
+    shifted = bytearray(good)
+    shifted[index:index + 8] = (4).to_bytes(8, "little")  # block 0 must start at offset 0
+    with pytest.raises(coding.FormatError, match="block 0 starts at payload offset 4, not 0"):
+        coding.decompress(resign(shifted, where))
+    odd = bytearray(good)
+    odd[index + 8:index + 12] = (int.from_bytes(good[index + 8:index + 12], "little") - 1).to_bytes(4, "little")
+    with pytest.raises(coding.FormatError, match="multiple of 4"):
+        coding.decompress(resign(odd, where))
+    gap = bytearray(good)  # block 1 starting 4 bytes late: the lengths no longer add up to the offsets
+    gap[index + 16:index + 24] = (int.from_bytes(good[index + 16:index + 24], "little") + 4).to_bytes(8, "little")
+    with pytest.raises(coding.FormatError, match="block 1 starts at payload offset"):
+        coding.decompress(resign(gap, where))
 
 
 def test_the_decoder_stops_when_the_payload_is_exhausted():
@@ -103,23 +150,28 @@ def test_the_decoder_stops_when_the_payload_is_exhausted():
     start = time.perf_counter()
     with pytest.raises(coding.FormatError, match="exhausted"):
         coding.decompress(forge(n, [97, 98], rare_first, bytes(8)), max_output=n)
+    # Version 2: each block has its own payload and its own count of words.
+    block = 1 << 20
+    with pytest.raises(coding.FormatError, match="block 0 is exhausted"):
+        coding.decompress(forge_v2(2 * block, [97, 98], rare_first, [bytes(8), bytes(8)], block_bytes=block))
     assert time.perf_counter() - start < 30  # a hang guard, not a speed target
 
 
-def test_damaged_payload_with_resigned_crcs_never_yields_wrong_bytes():
-    # Damage the payload and re-sign it (both CRCs valid): the word count or the SHA-256 refuses it.
+@pytest.mark.parametrize("version", [1, 2])
+def test_damaged_payload_with_resigned_crcs_never_yields_wrong_bytes(version, monkeypatch):
+    # Damage the payload and re-sign it (every CRC valid): the word count or the SHA-256 refuses it.
+    import infoloss.coding.container as container
+
+    monkeypatch.setattr(container, "CHUNK", 1024)  # version 2: 5 blocks
     data = _skewed_bytes(5000)
-    blob = coding.compress(data)
-    k = int.from_bytes(blob[64:66], "little")
-    header_size = 66 + 5 * k + 4
-    entries = np.frombuffer(blob[66:66 + 5 * k], dtype=[("byte", "u1"), ("frequency", "<u4")])
+    blob = coding.compress(data, format_version=version)
+    header_size = layout(blob)["header_size"]
     rng = np.random.default_rng(1)
     for _ in range(30):
-        payload = bytearray(blob[header_size:])
-        payload[int(rng.integers(len(payload)))] ^= 1 << int(rng.integers(8))
-        resigned = forge(len(data), entries["byte"], entries["frequency"], bytes(payload), sha256=blob[32:64])
-        with pytest.raises(coding.FormatError, match="SHA-256|exhausted|cannot be decoded"):
-            coding.decompress(resigned)
+        damaged = bytearray(blob)
+        damaged[header_size + int(rng.integers(len(blob) - header_size))] ^= 1 << int(rng.integers(8))
+        with pytest.raises(coding.FormatError, match=r"SHA-256|exhausted|cannot be decoded"):
+            coding.decompress(resign(damaged))
 
 
 def test_modes_follow_the_umask_without_changing_it(tmp_path, monkeypatch):

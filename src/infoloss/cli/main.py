@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 import sys
 
-import click
-from rich.console import Console
+from typing import TYPE_CHECKING
 
-from .. import __version__
+import click
+
+if TYPE_CHECKING:  # rich is imported by console(): `infoloss --help` never needs it
+    from rich.console import Console
 
 __all__ = ["main", "console", "printable", "CommandError"]
 
@@ -51,6 +53,50 @@ class _Group(click.Group):
         except click.UsageError as error:
             raise _one_line(error) from None
 
+    # Commands are registered lazily (`lazy_command`): a command's module is imported only when
+    # the command runs (or its own --help is asked for), so `infoloss code compress` does not pay
+    # for the tour's or the explorer's imports, and `infoloss --help` imports no command at all.
+    def __init__(self, *args, **keywords):
+        super().__init__(*args, **keywords)
+        self.lazy: dict[str, tuple[str, str]] = {}  # name -> ("module:attribute", summary)
+
+    def lazy_command(self, name: str, target: str, summary: str) -> None:
+        """Register ``target`` (``"package.module:attribute"``) as the command ``name``.
+
+        ``summary`` is the one-line help shown by ``infoloss --help`` without importing the
+        module; tests/cli/test_main.py checks that it is the command's own first sentence.
+        """
+        self.lazy[name] = (target, summary)
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name not in self.commands and name in self.lazy:
+            import importlib
+
+            module, attribute = self.lazy[name][0].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        """click's command list, with the stored summaries of commands not imported yet."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            loaded = self.commands.get(name)
+            if loaded is not None:
+                if loaded.hidden:
+                    continue
+                rows.append((name, loaded.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def resolve_command(self, ctx, args):
         name, command, rest = super().resolve_command(ctx, args)
         ctx.meta[_COMMAND_KEY] = f"{ctx.command_path} {name}"  # for errors that come without a context
@@ -76,14 +122,26 @@ def _one_line(error: click.UsageError, command_path: str | None = None) -> Comma
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="infoloss")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _, value: _version(ctx, value),
+              help="Show the version and exit.")
 def main():
     """infoloss: entropy, cross-entropy and KL divergence, as measures, losses and code lengths."""
+
+
+def _version(ctx: click.Context, value: bool) -> None:
+    """``--version``: the package's version, looked up (package metadata) only when asked for."""
+    if value and not ctx.resilient_parsing:
+        from .. import __version__
+
+        click.echo(f"infoloss, version {__version__}")
+        ctx.exit()
 
 
 def console() -> Console:
     """The console every command prints to: stdout, no automatic highlighting, 120 columns
     when piped (rich would use 80) unless ``COLUMNS`` says otherwise."""
+    from rich.console import Console
+
     piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     return Console(highlight=False, width=120 if piped else None)
 
@@ -105,14 +163,10 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-from .measure import measure  # noqa: E402 - each command registers after main exists
-from .tour import tour  # noqa: E402
-from .code import code  # noqa: E402
-
-main.add_command(measure)
-main.add_command(tour)
-main.add_command(code)
-from .estimate import estimate; main.add_command(estimate)  # noqa: E402, E702
-from .explore import explore; main.add_command(explore)  # noqa: E402, E702
-from .demo import demo  # noqa: E402
-main.add_command(demo)
+# Each command: its name, where it lives, and its help's first sentence (shown by `infoloss --help`).
+main.lazy_command("measure", "infoloss.cli.measure:measure", "H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.")
+main.lazy_command("tour", "infoloss.cli.tour:tour", "Recompute the worked examples of five texts on entropy, cross-entropy and KL divergence.")
+main.lazy_command("code", "infoloss.cli.code:code", "Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.")
+main.lazy_command("estimate", "infoloss.cli.estimate:estimate", "Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE.")
+main.lazy_command("explore", "infoloss.cli.explore:explore", "Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.")
+main.lazy_command("demo", "infoloss.cli.demo:demo", "Demonstrations on real data (needs the extra: pip install 'infoloss[demo]').")

@@ -1,31 +1,59 @@
-"""The compressed format of ``infoloss code compress`` (version 1): header, payload, checks.
+"""The compressed format of ``infoloss code compress``: versions 1 and 2, their checks.
 
-Layout, little-endian, 70 + 5k header bytes then the payload::
+Both versions are little-endian: a header, then the payload. Version 2 (written by default)
+cuts the data into blocks coded independently (on every core, :mod:`~infoloss.coding.blocks`),
+with an index of the blocks in the header; version 1 (one coder for the whole file) is still
+read, and written on request (``format_version=1``).
+
+Version 2, 66 + 5k + 16m header bytes, then the m block payloads one after another::
 
     offset  size  field
     0       8     magic  89 49 4C 43 0D 0A 1A 0A  ("\\x89ILC\\r\\n\\x1a\\n", PNG-style: catches
                   7-bit and newline-translating transfers)
-    8       2     format version (1); everything after this field may change with the version
+    8       2     format version (2); everything after this field may change with the version
     10      1     model kind (1 = static order-0 byte model)
     11      1     model precision in bits (24: frequencies sum to 2**24)
+    12      8     original length n in bytes
+    20      4     block length B in original bytes (1 .. 2**26): every block holds B bytes,
+                  the last one the remaining 1 .. B
+    24      4     block count m = ceil(n / B), or 0 when n = 0 or k = 1 (nothing to code)
+    28      32    SHA-256 of the original bytes
+    60      2     k, the number of byte values in the model (0..256)
+    62      5k    k entries (byte value u8, frequency u32), byte values increasing, frequencies
+                  >= 1 summing to 2**24; probability of a byte = frequency / 2**24
+    62+5k   16m   block index, one entry per block: payload offset u64 (from the end of the
+                  header), payload length u32 (a positive multiple of 4), CRC-32 u32 of that
+                  payload; the offsets are the running sums of the lengths (block i starts
+                  where block i - 1 ends)
+    62+5k+16m 4   CRC-32 of header bytes [0, 62+5k+16m)
+    66+5k+16m ... the payloads: block i is constriction 0.5 RangeEncoder output (32-bit words)
+                  coding its bytes as indices into the model's byte values under
+                  Categorical(frequencies / 2**24, perfect=True), a fresh coder per block.
+
+Version 1, 70 + 5k header bytes then one payload::
+
+    0       8     magic (as above)
+    8       2     format version (1)
+    10      1     model kind (1)
+    11      1     model precision in bits (24)
     12      8     original length n in bytes
     20      8     payload length in bytes (a multiple of 4)
     28      4     CRC-32 of the payload
     32      32    SHA-256 of the original bytes
-    64      2     k, the number of byte values in the model (0..256)
-    66      5k    k entries (byte value u8, frequency u32), byte values increasing, frequencies
-                  >= 1 summing to 2**24; probability of a byte = frequency / 2**24
+    64      2     k
+    66      5k    k model entries, as in version 2
     66+5k   4     CRC-32 of header bytes [0, 66+5k)
-    70+5k   ...   payload: constriction 0.5 RangeEncoder output (32-bit words), coding the n
-                  bytes as indices into the model's byte values under
-                  Categorical(frequencies / 2**24, perfect=True). Empty when n = 0 or k = 1.
+    70+5k   ...   payload: one RangeEncoder output for all n bytes. Empty when n = 0 or k = 1.
 
 Reading checks, in order, all before a single output byte exists: magic, version, header
-length, header CRC, header consistency (including that the payload can hold n bytes at the
-model's shortest code length, see :mod:`infoloss.coding.range`), payload length against the
-file's size (truncation, trailing bytes), payload CRC, the caller's size limit. While decoding,
-the decoder stops as soon as it would read past the payload; at the end the SHA-256 of the
-decoded bytes must match before the output is moved into place.
+length (a version-2 index of m entries must fit in the file before it is read, and m must be
+ceil(n / B)), header CRC, header consistency (the model; the index's offsets and lengths,
+which must add up to the file's size exactly; that each payload can hold its bytes at the
+model's shortest code length, see :mod:`infoloss.coding.range`), truncation and trailing
+bytes, the caller's size limit; version 1 also checks its payload CRC here, version 2 each
+block's CRC before that block is decoded. While decoding, the decoder stops as soon as it
+would read past a payload; at the end the SHA-256 of the decoded bytes must match before the
+output is moved into place (the last block is withheld until then).
 """
 
 from __future__ import annotations
@@ -38,18 +66,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import InputError
-from .range import TOTAL, BoundedDecoder, Encoder, PayloadExhausted, apply_floor, capacity_symbols, quantise
+from .blocks import BlockModel, BlockPool
+from .range import (TOTAL, BoundedDecoder, Encoder, PayloadExhausted, apply_floor, capacity_symbols, count_bytes,
+                    quantise)
 
 MAGIC = b"\x89ILC\r\n\x1a\n"
-VERSION = 1
+VERSION = 2  # written by default
+VERSIONS = (1, 2)  # read
 MODEL_ORDER0 = 1
 PRECISION = 24
-CHUNK = 1 << 20  # bytes per block: the int32 symbols of a block (4 MiB) stay in cache
+CHUNK = 1 << 20  # bytes read at a time, and version 2's block length B: a block's int32 symbols (4 MiB) stay in cache
+MAX_BLOCK_BYTES = 1 << 26  # the largest B a version-2 file may declare (a block is decoded whole, in memory)
 
-_FIXED = struct.Struct("<8sHBBQQI32sH")  # magic .. k: 66 bytes
+_FIXED = struct.Struct("<8sHBBQQI32sH")  # version 1, magic .. k: 66 bytes
+_FIXED_V2 = struct.Struct("<8sHBBQII32sH")  # version 2, magic .. k: 62 bytes
 _ENTRY = np.dtype([("byte", "u1"), ("frequency", "<u4")])  # 5 bytes, packed
+_BLOCK = np.dtype([("offset", "<u8"), ("length", "<u4"), ("crc", "<u4")])  # 16 bytes
 _CRC = struct.Struct("<I")
-HEADER_MAX = _FIXED.size + 256 * _ENTRY.itemsize + _CRC.size
+HEADER_MAX = _FIXED.size + 256 * _ENTRY.itemsize + _CRC.size  # version 1; version 2 adds 16 bytes a block
 
 
 class FormatError(InputError):
@@ -79,20 +113,65 @@ class Header:
     sha256: bytes
     byte_values: np.ndarray  # uint8, increasing
     frequencies: np.ndarray  # int64, sum TOTAL (empty only for empty data)
+    version = 1
 
     @property
     def size(self) -> int:
         return _FIXED.size + _ENTRY.itemsize * len(self.byte_values) + _CRC.size
 
     def pack(self) -> bytes:
-        entries = np.empty(len(self.byte_values), dtype=_ENTRY)
-        entries["byte"] = self.byte_values
-        entries["frequency"] = self.frequencies
         body = _FIXED.pack(
-            MAGIC, VERSION, MODEL_ORDER0, PRECISION, self.length, self.payload_bytes,
+            MAGIC, 1, MODEL_ORDER0, PRECISION, self.length, self.payload_bytes,
             self.payload_crc, self.sha256, len(self.byte_values),
-        ) + entries.tobytes()
+        ) + _entries(self.byte_values, self.frequencies)
         return body + _CRC.pack(zlib.crc32(body))
+
+
+@dataclass(frozen=True)
+class HeaderV2:
+    """The fields of a version-2 header: the model once, then the block index."""
+
+    length: int
+    block_bytes: int
+    sha256: bytes
+    byte_values: np.ndarray  # uint8, increasing
+    frequencies: np.ndarray  # int64, sum TOTAL (empty only for empty data)
+    blocks: np.ndarray  # _BLOCK entries: offset, length, crc
+    version = 2
+
+    @property
+    def size(self) -> int:
+        return _FIXED_V2.size + _ENTRY.itemsize * len(self.byte_values) + _BLOCK.itemsize * len(self.blocks) + _CRC.size
+
+    @property
+    def payload_bytes(self) -> int:
+        return int(self.blocks["length"].sum(dtype=np.int64)) if len(self.blocks) else 0
+
+    def block_counts(self) -> np.ndarray:
+        """Original bytes in each block: B, ..., B, and the rest in the last."""
+        counts = np.full(len(self.blocks), self.block_bytes, dtype=np.int64)
+        if len(counts):
+            counts[-1] = self.length - self.block_bytes * (len(counts) - 1)
+        return counts
+
+    def pack(self) -> bytes:
+        body = _FIXED_V2.pack(
+            MAGIC, 2, MODEL_ORDER0, PRECISION, self.length, self.block_bytes, len(self.blocks),
+            self.sha256, len(self.byte_values),
+        ) + _entries(self.byte_values, self.frequencies) + np.ascontiguousarray(self.blocks, dtype=_BLOCK).tobytes()
+        return body + _CRC.pack(zlib.crc32(body))
+
+
+def _entries(byte_values, frequencies) -> bytes:
+    entries = np.empty(len(byte_values), dtype=_ENTRY)
+    entries["byte"] = byte_values
+    entries["frequency"] = frequencies
+    return entries.tobytes()
+
+
+def block_count(length: int, block_bytes: int, k: int) -> int:
+    """m = ceil(n / B) blocks, none when there is nothing to code (n = 0, or one byte value)."""
+    return 0 if length == 0 or k < 2 else -(-length // block_bytes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,16 +186,19 @@ def scan(source, progress=None) -> Scan:
     for chunk in source.chunks():
         sha.update(chunk)
         crc = zlib.crc32(chunk, crc)
-        counts += _count_bytes(chunk)
+        counts += count_bytes(chunk)
         done += chunk.size
         _report(progress, "scan", done, source.size)
     return Scan(counts=counts, length=done, sha256=sha.digest(), crc32=crc)
 
 
-def build(source, *, model, floor, progress):
-    """Header, payload and the predicted rates of ``source`` coded under ``model`` (or its own)."""
-    from ..measures import cross_entropy, entropy, kl_divergence
+def build(source, *, model, floor, progress, version: int = VERSION, workers: int | None = None):
+    """Header, payload parts and the predicted rates of ``source`` coded under ``model`` (or its own).
 
+    ``version`` 2 codes blocks of ``CHUNK`` bytes on ``workers`` processes
+    (:class:`~infoloss.coding.blocks.BlockPool`); version 1 codes the whole input with one
+    coder, in this process. The payload is a list of buffers, written after the header in order.
+    """
     seen = scan(source, progress)
     probabilities = _model_probabilities(seen, model, floor)
     frequencies = quantise(probabilities) if probabilities is not None else np.zeros(256, np.int64)
@@ -125,34 +207,70 @@ def build(source, *, model, floor, progress):
         _raise_unmodelled(source, unmodelled)
 
     byte_values = np.flatnonzero(frequencies).astype(np.uint8)
-    payload = memoryview(b"")
-    if seen.length and len(byte_values) > 1:
-        payload = _encode(source, seen, byte_values, frequencies[byte_values], progress)
-    header = Header(
-        length=seen.length, payload_bytes=len(payload), payload_crc=zlib.crc32(payload),
-        sha256=seen.sha256, byte_values=byte_values, frequencies=frequencies[byte_values],
-    )
-    figures = {"entropy": None, "cross_entropy": None, "kl_divergence": None}
-    if seen.length:
-        counts, coded = seen.counts.astype(np.float64), frequencies.astype(np.float64)
-        figures = {
-            "entropy": float(entropy(counts, base=2, normalize=True)),
-            "cross_entropy": float(cross_entropy(counts, coded, base=2, normalize=True)),
-            "kl_divergence": float(kl_divergence(counts, coded, base=2, normalize=True)),
-        }
-    return header, payload, dict(original_bytes=seen.length, model="fitted" if model is None else "given", **figures)
+    coded = seen.length and len(byte_values) > 1
+    if version == 1:
+        payload = [_encode(source, seen, byte_values, frequencies[byte_values], progress)] if coded else []
+        size = sum(len(part) for part in payload)
+        header = Header(length=seen.length, payload_bytes=size, payload_crc=zlib.crc32(payload[0]) if payload else 0,
+                        sha256=seen.sha256, byte_values=byte_values, frequencies=frequencies[byte_values])
+    else:
+        model_ = BlockModel(byte_values, frequencies[byte_values]) if coded else None
+        payload, index = _encode_blocks(source, seen, model_, workers, progress) if coded else ([], np.zeros(0, _BLOCK))
+        header = HeaderV2(length=seen.length, block_bytes=CHUNK, sha256=seen.sha256, byte_values=byte_values,
+                          frequencies=frequencies[byte_values], blocks=index)
+    return header, payload, dict(original_bytes=seen.length, model="fitted" if model is None else "given",
+                                 **_figures(seen, frequencies))
+
+
+def _figures(seen: Scan, frequencies) -> dict:
+    """H(p), H(p, q) and D(p || q) in bits per byte: p the data's bytes, q the model as coded."""
+    if not seen.length:
+        return {"entropy": None, "cross_entropy": None, "kl_divergence": None}
+    from ..measures import cross_entropy, entropy, kl_divergence
+
+    counts, coded = seen.counts.astype(np.float64), frequencies.astype(np.float64)
+    return {
+        "entropy": float(entropy(counts, base=2, normalize=True)),
+        "cross_entropy": float(cross_entropy(counts, coded, base=2, normalize=True)),
+        "kl_divergence": float(kl_divergence(counts, coded, base=2, normalize=True)),
+    }
+
+
+def _encode_blocks(source, seen: Scan, model: BlockModel, workers, progress):
+    """Version 2: each CHUNK of ``source`` coded on its own (in parallel); payloads and index."""
+    crc, done, parts = 0, 0, []
+    index = np.zeros(block_count(seen.length, CHUNK, len(model.byte_values)), dtype=_BLOCK)
+
+    def blocks():
+        nonlocal crc, done
+        for chunk in source.chunks():
+            crc = zlib.crc32(chunk, crc)
+            done += chunk.size
+            yield chunk.tobytes()  # a copy: the source reuses its buffer, the pool sends it later
+
+    with BlockPool(model, workers, len(index), seen.length) as pool:
+        offset = 0
+        for number, (payload, payload_crc) in enumerate(pool.encode(blocks())):
+            if number >= len(index):
+                break  # the source grew: refused below
+            index[number] = (offset, len(payload), payload_crc)
+            offset += len(payload)
+            parts.append(payload)
+            _report(progress, "encode", min((number + 1) * CHUNK, seen.length), seen.length)
+    if crc != seen.crc32 or done != seen.length or len(parts) != len(index):
+        raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
+    return parts, index
 
 
 def _encode(source, seen: Scan, byte_values, frequencies, progress) -> memoryview:
-    probabilities = frequencies / TOTAL
-    to_symbol = np.zeros(256, dtype=np.int32)
-    to_symbol[byte_values] = np.arange(len(byte_values), dtype=np.int32)
-    identity = int(byte_values[-1]) == len(byte_values) - 1  # skip the lookup when possible
+    """Version 1: the whole input through one coder."""
+    model = BlockModel(byte_values, frequencies)
     encoder = Encoder()
     crc, done = 0, 0
     for chunk in source.chunks():
         crc = zlib.crc32(chunk, crc)
-        encoder.encode(chunk.astype(np.int32) if identity else to_symbol[chunk], probabilities, perfect=True)
+        encoder.encode(chunk.astype(np.int32) if model.identity else np.take(model.to_symbol, chunk),
+                       model.probabilities, perfect=True)
         done += chunk.size
         _report(progress, "encode", done, seen.length)
     if crc != seen.crc32 or done != seen.length:
@@ -208,27 +326,20 @@ def _raise_unmodelled(source, unmodelled: np.ndarray):
     raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
 
 
-def _count_bytes(chunk: np.ndarray) -> np.ndarray:
-    """Byte histogram; counting byte pairs (uint16) halves bincount's per-element work."""
-    even = chunk.size & ~1
-    pairs = np.bincount(chunk[:even].view(np.uint16), minlength=1 << 16).reshape(256, 256)
-    counts = pairs.sum(axis=0) + pairs.sum(axis=1)  # both bytes of each pair, either byte order
-    if chunk.size & 1:
-        counts[chunk[-1]] += 1
-    return counts
-
-
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
 
 
 def read(stream, size: int, name: str, *, max_output: int | None = None):
-    """Parse and check the header, then read and check the payload; nothing is decoded yet.
+    """Parse and check the header (and a version-1 payload); nothing is decoded yet.
 
-    ``stream`` is positioned at the start of the file, whose total size is ``size``; at most
-    ``HEADER_MAX`` bytes of header and the announced payload (checked against ``size`` first)
-    are read. ``max_output``: refuse a file that announces more original bytes.
+    ``stream`` is positioned at the start of the file, whose total size is ``size``; the
+    header is read only as far as ``size`` allows (a version-2 block index only once it is
+    known to fit), and a version-1 payload is read whole and checked; version 2's blocks are
+    read one by one by :func:`decoded_blocks`. ``max_output``: refuse a file that announces
+    more original bytes. Returns ``(header, payload)``: the payload bytes (version 1) or
+    ``stream`` (version 2).
     """
     header = _read_header(stream, size, name)
     if max_output is not None and header.length > max_output:
@@ -247,6 +358,8 @@ def read(stream, size: int, name: str, *, max_output: int | None = None):
             f"{name} has {available - header.payload_bytes} unexpected byte(s) after its "
             f"{header.payload_bytes}-byte payload (damaged, or something was appended)"
         )
+    if header.version == 2:
+        return header, stream
     payload = stream.read(header.payload_bytes)
     if len(payload) != header.payload_bytes:
         raise FormatError(f"{name} is truncated: the payload is {len(payload)} of {header.payload_bytes} bytes")
@@ -255,15 +368,18 @@ def read(stream, size: int, name: str, *, max_output: int | None = None):
     return header, payload
 
 
-def decoded_blocks(header: Header, payload: bytes, name: str, *, progress=None):
+def decoded_blocks(header, payload, name: str, *, progress=None, workers: int | None = None):
     """The original bytes block by block (uint8 arrays); FormatError unless the SHA-256 matches.
 
-    The check of the last block raises before that block is yielded, so a caller that writes
-    the blocks as they come never holds a complete wrong output.
+    ``payload`` as :func:`read` returns it. Version-2 blocks are decoded on ``workers``
+    processes (:class:`~infoloss.coding.blocks.BlockPool`), each checked against its CRC
+    first. The check of the last block raises before that block is yielded, so a caller that
+    writes the blocks as they come never holds a complete wrong output.
     """
     sha, done = hashlib.sha256(), 0
     pending = None
-    for block in _blocks(header, payload, name):
+    blocks = _blocks(header, payload, name) if header.version == 1 else _blocks_v2(header, payload, name, workers)
+    for block in blocks:
         if pending is not None:
             yield pending
         sha.update(block)
@@ -276,13 +392,13 @@ def decoded_blocks(header: Header, payload: bytes, name: str, *, progress=None):
         yield pending
 
 
-def _read_header(stream, size: int, name: str) -> Header:
+def _read_header(stream, size: int, name: str):
     head = stream.read(len(MAGIC))
     if head != MAGIC:
         if not head:
             raise FormatError(f"{name} is empty (0 bytes), not an infoloss compressed file")
         if len(head) < len(MAGIC) and MAGIC.startswith(head):
-            raise FormatError(f"{name} is truncated: {len(head)} bytes, shorter than the {_FIXED.size + 4}-byte header")
+            raise FormatError(f"{name} is truncated: {len(head)} bytes, shorter than the {_FIXED_V2.size + 4}-byte header")
         raise FormatError(
             f"{name} is not an infoloss compressed file: it starts with {head.hex(' ')}, "
             f"not the magic bytes {MAGIC.hex(' ')}"
@@ -291,32 +407,60 @@ def _read_header(stream, size: int, name: str) -> Header:
     if len(version_bytes) < 2:
         raise FormatError(f"{name} is truncated inside its header ({size} bytes)")
     (version,) = struct.unpack("<H", version_bytes)
-    if version != VERSION:
+    if version not in VERSIONS:
         raise FormatError(
-            f"{name} is in compressed format version {version}; this infoloss reads version {VERSION} "
-            "(the file was written by another infoloss version, or its header is damaged)"
+            f"{name} is in compressed format version {version}; this infoloss reads versions "
+            f"{' and '.join(map(str, VERSIONS))} (the file was written by another infoloss version, or its header is damaged)"
         )
-    rest = stream.read(_FIXED.size - 10)
-    if len(rest) < _FIXED.size - 10:
+    fixed = _FIXED if version == 1 else _FIXED_V2
+    rest = stream.read(fixed.size - 10)
+    if len(rest) < fixed.size - 10:
         raise FormatError(f"{name} is truncated inside its header ({size} bytes)")
     body = head + version_bytes + rest
-    _, _, kind, precision, length, payload_bytes, payload_crc, sha, k = _FIXED.unpack(body)
+    if version == 1:
+        _, _, kind, precision, length, payload_bytes, payload_crc, sha, k = fixed.unpack(body)
+        blocks = 0
+    else:
+        _, _, kind, precision, length, block_bytes, blocks, sha, k = fixed.unpack(body)
     if k > 256:
         raise FormatError(f"{name} has a corrupted header (it lists {k} byte values; at most 256 exist)")
-    table = stream.read(_ENTRY.itemsize * k + _CRC.size)
-    if len(table) < _ENTRY.itemsize * k + _CRC.size:
+    if version == 2:
+        _check_block_layout(name, size, length, block_bytes, blocks, k)
+    rest_size = _ENTRY.itemsize * k + _BLOCK.itemsize * blocks + _CRC.size
+    table = stream.read(rest_size)
+    if len(table) < rest_size:
         raise FormatError(f"{name} is truncated inside its header ({size} bytes)")
     body += table[:-_CRC.size]
     if zlib.crc32(body) != _CRC.unpack(table[-_CRC.size:])[0]:
         raise FormatError(f"{name} has a corrupted header (header checksum mismatch); refusing to decode it")
-    entries = np.frombuffer(body, dtype=_ENTRY, offset=_FIXED.size)
-    header = Header(length, payload_bytes, payload_crc, sha, entries["byte"].copy(),
-                    entries["frequency"].astype(np.int64))
+    entries = np.frombuffer(body, dtype=_ENTRY, count=k, offset=fixed.size)
+    byte_values, frequencies = entries["byte"].copy(), entries["frequency"].astype(np.int64)
+    if version == 1:
+        header = Header(length, payload_bytes, payload_crc, sha, byte_values, frequencies)
+    else:
+        index = np.frombuffer(body, dtype=_BLOCK, count=blocks, offset=fixed.size + _ENTRY.itemsize * k).copy()
+        header = HeaderV2(length, block_bytes, sha, byte_values, frequencies, index)
     _check_consistent(header, kind, precision, name)
     return header
 
 
-def _check_consistent(header: Header, kind: int, precision: int, name: str) -> None:
+def _check_block_layout(name: str, size: int, length: int, block_bytes: int, blocks: int, k: int) -> None:
+    """Version 2, before the index is read: B in range, m = ceil(n / B), and m entries fit in the file."""
+    if not 1 <= block_bytes <= MAX_BLOCK_BYTES:
+        raise FormatError(f"{name} has an inconsistent header: block length {block_bytes:,} "
+                          f"(at least 1, at most {MAX_BLOCK_BYTES:,})")
+    expected = block_count(length, block_bytes, k)
+    if blocks != expected:
+        raise FormatError(f"{name} has an inconsistent header: {blocks:,} blocks where {length:,} bytes of "
+                          f"{k} byte values in blocks of {block_bytes:,} make {expected:,}")
+    # Each block's entry takes 16 header bytes and its payload at least 4 more.
+    needed = _FIXED_V2.size + _ENTRY.itemsize * k + (_BLOCK.itemsize + 4) * blocks + _CRC.size
+    if needed > size:
+        raise FormatError(f"{name} is truncated: its header announces {blocks:,} blocks, which need at least "
+                          f"{needed:,} bytes, but the file has {size:,}")
+
+
+def _check_consistent(header, kind: int, precision: int, name: str) -> None:
     """Fields that passed the CRC but make no sense: a writer bug or a forged file."""
     problems = []
     if kind != MODEL_ORDER0:
@@ -330,43 +474,100 @@ def _check_consistent(header: Header, kind: int, precision: int, name: str) -> N
         problems.append("the model table is not increasing byte values with frequencies summing to 2**24")
     if header.length and not k:
         problems.append(f"{header.length} bytes but an empty model")
-    if header.payload_bytes % 4 or ((header.length == 0 or k == 1) and header.payload_bytes):
-        problems.append(f"payload length {header.payload_bytes}")
-    if header.length and k > 1 and not header.payload_bytes:
-        problems.append(f"{header.length} bytes of {k} byte values but an empty payload")
-    if model_ok and not problems:
-        capacity = capacity_symbols(header.payload_bytes // 4, header.frequencies)
-        if capacity is not None and header.length > capacity:
-            problems.append(
-                f"it announces {header.length:,} bytes, but a {header.payload_bytes}-byte payload holds at "
-                f"most {capacity:,} under its model (each byte costs at least the shortest code length)")
+    if header.version == 1:
+        if header.payload_bytes % 4 or ((header.length == 0 or k == 1) and header.payload_bytes):
+            problems.append(f"payload length {header.payload_bytes}")
+        if header.length and k > 1 and not header.payload_bytes:
+            problems.append(f"{header.length} bytes of {k} byte values but an empty payload")
+        if model_ok and not problems:
+            capacity = capacity_symbols(header.payload_bytes // 4, header.frequencies)
+            if capacity is not None and header.length > capacity:
+                problems.append(
+                    f"it announces {header.length:,} bytes, but a {header.payload_bytes}-byte payload holds at "
+                    f"most {capacity:,} under its model (each byte costs at least the shortest code length)")
+    elif len(header.blocks):
+        problems += _index_problems(header, model_ok and not problems)
     if problems:
         raise FormatError(f"{name} has an inconsistent header: {'; '.join(problems)}")
 
 
+def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
+    """Version 2: the offsets are the running sums of the lengths, every length a positive
+    multiple of 4, and each block's payload can hold its bytes under the model."""
+    lengths = header.blocks["length"].astype(np.int64)
+    offsets = header.blocks["offset"]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    bad = np.flatnonzero((lengths < 4) | (lengths % 4 != 0))
+    if bad.size:
+        return [f"block {int(bad[0])} has payload length {int(lengths[bad[0]])} (a positive multiple of 4 is needed)"]
+    bad = np.flatnonzero(offsets != starts.astype(np.uint64))
+    if bad.size:
+        return [f"block {int(bad[0])} starts at payload offset {int(offsets[bad[0]]):,}, not {int(starts[bad[0]]):,} "
+                "where the block before it ends"]
+    if model_ok:
+        # Every block costs at least the shortest code length per byte: the least payload it needs.
+        capacities = capacity_symbols(lengths // 4, header.frequencies)
+        bad = np.flatnonzero(header.block_counts() > capacities)
+        if bad.size:
+            i = int(bad[0])
+            return [f"block {i} holds {int(header.block_counts()[i]):,} bytes, but its {int(lengths[i])}-byte payload "
+                    f"holds at most {int(capacities[i]):,} under the model (each byte costs at least the shortest code length)"]
+    return []
+
+
 def _blocks(header: Header, payload: bytes, name: str):
+    """Version 1: one bounded decoder over the whole payload, CHUNK bytes at a time."""
     remaining = header.length
     if remaining and len(header.byte_values) == 1:
-        block = np.full(min(CHUNK, remaining), header.byte_values[0], dtype=np.uint8)
-        while remaining:
-            yield block[: min(CHUNK, remaining)]
-            remaining -= min(CHUNK, remaining)
+        yield from _constant_blocks(header)
         return
     if not remaining:
         return
-    decoder = BoundedDecoder(np.frombuffer(payload, dtype="<u4").astype(np.uint32, copy=False), header.frequencies)
-    byte_values = header.byte_values
-    identity = int(byte_values[-1]) == len(byte_values) - 1
+    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32, copy=False)
+    decoder = BoundedDecoder(words, header.byte_values, header.frequencies)
     while remaining:
         count = min(CHUNK, remaining)
         try:
-            symbols = decoder.decode(count)
+            yield decoder.decode(count)
         except PayloadExhausted as error:
             raise FormatError(f"{name}'s payload {error.reason}; refusing to decode it") from None
         except Exception as error:  # noqa: BLE001 - constriction reports damaged data by raising
             raise FormatError(f"{name} has a payload that cannot be decoded ({error})") from None
-        yield symbols.astype(np.uint8) if identity else byte_values[symbols]
         remaining -= count
+
+
+def _blocks_v2(header: HeaderV2, stream, name: str, workers):
+    """Version 2: block payloads read in order (as long as the index says), decoded on the
+    pool, yielded in order."""
+    if header.length and len(header.byte_values) == 1:
+        yield from _constant_blocks(header)
+        return
+    if not len(header.blocks):
+        return
+    counts = header.block_counts()
+
+    def payloads():
+        for number, (_, length, crc) in enumerate(header.blocks.tolist()):
+            payload = stream.read(length)
+            if len(payload) != length:
+                raise FormatError(f"{name} is truncated: block {number}'s payload is {len(payload)} of {length} bytes")
+            yield payload, crc, int(counts[number])
+
+    model = BlockModel(header.byte_values, header.frequencies)
+    with BlockPool(model, workers, len(counts), header.length) as pool:
+        for number, result in enumerate(pool.decode(payloads())):
+            if isinstance(result, str):
+                raise FormatError(f"{name}'s block {number} {result}; refusing to decode it")
+            yield result
+
+
+def _constant_blocks(header):
+    """One byte value: the output is that byte, ``length`` times (no payload)."""
+    remaining = header.length
+    block = np.full(min(CHUNK, remaining), header.byte_values[0], dtype=np.uint8)
+    while remaining:
+        yield block[: min(CHUNK, remaining)]
+        remaining -= min(CHUNK, remaining)
 
 
 def _report(progress, phase: str, done: int, total: int) -> None:

@@ -111,27 +111,30 @@ def byte_counts(source, /, *, max_size=None) -> np.ndarray:
     return container.scan(_BytesSource(source, "source")).counts
 
 
-def compress(data, /, *, model=None, floor=None) -> bytes:
+def compress(data, /, *, model=None, floor=None, format_version=2, workers=None) -> bytes:
     """Compress bytes with a range coder under an order-0 byte model (see :func:`compress_file`).
 
     ``data`` is bytes-like (``bytes``, ``bytearray``, ``memoryview``, a uint8 array); a ``str``
     is refused rather than guessed to be a file name (use :func:`compress_file` for files).
+    ``format_version`` and ``workers`` as for :func:`compress_file`.
 
     >>> text = b"abracadabra" * 100
     >>> packed = compress(text)
     >>> decompress(packed) == text
     True
     """
-    header, payload, _ = container.build(_BytesSource(data, "data"), model=model, floor=floor, progress=None)
-    return header.pack() + bytes(payload)
+    _check_coding_options(format_version, workers)
+    header, payload, _ = container.build(_BytesSource(data, "data"), model=model, floor=floor, progress=None,
+                                         version=format_version, workers=workers)
+    return b"".join([header.pack(), *payload])
 
 
-def decompress(blob, /, *, max_output=None) -> bytes:
-    """The original bytes of :func:`compress`'s output.
+def decompress(blob, /, *, max_output=None, workers=None) -> bytes:
+    """The original bytes of :func:`compress`'s output (either format version).
 
     Raises :class:`FormatError` if ``blob`` is damaged, forged or announces more than
     ``max_output`` bytes (default: the machine's physical memory), before decoding anything;
-    decoding stops as soon as the payload is exhausted.
+    decoding stops as soon as a payload is exhausted. ``workers`` as for :func:`decompress_file`.
 
     >>> decompress(compress(b"abc"), max_output=2)
     Traceback (most recent call last):
@@ -139,18 +142,19 @@ def decompress(blob, /, *, max_output=None) -> bytes:
     infoloss.coding.container.FormatError: data announces 3 original bytes, more than the limit of 2; refusing to decode it; raise the limit (max_output=, --max-size) if you trust the file
     """
     check_integer("max_output", max_output, low=0, allow_none=True, meaning="the most bytes to restore")
+    _check_coding_options(2, workers)
     source = _BytesSource(blob, "blob")
     view = source.view
     limit = _physical_memory() if max_output is None else max_output
     header, payload = container.read(io.BytesIO(view), view.size, "data", max_output=limit)
     out = io.BytesIO()
-    for block in container.decoded_blocks(header, payload, "data"):
+    for block in container.decoded_blocks(header, payload, "data", workers=workers):
         out.write(block)
     return out.getvalue()
 
 
 def compress_file(source, target, /, *, model=None, floor=None, force=False, progress=None,
-                  max_size=None) -> CompressionStats:
+                  max_size=None, format_version=2, workers=None) -> CompressionStats:
     """Compress the regular file ``source`` into ``target``; return sizes and predicted bit rates.
 
     The model is order-0 (each byte independent): by default the byte frequencies of
@@ -170,42 +174,61 @@ def compress_file(source, target, /, *, model=None, floor=None, force=False, pro
       force: overwrite an existing ``target``.
       progress: optional callable ``progress(phase, done_bytes, total_bytes)``.
       max_size: refuse a ``source`` larger than this many bytes, before reading it.
+      format_version: 2 (blocks of 1 MiB coded independently, on every core) or 1 (one coder
+        for the whole file, readable by infoloss before version 2 existed).
+      workers: processes coding version-2 blocks at the same time; None: as many as
+        :func:`infoloss.set_num_threads` allows (the CPUs this process may use); 1: all in this
+        process. The output is the same whatever the number.
 
     Returns:
       :class:`CompressionStats`: sizes, bits per byte, entropy, cross-entropy and KL in bits.
     """
+    _check_coding_options(format_version, workers)
     start = time.perf_counter()
     with _FileSource(source, "source", max_size) as data:
         _check_target(data, target, force)
-        header, payload, figures = container.build(data, model=model, floor=floor, progress=progress)
+        header, payload, figures = container.build(data, model=model, floor=floor, progress=progress,
+                                                   version=format_version, workers=workers)
     with _output(target, force) as out:
         out.write(header.pack())
-        out.write(payload)
-    return CompressionStats(**figures, header_bytes=header.size, payload_bytes=len(payload),
-                            compressed_bytes=header.size + len(payload), seconds=time.perf_counter() - start)
+        out.writelines(payload)
+    return CompressionStats(**figures, header_bytes=header.size, payload_bytes=header.payload_bytes,
+                            compressed_bytes=header.size + header.payload_bytes, seconds=time.perf_counter() - start)
 
 
 def decompress_file(source, target, /, *, force=False, progress=None, max_output=None,
-                    max_size=None) -> DecompressionStats:
-    """Restore the file compressed by :func:`compress_file`.
+                    max_size=None, workers=None) -> DecompressionStats:
+    """Restore the file compressed by :func:`compress_file` (either format version).
 
-    The header, the payload and the restored bytes are all checked (CRC-32, CRC-32, SHA-256);
+    The header, the payload (each block's, in version 2) and the restored bytes are all
+    checked (CRC-32, CRC-32, SHA-256);
     a truncated, corrupted, forged, foreign or newer-version file raises :class:`FormatError`
     and ``target`` is not written. Refused before anything is written: a file announcing more
     than ``max_output`` bytes or more than the free space of ``target``'s filesystem, and a
-    ``source`` larger than ``max_size`` bytes (its payload is read into memory) or not a regular file.
+    ``source`` larger than ``max_size`` bytes (a version-1 payload is read into memory) or not a
+    regular file. ``workers``: processes decoding version-2 blocks at the same time (None: as
+    for :func:`compress_file`; 1: in this process).
     """
     check_integer("max_output", max_output, low=0, allow_none=True, meaning="the most bytes to restore")
+    _check_coding_options(2, workers)
     start = time.perf_counter()
     with _FileSource(source, "source", max_size) as data:
         _check_target(data, target, force)
         header, payload = container.read(data.stream, data.size, data.name, max_output=max_output)
-    _check_free_space(target, header.length, data.name)
-    with _output(target, force) as out:
-        for block in container.decoded_blocks(header, payload, data.name, progress=progress):
-            out.write(block)
+        _check_free_space(target, header.length, data.name)
+        with _output(target, force) as out:
+            for block in container.decoded_blocks(header, payload, data.name, progress=progress, workers=workers):
+                out.write(block)
     return DecompressionStats(compressed_bytes=data.size, original_bytes=header.length,
                               seconds=time.perf_counter() - start)
+
+
+def _check_coding_options(format_version, workers) -> None:
+    check_integer("format_version", format_version, low=1, meaning="1 or 2")
+    if format_version not in container.VERSIONS:
+        raise InputError(f"must be 1 or 2, got format_version={format_version!r}", argument="format_version",
+                         value=format_version)
+    check_integer("workers", workers, low=1, allow_none=True, meaning="processes coding blocks at the same time")
 
 
 # --------------------------------------------------------------------------------------------
