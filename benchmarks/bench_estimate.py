@@ -1,9 +1,13 @@
 """Speed of ``infoloss.estimate`` against NumPy, pandas, SciPy and scikit-learn, and its bias tables.
 
-Issue targets (ratios measured in the same run, best of ``--repeat``; a busy machine slows both):
+Issue targets (ratios measured in the same run, best of ``--repeat``; a busy machine slows both,
+so each counting row also gives the ratio of CPU times, which other processes disturb less):
 
 * counting 1e8 non-negative ints below 2**24: at least 3x faster than ``np.unique(x, return_counts=True)``;
 * wide-range int64 and strings: no slower than ``pandas.Series.value_counts``;
+* (also shown: 1e7 ints below 2**24, where the table is larger than the sample; ints in a range
+  that does not start at 0; wide int64 with few and with mostly distinct labels; peak memory
+  beside np.unique's);
 * NSB on K = 1e5 symbols with N = 1e6 samples: under 1 s;
 * KSG MI on n = 1e5, d = 2 (x and y 1-D): no slower than ``sklearn.feature_selection.mutual_info_regression``;
 * Kozachenko-Leonenko entropy up to n = 1e6 at d <= 3, and d = 20 at n = 1e5 (times; SciPy's
@@ -12,7 +16,8 @@ Issue targets (ratios measured in the same run, best of ``--repeat``; a busy mac
 ``--bias`` prints the Monte-Carlo bias and RMSE table (uniform and Zipf, K in {10, 100, 1000},
 N in {K/5, K, 10K}) that is checked in as ``benchmarks/bench_estimate_bias.txt``.
 
-Run: ``python benchmarks/bench_estimate.py [--size 1e8] [--repeat 3] [--bias] [--reps 50]``.
+Run: ``python benchmarks/bench_estimate.py [--size 1e8] [--repeat 3] [--bias] [--reps 50] [--part counting]``
+(``INFOLOSS_NO_KERNELS=1`` in front: the NumPy-only counting paths).
 """
 
 from __future__ import annotations
@@ -28,11 +33,14 @@ from infoloss import estimate
 
 
 def best(function, repeat):
-    times = []
+    """(best wall time, result); the best CPU time of the same runs is kept in ``best.cpu``."""
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = function()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    best.cpu = min(cpu)
     return min(times), result
 
 
@@ -44,32 +52,71 @@ def peak_memory(function) -> int:
     return peak
 
 
-def row(name, ours, theirs=None, reference=""):
+def row(name, ours, theirs=None, reference="", cpu=None):
     ratio = f"{theirs / ours:6.2f}x vs {reference}" if theirs is not None else ""
+    if cpu is not None:
+        ratio += f" (cpu {cpu[1] / cpu[0]:.2f}x)"
     print(f"  {name:<46} {ours * 1e3:10.1f} ms  {'' if theirs is None else f'{theirs * 1e3:10.1f} ms':>13}  {ratio}")
+
+
+def compare(name, sample, references, repeat, memory=False):
+    """Count ``sample`` with infoloss and with each reference (name -> function); check the counts."""
+    ours, table = best(lambda: estimate.count(sample), repeat)
+    ours_cpu = best.cpu
+    for reference, function in references.items():
+        theirs, (labels, counts) = best(lambda: function(sample), repeat)
+        order = np.argsort(labels)  # value_counts sorts by count; count() gives numbers ascending
+        assert np.array_equal(table.labels, labels[order]) and np.array_equal(table.counts, counts[order])
+        row(name, ours, theirs, reference, (ours_cpu, best.cpu))
+        name = ""
+    if memory:
+        extra = peak_memory(lambda: estimate.count(sample))
+        unique = peak_memory(lambda: np.unique(sample, return_counts=True))
+        print(f"  {'':<46} extra peak memory {extra / 2**20:.0f} MiB (np.unique {unique / 2**20:.0f} MiB) "
+              f"for {sample.nbytes / 2**20:.0f} MiB of input")
 
 
 def counting(size, repeat):
     import pandas as pd
 
+    def unique(x):
+        return np.unique(x, return_counts=True)
+
+    def value_counts(x):
+        table = pd.Series(x).value_counts()
+        return table.index.to_numpy(), table.to_numpy()
+
+    from infoloss.estimate import _counts
+
     rng = np.random.default_rng(0)
-    print(f"counting {size:.0e} labels (infoloss.estimate.count; reference time; speed-up)")
+    print(f"counting {size:.0e} labels (infoloss.estimate.count; reference time; speed-up; kernels "
+          f"{'on' if _counts._KERNELS is not None else 'off'})")
     small = rng.integers(0, 1 << 24, size, dtype=np.int64)
-    ours, table = best(lambda: estimate.count(small), repeat)
-    theirs, (labels, counts) = best(lambda: np.unique(small, return_counts=True), repeat)
-    assert np.array_equal(table.counts, counts) and np.array_equal(table.labels, labels)
-    row("ints in [0, 2^24)", ours, theirs, "np.unique")
-    extra = peak_memory(lambda: estimate.count(small))
-    print(f"  {'':<46} extra peak memory {extra / 2**20:.0f} MiB for {small.nbytes / 2**20:.0f} MiB of input")
-    small = None  # frees the labels (the lambdas above hold them)
-    wide = rng.integers(-(1 << 62), 1 << 62, size // 10, dtype=np.int64) // (1 << 40)
-    ours, _ = best(lambda: estimate.count(wide), repeat)
-    theirs, _ = best(lambda: pd.Series(wide).value_counts(), repeat)
-    row(f"wide-range int64 ({size // 10:.0e})", ours, theirs, "pandas value_counts")
+    compare(f"ints in [0, 2^24) ({size:.0e})", small, {"np.unique": unique}, repeat, memory=True)
+    del small
+    tenth = size // 10
+    sparse = rng.integers(0, 1 << 24, tenth, dtype=np.int64)
+    compare(f"ints in [0, 2^24) ({tenth:.0e}: table > n)", sparse, {"np.unique": unique}, repeat, memory=True)
+    del sparse
+    shifted = rng.integers(-(1 << 62), 1 << 62, tenth, dtype=np.int64) // (1 << 40)
+    compare(f"ints in [-2^22, 2^22) ({tenth:.0e})", shifted, {"pandas value_counts": value_counts,
+                                                              "np.unique": unique}, repeat)
+    del shifted
+    pool = rng.integers(-(1 << 63), (1 << 63) - 1, 1000, dtype=np.int64)
+    few = pool[rng.integers(0, 1000, size)]
+    compare(f"wide int64, 1e3 distinct ({size:.0e})", few, {"pandas value_counts": value_counts,
+                                                             "np.unique": unique}, repeat)
+    del few
+    wide = rng.integers(-(1 << 63), (1 << 63) - 1, tenth, dtype=np.int64)
+    compare(f"wide int64, mostly distinct ({tenth:.0e})", wide, {"pandas value_counts": value_counts,
+                                                                  "np.unique": unique}, repeat)
+    del wide
     words = np.array([f"w{i}" for i in range(50_000)], dtype=object)[rng.integers(0, 50_000, size // 20)]
-    ours, _ = best(lambda: estimate.count(words), repeat)
-    theirs, _ = best(lambda: pd.Series(words).value_counts(), repeat)
-    row(f"strings, 5e4 distinct ({size // 20:.0e})", ours, theirs, "pandas value_counts")
+    ours, table = best(lambda: estimate.count(words), repeat)
+    ours_cpu = best.cpu
+    theirs, reference = best(lambda: pd.Series(words).value_counts(), repeat)
+    assert dict(zip(table.labels, table.counts)) == reference.to_dict()
+    row(f"strings, 5e4 distinct ({size // 20:.0e})", ours, theirs, "pandas value_counts", (ours_cpu, best.cpu))
 
 
 def nsb(repeat):

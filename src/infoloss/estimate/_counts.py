@@ -368,10 +368,12 @@ def _offsets(values: np.ndarray, low: int) -> np.ndarray:
 
 
 def _labels_at(offsets: np.ndarray, low: int, dtype: np.dtype) -> np.ndarray:
-    """The labels ``low + offsets`` in the samples' dtype."""
+    """The labels ``low + offsets`` in the samples' dtype (int64: in place, no second array)."""
     if dtype == np.uint64:
         return offsets.astype(np.uint64) + np.uint64(low)
-    return (offsets + low).astype(dtype, copy=False)
+    if dtype == offsets.dtype:
+        return np.add(offsets, low, out=offsets)
+    return (offsets + low).astype(dtype)
 
 
 def _count_by_hashing(values: np.ndarray, keep_codes: bool) -> Counts | None:
