@@ -119,6 +119,15 @@ def test_file_errors(tmp_path):
         assert message in outcome.stderr and len(outcome.stderr.strip().splitlines()) == 1
 
 
+def test_errors_in_the_second_column_name_it(tmp_path):
+    (tmp_path / "gap.csv").write_text("a,b\nx,1\ny,2\nx,1\nz,3\n,4\n")
+    outcome = run(tmp_path / "gap.csv", "--column", "b", "--column", "a")
+    assert outcome.exit_code == 2
+    assert "gap.csv, column 'a', row 5: is missing" in outcome.stderr
+    outcome = run(tmp_path / "gap.csv", "--column", "a", "--column", "b")
+    assert "gap.csv, column 'a', row 5: is missing" in outcome.stderr
+
+
 def test_large_files_read_in_chunks_with_progress(files, data, monkeypatch):
     # Files over 64 MiB are read in chunks behind a progress bar (on stderr); the threshold is
     # lowered here so that path runs on a small file and must give the same numbers.

@@ -100,7 +100,7 @@ def _estimates(est, data, names, *, method, alphabet_size, base, ci, ci_method, 
     kl_options = dict(entropy_options, alphabet_size=alphabet_size)
     return [
         (f"H({x_name})", est.entropy(x, method, alphabet_size=alphabet_size, **entropy_options)),
-        (f"H({y_name})", est.entropy(y, method, alphabet_size=alphabet_size, **entropy_options)),
+        (f"H({y_name})", _second_column(est.entropy, y, method, alphabet_size=alphabet_size, **entropy_options)),
         (f"H({x_name},{y_name})", est.joint_entropy(x, y, pair_method, **pair_options)),
         (f"I({x_name};{y_name})", est.mutual_information(x, y, pair_method, **pair_options)),
         (f"H({x_name}|{y_name})", est.conditional_entropy(x, y, pair_method, **pair_options)),
@@ -108,6 +108,17 @@ def _estimates(est, data, names, *, method, alphabet_size, base, ci, ci_method, 
         (f"KL({x_name}||{y_name})", est.kl_divergence(x, y, kl_method, **kl_options)),
         (f"KL({y_name}||{x_name})", est.kl_divergence(y, x, kl_method, **kl_options)),
     ]
+
+
+def _second_column(function, y, *args, **options):
+    """``function(y, ...)``, a one-sample estimate of the second column: its errors name it (the
+    library calls its one sample x, which :func:`_translate` would take for the first column)."""
+    try:
+        return function(y, *args, **options)
+    except InfolossError as error:
+        if error.argument == "x":
+            error.argument = "y"
+        raise
 
 
 # --------------------------------------------------------------------------------------------
