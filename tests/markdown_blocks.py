@@ -78,7 +78,9 @@ def blocks(path: Path) -> list[Block]:
         if match.group(1) != "python":
             continue
         code = match.group(2)
-        found.append(Block(path, text.count("\n", 0, match.start()) + 1, code, bool(re.search(r"^>>> ", code, re.M))))
+        found.append(
+            Block(path, text.count("\n", 0, match.start()) + 1, code, bool(re.search(r"^>>> ", code, re.M)))
+        )
     return found
 
 
@@ -112,7 +114,7 @@ def _run_script(block: Block) -> str | None:
     namespace: dict = {"__name__": f"block_{block.line}"}
     try:
         exec(compile(block.code, block.name, "exec"), namespace)  # noqa: S102 - the page's own example
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever a page's example raises is its failure report
         return traceback.format_exc()
     return None
 

@@ -18,7 +18,9 @@ _BLOCKS = blocks(README)
 
 
 def test_readme_has_script_and_doctest_blocks():
-    assert any(not b.doctest for b in _BLOCKS), "the README's Python examples moved: update this test's pattern"
+    assert any(not b.doctest for b in _BLOCKS), (
+        "the README's Python examples moved: update this test's pattern"
+    )
     assert any(b.doctest for b in _BLOCKS), "the README has no doctest block left"
 
 

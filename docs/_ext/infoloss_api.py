@@ -1,4 +1,5 @@
-"""``.. infoloss-api:: MODULE``: a summary table and the full entry of every public name of MODULE.
+"""``.. infoloss-api:: MODULE``: MODULE's docstring, a summary table and the full entry of every
+public name of MODULE.
 
 The names are the module's ``__all__`` (submodules left out: they get their own page), so the
 reference cannot fall behind the code: a name added to ``__all__`` appears at the next build,
@@ -29,11 +30,29 @@ class InfolossApi(SphinxDirective):
         names = self.options["names"].split() if "names" in self.options else list(module.__all__)
         skip = set(self.options.get("skip", "").split())
         entries = [name for name in names if name not in skip and not inspect.ismodule(getattr(module, name))]
-        lines = [f".. currentmodule:: {modname}", "", ".. autosummary::", ""]
-        lines += [f"   {name}" for name in entries] + [""]
+        lines = []
+        if "names" not in self.options:  # the module's own docstring: its conventions, formulas, references
+            lines += [
+                f".. automodule:: {modname}",
+                *(["   :no-index:"] if _shadowed(modname, module) else []),
+                "",
+            ]
+        lines += [f".. currentmodule:: {modname}", "", ".. autosummary::", ""]
+        # Constants stay out of the table: autosummary would summarise their type's docstring.
+        lines += [f"   {name}" for name in entries if _documented_by_autodoc(getattr(module, name))] + [""]
         for name in entries:
             lines += [*_entry(modname, name, getattr(module, name)), ""]
         return self.parse_text_to_nodes("\n".join(lines))
+
+
+def _shadowed(modname: str, module: object) -> bool:
+    # infoloss.demo.digits is a function; the module of that name is documented, not indexed.
+    parent, _, last = modname.rpartition(".")
+    return bool(parent) and getattr(importlib.import_module(parent), last, module) is not module
+
+
+def _documented_by_autodoc(obj: object) -> bool:
+    return inspect.isclass(obj) or callable(obj)
 
 
 def _entry(modname: str, name: str, obj: object) -> list[str]:

@@ -9,7 +9,7 @@ errors (``argument``, ``index``, ``value``, ``reason``, ``hint``) with the comma
 option, file, row, CSV line, column and label, and ``--counts`` where the library would
 suggest ``normalize=True``. Every problem is one line and exit status 2, never a traceback.
 
-Hostile input is bounded (see the README's Reliability section): only regular files are read
+Hostile input is bounded (see docs/reliability.md): only regular files are read
 (a link to ``/dev/zero``, a FIFO or a device is refused before it is opened for reading), a
 file larger than ``--max-size`` (default 4 GiB, :func:`max_size_option`, one setting for every
 command) is refused before it is read, an ``.npy`` header is checked against the file's size

@@ -112,8 +112,8 @@ class Digits:
 class DigitsReport:
     """Every figure of :func:`digits`; :meth:`as_dict` is the ``--json`` document.
 
-    Attributes (each a dict with self-explaining keys; see the README section "Learning is
-    compression: the digits demonstration"): ``settings``, ``kl_vs_cross_entropy`` (section
+    Attributes (each a dict with self-explaining keys; see the guide page
+    docs/guide/demo.md, "Learning is compression"): ``settings``, ``kl_vs_cross_entropy`` (section
     1), ``entropy_scaled_step`` (2), ``label_coding`` and ``prequential`` (3), ``q_against_p``
     (4), ``baseline`` (scikit-learn's logistic regression on the same split, for context).
     ``seconds`` (wall time), ``notes`` and ``plot_files`` are not part of the JSON document,
