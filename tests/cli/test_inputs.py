@@ -81,7 +81,7 @@ def test_a_sparse_file_of_five_gibibytes_is_refused_by_the_default_limit(tmp_pat
 
 
 @pytest.mark.parametrize(
-    ("text", "size"),
+    "text, size",
     [("1000", 1000), ("512K", 512 << 10), ("100M", 100 << 20), ("4G", 4 << 30), ("4GiB", 4 << 30),
      ("1.5k", 1536), ("2 MB", 2 << 20), ("1T", 1 << 40)],
 )
@@ -152,7 +152,7 @@ def test_big_endian_and_fortran_order_npy_are_read(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("document", "fragments"),
+    "document, fragments",
     [
         ('{"a": 0.5, "a": 0.5, "b": 0.5}', ["label 'a' appears twice in one object"]),
         ('[{"a": 1}, {"b": 1, "b": 2}]', ["label 'b' appears twice"]),
@@ -192,7 +192,7 @@ def test_csv_that_is_not_utf8_and_csv_with_nul_bytes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("value", "fragment"),
+    "value, fragment",
     [("1" * 400 + "/3,1", "is too large for a floating-point number"),
      ("1/" + "3" * 5000 + ",1", "has 5001 digits"),
      ("1" * 400 + ",1", "infinite"),
@@ -282,3 +282,38 @@ def test_many_json_labels_and_a_duplicate_among_them(tmp_path):
     assert json.loads(done.stdout)["rows"][0]["entropy_p"] == pytest.approx(np.log(n), rel=1e-12)
     labels = ",".join(f"l{i}=1" for i in range(n)) + ",l5=1"
     one_line_error(run("--p", labels, "--counts"), "label 'l5' appears twice (items 6 and 100001)")
+
+
+@pytest.mark.parametrize("text", [
+    "a,b,c\n1,2,3\n", "a,b\n0.5,0.5\n0.25,0.75", "1,2,3\n4,5,6\n", " a , b \n 1 , 2 \n", "x\ty\n1\t2\n",
+    "a,b\n1,2\n3\n", "a,b\n1,\n", "a,b\n1/2,1/2\n", "a,b\n\n1,2\n", "# c\na,b\n1,2\n", '"a",b\n1,2\n',
+    "a,b\r\n1,2\r\n", "a,a\n1,2\n", "a,b\n1,inf\n", "a,b\n1_0,2\n", "a,b\n", "a,b\n1e400,1\n",
+])
+def test_the_fast_csv_path_reads_what_the_csv_module_reads(text):
+    # Either the plain reader declines (and the csv module reads the file), or both give the same.
+    from infoloss.cli import inputs
+
+    delimiter = "\t" if "\t" in text else ","
+    try:
+        reference = inputs._read_csv_cells("--p-file f.csv", text, delimiter)
+    except inputs.InputError as error:
+        reference = error
+    try:
+        plain = inputs._read_plain_csv("--p-file f.csv", text, delimiter)
+    except inputs.InputError as error:
+        assert isinstance(reference, inputs.InputError) and str(error) == str(reference)
+        return
+    if plain is None:
+        return
+    assert not isinstance(reference, Exception), reference
+    np.testing.assert_array_equal(plain.values, reference.values)
+    assert (plain.labels, plain.lines) == (reference.labels, reference.lines)
+    assert text.startswith(("a,b,c", "a,b\n0.5", "1,2,3", " a ", "x\ty"))  # the plain files take the fast path
+
+
+def test_a_million_labels_go_through_the_fast_path(tmp_path):
+    from infoloss.cli import inputs
+
+    text = ",".join(f"s{i}" for i in range(10**6)) + "\n" + ",".join(["1"] * 10**6) + "\n"
+    plain = inputs._read_plain_csv("--p-file f.csv", text, ",")
+    assert plain is not None and plain.values.shape == (1, 10**6) and plain.labels[-1] == "s999999"

