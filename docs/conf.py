@@ -39,7 +39,7 @@ root_doc = "index"
 nitpicky = False
 
 # MyST
-myst_enable_extensions = ["colon_fence", "deflist", "dollarmath"]
+myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]  # pages moved from the README may skip a heading level
 
