@@ -299,3 +299,24 @@ def test_help_and_compress_import_only_what_they_need(tmp_path):
     assert not imported & (heavy | {"infoloss.coding.huffman", "concurrent.futures.process"}
                            | (commands - {"infoloss.cli.code"}))  # a small file: no worker processes
 
+
+
+def test_format_version_and_workers_options(tmp_path, monkeypatch):
+    import infoloss.coding.container as container
+    from tests.coding.formats import layout
+
+    monkeypatch.setattr(container, "CHUNK", 4096)  # several blocks, so two workers really start
+    data = np.random.default_rng(0).choice(256, size=20_000, p=np.arange(1, 257) / np.arange(1, 257).sum())
+    source = tmp_path / "d.bin"
+    source.write_bytes(data.astype(np.uint8).tobytes())
+    for version in ("1", "2"):
+        packed = tmp_path / f"d{version}.ilc"
+        result = run("compress", source, "-o", packed, "--format-version", version, "-j", "2")
+        assert result.exit_code == 0, result.output
+        assert layout(packed.read_bytes())["version"] == int(version)
+        restored = tmp_path / f"back{version}"
+        result = run("decompress", packed, "-o", restored, "--workers", "2")
+        assert result.exit_code == 0, result.output
+        assert restored.read_bytes() == source.read_bytes()
+    result = run("compress", source, "-o", tmp_path / "x.ilc", "--format-version", "3")
+    assert result.exit_code == 2 and "--format-version" in result.output

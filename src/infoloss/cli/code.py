@@ -41,6 +41,11 @@ SUFFIX = ".ilc"
 PROGRESS_FROM = 8 << 20  # show a progress bar for inputs of 8 MiB and more
 MAX_ROWS = 100  # rows of the Huffman table shown by default (rich renders about 0.4 ms a row)
 
+_workers_option = click.option(
+    "-j", "--workers", type=click.IntRange(1), metavar="N",
+    help="Processes coding blocks at the same time [default: one per CPU, for files of 2 MiB and more].")
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--p", "p_inline", metavar="VALUES", help="The distribution to code, inline as for `infoloss measure` (0.5,0.25,0.25 or a=.5,b=.25,c=.25 or 1/2,1/4,1/4).")
 @click.option("--p-file", metavar="FILE", help="Read p from a file (.csv, .tsv, .npy, .json), one row.")
@@ -95,8 +100,10 @@ def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows, plot
 @click.option("--model", metavar="OTHER", type=click.Path(dir_okay=False), help="Code with OTHER's byte frequencies instead of SOURCE's own: the output grows by KL(p||q) bits per byte.")
 @click.option("--floor", type=float, metavar="P", help="Give every byte value at least probability P under the model, so bytes the model never saw can be coded.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
+@click.option("--format-version", type=click.Choice(["1", "2"]), default="2", show_default=True, help="2: blocks of 1 MiB coded on every core; 1: one coder, readable by infoloss before version 2.")
+@_workers_option
 @max_size_option
-def compress(source, output, model, floor, force):
+def compress(source, output, model, floor, force, format_version, workers):
     """Compress SOURCE's bytes with a range coder under an order-0 byte model.
 
     The model is SOURCE's own byte frequencies (the payload approaches n H(p) bits), or with
@@ -110,7 +117,7 @@ def compress(source, output, model, floor, force):
         weights = _run(coding.byte_counts, model, max_size=limit) if model else None
         with _progress(_size_of(source), "compress", stop) as progress:
             stats = _run(coding.compress_file, source, output, model=weights, floor=floor, force=force,
-                         progress=progress, max_size=limit)
+                         progress=progress, max_size=limit, format_version=int(format_version), workers=workers)
     heading, table = _compression_report(source, output, model, stats)
     console = _console()
     console.print(heading, soft_wrap=True)  # long paths stay on one line
@@ -121,8 +128,9 @@ def compress(source, output, model, floor, force):
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", metavar="FILE", help=f"The restored file [default: SOURCE without {SUFFIX}].")
 @click.option("-f", "--force", is_flag=True, help="Overwrite FILE if it exists.")
+@_workers_option
 @max_size_option
-def decompress(source, output, force):
+def decompress(source, output, force, workers):
     """Restore a file written by `infoloss code compress`, checking its checksums.
 
     A truncated, corrupted, forged or foreign file is refused and nothing is written; so is
@@ -135,7 +143,7 @@ def decompress(source, output, force):
     limit = max_size()
     with _signals_interrupt() as stop, _progress(_size_of(source), "decompress", stop) as progress:
         stats = _run(coding.decompress_file, source, output, force=force, progress=progress,
-                     max_output=limit, max_size=limit)
+                     max_output=limit, max_size=limit, workers=workers)
     _console().print(
         Text.assemble(
             ("restored ", "bold"), f"{printable(output)}: {stats.original_bytes:,} bytes from {stats.compressed_bytes:,} "
