@@ -12,6 +12,10 @@ build (``docs/_ext/run_blocks.py``), so a block that passes here passes there:
 
 So a block that needs a name, an import or data from an earlier block fails, as it would for a
 reader who copies it.
+
+A block that needs a CUDA GPU says so on its first line, ``# needs: gpu`` (``>>> # needs: gpu`` in
+a doctest), followed by why; where no GPU is present the tests skip it with that note and the
+docs build leaves it unrun and says so, while the reader sees the note in the block itself.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ _FENCE = re.compile(r"^```(python|\{code-cell\}[^\n]*)\n(.*?)^```[ \t]*$", re.S 
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _CELL_OPTIONS = re.compile(r"\A(?:---\n.*?\n---\n|(?::[^\n]*\n)+)", re.S)
 _DOCTEST_FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
+_GPU_MARK = re.compile(r"\A(?:>>> )?# needs: gpu\b")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ class Block:
     line: int
     code: str
     doctest: bool
+
+    @property
+    def needs_gpu(self) -> bool:
+        return bool(_GPU_MARK.match(self.code))
 
     @property
     def name(self) -> str:
@@ -87,6 +96,15 @@ def blocks(path: Path) -> list[Block]:
 def pages() -> list[Path]:
     """Every Markdown page of the docs, sorted (the build's own output excluded)."""
     return sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts and not p.name.startswith("_"))
+
+
+def gpu_available() -> bool:
+    """Whether a CUDA GPU is usable here (PyTorch installed and it sees a device)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
 
 
 def run(block: Block) -> str | None:

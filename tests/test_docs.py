@@ -22,8 +22,10 @@ def test_docs_pages_have_blocks():
 
 @pytest.mark.parametrize("block", _BLOCKS, ids=lambda b: f"{b.path.relative_to(DOCS).as_posix()}:{b.line}")
 def test_docs_block_runs(block):
-    from tests.markdown_blocks import run
+    from tests.markdown_blocks import gpu_available, run
 
+    if block.needs_gpu and not gpu_available():
+        pytest.skip(f"{block.name} needs a CUDA GPU (marked '# needs: gpu'); none is present")
     failure = run(block)
     assert failure is None, f"{block.name} does not run as written:\n{failure}"
 
@@ -80,3 +82,14 @@ def test_every_public_module_has_an_api_page():
     assert top_level <= elsewhere | errors, (
         f"top-level names on no API page: {sorted(top_level - elsewhere - errors)}"
     )
+
+
+def test_gpu_marker(tmp_path):
+    # `# needs: gpu` on a block's first line (after `>>> ` in a doctest) marks it; nothing else does.
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\n# needs: gpu (CUDA)\nimport torch\n```\n\n```python\n>>> # needs: gpu\n>>> 1\n1\n\n```\n\n"
+        "```python\nimport torch  # needs: gpu is only a marker on the first line\n```\n",
+        encoding="utf-8",
+    )
+    assert [block.needs_gpu for block in blocks(page)] == [True, True, False]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.markdown_blocks import ROOT, blocks, run
+from tests.markdown_blocks import ROOT, blocks, gpu_available, run
 
 README = ROOT / "README.md"
 _BLOCKS = blocks(README)
@@ -26,5 +26,9 @@ def test_readme_has_script_and_doctest_blocks():
 
 @pytest.mark.parametrize("block", _BLOCKS, ids=lambda b: f"line{b.line}")
 def test_readme_block_runs_alone(block):
+    if block.needs_gpu and not gpu_available():
+        pytest.skip(
+            f"README block at line {block.line} needs a CUDA GPU (marked '# needs: gpu'); none is present"
+        )
     failure = run(block)
     assert failure is None, f"the README block at line {block.line} does not run on its own:\n{failure}"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from tests.markdown_blocks import blocks, is_notebook, run
+from tests.markdown_blocks import blocks, gpu_available, is_notebook, run
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,11 @@ def _run_page_blocks(app, docname: str, source: list[str]) -> None:
         return  # myst-nb executes it (nb_execution_mode = "force")
     path = Path(app.env.doc2path(docname))
     for block in blocks(path):
+        if block.needs_gpu and not gpu_available():
+            logger.info(
+                "%s:%d needs a CUDA GPU (marked '# needs: gpu'); none here, not run", docname, block.line
+            )
+            continue
         failure = run(block)
         if failure is not None:
             logger.warning(
