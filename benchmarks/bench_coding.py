@@ -18,6 +18,17 @@ RSS (after a tiny warm-up call, so one-time imports are not timed); each externa
 verified byte for byte. Run: python benchmarks/bench_coding.py [--size-mb 100] [--skip-external]
 Label handling: python benchmarks/bench_coding.py --labels 1000000 (`infoloss code --p-file` on
 one CSV row of 10^6 labels; target under 2 s, measured here, never asserted in the tests).
+
+The compressor as a user times it (native-speed issue): python benchmarks/bench_coding.py --whole-process
+[--before /tmp/before] [--repeat 5]. 20,000,000 bytes drawn i.i.d. from a Dirichlet(0.3)
+distribution over the 256 byte values (seed 0); each `infoloss code compress` / `decompress`
+is a whole process (start-up and imports included), timed by wall clock and by its CPU time
+(its own and its worker processes'), with its peak RSS, median of the repeats: format version 2
+on every core (the default), and version 1 / one process (-j 1) beside it. Targets: compress
+>= 60 MB/s, decompress >= 35 MB/s (wall). Then the decoder in process (no start-up), version 1
+against the tree before the redesign (``--before``: a checkout of commit 0c40178 with its
+extension built) on the same file: single-block decoding within 5 % of before (median CPU
+time of the repeats, both measured in this run).
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
+TARGET_WHOLE_COMPRESS_MBS = 60.0
+TARGET_WHOLE_DECOMPRESS_MBS = 35.0
 TARGET_COMPRESS_MBS = 50.0
 TARGET_DECOMPRESS_MBS = 20.0
 TARGET_OVERHEAD_PERCENT = 0.01
@@ -63,7 +76,14 @@ def main() -> None:
     parser.add_argument("--skip-external", action="store_true", help="skip gzip/bzip2/xz")
     parser.add_argument("--labels", type=int, default=0, metavar="N",
                         help="instead: time `infoloss code --p-file` on one CSV row of N labelled counts")
+    parser.add_argument("--whole-process", action="store_true",
+                        help="instead: `infoloss code compress/decompress` as whole processes, 20 MB Dirichlet(0.3)")
+    parser.add_argument("--before", metavar="TREE", help="with --whole-process: the tree before the redesign")
+    parser.add_argument("--repeat", type=int, default=5, help="with --whole-process: runs of each (median)")
     args = parser.parse_args()
+    if args.whole_process:
+        _bench_whole_process(args.repeat, args.before)
+        return
     if args.labels:
         _bench_labels(args.labels)
         return
@@ -77,6 +97,126 @@ def main() -> None:
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
         for line in verdicts:
             print(line)
+
+
+def _bench_whole_process(repeat: int, before: str | None) -> None:
+    """The native-speed issue's compressor figures (see the module docstring)."""
+    print(f"infoloss code compress/decompress, whole processes, 20,000,000 bytes Dirichlet(0.3); python "
+          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs (affinity {len(os.sched_getaffinity(0))}), load "
+          f"{os.getloadavg()[0]:.1f}; median of {repeat}")
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.full(256, 0.3))
+    data = rng.choice(256, size=20_000_000, p=probabilities).astype(np.uint8)
+    size = data.size
+    command = [sys.executable, "-m", "infoloss"]
+    with tempfile.TemporaryDirectory(prefix="bench_whole_") as folder:
+        folder = Path(folder)
+        source = folder / "dirichlet.bin"
+        data.tofile(source)
+        startup = _median_run(command + ["--help"], repeat)
+        print(f"  infoloss --help: {startup['wall']:.3f} s wall, {startup['cpu']:.3f} s CPU, peak RSS {startup['rss_mb']:.0f} MB")
+        print(f"{'format':<22}{'operation':<12}{'wall s':>8}{'CPU s':>8}{'MB/s wall':>11}{'MB/s CPU':>10}{'peak MB':>9}"
+              f"{'output bytes':>14}  target")
+        rows = {}
+        for label, options, dec_options in (("v2, every core", [], []),
+                                            ("v1, one process", ["--format-version", "1", "-j", "1"], ["-j", "1"]),
+                                            ("v2, one process", ["-j", "1"], ["-j", "1"])):
+            packed, restored = folder / "d.ilc", folder / "d.out"
+            enc = _median_run(command + ["code", "compress", str(source), "-o", str(packed), "-f", *options], repeat)
+            out_size = packed.stat().st_size
+            dec = _median_run(command + ["code", "decompress", str(packed), "-o", str(restored), "-f", *dec_options],
+                              repeat)
+            if not _same(source, restored):
+                raise SystemExit(f"{label}: ROUND TRIP FAILED")
+            rows[label] = (enc, dec)
+            for operation, result, target in (("compress", enc, TARGET_WHOLE_COMPRESS_MBS),
+                                              ("decompress", dec, TARGET_WHOLE_DECOMPRESS_MBS)):
+                rate = size / result["wall"] / 1e6
+                verdict = (f">= {target:g}: {'PASS' if rate >= target else 'MISS'}") if label == "v2, every core" else ""
+                print(f"{label:<22}{operation:<12}{result['wall']:>8.3f}{result['cpu']:>8.3f}{rate:>11.1f}"
+                      f"{size / result['cpu'] / 1e6:>10.1f}{result['rss_mb']:>9.0f}"
+                      f"{out_size if operation == 'compress' else size:>14,}  {verdict}")
+        v2, v1 = rows["v2, every core"], rows["v1, one process"]
+        print(f"v2 every core vs v1 one process (wall): compress {v1[0]['wall'] / v2[0]['wall']:.2f}x, "
+              f"decompress {v1[1]['wall'] / v2[1]['wall']:.2f}x faster")
+        _bench_decoder_in_process(source, repeat, before)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (the machine is shared: wall times include waiting "
+          "for a core; CPU times show the work)")
+
+
+DECODER_CHILD = r"""
+import json, sys, time
+from infoloss import coding
+data = open(sys.argv[1], "rb").read()
+repeat, options = int(sys.argv[2]), json.loads(sys.argv[3])
+blob = coding.compress(data, **options.get("compress", {}))
+coding.decompress(coding.compress(b"warm up: import everything the first call imports"))
+cpus, walls = [], []
+for _ in range(repeat):
+    wall, cpu = time.perf_counter(), time.process_time()
+    assert coding.decompress(blob, **options.get("decompress", {})) == data
+    walls.append(time.perf_counter() - wall)
+    cpus.append(time.process_time() - cpu)
+print(json.dumps({"cpu": sorted(cpus)[len(cpus) // 2], "wall": sorted(walls)[len(walls) // 2]}))
+"""
+
+
+def _bench_decoder_in_process(source: Path, repeat: int, before: str | None) -> None:
+    """Single-block (version 1) decoding in process, against the tree before the redesign."""
+    variants = [("after, v1 (one coder)", None, {"compress": {"format_version": 1}}),
+                ("after, v2, one process", None, {"decompress": {"workers": 1}}),
+                ("after, v2, every core", None, {})]
+    if before:
+        variants.insert(0, ("before (0c40178), v1", str(Path(before) / "src"), {}))
+    print(f"decoder in process (no start-up), {source.stat().st_size:,} bytes, median of {repeat}:")
+    results = {}
+    for label, path, options in variants:
+        environment = dict(os.environ)
+        if path:
+            environment["PYTHONPATH"] = path
+        done = subprocess.run([sys.executable, "-c", DECODER_CHILD, str(source), str(repeat), json.dumps(options)],
+                              capture_output=True, text=True, env=environment, check=True)
+        results[label] = json.loads(done.stdout.strip().splitlines()[-1])
+        size = source.stat().st_size
+        print(f"  {label:<26} CPU {results[label]['cpu']:.3f} s ({size / results[label]['cpu'] / 1e6:.1f} MB/s), "
+              f"wall {results[label]['wall']:.3f} s ({size / results[label]['wall'] / 1e6:.1f} MB/s)")
+    if before:
+        reference = results["before (0c40178), v1"]["cpu"]
+        for label in results:
+            if label.startswith("after"):
+                ratio = results[label]["cpu"] / reference
+                verdict = f" (<= 1.05: {'PASS' if ratio <= 1.05 else 'MISS'})" if "v1" in label else ""
+                print(f"  {label} / before, CPU: {ratio:.3f}{verdict}")
+                if "every core" in label:
+                    wall = results[label]["wall"] / results["before (0c40178), v1"]["wall"]
+                    print(f"  {label} / before, wall: {wall:.3f}")
+
+
+def _median_run(command: list[str], repeat: int) -> dict:
+    """Median wall and CPU seconds (the process and its worker processes) and the peak RSS of ``command``.
+
+    Run under GNU time (``/usr/bin/time``) where it exists: Linux carries ``ru_maxrss`` over
+    from the parent across fork and exec, so the small ``time`` process measures the peak of
+    the command alone (the largest of its processes); elsewhere the peak is not shown.
+    """
+    walls, cpus, peaks = [], [], []
+    gnu_time = shutil.which("time") if Path("/usr/bin/time").exists() else None
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        for _ in range(repeat):
+            prefix = ["/usr/bin/time", "-q", "-o", report.name, "-f", "%U %S %M"] if gnu_time else []
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            done = subprocess.run(prefix + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            walls.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode != 0:
+                raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            if gnu_time:
+                report.seek(0)
+                peaks.append(int(report.read().split()[-1]) / 1024)
+    return {"wall": sorted(walls)[repeat // 2], "cpu": sorted(cpus)[repeat // 2],
+            "rss_mb": max(peaks) if peaks else float("nan")}
 
 
 def _bench_labels(count: int) -> None:
