@@ -63,6 +63,7 @@ napoleon_custom_sections = [("Fields", "params_style")]
 
 # HTML: Furo, no external requests (fonts and scripts ship with the theme).
 html_theme = "furo"
+highlight_language = "text"  # untagged blocks are program output, not Python
 html_title = f"infoloss {release}"
 html_static_path = []
 html_math_renderer = "plain"
