@@ -10,7 +10,8 @@ word count and the size limits can.
 Cases: decompression bombs (2^62 claimed bytes with one byte value, with two byte values;
 payloads that the decoder would run past), a truncation at every header field boundary, a
 flipped bit in every header field and in the payload, huge or impossible headers, and
-non-regular inputs (links to ``/dev/zero``, FIFOs) for every file argument.
+non-regular inputs (links to ``/dev/zero``, FIFOs) for every file argument; the same
+for format version 2, with forged block counts and block indexes.
 """
 
 from __future__ import annotations
@@ -114,6 +115,27 @@ def generate(directory) -> list[Case]:
     decompress_case("magic-only", blob[:8] + bytes(1 << 16), "")
     decompress_case("random-1MiB", np.random.default_rng(0).integers(0, 256, 1 << 20, dtype=np.uint8).tobytes(),
                     "not an infoloss compressed file")
+
+    # Version 2 (block index): bombs, a block count the file cannot hold, an index that does not
+    # add up, a block the decoder would run past, and a real file truncated and flipped.
+    from tests.coding.formats import forge_v2, layout
+
+    block = 1 << 20
+    decompress_case("v2-bomb-2^62-one-value", forge_v2(1 << 62, [65], [TOTAL]), "more than the limit")
+    decompress_case("v2-blocks-2^32-1", forge_v2(block * ((1 << 32) - 1), [97, 98], skewed, [], block_bytes=block,
+                                                 blocks=(1 << 32) - 1), "truncated: its header announces")
+    decompress_case("v2-block-count-mismatch", forge_v2(3 * block, [97, 98], skewed, [bytes(4)], block_bytes=block),
+                    "inconsistent header")
+    decompress_case("v2-overrun", forge_v2(2 * block, [97, 98], rare_first, [bytes(8), bytes(8)], block_bytes=block),
+                    "exhausted")
+    blob2 = coding.compress(data)
+    where = layout(blob2)
+    for cut in sorted({0, 9, 10, 24, 28, 62, where["index"], where["header_crc"], where["header_size"], len(blob2) - 1}):
+        decompress_case(f"v2-truncated-at-{cut}", blob2[:cut], "truncated" if cut else "empty")
+    for field, offset in {**where["fields"], "payload": where["header_size"] + 1, "payload-end": len(blob2) - 1}.items():
+        damaged = bytearray(blob2)
+        damaged[offset] ^= 0x10
+        decompress_case(f"v2-flipped-{field}", bytes(damaged), "")
 
     # Non-regular inputs: links to /dev/zero and FIFOs, for every file argument.
     zero = directory / "zero.ilc"
