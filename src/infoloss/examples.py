@@ -135,7 +135,11 @@ class Example:
 
 
 def check_all(topics_wanted=None) -> list[tuple[Example, tuple[Check, ...]]]:
-    """Check every claim of every example (or of the examples with the given topics)."""
+    """Check every claim of every example (or of the examples with the given topics).
+
+    >>> [(example.topic, all(check.ok for check in checks)) for example, checks in check_all(["weather"])]
+    [('weather', True)]
+    """
     chosen = [e for e in EXAMPLES if not topics_wanted or e.topic in topics_wanted]
     return [(example, tuple(claim.check() for claim in example.claims)) for example in chosen]
 
@@ -146,7 +150,11 @@ def presets() -> list[Preset]:
 
 
 def topics() -> list[str]:
-    """The examples' short names, in tour order."""
+    """The examples' short names, in tour order.
+
+    >>> topics()
+    ['kl-loss', 'weather', 'coding', 'loss-functions', 'likelihood']
+    """
     return [example.topic for example in EXAMPLES]
 
 

@@ -93,6 +93,9 @@ def state_hash(p=None, q=None, *, logits=None, labels=None, unit="bits", tempera
 
     Numbers are written in Python's shortest exact form (``repr``), which JavaScript reads
     back to the same float.
+
+    >>> state_hash([.8, .1, .1], [.2, .2, .6], unit="nats")
+    '#mode=distributions&p=0.8,0.1,0.1&q=0.2,0.2,0.6&labels=a,b,c&unit=nats&seed=1&n=1000'
     """
     _validate.check_choice("unit", unit, UNITS)
     _validate.check_integer("seed", seed, low=0)
@@ -145,7 +148,11 @@ def widget(p=None, q=None, **options):
 
 
 def tour_presets() -> list[dict]:
-    """The tour's worked examples as page presets: ``[{"id", "title", "hash"}, ...]``."""
+    """The tour's worked examples as page presets: ``[{"id", "title", "hash"}, ...]``.
+
+    >>> [preset["id"] for preset in tour_presets()][:3]
+    ['votes', 'weather-good', 'weather-uniform']
+    """
     from ._presets import presets
 
     return presets()
