@@ -235,3 +235,62 @@ def test_sigterm_removes_the_part_file(tmp_path):
 def _write(path, data):
     path.write_bytes(data)
     return path
+
+
+_SLOW_DECOMPRESS = (
+    "import time, sys; import infoloss.coding.container as c; c.CHUNK = 1 << 14; "
+    "report = c._report; c._report = lambda *a: (time.sleep(0.02), report(*a)); "
+    "from infoloss.cli.main import main; "
+    "main(['code', 'decompress', sys.argv[1], '-o', sys.argv[2], '-j', '2'], prog_name='infoloss')"
+)
+
+
+def _start_slow_decompress(tmp_path):
+    """A child decompressing on two worker processes, slowly, in its own session; waits for OUT.part."""
+    import infoloss.coding.container as container
+
+    original, container.CHUNK = container.CHUNK, 1 << 14
+    try:
+        coding.compress_file(_write(tmp_path / "d", _skewed_bytes(1 << 21)), tmp_path / "d.ilc")  # 128 blocks
+    finally:
+        container.CHUNK = original
+    child = subprocess.Popen([sys.executable, "-c", _SLOW_DECOMPRESS, str(tmp_path / "d.ilc"), str(tmp_path / "out")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    part = tmp_path / "out.part"
+    deadline = time.monotonic() + 60
+    while not part.exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.005)
+    assert part.exists(), child.communicate()
+    return child, part
+
+
+def _session_is_empty(session: int, wait: float = 30) -> bool:
+    """No process is left in ``session`` (the child's process group) within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(session, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes die with their parent on Linux (prctl)")
+def test_sigterm_with_worker_processes_removes_the_part_file_and_the_workers(tmp_path):
+    child, part = _start_slow_decompress(tmp_path)
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.strip() == "Error: interrupted by SIGTERM; no partial output is left"
+    assert not part.exists() and not (tmp_path / "out").exists()
+    assert _session_is_empty(child.pid)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="worker processes die with their parent on Linux (prctl)")
+def test_a_killed_command_leaves_no_worker_processes(tmp_path):
+    child, part = _start_slow_decompress(tmp_path)
+    os.kill(child.pid, signal.SIGKILL)
+    child.communicate(timeout=60)
+    assert _session_is_empty(child.pid)  # the workers got SIGKILL when their parent died
+    assert not (tmp_path / "out").exists()  # the .part stays (SIGKILL); the next run replaces it
