@@ -247,12 +247,21 @@ def test_progress_bar_on_large_files(tmp_path, monkeypatch):
     import infoloss.coding.container as container
 
     monkeypatch.setattr(cli_code, "PROGRESS_FROM", 1)
+    monkeypatch.setattr(cli_code, "_stderr_is_terminal", lambda: True)
     monkeypatch.setattr(container, "CHUNK", 4096)
+    updates = []
+    original_update = cli_code._progress.update
+    monkeypatch.setattr(cli_code._progress, "update",
+                        lambda self, *a: (updates.append((self.bar is not None, *a)), original_update(self, *a)))
     data = _skewed_bytes(50_000, seed=3, exponent=1.3)
     (tmp_path / "big").write_bytes(data)
     ok("compress", tmp_path / "big", "-o", tmp_path / "big.ilc")
     ok("decompress", tmp_path / "big.ilc", "-o", tmp_path / "back")
     assert (tmp_path / "back").read_bytes() == data
+    assert updates and all(update[0] for update in updates)  # the bar was drawn for every phase
+    assert {update[1] for update in updates} == {"scan", "encode", "decode"}
+    monkeypatch.setattr(cli_code, "_stderr_is_terminal", lambda: False)
+    assert cli_code._progress(1 << 30, "compress", cli_code._Stop()).bar is None  # piped: no bar
 
 
 def test_installed_entry_point(tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -373,12 +374,17 @@ def _size_of(path: str) -> int:
         return 0  # the library names the problem
 
 
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 class _progress:
     """The library's callback ``(phase, done, total)``: a rich progress bar on stderr for large
     inputs, and for every input the block boundary where a pending signal stops the command."""
 
     def __init__(self, size: int, action: str, stop: _Stop):
-        self.enabled = size >= PROGRESS_FROM
+        # Off a terminal a transient bar shows nothing: then neither rich.progress nor its thread.
+        self.enabled = size >= PROGRESS_FROM and _stderr_is_terminal()
         self.action, self.tasks, self.stop = action, {}, stop
         if self.enabled:
             from rich.console import Console
