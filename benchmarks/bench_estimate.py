@@ -61,13 +61,21 @@ def row(name, ours, theirs=None, reference="", cpu=None):
 
 def compare(name, sample, references, repeat, memory=False):
     """Count ``sample`` with infoloss and with each reference (name -> function); check the counts."""
-    ours, table = best(lambda: estimate.count(sample), repeat)
-    ours_cpu = best.cpu
-    for reference, function in references.items():
-        theirs, (labels, counts) = best(lambda: function(sample), repeat)
-        order = np.argsort(labels)  # value_counts sorts by count; count() gives numbers ascending
-        assert np.array_equal(table.labels, labels[order]) and np.array_equal(table.counts, counts[order])
-        row(name, ours, theirs, reference, (ours_cpu, best.cpu))
+    # Interleaved (ours, each reference, ours, ...) so that a change in the machine's load
+    # falls on both sides of each ratio.
+    wall, cpu = {}, {}
+    for _ in range(repeat):
+        for who, function in {"ours": estimate.count, **references}.items():
+            elapsed, result = best(lambda: function(sample), 1)
+            wall[who], cpu[who] = min(wall.get(who, elapsed), elapsed), min(cpu.get(who, best.cpu), best.cpu)
+            if who == "ours":
+                table = result
+            else:
+                labels, counts = result
+                order = np.argsort(labels)  # value_counts sorts by count; count() gives numbers ascending
+                assert np.array_equal(table.labels, labels[order]) and np.array_equal(table.counts, counts[order])
+    for reference in references:
+        row(name, wall["ours"], wall[reference], reference, (cpu["ours"], cpu[reference]))
         name = ""
     if memory:
         extra = peak_memory(lambda: estimate.count(sample))

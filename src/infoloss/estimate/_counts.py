@@ -7,7 +7,7 @@ looks at raw samples. The path is chosen from the data, fastest first:
   samples; found in one pass): a dense table over that range (offset by ``min``, so negative
   and large-offset labels qualify too), counted in place: no sort, no copy of the input. The
   table is uint32 (4 bytes per entry, at most the size of an int64 input) in the compiled
-  kernel ``_count_kernels.c``; without it, :func:`numpy.bincount`;
+  kernel ``_count_kernels.c``; without it, :func:`numpy.bincount` (up to ``n + 2**16``);
 * other integers and floats: a hash table (the compiled kernel) while at most ``2**16``
   distinct labels turn up, which stays in cache; past that a sort (:func:`numpy.unique`).
   Without the kernel, pandas's hash table when a strided sample shows few distinct labels,
@@ -285,7 +285,10 @@ def _count_numpy(values: np.ndarray, name: str, *, keep_codes: bool) -> Counts:
     if kind in "iub":
         low, high = _int_range(values)
         size = high - low + 1
-        if size <= min(2 * len(values) + _DENSE_SLACK, _DENSE_MAX):
+        # NumPy's table is int64 and its scan (flatnonzero) slower: dense only up to R = n there
+        # (measured, 1e7 samples over 2**24 values: 0.76x np.unique's speed without the kernel).
+        per_sample = 2 if _KERNELS is not None else 1
+        if size <= min(per_sample * len(values) + _DENSE_SLACK, _DENSE_MAX):
             return _count_in_range(values, low, size, keep_codes)
     if kind in "iuf":
         hashed = _count_by_hashing(values, keep_codes) if _KERNELS is not None else _count_by_pandas(values, keep_codes)
