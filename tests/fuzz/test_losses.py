@@ -198,7 +198,7 @@ def linear_problems(draw):
 def test_linear_cross_entropy_equals_the_unfused_loss(problem):
     hidden, weight, bias, target, options, chunk = problem
     leaves = [x.clone().requires_grad_() for x in (hidden, weight, bias)]
-    got = fused.linear_cross_entropy(*leaves[:2], target, leaves[2], chunk_size=chunk, **options)
+    got = fused.linear_cross_entropy(*leaves[:2], target, linear_bias=leaves[2], chunk_size=chunk, **options)
     got_grads = torch.autograd.grad(got.sum(), leaves)
     ref_leaves = [x.clone().requires_grad_() for x in (hidden, weight, bias)]
     expected = F.cross_entropy(ref_leaves[0] @ ref_leaves[1].T + ref_leaves[2], target, **options)

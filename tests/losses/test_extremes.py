@@ -96,7 +96,7 @@ def test_linear_cross_entropy_all_ignored_with_minus_inf_bias(reduction):
     h = torch.randn(3, 4, generator=g, requires_grad=True)
     w = torch.randn(5, 4, generator=g, requires_grad=True)
     b = torch.full((5,), -INF, requires_grad=True)
-    loss = fused.linear_cross_entropy(h, w, torch.full((3,), -100), b, reduction=reduction, chunk_size=2)
+    loss = fused.linear_cross_entropy(h, w, torch.full((3,), -100), linear_bias=b, reduction=reduction, chunk_size=2)
     grads = torch.autograd.grad(loss.sum(), (h, w, b))
     assert torch.all(loss == 0)
     for grad in grads:
@@ -112,7 +112,7 @@ def test_linear_cross_entropy_with_a_masked_class_matches_pytorch():
     target = torch.tensor([-100, 0, -100, 3, 2, 4])
     for reduction in ("mean", "sum", "none"):
         leaves = [t.clone().requires_grad_() for t in (h, w)]
-        got = fused.linear_cross_entropy(leaves[0], leaves[1], target, b, reduction=reduction, chunk_size=4)
+        got = fused.linear_cross_entropy(leaves[0], leaves[1], target, linear_bias=b, reduction=reduction, chunk_size=4)
         got_grads = torch.autograd.grad(got.sum(), leaves)
         ref_leaves = [t.clone().requires_grad_() for t in (h, w)]
         expected = F.cross_entropy(ref_leaves[0] @ ref_leaves[1].T + b, target, reduction=reduction)
@@ -262,14 +262,14 @@ def test_kl_div_batchmean_on_0d_input_is_the_sum_like_torch():
 
 
 def test_linear_cross_entropy_with_no_classes_or_no_features():
-    with pytest.raises(InputError, match=r"weight has no rows \(shape \(0, 4\)\)") as caught:
+    with pytest.raises(InputError, match=r"linear_weight has no rows \(shape \(0, 4\)\)") as caught:
         fused.linear_cross_entropy(torch.zeros(3, 4), torch.zeros(0, 4), torch.zeros(3, dtype=torch.long))
-    assert caught.value.argument == "weight"
+    assert caught.value.argument == "linear_weight"
     # D = 0: the logits are the bias; value and bias gradient as F.cross_entropy of the bias
     h, w = torch.zeros(3, 0, requires_grad=True), torch.zeros(5, 0, requires_grad=True)
     b = torch.tensor([0.5, -1.0, 2.0, 0.0, 1.0], requires_grad=True)
     y = torch.tensor([0, 2, -100])
-    loss = fused.linear_cross_entropy(h, w, y, b)
+    loss = fused.linear_cross_entropy(h, w, y, linear_bias=b)
     loss.backward()
     b_ref = b.detach().clone().requires_grad_()
     expected = F.cross_entropy(b_ref.expand(3, 5), y)

@@ -2,7 +2,7 @@
 
 Each rank holds a slice of the vocabulary (uneven: 15 and 14 of 29 classes); the losses and
 gradients must equal the single-process F.cross_entropy on the full logits (plus the written-out
-z-loss and softcap terms), and the backward must not communicate.
+z-loss and softcap terms), with and without class weights, and the backward must not communicate.
 """
 
 from __future__ import annotations
@@ -24,16 +24,18 @@ WORLD = 2
 VOCAB, WIDTH, ROWS = 29, 6, 11
 SPLIT = [15, 14]
 IGNORE = -100
-CASES = list(itertools.product(["mean", "sum", "none"], [0.0, 0.1], [(0.0, None), (1e-3, 2.5)]))
+CASES = list(itertools.product(["mean", "sum", "none"], [0.0, 0.1], [(0.0, None), (1e-3, 2.5)], [False, True]))
 
 
-def reference(logits, target, *, reduction, label_smoothing, z_loss, softcap):
+def reference(logits, target, *, reduction, label_smoothing, z_loss, softcap, weight):
     if softcap is not None:
         logits = softcap * torch.tanh(logits / softcap)
-    per = F.cross_entropy(logits, target, ignore_index=IGNORE, reduction="none", label_smoothing=label_smoothing)
+    per = F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE, reduction="none",
+                          label_smoothing=label_smoothing)
     kept = target != IGNORE
-    per = per + z_loss * torch.logsumexp(logits, -1) ** 2 * kept
-    return {"none": per, "sum": per.sum(), "mean": per.sum() / kept.sum()}[reduction]
+    per = per + z_loss * torch.logsumexp(logits, -1) ** 2 * kept  # the z-loss is not weighted
+    divisor = kept.sum() if weight is None else (weight[target.clamp_min(0)] * kept).sum()
+    return {"none": per, "sum": per.sum(), "mean": per.sum() / divisor}[reduction]
 
 
 def problem(seed):
@@ -46,7 +48,9 @@ def problem(seed):
     target[1] = SPLIT[0] - 1  # the last class of rank 0 and the first of rank 1 as targets
     target[2] = SPLIT[0]
     upstream = torch.rand(ROWS, generator=g, dtype=torch.float64) + 0.5
-    return hidden, weight, bias, target, upstream
+    class_weight = torch.rand(VOCAB, generator=g, dtype=torch.float64) * 2
+    class_weight[3] = 0.0  # a class that counts for nothing
+    return hidden, weight, bias, target, upstream, class_weight
 
 
 def close(a, b, what):
@@ -56,10 +60,11 @@ def close(a, b, what):
 
 def run_case(rank, index, case):
     """One case on this rank; raises AssertionError on a mismatch."""
-    reduction, smoothing, (z_loss, softcap) = case
+    reduction, smoothing, (z_loss, softcap), weighted = case
     lo, hi = sum(SPLIT[:rank]), sum(SPLIT[: rank + 1])
-    options = dict(reduction=reduction, label_smoothing=smoothing, z_loss=z_loss, softcap=softcap)
-    hidden, weight, bias, target, upstream = problem(index)
+    hidden, weight, bias, target, upstream, class_weight = problem(index)
+    options = dict(reduction=reduction, label_smoothing=smoothing, z_loss=z_loss, softcap=softcap,
+                   weight=class_weight if weighted else None)
     up = upstream if reduction == "none" else torch.tensor(1.7, dtype=torch.float64)
 
     # Sharded logits.
@@ -91,7 +96,7 @@ def run_case(rank, index, case):
     h = hidden.clone().requires_grad_()
     w = weight[lo:hi].clone().requires_grad_()
     b = bias[lo:hi].clone().requires_grad_()
-    got = fused.vocab_parallel_linear_cross_entropy(h, w, target, b, chunk_size=4, **options)
+    got = fused.vocab_parallel_linear_cross_entropy(h, w, target, linear_bias=b, chunk_size=4, **options)
     close(got, want, "linear value")
     got_grads = torch.autograd.grad((got * up).sum(), (h, w, b))
     close(got_grads[0], want_grads[0], "linear grad hidden")
@@ -102,13 +107,14 @@ def run_case(rank, index, case):
 def out_of_range_errors(rank):
     """Targets beyond the full vocabulary (29 classes): the error every rank raises, per form."""
     lo, hi = sum(SPLIT[:rank]), sum(SPLIT[: rank + 1])
-    hidden, weight, bias, target, _ = problem(0)
+    hidden, weight, bias, target, _, _ = problem(0)
     target = target.clone()
     target[3] = VOCAB + 2  # 31: beyond every rank's slice and the full vocabulary
     errors = {}
     calls = {
         "logits": lambda: fused.vocab_parallel_cross_entropy((hidden @ weight.T)[:, lo:hi], target),
-        "linear": lambda: fused.vocab_parallel_linear_cross_entropy(hidden, weight[lo:hi], target, bias[lo:hi]),
+        "linear": lambda: fused.vocab_parallel_linear_cross_entropy(hidden, weight[lo:hi], target,
+                                                                    linear_bias=bias[lo:hi]),
     }
     for name, call in calls.items():
         try:
@@ -117,6 +123,17 @@ def out_of_range_errors(rank):
         except InputError as error:
             errors[name] = [error.argument, list(error.index), error.value, str(error)]
     return errors
+
+
+def short_class_weight_error(rank):
+    """Class weights of one rank's slice only (not the full vocabulary): the error message."""
+    lo, hi = sum(SPLIT[:rank]), sum(SPLIT[: rank + 1])
+    hidden, weight, _, target, _, class_weight = problem(0)
+    try:
+        fused.vocab_parallel_linear_cross_entropy(hidden, weight[lo:hi], target, weight=class_weight[lo:hi])
+    except InputError as error:
+        return [error.argument, str(error)]
+    return None
 
 
 def worker(rank, init_file, out_dir):
@@ -130,6 +147,7 @@ def worker(rank, init_file, out_dir):
             except AssertionError as error:
                 results[case_id(case)] = str(error)
         results["out of range"] = out_of_range_errors(rank)
+        results["short weight"] = short_class_weight_error(rank)
     finally:
         dist.destroy_process_group()
         with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
@@ -137,8 +155,8 @@ def worker(rank, init_file, out_dir):
 
 
 def case_id(case):
-    reduction, smoothing, (z_loss, softcap) = case
-    return f"{reduction}-smoothing{smoothing}-zloss{z_loss}-softcap{softcap}"
+    reduction, smoothing, (z_loss, softcap), weighted = case
+    return f"{reduction}-smoothing{smoothing}-zloss{z_loss}-softcap{softcap}" + ("-weighted" if weighted else "")
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +184,11 @@ def test_targets_beyond_the_full_vocabulary_are_refused_on_every_rank(results, f
         argument, index, value, message = error
         assert (argument, index, value) == ("target", [3], VOCAB + 2)
         assert "target[3] = 31 is not a class index for 29 classes (in [0, 29))" in message
+
+
+def test_class_weights_of_one_slice_are_refused(results):
+    for rank in range(WORLD):
+        error = results[rank]["short weight"]
+        assert error is not None, f"rank {rank} accepted {SPLIT[rank]} class weights for 29 classes"
+        assert error[0] == "weight"
+        assert f"has {SPLIT[rank]} entries but the vocabulary has 29 classes" in error[1]

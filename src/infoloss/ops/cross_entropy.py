@@ -38,10 +38,15 @@ class CrossEntropyRule:
     ``kernel`` picks who does the per-row work on a chunk: 'torch' (:func:`cross_entropy_rows`)
     or 'triton' (one Triton program per row, blockwise over vocabulary tiles; see
     :mod:`infoloss.ops.triton_cross_entropy`).
+
+    ``class_weight`` (V,): PyTorch's class weights over the full vocabulary (every rank holds
+    all of them, as it holds every target); ``count``, the divisor of 'mean', is then the sum
+    of the kept rows' target weights, as in ``F.cross_entropy``.
     """
 
     def __init__(self, target, *, ignore_index, label_smoothing, z_loss, softcap, kernel="torch",
-                 first_column=0, block_width=None, vocab=None, all_reduce=None, finish_grads=None):
+                 first_column=0, block_width=None, vocab=None, all_reduce=None, finish_grads=None,
+                 class_weight=None):
         self.ignore_index = ignore_index
         self.label_smoothing = float(label_smoothing)
         self.z_loss = float(z_loss)
@@ -59,6 +64,15 @@ class CrossEntropyRule:
         else:
             self.in_block = self.valid & (local >= 0) & (local < block_width)
             self.local_target = torch.where(self.in_block, local, torch.zeros_like(local))
+        self.class_weight = class_weight
+        if class_weight is not None:
+            safe = torch.where(self.valid, target, torch.zeros_like(target))
+            self.target_weight = torch.where(self.valid, class_weight[safe], torch.zeros_like(class_weight[safe]))
+            self.count = float(self.target_weight.sum(dtype=torch.float64)) if target.numel() else 0.0
+            self.weight_total = float(class_weight.sum(dtype=torch.float64))
+            width = class_weight.shape[0] if block_width is None else block_width
+            self.block_weight = class_weight[first_column: first_column + width]
+        self._weights = None
         self._capped = None
 
     def reserve(self, rows, vocab, dtype, device):
@@ -74,6 +88,11 @@ class CrossEntropyRule:
         target = self.local_target[start:stop]
         options = dict(label_smoothing=self.label_smoothing, z_loss=self.z_loss, softcap=self.softcap,
                        lse_known=lse_known)
+        if self.class_weight is not None:
+            if self._weights is None:  # in the chunks' float dtype, converted once
+                self._weights = (self.block_weight.to(z.dtype), self.target_weight.to(z.dtype))
+            options.update(class_weight=self._weights[0], target_weight=self._weights[1][start:stop],
+                           weight_total=self.weight_total)
         if self.kernel == "triton":
             from .triton_cross_entropy import cross_entropy_rows as triton_rows
 
@@ -88,7 +107,8 @@ class CrossEntropyRule:
 
 def cross_entropy_rows(
     z, target, valid, loss_out, lse_out, scale, *, label_smoothing, z_loss, softcap, lse_known,
-    capped_buffer=None, vocab=None, in_block=None, all_reduce=None,
+    capped_buffer=None, vocab=None, in_block=None, all_reduce=None, target_probs=None, class_weight=None,
+    target_weight=None, weight_total=None,
 ):
     """Rows of cross-entropy on a float logits block ``z`` (n, V_block), in place.
 
@@ -104,6 +124,23 @@ def cross_entropy_rows(
     per-row statistic over the blocks in place (the backward recompute, ``lse_known``, needs no
     communication).
 
+    Dense targets: ``target_probs`` (n, V) holds each row's target weights ``t`` (probabilities,
+    already smoothed and multiplied by any class weights; rows need not sum to 1) and replaces
+    ``target``; then ``loss = sum(t) lse - sum_j t_j z_j`` (``0 * -inf = 0``) and
+    ``dl/dz = softmax(z) (sum(t) + 2 c lse) - t``; ``label_smoothing`` must be 0 (fold it into
+    ``t``), and the vocabulary is not sharded.
+
+    Class weights (PyTorch's ``weight=``): ``class_weight`` (V_block,) holds this block's
+    classes' weights ``w``, ``target_weight`` (n,) each row's ``w_y`` (the caller's, since ``y``
+    may lie in another block) and ``weight_total`` ``W = sum_j w_j`` over the full vocabulary;
+    then, with ``m = (1 - eps) w_y + eps W / V``::
+
+        loss  = m lse - (1 - eps) w_y z_y - eps/V sum_j w_j z_j + c lse^2
+        dl/dz = softmax(z) (m + 2 c lse) - (1 - eps) w_y onehot(y) - eps/V w
+
+    (``F.cross_entropy``'s weighted terms; the z-loss is not weighted, as in
+    :func:`infoloss.losses.cross_entropy`).
+
     >>> import torch
     >>> z = torch.tensor([[1.0, 1.0, 3.0], [-float('inf')] * 3])
     >>> loss, lse = torch.empty(2), torch.empty(2)
@@ -116,20 +153,35 @@ def cross_entropy_rows(
     eps = label_smoothing
     tanh = None
     if softcap is not None:
+        masked = torch.isneginf(z)  # masked classes stay masked (-inf), as in losses.cross_entropy
         tanh = z.div_(softcap).tanh_()
         capped = capped_buffer if capped_buffer is not None else torch.empty_like(z)
-        z = torch.mul(tanh, softcap, out=capped)
-    column = target.unsqueeze(1)
+        z = torch.mul(tanh, softcap, out=capped).masked_fill_(masked, -torch.inf)
+    dense = target_probs is not None
+    weighted = class_weight is not None
+    mass = target_probs.sum(1) if dense else None  # sum(t): 1 for a class-index target
+    if weighted:  # the weight of the row's lse in its loss: (1 - eps) w_y + eps W / V
+        mass = (1.0 - eps) * target_weight + (eps / vocab) * weight_total if eps else target_weight
+    column = None if dense else target.unsqueeze(1)
     if lse_known:
         lse = lse_out
         # exp(z - lse) is already the softmax (a row of -inf logits: lse = -inf, shifted by 0).
         z.sub_(finite_or_zero(lse).unsqueeze(1)).exp_()
         normaliser = None
     else:
-        target_logit = z.gather(1, column).squeeze(1)
+        if dense:  # sum_j t_j z_j, with 0 * -inf = 0 (a masked class no target puts weight on); a NaN
+            # logit or target still makes the loss NaN, through lse or sum(t)
+            target_logit = torch.mul(target_probs, z).nan_to_num_(nan=0.0, posinf=torch.inf, neginf=-torch.inf).sum(1)
+        else:
+            target_logit = z.gather(1, column).squeeze(1)
+            if weighted:
+                target_logit = target_logit * target_weight
         if in_block is not None:
             target_logit = torch.where(in_block, target_logit, torch.zeros_like(target_logit))
-        logit_sum = z.sum(1) if eps else torch.zeros_like(target_logit)
+        if not eps:
+            logit_sum = torch.zeros_like(target_logit)
+        else:  # sum_j z_j, or sum_j w_j z_j with class weights
+            logit_sum = torch.mv(z, class_weight) if weighted else z.sum(1)
         row_max = z.amax(1)
         if all_reduce is not None:
             all_reduce(row_max, "max")
@@ -143,7 +195,7 @@ def cross_entropy_rows(
         lse = row_max + sum_exp.log()
         lse_out.copy_(lse)
         normaliser = sum_exp
-        row_loss = lse - (1.0 - eps) * target_logit
+        row_loss = (lse if mass is None else lse * mass) - (1.0 - eps) * target_logit
         if eps:
             row_loss = row_loss - (eps / vocab) * logit_sum
         if z_loss:
@@ -153,17 +205,25 @@ def cross_entropy_rows(
         return None
     zero = torch.zeros_like(scale)
     weight = torch.where(valid, scale, zero)
-    factor = weight * (1.0 + 2.0 * z_loss * lse) if z_loss else weight
+    if mass is not None:
+        factor = weight * (mass + 2.0 * z_loss * lse) if z_loss else weight * mass
+    else:
+        factor = weight * (1.0 + 2.0 * z_loss * lse) if z_loss else weight
     if normaliser is not None:
         factor = factor / normaliser
     # Rows that do not count get exactly 0 (their lse may be -inf: 0 * inf and 0 / 0 are NaN).
     factor = torch.where(valid, factor, zero)
     z.mul_(factor.unsqueeze(1))
-    target_step = -(1.0 - eps) * weight
+    target_step = -(1.0 - eps) * (weight * target_weight if weighted else weight)
     if in_block is not None:
         target_step = torch.where(in_block, target_step, zero)
-    z.scatter_add_(1, column, target_step.unsqueeze(1))
-    if eps:
+    if dense:
+        z.addcmul_(target_probs, target_step.unsqueeze(1))
+    else:
+        z.scatter_add_(1, column, target_step.unsqueeze(1))
+    if eps and weighted:
+        z.addr_(weight, class_weight, alpha=-eps / vocab)
+    elif eps:
         z.sub_(((eps / vocab) * weight).unsqueeze(1))
     if tanh is not None:
         # d(s tanh(x/s))/dx = 1 - tanh^2
@@ -177,30 +237,32 @@ def cross_entropy_rows(
 
 
 def linear_cross_entropy_op(
-    hidden, weight, target, bias=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-    z_loss=0.0, softcap=None, chunk_size=None, return_lse=False, kernel="auto",
+    hidden, linear_weight, target, linear_bias=None, *, class_weight=None, ignore_index=-100, reduction="mean",
+    label_smoothing=0.0, z_loss=0.0, softcap=None, chunk_size=None, return_lse=False, kernel="auto",
 ):
     """Fused linear cross-entropy on already-validated arguments.
 
-    ``hidden`` (..., D) and ``target`` (...) are flattened to rows. ``kernel``: 'auto' uses
-    Triton on CUDA tensors when Triton is importable, else the chunked PyTorch rule; 'torch'
-    and 'triton' force one (the tests run 'triton' on CPU under ``TRITON_INTERPRET=1``).
+    ``hidden`` (..., D) and ``target`` (...) are flattened to rows; ``linear_weight`` (V, D),
+    ``linear_bias`` (V,) or None, ``class_weight`` (V,) or None (PyTorch's ``weight=``).
+    ``kernel``: 'auto' uses Triton on CUDA tensors when Triton is importable, else the chunked
+    PyTorch rule; 'torch' and 'triton' force one (the tests run 'triton' on CPU under
+    ``TRITON_INTERPRET=1``).
     """
     batch_shape = target.shape
     flat_target = target.reshape(-1).to(torch.long)
     rows = hidden.reshape(flat_target.shape[0], hidden.shape[-1])  # (not -1: D may be 0)
-    vocab = weight.shape[0]
+    vocab = linear_weight.shape[0]
     if kernel == "auto":
         kernel = "triton" if hidden.is_cuda and triton_available() else "torch"
     buffers = 2 if (softcap is not None and kernel == "torch") else 1
     chunk = chunk_size or auto_chunk_size(rows.shape[0], vocab, hidden.device, buffers)
     rule = CrossEntropyRule(
         flat_target, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
-        softcap=softcap, kernel=kernel,
+        softcap=softcap, kernel=kernel, class_weight=class_weight,
     )
     if rows.shape[0] == 0:
-        return empty_result(hidden, weight, bias, batch_shape, reduction, return_lse)
-    loss, lse = LinearLossFunction.apply(rows, weight, bias, rule, reduction, chunk)
+        return empty_result(hidden, linear_weight, linear_bias, batch_shape, reduction, return_lse)
+    loss, lse = LinearLossFunction.apply(rows, linear_weight, linear_bias, rule, reduction, chunk)
     if reduction == "none":
         loss = loss.reshape(batch_shape)
     if return_lse:

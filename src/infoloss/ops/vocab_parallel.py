@@ -14,7 +14,9 @@ its own logits, ``lse`` and the target, so the backward does no communication (n
 logits, ever). In the linear form ``hidden`` is replicated, so its gradient is the sum of every
 rank's ``g_r @ W_r``: one all-reduce of N x D, done in the forward pass with the rest of the
 gradient. Every rank must run the same number of chunks (the all-reduces pair up chunk by chunk),
-so the ranks agree on the chunk size first.
+so the ranks agree on the chunk size first. Class weights (PyTorch's ``weight=``) are given in
+full on every rank, like the targets: each rank reads its columns' weights and every target's
+weight locally, and the weighted logit sum of label smoothing joins the sum all-reduce.
 """
 
 from __future__ import annotations
@@ -37,16 +39,19 @@ __all__ = ["vocab_parallel_cross_entropy_op", "vocab_parallel_linear_cross_entro
 _OPS = {"max": dist.ReduceOp.MAX, "sum": dist.ReduceOp.SUM}
 
 
-def vocab_parallel_cross_entropy_op(logits, target, *, group, ignore_index, reduction, label_smoothing, z_loss, softcap):
+def vocab_parallel_cross_entropy_op(logits, target, *, group, class_weight, ignore_index, reduction, label_smoothing,
+                                    z_loss, softcap):
     """Sharded-logits cross-entropy on validated arguments (see nn.functional)."""
     start, vocab = _shard_offsets(logits.shape[-1], logits.device, group)
     rows = logits.reshape(-1, logits.shape[-1])
     flat_target = target.reshape(-1).to(torch.long)
-    _check_targets(flat_target, target, vocab, ignore_index)
-    rule = _rule(flat_target, start, rows.shape[1], vocab, group, ignore_index, label_smoothing, z_loss, softcap)
+    _check_targets(flat_target, target, vocab, ignore_index, class_weight)
+    rule = _rule(flat_target, start, rows.shape[1], vocab, group, ignore_index, label_smoothing, z_loss, softcap,
+                 class_weight)
     acc = accumulation_dtype(logits.dtype)
     if reduction == "mean":
-        row_scale = rule.valid.to(acc) / max(rule.count, 1)
+        # 'mean' divides by the kept rows' target weights (their number without class weights); 0 if none.
+        row_scale = rule.valid.to(acc) / (rule.count if rule.count > 0 else 1)
     else:
         row_scale = torch.ones(rows.shape[0], dtype=acc, device=logits.device)
     chunk = _agree_on(logits_chunk_rows(rows.shape[1]), logits.device, group)
@@ -55,24 +60,26 @@ def vocab_parallel_cross_entropy_op(logits, target, *, group, ignore_index, redu
 
 
 def vocab_parallel_linear_cross_entropy_op(
-    hidden, weight, target, bias=None, *, group, ignore_index, reduction, label_smoothing, z_loss, softcap, chunk_size
+    hidden, linear_weight, target, linear_bias=None, *, group, class_weight, ignore_index, reduction, label_smoothing,
+    z_loss, softcap, chunk_size
 ):
     """Sharded-weight fused linear cross-entropy on validated arguments (see nn.functional)."""
-    start, vocab = _shard_offsets(weight.shape[0], hidden.device, group)
+    start, vocab = _shard_offsets(linear_weight.shape[0], hidden.device, group)
     flat_target = target.reshape(-1).to(torch.long)
     rows = hidden.reshape(flat_target.shape[0], hidden.shape[-1])  # (not -1: D may be 0)
-    _check_targets(flat_target, target, vocab, ignore_index)
-    rule = _rule(flat_target, start, weight.shape[0], vocab, group, ignore_index, label_smoothing, z_loss, softcap,
-                 linear=True)
+    _check_targets(flat_target, target, vocab, ignore_index, class_weight)
+    rule = _rule(flat_target, start, linear_weight.shape[0], vocab, group, ignore_index, label_smoothing, z_loss,
+                 softcap, class_weight, linear=True)
     buffers = 2 if softcap is not None else 1
-    chunk = chunk_size or auto_chunk_size(rows.shape[0], max(weight.shape[0], vocab // max(_world(group), 1)),
-                                          hidden.device, buffers)
+    local_vocab = max(linear_weight.shape[0], vocab // max(_world(group), 1))
+    chunk = chunk_size or auto_chunk_size(rows.shape[0], local_vocab, hidden.device, buffers)
     chunk = _agree_on(chunk, hidden.device, group)
-    loss, _ = LinearLossFunction.apply(rows, weight, bias, rule, reduction, chunk)
+    loss, _ = LinearLossFunction.apply(rows, linear_weight, linear_bias, rule, reduction, chunk)
     return loss.reshape(target.shape) if reduction == "none" else loss
 
 
-def _rule(target, start, width, vocab, group, ignore_index, label_smoothing, z_loss, softcap, linear=False):
+def _rule(target, start, width, vocab, group, ignore_index, label_smoothing, z_loss, softcap, class_weight,
+          linear=False):
     def all_reduce(tensor, op):
         dist.all_reduce(tensor, op=_OPS[op], group=group)
 
@@ -83,13 +90,19 @@ def _rule(target, start, width, vocab, group, ignore_index, label_smoothing, z_l
     return CrossEntropyRule(
         target, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
         first_column=start, block_width=width, vocab=vocab, all_reduce=all_reduce,
-        finish_grads=sum_grad_hidden if linear else None,
+        finish_grads=sum_grad_hidden if linear else None, class_weight=class_weight,
     )
 
 
-def _check_targets(flat_target, target, vocab, ignore_index):
-    """Targets are global class indices: in [0, V) for the full V, or ignore_index (every rank
-    holds the same targets, so every rank raises the same error)."""
+def _check_targets(flat_target, target, vocab, ignore_index, class_weight):
+    """Targets are global class indices: in [0, V) for the full V, or ignore_index; class
+    weights, if any, one per class of the full vocabulary (every rank holds the same targets and
+    weights, so every rank raises the same error)."""
+    if class_weight is not None and class_weight.shape[0] != vocab:
+        raise _validate.InputError(
+            f"has {class_weight.shape[0]} entries but the vocabulary has {vocab} classes over the ranks; every rank "
+            "passes the weights of all classes", argument="weight", value=tuple(class_weight.shape),
+        )
     if flat_target.numel() and not torch.compiler.is_compiling():
         _validate.check_class_indices(torch, target, vocab, ignore_index)
 
