@@ -108,12 +108,18 @@ def is_tracing(x) -> bool:
     if is_torch_array(x):
         import torch
 
-        # torch.func.vmap forbids data-dependent control flow, also under a nested
-        # torch.func.grad; like jax.grad's tracers, any torch.func-wrapped tensor skips the
-        # checks. There is no public query for that, so the private one is used if present.
-        is_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", lambda _: False)
-        return bool(torch.compiler.is_compiling()) or bool(is_wrapped(x))
+        return is_torch_tracing(torch, x)
     return False
+
+
+def is_torch_tracing(torch, x) -> bool:
+    """:func:`is_tracing` for a tensor ``x`` (``torch`` the imported module), without the type
+    tests: the losses' per-call fast paths use it."""
+    # torch.func.vmap forbids data-dependent control flow, also under a nested
+    # torch.func.grad; like jax.grad's tracers, any torch.func-wrapped tensor skips the
+    # checks. There is no public query for that, so the private one is used if present.
+    is_wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    return bool(torch.compiler.is_compiling()) or (is_wrapped is not None and bool(is_wrapped(x)))
 
 
 def to_numpy(x) -> np.ndarray:

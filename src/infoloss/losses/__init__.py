@@ -35,11 +35,14 @@ z-loss; Gemma Team, "Gemma 2" (2024) for logit soft-capping.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 
 import numpy as np
 
 from .. import _array, _validate
 from . import _args as args
+from . import _torch_fast
 from ._distill import distillation_js, distillation_kl
 
 __all__ = [
@@ -52,10 +55,14 @@ __all__ = [
     "distillation_js",
 ]
 
+# From this many logits up, a PyTorch cross-entropy whose gradient will be needed takes the
+# memory-saving path (below, the memory does not matter and the plain kernels' lower overhead wins).
+FUSED_MIN_ELEMENTS = 1 << 16
+
 
 def cross_entropy(
     input, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-    axis=None, mask=None, z_loss=0.0, softcap=None, return_entropy=False, validate=True,
+    axis=None, mask=None, z_loss=0.0, softcap=None, return_entropy=False, inplace_backward=False, validate=True,
 ):
     r"""Cross-entropy between logits and targets: ``torch.nn.functional.cross_entropy``.
 
@@ -89,11 +96,25 @@ def cross_entropy(
       whatever their logits, also a row of ``-inf``.
       return_entropy: also return the entropy of the prediction ``softmax(input)`` per element,
         computed from the same log-softmax.
+      inplace_backward: PyTorch, memory-saving path only (see below): write the gradient into
+        ``input``'s own storage. **The logits are overwritten** (with their gradient) by the
+        forward call; an autograd op that saved them raises at its backward.
       validate: check target values and weights (skipped anyway under jit/compile tracing).
 
     Returns:
       The loss: a 0-d array, or the per-element shape for ``reduction='none'``; with
       ``return_entropy=True`` a pair ``(loss, entropy)``.
+
+    PyTorch memory: when ``input``'s gradient will be needed (``input.requires_grad`` under grad
+    mode, outside ``torch.compile`` and ``torch.func``; at least :data:`FUSED_MIN_ELEMENTS`
+    logits, or ``inplace_backward=True``) the gradient is computed in the forward pass, chunk
+    by chunk, into one buffer the size of the logits (:mod:`infoloss.ops.logits_cross_entropy`):
+    a step takes about one copy of the logits beyond them, where ``F.cross_entropy`` takes two
+    (its saved log-softmax, then the gradient). The backward only scales that buffer, once: a
+    second backward through the same loss (``retain_graph=True``) is an error, and
+    ``backward(create_graph=True)`` recomputes the gradient by the plain path (so second
+    derivatives work, except with ``inplace_backward``). ``return_entropy``, a probability
+    target or ``weight`` that needs a gradient, and smaller inputs take the plain path.
 
     A classifier's scores (1, 1, 3) with true class 2: the loss is ``-log softmax(z)[2] = -log 0.787``.
 
@@ -104,6 +125,13 @@ def cross_entropy(
     >>> [round(float(v), 4) for v in h]
     [0.6656]
     """
+    if (_torch_fast.is_tensor(input) and mask is None and not (z_loss or softcap is not None or return_entropy
+                                                               or inplace_backward)
+            and not _fused_applies(input, target, weight, return_entropy, inplace_backward)):
+        loss = _torch_fast.cross_entropy(input, target, weight, ignore_index=ignore_index, reduction=reduction,
+                                         label_smoothing=label_smoothing, axis=axis, validate=validate)
+        if loss is not NotImplemented:
+            return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight, "mask": mask})
     input, target, weight, mask = arrays.values()
     axis = args.class_axis("input", tuple(input.shape), axis)
@@ -127,6 +155,11 @@ def cross_entropy(
         target = args.restore(xp, target, z.dtype)
     if validating:
         _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis, target_dtype)
+
+    if _array.is_torch_array(z) and _fused_applies(input, target, weight, return_entropy, inplace_backward):
+        options = dict(weight=weight, ignore_index=ignore_index, mask=mask, reduction=reduction,
+                       label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap)
+        return _torch_fused_cross_entropy(input, target, kind, axis, element_shape, options, inplace_backward)
 
     plain = not (z_loss or softcap is not None or return_entropy)
     if kind == "index" and plain and _array.is_torch_array(z):
@@ -178,6 +211,11 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     >>> float(nll_loss(np.log(np.array([[0.25, 0.75], [0.5, 0.5]])), np.array([1, -100])))
     0.2876820724517809
     """
+    if _torch_fast.is_tensor(input):
+        loss = _torch_fast.nll_loss(input, target, weight, ignore_index=ignore_index, reduction=reduction, axis=axis,
+                                    validate=validate)
+        if loss is not NotImplemented:
+            return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight})
     input, target, weight = arrays.values()
     axis = args.class_axis("input", tuple(input.shape), axis)
@@ -223,6 +261,10 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=N
     >>> round(float(binary_cross_entropy(np.array([0.8, 0.4]), np.array([1.0, 0.0]))), 4)
     0.367
     """
+    if weight is None and axis is None and _torch_fast.is_tensor(input):
+        loss = _torch_fast.binary_cross_entropy(input, target, logits=False, reduction=reduction, validate=validate)
+        if loss is not NotImplemented:
+            return loss
     x, t, weight, _, xp, out_dtype, validating = _binary_inputs(input, target, weight, None, reduction, axis, validate)
     if validating:
         _validate.check_in_unit_interval(xp, x, "input")
@@ -267,6 +309,10 @@ def binary_cross_entropy_with_logits(
     >>> round(float(binary_cross_entropy_with_logits(np.array([2.0]), np.array([1.0]))), 4)
     0.1269
     """
+    if weight is None and pos_weight is None and axis is None and _torch_fast.is_tensor(input):
+        loss = _torch_fast.binary_cross_entropy(input, target, logits=True, reduction=reduction, validate=validate)
+        if loss is not NotImplemented:
+            return loss
     x, t, weight, pos_weight, xp, out_dtype, _ = _binary_inputs(
         input, target, weight, pos_weight, reduction, axis, validate
     )
@@ -311,6 +357,11 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
     >>> round(float(kl_div(np.log(q), p, reduction='batchmean')), 4)
     0.8605
     """
+    if _torch_fast.is_tensor(input):
+        loss = _torch_fast.kl_div(input, target, reduction=reduction, log_target=log_target, axis=axis,
+                                  validate=validate)
+        if loss is not NotImplemented:
+            return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target})
     input, target = arrays.values()
     _validate.check_reduction(reduction, _validate.REDUCTIONS + ("batchmean",))
@@ -503,3 +554,56 @@ def _torch_index_loss(z, target, *, axis, weight, ignore_index, mask, reduction,
     else:
         total = torch.where(kept, weight[torch.where(kept, target, 0)], 0).sum()
     return out / torch.where(total == 0, 1, total)
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch: cross-entropy with the gradient taken in the forward pass (infoloss.ops, imported
+# here only, so that importing infoloss.losses never imports torch)
+# --------------------------------------------------------------------------------------------
+
+_REPLAYING = threading.local()  # set while backward(create_graph=True) recomputes by the plain path
+
+
+def _fused_applies(input, target, weight, return_entropy, inplace_backward) -> bool:
+    """The memory-saving path runs when ``input``'s gradient will be needed, outside tracing
+    (``torch.compile``, ``torch.func``) and the create_graph replay, for large enough input."""
+    torch = sys.modules["torch"]
+    if return_entropy or not (input.requires_grad and torch.is_grad_enabled()):
+        return False
+    if getattr(target, "requires_grad", False) or getattr(weight, "requires_grad", False):
+        return False  # the fused path gives the logits their gradient only
+    if getattr(_REPLAYING, "active", False) or _array.is_torch_tracing(torch, input):
+        return False
+    return bool(inplace_backward) or input.numel() >= FUSED_MIN_ELEMENTS
+
+
+def _torch_fused_cross_entropy(input, target, kind, axis, element_shape, options, inplace_backward):
+    """Classes last as (M, C) rows (a view for 2-D input), then the fused op."""
+    import torch
+
+    from ..ops.logits_cross_entropy import logits_cross_entropy_op
+
+    n_classes = input.shape[axis]
+    rows = torch.movedim(input, axis, -1).reshape(-1, n_classes)
+    if kind == "index":
+        target = target.reshape(-1).to(torch.long)
+    else:
+        target = torch.movedim(target, axis, -1).reshape(-1, n_classes)
+    mask = options["mask"]
+    options = dict(options, mask=None if mask is None else mask.reshape(-1))
+    plain = dict(options, axis=1, validate=False)
+
+    def replay(logits, grad_output):
+        """The gradient by the plain path, differentiable (backward with create_graph=True)."""
+        _REPLAYING.active = True
+        try:
+            with torch.enable_grad():
+                loss = cross_entropy(logits, target, **plain)
+                return torch.autograd.grad(loss, logits, grad_output, create_graph=True)[0]
+        finally:
+            _REPLAYING.active = False
+
+    loss = logits_cross_entropy_op(rows, target, kind=kind, inplace_backward=inplace_backward, replay=replay,
+                                   **options)
+    return loss.reshape(element_shape) if options["reduction"] == "none" else loss
+

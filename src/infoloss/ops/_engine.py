@@ -150,7 +150,17 @@ class LogitsLossFunction(torch.autograd.Function):
 
     ``logits`` (N, V); ``row_scale`` (N,) multiplies each row's loss and gradient (the mask and a
     'mean''s divisor; 0 rows contribute nothing, even where the rule's loss is inf); ``reduced``
-    sums the rows. The rule sees each chunk as a float copy in the accumulation dtype.
+    sums the rows. The rule sees each chunk as a float block in the accumulation dtype: when the
+    gradient buffer has that dtype, the block *is* the buffer's rows (the logits are copied there
+    and the rule overwrites them with their gradient), so the extra memory is the one buffer.
+
+    By default the backward returns the buffer times ``grad_output`` (a new tensor unless that
+    is 1), once-differentiable. A rule with ``hand_out_once`` instead gets its buffer handed out
+    and scaled in place (no second buffer for 'none'), so a second backward
+    (``retain_graph=True``) is an error; such a rule may also have ``grad_into_logits`` (the
+    buffer is ``logits``' own storage: the caller allowed its logits to be overwritten) and
+    ``replay(logits, grad_output)``, a differentiable gradient by the plain path for a backward
+    under ``create_graph=True`` (without it, that backward is an error).
     """
 
     @staticmethod
@@ -158,37 +168,86 @@ class LogitsLossFunction(torch.autograd.Function):
         need_grad = ctx.needs_input_grad[0]
         n_rows, vocab = logits.shape
         acc = row_scale.dtype
-        grad = torch.empty_like(logits) if need_grad else None
+        once = getattr(rule, "hand_out_once", False)
+        into_logits = need_grad and once and getattr(rule, "grad_into_logits", False)
+        if into_logits:
+            grad = logits.detach()  # shares the version counter: autograd sees the overwrite
+        else:
+            grad = torch.empty_like(logits) if need_grad else None
         loss = torch.empty(n_rows, dtype=acc, device=logits.device)
         lse = torch.empty(n_rows, dtype=acc, device=logits.device)
         copy = getattr(rule, "overwrites_logits", True)
         fills = need_grad and getattr(rule, "fills_grad_out", False)
+        in_buffer = need_grad and copy and not fills and grad.dtype == acc
         for start in range(0, n_rows, chunk):
             stop = min(start + chunk, n_rows)
-            z = logits[start:stop].to(acc, copy=copy)
+            if in_buffer:
+                z = grad[start:stop]
+                if not into_logits:
+                    z.copy_(logits[start:stop])
+            else:
+                z = logits[start:stop].to(acc, copy=copy)
             scale = row_scale[start:stop] if need_grad else None
             if fills:  # the rule writes the scaled gradient straight into ours
                 rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False,
                            grad_out=grad[start:stop])
                 continue
             chunk_grad = rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False)
-            if need_grad:
+            if need_grad and not (in_buffer and chunk_grad.data_ptr() == z.data_ptr()):
                 grad[start:stop].copy_(chunk_grad)
         loss = torch.where(row_scale != 0, loss * row_scale, torch.zeros_like(loss))
-        ctx.reduced = reduced
-        if need_grad:
-            ctx.save_for_backward(grad)
+        ctx.reduced, ctx.once = reduced, once
+        if not once:
+            if need_grad:
+                ctx.save_for_backward(grad)
+            return (loss.sum() if reduced else loss).to(logits.dtype)
+        ctx.grad, ctx.grad_into_logits = grad, into_logits
+        ctx.replay = None if into_logits else getattr(rule, "replay", None)
+        if need_grad and ctx.replay is not None:
+            ctx.save_for_backward(logits)  # a reference only, for create_graph=True
         return (loss.sum() if reduced else loss).to(logits.dtype)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
-        (grad,) = ctx.saved_tensors
-        if not ctx.reduced:
-            grad = grad * grad_output[:, None].to(grad.dtype)
-        elif not (grad_output.device.type == "cpu" and float(grad_output) == 1.0):
-            grad = grad * grad_output.to(grad.dtype)
-        return grad, None, None, None, None
+        if not ctx.once:
+            return _saved_buffer_backward(ctx, grad_output)
+        if ctx.grad is None:
+            raise RuntimeError(
+                "fused loss: the gradient taken in the forward pass was already handed out; it supports "
+                "one backward pass (a second one, with retain_graph=True, is not supported)"
+            )
+        if torch.is_grad_enabled():  # backward(create_graph=True): a gradient that is differentiable
+            if ctx.replay is None:
+                raise RuntimeError(
+                    "fused loss: cannot differentiate twice (backward with create_graph=True): "
+                    + ("the logits were overwritten by their gradient (inplace_backward=True); call it without"
+                       if ctx.grad_into_logits else "this loss has no differentiable gradient")
+                )
+            (logits,) = ctx.saved_tensors
+            ctx.grad = None
+            return ctx.replay(logits, grad_output), None, None, None, None
+        return _scaled_buffer(ctx, grad_output)
+
+
+def _scaled_buffer(ctx, grad_output):
+    """The forward pass's gradient times ``grad_output``, in place (the buffer is ours to give)."""
+    grad, ctx.grad = ctx.grad, None
+    if not ctx.reduced:
+        grad.mul_(grad_output[:, None].to(grad.dtype))
+    elif not (grad_output.device.type == "cpu" and float(grad_output) == 1.0):
+        grad.mul_(grad_output.to(grad.dtype))
+    return grad, None, None, None, None
+
+
+@torch.autograd.function.once_differentiable
+def _saved_buffer_backward(ctx, grad_output):
+    """The saved gradient times ``grad_output`` (the buffer stays for another backward)."""
+    (grad,) = ctx.saved_tensors
+    if not ctx.reduced:
+        grad = grad * grad_output[:, None].to(grad.dtype)
+    elif not (grad_output.device.type == "cpu" and float(grad_output) == 1.0):
+        grad = grad * grad_output.to(grad.dtype)
+    return grad, None, None, None, None
 
 
 # --------------------------------------------------------------------------------------------

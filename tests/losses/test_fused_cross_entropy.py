@@ -1,0 +1,275 @@
+"""losses.cross_entropy on PyTorch: the memory-saving path (gradient in the forward pass, issue 14)
+and the small-batch fast path, against torch.nn.functional."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+import infoloss.losses as losses  # noqa: E402
+from infoloss import InputError  # noqa: E402
+
+
+@pytest.fixture
+def fused_always(monkeypatch):
+    """Every input whose gradient is needed takes the fused path (also these small ones)."""
+    monkeypatch.setattr(losses, "FUSED_MIN_ELEMENTS", 1)
+
+
+def reference(z, y, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, z_loss=0.0,
+              softcap=None, mask=None):
+    """PyTorch's own ops: F.cross_entropy of (capped) logits plus the z-loss of the kept elements,
+    with 'mean' over the kept weight, mask as ignored elements."""
+    capped = z if softcap is None else softcap * torch.tanh(z / softcap)
+    if y.dtype == torch.int64:
+        if mask is not None:
+            y = torch.where(mask, y, ignore_index)
+        per = F.cross_entropy(capped, y, weight, ignore_index=ignore_index, reduction="none",
+                              label_smoothing=label_smoothing)
+        kept = y != ignore_index
+        divisor = kept.sum() if weight is None else weight[torch.where(kept, y, 0)][kept].sum()
+    else:
+        per = F.cross_entropy(capped, y, weight, reduction="none", label_smoothing=label_smoothing)
+        kept = torch.ones(len(y), dtype=torch.bool) if mask is None else mask
+        per = torch.where(kept, per, 0.0)
+        divisor = kept.sum()
+    per = per + z_loss * torch.where(kept, torch.logsumexp(capped, 1) ** 2, 0.0)
+    if reduction == "none":
+        return per
+    return per.sum() if reduction == "sum" else per.sum() / divisor
+
+
+OPTIONS = [
+    dict(weight=weight, label_smoothing=ls, reduction=reduction, z_loss=zl, softcap=cap)
+    for weight, ls, reduction, zl, cap in itertools.product(
+        (False, True), (0.0, 0.2), ("mean", "sum", "none"), (0.0, 1e-2), (None, 3.0)
+    )
+]
+
+
+@pytest.mark.parametrize("kind", ["index", "probs"])
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+def test_fused_matches_torch_values_and_gradients(fused_always, kind, options):
+    g = torch.Generator().manual_seed(3)
+    n, c = 11, 7
+    z = (3 * torch.randn(n, c, generator=g, dtype=torch.float64)).requires_grad_(True)
+    if kind == "index":
+        y = torch.randint(0, c, (n,), generator=g)
+        y[[2, 5]] = -100  # ignored elements
+    else:
+        y = torch.softmax(torch.randn(n, c, generator=g, dtype=torch.float64), 1)
+    options = dict(options, weight=torch.rand(c, generator=g, dtype=torch.float64) + 0.1 if options["weight"] else None)
+    loss = losses.cross_entropy(z, y, **options)
+    assert "LogitsLoss" in type(loss.grad_fn).__name__ or options["reduction"] == "none"
+    want = reference(z, y, **options)
+    torch.testing.assert_close(loss, want, rtol=1e-12, atol=1e-12)
+    upstream = torch.rand(want.shape, generator=g, dtype=torch.float64) + 0.5  # not 1: scales the buffer
+    (got,) = torch.autograd.grad(loss, z, upstream)
+    (expected,) = torch.autograd.grad(want, z, upstream)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    if kind == "index":
+        assert torch.all(got[[2, 5]] == 0)
+
+
+def test_fused_mask_3d_and_float32(fused_always):
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(2, 5, 3, generator=g, requires_grad=True)  # (N, C, d1), classes on axis 1
+    y = torch.randint(0, 5, (2, 3), generator=g)
+    mask = torch.tensor([[True, False, True], [True, True, False]])
+    loss = losses.cross_entropy(z, y, mask=mask, label_smoothing=0.1)
+    assert "LogitsLoss" in type(loss.grad_fn).__name__
+    rows, targets = z.movedim(1, -1).reshape(-1, 5), y.reshape(-1)
+    want = reference(rows, targets, mask=mask.reshape(-1), label_smoothing=0.1)
+    torch.testing.assert_close(loss, want)
+    torch.testing.assert_close(torch.autograd.grad(loss, z)[0], torch.autograd.grad(want, z)[0])
+
+
+def test_fused_masked_classes_and_ignored_rows_of_minus_inf(fused_always):
+    # -inf logits (masked classes) with zero target probability: finite loss, NaN-free gradient;
+    # an ignored row of -inf: zero gradient. Softcap keeps -inf masked.
+    z = torch.tensor([[0.0, 1.0, -torch.inf], [-torch.inf] * 3, [2.0, -torch.inf, 0.5]], requires_grad=True)
+    p = torch.tensor([[0.3, 0.7, 0.0], [1 / 3] * 3, [0.5, 0.0, 0.5]])
+    mask = torch.tensor([True, False, True])
+    for softcap in (None, 2.0):
+        loss = losses.cross_entropy(z, p, mask=mask, softcap=softcap)
+        (grad,) = torch.autograd.grad(loss, z)
+        assert torch.isfinite(loss) and not torch.isnan(grad).any() and torch.all(grad[1] == 0)
+        assert grad[0, 2] == 0 and grad[2, 1] == 0
+        capped = z.detach() if softcap is None else softcap * torch.tanh(z.detach() / softcap)
+        finite = torch.where(torch.isinf(z), -1e4, capped)  # a very negative logit: the same softmax
+        want = reference(finite, p, mask=mask)
+        torch.testing.assert_close(loss, want)
+    y = torch.tensor([1, -100, 0])
+    loss = losses.cross_entropy(z, y)
+    (grad,) = torch.autograd.grad(loss, z)
+    assert torch.isfinite(loss) and torch.all(grad[1] == 0) and not torch.isnan(grad).any()
+
+
+def test_fused_all_ignored_mean_is_zero_with_zero_gradient(fused_always):
+    z = torch.randn(3, 4, requires_grad=True)
+    loss = losses.cross_entropy(z, torch.full((3,), -100))
+    assert float(loss.detach()) == 0.0
+    assert torch.all(torch.autograd.grad(loss, z)[0] == 0)
+
+
+def test_second_backward_is_a_clear_error(fused_always):
+    z = torch.randn(4, 6, requires_grad=True)
+    loss = losses.cross_entropy(z, torch.tensor([0, 1, 2, 3]))
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="one backward pass"):
+        loss.backward()
+
+
+def test_create_graph_gives_second_derivatives_by_the_plain_path(fused_always):
+    g = torch.Generator().manual_seed(5)
+    z = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0, 3, -100, 1, 2])
+    for reduction in ("mean", "none"):
+        loss = losses.cross_entropy(z, y, reduction=reduction, label_smoothing=0.1)
+        assert "LogitsLoss" in type(loss.grad_fn).__name__ or reduction == "none"
+        upstream = torch.ones_like(loss)
+        (grad,) = torch.autograd.grad(loss, z, upstream, create_graph=True)
+        (second,) = torch.autograd.grad(grad.square().sum(), z)
+        want = F.cross_entropy(z, y, reduction=reduction, label_smoothing=0.1)
+        (want_grad,) = torch.autograd.grad(want, z, upstream, create_graph=True)
+        (want_second,) = torch.autograd.grad(want_grad.square().sum(), z)
+        torch.testing.assert_close(grad, want_grad)
+        torch.testing.assert_close(second, want_second)
+
+
+def test_inplace_backward_reuses_the_logits_storage(fused_always):
+    g = torch.Generator().manual_seed(6)
+    z = torch.randn(6, 9, generator=g, requires_grad=True)
+    y = torch.randint(0, 9, (6,), generator=g)
+    want_loss = F.cross_entropy(z, y)
+    (want,) = torch.autograd.grad(want_loss, z)
+    pointer = z.data_ptr()
+    loss = losses.cross_entropy(z, y, inplace_backward=True)
+    torch.testing.assert_close(loss, want_loss)
+    torch.testing.assert_close(z.detach(), want)  # overwritten by the gradient, as documented
+    loss.backward()
+    assert z.grad.data_ptr() == pointer
+    torch.testing.assert_close(z.grad, want)
+
+
+def test_inplace_backward_through_a_layer_and_an_op_that_saved_the_logits(fused_always):
+    g = torch.Generator().manual_seed(7)
+    h = torch.randn(5, 3, generator=g, requires_grad=True)
+    w = torch.randn(8, 3, generator=g)
+    y = torch.randint(0, 8, (5,), generator=g)
+    seen = []
+    logits = h @ w.T
+    logits.register_hook(lambda grad: seen.append(grad.data_ptr()))
+    pointer = logits.data_ptr()
+    losses.cross_entropy(logits, y, inplace_backward=True).backward()
+    assert seen == [pointer]
+    torch.testing.assert_close(h.grad, torch.autograd.grad(F.cross_entropy(h @ w.T, y), h)[0])
+    # An op that saved its output (exp) cannot backward through logits that were overwritten.
+    x = torch.randn(5, 8, generator=g, requires_grad=True)
+    saved = torch.exp(x)
+    loss = losses.cross_entropy(saved, y, inplace_backward=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    # create_graph needs the logits, which are gone
+    z = torch.randn(5, 8, generator=g, requires_grad=True)
+    loss = losses.cross_entropy(z, y, inplace_backward=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        torch.autograd.grad(torch.autograd.grad(loss, z, create_graph=True)[0].sum(), z)
+
+
+def test_plain_path_where_no_gradient_or_under_transforms(fused_always):
+    z = torch.randn(4, 5, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 3])
+    with torch.no_grad():
+        assert losses.cross_entropy(z, y).grad_fn is None
+    assert "LogitsLoss" not in type(losses.cross_entropy(z.detach(), y, inplace_backward=True).grad_fn).__name__
+    loss, _ = losses.cross_entropy(z, y, return_entropy=True)
+    assert "LogitsLoss" not in type(loss.grad_fn).__name__
+    grad = torch.func.grad(lambda a: losses.cross_entropy(a, y))(z.detach())
+    torch.testing.assert_close(grad, torch.func.grad(lambda a: F.cross_entropy(a, y))(z.detach()))
+    per_row = torch.func.vmap(torch.func.grad(lambda a, t: losses.cross_entropy(a, t)))(z.detach(), y)
+    torch.testing.assert_close(per_row, torch.func.vmap(torch.func.grad(F.cross_entropy))(z.detach(), y))
+
+
+def test_large_input_takes_the_fused_path_by_default():
+    z = torch.randn(64, losses.FUSED_MIN_ELEMENTS // 64, requires_grad=True)
+    y = torch.zeros(64, dtype=torch.long)
+    assert "LogitsLoss" in type(losses.cross_entropy(z, y).grad_fn).__name__
+    assert "LogitsLoss" not in type(losses.cross_entropy(z[:, :10], y).grad_fn).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# The fast path (plain calls on (N, C) tensors): same values, same structured errors
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_fast_path_values_equal_torch(validate):
+    g = torch.Generator().manual_seed(8)
+    z = torch.randn(64, 10, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 10, (64,), generator=g)
+    p = torch.softmax(torch.randn(64, 10, generator=g, dtype=torch.float64), 1)
+    w = torch.rand(10, generator=g, dtype=torch.float64)
+    u = torch.rand(64, 10, generator=g, dtype=torch.float64)
+    for reduction in ("mean", "sum", "none"):
+        options = dict(reduction=reduction, validate=validate)
+        torch.testing.assert_close(losses.cross_entropy(z, y, **options), F.cross_entropy(z, y, reduction=reduction))
+        torch.testing.assert_close(losses.cross_entropy(z, y, w, label_smoothing=0.1, **options),
+                                   F.cross_entropy(z, y, w, reduction=reduction, label_smoothing=0.1))
+        torch.testing.assert_close(losses.cross_entropy(z, p, **options), F.cross_entropy(z, p, reduction=reduction))
+        torch.testing.assert_close(losses.nll_loss(z, y, w, **options), F.nll_loss(z, y, w, reduction=reduction))
+        torch.testing.assert_close(losses.binary_cross_entropy(u, p, **options),
+                                   F.binary_cross_entropy(u, p, reduction=reduction))
+        torch.testing.assert_close(losses.binary_cross_entropy_with_logits(z, p, **options),
+                                   F.binary_cross_entropy_with_logits(z, p, reduction=reduction))
+    for reduction in ("sum", "batchmean", "none"):
+        for log_target in (False, True):
+            target = p.log() if log_target else p
+            torch.testing.assert_close(
+                losses.kl_div(z, target, reduction=reduction, log_target=log_target, validate=validate),
+                F.kl_div(z, target, reduction=reduction, log_target=log_target))
+    torch.testing.assert_close(losses.kl_div(z, p, validate=validate), F.kl_div(z, p, reduction="sum") / z.numel())
+
+
+def test_fast_path_keeps_the_general_semantics():
+    z = torch.randn(3, 4)
+    # all ignored: 0, not PyTorch's NaN; ignored rows of -inf have no NaN
+    assert float(losses.cross_entropy(z, torch.full((3,), -100))) == 0.0
+    assert float(losses.cross_entropy(z, torch.full((3,), -100), validate=False)) == 0.0
+    masked = torch.tensor([[0.0, -torch.inf, 1.0, 2.0]] * 3)
+    p = torch.tensor([[0.5, 0.0, 0.25, 0.25]] * 3)
+    assert torch.isfinite(losses.cross_entropy(masked, p))
+    assert torch.isfinite(losses.cross_entropy(masked, p, validate=False))
+    assert torch.isfinite(losses.kl_div(masked, p))
+    assert float(losses.binary_cross_entropy_with_logits(torch.tensor([[torch.inf]]), torch.tensor([[1.0]]))) == 0.0
+
+
+def test_fast_path_errors_are_the_detailed_ones():
+    z = torch.randn(4, 3)
+    with pytest.raises(InputError) as error:
+        losses.cross_entropy(z, torch.tensor([0, 1, 7, 2]))
+    assert (error.value.argument, error.value.index, error.value.value) == ("target", (2,), 7)
+    p = torch.tensor([[0.5, 0.5, 0.0]] * 3 + [[0.5, 0.2, 0.2]])
+    with pytest.raises(InputError) as error:
+        losses.cross_entropy(z, p)
+    assert error.value.argument == "target" and error.value.index == (3, ":")
+    with pytest.raises(InputError) as error:
+        losses.cross_entropy(z, torch.tensor([0, 1, 2, 2]), torch.tensor([1.0, -1.0, 1.0]))
+    assert (error.value.argument, error.value.index) == ("weight", (1,))
+    with pytest.raises(InputError) as error:
+        losses.binary_cross_entropy(torch.tensor([[0.5, 1.5]]), torch.tensor([[0.0, 1.0]]))
+    assert (error.value.argument, error.value.index, error.value.value) == ("input", (0, 1), 1.5)
+    with pytest.raises(InputError) as error:
+        losses.kl_div(z, torch.tensor([[0.5, -0.5, 1.0]] * 4))
+    assert (error.value.argument, error.value.index) == ("target", (0, 1))
+    for _ in range(2):  # the options are cached after a first good call; a bad one is refused every time
+        with pytest.raises(InputError, match="label_smoothing"):
+            losses.cross_entropy(z, torch.tensor([0, 1, 2, 2]), label_smoothing=1.5)
+        with pytest.raises(InputError, match="reduction"):
+            losses.nll_loss(z, torch.tensor([0, 1, 2, 2]), reduction="avg")
+    with pytest.raises(TypeError):
+        losses.cross_entropy(z, torch.tensor([0, 1, 2, 2]), ignore_index=True)
