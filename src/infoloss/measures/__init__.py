@@ -25,7 +25,7 @@ import numpy as np
 from .._array import log_ratio_term, stop_gradient, xlogy
 from .._convert import Inputs, prepare
 from .._typing import Array, DType, Namespace
-from . import _fast
+from . import _dispatch, _fast
 from ._fast import set_num_threads
 
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
@@ -60,7 +60,7 @@ def entropy(p: Array, /, *, axis: int = -1, base: float | None = None, keepdims:
     0.0
     """
     inputs = prepare({"p": p}, axis=axis, normalize=normalize, validate=validate, base=base)
-    if (fast := _fast.compute("entropy", inputs, keepdims)) is not None:
+    if (fast := _dispatch.compute("entropy", inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
     xp, (p,) = inputs.xp, inputs.checked()
     return inputs.finish(_entropy_sum(xp, p, inputs.axis, keepdims), base=base)
@@ -79,7 +79,7 @@ def cross_entropy(p: Array, q: Array, /, *, axis: int = -1, base: float | None =
     1.4996
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    if (fast := _fast.compute("cross_entropy", inputs, keepdims)) is not None:
+    if (fast := _dispatch.compute("cross_entropy", inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
     xp, (p, q) = inputs.xp, inputs.checked()
     value = 0.0 - xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)  # +0.0, not -0.0
@@ -107,7 +107,7 @@ def kl_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None =
     -9.210340371976183e-198
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    value = _fast.compute("kl_divergence", inputs, keepdims)
+    value = _dispatch.compute("kl_divergence", inputs, keepdims)
     if value is None:
         xp, (p, q) = inputs.xp, inputs.checked()
         value = _kl_sum(xp, p, q, inputs.axis, keepdims)
@@ -126,7 +126,7 @@ def js_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None =
     1.0
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    value = _fast.compute("js_divergence", inputs, keepdims)
+    value = _dispatch.compute("js_divergence", inputs, keepdims)
     if value is None:
         xp, (p, q) = inputs.xp, inputs.checked()
         # p log(p / m) = (2p log(2p / (p + q))) / 2: (p + q) / 2 underflows to 0 for a
@@ -189,7 +189,7 @@ def decompose(p: Array, q: Array, /, *, axis: int = -1, base: float | None = Non
     KL divergence D(p || q)  0.860545
     """
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
-    fast = _fast.compute("decompose", inputs, keepdims)  # entropy and KL from one read
+    fast = _dispatch.compute("decompose", inputs, keepdims)  # entropy and KL from one read
     if fast is not None:
         own, excess = fast
     else:

@@ -1,0 +1,265 @@
+"""The measures' backend paths (measures/_torch.py, _jax.py, _dask.py) against SciPy, finite
+differences and the generic path, and their errors against the eager NumPy checks."""
+
+from __future__ import annotations
+
+import dask
+import dask.array as da
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.special as sp
+import scipy.stats as st
+import torch
+
+import infoloss as il
+from infoloss import InputError
+from infoloss.measures import _dispatch, _jax, _torch
+from tests.backends import jax_float64  # noqa: F401 - autouse fixture: JAX in float64
+
+MEASURES = ["entropy", "cross_entropy", "kl_divergence", "js_divergence"]
+
+
+def distributions(rng, shape, zeros=0.0, axis=-1):
+    x = rng.random(shape)
+    x[rng.random(shape) < zeros] = 0.0
+    return x / x.sum(axis=axis, keepdims=True)
+
+
+def scipy_value(name, p, q, axis=-1):
+    if name == "entropy":
+        return st.entropy(p, axis=axis)
+    if name == "cross_entropy":
+        return -np.sum(sp.xlogy(p, q), axis=axis)
+    if name == "kl_divergence":
+        return st.entropy(p, q, axis=axis)
+    m = (p + q) / 2
+    return (st.entropy(p, m, axis=axis) + st.entropy(q, m, axis=axis)) / 2
+
+
+def call(name, p, q, **options):
+    return getattr(il, name)(p, **options) if name == "entropy" else getattr(il, name)(p, q, **options)
+
+
+@pytest.fixture(params=["numpy kernel", "device-generic"])
+def torch_path(request, monkeypatch):
+    """CPU tensors through the NumPy kernel, and the forward a CUDA tensor takes (run on CPU)."""
+    monkeypatch.setattr(_torch, "NUMPY_ON_CPU", request.param == "numpy kernel")
+    return request.param
+
+
+# --------------------------------------------------------------------------------------------
+# PyTorch
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MEASURES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_torch_values(torch_path, name, dtype, axis):
+    rng = np.random.default_rng(3)
+    p, q = distributions(rng, (5, 7), 0.2, axis), distributions(rng, (5, 7), 0.0, axis)
+    got = call(name, torch.tensor(p, dtype=dtype), torch.tensor(q, dtype=dtype), axis=axis, keepdims=True, base=2)
+    assert isinstance(got, torch.Tensor) and got.dtype == dtype and got.shape == ((1, 7) if axis == 0 else (5, 1))
+    rtol = 1e-12 if dtype == torch.float64 else 2e-5
+    expected = np.expand_dims(scipy_value(name, p, q, axis) / np.log(2), axis)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=rtol, atol=1e-7 if dtype == torch.float32 else 1e-15)
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_torch_gradients_match_finite_differences(torch_path, name):
+    rng = np.random.default_rng(4)
+    p = torch.tensor(distributions(rng, (3, 4)), requires_grad=True)
+    q = torch.tensor(distributions(rng, (3, 4)), requires_grad=True)
+    arguments = (p,) if name == "entropy" else (p, q)
+    def measure(*a):
+        return il.entropy(a[0], validate=False) if name == "entropy" else getattr(il, name)(*a, validate=False)
+
+    assert torch.autograd.gradcheck(measure, arguments, eps=1e-7, atol=1e-7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_torch_gradients_at_zeros_are_the_generic_paths(torch_path, name):
+    """Entries with p = 0 (and q = 0): NaN-free gradients, the same as the generic code's."""
+    p = np.array([[0.0, 0.5, 0.5, 0.0], [0.25, 0.25, 0.5, 0.0]])
+    q = np.array([[0.0, 0.25, 0.5, 0.25], [0.5, 0.25, 0.25, 0.0]])
+    grads = []
+    for generic in (False, True):
+        leaves = [torch.tensor(p, requires_grad=True), torch.tensor(q, requires_grad=True)]
+        if generic:
+            with _dispatch.generic_only():
+                value = call(name, *leaves)
+        else:
+            value = call(name, *leaves)
+        (value * torch.tensor([1.0, 2.0], dtype=torch.float64)).sum().backward()
+        grads.append([leaf.grad for leaf in leaves[: 1 if name == "entropy" else 2]])
+    for ours, generic in zip(*grads):
+        assert not torch.isnan(ours).any()
+        np.testing.assert_allclose(ours.numpy(), generic.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_torch_result_and_gradient_follow_the_input():
+    p = torch.tensor([0.2, 0.8], dtype=torch.float32)
+    q = torch.tensor([0.5, 0.5], dtype=torch.float32, requires_grad=True)
+    value = il.kl_divergence(p, q)
+    assert value.dtype == torch.float32 and value.requires_grad and value.shape == ()
+    value.backward()
+    assert q.grad.dtype == torch.float32
+    np.testing.assert_allclose(q.grad.numpy(), [-0.4, -1.6], rtol=1e-6)
+    assert not il.kl_divergence(p, q.detach()).requires_grad
+    with torch.no_grad():
+        assert not il.kl_divergence(p, q).requires_grad
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_torch_errors_are_the_eager_numpy_ones(torch_path, axis, requires_grad):
+    rng = np.random.default_rng(5)
+    q = distributions(rng, (4, 6), 0.0, axis)
+    cases = [distributions(rng, (4, 6), 0.0, axis) * 1.5, np.where(np.arange(24).reshape(4, 6) == 13, np.nan, q),
+             np.where(np.arange(24).reshape(4, 6) == 9, -0.1, q)]
+    for p in cases:
+        with pytest.raises(InputError) as expected:
+            il.kl_divergence(p, q, axis=axis)
+        with pytest.raises(InputError) as got:
+            il.kl_divergence(torch.tensor(p), torch.tensor(q, requires_grad=requires_grad), axis=axis)
+        assert str(got.value) == str(expected.value)
+        assert got.value.index == expected.value.index
+
+
+def test_torch_second_derivative_with_create_graph(torch_path):
+    p = torch.tensor([0.2, 0.8], dtype=torch.float64)
+    q = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(il.kl_divergence(p, q), q, create_graph=True)
+    np.testing.assert_allclose(grad.detach().numpy(), [-0.4, -1.6], rtol=1e-12)
+    grad.sum().backward()  # d2 KL / dq2 = diag(p / q**2)
+    np.testing.assert_allclose(q.grad.numpy(), [0.8, 3.2], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# JAX
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MEASURES + ["decompose"])
+def test_jax_eager_is_the_jitted_program(name):
+    rng = np.random.default_rng(6)
+    p, q = distributions(rng, (4, 5), 0.2), distributions(rng, (4, 5))
+    jp, jq = jnp.asarray(p), jnp.asarray(q)
+    _jax._program.cache_clear()
+    eager = call(name, jp, jq, base=2)
+    traced = jax.jit(lambda a, b: tuple(call(name, a, b, base=2)) if name == "decompose" else call(name, a, b, base=2))
+    jitted = traced(jp, jq)
+    if name == "decompose":
+        eager = tuple(eager)
+        for e, j in zip(eager, jitted):
+            assert isinstance(e, jax.Array)
+            np.testing.assert_array_equal(np.asarray(e), np.asarray(j))
+    else:
+        assert isinstance(eager, jax.Array) and eager.dtype == jnp.float64
+        np.testing.assert_array_equal(np.asarray(eager), np.asarray(jitted))
+        np.testing.assert_allclose(np.asarray(eager), scipy_value(name, p, q) / np.log(2), rtol=1e-12)
+    # one program per measure and options; the same shape again compiles nothing new
+    call(name, jp * 1.0, jq)
+    assert _jax._program.cache_info().currsize == 1  # base is applied outside the program
+
+
+def test_jax_eager_compiles_once_per_shape():
+    rng = np.random.default_rng(7)
+    _jax._program.cache_clear()
+    for _ in range(3):
+        il.kl_divergence(jnp.asarray(distributions(rng, (3, 4))), jnp.asarray(distributions(rng, (3, 4))))
+    program = _jax._program("kl_divergence", 1, (1, 1), False, False, True)
+    assert program._cache_size() == 1
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_jax_errors_are_the_eager_numpy_ones(normalize):
+    rng = np.random.default_rng(8)
+    q = distributions(rng, (3, 4))
+    for p in [distributions(rng, (3, 4)) * (1 if normalize else 2), np.where(np.arange(12).reshape(3, 4) == 5, np.nan, q),
+              np.where(np.arange(12).reshape(3, 4) < 4, 0.0, q)]:
+        try:
+            il.kl_divergence(p, q, normalize=normalize)
+        except InputError as error:
+            expected = str(error)
+        else:
+            expected = None
+            np.testing.assert_allclose(np.asarray(il.kl_divergence(jnp.asarray(p), jnp.asarray(q), normalize=normalize)),
+                                       il.kl_divergence(p, q, normalize=normalize), rtol=1e-12)
+            continue
+        with pytest.raises(InputError) as got:
+            il.kl_divergence(jnp.asarray(p), jnp.asarray(q), normalize=normalize)
+        assert str(got.value) == expected
+
+
+def test_jax_outer_jit_and_grad_take_the_generic_path(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the eager program ran under tracing")
+
+    monkeypatch.setattr(_jax, "_program", refuse)
+    p, q = jnp.asarray([0.2, 0.8]), jnp.asarray([0.5, 0.5])
+    assert float(jax.jit(il.kl_divergence)(p, q)) == pytest.approx(st.entropy([0.2, 0.8], [0.5, 0.5]), rel=1e-12)
+    np.testing.assert_allclose(np.asarray(jax.grad(lambda b: il.kl_divergence(p, b))(q)), [-0.4, -1.6], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Dask
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MEASURES + ["decompose"])
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_dask_values_chunk_by_chunk(name, axis, keepdims):
+    rng = np.random.default_rng(9)
+    p, q = distributions(rng, (7, 9), 0.2, axis), distributions(rng, (7, 9), 0.0, axis)
+    dp, dq = da.from_array(p, chunks=(3, 4)), da.from_array(q, chunks=(4, 3))  # cut along both axes
+    got = call(name, dp, dq, axis=axis, keepdims=keepdims)
+    expected = call(name, p, q, axis=axis, keepdims=keepdims)
+    if name == "decompose":
+        got, expected = tuple(got), tuple(expected)
+    else:
+        got, expected = (got,), (expected,)
+    for g, e in zip(got, expected):
+        assert isinstance(g, da.Array) and g.shape == e.shape
+        np.testing.assert_allclose(g.compute(), e, rtol=1e-13, atol=1e-16)
+
+
+def test_dask_one_long_row_in_chunks_is_exact():
+    rng = np.random.default_rng(10)
+    p, q = distributions(rng, 100_000), distributions(rng, 100_000)
+    got = il.kl_divergence(da.from_array(p, chunks=7_000), da.from_array(q, chunks=7_000))
+    assert got.shape == ()
+    assert float(got.compute()) == pytest.approx(float(st.entropy(p, q)), rel=1e-14)
+
+
+def test_dask_checks_run_at_compute_time_with_the_eager_message(monkeypatch):
+    computed = []
+    monkeypatch.setattr(dask, "compute", lambda *a, **k: computed.append(a) or (_ for _ in ()).throw(AssertionError))
+    rng = np.random.default_rng(11)
+    q = distributions(rng, (6, 8))
+    for p in [distributions(rng, (6, 8)) * 2, np.where(np.arange(48).reshape(6, 8) == 29, np.nan, q),
+              np.where(np.arange(48).reshape(6, 8) == 30, -1.0, q), np.where(np.arange(48).reshape(6, 8) == 41, np.inf, q)]:
+        with pytest.raises(InputError) as expected:
+            il.kl_divergence(p, q)
+        lazy = il.kl_divergence(da.from_array(p, chunks=(4, 3)), da.from_array(q, chunks=(4, 3)))  # no pass yet
+        with pytest.raises(InputError) as got:
+            lazy.compute(scheduler="sync")
+        assert str(got.value) == str(expected.value)
+    assert computed == []  # nothing computed while building
+
+
+@pytest.mark.slow
+def test_dask_on_a_distributed_local_cluster():
+    distributed = pytest.importorskip("dask.distributed")
+    rng = np.random.default_rng(12)
+    p, q = distributions(rng, (8, 50)), distributions(rng, (8, 50))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        dp, dq = (client.persist(da.from_array(x, chunks=(4, 20))) for x in (p, q))
+        np.testing.assert_allclose(il.kl_divergence(dp, dq).compute(), st.entropy(p, q, axis=-1), rtol=1e-13)
+        with pytest.raises(InputError, match=r"p\[3, :\] sums to"):
+            il.kl_divergence(client.persist(da.from_array(np.where(np.arange(8)[:, None] == 3, p * 2, p), chunks=(4, 20))),
+                             dq).compute()
