@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.markdown_blocks import DOCS, blocks, pages
+from tests.markdown_blocks import DOCS, blocks, is_notebook, pages
 
 _BLOCKS = [block for page in pages() for block in blocks(page)]
+# A tutorial (a notebook page) runs as one block, all its cells: several seconds each, hence slow.
+_PARAMS = [
+    pytest.param(block, marks=pytest.mark.slow)
+    if is_notebook(block.path.read_text(encoding="utf-8"))
+    else block
+    for block in _BLOCKS
+]
 
 
 def test_docs_pages_have_blocks():
@@ -20,7 +27,7 @@ def test_docs_pages_have_blocks():
         assert page in names, f"{page} has no Python block: the block pattern or the page moved"
 
 
-@pytest.mark.parametrize("block", _BLOCKS, ids=lambda b: f"{b.path.relative_to(DOCS).as_posix()}:{b.line}")
+@pytest.mark.parametrize("block", _PARAMS, ids=lambda b: f"{b.path.relative_to(DOCS).as_posix()}:{b.line}")
 def test_docs_block_runs(block):
     from tests.markdown_blocks import gpu_available, run
 
