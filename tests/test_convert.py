@@ -14,6 +14,7 @@ import pytest
 import scipy.stats as st
 
 import infoloss as il
+from tests.backends import BACKENDS, distributions, jax_float64, to_backend, to_float64  # noqa: F401
 
 # --------------------------------------------------------------------------------------------
 # pandas: Series align by index, DataFrames by column; rows of a DataFrame are distributions
@@ -128,8 +129,6 @@ def test_pandas_is_not_imported_for_other_input():
 # --------------------------------------------------------------------------------------------
 # Broadcasting: NumPy's rules for every dimension but the distribution axis
 # --------------------------------------------------------------------------------------------
-
-from tests.backends import BACKENDS, distributions, jax_float64, to_backend, to_float64  # noqa: F401
 
 SCIPY_MEASURES = {
     "entropy": None,

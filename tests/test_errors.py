@@ -247,7 +247,7 @@ def test_scalar_checks_agree_everywhere(function, option, label):
     with pytest.raises(il.InfolossError) as expected:
         RULES[option](value)
     call = CALLS[function][1]
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(il.InfolossError) as raised:
         call(**{option: value})
     error = raised.value
     assert type(error) is type(expected.value), f"{type(error).__name__}: {error}"

@@ -164,9 +164,9 @@ def test_sdist_check(tmp_path):
     assert wheel_check.sdist_problems(write_sdist(tmp_path / "good.tar.gz", SDIST), VERSION) == []
     no_source = wheel_check.sdist_problems(write_sdist(tmp_path / "a.tar.gz", SDIST[:-1]), VERSION)
     assert any("_kernels_avx2.c" in p for p in no_source)
-    binary = SDIST + ["src/infoloss/measures/_kernels.cpython-311-x86_64-linux-gnu.so"]
+    binary = [*SDIST, "src/infoloss/measures/_kernels.cpython-311-x86_64-linux-gnu.so"]
     assert any(".so" in p for p in wheel_check.sdist_problems(write_sdist(tmp_path / "b.tar.gz", binary), VERSION))
-    partial_tests = SDIST + ["tests/test_errors.py"]
+    partial_tests = [*SDIST, "tests/test_errors.py"]
     problems = wheel_check.sdist_problems(write_sdist(tmp_path / "c.tar.gz", partial_tests), VERSION)
     assert any("tests/test_errors.py" in p for p in problems)
 

@@ -94,7 +94,7 @@ def test_fractions_inline():
 
 
 @pytest.mark.parametrize(
-    ("options", "base", "unit"),
+    "options, base, unit",
     [([], None, "nats"), (["--bits"], 2, "bits"), (["--base", "2"], 2, "bits"), (["--base", "10"], 10, "hartleys"),
      (["--base", "3"], 3, "log-base-3 units"), (["--bits", "--base", "2"], 2, "bits")],
 )
@@ -294,7 +294,7 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("arguments", "fragments"), BAD_INPUT, ids=[" ".join(a) or "nothing" for a, _ in BAD_INPUT])
+@pytest.mark.parametrize("arguments, fragments", BAD_INPUT, ids=[" ".join(a) or "nothing" for a, _ in BAD_INPUT])
 def test_bad_input_is_one_line_and_exit_status_2(files, arguments, fragments):
     result = run("measure", *arguments)
     assert result.exit_code == 2

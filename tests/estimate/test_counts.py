@@ -44,7 +44,7 @@ def test_dask_array_counts_in_one_pass_like_numpy():
         lazy = da.from_array(values, chunks=97)  # 11 chunks
         computed = []
 
-        def count_computes(*args, **kwargs):
+        def count_computes(*args, computed=computed, **kwargs):
             computed.append(1)
 
         with dask.config.set(scheduler="threads"), dask.callbacks.Callback(start=count_computes):

@@ -305,7 +305,7 @@ def test_empty_input():
 
 
 def test_unknown_method_lists_the_valid_ones():
-    with pytest.raises(InputError, match="'plugin', 'miller-madow'.*'nsb', 'auto'"):
+    with pytest.raises(InputError, match=r"'plugin', 'miller-madow'.*'nsb', 'auto'"):
         estimate.entropy(Y, "mle", counts=True)
 
 

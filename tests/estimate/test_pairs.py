@@ -157,7 +157,7 @@ def test_dask_pairs_equal_numpy_in_one_pass(kind):
                                       (estimate.conditional_entropy, "shrink", {}),
                                       (estimate.joint_entropy, "nsb", {"alphabet_size": (6, 7)}),
                                       (estimate.mutual_information, "nsb", {"alphabet_size": (8, 9)})):
-        lazy, computes = _one_compute(lambda: function(lazy_x, lazy_y, method, **options))
+        lazy, computes = _one_compute(lambda f=function, m=method, o=options: f(lazy_x, lazy_y, m, **o))
         assert computes == 1
         eager = function(x, y, method, **options)
         assert lazy.value == pytest.approx(eager.value, rel=1e-12, abs=1e-15)
@@ -177,7 +177,7 @@ def test_dask_dataframe_columns_pair_by_position():
     frame.loc[frame["colour"] == "red", "size"] = 0  # dependence
     lazy = dd.from_pandas(frame, npartitions=6)
     for function in (estimate.mutual_information, estimate.conditional_entropy, estimate.joint_entropy):
-        result, computes = _one_compute(lambda: function(lazy["colour"], lazy["size"], "jeffreys"))
+        result, computes = _one_compute(lambda f=function: f(lazy["colour"], lazy["size"], "jeffreys"))
         assert computes == 1
         assert result.value == pytest.approx(function(frame["colour"], frame["size"], "jeffreys").value, rel=1e-12)
 

@@ -137,9 +137,8 @@ def _huffman_case(p) -> dict:
 def _softmax_cases():
     rng = np.random.default_rng(13)
     cases = [([1.0, 1.0, 3.0], 1.0), ([1.0, 1.0, 3.0], 2.0), ([1.0, 1.0, 4.0], 1.0), ([1000.0, 0.0, -1000.0], 1.0)]
-    for k in range(2, 17, 2):
-        for temperature in (0.25, 1.0, 3.7):
-            cases.append((list(map(float, rng.normal(0, 4, size=k))), temperature))
+    cases.extend((list(map(float, rng.normal(0, 4, size=k))), temperature)
+                 for k in range(2, 17, 2) for temperature in (0.25, 1.0, 3.7))
     return [
         {"z": z, "temperature": t,
          "softmax": [float(v) for v in infoloss.softmax(z, temperature=t)],

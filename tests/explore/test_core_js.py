@@ -39,7 +39,7 @@ def test_golden_file_covers_the_hard_cases():
     assert any(case["nats"]["klPQ"] == 0.0 for case in cases)
     assert {len(case["p"]) for case in cases} >= set(range(2, 17))
     assert any(None in case["words"] for case in data["huffman"])
-    assert max(max(l for l in case["lengths"] if l) for case in data["huffman"]) == 15
+    assert max(max(length for length in case["lengths"] if length) for case in data["huffman"]) == 15
     assert {case["temperature"] for case in data["softmax"]} >= {0.25, 1.0, 3.7}
 
 

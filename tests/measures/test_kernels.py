@@ -7,6 +7,7 @@ the row sums and the block minimum that the fused validation of ``_numpy_fast`` 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -30,10 +31,8 @@ def _runnable_modules() -> dict:
     names = ["_kernels"] + (["_kernels_avx2"] if features.get("AVX2") and features.get("FMA3") else [])
     modules = {}
     for name in names:
-        try:
+        with contextlib.suppress(ImportError):
             modules[name] = importlib.import_module(f"infoloss.measures.{name}")
-        except ImportError:
-            pass
     return modules
 
 

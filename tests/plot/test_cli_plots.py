@@ -49,9 +49,9 @@ def test_code_plot_draws_the_tree_of_the_code_used(tmp_path):
 
 def test_a_bad_plot_file_is_a_one_line_error(tmp_path):
     p = read("p", "0.5,0.5", None)
-    with pytest.raises(InputError, match="--plot .*nowhere"):
+    with pytest.raises(InputError, match=r"--plot .*nowhere"):
         save_measure_plot(tmp_path / "nowhere" / "m.png", p, None)
-    with pytest.raises(InputError, match="--plot .*m.xyz"):
+    with pytest.raises(InputError, match=r"--plot .*m\.xyz"):
         save_measure_plot(tmp_path / "m.xyz", p, None)
 
 

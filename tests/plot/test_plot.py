@@ -95,7 +95,7 @@ def test_huffman_tree_draws_every_codeword():
     assert sorted(t.get_text() for t in ax.texts if t.get_text() in "01") == ["0"] * 4 + ["1"] * 4
     length = coding.expected_length(code, p)
     assert ax.get_title() == f"Huffman code: L = {length:.4g} bits, H(p) = {scipy_entropy(list(p.values()), base=2):.4g} bits"
-    with pytest.raises(ValueError):
+    with pytest.raises(infoloss.InputError, match="is not a codeword"):
         plot.huffman_tree({"a": "01x"})
 
 
