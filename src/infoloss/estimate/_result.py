@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._validate import InputTypeError
 
@@ -59,10 +61,10 @@ class Estimate:
                 "needs a single one: use .value for the array, or index a row", argument="Estimate")
         return float(value)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         return np.asarray(self.value, dtype=dtype)
 
-    def __round__(self, digits=None):
+    def __round__(self, digits: int | None = None) -> float:
         return round(float(self), digits)
 
     def __format__(self, spec: str) -> str:
@@ -73,13 +75,13 @@ class Estimate:
     def __bool__(self) -> bool:
         return bool(float(self))
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(float(self))
 
-    def __neg__(self):
+    def __neg__(self) -> Any:
         return -self.value
 
-    def __abs__(self):
+    def __abs__(self) -> Any:
         return abs(self.value)
 
     def __str__(self) -> str:
@@ -108,7 +110,7 @@ class Estimate:
             parts.append(f"{self.level:.0%} CI [{_number(np.asarray(low))}, {_number(np.asarray(high))}]")
         return f"Estimate({', '.join(parts)})"
 
-    def in_base(self, base):
+    def in_base(self, base: float | None) -> Estimate:
         """The same estimate in another logarithm base (None: nats)."""
         scale = (1.0 if self.base is None else math.log(self.base)) / (1.0 if base is None else math.log(base))
         ci = None if self.ci is None else tuple(np.asarray(c) * scale for c in self.ci)
@@ -117,8 +119,8 @@ class Estimate:
                        std=None if self.std is None else _scaled(self.std, scale), ci=_unwrap_ci(ci))
 
 
-def _binary(op, reflected=False):
-    def method(self, other):
+def _binary(op: Callable[[Any, Any], Any], reflected: bool = False) -> Callable[[Estimate, Any], Any]:
+    def method(self: Estimate, other: Any) -> Any:
         other = other.value if isinstance(other, Estimate) else other
         return op(other, self.value) if reflected else op(self.value, other)
     return method
@@ -133,7 +135,7 @@ for _name, _op in [("lt", operator.lt), ("le", operator.le), ("gt", operator.gt)
     setattr(Estimate, f"__{_name}__", _binary(_op))
 
 
-def make(value, **fields) -> Estimate:
+def make(value: Any, **fields: Any) -> Estimate:
     """An Estimate with NumPy scalars turned into Python floats (0-d results)."""
     fields = {k: _unwrap(v) if k in ("n", "observed", "std") else v for k, v in fields.items()}
     if fields.get("ci") is not None:
@@ -141,7 +143,7 @@ def make(value, **fields) -> Estimate:
     return Estimate(_unwrap(value), **fields)
 
 
-def _unwrap(value):
+def _unwrap(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, tuple):  # (n_x, n_y) of two samples
@@ -152,11 +154,11 @@ def _unwrap(value):
     return array
 
 
-def _unwrap_ci(ci):
+def _unwrap_ci(ci: tuple[Any, ...] | None) -> tuple[Any, Any] | None:
     return None if ci is None else (_unwrap(ci[0]), _unwrap(ci[1]))
 
 
-def _scaled(value, scale):
+def _scaled(value: Any, scale: float) -> Any:
     return _unwrap(np.asarray(value) * scale)
 
 

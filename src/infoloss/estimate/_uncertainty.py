@@ -22,6 +22,8 @@ B. Efron, "Nonparametric standard errors and confidence intervals", Can. J. Stat
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from scipy import stats
 
@@ -33,8 +35,8 @@ CI_METHODS = ("bootstrap", "bc", "jackknife")
 _BLOCK_ENTRIES = 1 << 22
 
 
-def interval(table: np.ndarray, estimator, values: np.ndarray, *, level, method: str, n_boot: int,
-             random_state=None, parts=None, symmetric: bool = True):
+def interval(table: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, level: float, method: str, n_boot: int,
+             random_state: int | np.random.Generator | None = None, parts: Sequence[int] | None = None, symmetric: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(std, low, high)`` per row of ``table`` (rows, K) for ``estimator`` (rows -> values).
 
     ``parts``: lengths of the independent samples the row is made of (default one, ``(K,)``);
@@ -74,7 +76,7 @@ def interval(table: np.ndarray, estimator, values: np.ndarray, *, level, method:
     return std, low, high
 
 
-def _levels(replicates, estimate, level, method):
+def _levels(replicates: np.ndarray, estimate: float, level: float, method: str) -> list[float]:
     """The quantile levels of the interval: plain percentile, or bias-corrected (Efron 1981)."""
     tail = (1 - level) / 2
     if method == "bootstrap":
@@ -86,7 +88,7 @@ def _levels(replicates, estimate, level, method):
     return [float(stats.norm.cdf(2 * z0 - z)), float(stats.norm.cdf(2 * z0 + z))]
 
 
-def bootstrap(row: np.ndarray, estimator, n_boot: int, rng, *, parts=None) -> np.ndarray:
+def bootstrap(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], n_boot: int, rng: np.random.Generator, *, parts: Sequence[int] | None = None) -> np.ndarray:
     """The estimator on ``n_boot`` multinomial resamples of the counts ``row`` (each part on its own)."""
     segments = _segments(row, parts)
     block = max(1, _BLOCK_ENTRIES // len(row))
@@ -99,14 +101,14 @@ def bootstrap(row: np.ndarray, estimator, n_boot: int, rng, *, parts=None) -> np
     return out
 
 
-def _segments(row: np.ndarray, parts) -> list:
+def _segments(row: np.ndarray, parts: Sequence[int] | None) -> list:
     """``row`` cut into its independent samples' counts."""
     if parts is None:
         return [row]
     return np.split(row, np.cumsum(parts)[:-1])
 
 
-def jackknife_se(row: np.ndarray, estimator, *, parts=None, symmetric: bool = True) -> float:
+def jackknife_se(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], *, parts: Sequence[int] | None = None, symmetric: bool = True) -> float:
     """Jackknife standard error: one leave-one-out evaluation per distinct count value
     (``symmetric``), else per non-empty cell; for several parts, the sum of each part's variance."""
     if parts is not None or not symmetric:
@@ -128,7 +130,7 @@ def jackknife_se(row: np.ndarray, estimator, *, parts=None, symmetric: bool = Tr
     return float(np.sqrt((total - 1) / total * np.sum(weights * (thetas - mean) ** 2)))
 
 
-def _jackknife_cells(row: np.ndarray, estimator, offset: int, length: int) -> float:
+def _jackknife_cells(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], offset: int, length: int) -> float:
     """``(N - 1) / N sum_i (theta_(i) - mean)^2`` over the N samples of ``row[offset:offset + length]``,
     each left out in turn (the samples of one cell give one value, weighted by its count)."""
     weights = row[offset:offset + length]
@@ -149,7 +151,7 @@ def _jackknife_cells(row: np.ndarray, estimator, offset: int, length: int) -> fl
     return float((total - 1) / total * np.sum(weights * (thetas - mean) ** 2))
 
 
-def _check_jackknife(total) -> None:
+def _check_jackknife(total: float) -> None:
     if total < 2:
         raise InputError(f"needs at least 2 samples, got {int(total)}", argument="ci_method", value="jackknife",
                          hint="use ci_method='bootstrap', or more samples")

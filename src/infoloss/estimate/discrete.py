@@ -35,13 +35,16 @@ perspective", Neural Computation 24 (2012); I. Nemenman, F. Shafee and W. Bialek
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import special
 
 from .. import measures
+from .._typing import ArrayLike
 from .._validate import InputError, check_base, check_choice, check_integer
 from . import _counts, _uncertainty
-from ._result import make
+from ._result import Estimate, make
 
 __all__ = ["entropy", "METHODS", "DISTRIBUTION_METHODS"]
 
@@ -51,8 +54,8 @@ METHODS = ("plugin", "miller-madow", "jeffreys", "laplace", "sg", "minimax", "sh
            "grassberger", "zhang", "nsb", "auto")
 
 
-def entropy(x, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, ci=None,
-            n_boot=1000, ci_method="bootstrap", random_state=None, k=None):
+def entropy(x: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
+            n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None, k: int | None = None) -> Estimate:
     """Estimate the Shannon entropy of the distribution that ``x`` was drawn from.
 
     Args:
@@ -115,7 +118,7 @@ def entropy(x, method="plugin", *, counts=False, alphabet_size=None, base=None, 
     return result.in_base(base) if base is not None else result
 
 
-def estimate_rows(table: np.ndarray, method: str):
+def estimate_rows(table: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """``(values, std or None, details)`` of ``method`` on each row of counts ``table`` (rows, K)."""
     if method == "nsb":
         from .nsb import nsb_rows
@@ -127,7 +130,7 @@ def estimate_rows(table: np.ndarray, method: str):
     return _FORMULAS[method](table), None, {}
 
 
-def distributions(table: np.ndarray, method: str):
+def distributions(table: np.ndarray, method: str) -> tuple[np.ndarray, dict[str, Any]]:
     """The estimated probabilities of each row of counts, and details (``lambda`` for shrink).
 
     >>> p, _ = distributions(np.array([[3.0, 1.0, 0.0]]), "laplace")
@@ -146,7 +149,7 @@ def distributions(table: np.ndarray, method: str):
     return (table + prior) / (total + size * prior), {}
 
 
-def _shrink(table, total):
+def _shrink(table: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """James-Stein shrinkage toward the uniform distribution (Hausser and Strimmer 2009, eq. 8).
 
     ``lambda = sum var(u_i) / sum (1/K - u_i)^2`` with ``u = n / N`` and
@@ -169,13 +172,13 @@ def _shrink(table, total):
 # --------------------------------------------------------------------------------------------
 
 
-def _miller_madow(table):
+def _miller_madow(table: np.ndarray) -> np.ndarray:
     total = table.sum(axis=-1)
     observed = np.count_nonzero(table, axis=-1)
     return measures.entropy(table / total[:, None], axis=-1) + (observed - 1) / (2 * total)
 
 
-def _chao_shen(table):
+def _chao_shen(table: np.ndarray) -> np.ndarray:
     total = table.sum(axis=-1, keepdims=True)
     singletons = (table == 1).sum(axis=-1, keepdims=True)
     # All singletons would give coverage 0 and 0/0: use f1 = N - 1 (the R package's rule).
@@ -190,7 +193,7 @@ def _chao_shen(table):
     return terms.sum(axis=-1)
 
 
-def _grassberger(table):
+def _grassberger(table: np.ndarray) -> np.ndarray:
     total = table.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         sign = np.where(np.mod(table, 2) == 0, 1.0, -1.0)
@@ -199,7 +202,7 @@ def _grassberger(table):
     return np.log(total) - terms.sum(axis=-1) / total
 
 
-def _zhang(table):
+def _zhang(table: np.ndarray) -> np.ndarray:
     """Zhang's (2012) estimator, summed over distinct count values (symbols with equal counts
     contribute equally), each inner sum a cumulative product of ``1 + (1 - c) / (N - j)``."""
     out = np.empty(len(table))
@@ -226,7 +229,7 @@ _FORMULAS = {"miller-madow": _miller_madow, "chao-shen": _chao_shen, "grassberge
 # --------------------------------------------------------------------------------------------
 
 
-def _resolve(method: str, size_known: bool):
+def _resolve(method: str, size_known: bool) -> tuple[str, str | None]:
     if method != "auto":
         return method, None
     if size_known:
@@ -234,7 +237,7 @@ def _resolve(method: str, size_known: bool):
     return "chao-shen", "auto: alphabet size unknown"
 
 
-def _count_table(x, *, counts: bool, axis, alphabet_size, needs_size: bool, name: str = "x"):
+def _count_table(x: ArrayLike, *, counts: bool, axis: int, alphabet_size: int | None, needs_size: bool, name: str = "x") -> tuple[np.ndarray, np.ndarray | int]:
     """``(table, n)``: counts as a (rows, K) float64 array padded with zeros to K, and N per row
     (an array shaped like the other axes; a scalar for one row)."""
     check_integer("alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols")
@@ -258,7 +261,7 @@ def _count_table(x, *, counts: bool, axis, alphabet_size, needs_size: bool, name
     if (totals == 0).any():
         row = int(np.flatnonzero(totals == 0)[0])
         raise InputError("holds no samples (all counts are 0); an estimate needs at least one",
-                         argument=name, index=np.unravel_index(row, batch_shape) + (":",) if batch_shape else None)
+                         argument=name, index=(*np.unravel_index(row, batch_shape), ":") if batch_shape else None)
     if alphabet_size is not None:
         observed = int(np.count_nonzero(table, axis=-1).max())
         if alphabet_size < table.shape[-1] and (counts or alphabet_size < observed):
@@ -272,7 +275,7 @@ def _count_table(x, *, counts: bool, axis, alphabet_size, needs_size: bool, name
     return table, totals.reshape(batch_shape) if batch_shape else int(totals[0])
 
 
-def _shaped(values, n_samples):
+def _shaped(values: np.ndarray | None, n_samples: np.ndarray | int) -> Any:
     """Per-row values shaped like the batch (the counts' other axes); a scalar for one row."""
     if values is None:
         return None

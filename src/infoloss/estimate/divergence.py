@@ -13,19 +13,23 @@ estimator (:func:`infoloss.estimate.knn.kl_divergence`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .. import measures
+from .._typing import ArrayLike
 from .._validate import InputError, check_base, check_choice, check_integer
 from . import _counts, _uncertainty
-from ._result import make
+from ._result import Estimate, make
 from .discrete import DISTRIBUTION_METHODS, distributions
 
 __all__ = ["cross_entropy", "kl_divergence", "js_divergence"]
 
 
-def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, ci=None,
-                  n_boot=1000, ci_method="bootstrap", random_state=None, k=None, algorithm="auto"):
+def kl_divergence(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
+                  n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None, k: int | None = None, algorithm: str = "auto") -> Estimate:
     """Estimate ``D(P || Q)`` from samples ``x ~ P`` and ``y ~ Q`` (or their counts).
 
     Args:
@@ -63,8 +67,8 @@ def kl_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
                     (ci, n_boot, ci_method, random_state))
 
 
-def cross_entropy(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, ci=None,
-                  n_boot=1000, ci_method="bootstrap", random_state=None):
+def cross_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
+                  n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
     """Estimate ``H(P, Q) = -sum P log Q`` from samples ``x ~ P`` and ``y ~ Q``.
 
     Arguments as for :func:`kl_divergence` (no k-NN form).
@@ -76,8 +80,8 @@ def cross_entropy(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
                     (ci, n_boot, ci_method, random_state))
 
 
-def js_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, base=None, axis=-1, ci=None,
-                  n_boot=1000, ci_method="bootstrap", random_state=None):
+def js_divergence(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
+                  n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
     """Estimate the Jensen-Shannon divergence between the distributions of ``x`` and ``y``.
 
     Always finite, at most ``log 2``. Arguments as for :func:`kl_divergence`.
@@ -89,7 +93,7 @@ def js_divergence(x, y, method="plugin", *, counts=False, alphabet_size=None, ba
                     (ci, n_boot, ci_method, random_state))
 
 
-def _between(measure, quantity, x, y, method, counts, alphabet_size, base, axis, uncertainty):
+def _between(measure: Callable[..., Any], quantity: str, x: ArrayLike, y: ArrayLike, method: str, counts: bool, alphabet_size: int | None, base: float | None, axis: int, uncertainty: tuple[float | None, int, str, int | np.random.Generator | None]) -> Estimate:
     check_choice("method", method, DISTRIBUTION_METHODS)
     check_base(base)
     check_integer("alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols")
@@ -104,26 +108,27 @@ def _between(measure, quantity, x, y, method, counts, alphabet_size, base, axis,
         details.update(lambda_x=details_p["lambda"], lambda_y=details_q["lambda"])
     if not shape:
         details["unseen"] = int(details["unseen"])
-    std = interval = None
+    std: Any = None
+    interval: tuple[Any, Any] | None = None
     level, n_boot, ci_method, random_state = uncertainty
     if level is not None:
         size = first.shape[-1]
 
-        def on_rows(rows):  # rows (r, 2K): x's counts, then y's
+        def on_rows(rows: np.ndarray) -> np.ndarray:  # rows (r, 2K): x's counts, then y's
             return measure(distributions(rows[:, :size], method)[0], distributions(rows[:, size:], method)[0],
                            axis=-1, base=base)
 
         rows = np.concatenate([first, second], axis=-1).reshape(-1, 2 * size)
-        std, low, high = _uncertainty.interval(rows, on_rows, np.reshape(value, -1), level=level, method=ci_method,
-                                               n_boot=n_boot, random_state=random_state, parts=(size, size))
-        std, low, high = (part.reshape(shape) if shape else float(part[0]) for part in (std, low, high))
+        bounds = _uncertainty.interval(rows, on_rows, np.reshape(value, -1), level=level, method=ci_method,
+                                       n_boot=n_boot, random_state=random_state, parts=(size, size))
+        std, low, high = (part.reshape(shape) if shape else float(part[0]) for part in bounds)
         interval = (low, high)
     return make(value if shape else float(value), method=method, quantity=quantity, n=n,
                 alphabet_size=first.shape[-1] if counts or alphabet_size is not None else None,
                 base=base, details=details, std=std, ci=interval, level=level)
 
 
-def _tables(x, y, *, counts, axis, alphabet_size):
+def _tables(x: ArrayLike, y: ArrayLike, *, counts: bool, axis: int, alphabet_size: int | None) -> tuple[np.ndarray, np.ndarray, tuple[Any, ...]]:
     """The count vectors of x and y over one alphabet (padded to ``alphabet_size``), and N of each."""
     if counts:
         first = np.moveaxis(_counts.check_counts(x, "x"), axis, -1)
@@ -141,12 +146,12 @@ def _tables(x, y, *, counts, axis, alphabet_size):
             empty = table.sum(axis=-1) == 0
             if empty.any():
                 raise InputError("holds no samples in a row (all counts 0); an estimate needs at least one",
-                                 argument=name, index=tuple(int(i) for i in np.argwhere(empty)[0]) + (":",)
+                                 argument=name, index=(*tuple(int(i) for i in np.argwhere(empty)[0]), ":")
                                  if table.ndim > 1 else None)
     else:
         first, second, _ = _counts.union(_counts.count(x, "x"), _counts.count(y, "y"))
-    n = (first.sum(axis=-1), second.sum(axis=-1))
-    n = tuple(int(v) if np.ndim(v) == 0 else v for v in n)
+    sums = (first.sum(axis=-1), second.sum(axis=-1))
+    n = tuple(int(v) if np.ndim(v) == 0 else v for v in sums)
     size = first.shape[-1]
     if alphabet_size is not None:
         if alphabet_size < size:

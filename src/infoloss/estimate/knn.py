@@ -46,8 +46,9 @@ from scipy import special
 from scipy.spatial import cKDTree
 
 from .. import _array
+from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError, check_base, check_choice, check_integer
-from ._result import make
+from ._result import Estimate, make
 
 __all__ = ["differential_entropy", "kl_divergence", "mutual_information"]
 
@@ -64,7 +65,7 @@ BRUTE_FROM_DIMENSION = 16
 _BRUTE_BLOCK_BYTES = 1 << 25
 
 
-def differential_entropy(x, k=3, *, base=None, algorithm="auto"):
+def differential_entropy(x: ArrayLike, k: int = 3, *, base: float | None = None, algorithm: str = "auto") -> Estimate:
     """Kozachenko-Leonenko estimate of the differential entropy of continuous samples ``x``.
 
     Args:
@@ -92,7 +93,7 @@ def differential_entropy(x, k=3, *, base=None, algorithm="auto"):
     return _finish(value, "kozachenko-leonenko", "differential entropy", n, base, k, d)
 
 
-def kl_divergence(x, y, k=1, *, base=None, algorithm="auto"):
+def kl_divergence(x: ArrayLike, y: ArrayLike, k: int = 1, *, base: float | None = None, algorithm: str = "auto") -> Estimate:
     """Wang-Kulkarni-Verdu estimate of ``D(P || Q)`` from continuous ``x ~ P`` (n, d) and ``y ~ Q`` (m, d).
 
     ``algorithm`` as for :func:`differential_entropy`.
@@ -120,7 +121,7 @@ def kl_divergence(x, y, k=1, *, base=None, algorithm="auto"):
     return _finish(value, "wang-kulkarni-verdu", "KL divergence", (n, len(ys)), base, k, d)
 
 
-def mutual_information(x, y, k=3, *, base=None, algorithm="auto"):
+def mutual_information(x: ArrayLike, y: ArrayLike, k: int = 3, *, base: float | None = None, algorithm: str = "auto") -> Estimate:
     """KSG (estimator I) mutual information of paired continuous samples ``x`` (n, d_x), ``y`` (n, d_y).
 
     ``algorithm`` as for :func:`differential_entropy`, chosen on the joint dimension for the
@@ -152,7 +153,7 @@ def mutual_information(x, y, k=3, *, base=None, algorithm="auto"):
     return _finish(value, "ksg", "mutual information", n, base, k, joint.shape[1])
 
 
-def _kth_positive_distance(tree: cKDTree, queries: np.ndarray, k: int, *, in_tree: bool, p,
+def _kth_positive_distance(tree: cKDTree, queries: np.ndarray, k: int, *, in_tree: bool, p: float,
                            order: np.ndarray | None = None) -> np.ndarray:
     """The k-th positive-distance neighbour of each query, asked in ``order`` (default: the
     tree's own leaf order when the queries are its points), so that consecutive queries walk
@@ -166,7 +167,7 @@ def _kth_positive_distance(tree: cKDTree, queries: np.ndarray, k: int, *, in_tre
     return out
 
 
-def _kth_positive_unordered(tree: cKDTree, queries: np.ndarray, k: int, *, in_tree: bool, p,
+def _kth_positive_unordered(tree: cKDTree, queries: np.ndarray, k: int, *, in_tree: bool, p: float,
                             positions: np.ndarray | None = None) -> np.ndarray:
     """Distance from each query to its k-th nearest tree point at a positive distance.
 
@@ -194,7 +195,7 @@ def _kth_positive_unordered(tree: cKDTree, queries: np.ndarray, k: int, *, in_tr
     return distance
 
 
-def _kth_positive_brute(points: np.ndarray, queries: np.ndarray, k: int, *, p) -> np.ndarray:
+def _kth_positive_brute(points: np.ndarray, queries: np.ndarray, k: int, *, p: float) -> np.ndarray:
     """Exact brute-force twin of :func:`_kth_positive_unordered` (same duplicate rule).
 
     ``p=2``: squared distances ``|q|^2 + |x|^2 - 2 q.x`` by BLAS a block of query rows at a
@@ -242,8 +243,8 @@ def _kth_positive_brute(points: np.ndarray, queries: np.ndarray, k: int, *, p) -
         kth = _kth_column(exact, k, block, start, n, enough=m == n)
         # Any point closer than kth has a BLAS value below kth^2 + its error: all must be candidates.
         inside = np.count_nonzero(approx <= (kth ** 2 + error - block_norms)[:, None], axis=1)
-        redo = np.flatnonzero((inside > m) | ~np.isfinite(kth)) if m < n else []
-        for r in redo:
+        redo = np.flatnonzero((inside > m) | ~np.isfinite(kth)) if m < n else np.empty(0, dtype=np.intp)
+        for r in map(int, redo):
             full = np.sqrt(np.sum((block[r] - points) ** 2, axis=-1))
             full[full == 0] = np.inf
             kth[r] = _kth_column(full[None, :], k, block[r:r + 1], start + r, n)[0]
@@ -251,7 +252,7 @@ def _kth_positive_brute(points: np.ndarray, queries: np.ndarray, k: int, *, p) -
     return out
 
 
-def _kth_column(distance: np.ndarray, k: int, block, start: int, n: int, *, enough: bool = True) -> np.ndarray:
+def _kth_column(distance: np.ndarray, k: int, block: np.ndarray, start: int, n: int, *, enough: bool = True) -> np.ndarray:
     """The k-th smallest finite entry of each row (zeros already set to inf); the tree path's
     error when a row of all the points has fewer than k. ``enough=False``: rows of candidates
     only, where too few is answered with inf (the caller recomputes them)."""
@@ -285,7 +286,7 @@ def _count_within_brute(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
     return out - 1
 
 
-def _brute(algorithm, d: int) -> bool:
+def _brute(algorithm: str, d: int) -> bool:
     """Whether to use the brute-force path for points of dimension ``d``."""
     check_choice("algorithm", algorithm, ALGORITHMS)
     return algorithm == "brute" or (algorithm == "auto" and d >= BRUTE_FROM_DIMENSION)
@@ -300,7 +301,7 @@ def _count_within(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
     return out - 1
 
 
-def _points(x, name: str, least: int) -> np.ndarray:
+def _points(x: ArrayLike, name: str, least: int) -> np.ndarray:
     """``x`` as a finite float64 (n, d) array with at least ``least`` rows."""
     if _array.is_dask(x):
         raise InputTypeError("is a Dask array; the k-NN estimators need the points in memory",
@@ -331,6 +332,6 @@ def _standardized(points: np.ndarray) -> np.ndarray:
     return points / np.where(scale > 0, scale, 1.0)
 
 
-def _finish(value, method, quantity, n, base, k, d):
+def _finish(value: float, method: str, quantity: str, n: int | tuple[int, int], base: float | None, k: int, d: int) -> Estimate:
     value = float(value) if base is None else float(value) / math.log(base)
     return make(value, method=method, quantity=quantity, n=n, base=base, details={"k": k, "d": d})

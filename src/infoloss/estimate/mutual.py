@@ -18,12 +18,15 @@ seen in each). Two kinds of method:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import measures
+from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError, check_base, check_choice, check_integer
 from . import _counts, _uncertainty
-from ._result import make
+from ._result import Estimate, make
 from .discrete import DISTRIBUTION_METHODS, METHODS, distributions, estimate_rows
 
 __all__ = ["mutual_information", "conditional_entropy", "joint_entropy"]
@@ -31,8 +34,8 @@ __all__ = ["mutual_information", "conditional_entropy", "joint_entropy"]
 _PAIR_METHODS = tuple(m for m in METHODS if m != "auto")
 
 
-def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, ci=None, n_boot=1000,
-                       ci_method="bootstrap", random_state=None, k=None, algorithm="auto"):
+def mutual_information(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, alphabet_size: int | tuple[int, int] | None = None, base: float | None = None, ci: float | None = None, n_boot: int = 1000,
+                       ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None, k: int | None = None, algorithm: str = "auto") -> Estimate:
     """Estimate ``I(X; Y) = H(X) + H(Y) - H(X, Y)`` from paired samples.
 
     Args:
@@ -61,8 +64,8 @@ def mutual_information(x, y, method="plugin", *, alphabet_size=None, base=None, 
     return _paired("mutual information", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
 
 
-def conditional_entropy(x, y, method="plugin", *, alphabet_size=None, base=None, ci=None, n_boot=1000,
-                        ci_method="bootstrap", random_state=None):
+def conditional_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, alphabet_size: int | tuple[int, int] | None = None, base: float | None = None, ci: float | None = None, n_boot: int = 1000,
+                        ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
     """Estimate ``H(X | Y) = H(X, Y) - H(Y)`` from paired samples. Arguments as for :func:`mutual_information`.
 
     >>> conditional_entropy([0, 1, 0, 1], [0, 0, 1, 1], base=2).value  # y says nothing about x
@@ -71,8 +74,8 @@ def conditional_entropy(x, y, method="plugin", *, alphabet_size=None, base=None,
     return _paired("conditional entropy", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
 
 
-def joint_entropy(x, y, method="plugin", *, alphabet_size=None, base=None, ci=None, n_boot=1000,
-                  ci_method="bootstrap", random_state=None):
+def joint_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, alphabet_size: int | tuple[int, int] | None = None, base: float | None = None, ci: float | None = None, n_boot: int = 1000,
+                  ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
     """Estimate ``H(X, Y)``, the entropy of the pairs ``(x[i], y[i])``, on ``K_x K_y`` symbols.
 
     Arguments as for :func:`mutual_information`.
@@ -83,7 +86,7 @@ def joint_entropy(x, y, method="plugin", *, alphabet_size=None, base=None, ci=No
     return _paired("joint entropy", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
 
 
-def _paired(quantity, x, y, method, alphabet_size, base, uncertainty):
+def _paired(quantity: str, x: ArrayLike, y: ArrayLike, method: str, alphabet_size: int | tuple[int, int] | None, base: float | None, uncertainty: tuple[float | None, int, str, int | np.random.Generator | None]) -> Estimate:
     """The Estimate of ``quantity`` on the joint table of x and y, with its interval if asked."""
     check_base(base)
     table, n = _joint(x, y, method, alphabet_size)
@@ -105,7 +108,7 @@ def _paired(quantity, x, y, method, alphabet_size, base, uncertainty):
                 std=None if std is None else float(std[0]) * scale, ci=interval, level=level, details=details)
 
 
-def _on_rows(quantity, rows: np.ndarray, shape, method):
+def _on_rows(quantity: str, rows: np.ndarray, shape: tuple[int, int], method: str) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """``(values, std or None, details)`` in nats for each row of flattened joint tables (r, K_x K_y).
 
     Distribution methods: the smoothed joint ``p``, then ``I = D(p || p_x p_y)``,
@@ -135,7 +138,7 @@ def _h(counts: np.ndarray, method: str) -> np.ndarray:
     return np.asarray(estimate_rows(counts.astype(np.float64), method)[0], dtype=np.float64).reshape(-1)
 
 
-def _joint(x, y, method, alphabet_size):
+def _joint(x: ArrayLike, y: ArrayLike, method: str, alphabet_size: int | tuple[int, int] | None) -> tuple[np.ndarray, int]:
     """The dense joint count table (K_x, K_y) of paired samples, and N."""
     check_choice("method", method, _PAIR_METHODS)
     if alphabet_size is not None:

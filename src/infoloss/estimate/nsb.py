@@ -30,8 +30,12 @@ information", NIPS 14 (2002); E. Archer, I. M. Park and J. W. Pillow, JMLR 15 (2
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import special
+
+from .._typing import ArrayLike
 
 __all__ = ["nsb_rows", "nsb"]
 
@@ -41,7 +45,7 @@ _PANELS, _NODES = 12, 24
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(_NODES)
 
 
-def nsb_rows(table: np.ndarray):
+def nsb_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """NSB posterior mean and standard deviation of each row of counts ``table`` (rows, K)."""
     means, stds = np.empty(len(table)), np.empty(len(table))
     for r, row in enumerate(table):
@@ -49,7 +53,7 @@ def nsb_rows(table: np.ndarray):
     return means, stds, {}
 
 
-def nsb(counts) -> tuple[float, float]:
+def nsb(counts: ArrayLike) -> tuple[float, float]:
     """``(posterior mean, posterior std)`` of the entropy (nats) for one count vector over K bins.
 
     ``counts`` has one entry per symbol of the alphabet, zeros included (K = its length).
@@ -83,11 +87,11 @@ def nsb(counts) -> tuple[float, float]:
 class _Posterior:
     """The NSB posterior over ``t = log beta`` for distinct nonzero counts ``c`` seen ``m`` times."""
 
-    def __init__(self, c, m, size, total):
+    def __init__(self, c: np.ndarray, m: np.ndarray, size: float, total: float) -> None:
         self.c, self.m, self.size, self.total = c, m, float(size), float(total)
         self.unseen = size - m.sum()
 
-    def log_weight(self, t):
+    def log_weight(self, t: np.ndarray) -> np.ndarray:
         """``log(beta d xi/d beta) + log likelihood`` at ``t = log beta`` (up to a constant)."""
         t = np.asarray(t, dtype=np.float64)
         beta = np.exp(t)
@@ -114,7 +118,7 @@ class _Posterior:
                 break
         return lo, hi
 
-    def moments(self, t):
+    def moments(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``E[H | n, beta]`` and ``E[H^2 | n, beta]`` at each ``t = log beta``."""
         beta = np.exp(np.asarray(t, dtype=np.float64))[:, None]
         c, m = self.c[None, :], self.m[None, :]
@@ -135,7 +139,7 @@ class _Posterior:
         return first, second[:, 0]
 
 
-def _prior_density(beta, size):
+def _prior_density(beta: np.ndarray, size: float) -> np.ndarray:
     """``d xi / d beta = K psi_1(K beta + 1) - psi_1(beta + 1)``, without cancellation at large beta.
 
     For ``beta > 1000`` the asymptotic series of ``psi_1(x + 1)`` gives the difference term by
@@ -149,7 +153,7 @@ def _prior_density(beta, size):
     return np.where(beta > 1e3, series, direct)
 
 
-def _log_rising(x, n):
+def _log_rising(x: np.ndarray, n: np.ndarray | float) -> np.ndarray:
     """``log Gamma(x + n) - log Gamma(x)`` without the cancellation of two huge log-gammas.
 
     For ``x >= 100`` the Stirling series gives the difference directly:
@@ -163,6 +167,6 @@ def _log_rising(x, n):
     return np.where(x >= 100, stirling, direct)
 
 
-def _stirling_tail(z):
+def _stirling_tail(z: np.ndarray) -> np.ndarray:
     inv = 1.0 / z
     return inv / 12 - inv ** 3 / 360 + inv ** 5 / 1260
