@@ -32,3 +32,18 @@ def test_readme_block_runs_alone(block):
         )
     failure = run(block)
     assert failure is None, f"the README block at line {block.line} does not run on its own:\n{failure}"
+
+
+def test_readme_stays_a_front_page():
+    # The manual is docs/ (issue 13): the README says what infoloss is, for whom, the two
+    # commands, one example per audience, and links into the docs. Long sections go to docs/.
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 220, "the README grew past ~200 lines: move the new section to docs/"
+    for page in (
+        "docs/getting-started.md",
+        "docs/guide/measures.md",
+        "docs/api/index.md",
+        "docs/differences.md",
+    ):
+        assert f"]({page})" in text, f"the README no longer links to {page}"
+        assert (ROOT / page).is_file(), f"the README links to {page}, which does not exist"
