@@ -12,15 +12,18 @@ result from the other two.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from . import _array, _validate
 from ._array import _finite_max, _log_softmax, _logsumexp, _softmax, floating, is_array
+from ._typing import Array, ArrayLike, Namespace
 
 __all__ = ["logsumexp", "log_softmax", "softmax"]
 
 
-def logsumexp(z, /, *, axis: int = -1, keepdims: bool = False):
+def logsumexp(z: ArrayLike, /, *, axis: int = -1, keepdims: bool = False) -> Array:
     """``log(sum(exp(z)))`` along ``axis``, without overflow and without losing small terms.
 
     With ``m = z_k`` the row maximum: ``m + log1p(sum_{j != k} exp(z_j - m))``. Subtracting
@@ -54,7 +57,7 @@ def logsumexp(z, /, *, axis: int = -1, keepdims: bool = False):
     return restore(_logsumexp(xp, z, axis=axis, keepdims=keepdims))
 
 
-def log_softmax(z, /, *, axis: int = -1, temperature: float = 1.0):
+def log_softmax(z: ArrayLike, /, *, axis: int = -1, temperature: float = 1.0) -> Array:
     """``z / T - logsumexp(z / T)`` along ``axis``: log-probabilities from logits.
 
     Never computed as ``log(softmax(z))``, which underflows to ``-inf`` for very negative
@@ -76,7 +79,7 @@ def log_softmax(z, /, *, axis: int = -1, temperature: float = 1.0):
     return restore(_log_softmax(xp, _scale(xp, z, temperature, axis), axis=axis))
 
 
-def softmax(z, /, *, axis: int = -1, temperature: float = 1.0):
+def softmax(z: ArrayLike, /, *, axis: int = -1, temperature: float = 1.0) -> Array:
     """``exp(z / T) / sum(exp(z / T))`` along ``axis``: probabilities from logits.
 
     A blog post's example of scores for three classes: normalising (1, 1, 3) by their sum gives
@@ -103,7 +106,7 @@ def softmax(z, /, *, axis: int = -1, temperature: float = 1.0):
     return restore(_softmax(xp, _scale(xp, z, temperature, axis), axis=axis))
 
 
-def _logits_in(z, axis):
+def _logits_in(z: ArrayLike, axis: int) -> tuple[Array, Namespace, int, Callable[[Array], Array]]:
     """Accept any array or a Python sequence; return (float array, xp, axis, restore fn).
 
     A 0-d ``z`` is computed as a row of length 1; ``restore`` gives the result back in the
@@ -125,7 +128,7 @@ def _logits_in(z, axis):
     if scalar:
         work = xp.reshape(work, (1,))
 
-    def restore(result):
+    def restore(result: Array) -> Array:
         if scalar:
             result = xp.reshape(result, ())
         return result if result.dtype == out_dtype else xp.astype(result, out_dtype)
@@ -133,7 +136,7 @@ def _logits_in(z, axis):
     return work, xp, axis, restore
 
 
-def _scale(xp, z, temperature, axis):
+def _scale(xp: Namespace, z: Array, temperature: float, axis: int) -> Array:
     """``(z - max) / T``: shifted first, so that a tiny ``T`` cannot overflow ``z / T`` to
     ``inf`` (``inf - inf`` is NaN); softmax and log_softmax do not change under the shift.
 

@@ -27,16 +27,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import webbrowser
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 
 from .. import _validate
 from .._convert import as_float64, outcome_labels, prepare
+from .._typing import ArrayLike
 
 __all__ = ["page", "state_hash", "widget", "tour_presets", "write_tour_page", "tour_page_note", "TOUR_PAGE",
            "MIN_OUTCOMES", "MAX_OUTCOMES"]
@@ -46,8 +50,8 @@ TOUR_PAGE = Path("build") / "infoloss-explore.html"
 UNITS = ("bits", "nats")
 
 
-def page(p=None, q=None, path=None, *, logits=None, labels=None, unit="bits", temperature=1.0,
-         target=None, smoothing=0.0, seed=1, n=1000, presets=None, title="infoloss explore", open_browser=False):
+def page(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mapping[Any, float] | None = None, path: str | os.PathLike[str] | None = None, *, logits: ArrayLike | None = None, labels: Sequence[str] | None = None, unit: str = "bits", temperature: float = 1.0,
+         target: int | None = None, smoothing: float = 0.0, seed: int = 1, n: int = 1000, presets: Sequence[dict[str, Any]] | None = None, title: str = "infoloss explore", open_browser: bool = False) -> str | Path:
     """The explorer as one self-contained HTML page, showing ``p`` and ``q`` (or ``logits``).
 
     Args:
@@ -87,8 +91,8 @@ def page(p=None, q=None, path=None, *, logits=None, labels=None, unit="bits", te
     return target_path
 
 
-def state_hash(p=None, q=None, *, logits=None, labels=None, unit="bits", temperature=1.0, target=None,
-               smoothing=0.0, seed=1, n=1000) -> str:
+def state_hash(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mapping[Any, float] | None = None, *, logits: ArrayLike | None = None, labels: Sequence[str] | None = None, unit: str = "bits", temperature: float = 1.0, target: int | None = None,
+               smoothing: float = 0.0, seed: int = 1, n: int = 1000) -> str:
     """The page's URL hash for these numbers (``#p=...&q=...&unit=bits...``); checked like :func:`page`.
 
     Numbers are written in Python's shortest exact form (``repr``), which JavaScript reads
@@ -134,7 +138,7 @@ def state_hash(p=None, q=None, *, logits=None, labels=None, unit="bits", tempera
     return "#" + "&".join(parts)
 
 
-def widget(p=None, q=None, **options):
+def widget(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mapping[Any, float] | None = None, **options: Any) -> Any:
     """The explorer as a Jupyter widget (anywidget), built from the same JavaScript as the page.
 
     Arguments as for :func:`page` (without ``path``). The widget's ``hash`` trait holds the
@@ -147,7 +151,7 @@ def widget(p=None, q=None, **options):
     return Explorer(hash=state_hash(p, q, **options), presets=tour_presets() if presets is None else list(presets))
 
 
-def tour_presets() -> list[dict]:
+def tour_presets() -> list[dict[str, Any]]:
     """The tour's worked examples as page presets: ``[{"id", "title", "hash"}, ...]``.
 
     >>> [preset["id"] for preset in tour_presets()][:3]
@@ -158,7 +162,7 @@ def tour_presets() -> list[dict]:
     return presets()
 
 
-def write_tour_page(path=TOUR_PAGE) -> Path:
+def write_tour_page(path: str | os.PathLike[str] = TOUR_PAGE) -> Path:
     """Write the page with every worked example of the tour as a preset.
 
     It opens on the Huffman example (the codes, the trees and the sample all have something
@@ -173,7 +177,7 @@ def write_tour_page(path=TOUR_PAGE) -> Path:
     return target
 
 
-def tour_page_note(path=TOUR_PAGE) -> str:
+def tour_page_note(path: str | os.PathLike[str] = TOUR_PAGE) -> str:
     """Write the tour's page (:func:`write_tour_page`) and say where: the last line of ``infoloss tour``.
 
     A page that cannot be written (a read-only directory) is said, not raised: the tour's
@@ -238,7 +242,7 @@ def _source(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def _json_for_script(value) -> str:
+def _json_for_script(value: Any) -> str:
     # "<" as \\u003c: no "</script>" can end the inline script early.
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
@@ -247,7 +251,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _distributions(p, q):
+def _distributions(p: ArrayLike | Mapping[Any, float] | None, q: ArrayLike | Mapping[Any, float] | None) -> tuple[list[float], list[float], list[str] | None]:
     """(p, q, labels found in mappings) as float lists; counts divided by their sum."""
     default_p = [0.5, 0.25, 0.125, 0.125]
     given = {name: value for name, value in (("p", p), ("q", q)) if value is not None}
@@ -272,7 +276,7 @@ def _distributions(p, q):
     return values.get("p", [1 / k] * k), values.get("q", [1 / k] * k), inputs.labels
 
 
-def _logits(logits) -> list[float]:
+def _logits(logits: ArrayLike) -> list[float]:
     z = as_float64(logits)
     if z.ndim != 1 or not MIN_OUTCOMES <= z.shape[0] <= MAX_OUTCOMES:
         raise _validate.InputError(f"must be {MIN_OUTCOMES} to {MAX_OUTCOMES} numbers, got shape {tuple(z.shape)}",
@@ -288,10 +292,10 @@ def _default_label(i: int) -> str:
     return chr(97 + i % 26) + (str(i) if i >= 26 else "")
 
 
-def _number(value) -> str:
+def _number(value: float) -> str:
     value = float(value)
     return str(int(value)) if value.is_integer() and math.isfinite(value) else repr(value)
 
 
-def _join(values) -> str:
+def _join(values: Sequence[float]) -> str:
     return ",".join(_number(v) for v in values)

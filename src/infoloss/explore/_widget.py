@@ -6,6 +6,8 @@ The widget's module is core.mjs + app.mjs (inlined as for the page) with anywidg
 
 from __future__ import annotations
 
+from typing import Any
+
 try:
     import anywidget
     import traitlets
@@ -42,4 +44,4 @@ class Explorer(anywidget.AnyWidget):
     _esm = script(WIDGET_ENTRY)
     _css = style()
     hash = traitlets.Unicode("").tag(sync=True)
-    presets = traitlets.List([]).tag(sync=True)
+    presets: traitlets.List[Any] = traitlets.List([]).tag(sync=True)
