@@ -241,16 +241,17 @@ def _encode_blocks(source, seen: Scan, model: BlockModel, workers, progress):
     crc, done, parts = 0, 0, []
     index = np.zeros(block_count(seen.length, CHUNK, len(model.byte_values)), dtype=_BLOCK)
 
-    def blocks():
+    def blocks(copy: bool):
         nonlocal crc, done
         for chunk in source.chunks():
             crc = zlib.crc32(chunk, crc)
             done += chunk.size
-            yield chunk.tobytes()  # a copy: the source reuses its buffer, the pool sends it later
+            # The source reuses its buffer: a pool, which sends blocks later, gets a copy.
+            yield chunk.tobytes() if copy else chunk
 
     with BlockPool(model, workers, len(index), seen.length) as pool:
         offset = 0
-        for number, (payload, payload_crc) in enumerate(pool.encode(blocks())):
+        for number, (payload, payload_crc) in enumerate(pool.encode(blocks(copy=pool.workers > 1))):
             if number >= len(index):
                 break  # the source grew: refused below
             index[number] = (offset, len(payload), payload_crc)
