@@ -145,6 +145,7 @@ def _scipy_js(p, q, axis):
 
 
 # every backend for KL and JS; cross-entropy (the same broadcast, another sum) on two of them
+@pytest.mark.slow
 @pytest.mark.parametrize("backend,name", [(b, n) for b in BACKENDS for n in ("kl_divergence", "js_divergence")]
                          + [("numpy", "cross_entropy"), ("torch", "cross_entropy")])
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # dask's lazy log(0) of p = 0 entries

@@ -112,6 +112,7 @@ def test_row_sum_in_a_1d_sequence():
         il.entropy([0.5, 0.4])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
     "dtype,passes,fails",

@@ -195,6 +195,7 @@ BCE_CASES = list(itertools.product([(6,), (3, 4), (2, 3, 4)], ["none", "full", "
                                    ["mean", "sum", "none"]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape, weight_kind, soft, reduction", BCE_CASES[::2])
 def test_binary_cross_entropy_parity(shape, weight_kind, soft, reduction):
     rng = np.random.default_rng(len(shape) + 7 * len(weight_kind) + 3 * soft)
@@ -219,6 +220,7 @@ def test_binary_cross_entropy_with_logits_parity(shape, weight_kind, soft, reduc
 KL_CASES = list(itertools.product([(5,), (3, 5), (2, 4, 3)], [False, True], ["mean", "sum", "none", "batchmean"]))
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")  # PyTorch's note on its 'mean'
 @pytest.mark.parametrize("shape, log_target, reduction", KL_CASES)
 def test_kl_div_parity(shape, log_target, reduction):
@@ -231,6 +233,7 @@ def test_kl_div_parity(shape, log_target, reduction):
     check_parity(losses.kl_div, F.kl_div, arrays, "input", dict(reduction=reduction, log_target=log_target))
 
 
+@pytest.mark.slow
 def test_axis_minus_one_matches_pytorch_on_moved_axis():
     rng = np.random.default_rng(3)
     z, y = rng.normal(size=(2, 3, 5)), rng.integers(0, 5, size=(2, 3))  # (B, T, C): classes last
@@ -263,6 +266,7 @@ def test_kl_div_batchmean_with_axis_counts_distributions():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("smoothing, weighted", [(0.0, False), (0.1, True)])
 def test_all_ignored_mean_is_zero_with_zero_gradient(backend, smoothing, weighted):
@@ -279,6 +283,7 @@ def test_all_ignored_mean_is_zero_with_zero_gradient(backend, smoothing, weighte
     assert value == 0.0 and np.all(grad == 0.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_minus_inf_logits_give_finite_loss_and_nan_free_gradients(backend):
     """Masked classes (-inf logits) with zero target probability: PyTorch's soft-label path gives
@@ -320,6 +325,7 @@ def test_minus_inf_logits_give_finite_loss_and_nan_free_gradients(backend):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_optax_softmax_cross_entropy():
     rng = np.random.default_rng(11)
     z, p = jnp.asarray(rng.normal(size=(4, 6))), jnp.asarray(random_probs(rng, (4, 6), -1))
@@ -343,6 +349,7 @@ def test_optax_integer_labels_and_class_axis_convention():
         losses.cross_entropy(z, y, reduction="none")
 
 
+@pytest.mark.slow
 def test_optax_label_smoothing():
     rng = np.random.default_rng(13)
     z, y = jnp.asarray(rng.normal(size=(4, 5))), rng.integers(0, 5, size=4)
@@ -355,6 +362,7 @@ def test_optax_label_smoothing():
                                expected, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_optax_sigmoid_binary_cross_entropy():
     rng = np.random.default_rng(14)
     x, t = jnp.asarray(3 * rng.normal(size=(3, 4))), jnp.asarray(rng.random((3, 4)))
@@ -365,6 +373,7 @@ def test_optax_sigmoid_binary_cross_entropy():
     np.testing.assert_allclose(g_ours, g_optax, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_optax_kl_divergence_conventions():
     rng = np.random.default_rng(15)
     log_q = jax.nn.log_softmax(jnp.asarray(rng.normal(size=(4, 5))))
@@ -392,6 +401,7 @@ def test_optax_kl_divergence_conventions():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_cross_entropy_is_nll_of_log_softmax(backend):
     rng = np.random.default_rng(21)
@@ -426,6 +436,7 @@ def test_binary_cross_entropy_is_two_class_cross_entropy():
                                rtol=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_kl_div_and_soft_cross_entropy_differ_by_target_entropy(backend):
     """Same gradient in the logits; values differ by exactly the targets' entropy (the targets are fixed)."""
@@ -448,6 +459,7 @@ def test_kl_div_and_soft_cross_entropy_differ_by_target_entropy(backend):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["numpy", "torch", "jax", "array_api_strict"])
 def test_z_loss_softcap_entropy_match_hand_composition(backend):
     rng = np.random.default_rng(31)
@@ -479,6 +491,7 @@ def test_z_loss_softcap_entropy_match_hand_composition(backend):
     assert_close(to_numpy(entropy), il.entropy(il.softmax(capped, axis=1), axis=1), "float64")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["index", "probs"])
 def test_cross_entropy_options_gradients_against_finite_differences(kind):
     rng = np.random.default_rng(33)
@@ -501,6 +514,7 @@ def test_softcap_keeps_masked_classes_masked():
     assert float(entropy[0]) == pytest.approx(float(il.entropy(q)), rel=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_mask_ignores_soft_labels_and_class_indices(backend):
     rng = np.random.default_rng(32)
@@ -546,6 +560,7 @@ def distill(mode, beta=0.3):
     return lambda input, target, **kw: losses.distillation_kl(input, target, direction=mode, **kw)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["forward", "reverse", "js"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_distillation_matches_hand_composition(mode, reduction):
@@ -722,6 +737,7 @@ def test_jax_jit_skips_value_checks():
     assert np.isfinite(np.asarray(grad)).all()
 
 
+@pytest.mark.slow
 def test_torch_compile_fullgraph_skips_value_checks():
     torch._dynamo.reset()
     rng = np.random.default_rng(52)

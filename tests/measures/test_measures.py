@@ -236,6 +236,7 @@ def test_support_mismatch_is_inf(backend):
     np.testing.assert_array_equal(to_float64(il.kl_divergence(q, q)), [0.0, 0.0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_kl_of_p_with_itself_is_exactly_zero(backend, dtype):

@@ -371,6 +371,7 @@ def run_python(code, **env):
     return result.stdout
 
 
+@pytest.mark.slow
 def test_peak_memory_stays_far_below_the_logits():
     # N x V float32 logits would take 4096 * 65536 * 4 B = 1 GiB (2 GiB with their gradient).
     out = run_python(
@@ -436,6 +437,7 @@ TRITON_CHECK = """
 """
 
 
+@pytest.mark.slow
 def test_triton_kernel_in_interpreter_mode():
     # No GPU in CI: Triton's interpreter runs the same kernel on CPU tensors.
     assert run_python(TRITON_CHECK, TRITON_INTERPRET="1").strip().endswith("ok")

@@ -169,6 +169,7 @@ def results(tmp_path_factory):
     return [json.loads((out_dir / f"rank{rank}.json").read_text()) for rank in range(WORLD)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_vocab_parallel_matches_single_process(results, case):
     for rank in range(WORLD):
