@@ -752,3 +752,27 @@ def test_public_names_resolve_lazily_from_their_modules():
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         package.nothing  # noqa: B018 - the attribute access is what raises
 
+
+
+def test_workers_start_safely_while_other_threads_run(monkeypatch):
+    # With another thread alive, workers are not forked from this process (a lock held by that
+    # thread would stay held in the child); they come from a fork server and give the same bytes.
+    import threading
+
+    import infoloss.coding.container as container
+    from infoloss.coding import blocks
+
+    monkeypatch.setattr(container, "CHUNK", 4096)
+    data = _skewed_bytes(20_000)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert blocks._context().get_start_method() != "fork"
+        blob = coding.compress(data, workers=2)
+        assert coding.decompress(blob, workers=2) == data
+    finally:
+        stop.set()
+        thread.join()
+    assert blob == coding.compress(data, workers=1)
+    assert blocks._context().get_start_method() in {"fork", "spawn"}

@@ -399,6 +399,7 @@ class _progress:
         self.bar = Progress(
             TextColumn("{task.description:<10}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+            auto_refresh=False,  # redrawn at each block (update): no refresh thread, so workers may fork
         ) if self.enabled else None
 
     def __enter__(self):
@@ -417,4 +418,4 @@ class _progress:
             return
         if phase not in self.tasks:
             self.tasks[phase] = self.bar.add_task(phase, total=total)
-        self.bar.update(self.tasks[phase], completed=done)
+        self.bar.update(self.tasks[phase], completed=done, refresh=True)

@@ -4,9 +4,10 @@ Format version 2 (:mod:`~infoloss.coding.container`) cuts the data into blocks o
 ``block_bytes`` original bytes, each coded by its own range coder under the file's one model,
 so blocks encode and decode independently. constriction's coder holds the GIL while it
 works, so threads would take turns; :class:`BlockPool` uses worker processes instead, forked
-from the caller where the platform allows it (POSIX: no imports to repeat, a few milliseconds
-to start) and spawned elsewhere. The results come back in block order, with at most two
-blocks per worker in flight (memory stays a few blocks, whatever the file's size).
+from the caller where the platform allows it (POSIX, when no other thread runs: no imports to
+repeat, a few milliseconds to start), else started from a fork server or spawned. The results
+come back in block order, with at most two blocks per worker in flight (memory stays a few
+blocks, whatever the file's size).
 
 Workers ignore SIGINT, SIGTERM and SIGHUP (the calling process decides what a signal means,
 at a block boundary, and then shuts the pool down) and, on Linux, die with the calling
@@ -186,9 +187,16 @@ _INLINE = {_encode_task: encode_block, _decode_task: decode_block}
 
 
 def _context():
-    """fork where it exists and is safe to use (POSIX but macOS); spawn elsewhere."""
+    """How workers start: forked (POSIX but macOS) when this process runs one thread, so they
+    inherit the imports and start in milliseconds; otherwise from a fork server (a lock held by
+    another thread at the fork would stay held in the child forever), or spawned (Windows, macOS)."""
     import multiprocessing
+    import threading
 
+    methods = multiprocessing.get_all_start_methods()
     if os.name == "posix" and sys.platform != "darwin":
-        return multiprocessing.get_context("fork")
+        if threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
+        if "forkserver" in methods:
+            return multiprocessing.get_context("forkserver")
     return multiprocessing.get_context("spawn")
