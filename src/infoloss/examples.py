@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import coding, losses
+from ._typing import ArrayLike
 from .measures import cross_entropy, decompose, entropy, kl_divergence
 from .special import log_softmax, softmax
 
@@ -134,7 +135,7 @@ class Example:
     presets: tuple[Preset, ...] = ()
 
 
-def check_all(topics_wanted=None) -> list[tuple[Example, tuple[Check, ...]]]:
+def check_all(topics_wanted: Sequence[str] | None = None) -> list[tuple[Example, tuple[Check, ...]]]:
     """Check every claim of every example (or of the examples with the given topics).
 
     >>> [(example.topic, all(check.ok for check in checks)) for example, checks in check_all(["weather"])]
@@ -163,7 +164,7 @@ def topics() -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def rounds_to(says: str, value, *, exact: bool = False) -> tuple[bool, str]:
+def rounds_to(says: str, value: Any, *, exact: bool = False) -> tuple[bool, str]:
     """Does each computed value round to the figure printed in ``says``? And the values shown.
 
     ``says`` holds one figure or several (``"0.6390"``, ``"(0.1065, 0.1065, 0.7870)"``); each
@@ -191,7 +192,7 @@ def rounds_to(says: str, value, *, exact: bool = False) -> tuple[bool, str]:
     return bool(ok), shown[0] if len(shown) == 1 else f"({', '.join(shown)})"
 
 
-def agree(lhs, rhs) -> tuple[bool, str]:
+def agree(lhs: Any, rhs: Any) -> tuple[bool, str]:
     """Two computations of the same quantity, equal to rounding (relative 1e-12), elementwise.
 
     >>> agree(0.1 + 0.2, 0.3)[0], agree(1.0, 1.0 + 1e-9)[0]
@@ -218,16 +219,16 @@ BALLS_TRUE, BALLS_PREDICTED = [0.8, 0.1, 0.1], [0.2, 0.2, 0.6]
 
 
 def _kl_loss_example() -> Example:
-    def negative_entropy_term(p, z):
+    def negative_entropy_term(p: Sequence[float], z: Sequence[float]) -> Any:
         q = softmax(np.asarray(z))
         return kl_divergence(p, q), cross_entropy(p, q) + float(np.sum(np.asarray(p) * np.log(p)))
 
-    def gap_is_entropy(p, models):
+    def gap_is_entropy(p: Sequence[float], models: Sequence[Sequence[float]]) -> Any:
         gaps = [float(cross_entropy(p, softmax(np.asarray(z))) - kl_divergence(p, softmax(np.asarray(z))))
                 for z in models]
         return gaps, [float(entropy(p))] * len(models)
 
-    def same_gradients(p, z):
+    def same_gradients(p: ArrayLike, z: ArrayLike) -> Any:
         z = np.asarray(z)
         grad_kl = _finite_difference(lambda v: float(kl_divergence(p, softmax(v))), z)
         grad_ce = _finite_difference(lambda v: float(cross_entropy(p, softmax(v))), z)
@@ -237,11 +238,11 @@ def _kl_loss_example() -> Example:
         return holds, (f"grad KL {_short(grad_kl)}, grad CE {_short(grad_ce)}, softmax(z)-p {_short(analytic)}; "
                        f"max |grad KL - grad CE| = {gap:.1g}")
 
-    def soft_targets_vary(targets):
+    def soft_targets_vary(targets: Sequence[Sequence[float]]) -> Any:
         h = entropy(np.asarray(targets))
         return bool(np.all(h > 0) and np.ptp(h) > 0), f"H = {_short(h)} nats"
 
-    def relative_to_difficulty(easy, hard):
+    def relative_to_difficulty(easy: Sequence[float], hard: Sequence[float]) -> Any:
         parts = {"easy": decompose(easy, easy), "hard": decompose(hard, hard)}
         holds = (parts["easy"].kl_divergence == 0 == parts["hard"].kl_divergence
                  and parts["hard"].cross_entropy > parts["easy"].cross_entropy)
@@ -286,13 +287,13 @@ def _weather_example() -> Example:
     p = list(WEATHER.values())
     good, poor = [0.15, 0.35, 0.04, 0.46], [0.25, 0.25, 0.25, 0.25]
 
-    def good_close_poor_far(p, good, poor):
+    def good_close_poor_far(p: Sequence[float], good: Sequence[float], poor: Sequence[float]) -> Any:
         holds = 0 < kl_divergence(p, good) < kl_divergence(p, poor)
         return holds, (f"H(p) {entropy(p):.4f}; good q: H(p,q) {cross_entropy(p, good):.4f}, "
                        f"KL {kl_divergence(p, good):.4f}; uniform q: H(p,q) {cross_entropy(p, poor):.4f}, "
                        f"KL {kl_divergence(p, poor):.4f}")
 
-    def same_ranking(p, models):
+    def same_ranking(p: Sequence[float], models: Sequence[Sequence[float]]) -> Any:
         by_kl = np.argsort([kl_divergence(p, m) for m in models])
         by_ce = np.argsort([cross_entropy(p, m) for m in models])
         return bool(np.array_equal(by_kl, by_ce)), f"order by KL {by_kl.tolist()}, by CE {by_ce.tolist()}"
@@ -328,17 +329,17 @@ def _weather_example() -> Example:
 
 
 def _coding_example() -> Example:
-    def uniform_is_largest(outcomes, samples):
+    def uniform_is_largest(outcomes: int, samples: int) -> Any:
         rows = np.random.default_rng(2).dirichlet(np.ones(outcomes), size=samples)
         uniform = np.full(outcomes, 1 / outcomes)
         largest, top = float(np.max(entropy(rows, base=2))), float(entropy(uniform, base=2))
         holds = largest < top and math.isclose(top, math.log2(outcomes), rel_tol=IDENTITY_RTOL)
         return holds, f"max over {samples} random {outcomes}-outcome p: {largest:.4f} bits; uniform: {top!r} bits"
 
-    def own_code(p):
+    def own_code(p: Sequence[float]) -> Any:
         return coding.expected_length(coding.huffman_code(p), p)
 
-    def cross_code(p, q):
+    def cross_code(p: Sequence[float], q: Sequence[float]) -> Any:
         return coding.expected_length(coding.huffman_code(q), p)
 
     digit_logits = [0.1, -1.2, 0.3, 0.8, -0.5, 0.0, -2.0, 3.1, 0.4, -0.3]
@@ -383,15 +384,15 @@ def _coding_example() -> Example:
 
 
 def _loss_functions_example() -> Example:
-    def information_expectation(p):
+    def information_expectation(p: Sequence[float]) -> Any:
         return entropy(p), float(np.sum(np.asarray(p) * np.log(1 / np.asarray(p))))
 
-    def bce_is_two_class_ce(cases):
+    def bce_is_two_class_ce(cases: Sequence[tuple[float, float]]) -> Any:
         formula = [-(y * math.log(_sigmoid(z)) + (1 - y) * math.log(1 - _sigmoid(z))) for y, z in cases]
         two_class = [cross_entropy([y, 1 - y], [_sigmoid(z), 1 - _sigmoid(z)]) for y, z in cases]
         return formula, two_class
 
-    def softmax_reacts(scores, louder):
+    def softmax_reacts(scores: ArrayLike, louder: ArrayLike) -> Any:
         scores, louder = np.asarray(scores), np.asarray(louder)
         count_gain = float(louder[2] / louder.sum() - scores[2] / scores.sum())
         softmax_gain = float(softmax(louder)[2] - softmax(scores)[2])
@@ -399,11 +400,11 @@ def _loss_functions_example() -> Example:
             f"top share: softmax {float(softmax(scores)[2]):.4f} -> {float(softmax(louder)[2]):.4f}, "
             f"counting {scores[2] / scores.sum():.4f} -> {louder[2] / louder.sum():.4f}")
 
-    def sigmoid_is_softmax(z):
+    def sigmoid_is_softmax(z: ArrayLike) -> Any:
         z = np.asarray(z)
         return [_sigmoid(v) for v in z], softmax(np.stack([z, np.zeros_like(z)], axis=-1))[:, 0]
 
-    def entropies(coin, die):
+    def entropies(coin: Sequence[float], die: Sequence[float]) -> Any:
         h_coin, h_die = float(entropy(coin)), float(entropy(die))
         return h_die > h_coin, f"{h_die:.4f} > {h_coin:.4f}"
 
@@ -457,7 +458,7 @@ def _loss_functions_example() -> Example:
 
 
 def _likelihood_example() -> Example:
-    def sampled_surprisal(p, q, draws):
+    def sampled_surprisal(p: Sequence[float], q: Sequence[float], draws: int) -> Any:
         x = np.random.default_rng(4).choice(len(p), size=draws, p=p)
         surprisal = -np.log(np.asarray(q))[x]
         estimate, standard_error = float(np.mean(surprisal)), float(np.std(surprisal) / math.sqrt(draws))
@@ -465,15 +466,15 @@ def _likelihood_example() -> Example:
         return abs(estimate - exact) < 4 * standard_error, (
             f"sample mean {estimate:.5f} +- {standard_error:.5f}, H(P,q) = {exact:.5f}")
 
-    def likelihood_of_counts(counts, q):
+    def likelihood_of_counts(counts: Sequence[int], q: Sequence[float]) -> Any:
         likelihood = math.prod(q_i ** n_i for q_i, n_i in zip(q, counts))
         return -math.log(likelihood) / sum(counts), cross_entropy(counts, q, normalize=True)
 
-    def nll_of_days(counts, q):
+    def nll_of_days(counts: Sequence[int], q: Sequence[float]) -> Any:
         days = np.random.default_rng(4).permutation(np.repeat(np.arange(len(counts)), counts))  # in some order
         return float(np.mean(-np.log(np.asarray(q))[days])), cross_entropy(counts, q, normalize=True)
 
-    def same_best_theta(heads, flips):
+    def same_best_theta(heads: int, flips: int) -> Any:
         thetas = np.round(np.arange(1, 100) / 100, 2)
         coins = np.stack([thetas, 1 - thetas], axis=-1)
         observed = np.broadcast_to(np.array([heads, flips - heads]), coins.shape)
@@ -484,7 +485,7 @@ def _likelihood_example() -> Example:
         holds = best["likelihood"] == best["CE"] == best["KL"] == heads / flips
         return holds, ", ".join(f"{k}: {v:.2f}" for k, v in best.items())
 
-    def ce_is_nll_of_log_softmax(z, y):
+    def ce_is_nll_of_log_softmax(z: ArrayLike, y: ArrayLike) -> Any:
         z, y = np.asarray(z), np.asarray(y)
         by_hand = float(-np.mean(log_softmax(z)[np.arange(len(y)), y]))
         witnesses = [float(np.mean(cross_entropy(np.eye(z.shape[1])[y], softmax(z)))),
@@ -548,7 +549,7 @@ def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
-def _short(values) -> str:
+def _short(values: Any) -> str:
     values = np.ravel(np.asarray(values, dtype=np.float64))
     if values.size == 1:
         return f"{float(values[0]) + 0.0:.6g}"
