@@ -97,8 +97,8 @@ def _bench_code_labels(count: int, repeat: int) -> None:
         weights = [str(1 + (7919 * i) % 999) for i in range(count)]
         path.write_text(",".join(f"s{i}" for i in range(count)) + "\n" + ",".join(weights) + "\n", encoding="utf-8")
         command = [sys.executable, "-m", "infoloss"]
-        startup = _median_run(command + ["--help"], repeat)
-        whole = _median_run(command + ["code", "--p-file", str(path), "--counts"], repeat)
+        startup = _median_run([*command, "--help"], repeat)
+        whole = _median_run([*command, "code", "--p-file", str(path), "--counts"], repeat)
     verdict = "met" if whole["wall"] < TARGET_S else "MISSED"
     print(f"\ninfoloss code --p-file (one row of {count:,} labels) --counts, whole process, median of {repeat}: "
           f"{whole['wall']:.2f} s wall, {whole['cpu']:.2f} s CPU, peak RSS {whole['rss_mb']:.0f} MB "

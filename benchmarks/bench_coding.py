@@ -113,8 +113,9 @@ def _bench_whole_process(repeat: int, before: str | None) -> None:
         folder = Path(folder)
         source = folder / "dirichlet.bin"
         data.tofile(source)
-        startup = _median_run(command + ["--help"], repeat)
-        print(f"  infoloss --help: {startup['wall']:.3f} s wall, {startup['cpu']:.3f} s CPU, peak RSS {startup['rss_mb']:.0f} MB")
+        startup = _median_run([*command, "--help"], repeat)
+        print(f"  infoloss --help: {startup['wall']:.3f} s wall, {startup['cpu']:.3f} s CPU, "
+              f"peak RSS {startup['rss_mb']:.0f} MB")
         print(f"{'format':<22}{'operation':<12}{'wall s':>8}{'CPU s':>8}{'MB/s wall':>11}{'MB/s CPU':>10}{'peak MB':>9}"
               f"{'output bytes':>14}  target")
         rows = {}
@@ -122,9 +123,9 @@ def _bench_whole_process(repeat: int, before: str | None) -> None:
                                             ("v1, one process", ["--format-version", "1", "-j", "1"], ["-j", "1"]),
                                             ("v2, one process", ["-j", "1"], ["-j", "1"])):
             packed, restored = folder / "d.ilc", folder / "d.out"
-            enc = _median_run(command + ["code", "compress", str(source), "-o", str(packed), "-f", *options], repeat)
+            enc = _median_run([*command, "code", "compress", str(source), "-o", str(packed), "-f", *options], repeat)
             out_size = packed.stat().st_size
-            dec = _median_run(command + ["code", "decompress", str(packed), "-o", str(restored), "-f", *dec_options],
+            dec = _median_run([*command, "code", "decompress", str(packed), "-o", str(restored), "-f", *dec_options],
                               repeat)
             if not _same(source, restored):
                 raise SystemExit(f"{label}: ROUND TRIP FAILED")
@@ -132,7 +133,8 @@ def _bench_whole_process(repeat: int, before: str | None) -> None:
             for operation, result, target in (("compress", enc, TARGET_WHOLE_COMPRESS_MBS),
                                               ("decompress", dec, TARGET_WHOLE_DECOMPRESS_MBS)):
                 rate = size / result["wall"] / 1e6
-                verdict = (f">= {target:g}: {'PASS' if rate >= target else 'MISS'}") if label == "v2, every core" else ""
+                passed = "PASS" if rate >= target else "MISS"
+                verdict = f">= {target:g}: {passed}" if label == "v2, every core" else ""
                 print(f"{label:<22}{operation:<12}{result['wall']:>8.3f}{result['cpu']:>8.3f}{rate:>11.1f}"
                       f"{size / result['cpu'] / 1e6:>10.1f}{result['rss_mb']:>9.0f}"
                       f"{out_size if operation == 'compress' else size:>14,}  {verdict}")

@@ -101,7 +101,7 @@ def test_header_must_be_consistent_with_the_payload_before_decoding():
         coding.decompress(blob)
 
 
-@pytest.mark.parametrize(("fields", "message"), [
+@pytest.mark.parametrize("fields, message", [
     ({"blocks": 3}, "3 blocks where .* make 2"),  # m must be ceil(n / B)
     ({"blocks": (1 << 32) - 1}, "blocks where"),
     ({"block_bytes": 0}, "block length 0"),
@@ -289,7 +289,7 @@ def test_sigterm_with_worker_processes_removes_the_part_file_and_the_workers(tmp
 
 @pytest.mark.skipif(sys.platform != "linux", reason="worker processes die with their parent on Linux (prctl)")
 def test_a_killed_command_leaves_no_worker_processes(tmp_path):
-    child, part = _start_slow_decompress(tmp_path)
+    child, _ = _start_slow_decompress(tmp_path)
     os.kill(child.pid, signal.SIGKILL)
     child.communicate(timeout=60)
     assert _session_is_empty(child.pid)  # the workers got SIGKILL when their parent died

@@ -130,9 +130,11 @@ def generate(directory) -> list[Case]:
                     "exhausted")
     blob2 = coding.compress(data)
     where = layout(blob2)
-    for cut in sorted({0, 9, 10, 24, 28, 62, where["index"], where["header_crc"], where["header_size"], len(blob2) - 1}):
+    cuts = {0, 9, 10, 24, 28, 62, where["index"], where["header_crc"], where["header_size"], len(blob2) - 1}
+    for cut in sorted(cuts):
         decompress_case(f"v2-truncated-at-{cut}", blob2[:cut], "truncated" if cut else "empty")
-    for field, offset in {**where["fields"], "payload": where["header_size"] + 1, "payload-end": len(blob2) - 1}.items():
+    offsets = {**where["fields"], "payload": where["header_size"] + 1, "payload-end": len(blob2) - 1}
+    for field, offset in offsets.items():
         damaged = bytearray(blob2)
         damaged[offset] ^= 0x10
         decompress_case(f"v2-flipped-{field}", bytes(damaged), "")

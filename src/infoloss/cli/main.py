@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-
 from typing import TYPE_CHECKING
 
 import click
@@ -122,8 +121,8 @@ def _one_line(error: click.UsageError, command_path: str | None = None) -> Comma
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _, value: _version(ctx, value),
-              help="Show the version and exit.")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, value: _version(ctx, value), help="Show the version and exit.")
 def main():
     """infoloss: entropy, cross-entropy and KL divergence, as measures, losses and code lengths."""
 
@@ -164,9 +163,15 @@ def printable(text: str) -> str:
 
 
 # Each command: its name, where it lives, and its help's first sentence (shown by `infoloss --help`).
-main.lazy_command("measure", "infoloss.cli.measure:measure", "H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.")
-main.lazy_command("tour", "infoloss.cli.tour:tour", "Recompute the worked examples of five texts on entropy, cross-entropy and KL divergence.")
-main.lazy_command("code", "infoloss.cli.code:code", "Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.")
-main.lazy_command("estimate", "infoloss.cli.estimate:estimate", "Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE.")
-main.lazy_command("explore", "infoloss.cli.explore:explore", "Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.")
-main.lazy_command("demo", "infoloss.cli.demo:demo", "Demonstrations on real data (needs the extra: pip install 'infoloss[demo]').")
+main.lazy_command("measure", "infoloss.cli.measure:measure",
+                  "H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.")
+main.lazy_command("tour", "infoloss.cli.tour:tour",
+                  "Recompute the worked examples of five texts on entropy, cross-entropy and KL divergence.")
+main.lazy_command("code", "infoloss.cli.code:code",
+                  "Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.")
+main.lazy_command("estimate", "infoloss.cli.estimate:estimate",
+                  "Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE.")
+main.lazy_command("explore", "infoloss.cli.explore:explore",
+                  "Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.")
+main.lazy_command("demo", "infoloss.cli.demo:demo",
+                  "Demonstrations on real data (needs the extra: pip install 'infoloss[demo]').")

@@ -67,8 +67,16 @@ import numpy as np
 
 from .._validate import InputError
 from .blocks import BlockModel, BlockPool
-from .range import (TOTAL, BoundedDecoder, Encoder, PayloadExhausted, apply_floor, capacity_symbols, count_bytes,
-                    quantise)
+from .range import (
+    TOTAL,
+    BoundedDecoder,
+    Encoder,
+    PayloadExhausted,
+    apply_floor,
+    capacity_symbols,
+    count_bytes,
+    quantise,
+)
 
 MAGIC = b"\x89ILC\r\n\x1a\n"
 VERSION = 2  # written by default
@@ -399,7 +407,8 @@ def _read_header(stream, size: int, name: str):
         if not head:
             raise FormatError(f"{name} is empty (0 bytes), not an infoloss compressed file")
         if len(head) < len(MAGIC) and MAGIC.startswith(head):
-            raise FormatError(f"{name} is truncated: {len(head)} bytes, shorter than the {_FIXED_V2.size + 4}-byte header")
+            raise FormatError(
+                f"{name} is truncated: {len(head)} bytes, shorter than the {_FIXED_V2.size + 4}-byte header")
         raise FormatError(
             f"{name} is not an infoloss compressed file: it starts with {head.hex(' ')}, "
             f"not the magic bytes {MAGIC.hex(' ')}"
@@ -411,7 +420,8 @@ def _read_header(stream, size: int, name: str):
     if version not in VERSIONS:
         raise FormatError(
             f"{name} is in compressed format version {version}; this infoloss reads versions "
-            f"{' and '.join(map(str, VERSIONS))} (the file was written by another infoloss version, or its header is damaged)"
+            f"{' and '.join(map(str, VERSIONS))} (the file was written by another infoloss version, or its header "
+            "is damaged)"
         )
     fixed = _FIXED if version == 1 else _FIXED_V2
     rest = stream.read(fixed.size - 10)
@@ -512,7 +522,8 @@ def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
         if bad.size:
             i = int(bad[0])
             return [f"block {i} holds {int(header.block_counts()[i]):,} bytes, but its {int(lengths[i])}-byte payload "
-                    f"holds at most {int(capacities[i]):,} under the model (each byte costs at least the shortest code length)"]
+                    f"holds at most {int(capacities[i]):,} under the model (each byte costs at least the shortest "
+                    "code length)"]
     return []
 
 
