@@ -19,6 +19,11 @@ With temperature ``T``, ``s = log_softmax(z_s / T)``, ``t = log_softmax(z_t / T)
 ordinary Jensen-Shannon divergence. ``T**2`` scaling (Hinton et al. 2015) multiplies loss and
 gradient when asked for. ``0 log 0 = 0``: a class with probability 0 (a -inf logit) contributes
 nothing and gets a finite gradient; a row of -inf logits has probabilities 0, not NaN.
+
+Each chunk is computed in a few work blocks of the chunk's shape that the rule allocates once
+and reuses (``out=`` and in-place steps): fresh chunk-sized temporaries are freed and
+re-allocated from the OS chunk after chunk, and their page faults cost as much as the
+arithmetic on CPU.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ class DistillRule:
         self.valid = valid
         self.count = int(valid.sum()) if valid.numel() else 0
         self._teacher_buffer = None
+        self._work = None
 
     def reserve(self, rows, vocab, dtype, device):
         # Vocabulary-major like the engine's buffer (see run_chunks: W @ h.T streams W once).
@@ -85,9 +91,19 @@ class DistillRule:
 
     def release(self):
         self._teacher_buffer = None
+        self._work = None
+
+    def _work_blocks(self, z):
+        """The row function's work blocks for chunk ``z``: the first rows of blocks made for the
+        first (tallest) chunk. Row-major whatever ``z``'s layout: PyTorch's ``log_softmax``
+        writes a row-major result without a temporary (measured: a vocabulary-major one costs a
+        hidden copy, slower than the allocation it saves)."""
+        if self._work is None or self._work[0].shape[0] < z.shape[0]:
+            self._work = _blocks(z, _WORK_BLOCKS[self.divergence])
+        return [block[: z.shape[0]] for block in self._work]
 
     def _teacher_logits(self, start, stop, dtype):
-        """The chunk's teacher logits, read only (the row function writes fresh tensors)."""
+        """The chunk's teacher logits, read only (the row function writes into its work blocks)."""
         if self._teacher_buffer is None:  # logits in full: the chunk's rows (a copy only to convert)
             out = self.teacher[start:stop].to(dtype)
             return out.log() if self.teacher_format == "probs" else out
@@ -117,26 +133,28 @@ class DistillRule:
         valid = self.valid[start:stop]
         teacher = self._teacher_logits(start, stop, z.dtype)
         per, grad = divergence_rows(z, teacher, mode=self.divergence, beta=self.beta,
-                                    temperature=self.temperature, need_grad=scale is not None)
+                                    temperature=self.temperature, need_grad=scale is not None,
+                                    work=self._work_blocks(z))
         loss_out.copy_(torch.where(valid, per, torch.zeros_like(per)) * self.loss_scale)
         if scale is None:
             return None
         if self.count < self.valid.numel():  # masked rows: exactly 0, whatever they held
-            grad = torch.where(valid.unsqueeze(1), grad, 0)
+            grad.masked_fill_(~valid.unsqueeze(1), 0)
         factor = (torch.where(valid, scale, torch.zeros_like(scale)) * (self.loss_scale / self.temperature)).unsqueeze(1)
         if grad_out is not None:
             return torch.mul(grad, factor, out=grad_out)
         return grad.mul_(factor)
 
 
-def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad):
+def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad, work=None):
     """Per-row divergence between ``softmax(teacher / T)`` and ``softmax(student / T)``.
 
     ``student`` and ``teacher`` are float (n, V) blocks of logits (the teacher's may be
     log-probabilities), only read. ``mode``: 'forward' (KL(teacher || student)), 'reverse'
-    (KL(student || teacher)) or 'js' (generalised JS with ``beta``). Returns
-    ``(per_row, grad)``: the divergence and its gradient in ``student / T`` (None unless
-    ``need_grad``).
+    (KL(student || teacher)) or 'js' (generalised JS with ``beta``). ``work``: blocks of the
+    same shape to compute in (three; four for 'js'), overwritten; None allocates them. Returns
+    ``(per_row, grad)``: the divergence and its gradient in ``student / T`` (one of the work
+    blocks; None unless ``need_grad``).
 
     >>> import torch
     >>> s, t = torch.tensor([[0.0, 1.0, -float('inf')]]), torch.tensor([[0.0, 1.0, 2.0]])
@@ -144,56 +162,82 @@ def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad):
     >>> round(float(per[0]), 4), bool(torch.isfinite(grad).all())
     (1.0943, True)
     """
+    if work is None:
+        work = _blocks(student, _WORK_BLOCKS[mode])
     exact = student.device.type != "cpu"  # no per-chunk host sync off the CPU: mask always
-    log_t = _log_softmax(teacher, temperature)
-    log_s = _log_softmax(student, temperature)
+    log_t = _log_softmax(teacher, temperature, out=work[0], spare=work[2])
+    log_s = _log_softmax(student, temperature, out=work[1], spare=work[2])
     if mode == "forward":
-        p_t = log_t.exp()
-        per = _weighted_sum(p_t, log_t - log_s, exact)
+        p_t = torch.exp(log_t, out=work[2])
+        per, _ = _weighted_sum(p_t, log_t.sub_(log_s), exact, out=work[0])
         grad = log_s.exp_().sub_(p_t) if need_grad else None
     elif mode == "reverse":
-        diff = log_s - log_t
+        diff = torch.sub(log_s, log_t, out=work[0])
         p_s = log_s.exp_()
-        per = _weighted_sum(p_s, diff, exact)
-        grad = _centred(p_s, diff, per, exact) if need_grad else None
+        per, zeros_matter = _weighted_sum(p_s, diff, exact, out=work[2])
+        grad = _centred(p_s, diff, per, zeros_matter) if need_grad else None
     else:
-        log_m = torch.logaddexp(log_t + math.log(beta), log_s + math.log1p(-beta))
-        p_t = log_t.exp()
-        diff_s = log_s - log_m
+        log_m = torch.logaddexp(torch.add(log_t, math.log(beta), out=work[2]),
+                                torch.add(log_s, math.log1p(-beta), out=work[3]), out=work[2])
+        p_t = torch.exp(log_t, out=work[3])
+        teacher_part, _ = _weighted_sum(p_t, log_t.sub_(log_m), exact, out=work[0])
+        diff_s = torch.sub(log_s, log_m, out=work[2])
         p_s = log_s.exp_()
-        kl_s = _weighted_sum(p_s, diff_s, exact)
-        per = beta * _weighted_sum(p_t, log_t.sub_(log_m), exact) + (1 - beta) * kl_s
-        grad = _centred(p_s, diff_s, kl_s, exact).mul_(1 - beta) if need_grad else None
+        kl_s, zeros_matter = _weighted_sum(p_s, diff_s, exact, out=work[0])
+        per = beta * teacher_part + (1 - beta) * kl_s
+        grad = _centred(p_s, diff_s, kl_s, zeros_matter).mul_(1 - beta) if need_grad else None
     return per, grad
 
 
-def _log_softmax(z, temperature):
-    """``log_softmax(z / T)`` as a new tensor.
+# Work blocks the row function needs per divergence (see divergence_rows).
+_WORK_BLOCKS = {"forward": 3, "reverse": 3, "js": 4}
+
+
+def _blocks(z, count):
+    return [torch.empty(z.shape, dtype=z.dtype, device=z.device) for _ in range(count)]
+
+
+def _log_softmax(z, temperature, *, out, spare):
+    """``log_softmax(z / T)`` into ``out`` (``spare``: a block for ``z / T``; both overwritten).
 
     For T < 1 the row maximum is subtracted before dividing, so ``z / T`` cannot overflow, and a
     row of -inf logits gives log-probabilities -inf rather than NaN. (For T >= 1 PyTorch's fused
     kernel; a -inf row then gives NaN, which only a masked row can hold: the rule zeroes those.)
     """
-    if temperature >= 1:
-        return torch.log_softmax(z / temperature if temperature != 1 else z, 1)
-    u = (z - finite_or_zero(z.amax(1, keepdim=True))).div_(temperature)
-    return u.sub_(finite_or_zero(torch.logsumexp(u, 1, keepdim=True)))
+    if temperature == 1:
+        return torch.log_softmax(z, 1, out=out)
+    if temperature > 1:
+        return torch.log_softmax(torch.div(z, temperature, out=spare), 1, out=out)
+    row_max = z.amax(1, keepdim=True)
+    shifted = torch.sub(z, finite_or_zero(row_max), out=spare).div_(temperature)
+    torch.log_softmax(shifted, 1, out=out)
+    empty_rows = row_max == -math.inf  # log_softmax of a row of -inf is NaN; these are -inf
+    if z.device.type != "cpu" or bool(empty_rows.any()):  # (off the CPU: no host sync, always)
+        out.masked_fill_(empty_rows, -math.inf)
+    return out
 
 
-def _weighted_sum(p, diff, exact):
-    """``sum_c p diff`` per row with ``0 * anything = 0``; the masked sum only where needed."""
-    if not exact:
-        out = (p * diff).sum(-1)
-        if not torch.isnan(out).any():
-            return out
-    return torch.where(p > 0, p * diff, 0).sum(-1)
+def _weighted_sum(p, diff, exact, *, out):
+    """``sum_c p diff`` per row with ``0 * anything = 0``, the products written to ``out`` (which
+    may be ``diff``). Also returns whether any product was NaN (a 0 times an infinite
+    difference), i.e. whether ``p = 0`` entries need masking in the gradient too."""
+    products = torch.mul(p, diff, out=out)
+    if exact:
+        return products.masked_fill_(p == 0, 0).sum(-1), True
+    total = products.sum(-1)
+    if not torch.isnan(total).any():
+        return total, False
+    return products.masked_fill_(p == 0, 0).sum(-1), True
 
 
-def _centred(p, diff, mean, exact):
-    """``p (diff - mean)``: the softmax Jacobian applied to ``diff``; 0 where ``p = 0``."""
-    out = p * (diff - mean[:, None])
-    if exact or torch.isnan(out).any():
-        out = torch.where(p > 0, out, 0)
+def _centred(p, diff, mean, zeros_matter):
+    """``p (diff - mean)`` (the softmax Jacobian applied to ``diff``), written over ``diff``;
+    0 where ``p = 0``. With a finite ``mean``, NaN there (0 times an infinite ``diff``) only
+    where the weighted sum of the same ``p`` and ``diff`` had one, so ``zeros_matter`` (from
+    :func:`_weighted_sum`) says whether to mask."""
+    out = diff.sub_(mean[:, None]).mul_(p)
+    if zeros_matter:
+        out.masked_fill_(p == 0, 0)
     return out
 
 
@@ -221,7 +265,8 @@ def linear_distill_op(
         scale_t2=scale_by_temperature, valid=valid,
     )
     vocab = weight.shape[0]
-    # Student and teacher buffers, plus about two block-sized temporaries in the rule.
+    # Student and teacher buffers, plus the row function's three or four work blocks in part (the
+    # budget as before the work blocks, which replaced as many temporaries).
     chunk = chunk_size or auto_chunk_size(rows.shape[0], vocab, hidden.device, buffers=4)
     if rows.shape[0] == 0:
         return empty_result(hidden, weight, bias, batch_shape, reduction, False)
