@@ -24,6 +24,7 @@ WIDE_POOL = rng.integers(-(1 << 63), (1 << 63) - 1, 50, dtype=np.int64)
 # name -> (sample, the path count must take)
 CASES = {
     "small non-negative ints": (rng.integers(0, 300, 5000), "dense"),
+    "table past 1 MiB (prefetched)": (rng.integers(-(1 << 18), 1 << 18, 500_000), "dense"),
     "negative offset": (rng.integers(-(1 << 40), -(1 << 40) + 4000, 3000), "dense"),
     "large offset, int32": (rng.integers(2 ** 31 - 5000, 2 ** 31 - 1, 3000).astype(np.int32), "dense"),
     "int8, full range": (rng.integers(-128, 128, 2000).astype(np.int8), "dense"),

@@ -212,7 +212,7 @@ def check_counts(x: ArrayLike, name: str = "x") -> np.ndarray:
 
 
 def _as_sample_array(x: ArrayLike, name: str) -> np.ndarray:
-    """Samples as a 1-D NumPy array (object dtype for tuples), or 2-D rows -> one code per row."""
+    """Samples as a NumPy array: 1-D (object dtype for tuples), or 2-D with one sample per row."""
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas Series / Index / Categorical
         values = x.to_numpy()
     elif isinstance(x, np.ndarray):
