@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-from . import _validate, _array
+from . import _array, _validate
+from ._typing import Array, ArrayLike
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Inputs:
     # fast path; checks and error positions always use these.
     originals: dict[str, Any] | None = None
 
-    def axis_of(self, x) -> int:
+    def axis_of(self, x: Array) -> int:
         """The distribution axis of one argument: ``axis`` counts in the broadcast shape, and an
         argument with fewer dimensions lacks the leading ones (NumPy broadcasting)."""
         ndim = max(a.ndim for a in (self.originals or self.arrays).values())
@@ -84,7 +85,7 @@ class Inputs:
             arrays = list(xp.broadcast_arrays(*arrays))
         return arrays
 
-    def finish(self, value, *, base=None):
+    def finish(self, value: Array, *, base: float | None = None) -> Any:
         """Convert nats to ``base``, restore the input dtype, or give Python floats back."""
         if base is not None:
             value = value / math.log(base)
@@ -103,7 +104,7 @@ class Inputs:
         return value
 
 
-def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, base=None,
+def prepare(named: dict[str, Any], *, axis: int, normalize: bool, validate: bool, base: float | None = None,
             hint: str | None = _validate.MEASURE_HINT) -> Inputs:
     """Convert ``{'p': p, 'q': q}`` (or ``{'p': p}``) to arrays of one kind, checking shapes.
 
@@ -153,17 +154,17 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
     axis = _validate.check_axis(widest, shapes[widest], axis)
     if len(shapes) == 2:
         _validate.check_same_support(shapes, axis)
-    arrays = {name: f for name, (f, _) in zip(converted, floats)}
+    by_name = {name: f for name, (f, _) in zip(converted, floats)}
     originals = None
     # (NumPy first: a set of torch.compile's symbolic shapes would fix them to constants)
-    if len(arrays) == 2 and all(map(_array.is_numpy, arrays.values())) and len({a.shape for a in arrays.values()}) == 2:
+    if len(by_name) == 2 and all(map(_array.is_numpy, by_name.values())) and len({a.shape for a in by_name.values()}) == 2:
         # NumPy's fast path needs one C-contiguous shape: broadcast copies (the generic path
         # would make temporaries of that size anyway), checked against the originals.
-        originals = arrays
-        arrays = {name: np.ascontiguousarray(a) for name, a in zip(arrays, np.broadcast_arrays(*arrays.values()))}
+        originals = by_name
+        by_name = {name: np.ascontiguousarray(a) for name, a in zip(by_name, np.broadcast_arrays(*by_name.values()))}
     return Inputs(
         xp=xp,
-        arrays=arrays,
+        arrays=by_name,
         originals=originals,
         axis=axis,
         out_dtype=out_dtype,
@@ -181,7 +182,7 @@ def prepare(named: dict[str, Any], *, axis, normalize: bool, validate: bool, bas
 # --------------------------------------------------------------------------------------------
 
 
-def _from_mappings(named: dict[str, Any]):
+def _from_mappings(named: dict[str, Any]) -> tuple[list[Any], dict[str, np.ndarray]]:
     """Align label -> probability mappings: p's labels first, then q's new ones.
 
     A label missing from one mapping has probability 0 there.
@@ -210,12 +211,12 @@ def _from_mappings(named: dict[str, Any]):
     return labels, arrays
 
 
-def _is_pandas(value) -> bool:
+def _is_pandas(value: object) -> bool:
     """A pandas Series or DataFrame, recognised without importing pandas."""
     return type(value).__module__.partition(".")[0] == "pandas" and type(value).__name__ in ("Series", "DataFrame")
 
 
-def _from_pandas(named: dict[str, Any], axis):
+def _from_pandas(named: dict[str, Any], axis: int) -> tuple[list[Any], dict[str, np.ndarray], Any, int]:
     """Align pandas Series (by index) and DataFrames (by column), as mappings are aligned.
 
     A Series is one distribution over its index labels; a DataFrame holds one distribution per
@@ -253,7 +254,7 @@ def _from_pandas(named: dict[str, Any], axis):
                 f"has the label {label!r} twice; each label needs one probability",
                 argument=name, value=_validate._short_value(label),
             )
-    labels = None
+    labels: Any = None  # a pandas Index, extended argument by argument
     for name in named:
         own = frames[name].columns if name in frames else series[name].index
         labels = own if labels is None else labels.append(own[~own.isin(labels)])
@@ -278,13 +279,13 @@ def _from_pandas(named: dict[str, Any], axis):
     return list(labels), arrays, row_index, -1
 
 
-def _frame_along(name, frame, axis):
+def _frame_along(name: str, frame: Any, axis: int) -> Any:
     """The DataFrame with its distributions along the columns (transposed for ``axis=0``)."""
     axis = _validate.check_axis(name, frame.shape, axis)
     return frame if axis == 1 else frame.T
 
 
-def _pandas_numbers(name, value, labels) -> np.ndarray:
+def _pandas_numbers(name: str, value: Any, labels: Any) -> np.ndarray:
     """A Series' or DataFrame's values as float64 (missing values as NaN, which the checks
     report); a clear error naming the first entry that is not a number."""
     from pandas.api.types import is_numeric_dtype
@@ -297,7 +298,7 @@ def _pandas_numbers(name, value, labels) -> np.ndarray:
     return value.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _number(name, label, value) -> float:
+def _number(name: str, label: object, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise _validate.InputTypeError(f"= {value!r} is not a number", argument=name, index=label,
                                        value=_validate._short_value(value),
@@ -313,7 +314,7 @@ _TOO_LARGE = "is an integer too large for a float64 (over 1.8e308)"
 _TOO_LARGE_HINT = "scale the counts down (normalize=True needs only their ratios)"
 
 
-def _raise_too_large(name, value):
+def _raise_too_large(name: str, value: object) -> NoReturn:
     """The error for a sequence holding an int beyond float64's range, at its position."""
     entries = np.asarray(value, dtype=object)
     for index in np.ndindex(entries.shape):
@@ -328,7 +329,7 @@ def _raise_too_large(name, value):
     raise _validate.InputError(_TOO_LARGE, argument=name, hint=_TOO_LARGE_HINT)
 
 
-def _from_sequence(name, value):
+def _from_sequence(name: str, value: object) -> np.ndarray:
     try:
         return np.asarray(value, dtype=np.float64)
     except OverflowError:  # a Python int beyond float64's range (10**400)
@@ -360,7 +361,7 @@ def _match_arrays(named: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _device(x):
+def _device(x: Array) -> Any:
     return _array.device(x)
 
 
@@ -369,13 +370,14 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def as_float64(x) -> np.ndarray:
+def as_float64(x: ArrayLike) -> np.ndarray:
     """Any supported array, number or sequence as a float64 NumPy array (for figures and the
     explorer page: off the hot paths, so a copy from a device is fine)."""
     return np.asarray(_array.to_numpy(x) if _array.is_array(x) else x, dtype=np.float64)
 
 
-def outcome_labels(labels, found, k: int, *, default=str) -> list[str]:
+def outcome_labels(labels: Sequence[object] | None, found: Sequence[object] | None, k: int, *,
+                   default: Callable[[int], str] = str) -> list[str]:
     """Names of ``k`` outcomes: the caller's ``labels`` (one per outcome, checked), else the
     labels the input carried (``found``: a mapping's keys), else ``default(i)`` for each."""
     if labels is None:
