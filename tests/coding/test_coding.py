@@ -775,3 +775,22 @@ def test_workers_start_safely_while_other_threads_run(monkeypatch):
         thread.join()
     assert blob == coding.compress(data, workers=1)
     assert blocks._context().get_start_method() in {"fork", "spawn"}
+
+
+# Written by infoloss before format version 2 existed (the tree of commit 0c40178), from the text below.
+_OLD_VERSION_1_FILE = bytes.fromhex(
+    "89494c430d0a1a0a01000118b4000000000000006400000000000000c420c0222c78397f82325b348786a8bd97b8b887"
+    "2d65c29ea8e136ac8ab26251b62fea711c0020343333002c5bb00500615bb00500625bb00500635bb00500645bb00500"
+    "6511111100665bb00500675bb0050068b6600b00695bb005006a5bb005006b5bb005006c5bb005006d5bb005006e5bb0"
+    "05006f6cc11600705bb00500715bb0050072b6600b00735bb0050074b6600b0075b6600b00765bb00500775bb0050078"
+    "5bb00500795bb005007a5bb00500a40d0dedb525c4d1c6075384c80fa28d08b319d6b53ed1db6348f8a9260510a63255"
+    "6acc09eab65fa94fb935f99059607a717a3b6d82d5ab47f89d6defa0081f0d1c5ff6ce2027b54cd51fcc69ee31f7c8ca"
+    "174dd97aa815a9add57baad3ca41d1cb9b6d03c7bbd2"
+)
+
+
+def test_a_file_written_before_version_2_still_decodes_and_version_1_is_still_written_the_same():
+    text = b"the quick brown fox jumps over the lazy dog, " * 4
+    assert layout(_OLD_VERSION_1_FILE)["version"] == 1
+    assert coding.decompress(_OLD_VERSION_1_FILE) == text
+    assert coding.compress(text, format_version=1) == _OLD_VERSION_1_FILE
