@@ -22,12 +22,14 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._typing import Array, DType, Namespace
+
 # --------------------------------------------------------------------------------------------
 # Namespaces, conversion, dtypes
 # --------------------------------------------------------------------------------------------
 
 
-def array_namespace(*named_arrays: tuple[str, Any]):
+def array_namespace(*named_arrays: tuple[str, Any]) -> Namespace:
     """The array namespace shared by ``(name, array)`` pairs, or a TypeError naming them.
 
     ``array_api_compat.array_namespace`` already refuses mixed kinds; this wraps it so the
@@ -56,20 +58,20 @@ def array_namespace(*named_arrays: tuple[str, Any]):
         ) from None
 
 
-def _kind(a) -> str:
+def _kind(a: object) -> str:
     module = type(a).__module__.split(".")[0]
     return f"a {module}.{type(a).__name__}"
 
 
-def is_array(x) -> bool:
+def is_array(x: object) -> bool:
     return is_torch_array(x) or array_api_compat.is_array_api_obj(x)
 
 
-def is_numpy(x) -> bool:
+def is_numpy(x: object) -> bool:
     return not is_torch_array(x) and array_api_compat.is_numpy_array(x)
 
 
-def is_dask(x) -> bool:
+def is_dask(x: object) -> bool:
     return not is_torch_array(x) and array_api_compat.is_dask_array(x)
 
 
@@ -78,24 +80,24 @@ def is_dask(x) -> bool:
 # to a functools.lru_cache-wrapped function"). A type's module is a constant to Dynamo.
 
 
-def is_torch_array(x) -> bool:
+def is_torch_array(x: object) -> bool:
     """A torch tensor (also a Parameter, or a tensor subclass), without importing torch."""
     return any(kind.__module__.partition(".")[0] == "torch" and kind.__name__ == "Tensor" for kind in type(x).__mro__)
 
 
-def is_jax_array(x) -> bool:
+def is_jax_array(x: object) -> bool:
     """A JAX array or tracer, without importing JAX."""
     return type(x).__module__.partition(".")[0] in ("jax", "jaxlib")
 
 
-def device(x):
+def device(x: Array) -> Any:
     """The device of an array (``x.device`` for torch tensors; array-api-compat's otherwise)."""
     if is_torch_array(x):
         return x.device
     return array_api_compat.device(x)
 
 
-def is_tracing(x) -> bool:
+def is_tracing(x: object) -> bool:
     """True under ``jax.jit``/``jax.grad`` tracing, ``torch.compile`` or ``torch.func``.
 
     No eager checks then: their ``bool(...)`` would fail on tracers and batched tensors.
@@ -112,7 +114,7 @@ def is_tracing(x) -> bool:
     return False
 
 
-def is_torch_tracing(torch, x) -> bool:
+def is_torch_tracing(torch: Any, x: Array) -> bool:
     """:func:`is_tracing` for a tensor ``x`` (``torch`` the imported module), without the type
     tests: the losses' per-call fast paths use it."""
     # torch.func.vmap forbids data-dependent control flow, also under a nested
@@ -122,7 +124,7 @@ def is_torch_tracing(torch, x) -> bool:
     return bool(torch.compiler.is_compiling()) or (is_wrapped is not None and bool(is_wrapped(x)))
 
 
-def to_numpy(x) -> np.ndarray:
+def to_numpy(x: Array) -> np.ndarray:
     """A NumPy copy of any supported array, for error messages and the CLI (never hot paths)."""
     if is_numpy(x):
         return x
@@ -136,13 +138,13 @@ def to_numpy(x) -> np.ndarray:
         return np.asarray(x)
 
 
-def reduced_precision(dtype) -> bool:
+def reduced_precision(dtype: DType) -> bool:
     """float16 and bfloat16 are computed in float32 and returned in their own dtype."""
     name = str(dtype)
     return "float16" in name  # float16 and bfloat16, whatever the backend calls its dtype objects
 
 
-def default_float(xp, x):
+def default_float(xp: Namespace, x: Array) -> DType:
     """The namespace's default real floating dtype on ``x``'s device (float32 on JAX/torch)."""
     try:
         info = xp.__array_namespace_info__()
@@ -151,7 +153,7 @@ def default_float(xp, x):
         return xp.float64
 
 
-def floating(xp, x, *, name: str | None = None):
+def floating(xp: Namespace, x: Array, *, name: str | None = None) -> tuple[Array, DType]:
     """``x`` as a real floating array in which to compute, and the dtype to return in.
 
     Integer and boolean input (counts, one-hot rows) is computed in the default float dtype;
@@ -179,7 +181,7 @@ def floating(xp, x, *, name: str | None = None):
 # --------------------------------------------------------------------------------------------
 
 
-def stop_gradient(xp, x):
+def stop_gradient(xp: Namespace, x: Array) -> Array:
     """Treat ``x`` as a constant under autograd (used for the max shift of logsumexp)."""
     if is_torch_array(x):
         return x.detach()
@@ -190,7 +192,7 @@ def stop_gradient(xp, x):
     return x
 
 
-def _logsumexp(xp, z, *, axis=-1, keepdims=False):
+def _logsumexp(xp: Namespace, z: Array, *, axis: int = -1, keepdims: bool = False) -> Array:
     """``m + log1p(sum_{j != k} exp(z_j - m))``, ``m = z_k`` the row maximum (first one).
 
     Writing ``log(sum exp(z - m))`` would add the max's term ``exp(0) = 1`` before the log and
@@ -220,7 +222,7 @@ def _logsumexp(xp, z, *, axis=-1, keepdims=False):
     return out if keepdims else xp.squeeze(out, axis=axis)
 
 
-def _torch_logsumexp(z, axis, keepdims):
+def _torch_logsumexp(z: Array, axis: int, keepdims: bool) -> Array:
     """:func:`_logsumexp` in torch's own calls (the array-API form costs about 2x more there):
     ``torch.max`` along a dim sends the gradient to the one index it returns."""
     import torch
@@ -233,7 +235,7 @@ def _torch_logsumexp(z, axis, keepdims):
     return out if keepdims else out.squeeze(axis)
 
 
-def _log_softmax(xp, z, *, axis=-1):
+def _log_softmax(xp: Namespace, z: Array, *, axis: int = -1) -> Array:
     if is_torch_array(z):
         import torch
 
@@ -248,7 +250,7 @@ def _log_softmax(xp, z, *, axis=-1):
         return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
-def _softmax(xp, z, *, axis=-1):
+def _softmax(xp: Namespace, z: Array, *, axis: int = -1) -> Array:
     if is_torch_array(z):
         import torch
 
@@ -261,7 +263,7 @@ def _softmax(xp, z, *, axis=-1):
     return shifted / xp.sum(shifted, axis=axis, keepdims=True)
 
 
-def _finite_max(xp, z, axis):
+def _finite_max(xp: Namespace, z: Array, axis: int) -> Array:
     """Row max with keepdims, replaced by 0 where it is ±inf, and outside autograd.
 
     An all ``-inf`` row would otherwise give ``-inf - -inf = nan``.
@@ -270,7 +272,7 @@ def _finite_max(xp, z, axis):
     return xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
 
 
-def xlogy(xp, x, y):
+def xlogy(xp: Namespace, x: Array, y: Array) -> Array:
     """``x * log(y)``, with 0 wherever ``x == 0`` (even if ``y`` is 0), NaN-free gradients.
 
     The double ``where``: ``y`` is replaced by 1 only where ``x == 0`` and ``log(y)`` is not
@@ -285,7 +287,7 @@ def xlogy(xp, x, y):
         return x * xp.log(safe_y)
 
 
-def log_ratio_term(xp, p, q):
+def log_ratio_term(xp: Namespace, p: Array, q: Array) -> Array:
     """``p * log(p / q)`` per entry, accurate to a few ulps: 0 where p == 0; +inf where p > 0 = q.
 
     As SciPy's ``rel_entr`` (gh-20710): where ``p / q`` is in (1/2, 2) the log is
@@ -316,7 +318,7 @@ def log_ratio_term(xp, p, q):
         return xp.where(zero, xp.zeros_like(p), p * log_ratio)
 
 
-def normalize(xp, x, axis: int):
+def normalize(xp: Namespace, x: Array, axis: int) -> Array:
     """``x / sum(x)`` along ``axis``, also where the sum overflows or is subnormal.
 
     ``[1e308, 1e308]`` sums to inf, ``[3e38, 3e38]`` in float32 too. Rows whose sum or its
@@ -343,7 +345,7 @@ def normalize(xp, x, axis: int):
     return xp.where((out == 0) & (x > 0), smallest_share, out)
 
 
-def _ignore_log_zero(x):
+def _ignore_log_zero(x: Array) -> contextlib.AbstractContextManager[Any]:
     """``np.errstate(divide='ignore')`` for NumPy-backed arrays; nothing for torch and JAX.
 
     ``torch.compile(fullgraph=True)`` cannot trace ``np.errstate``, and torch/JAX never warn.
