@@ -66,7 +66,7 @@ def compare(name, sample, references, repeat, memory=False):
     wall, cpu = {}, {}
     for _ in range(repeat):
         for who, function in {"ours": estimate.count, **references}.items():
-            elapsed, result = best(lambda: function(sample), 1)
+            elapsed, result = best(lambda function=function: function(sample), 1)
             wall[who], cpu[who] = min(wall.get(who, elapsed), elapsed), min(cpu.get(who, best.cpu), best.cpu)
             if who == "ours":
                 table = result
@@ -187,7 +187,8 @@ def knn_high(rng=None):
 def bias_table(reps):
     """Bias and RMSE (nats) over ``reps`` draws, for each distribution, K and N."""
     methods = ("plugin", "miller-madow", "jeffreys", "shrink", "chao-shen", "grassberger", "zhang", "nsb")
-    print(f"Monte-Carlo bias / RMSE in nats over {reps} draws (NSB given K; the others K only where their formula uses it)")
+    print(f"Monte-Carlo bias / RMSE in nats over {reps} draws "
+          "(NSB given K; the others K only where their formula uses it)")
     print(f"{'distribution':<12} {'K':>5} {'N':>6} {'H':>7}  " + "  ".join(f"{m:>15}" for m in methods))
     for name in ("uniform", "zipf"):
         for size in (10, 100, 1000):
@@ -210,7 +211,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per call; the best counts")
     parser.add_argument("--bias", action="store_true", help="print only the bias/RMSE table")
     parser.add_argument("--reps", type=int, default=50, help="Monte-Carlo draws per cell of the bias table")
-    parser.add_argument("--part", choices=("all", "counting", "nsb", "knn", "knn-high"), default="all", help="run one part only")
+    parser.add_argument("--part", choices=("all", "counting", "nsb", "knn", "knn-high"), default="all",
+                        help="run one part only")
     args = parser.parse_args()
     if args.bias:
         bias_table(args.reps)

@@ -1,8 +1,8 @@
 /* Compiled counting kernels of infoloss.estimate (used by src/infoloss/estimate/_counts.py).
 
    Counting n labels is the first step of every estimate from samples, and at 10^8 labels the
-   one that costs. Three kernels, each one pass over a 1-D C-contiguous buffer of integers
-   (any width, signed or unsigned; bool as uint8) or, for hashing, floats:
+   one that costs. Five functions, each one pass over a 1-D C-contiguous buffer of integers
+   (any width, signed or unsigned; bool as uint8) or, for hashing, floats (or over a table):
 
    int_range(x) -> (low, high)
        The smallest and largest value, in one pass (NumPy needs two: min and max).
@@ -31,21 +31,21 @@
    hash_count(x, max_distinct, keys, counts, codes) -> distinct or -1
        Counts by hashing (open addressing, linear probing, Fibonacci hashing; the table is
        kept at most 1/16 full while small and 1/4 beyond, doubled as it fills, so that nearly
-       every lookup finds its slot at the first probe). Writes the
-       distinct labels as order-preserving uint64 keys into keys (see ORDERED below) in order
-       of first appearance, their counts into counts (int64) and, unless codes is None, each
-       sample's index into codes (int64). Returns the number of distinct labels, or -1 as soon
-       as it would exceed max_distinct (the caller then sorts instead: a hash table much larger
-       than the caches is slower than a sort). Floats: -0.0 counts as 0.0 (they are equal);
-       NaN must have been rejected by the caller.
+       every lookup finds its slot at the first probe). Writes the distinct labels as
+       order-preserving uint64 keys (see Keys below) into keys in order of first appearance,
+       their counts into counts (int64) and, unless codes is None, each sample's index into
+       codes (int64). Returns the number of distinct labels, or -1 as soon as it would exceed
+       max_distinct (the caller then sorts instead: a hash table much larger than the caches is
+       slower than a sort). Floats: -0.0 counts as 0.0 (they are equal); NaN must have been
+       rejected by the caller.
 
    Keys: every value v is mapped to an unsigned 64-bit key ORDERED(v) that sorts like v
    (signed: the sign bit flipped; floats: the IEEE total-order trick), so one code path serves
    all types; low/high cross the Python boundary as Python ints of the original values.
 
    The GIL is released for the loops; scratch memory comes from PyMem_RawMalloc (no GIL needed,
-   and tracemalloc sees it, so benchmarks' peak-memory figures include it). Plain C (no
-   intrinsics): the compiler's baseline. */
+   and tracemalloc sees it, so benchmarks' peak-memory figures include it). Plain C for the
+   compiler's baseline, no intrinsics (a prefetch hint where GCC or Clang offer one). */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
