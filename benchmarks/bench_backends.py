@@ -18,7 +18,11 @@ Run: python benchmarks/bench_backends.py [--part measures,losses] [--repeat N]
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 
@@ -66,6 +70,370 @@ def header(title):
 
 # Each part is a function taking the parsed arguments; it prints its own table.
 PARTS: dict = {}
+
+
+# --------------------------------------------------------------------------------------------
+# Part "measures": torch CPU, JAX CPU, Dask against the best hand composition on each
+# --------------------------------------------------------------------------------------------
+
+MEASURE_NAMES = ("entropy", "cross_entropy", "kl_divergence", "js_divergence")
+TORCH_FORWARD_SIZE = 20_000_000  # the issue's sizes: forward at 2e7, forward + backward at 4e6
+TORCH_BACKWARD_SIZE = 4_000_000
+JAX_SIZE = 20_000_000
+DASK_SIZE, DASK_CHUNKS = 20_000_000, 10
+
+
+def _torch_hand_compositions(torch):
+    """The hand-written torch expressions for each measure (the fastest is the reference)."""
+    import torch.nn.functional as F
+
+    xlogy = torch.special.xlogy
+
+    def js_by_kl_div(p, q):
+        log_m = ((p + q) / 2).log()
+        return (F.kl_div(log_m, p, reduction="sum") + F.kl_div(log_m, q, reduction="sum")) / 2
+
+    def js_by_xlogy(p, q):
+        m = (p + q) / 2
+        return (xlogy(p, p).sum() + xlogy(q, q).sum() - 2 * xlogy(m, m).sum()) / 2
+
+    return {
+        "entropy": {"-xlogy(p, p).sum()": lambda p, q: -xlogy(p, p).sum(),
+                    "-(p * p.log()).sum()": lambda p, q: -(p * p.log()).sum()},
+        "cross_entropy": {"-xlogy(p, q).sum()": lambda p, q: -xlogy(p, q).sum(),
+                          "-(p * q.log()).sum()": lambda p, q: -(p * q.log()).sum()},
+        "kl_divergence": {"F.kl_div(q.log(), p, 'sum')": lambda p, q: F.kl_div(q.log(), p, reduction="sum"),
+                          "(xlogy(p, p) - xlogy(p, q)).sum()": lambda p, q: (xlogy(p, p) - xlogy(p, q)).sum()},
+        "js_divergence": {"F.kl_div(log m, p) + F.kl_div(log m, q)": js_by_kl_div,
+                          "xlogy terms": js_by_xlogy},
+    }
+
+
+def _fastest(candidates, *arguments, repeat=3):
+    """The name and function of the fastest candidate (timed alone, before the comparison)."""
+    timed = {name: median_seconds(lambda f=f: f(*arguments), repeat=repeat) for name, f in candidates.items()}
+    name = min(timed, key=timed.get)
+    return name, candidates[name]
+
+
+def _torch_peak_bytes(function):
+    """Peak CPU memory allocated by torch during ``function()`` (the profiler's allocation events
+    replayed in order; what is freed inside counts against the running total)."""
+    import torch
+
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as profile:
+        function()
+    events = sorted(profile.events(), key=lambda e: e.time_range.start)
+    level = peak = 0
+    for event in events:  # each allocation and free counted once, at the op that made it
+        level += event.self_cpu_memory_usage
+        peak = max(peak, level)
+    return peak
+
+
+def _mib(n):
+    return f"{n / 2**20:.0f} MiB"
+
+
+def measures_part(args):
+    """Each measure on torch CPU, JAX CPU and Dask against the best hand composition."""
+    import numpy as np
+
+    import infoloss
+
+    rng = np.random.default_rng(0)
+
+    def distributions(n):
+        p, q = rng.random(n), rng.random(n)
+        p[rng.random(n) < 0.05] = 0.0  # some 0 log 0 terms, as real distributions have
+        return p / p.sum(), q / q.sum()
+
+    _measures_torch(args, infoloss, distributions)
+    _measures_jax(args, infoloss, distributions)
+    _measures_dask(args, infoloss, distributions)
+
+
+def _measures_torch(args, infoloss, distributions):
+    import torch
+
+    hands = _torch_hand_compositions(torch)
+    header(f"measures, torch CPU float64 (forward at {TORCH_FORWARD_SIZE:.0e}, forward + backward at "
+           f"{TORCH_BACKWARD_SIZE:.0e}; threads {torch.get_num_threads()})")
+    p, q = (torch.from_numpy(x) for x in distributions(TORCH_FORWARD_SIZE))
+    for name in MEASURE_NAMES:
+        ours = getattr(infoloss, name)
+        call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
+        label, hand = _fastest(hands[name], p, q)
+        compare(f"{name} forward vs {label}", lambda: call(p, q), lambda: hand(p, q), repeat=args.repeat, target=1.0)
+    p, q = (torch.from_numpy(x) for x in distributions(TORCH_BACKWARD_SIZE))
+    for name in MEASURE_NAMES:
+        ours = getattr(infoloss, name)
+        call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
+        # the gradient of the argument a model would produce: p for entropy, q otherwise
+        leaf_p, leaf_q = p.clone().requires_grad_(name == "entropy"), q.clone().requires_grad_(name != "entropy")
+
+        def step(function):
+            leaf_p.grad = leaf_q.grad = None
+            function(leaf_p, leaf_q).backward()
+
+        label, hand = _fastest({k: (lambda f=f: step(f)) for k, f in hands[name].items()})
+        compare(f"{name} forward + backward vs {label}", lambda: step(call), hand, repeat=args.repeat, target=1.0)
+        print(f"{'':<58} peak memory (torch profiler's allocation events, approximate): "
+              f"infoloss {_mib(_torch_peak_bytes(lambda: step(call)))}, "
+              f"reference {_mib(_torch_peak_bytes(hand))} (input {_mib(p.numel() * 8)} each)")
+
+
+def _measures_jax(args, infoloss, distributions):
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.special import entr, rel_entr, xlogy
+
+    hands = {
+        "entropy": lambda p, q: jnp.sum(entr(p)),
+        "cross_entropy": lambda p, q: -jnp.sum(xlogy(p, q)),
+        "kl_divergence": lambda p, q: jnp.sum(rel_entr(p, q)),
+        "js_divergence": lambda p, q: (jnp.sum(rel_entr(p, (p + q) / 2)) + jnp.sum(rel_entr(q, (p + q) / 2))) / 2,
+    }
+    with jax.enable_x64(True):
+        header(f"measures, JAX CPU float64 at {JAX_SIZE:.0e} (eager: not under jax.jit)")
+        p, q = (jnp.asarray(x) for x in distributions(JAX_SIZE))
+        for name in MEASURE_NAMES:
+            ours = getattr(infoloss, name)
+            call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
+            jitted, hand = jax.jit(call), jax.jit(hands[name])
+            compare(f"{name} eager vs the user's jax.jit of it", lambda: call(p, q).block_until_ready(),
+                    lambda: jitted(p, q).block_until_ready(), repeat=args.repeat, target=1.2)
+            compare(f"{name} eager vs jax.jit of jax.scipy.special", lambda: call(p, q).block_until_ready(),
+                    lambda: hand(p, q).block_until_ready(), repeat=args.repeat, target=1.0)
+            wrt = 0 if name == "entropy" else 1
+            ours_grad, hand_grad = jax.jit(jax.grad(call, argnums=wrt)), jax.jit(jax.grad(hands[name], argnums=wrt))
+            compare(f"{name} jit(grad) vs jit(grad) of jax.scipy.special", lambda: ours_grad(p, q).block_until_ready(),
+                    lambda: hand_grad(p, q).block_until_ready(), repeat=args.repeat, target=1.0)
+
+
+def _measures_dask(args, infoloss, distributions):
+    import dask.array as da
+
+    hands = {
+        "entropy": lambda p, q: -(p * da.log(p)).sum(),  # (p = 0 gives NaN: the reference is as fast as it gets)
+        "cross_entropy": lambda p, q: -(p * da.log(q)).sum(),
+        "kl_divergence": lambda p, q: (p * da.log(p / q)).sum(),
+        "js_divergence": lambda p, q: ((p * da.log(2 * p / (p + q))).sum() + (q * da.log(2 * q / (p + q))).sum()) / 2,
+    }
+    import warnings
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # the hand-written forms' log(0) at p = 0
+
+    def rows(scheduler_label, **compute_options):
+        header(f"measures, Dask {scheduler_label}: {DASK_SIZE:.0e} float64 in {DASK_CHUNKS} chunks, persisted")
+        generator = da.random.default_rng(0)  # made on the workers (no data in the graph)
+        p, q = (generator.random(DASK_SIZE, chunks=DASK_SIZE // DASK_CHUNKS) for _ in range(2))
+        p = da.where(generator.random(DASK_SIZE, chunks=DASK_SIZE // DASK_CHUNKS) < 0.05, 0.0, p)
+        p, q = (x / x.sum() for x in (p, q))
+        p, q = p.persist(), q.persist()
+        for name in MEASURE_NAMES:
+            ours = getattr(infoloss, name)
+            call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
+            compare(f"{name}(...).compute() vs hand-written", lambda: call(p, q).compute(**compute_options),
+                    lambda: hands[name](p, q).compute(**compute_options), repeat=args.repeat, target=1.0)
+
+    rows("local threaded scheduler")
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        print("(dask.distributed is not installed: no LocalCluster rows)")
+        return
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
+        rows("distributed LocalCluster(n_workers=2)")
+
+
+PARTS["measures"] = measures_part
+
+
+# --------------------------------------------------------------------------------------------
+# Part "losses": each loss at 64x10, 1024x1000 and 8192x32000 against torch.nn.functional and
+# optax, validation on and off (time); forward + backward time and peak memory (torch)
+# --------------------------------------------------------------------------------------------
+
+LOSS_SHAPES = ((64, 10), (1024, 1000), (8192, 32000))
+SMALL_ADDED_TARGETS = {"on": 10e-6, "off": 3e-6}  # the issue's bounds at 64x10, in seconds
+LOSS_NAMES = ("cross_entropy", "cross_entropy_probs", "nll_loss", "kl_div", "binary_cross_entropy",
+              "binary_cross_entropy_with_logits")
+
+
+def _calls_for(shape, repeat):
+    """Timed calls per implementation: many for the small batch (microseconds), few for the largest."""
+    size = shape[0] * shape[1]
+    return 3000 if size <= 1000 else (50 if size <= 2_000_000 else max(3, min(repeat, 5)))
+
+
+def _torch_loss_inputs(torch, name, shape, requires_grad=False):
+    generator = torch.Generator().manual_seed(0)
+    rows, classes = shape
+    logits = torch.randn(rows, classes, generator=generator).mul_(3)
+    probs = torch.softmax(torch.randn(rows, classes, generator=generator), 1)
+    if name in ("cross_entropy", "nll_loss"):
+        first = logits if name == "cross_entropy" else torch.log_softmax(logits, 1)
+        inputs = (first, torch.randint(0, classes, (rows,), generator=generator))
+    elif name == "cross_entropy_probs":
+        inputs = (logits, probs)
+    elif name == "kl_div":
+        inputs = (torch.log_softmax(logits, 1), probs)
+    elif name == "binary_cross_entropy":
+        inputs = (torch.sigmoid(logits), probs)
+    else:
+        inputs = (logits, probs)
+    if requires_grad:
+        inputs[0].requires_grad_(True)
+    return inputs
+
+
+def _torch_loss_pair(name):
+    """(ours(a, b, validate), reference(a, b)) for a loss name."""
+    import torch.nn.functional as F
+
+    from infoloss import losses
+
+    base = "cross_entropy" if name == "cross_entropy_probs" else name
+    options = {"reduction": "batchmean"} if name == "kl_div" else {}
+    ours_function, reference_function = getattr(losses, base), getattr(F, base)
+    return (lambda a, b, validate: ours_function(a, b, validate=validate, **options),
+            lambda a, b: reference_function(a, b, **options))
+
+
+def _jax_loss_pair(name):
+    import jax.numpy as jnp
+    import optax
+
+    from infoloss import losses
+
+    pairs = {
+        "cross_entropy": (losses.cross_entropy, lambda a, b: optax.softmax_cross_entropy_with_integer_labels(a, b).mean()),
+        "cross_entropy_probs": (losses.cross_entropy, lambda a, b: optax.softmax_cross_entropy(a, b).mean()),
+        "kl_div": (lambda a, b, **k: losses.kl_div(a, b, reduction="batchmean", **k),
+                   lambda a, b: optax.kl_divergence(a, b).sum() / a.shape[0]),
+        "binary_cross_entropy_with_logits": (losses.binary_cross_entropy_with_logits,
+                                             lambda a, b: optax.sigmoid_binary_cross_entropy(a, b).mean()),
+    }
+    if name not in pairs:
+        return None
+    ours, reference = pairs[name]
+    return (lambda a, b, validate: ours(a, b, validate=validate, **({"axis": -1} if "cross" in name else {})),
+            reference)
+
+
+def _interleaved_medians(functions, calls):
+    """Median seconds of each function, calls interleaved (one of each in turn), after a warm-up."""
+    for function in functions:
+        function(), function()
+    times = [[] for _ in functions]
+    for _ in range(calls):
+        for function, spent in zip(functions, times):
+            start = time.perf_counter()
+            function()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
+def _loss_time_row(label, ours_on, ours_off, reference, shape, calls, reference_name):
+    on, off, ref = _interleaved_medians((ours_on, ours_off, reference), calls)
+    if shape == LOSS_SHAPES[0]:
+        added = {"on": on - ref, "off": off - ref}
+        verdict = " ".join(
+            f"{key} +{added[key] * 1e6:.1f} us (<= {SMALL_ADDED_TARGETS[key] * 1e6:.0f}) "
+            f"{'PASS' if added[key] <= SMALL_ADDED_TARGETS[key] else 'MISS'}" for key in ("on", "off"))
+    else:
+        verdict = f"ratio on {on / ref:.2f}x, off {off / ref:.2f}x"
+    print(f"{label:<44} {_format_seconds(on):>10} {_format_seconds(off):>10} {_format_seconds(ref):>10}  "
+          f"{reference_name:<8} {verdict}")
+    sys.stdout.flush()
+
+
+def _loss_memory(name, shape, implementation):
+    """In a fresh process: peak RSS growth (bytes) of one forward + backward (as bench_losses.py)."""
+    import torch
+
+    from bench_losses import _rss
+
+    ours, reference = _torch_loss_pair(name)
+    import infoloss.ops.logits_cross_entropy  # noqa: F401 - lazy imports happen here, not below
+
+    warm = _torch_loss_inputs(torch, name, (4, 3), requires_grad=True)
+    (ours(*warm, True) if implementation == "ours" else reference(*warm)).backward()
+    a, b = _torch_loss_inputs(torch, name, shape, requires_grad=True)
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # reset VmHWM (peak RSS) to the current RSS
+    before = _rss("VmRSS")
+    loss = ours(a, b, True) if implementation == "ours" else reference(a, b)
+    loss.backward()
+    print(json.dumps({"peak_delta": _rss("VmHWM") - before, "inputs": a.numel() * a.element_size()}))
+
+
+def _memory_in_subprocess(name, shape, implementation):
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys; sys.path.insert(0, {here!r}); import bench_backends; "
+            f"bench_backends._loss_memory({name!r}, {tuple(shape)!r}, {implementation!r})")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def losses_part(args):
+    import torch
+
+    print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, CPU, float32. Times: medians of "
+          "interleaved calls (ours with validation, without, the reference), in one run.")
+    print(f"{'loss (forward)':<44} {'validate':>10} {'no check':>10} {'reference':>10}")
+    for shape in LOSS_SHAPES:
+        calls = _calls_for(shape, args.repeat)
+        for name in LOSS_NAMES:
+            a, b = _torch_loss_inputs(torch, name, shape)
+            ours, reference = _torch_loss_pair(name)
+            _loss_time_row(f"torch {name} {shape[0]}x{shape[1]}", lambda: ours(a, b, True), lambda: ours(a, b, False),
+                           lambda: reference(a, b), shape, calls, "F.*")
+    try:
+        import jax
+        import optax  # noqa: F401
+    except ImportError:
+        print("(jax/optax not installed: no JAX rows)")
+    else:
+        for shape in LOSS_SHAPES:
+            calls = _calls_for(shape, args.repeat) // (10 if shape == LOSS_SHAPES[0] else 1)
+            for name in LOSS_NAMES:
+                pair = _jax_loss_pair(name)
+                if pair is None:
+                    continue
+                a, b = (jax.numpy.asarray(t.numpy()) for t in _torch_loss_inputs(torch, name, shape))
+                ours, reference = pair
+                _loss_time_row(f"jax {name} {shape[0]}x{shape[1]} (eager)",
+                               lambda: jax.block_until_ready(ours(a, b, True)),
+                               lambda: jax.block_until_ready(ours(a, b, False)),
+                               lambda: jax.block_until_ready(reference(a, b)), shape, calls, "optax")
+
+    print(f"\n{'loss (forward + backward, torch)':<44} {'infoloss':>10} {'F.*':>10}  ratio   "
+          f"{'peak MiB ours / F.*':>20} (x logits)")
+    for shape in LOSS_SHAPES[1:]:
+        for name in LOSS_NAMES:
+            a, b = _torch_loss_inputs(torch, name, shape, requires_grad=True)
+            ours, reference = _torch_loss_pair(name)
+
+            def step(function):
+                a.grad = None
+                function().backward()
+
+            on, ref = _interleaved_medians((lambda: step(lambda: ours(a, b, True)), lambda: step(lambda: reference(a, b))),
+                                           _calls_for(shape, args.repeat))
+            del a, b
+            memory = {impl: _memory_in_subprocess(name, shape, impl) for impl in ("ours", "reference")}
+            logits = memory["ours"]["inputs"]
+            peaks = {impl: memory[impl]["peak_delta"] for impl in memory}
+            target = " (target <= 1.3x logits, time <= 1.0x)" if name.startswith("cross_entropy") else ""
+            print(f"torch {name} {shape[0]}x{shape[1]:<14} {_format_seconds(on):>10} {_format_seconds(ref):>10} "
+                  f"{on / ref:5.2f}x  {peaks['ours'] / 2**20:9.0f} / {peaks['reference'] / 2**20:<9.0f} "
+                  f"({peaks['ours'] / logits:.2f} / {peaks['reference'] / logits:.2f}){target}")
+            sys.stdout.flush()
+
+
+PARTS["losses"] = losses_part
 
 
 def main():
