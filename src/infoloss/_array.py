@@ -321,35 +321,124 @@ def log_ratio_term(xp: Namespace, p: Array, q: Array) -> Array:
 def normalize(xp: Namespace, x: Array, axis: int) -> Array:
     """``x / sum(x)`` along ``axis``, also where the sum overflows or is subnormal.
 
-    ``[1e308, 1e308]`` sums to inf, ``[3e38, 3e38]`` in float32 too. Rows whose sum or its
-    reciprocal is not a normal number are divided by their maximum first (in two steps of its square root, as XLA turns ``x / m`` into
-    ``x * (1 / m)`` and flushes a subnormal ``1 / m`` to 0), which leaves every entry at most 1
-    and the sum at most the row length. Other rows are divided by their sum once, as before.
+    ``[1e308, 1e308]`` sums to inf, ``[3e38, 3e38]`` in float32 too: the rows are rescaled
+    first where needed (:func:`rescaled`), and float32 rows are summed in float64 where the
+    backend has it (a float32 sum of counts near 2**31 is off by many ulps).
 
     >>> import numpy as np
     >>> normalize(np, np.asarray([1e308, 1e308]), -1).tolist()
     [0.5, 0.5]
     """
-    total = xp.sum(x, axis=axis, keepdims=True)
-    smallest = xp.finfo(x.dtype).smallest_normal
-    plain = (total >= smallest) & (total <= 1 / smallest)  # so 1 / total is a normal number too
-    root = xp.sqrt(stop_gradient(xp, xp.max(x, axis=axis, keepdims=True)))
-    root = xp.where(plain | ~((root > 0) & (root < math.inf)), xp.ones_like(root), root)
-    scaled = (x / root) / root
-    out = xp.where(plain, x / xp.where(plain, total, xp.ones_like(total)),
-                   scaled / xp.sum(scaled, axis=axis, keepdims=True))
+    scaled, total = rescaled(xp, x, axis)
+    out = scaled / total
     # A positive weight whose share is below the smallest subnormal number (1e-323 of 4) would
     # round to 0 and make KL +inf: it keeps the smallest positive share instead (also subnormal:
     # its term is within 1e-323 of the true one). NumPy's fast path needs no such step.
+    smallest = xp.finfo(x.dtype).smallest_normal
     smallest_share = xp.asarray(smallest * xp.finfo(x.dtype).eps, dtype=x.dtype, device=device(x))
     return xp.where((out == 0) & (x > 0), smallest_share, out)
 
 
+def rescaled(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array]:
+    """``(y, total)``: ``x`` divided per row by ``c`` and the row sums of ``y`` (kept dims).
+
+    ``c`` is 1 (so ``y`` is ``x`` itself) where the row maximum ``m`` is a normal number and
+    ``n m`` (``n`` entries) at most the reciprocal of the smallest normal number: then the sum
+    and its reciprocal are normal numbers. Other rows are divided by ``m`` (in two steps of its
+    square root, as XLA turns ``x / m`` into ``x * (1 / m)`` and flushes a subnormal ``1 / m``
+    to 0), which leaves every entry at most 1 and the sum between 1 and ``n``. No sum can
+    overflow (nor warn that it did); they are accumulated as :func:`row_sums` does.
+
+    >>> import numpy as np
+    >>> y, total = rescaled(np, np.asarray([1e308, 1e308]), -1)
+    >>> y.tolist(), total.tolist()
+    ([1.0, 1.0], [2.0])
+    """
+    smallest = xp.finfo(x.dtype).smallest_normal
+    top = stop_gradient(xp, xp.max(x, axis=axis, keepdims=True))
+    plain = (top >= smallest) & (top <= (1 / smallest) / x.shape[axis])
+    root = xp.sqrt(top)
+    root = xp.where(plain | ~((root > 0) & (root < math.inf)), xp.ones_like(root), root)
+    scaled = (x / root) / root  # x itself where root = 1
+    return scaled, row_sums(xp, scaled, axis)
+
+
+def row_sums(xp: Namespace, x: Array, axis: int) -> Array:
+    """Sums along ``axis`` (kept), accumulated in float64 for float32 ``x`` where the backend
+    has float64 (not JAX without ``jax_enable_x64``, not torch on MPS), returned as ``x.dtype``.
+
+    A float32 sum of n entries is off by up to n float32 ulps (rows of counts summing past
+    2**31 lose digits that KL of nearly equal counts depends on); float64 keeps it to one.
+
+    >>> import numpy as np
+    >>> row_sums(np, np.full(3, 1e9, dtype=np.float32), 0).dtype
+    dtype('float32')
+    """
+    if x.dtype == xp.float32 and has_float64(x):
+        return xp.astype(xp.sum(x, axis=axis, keepdims=True, dtype=xp.float64), x.dtype)
+    return xp.sum(x, axis=axis, keepdims=True)
+
+
+def has_float64(x: Array) -> bool:
+    """Whether ``x``'s backend (and device) computes in float64."""
+    if array_api_compat.is_torch_array(x):
+        return x.device.type != "mps"
+    if array_api_compat.is_jax_array(x):
+        import jax
+
+        return bool(jax.config.jax_enable_x64)
+    return True
+
+
+def normalized_kl_terms(xp: Namespace, p: Array, q: Array, p_total: Array, q_total: Array) -> Array:
+    """The terms ``t_i`` of ``KL(p / p_total || q / q_total) = sum_i t_i``, each ``>= 0``.
+
+    With ``a = p / p_total``, ``b = q / q_total`` and ``r = a / b``, formed from the weights
+    as ``(p / q) (q_total / p_total)``::
+
+        t = a log r - a + b = b (r log r - r + 1)
+
+    (the ``- a + b`` add up to 0 over a row). Unlike ``a log(a / b)``, no term is negative, so
+    the row sum does not cancel, and neither form's sum depends to first order on the rounding
+    of the normalised entries: KL of nearly proportional rows keeps its digits, and
+    ``[1, 1e-320]`` against ``[4, 1e-323]`` gives 7.3e-320 (``b = 2.5e-324`` rounds to 0; the
+    ratio is taken from the weights). Where ``r`` is in (1/2, 2) the term is
+    ``b (r log r - (r - 1))`` (``r - 1`` exact); elsewhere ``a log r - a + b``, with
+    ``log r = log p - log q + log(q_total / p_total)`` where ``r`` is not a normal number.
+    ``t = b`` where ``p = 0``, ``+inf`` where ``p > 0 = q``. The totals must be positive normal
+    numbers (see :func:`rescaled`); each branch reads safe arguments where it is not taken, so
+    gradients stay NaN-free (see :func:`xlogy`).
+
+    >>> import numpy as np
+    >>> p, q = np.asarray([1.0, 1e-320]), np.asarray([4.0, 1e-323])
+    >>> float(normalized_kl_terms(np, p, q, p.sum(keepdims=True), q.sum(keepdims=True)).sum())
+    7.3057e-320
+    """
+    zero_p, zero_q = p == 0, q == 0
+    one = xp.ones_like(p)
+    safe_p, safe_q = xp.where(zero_p, one, p), xp.where(zero_q, one, q)
+    scale = q_total / p_total
+    a, b = p / p_total, q / q_total
+    with _ignore_log_zero(p):
+        ratio = (safe_p / safe_q) * scale
+        near = (ratio > 0.5) & (ratio < 2)
+        normal = (ratio >= xp.finfo(p.dtype).smallest_normal) & (ratio < math.inf)
+        near_ratio = xp.where(near, ratio, one)
+        close = b * (near_ratio * xp.log(near_ratio) - (near_ratio - 1))
+        log_ratio = xp.where(normal, xp.log(xp.where(normal, ratio, one)),
+                             xp.log(safe_p) - xp.log(safe_q) + xp.log(scale))
+        apart = a * log_ratio - a + b
+        terms = xp.where(near, close, apart)
+        terms = xp.where(zero_p, b, terms)
+        return xp.where(zero_q & ~zero_p, xp.full_like(terms, math.inf), terms)
+
+
 def _ignore_log_zero(x: Array) -> contextlib.AbstractContextManager[Any]:
-    """``np.errstate(divide='ignore')`` for NumPy-backed arrays; nothing for torch and JAX.
+    """``np.errstate(divide='ignore', over='ignore')`` for NumPy-backed arrays; nothing for
+    torch and JAX: log(0) = -inf and a ratio that overflows to inf are intended (and handled).
 
     ``torch.compile(fullgraph=True)`` cannot trace ``np.errstate``, and torch/JAX never warn.
     """
     if is_torch_array(x) or type(x).__module__.startswith("jax"):
         return contextlib.nullcontext()
-    return np.errstate(divide="ignore")
+    return np.errstate(divide="ignore", over="ignore")

@@ -63,11 +63,13 @@ class Inputs:
             )
         )
 
-    def checked(self) -> list:
+    def checked(self, *, normalized: bool = True) -> list:
         """The arrays after validation (unless skipped) and normalisation, broadcast together.
 
         Each argument is checked and normalised in its own shape (so an error names a position
         in what the user passed), then broadcast (views: ``xp.broadcast_arrays``).
+        ``normalized=False``: checked but not divided by their sums (a formula that normalises
+        inside, as KL's :func:`_array.normalized_kl_terms`).
         """
         xp = self.xp
         arrays = []
@@ -78,7 +80,7 @@ class Inputs:
                     xp, x, name, axis, normalize=self.normalize, labels=self.labels,
                     input_dtype=self.out_dtype, hint=self.hint,
                 )
-            if self.normalize:
+            if self.normalize and normalized:
                 x = _array.normalize(xp, x, axis)
             arrays.append(x)
         if len(arrays) == 2 and arrays[0].shape != arrays[1].shape:

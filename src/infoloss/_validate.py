@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NoReturn, Self
 
 import numpy as np
 
 from . import _array
+from ._typing import Array, DType, Namespace
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,14 +68,14 @@ class InfolossError(Exception):
         text = (f"{where}{self.reason}" if glued else f"{where} {self.reason}") if where else self.reason
         return f"{text}; {self.hint}" if self.hint else text
 
-    def with_hint(self, hint: str | None):
+    def with_hint(self, hint: str | None) -> Self:
         """The same error with another fix suggested (each API suggests its own)."""
         return type(self)(self.reason, argument=self.argument, index=self.index, value=self.value, hint=hint)
 
     def __str__(self) -> str:
         return self.message
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         fields = dict(argument=self.argument, index=self.index, value=self.value, hint=self.hint)
         return (_rebuild, (type(self), self.reason, fields))
 
@@ -92,7 +94,7 @@ for _error_class in (InfolossError, InputError, InputTypeError):
 del _error_class
 
 
-def _rebuild(cls, reason, fields):
+def _rebuild(cls: type[InfolossError], reason: str, fields: dict[str, Any]) -> InfolossError:
     return cls(reason, **fields)
 
 
@@ -115,7 +117,8 @@ LOSS_HINT = (
 )
 
 def check_distribution(
-    xp, x, name: str, axis: int, *, normalize: bool, labels=None, input_dtype=None, hint: str | None = None
+    xp: Namespace, x: Array, name: str, axis: int, *, normalize: bool, labels: Sequence[object] | None = None,
+    input_dtype: DType = None, hint: str | None = None
 ) -> None:
     """Raise :class:`InputError` unless ``x`` holds distributions along ``axis``.
 
@@ -138,16 +141,25 @@ def check_distribution(
     """
     if 0 in x.shape:  # no distributions at all (e.g. shape (0, 3)): nothing to check, and
         return  # min/max of an empty array raise
-    lowest, highest, sums = xp.min(x), xp.max(x), xp.sum(x, axis=axis)
-    if _array.is_dask(x):
+    # No reduction here may overflow (valid input never warns): with entries >= 0 a positive sum
+    # is a positive maximum, and a slice with an entry above 1 + tolerance, invalid anyway, is
+    # summed scaled by 2**-k (n <= 2**k entries: at most the largest float; exact, so the
+    # comparison below is the unscaled one's). Dask's slices are summed scaled (one compute).
+    lazy = _array.is_dask(x)
+    dtype = x.dtype if input_dtype is None else input_dtype
+    tolerance = sum_tolerance(dtype)
+    scale = 2.0 ** -math.ceil(math.log2(max(x.shape[axis], 1)))
+    lowest, highest = xp.min(x), xp.max(x)
+    slices: Any = xp.max(x, axis=axis) if normalize else (xp.sum(x * scale, axis=axis) if lazy else None)
+    if lazy:
         import dask
 
-        lowest, highest, sums = dask.compute(lowest, highest, sums)
+        lowest, highest, slices = dask.compute(lowest, highest, slices)
     # min/max propagate NaN, so one comparison catches NaN, negative and infinite entries.
     if not (bool(lowest >= 0) and bool(highest < math.inf)):
         _raise_bad_entry(x, name, labels)
     if normalize:
-        bad_rows = sums <= 0
+        bad_rows = slices <= 0
         if bool(xp.any(bad_rows)):
             row = _first_true(bad_rows)
             raise InputError(
@@ -155,19 +167,20 @@ def check_distribution(
                 hint="normalize=True cannot rescale an all-zero slice",
             )
         return
-    dtype = x.dtype if input_dtype is None else input_dtype
-    tolerance = sum_tolerance(dtype)
-    bad_rows = xp.abs(sums - 1) > tolerance
+    if not lazy:
+        scale = 1.0 if bool(highest <= 1 + tolerance) else scale
+        slices = xp.sum(x if scale == 1.0 else x * scale, axis=axis)
+    bad_rows = xp.abs(slices - scale) > tolerance * scale
     if bool(xp.any(bad_rows)):
         row = _first_true(bad_rows)
-        total = float(_array.to_numpy(sums)[row]) if row else float(_array.to_numpy(sums))
+        total = (float(_array.to_numpy(slices)[row]) if row else float(_array.to_numpy(slices))) / scale
         raise InputError(
             f"sums to {total!r} along axis {axis}, not 1 (tolerance {tolerance:.2g} for {_dtype_name(dtype)})",
             argument=name, index=_slice_index(row, axis, x.ndim), value=total, hint=hint,
         )
 
 
-def sum_tolerance(dtype) -> float:
+def sum_tolerance(dtype: DType) -> float:
     """How far from 1 a row sum may be: sqrt of the dtype's machine epsilon."""
     name = _dtype_name(dtype)
     eps = {
@@ -179,7 +192,7 @@ def sum_tolerance(dtype) -> float:
     return math.sqrt(eps)
 
 
-def check_axis(name: str, shape: tuple, axis) -> int:
+def check_axis(name: str, shape: tuple[int, ...], axis: Any) -> int:
     """``axis`` as a non-negative int, or a clear error for 0-d input, bad or empty axes.
 
     >>> check_axis("p", (2, 3), -1)
@@ -200,7 +213,7 @@ def check_axis(name: str, shape: tuple, axis) -> int:
     return axis
 
 
-def check_axis_range(name: str, shape: tuple, axis) -> int:
+def check_axis_range(name: str, shape: tuple[int, ...], axis: Any) -> int:
     """``axis`` of an array of ``shape`` (an int in ``[-ndim, ndim)``) as a non-negative int.
 
     A 0-d array has one axis here, 0 (``-1``), as for NumPy's and torch's reductions (the
@@ -221,12 +234,12 @@ def check_axis_range(name: str, shape: tuple, axis) -> int:
     return int(axis) % ndim
 
 
-def _check_axis_type(axis) -> None:
+def _check_axis_type(axis: object) -> None:
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
         raise InputTypeError(f"must be an int, got axis={axis!r}", argument="axis", value=_short_value(axis))
 
 
-def check_array(name: str, x) -> None:
+def check_array(name: str, x: Any) -> None:
     """Refuse arrays whose values infoloss cannot read as they are meant.
 
     - NumPy masked arrays (``numpy.ma``): the math would silently use the hidden values. The
@@ -300,7 +313,7 @@ def check_same_support(shapes: dict, axis: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def check_real(name: str, value, *, low: float | None = None, high: float | None = None,
+def check_real(name: str, value: object, *, low: float | None = None, high: float | None = None,
                low_open: bool = False, high_open: bool = False, allow_none: bool = False,
                meaning: str = "") -> None:
     """A finite real number (Python or NumPy scalar, not bool) in the stated range.
@@ -311,7 +324,7 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
     if value is None and allow_none:
         return
 
-    def described():  # built only for an error: torch.compile(dynamic=True) traces the number
+    def described() -> str:  # built only for an error: torch.compile(dynamic=True) traces the number
         extra = f" ({meaning})" if meaning else ""
         return f"{_range_text(low, high, low_open, high_open)}{' or None' if allow_none else ''}{extra}"
 
@@ -332,7 +345,7 @@ def check_real(name: str, value, *, low: float | None = None, high: float | None
                          argument=name, value=_short_value(value))
 
 
-def check_integer(name: str, value, *, low: int | None = None, allow_none: bool = False, meaning: str = "") -> None:
+def check_integer(name: str, value: object, *, low: int | None = None, allow_none: bool = False, meaning: str = "") -> None:
     """A Python or NumPy integer (not bool), at least ``low``."""
     if value is None and allow_none:
         return
@@ -347,33 +360,33 @@ def check_integer(name: str, value, *, low: int | None = None, allow_none: bool 
                          argument=name, value=int(value))
 
 
-def check_choice(name: str, value, allowed: tuple) -> None:
+def check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
     """One of ``allowed`` (strings such as reductions and modes)."""
     if not isinstance(value, str) or value not in allowed:
         raise InputError(f"must be one of {', '.join(map(repr, allowed))}, got {name}={value!r}",
                          argument=name, value=_short_value(value))
 
 
-def check_temperature(temperature) -> None:
+def check_temperature(temperature: object) -> None:
     check_real("temperature", temperature, low=0, low_open=True)
 
 
-def check_base(base) -> None:
+def check_base(base: object) -> None:
     check_real("base", base, low=0, low_open=True, allow_none=True, meaning="2 gives bits, None nats")
     if base is not None and base == 1:
         raise InputError("must be a finite number > 0 other than 1 (2 gives bits, None nats), got base=1",
                          argument="base", value=base)
 
 
-def check_fraction(name: str, value, *, low_open: bool = False, high_open: bool = False) -> None:
+def check_fraction(name: str, value: object, *, low_open: bool = False, high_open: bool = False) -> None:
     check_real(name, value, low=0, high=1, low_open=low_open, high_open=high_open)
 
 
-def check_chunk_size(chunk_size) -> None:
+def check_chunk_size(chunk_size: object) -> None:
     check_integer("chunk_size", chunk_size, low=1, allow_none=True, meaning="rows per chunk")
 
 
-def _range_text(low, high, low_open, high_open) -> str:
+def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
     if low is not None and high is not None:
         return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
     if low is not None:
@@ -383,7 +396,7 @@ def _range_text(low, high, low_open, high_open) -> str:
     return ""
 
 
-def _short_value(value, limit: int = 60):
+def _short_value(value: object, limit: int = 60) -> int | float | str | None:
     """The value for an error's ``value`` field: scalars as they are, anything else as short text."""
     if value is None or isinstance(value, (bool, int, float, str)):
         text = value if not isinstance(value, str) or len(value) <= limit else value[:limit] + "..."
@@ -397,7 +410,7 @@ def _short_value(value, limit: int = 60):
 # --------------------------------------------------------------------------------------------
 
 
-def _raise_bad_entry(x, name, labels):
+def _raise_bad_entry(x: Array, name: str, labels: Sequence[object] | None) -> NoReturn:
     values = _array.to_numpy(x)
     bad = ~(np.isfinite(values) & (values >= 0))
     index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -414,17 +427,17 @@ def _raise_bad_entry(x, name, labels):
                      hint="probabilities must be finite and >= 0")
 
 
-def _entry_name(name, index) -> str:
+def _entry_name(name: str, index: Any) -> str:
     """``p[1, 2]`` (``p`` for the empty index): the position in a message."""
     return location(name, index)
 
 
-def _first_true(mask) -> tuple:
+def _first_true(mask: Array) -> tuple[int, ...]:
     found = np.argwhere(np.asarray(_array.to_numpy(mask)))
     return tuple(int(i) for i in found[0]) if found.size else ()
 
 
-def _slice_index(row: tuple, axis: int, ndim: int):
+def _slice_index(row: tuple[int, ...], axis: int, ndim: int) -> tuple[Any, ...] | None:
     """The index of a slice along ``axis``: ``(1, ":")``; None for a 1-d array as a whole."""
     if ndim == 1:
         return None
@@ -433,7 +446,7 @@ def _slice_index(row: tuple, axis: int, ndim: int):
     return tuple(parts)
 
 
-def _dtype_name(dtype) -> str:
+def _dtype_name(dtype: DType) -> str:
     return str(dtype).rsplit(".", 1)[-1].replace("'", "").replace(">", "")
 
 
@@ -447,11 +460,12 @@ REDUCTIONS = ("none", "mean", "sum")
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-def check_reduction(reduction, allowed: tuple = REDUCTIONS) -> None:
+def check_reduction(reduction: object, allowed: tuple[str, ...] = REDUCTIONS) -> None:
     check_choice("reduction", reduction, allowed)
 
 
-def check_cross_entropy_options(*, ignore_index=-100, label_smoothing=0.0, z_loss=0.0, softcap=None) -> None:
+def check_cross_entropy_options(*, ignore_index: Any = -100, label_smoothing: object = 0.0, z_loss: object = 0.0,
+                                softcap: object = None) -> None:
     """The options of every cross-entropy from logits (plain, fused linear, vocabulary-parallel).
 
     ``ignore_index``: an int that fits in int64 (a target can hold no other); ``label_smoothing``
@@ -482,7 +496,7 @@ TEMPERATURE_RANGE = (1e-15, 1e4)
 SOFTCAP_RANGE = (1e-15, 1e15)
 
 
-def check_distillation_options(*, direction="forward", beta=None, temperature=1.0) -> None:
+def check_distillation_options(*, direction: object = "forward", beta: object = None, temperature: object = 1.0) -> None:
     """``direction`` 'forward' or 'reverse'; ``beta`` in (0, 1) (JS only); ``temperature`` in
     :data:`TEMPERATURE_RANGE`.
 
@@ -499,14 +513,14 @@ def check_distillation_options(*, direction="forward", beta=None, temperature=1.
                meaning="distillation temperature")
 
 
-def check_real_dtype(xp, x, name: str) -> None:
+def check_real_dtype(xp: Namespace, x: Array, name: str) -> None:
     """Logits and probabilities must be real numbers (integers are taken as floats), not bools."""
     if xp.isdtype(x.dtype, "bool"):
         raise InputTypeError("must hold real numbers (logits or probabilities), got dtype bool", argument=name,
                              value="bool")
 
 
-def loss_target_kind(xp, input, target, axis: int) -> str:
+def loss_target_kind(xp: Namespace, input: Array, target: Array, axis: int) -> str:
     """``'index'`` for class-index targets, ``'probs'`` for class-probability targets.
 
     PyTorch's rule: integer targets are class indices with ``input``'s shape minus the class
@@ -536,7 +550,7 @@ def loss_target_kind(xp, input, target, axis: int) -> str:
                          argument="target", value=_dtype_name(target.dtype))
 
 
-def check_class_indices(xp, target, n_classes: int, ignore_index: int, keep=None) -> None:
+def check_class_indices(xp: Namespace, target: Array, n_classes: int, ignore_index: int, keep: Array | None = None) -> None:
     """Every kept target is a class index in [0, n_classes) or ``ignore_index``.
 
     The same condition as PyTorch's ``cross_entropy`` (``0 <= target < C``), with the position
@@ -555,14 +569,15 @@ def check_class_indices(xp, target, n_classes: int, ignore_index: int, keep=None
         )
 
 
-def check_probability_targets(xp, target, axis: int, *, name: str = "target", keep=None, input_dtype=None) -> None:
+def check_probability_targets(xp: Namespace, target: Array, axis: int, *, name: str = "target", keep: Array | None = None,
+                              input_dtype: DType = None) -> None:
     """Probability targets are distributions along ``axis`` (``keep``: only those rows)."""
     if keep is not None:  # padding rows may hold anything (masked out)
         target = xp.where(xp.expand_dims(keep, axis=axis), target, xp.full_like(target, 1 / target.shape[axis]))
     check_distribution(xp, target, name, axis, normalize=False, input_dtype=input_dtype, hint=LOSS_HINT)
 
 
-def check_non_negative(xp, x, name: str) -> None:
+def check_non_negative(xp: Namespace, x: Array, name: str) -> None:
     """Every entry finite and >= 0 (class weights, pos_weight, kl_div's target)."""
     if not bool(xp.all(xp.isfinite(x) & (x >= 0))):
         values = _array.to_numpy(x)
@@ -572,7 +587,7 @@ def check_non_negative(xp, x, name: str) -> None:
                          index=position or None, value=value, hint="or pass validate=False to skip this check")
 
 
-def check_in_unit_interval(xp, x, name: str) -> None:
+def check_in_unit_interval(xp: Namespace, x: Array, name: str) -> None:
     """Every entry in [0, 1] (binary cross-entropy's probabilities and targets)."""
     if not bool(xp.all((x >= 0) & (x <= 1))):
         values = _array.to_numpy(x)
@@ -582,7 +597,7 @@ def check_in_unit_interval(xp, x, name: str) -> None:
                          index=position or None, value=value, hint="or pass validate=False to skip this check")
 
 
-def check_not_nan(xp, x, name: str) -> None:
+def check_not_nan(xp: Namespace, x: Array, name: str) -> None:
     if bool(xp.any(xp.isnan(x))):
         position = _first_true(xp.isnan(x))
         raise InputError("is NaN", argument=name, index=position or None, value=math.nan)
@@ -595,7 +610,7 @@ def check_not_empty(shape: tuple, name: str = "input") -> None:
                          argument=name, value=tuple(shape), hint="pass reduction='sum' to get 0")
 
 
-def check_loss_mask(xp, mask, shape: tuple, name: str = "mask") -> None:
+def check_loss_mask(xp: Namespace, mask: Array, shape: tuple[int, ...], name: str = "mask") -> None:
     """A boolean array with the per-element loss shape (input's shape without the class axis)."""
     if not xp.isdtype(mask.dtype, "bool"):
         raise InputTypeError(f"must be a boolean array (True = keep), got dtype {_dtype_name(mask.dtype)}",
@@ -617,7 +632,7 @@ def check_same_shape(names: tuple, shapes: tuple) -> None:
 _FLOAT_TENSOR_DTYPES = ("float32", "float64", "bfloat16", "float16")
 
 
-def check_float_tensor(name: str, x) -> None:
+def check_float_tensor(name: str, x: Array) -> None:
     if not _array.is_torch_array(x):
         raise InputTypeError(f"must be a torch.Tensor, got {type(x).__name__}", argument=name,
                              value=type(x).__name__)
@@ -626,7 +641,8 @@ def check_float_tensor(name: str, x) -> None:
                              argument=name, value=_dtype_name(x.dtype))
 
 
-def check_linear(hidden, weight, bias, names=("hidden", "weight", "bias")) -> int:
+def check_linear(hidden: Array, weight: Array, bias: Array | None,
+                 names: tuple[str, str, str] = ("hidden", "weight", "bias")) -> int:
     """Shapes, dtypes and devices of ``hidden`` (..., D), ``weight`` (V, D), ``bias`` (V,); returns V.
 
     D = 0 is accepted (the logits are the bias, or 0); V = 0 is an error (no class to predict).
@@ -665,7 +681,8 @@ def check_linear(hidden, weight, bias, names=("hidden", "weight", "bias")) -> in
     return int(weight.shape[0])
 
 
-def check_index_target_tensor(target, hidden, vocab, ignore_index, *, hidden_name: str = "hidden") -> None:
+def check_index_target_tensor(target: Array, hidden: Array, vocab: int, ignore_index: int, *,
+                              hidden_name: str = "hidden") -> None:
     """Integer class indices of shape ``hidden.shape[:-1]``, each in [0, vocab) or ``ignore_index``.
 
     ``vocab`` None skips the range (checked later, where the size is known); the range check
@@ -691,7 +708,7 @@ def check_index_target_tensor(target, hidden, vocab, ignore_index, *, hidden_nam
         check_class_indices(torch, target, vocab, ignore_index)
 
 
-def check_token_mask(mask, shape: tuple) -> None:
+def check_token_mask(mask: Array, shape: tuple[int, ...]) -> None:
     """The fused distillation's mask: a boolean tensor with the tokens' shape."""
     if not _array.is_torch_array(mask) or tuple(mask.shape) != tuple(shape) or _dtype_name(mask.dtype) != "bool":
         what = (f"{mask.dtype} of shape {tuple(mask.shape)}" if _array.is_torch_array(mask)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import math
 import os
 import platform
 import subprocess
@@ -249,3 +250,33 @@ def test_public_functions_same_with_and_without_kernels(monkeypatch, shape, dtyp
                infoloss.js_divergence(p, q), infoloss.kl_divergence(100 * p, q, normalize=True)]
     for fast, slow in zip(with_kernels, without):
         np.testing.assert_allclose(fast, slow, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("name", ["kl_divergence", "js_divergence", "decompose"])
+def test_modes_plain_checked_accurate(module, name):
+    # row 0 nearly equal coins (true KL 8.467e-28; its plain total is rounding noise, -1.8e-17),
+    # row 1 far apart
+    x, y = 0.2671141599494014, 0.2671141599493832
+    p, q = np.array([[x, 1 - x], [0.3, 0.7]]), np.array([[y, 1 - y], [0.6, 0.4]])
+    outputs = MEASURES[name].outputs
+
+    def totals(mode):
+        out, sums = np.empty((outputs, 2)), np.empty((2, 2))
+        getattr(module, name)(p, q, out, sums, mode)
+        return out[0]
+
+    plain, checked, accurate = totals(_numpy_fast.PLAIN), totals(_numpy_fast.CHECKED), totals(_numpy_fast.ACCURATE)
+    if name == "js_divergence":
+        m = (p + q) / 2
+        terms = scipy.special.rel_entr(p, m) + scipy.special.rel_entr(q, m)
+    else:
+        terms = scipy.special.rel_entr(p, q)  # log1p near 1: accurate terms
+    exact = np.array([math.fsum(row) for row in terms])
+    size = np.abs(scipy.special.rel_entr(p, q)).sum(axis=1)
+    assert abs(accurate[0] - exact[0]) <= 16 * np.finfo(np.float64).eps * size[0] or name == "js_divergence"
+    assert abs(plain[0] - accurate[0]) > 100 * abs(accurate[0])  # the plain total is noise there
+    assert checked[0] == accurate[0]  # checked: row 0 redone accurately ...
+    assert checked[1] == plain[1]  # ... row 1 left plain
+    assert accurate[1] == pytest.approx(plain[1], rel=1e-14)
+    with pytest.raises(ValueError, match="mode"):
+        getattr(module, name)(p, q, np.empty((outputs, 2)), None, 3)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 
 import mpmath
 import numpy as np
@@ -239,3 +240,132 @@ def test_nearly_equal_distributions_give_the_accurate_tiny_js(path, monkeypatch)
     terms = [abs(float(a * mpmath.log(2 * a / (a + b)) / 2)) for a, b in zip(p, q)]
     assert abs(value - true) <= 4 * np.spacing(max(terms))
     assert value > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Normalising inside KL's terms (subnormal weights, nearly proportional counts, float32 sums)
+# and the plain-then-accurate rule of the fast path
+# --------------------------------------------------------------------------------------------
+
+
+def exact_normalised_kl(p, q) -> float:
+    """KL of the rows divided exactly by their sums, at 400 digits: at 50, 1 + 1e-320 rounds
+    to 1 and the first term of [1, 1e-320] against [4, 1e-323] (-1e-320) is lost."""
+    with mpmath.workdps(400):
+        p, q = [mpmath.mpf(float(v)) for v in p], [mpmath.mpf(float(v)) for v in q]
+        sp, sq = sum(p), sum(q)
+        return float(sum((a / sp) * mpmath.log((a / sp) / (b / sq)) for a, b in zip(p, q) if a != 0))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_subnormal_weights_normalised_on_every_path(path, monkeypatch):
+    p, q = [1.0, 1e-320], [4.0, 1e-323]
+    true = exact_normalised_kl(p, q)
+    assert true == pytest.approx(7.30614e-320, rel=1e-5)
+    value = float(run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch, normalize=True))
+    _, _, kl = run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch, normalize=True)
+    if path == "jax":  # XLA on CPU flushes subnormal numbers to 0: it sees [1, 0] against [4, 0]
+        assert value == float(kl) == 0.0
+        return
+    smallest = np.finfo(np.float64).smallest_subnormal
+    assert abs(value - true) <= 2 * smallest
+    assert abs(float(kl) - true) <= 2 * smallest
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_nearly_proportional_counts_keep_their_digits(path, monkeypatch):
+    # q is 3 p within 1e-9: the divergence (~1e-19) is what is left after the normalising
+    # sums, and so the identity (sum p log(p / q) + sp log(sq / sp)) / sp cancels to noise
+    rng = np.random.default_rng(5)
+    p = rng.random((2, 7)) * 1000
+    q = 3 * p * (1 + 1e-9 * rng.standard_normal((2, 7)))
+    true = np.array([exact_normalised_kl(a, b) for a, b in zip(p, q)])
+    assert np.all((1e-20 < true) & (true < 1e-17))
+    value = run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch, normalize=True)
+    # the floor of any float computation: the rounding of the ratios (eps each, relative to
+    # their distance from 1, ~1e-9) makes a relative error of about eps / 1e-9 in the divergence
+    np.testing.assert_allclose(value, true, rtol=2e-6, atol=0)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_float32_counts_past_2_to_the_31_on_every_path(path, monkeypatch):
+    # the generic path sums float32 rows in float64 where the backend has it (float32 sums of
+    # these counts are off by several float32 ulps, which the divergence magnifies 1e4 times)
+    rng = np.random.default_rng(0)
+    p = (rng.random(8) * 1e9).astype(np.float32)
+    q = (p * (1 + 1e-4 * rng.standard_normal(8))).astype(np.float32)
+    true = exact_normalised_kl(p, q)
+    value = float(run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch, dtype="float32", normalize=True))
+    assert value == pytest.approx(true, rel=2e-3)
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, marks=pytest.mark.xfail(
+    reason="the Dask path's per-chunk row sums (measures/_dask.py) overflow with a RuntimeWarning"))
+    if path == "dask" else path for path in PATHS])
+def test_huge_entries_give_no_warnings(path, monkeypatch):
+    # rows of 1e308 sum to inf: valid input (normalize=True) computes without a RuntimeWarning,
+    # and invalid input gets its error, also without one
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h = float(run(path, infoloss.entropy, [1e308] * 4, monkeypatch=monkeypatch, normalize=True))
+        kl = float(run(path, infoloss.kl_divergence, [1e308, 5e307], [5e307, 1e308], monkeypatch=monkeypatch,
+                       normalize=True))
+        with pytest.raises(infoloss.InputError, match="sums to inf"):
+            run(path, infoloss.entropy, [1e308, 1e308], monkeypatch=monkeypatch)
+    assert h == pytest.approx(math.log(4), rel=1e-15)
+    assert kl == pytest.approx(math.log(2) / 3, rel=1e-14)
+
+
+def long_row_modes(monkeypatch):
+    """The modes in which the fast path computed the chunks of long rows (PLAIN, ACCURATE)."""
+    modes = []
+    units_part = _fast._Job.units_part
+
+    def recording(self, *args):
+        modes.append(self.mode)
+        return units_part(self, *args)
+
+    monkeypatch.setattr(_fast._Job, "units_part", recording)
+    return modes
+
+
+@pytest.mark.parametrize("path", ["kernels", "numpy ufuncs"])
+@pytest.mark.parametrize("name", ["kl_divergence", "js_divergence"])
+def test_long_nearly_equal_rows_are_redone_accurately(path, name, monkeypatch):
+    # a row of 3 chunks and a tail: its chunks are summed plainly, then, as the row's total is
+    # tiny next to its mass, computed again with the ratios' rounding added back
+    rng = np.random.default_rng(7)
+    p = rng.dirichlet(np.ones(_fast._CHUNK + 5))
+    q = p * (1 + 1e-12 * rng.standard_normal(p.size))
+    modes = long_row_modes(monkeypatch)
+    value = float(run(path, getattr(infoloss, name), p, q, monkeypatch=monkeypatch, validate=False))
+    assert _fast.PLAIN in modes and _fast.ACCURATE in modes
+    with mpmath.workdps(30):  # the stored floats' divergence and the sizes of its terms
+        a, b = [mpmath.mpf(float(v)) for v in p], [mpmath.mpf(float(v)) for v in q]
+        if name == "kl_divergence":
+            terms = [x * mpmath.log(x / y) for x, y in zip(a, b)]
+        else:
+            terms = [x * mpmath.log(2 * x / (x + y)) / 2 for x, y in zip(a, b)]
+            terms += [y * mpmath.log(2 * y / (x + y)) / 2 for x, y in zip(a, b)]
+        true, size = float(sum(terms)), float(sum(abs(t) for t in terms))
+    # a few ulps of the terms' sizes; the plain sum is off by ~eps sqrt(sum p^2) = 2e-18
+    assert abs(value - true) <= 16 * np.finfo(np.float64).eps * size
+
+
+@pytest.mark.parametrize("path", ["kernels", "numpy ufuncs"])
+def test_long_row_whose_chunks_cancel_is_redone(path, monkeypatch):
+    # each chunk's KL is large (ratio 3/2 or 2/3 throughout), the row's is small: the rule is
+    # applied to the whole row, not to its chunks
+    half = _fast._CHUNK
+    p = np.concatenate([np.full(half, 0.6 / half), np.full(half, 0.4 / half)])
+    q = np.concatenate([np.full(half, 0.4 / half), np.full(half, 0.6 / half)])
+    modes = long_row_modes(monkeypatch)
+    value = float(run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch))
+    assert modes.count(_fast.ACCURATE) >= 1
+    assert value == pytest.approx(0.6 * math.log(1.5) + 0.4 * math.log(0.4 / 0.6), rel=1e-14)
+    modes.clear()
+    # a divergence that is large next to the row's mass is not computed twice
+    far = np.concatenate([np.full(half, 0.9 / half), np.full(half, 0.1 / half)])
+    value = float(run(path, infoloss.kl_divergence, p, far, monkeypatch=monkeypatch))
+    assert value == pytest.approx(0.6 * math.log(0.6 / 0.9) + 0.4 * math.log(4), rel=1e-14)
+    assert modes and _fast.ACCURATE not in modes

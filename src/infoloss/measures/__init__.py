@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._array import log_ratio_term, stop_gradient, xlogy
+from .._array import (
+    has_float64,
+    log_ratio_term,
+    normalize as _normalize,
+    normalized_kl_terms,
+    rescaled,
+    stop_gradient,
+    xlogy,
+)
 from .._convert import Inputs, prepare
 from .._typing import Array, DType, Namespace
 from . import _dispatch, _fast
@@ -109,8 +117,8 @@ def kl_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None =
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
     value = _dispatch.compute("kl_divergence", inputs, keepdims)
     if value is None:
-        xp, (p, q) = inputs.xp, inputs.checked()
-        value = _kl_sum(xp, p, q, inputs.axis, keepdims)
+        xp, (p, q) = inputs.xp, inputs.checked(normalized=False)  # _kl_sum normalises
+        value = _kl_sum(xp, p, q, inputs.axis, keepdims, normalize=inputs.normalize)
     return inputs.finish(_clamp(inputs, value), base=base)
 
 
@@ -193,9 +201,9 @@ def decompose(p: Array, q: Array, /, *, axis: int = -1, base: float | None = Non
     if fast is not None:
         own, excess = fast
     else:
-        xp, (p, q) = inputs.xp, inputs.checked()
-        own = _entropy_sum(xp, p, inputs.axis, keepdims)
-        excess = _kl_sum(xp, p, q, inputs.axis, keepdims)
+        xp, (p, q) = inputs.xp, inputs.checked(normalized=False)  # _kl_sum normalises
+        own = _entropy_sum(xp, _normalize(xp, p, inputs.axis) if inputs.normalize else p, inputs.axis, keepdims)
+        excess = _kl_sum(xp, p, q, inputs.axis, keepdims, normalize=inputs.normalize)
     excess = _clamp(inputs, excess)
     total = own + excess  # so that H(p, q) >= H(p) holds exactly where KL is clamped
     unit = "nats" if base is None else ("bits" if base == 2 else f"log base {base}")
@@ -213,9 +221,24 @@ def _entropy_sum(xp: Namespace, p: Array, axis: int, keepdims: bool) -> Array:
     return 0.0 - xp.sum(xlogy(xp, p, p), axis=axis, keepdims=keepdims)
 
 
-def _kl_sum(xp: Namespace, p: Array, q: Array, axis: int, keepdims: bool) -> Array:
-    """``sum p log(p / q)`` along ``axis``, each term accurate (the generic path)."""
-    return xp.sum(log_ratio_term(xp, p, q), axis=axis, keepdims=keepdims)
+def _kl_sum(xp: Namespace, p: Array, q: Array, axis: int, keepdims: bool, normalize: bool = False) -> Array:
+    """``sum p log(p / q)`` along ``axis``, each term accurate (the generic path).
+
+    ``normalize``: the KL of the rows divided by their sums, from the weights, by the terms of
+    :func:`infoloss._array.normalized_kl_terms` (each >= 0, so the sum does not cancel, and the
+    rounding of the divided entries does not enter it to first order); the NumPy fast path
+    computes its cancelling rows by the same terms. float32 rows are computed in float64 where
+    the backend has it (as the fast path does): the ratios' float32 rounding would otherwise
+    decide the divergence of nearly proportional counts.
+    """
+    if not normalize:
+        return xp.sum(log_ratio_term(xp, p, q), axis=axis, keepdims=keepdims)
+    dtype = p.dtype
+    if dtype == xp.float32 and has_float64(p):
+        p, q = xp.astype(p, xp.float64), xp.astype(q, xp.float64)
+    (p, p_total), (q, q_total) = rescaled(xp, p, axis), rescaled(xp, q, axis)
+    terms = normalized_kl_terms(xp, p, q, p_total, q_total)
+    return xp.astype(xp.sum(terms, axis=axis, keepdims=keepdims), dtype)
 
 
 def _clamp(inputs: Inputs, value: Array, *, high: float | None = None) -> Array:

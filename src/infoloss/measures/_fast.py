@@ -45,10 +45,16 @@ are read once, in blocks small enough that every temporary stays in the core's L
   ``p = 1e-200`` against ``q = 1e200``, or an entry is NaN or negative), or whose total is
   ``inf`` or NaN (some ``p > 0 = q``, or a ratio that overflowed), is redone entry by entry as
   SciPy's ``rel_entr`` (``_exact_kl_row``): the clamp never changes a result.
-* **Accurate terms.** ``p log(p / q)`` loses the rounding of the ratio (up to ``eps p / 2``),
-  all there is of the term when p and q nearly agree; its exact residual is added back (see
-  ``_kl_block``), so KL of nearly equal distributions keeps its digits. No result is clamped
-  here: the measures apply one rule to every path (validated input: KL, JS >= 0, JS <= log 2).
+* **Accurate terms, where they matter.** ``p log(p / q)`` loses the rounding of the ratio (up
+  to ``eps p / 2``), all there is of the term when p and q nearly agree. The first pass takes
+  the plain terms (as fast as the kernels were before the accurate terms); a row whose total
+  is small next to its mass (KL below ``sum p / 8``, JS below ``(sum p + sum q) / 32``:
+  elsewhere the two agree to 4 and 16 ulps) is computed again with the ratios' exact
+  residuals added back (see ``_kl_block``; modes ``PLAIN``, ``CHECKED``, ``ACCURATE``), so KL
+  of nearly equal distributions keeps its digits. Whole rows are checked where they are
+  computed (in the kernel), long rows once all their chunks are in (``_Job.combine``). No
+  result is clamped here: the measures apply one rule to every path (validated input: KL,
+  JS >= 0, JS <= log 2).
   Jensen-Shannon takes ``x / m`` as ``2x / (p + q)`` (``(p + q) / 2`` underflows to 0 for a
   subnormal entry beside a zero; ``p + q`` never does).
 * **Validation and normalisation fused into the pass.** Per block, the minimum of ``p`` (and
@@ -61,7 +67,10 @@ are read once, in blocks small enough that every temporary stays in the core's L
       H(p / sp, q / sq)      = (sp log sq - sum p log q) / sp
       KL(p / sp || q / sq)   = (sum p log(p / q) + sp log(sq / sp)) / sp
 
-  (written so that a one-hot row gives exactly 0). If a check fails, the generic validator
+  (written so that a one-hot row gives exactly 0). Where the KL identity's two parts cancel
+  (nearly proportional rows; ``[1, 1e-320]`` against ``[4, 1e-323]``), the row is computed
+  by the generic path's normalised terms instead (``_cancelling``, ``_normalized_kl``). If a
+  check fails, the generic validator
   (``Inputs.checked``) is run so the error message is exactly the generic one; if it does not
   raise (a row sum within rounding of the tolerance), or a normalising sum is so extreme that
   the identities could lose accuracy, the caller is told to use the generic path (``None``).
@@ -87,7 +96,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _validate
+from .. import _array, _validate
 
 
 def _load_kernels():
@@ -225,9 +234,10 @@ def _kl_block(blocks, scratch):
     ``p - q`` and ``r - 1`` are exact (Sterbenz), so ``(p - q) - q (r - 1)`` is that residual
     to ``eps`` of itself; clamping ``p`` at ``q / 2`` and ``r`` at 1/2 makes it exactly 0
     below (where the ratio's rounding is negligible next to the term ``|p log r| > 0.69 p``).
-    That costs seven more passes over the block, so it is done only for blocks with a row
-    whose total is below an eighth of its mass ``sum p``: elsewhere the omitted rounding
-    (at most ``eps sum p / 2``) is within 4 ulps of the total.
+    That costs seven more passes over the block, so it is done only where it can matter
+    (:func:`_needs_accuracy`, the kernels' rule: a row whose total is below an eighth of its
+    mass ``sum p``; elsewhere the omitted rounding, at most ``eps sum p / 2``, is within 4 ulps
+    of the total), always with ``scratch.mode == ACCURATE`` and never with ``PLAIN``.
     """
     p, q = blocks
     ratio = scratch.buffer(p.shape)
@@ -236,7 +246,7 @@ def _kl_block(blocks, scratch):
     np.fmax(ratio, scratch.tiny, out=ratio)  # p = 0 (ratio 0 or 0/0 = NaN) -> tiny
     np.log(ratio, out=ratio)
     totals = _row_dots(p, ratio, scratch.ones)
-    if not np.all(np.abs(totals) > _row_sums(p, scratch.ones) / 8):
+    if _needs_accuracy(scratch.mode, totals, lambda: _row_sums(p, scratch.ones), _KL_MARGIN):
         np.divide(p, q, out=ratio)  # a block with a row that needs the residuals
         totals += _kl_residuals(p, q, ratio, scratch)
     # Redone entry by entry: rows with a ratio that is not a normal number (see
@@ -323,10 +333,10 @@ def _residual(p, q, ratio):
 def _js_block(blocks, scratch):
     """``sum p log(2p / (p + q)) + q log(2q / (p + q))`` per row (twice the JS divergence).
 
-    Made accurate as the kernels' ``JS_ROW`` where that matters (see :func:`_js_corrections`):
-    for blocks with a row whose total is below 1/32 of its mass ``sum p + q`` (JS is often
-    small); elsewhere the omitted rounding (at most ``eps (sum p + q) / 2``) is within 16 ulps
-    of the total.
+    Made accurate as the kernels' ``JS_ACCURATE_ROW`` where that matters (see
+    :func:`_js_corrections` and :func:`_needs_accuracy`): for blocks with a row whose total is
+    below 1/32 of its mass ``sum p + q`` (JS is often small); elsewhere the omitted rounding
+    (at most ``eps (sum p + q) / 2``) is within 16 ulps of the total.
     """
     p, q = blocks
     mixture = scratch.buffer(p.shape)
@@ -342,9 +352,24 @@ def _js_block(blocks, scratch):
         np.log(log_ratio, out=log_ratio)
         halves.append(_row_dots(x, log_ratio, scratch.ones))
     totals = halves[0] + halves[1]
-    if not np.all(np.abs(totals) > _row_sums(mixture, scratch.ones) / 32):
+    if _needs_accuracy(scratch.mode, totals, lambda: _row_sums(mixture, scratch.ones), _JS_MARGIN):
         totals += _js_corrections(p, q, mixture, scratch)
     return totals
+
+
+# How KL and JS rows are finished (the kernels' enum mode, same values): PLAIN leaves out the
+# rounding of the ratios, ACCURATE adds it back, CHECKED adds it back where it can matter.
+PLAIN, CHECKED, ACCURATE = 0, 1, 2
+# A plain KL (JS) total is within 4 (16) ulps of the accurate one when it is at least this
+# fraction of the row's mass, sum p (sum p + sum q): _kernels.c's ACCURATE_MARGIN, JS_ACCURATE_MARGIN.
+_KL_MARGIN, _JS_MARGIN = 0.125, 0.03125
+
+
+def _needs_accuracy(mode: int, totals, mass, margin: float) -> bool:
+    """Whether a block's totals need the accurate terms: ``mass()`` gives the rows' masses."""
+    if mode != CHECKED:
+        return mode == ACCURATE
+    return not np.all(np.abs(totals) >= margin * mass())
 
 
 def _js_corrections(p, q, mixture, scratch):
@@ -420,6 +445,32 @@ def _decompose_value(totals, sp, sq, normalize):
     return _entropy_value(own, sp, sq, normalize), _kl_value(kl, sp, sq, normalize)
 
 
+def _cancelling(total, sp, sq):
+    """Rows whose normalised KL, ``(total + sp log(sq / sp)) / sp``, could lose digits.
+
+    Its two parts are each rounded (and ``total`` leaves out the ratios' rounding, up to
+    ``eps sp / 2``): where they cancel to below an eighth of their sizes, as for distributions
+    that are nearly proportional, or ``[1, 1e-320]`` against ``[4, 1e-323]`` (where the parts
+    are +-log 4 and the divergence 7.3e-320), the row is computed by :func:`_normalized_kl`.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shift = sp * np.log(sq / sp)
+        return ~(np.abs(total + shift) >= _KL_MARGIN * (sp + np.abs(total) + np.abs(shift)))
+
+
+def _normalized_kl(p, q, sp, sq):
+    """Per row, ``KL(p / sp || q / sq)`` by the generic path's formula (rows (r, n), sums (r,)).
+
+    :func:`infoloss._array.normalized_kl_terms`: every term is >= 0, so nothing cancels, and
+    the normalisation's rounding enters the sum only relative to it. In float64 whatever the
+    input dtype (the sums of float32 rows are float64 here already).
+    """
+    p, q = p.astype(np.float64), q.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        terms = _array.normalized_kl_terms(np, p, q, sp[:, None], sq[:, None])
+    return np.sum(terms, axis=1)
+
+
 @dataclass(frozen=True)
 class _Measure:
     names: tuple[str, ...]
@@ -469,6 +520,7 @@ class _Scratch:
         self._floats = [np.empty(size, dtype) for _ in range(measure.floats)]
         # Set by the job: unvalidated or normalised input can hold ratios that underflow.
         self.ratios_can_underflow = True
+        self.mode = CHECKED  # KL and JS: see PLAIN, CHECKED, ACCURATE (set by the job)
         self._masks = [np.empty(size, np.bool_) for _ in range(measure.masks)]
 
     def buffer(self, shape, index=0):
@@ -499,7 +551,12 @@ class _Job:
         self.block = _BLOCK * _KERNEL_BLOCKS if self.kernel is not None else _BLOCK
         self.rows, self.n = self.views[0].shape
         self.dtype = self.views[0].dtype
-        self.need_sums = self.normalize or self.validate
+        # KL and JS leave out the rounding of their ratios where it cannot matter (see PLAIN,
+        # CHECKED, ACCURATE): a whole row is checked where it is computed; a long row once all
+        # its chunks are in (combine), from the row's sums; a normalised KL row by its identity.
+        self.divergence = self.measure in (_KL_DIVERGENCE, _JS_DIVERGENCE, _DECOMPOSE)
+        self.mode = CHECKED if self.n <= _CHUNK and not self.normalize else PLAIN
+        self.need_sums = self.normalize or self.validate or (self.divergence and self.n > _CHUNK)
         self.tolerance = _validate.sum_tolerance(self.dtype)
         # KL's logs take ratios only, so in float32 (sums and identity in float64) no sum is extreme.
         ratio_only = self.measure is _KL_DIVERGENCE and self.dtype == np.float32
@@ -507,6 +564,7 @@ class _Job:
         self.scale = (2.0**-limit, 2.0**limit)
 
     def run(self, threads: int):
+        self.threads = threads
         parts = 1
         if threads > 1:
             blocks = self.rows * self.n // self.block
@@ -563,7 +621,8 @@ class _Job:
         if self.kernel is not None:
             totals = np.empty((self.measure.outputs, len(blocks[0])))
             sums = np.empty((len(blocks), len(blocks[0]))) if self.need_sums else None
-            smallest = self.kernel(*blocks, totals, sums)
+            mode = (self.mode,) if self.divergence else ()
+            smallest = self.kernel(*blocks, totals, sums, *mode)
             sums = list(sums) if sums is not None else []
             self.check_entries((smallest,), sums)
             return totals, sums
@@ -584,6 +643,7 @@ class _Job:
             return None
         scratch = _Scratch(self.dtype, size, self.measure)
         scratch.ratios_can_underflow = self.normalize or not self.validate
+        scratch.mode = self.mode
         return scratch
 
     # -- short rows ----------------------------------------------------------------------------
@@ -596,10 +656,16 @@ class _Job:
                 if self.stop.is_set():
                     return
                 last = min(first + per_block, stop)
-                totals, sums = self.step([v[first:last] for v in self.views], scratch)
+                blocks = [v[first:last] for v in self.views]
+                totals, sums = self.step(blocks, scratch)
                 sums = [s.astype(np.float64) for s in sums]
                 self.check_sums(sums)
-                out[:, first:last] = self.value(totals, sums)
+                values = self.value(totals, sums)
+                if self.normalize and self.divergence:
+                    redo = np.flatnonzero(_cancelling(totals[0], sums[0], sums[-1]))
+                    if len(redo):
+                        values[-1, redo] = _normalized_kl(*(b[redo] for b in blocks), sums[0][redo], sums[-1][redo])
+                out[:, first:last] = values
 
     # -- long rows -----------------------------------------------------------------------------
 
@@ -627,13 +693,41 @@ class _Job:
                 unit += count
 
     def combine(self):
-        """Each row's units added up (exactly rounded), checked, then the per-row values."""
+        """Each row's units added up (exactly rounded), checked, then the per-row values.
+
+        KL and JS chunks are plain (their rounding left out): a row whose whole total is small
+        next to its mass is computed again with accurate terms (or, normalised KL, whose
+        identity cancels, by :func:`_normalized_kl`), as whole rows are where they are computed.
+        """
         shape = (self.rows, self.units_per_row)
         totals = np.array([[_fsum(row) for row in t.reshape(shape)] for t in self.totals])
         sums = [np.array([math.fsum(row) for row in s.reshape(shape)]) for s in self.sums]
         self.check_sums(sums)
+        redo = []
+        if self.divergence and not self.normalize:
+            margin, mass = (_JS_MARGIN, sums[0] + sums[1]) if self.measure is _JS_DIVERGENCE else (_KL_MARGIN, sums[0])
+            with np.errstate(invalid="ignore"):
+                redo = np.flatnonzero((np.abs(totals[0]) < math.inf) & ~(np.abs(totals[0]) >= margin * mass))
+        if len(redo):
+            self.mode = ACCURATE
+            units = [(row * self.units_per_row, (row + 1) * self.units_per_row) for row in redo]
+            _in_parallel(self.units_part, [part for a, b in units for part in _split_range(a, b, self.threads)],
+                         self.threads)
+            for row in redo:
+                totals[:, row] = [_fsum(t.reshape(shape)[row]) for t in self.totals]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.value(totals, sums)
+            values = self.value(totals, sums)
+            if self.normalize and self.divergence:
+                for row in np.flatnonzero(_cancelling(totals[0], sums[0], sums[-1])):
+                    values[-1, row] = self.normalized_kl_row(row, sums[0][row], sums[-1][row])
+        return values
+
+    def normalized_kl_row(self, row: int, sp: float, sq: float) -> float:
+        """:func:`_normalized_kl` of one long row, a block of chunks at a time."""
+        p, q = (v[row : row + 1] for v in self.views)
+        step, sp, sq = _BLOCK * _KERNEL_BLOCKS, np.array([sp]), np.array([sq])
+        return math.fsum(_normalized_kl(p[:, i : i + step], q[:, i : i + step], sp, sq)[0]
+                         for i in range(0, self.n, step))
 
 
 class _guard:
@@ -649,6 +743,11 @@ class _guard:
         if kind is not None:
             self.job.stop.set()
         return False
+
+
+def _split_range(start: int, stop: int, parts: int):
+    """``_split`` of ``range(start, stop)``: the units of one row for ``parts`` threads."""
+    return [(start + a, start + b) for a, b in _split(stop - start, parts)]
 
 
 def _split(count: int, parts: int):

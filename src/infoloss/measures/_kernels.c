@@ -18,9 +18,11 @@
      exactly 1, so KL(p, p) is exactly 0.
    * JS takes x / m as (x / (p + q)) * 2: (p + q) / 2 underflows for a subnormal entry beside
      a zero, p + q never does.
-   * KL and JS terms are accurate when p / q is near 1: the rounding error of the ratio is
-     added back from its exact residual (see RESIDUAL), and JS also adds back the rounding of
-     p + q (see JS_ROW).
+   * KL and JS terms are accurate when p / q is near 1: a first, plain loop omits the rounding
+     of the ratio; rows where that could matter (a total small next to the row's mass) are
+     read again by a loop that adds it back from its exact residual (see RESIDUAL; JS also
+     adds back the rounding of p + q, see JS_ROW). Elsewhere the two agree to 4 ulps (KL) and
+     16 ulps (JS), and the plain loop costs what the kernels cost before the residuals.
    * KL: a row whose total is +inf or NaN, or with a p != 0 whose ratio p / q is not a normal
      number (it overflowed or underflowed), is redone entry by entry, as _exact_kl_row.
    * The minimum is NaN when an entry is NaN, so "minimum >= 0" rejects NaN and negative
@@ -117,64 +119,118 @@ residual_dekker(double p, double q, double r)
         min_q = qi < min_q ? qi : min_q;                                              \
     }
 
-/* p log(p / q) = p log(r) + e (see RESIDUAL). `extreme` counts the p != 0 whose ratio is not
-   a normal number >= TINY (it underflowed, or p or q is NaN or negative): their rows are
-   redone exactly, as are rows whose total is +inf or NaN (some p > 0 = q, or a ratio that
-   overflowed). With DECOMPOSE the same loop
-   also adds p log p into `total_h` (entropy and KL from one read of the data). */
-#define KL_TERMS(ELEM, LOG, TINY)                                                     \
+/* The KL loops come in two kinds. The plain one (KL_TERMS) adds p log(r) with r = fl(p / q):
+   it omits the rounding of the ratio, at most eps p / 2 per term, so its total is within
+   4 ulps of the accurate one wherever |total| >= sum p / 8 (ACCURATE_MARGIN; most rows:
+   KL of two random distributions is about 0.5). Rows below that (nearly equal distributions,
+   where that rounding is all there is of the terms) are read again by the accurate loop
+   (KL_ACCURATE_ROW: p log(r) + e, see RESIDUAL). A p = 0 takes log(1) (0 / 0 included);
+   `min_r`, the smallest ratio of the other entries, below TINY says one underflowed
+   (p = 1e-200 against q = 1e200): such rows are redone exactly, as are rows whose total is
+   +inf or NaN (some p > 0 = q, a ratio that overflowed, NaN or negative entries). Cheaper
+   than counting those entries (measured: that count made the loop 10% slower). With
+   DECOMPOSE the same loop also adds p log p into `total_h` (entropy and KL from one read of
+   the data). _kl_block in measures/_fast.py applies the same rules. */
+#define ACCURATE_MARGIN 0.125
+#define JS_ACCURATE_MARGIN 0.03125 /* JS: within 16 ulps above (sum p + sum q) / 32 */
+
+#define KL_TERMS(ELEM, LOG, TINY, ONE)                                                \
         ELEM pi = p[i], qi = q[i];                                                    \
-        ELEM r = pi / qi;             /* exactly 1 where p == q */                    \
-        ELEM rc = r > TINY ? r : TINY; /* np.fmax(p / q, tiny): 0 and 0 / 0 -> tiny */ \
-        double e = pi > 0 ? RESIDUAL(ELEM)(pi, qi, r) : 0.0;                          \
-        total += (double)pi * (double)LOG(rc) + e;                                    \
-        extreme += ((pi != 0) & !(r >= TINY)) ? (ELEM)1 : (ELEM)0; /* also NaN, negative */ \
+        ELEM r = pi / qi;              /* exactly 1 where p == q */                   \
+        ELEM rc = pi == 0 ? ONE : r;   /* p = 0 (also 0 / 0) contributes 0 log 1 */   \
+        total += (double)pi * (double)LOG(rc);                                        \
+        min_r = rc < min_r ? rc : min_r; /* below TINY: a ratio that underflowed */    \
         sum_p += pi;                                                                  \
         sum_q += qi;                                                                  \
         min_p = pi < min_p ? pi : min_p;                                              \
         min_q = qi < min_q ? qi : min_q;
 
-#define KL_ROW(ELEM, LOG, TINY)                                                       \
-    OMP_SIMD(reduction(+ : total, sum_p, sum_q, extreme) reduction(min : min_p, min_q)) \
+#define KL_ROW(ELEM, LOG, TINY, ONE)                                                  \
+    OMP_SIMD(reduction(+ : total, sum_p, sum_q) reduction(min : min_p, min_q, min_r)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
-        KL_TERMS(ELEM, LOG, TINY)                                                     \
+        KL_TERMS(ELEM, LOG, TINY, ONE)                                                \
     }
 
-#define DECOMPOSE_ROW(ELEM, LOG, TINY)                                                \
-    OMP_SIMD(reduction(+ : total, total_h, sum_p, sum_q, extreme) reduction(min : min_p, min_q)) \
+#define DECOMPOSE_ROW(ELEM, LOG, TINY, ONE)                                           \
+    OMP_SIMD(reduction(+ : total, total_h, sum_p, sum_q) reduction(min : min_p, min_q, min_r)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
-        KL_TERMS(ELEM, LOG, TINY)                                                     \
+        KL_TERMS(ELEM, LOG, TINY, ONE)                                                \
         ELEM x = pi > TINY ? pi : TINY;                                               \
         total_h += (double)pi * (double)LOG(x);                                       \
     }
 
+/* The accurate KL total of a row: p log(r) + e, e = p - q r the ratio's exact residual. */
+#define KL_ACCURATE_ROW(ELEM, LOG, TINY)                                              \
+    do {                                                                              \
+        double accurate = 0.0;                                                        \
+        OMP_SIMD(reduction(+ : accurate))                                             \
+        for (Py_ssize_t i = 0; i < n; i++) {                                          \
+            ELEM pi = p[i], qi = q[i];                                                \
+            ELEM r = pi / qi;                                                         \
+            ELEM rc = r > TINY ? r : TINY;                                            \
+            double e = pi > 0 ? RESIDUAL(ELEM)(pi, qi, r) : 0.0;                      \
+            accurate += (double)pi * (double)LOG(rc) + e;                             \
+        }                                                                             \
+        total = accurate;                                                             \
+    } while (0)
+
+/* After a plain KL loop: the exact row (extreme ratios, +inf or NaN), else the accurate one
+   where the plain total could be off by more than 4 ulps (or always, with mode ACCURATE;
+   mode PLAIN leaves that decision to the caller, for chunks of a long row). */
+#define KL_FINISH(ELEM, LOG, TINY)                                                    \
+    if (!(min_r >= TINY) || !(fabs(total) < INFINITY))                                \
+        EXACT_KL_ROW();                                                               \
+    else if (mode == ACCURATE || (mode == CHECKED && !(fabs(total) >= ACCURATE_MARGIN * sum_p))) \
+        KL_ACCURATE_ROW(ELEM, LOG, TINY);
+
 /* The p and q halves are summed apart and added at the end, so that JS(p, q) == JS(q, p)
-   exactly (a contracted fma over the sum of both terms would not be symmetric). Each half is
-   accurate as KL's terms are: x log(2x / (p + q)) = x log(2 s) + e_x with s = fl(x / m),
-   m = fl(p + q) and e_x = x - m s, less x (p + q - m) / m for the rounding of m; over both
-   halves that is m_err = p + q - m, found exactly by Knuth's TwoSum. */
+   exactly (a contracted fma over the sum of both terms would not be symmetric). The plain
+   loop (JS_ROW) takes x log(2 fl(x / m)) with m = fl(p + q); where its total is below
+   (sum p + sum q) / 32 the row is read again by JS_ACCURATE_ROW, whose terms are accurate as
+   KL's: x log(2x / (p + q)) = x log(2 s) + e_x with s = fl(x / m) and e_x = x - m s, less
+   x (p + q - m) / m for the rounding of m; over both halves that is m_err = p + q - m, found
+   exactly by Knuth's TwoSum. _js_block in measures/_fast.py applies the same rule. */
 #define JS_ROW(ELEM, LOG, TINY)                                                       \
-    double total_q = 0.0, mixture_error = 0.0;                                        \
-    OMP_SIMD(reduction(+ : total, total_q, mixture_error, sum_p, sum_q) reduction(min : min_p, min_q)) \
+    double total_q = 0.0;                                                             \
+    OMP_SIMD(reduction(+ : total, total_q, sum_p, sum_q) reduction(min : min_p, min_q)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         ELEM pi = p[i], qi = q[i];                                                    \
         ELEM mixture = pi + qi;                                                       \
-        ELEM back = mixture - pi;                                                     \
-        mixture_error += (double)((pi - (mixture - back)) + (qi - back));             \
-        ELEM sp = pi / mixture, sq = qi / mixture; /* <= 1: no overflow */            \
-        ELEM rp = sp * 2, rq = sq * 2;                                                \
-        double ep = pi > 0 ? RESIDUAL(ELEM)(pi, mixture, sp) : 0.0;                   \
-        double eq = qi > 0 ? RESIDUAL(ELEM)(qi, mixture, sq) : 0.0;                   \
+        ELEM rp = (pi / mixture) * 2, rq = (qi / mixture) * 2; /* <= 2: no overflow */ \
         rp = rp > TINY ? rp : TINY;                                                   \
         rq = rq > TINY ? rq : TINY;                                                   \
-        total += (double)pi * (double)LOG(rp) + ep;                                   \
-        total_q += (double)qi * (double)LOG(rq) + eq;                                 \
+        total += (double)pi * (double)LOG(rp);                                        \
+        total_q += (double)qi * (double)LOG(rq);                                      \
         sum_p += pi;                                                                  \
         sum_q += qi;                                                                  \
         min_p = pi < min_p ? pi : min_p;                                              \
         min_q = qi < min_q ? qi : min_q;                                              \
     }                                                                                 \
-    total = (total + total_q) - mixture_error;
+    total += total_q;                                                                 \
+    if (mode == ACCURATE                                                              \
+        || (mode == CHECKED && !(fabs(total) >= JS_ACCURATE_MARGIN * (sum_p + sum_q)))) \
+        JS_ACCURATE_ROW(ELEM, LOG, TINY);
+
+#define JS_ACCURATE_ROW(ELEM, LOG, TINY)                                              \
+    do {                                                                              \
+        double accurate_p = 0.0, accurate_q = 0.0, mixture_error = 0.0;               \
+        OMP_SIMD(reduction(+ : accurate_p, accurate_q, mixture_error))                \
+        for (Py_ssize_t i = 0; i < n; i++) {                                          \
+            ELEM pi = p[i], qi = q[i];                                                \
+            ELEM mixture = pi + qi;                                                   \
+            ELEM back = mixture - pi;                                                 \
+            mixture_error += (double)((pi - (mixture - back)) + (qi - back));         \
+            ELEM sp = pi / mixture, sq = qi / mixture;                                \
+            ELEM rp = sp * 2, rq = sq * 2;                                            \
+            double ep = pi > 0 ? RESIDUAL(ELEM)(pi, mixture, sp) : 0.0;               \
+            double eq = qi > 0 ? RESIDUAL(ELEM)(qi, mixture, sq) : 0.0;               \
+            rp = rp > TINY ? rp : TINY;                                               \
+            rq = rq > TINY ? rq : TINY;                                               \
+            accurate_p += (double)pi * (double)LOG(rp) + ep;                          \
+            accurate_q += (double)qi * (double)LOG(rq) + eq;                          \
+        }                                                                             \
+        total = (accurate_p + accurate_q) - mixture_error;                            \
+    } while (0)
 
 /* KL of one row, entry by entry as SciPy's rel_entr, in double: p log(r) + e while the ratio
    r is a normal number, else p (log p - log q); 0 where p == 0, +inf where p > 0 = q, NaN for
@@ -205,11 +261,17 @@ residual_dekker(double p, double q, double r)
 
 enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE, DECOMPOSE };
 
+/* How KL and JS rows are finished (the optional last argument of the Python calls):
+   CHECKED reads a row again accurately where the plain total could be off by more than a few
+   ulps (the default; whole rows), PLAIN never (chunks of a long row: _fast.py decides per
+   row, from the whole row's total), ACCURATE always. */
+enum mode { PLAIN, CHECKED, ACCURATE };
+
 /* One block. totals[r] gets row r's sum (and, for DECOMPOSE, totals[rows + r] the sum of
    p log p); sums[r] (and sums[rows + r]) the row sums of p (and q) unless sums is NULL; the
    return value is the smallest entry (NaN if any is NaN). */
 #define DEFINE_BLOCK(NAME, ELEM, LOG, TINY)                                           \
-    static double NAME(enum measure measure, const ELEM *P, const ELEM *Q,            \
+    static double NAME(enum measure measure, enum mode mode, const ELEM *P, const ELEM *Q, \
                        Py_ssize_t rows, Py_ssize_t n, double *totals, double *sums)   \
     {                                                                                 \
         /* The clamp's bound is read through a volatile: were it a constant, GCC would     \
@@ -217,14 +279,14 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE, DECOMPOSE }
            the vector log on the 0 or NaN the clamp is there to avoid, which sends the      \
            whole vector down libmvec's slow path (measured: 2x the time with 5% zeros). */  \
         const ELEM tiny = *(volatile const ELEM *)&TINY;                              \
+        const ELEM one = *(volatile const ELEM *)&ONE_##ELEM; /* likewise for log(1) */ \
         double smallest = INFINITY;                                                   \
         int unordered = 0;                                                            \
         for (Py_ssize_t row = 0; row < rows; row++) {                                 \
             const ELEM *p = P + row * n;                                              \
             const ELEM *q = Q ? Q + row * n : NULL;                                   \
             double total = 0.0, total_h = 0.0, sum_p = 0.0, sum_q = 0.0;              \
-            ELEM extreme = 0;                                                         \
-            ELEM min_p = (ELEM)INFINITY, min_q = (ELEM)INFINITY;                      \
+            ELEM min_p = (ELEM)INFINITY, min_q = (ELEM)INFINITY, min_r = (ELEM)INFINITY; \
             switch (measure) {                                                        \
             case ENTROPY:                                                             \
                 ENTROPY_ROW(ELEM, LOG, tiny)                                          \
@@ -233,14 +295,12 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE, DECOMPOSE }
                 CROSS_ENTROPY_ROW(ELEM, LOG, tiny)                                    \
                 break;                                                                \
             case KL_DIVERGENCE:                                                       \
-                KL_ROW(ELEM, LOG, tiny)                                               \
-                if (extreme || !(total < INFINITY))                                   \
-                    EXACT_KL_ROW();                                    \
+                KL_ROW(ELEM, LOG, tiny, one)                                          \
+                KL_FINISH(ELEM, LOG, tiny)                                            \
                 break;                                                                \
             case DECOMPOSE:                                                           \
-                DECOMPOSE_ROW(ELEM, LOG, tiny)                                        \
-                if (extreme || !(total < INFINITY))                                   \
-                    EXACT_KL_ROW();                                    \
+                DECOMPOSE_ROW(ELEM, LOG, tiny, one)                                   \
+                KL_FINISH(ELEM, LOG, tiny)                                            \
                 totals[rows + row] = total_h;                                         \
                 break;                                                                \
             case JS_DIVERGENCE: {                                                     \
@@ -266,12 +326,15 @@ enum measure { ENTROPY, CROSS_ENTROPY, KL_DIVERGENCE, JS_DIVERGENCE, DECOMPOSE }
 
 static const double tiny_float64 = DBL_MIN; /* the smallest normal numbers, as np.finfo.tiny */
 static const float tiny_float32 = FLT_MIN;
+static const double ONE_double = 1.0;
+static const float ONE_float = 1.0f;
 
 DEFINE_BLOCK(block_float64, double, log, tiny_float64)
 DEFINE_BLOCK(block_float32, float, logf, tiny_float32)
 
 /* ---------------------------------------------------------------------------------------
-   Python interface: measure(p, [q,] totals, sums) -> smallest entry, as a float.
+   Python interface: measure(p, [q,] totals, sums[, mode]) -> smallest entry, as a float.
+   mode (KL, JS, decompose): 0 plain, 1 checked (the default), 2 accurate; see enum mode.
    p, q: C-contiguous 2-D buffers, both float64 ('d') or both float32 ('f'), same shape.
    totals: writable float64 buffer of at least `rows` entries (2 * rows for decompose); sums: None, or a writable
    float64 buffer of at least rows (entropy) or 2 * rows entries. The GIL is released for the
@@ -315,9 +378,24 @@ static PyObject *
 run(enum measure measure, PyObject *const *args, Py_ssize_t nargs)
 {
     int two = measure != ENTROPY;
-    if (nargs != 3 + two) {
-        PyErr_Format(PyExc_TypeError, "expected %d arguments, got %zd", 3 + two, nargs);
+    int takes_mode = measure == KL_DIVERGENCE || measure == JS_DIVERGENCE || measure == DECOMPOSE;
+    if (nargs != 3 + two && !(takes_mode && nargs == 4 + two)) {
+        if (takes_mode)
+            PyErr_Format(PyExc_TypeError, "expected %d or %d arguments, got %zd", 3 + two, 4 + two, nargs);
+        else
+            PyErr_Format(PyExc_TypeError, "expected %d arguments, got %zd", 3 + two, nargs);
         return NULL;
+    }
+    enum mode mode = CHECKED;
+    if (nargs == 4 + two) {
+        long value = PyLong_AsLong(args[3 + two]);
+        if (value == -1 && PyErr_Occurred())
+            return NULL;
+        if (value < PLAIN || value > ACCURATE) {
+            PyErr_SetString(PyExc_ValueError, "mode must be 0 (plain), 1 (checked) or 2 (accurate)");
+            return NULL;
+        }
+        mode = (enum mode)value;
     }
     Py_buffer p = {0}, q = {0}, totals = {0}, sums = {0};
     int have_q = 0, have_totals = 0, have_sums = 0;
@@ -346,10 +424,10 @@ run(enum measure measure, PyObject *const *args, Py_ssize_t nargs)
     double smallest;
     Py_BEGIN_ALLOW_THREADS
     if (float64)
-        smallest = block_float64(measure, p.buf, two ? q.buf : NULL, rows, n, totals.buf,
+        smallest = block_float64(measure, mode, p.buf, two ? q.buf : NULL, rows, n, totals.buf,
                                  have_sums ? sums.buf : NULL);
     else
-        smallest = block_float32(measure, p.buf, two ? q.buf : NULL, rows, n, totals.buf,
+        smallest = block_float32(measure, mode, p.buf, two ? q.buf : NULL, rows, n, totals.buf,
                                  have_sums ? sums.buf : NULL);
     Py_END_ALLOW_THREADS
     result = PyFloat_FromDouble(smallest);
