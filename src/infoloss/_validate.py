@@ -24,6 +24,7 @@ import numpy as np
 from . import _array
 from ._typing import Array, DType, Namespace
 
+
 # --------------------------------------------------------------------------------------------
 # The errors
 # --------------------------------------------------------------------------------------------
@@ -140,16 +141,25 @@ def check_distribution(
     """
     if 0 in x.shape:  # no distributions at all (e.g. shape (0, 3)): nothing to check, and
         return  # min/max of an empty array raise
-    lowest, highest, sums = xp.min(x), xp.max(x), xp.sum(x, axis=axis)
-    if _array.is_dask(x):
+    # No reduction here may overflow (valid input never warns): with entries >= 0 a positive sum
+    # is a positive maximum, and a slice with an entry above 1 + tolerance, invalid anyway, is
+    # summed scaled by 2**-k (n <= 2**k entries: at most the largest float; exact, so the
+    # comparison below is the unscaled one's). Dask's slices are summed scaled (one compute).
+    lazy = _array.is_dask(x)
+    dtype = x.dtype if input_dtype is None else input_dtype
+    tolerance = sum_tolerance(dtype)
+    scale = 2.0 ** -math.ceil(math.log2(max(x.shape[axis], 1)))
+    lowest, highest = xp.min(x), xp.max(x)
+    slices: Any = xp.max(x, axis=axis) if normalize else (xp.sum(x * scale, axis=axis) if lazy else None)
+    if lazy:
         import dask
 
-        lowest, highest, sums = dask.compute(lowest, highest, sums)
+        lowest, highest, slices = dask.compute(lowest, highest, slices)
     # min/max propagate NaN, so one comparison catches NaN, negative and infinite entries.
     if not (bool(lowest >= 0) and bool(highest < math.inf)):
         _raise_bad_entry(x, name, labels)
     if normalize:
-        bad_rows = sums <= 0
+        bad_rows = slices <= 0
         if bool(xp.any(bad_rows)):
             row = _first_true(bad_rows)
             raise InputError(
@@ -157,12 +167,13 @@ def check_distribution(
                 hint="normalize=True cannot rescale an all-zero slice",
             )
         return
-    dtype = x.dtype if input_dtype is None else input_dtype
-    tolerance = sum_tolerance(dtype)
-    bad_rows = xp.abs(sums - 1) > tolerance
+    if not lazy:
+        scale = 1.0 if bool(highest <= 1 + tolerance) else scale
+        slices = xp.sum(x if scale == 1.0 else x * scale, axis=axis)
+    bad_rows = xp.abs(slices - scale) > tolerance * scale
     if bool(xp.any(bad_rows)):
         row = _first_true(bad_rows)
-        total = float(_array.to_numpy(sums)[row]) if row else float(_array.to_numpy(sums))
+        total = (float(_array.to_numpy(slices)[row]) if row else float(_array.to_numpy(slices))) / scale
         raise InputError(
             f"sums to {total!r} along axis {axis}, not 1 (tolerance {tolerance:.2g} for {_dtype_name(dtype)})",
             argument=name, index=_slice_index(row, axis, x.ndim), value=total, hint=hint,
