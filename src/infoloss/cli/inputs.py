@@ -264,7 +264,7 @@ def _read_inline(name: str, text: str) -> Distributions:
         items = [value.strip() for _, value in pairs]
     values = []
     for i, item in enumerate(items):
-        values.append(_number(item, lambda: f"{origin} item {i + 1}" + (f" ({labels[i]!r})" if labels else "")))
+        values.append(_number(item, lambda i=i: f"{origin} item {i + 1}" + (f" ({labels[i]!r})" if labels else "")))
     return Distributions(np.array([values], dtype=np.float64), labels, origin, inline=True)
 
 
@@ -384,7 +384,7 @@ def _read_csv_cells(origin: str, text: str, delimiter: str) -> Distributions:
             source.values[r] = list(map(float, cells))  # the common case, fast
         except ValueError:  # fractions, empty cells, words: one by one, to name the bad one
             for c, cell in enumerate(cells):
-                source.values[r, c] = _number(cell, lambda: source.where(r, c))
+                source.values[r, c] = _number(cell, lambda r=r, c=c: source.where(r, c))
     return source
 
 
@@ -498,7 +498,7 @@ def _read_json(origin: str, text: str) -> Distributions:
             column_of = column_of or {label: c for c, label in enumerate(labels)}
             for label, value in row.items():
                 c = column_of[label]
-                source.values[r, c] = _json_number(value, lambda: source.where(r, c))
+                source.values[r, c] = _json_number(value, lambda r=r, c=c: source.where(r, c))
         return source
     if kinds != {list}:
         bad = next(r for r, row in enumerate(data) if not isinstance(row, list))
@@ -518,7 +518,7 @@ def _read_json(origin: str, text: str) -> Distributions:
             except OverflowError:  # an integer too large for a float: named below
                 pass
         for c, value in enumerate(row):
-            source.values[r, c] = _json_number(value, lambda: source.where(r, c))
+            source.values[r, c] = _json_number(value, lambda r=r, c=c: source.where(r, c))
     return source
 
 

@@ -20,7 +20,17 @@ from .modules import (
     DistillationKLLoss,
     KLDivLoss,
     NLLLoss,
-    __all__ as _module_names,
 )
 
-__all__ = [*_module_names, "LinearCrossEntropyLoss", "LinearKLDivLoss", "LinearJSDivLoss"]
+__all__ = [
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "KLDivLoss",
+    "DistillationKLLoss",
+    "DistillationJSLoss",
+    "LinearCrossEntropyLoss",
+    "LinearKLDivLoss",
+    "LinearJSDivLoss",
+]

@@ -12,6 +12,8 @@ Each module stores its options (and ``weight``/``pos_weight`` as buffers, so the
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 
 from .. import losses
@@ -30,7 +32,7 @@ __all__ = [
 class _Loss(torch.nn.Module):
     """Common ``extra_repr``: the options that differ from their defaults."""
 
-    _defaults: dict = {}
+    _defaults: ClassVar[dict[str, Any]] = {}
 
     def extra_repr(self) -> str:
         changed = {k: getattr(self, k) for k, v in self._defaults.items() if getattr(self, k) != v}
@@ -53,7 +55,7 @@ class CrossEntropyLoss(_Loss):
     True
     """
 
-    _defaults = dict(ignore_index=-100, reduction="mean", label_smoothing=0.0, axis=None, z_loss=0.0,
+    _defaults: ClassVar[dict[str, Any]] = dict(ignore_index=-100, reduction="mean", label_smoothing=0.0, axis=None, z_loss=0.0,
                      softcap=None, return_entropy=False)
 
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0, axis=None,
@@ -75,7 +77,7 @@ class CrossEntropyLoss(_Loss):
 class NLLLoss(_Loss):
     """:func:`infoloss.losses.nll_loss` as a module (log-probabilities in)."""
 
-    _defaults = dict(ignore_index=-100, reduction="mean", axis=None)
+    _defaults: ClassVar[dict[str, Any]] = dict(ignore_index=-100, reduction="mean", axis=None)
 
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", axis=None, validate=True):
         super().__init__()
@@ -90,7 +92,7 @@ class NLLLoss(_Loss):
 class BCELoss(_Loss):
     """:func:`infoloss.losses.binary_cross_entropy` as a module (probabilities in)."""
 
-    _defaults = dict(reduction="mean", axis=None)
+    _defaults: ClassVar[dict[str, Any]] = dict(reduction="mean", axis=None)
 
     def __init__(self, weight=None, *, reduction="mean", axis=None, validate=True):
         super().__init__()
@@ -105,7 +107,7 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     """:func:`infoloss.losses.binary_cross_entropy_with_logits` as a module (logits in)."""
 
-    _defaults = dict(reduction="mean", axis=None)
+    _defaults: ClassVar[dict[str, Any]] = dict(reduction="mean", axis=None)
 
     def __init__(self, weight=None, *, reduction="mean", pos_weight=None, axis=None, validate=True):
         super().__init__()
@@ -123,7 +125,7 @@ class BCEWithLogitsLoss(_Loss):
 class KLDivLoss(_Loss):
     """:func:`infoloss.losses.kl_div` as a module: ``forward(input, target)``, input log q."""
 
-    _defaults = dict(reduction="mean", log_target=False, axis=None)
+    _defaults: ClassVar[dict[str, Any]] = dict(reduction="mean", log_target=False, axis=None)
 
     def __init__(self, *, reduction="mean", log_target=False, axis=None, validate=True):
         super().__init__()
@@ -141,7 +143,7 @@ class DistillationKLLoss(_Loss):
     KL(student || teacher); scaled by ``temperature**2`` unless ``scale_by_temperature=False``.
     """
 
-    _defaults = dict(direction="forward", temperature=1.0, teacher_format="logits",
+    _defaults: ClassVar[dict[str, Any]] = dict(direction="forward", temperature=1.0, teacher_format="logits",
                      scale_by_temperature=True, reduction="mean", axis=None)
 
     def __init__(self, *, direction="forward", temperature=1.0, teacher_format="logits",
@@ -164,7 +166,7 @@ class DistillationKLLoss(_Loss):
 class DistillationJSLoss(_Loss):
     """:func:`infoloss.losses.distillation_js` (generalised Jensen-Shannon with ``beta``)."""
 
-    _defaults = dict(beta=0.5, temperature=1.0, teacher_format="logits", scale_by_temperature=True,
+    _defaults: ClassVar[dict[str, Any]] = dict(beta=0.5, temperature=1.0, teacher_format="logits", scale_by_temperature=True,
                      reduction="mean", axis=None)
 
     def __init__(self, *, beta=0.5, temperature=1.0, teacher_format="logits", scale_by_temperature=True,
