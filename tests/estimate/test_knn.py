@@ -201,3 +201,21 @@ def test_brute_force_bad_input():
         estimate.differential_entropy([1.0, 1.0, 1.0, 2.0], k=2, algorithm="brute")
     with pytest.raises(InputError, match="'tree'"):
         estimate.differential_entropy([1.0, 2.0, 3.0], k=1, algorithm="kd")
+
+
+def test_one_dimensional_counts_by_sorting_equal_the_tree():
+    """The 1-D ball counts (binary search, ends fixed up) equal cKDTree's, ties and rounding included."""
+    from scipy.spatial import cKDTree
+
+    from infoloss.estimate.knn import _count_within_sorted
+
+    rng = np.random.default_rng(31)
+    grid = np.round(rng.normal(size=4000), 1)                 # many ties, radii exactly on the grid
+    offset = 1e8 + np.round(rng.normal(size=4000), 2) * 0.5  # v +- r rounds at this magnitude
+    smooth = rng.normal(size=4000)
+    for values, radius in ((grid, np.full(4000, 0.1)), (grid, rng.choice([0.0, 0.1, 0.2, 0.3], 4000)),
+                           (offset, np.full(4000, 0.005)), (offset, np.abs(rng.normal(size=4000)) * 0.01),
+                           (smooth, np.abs(rng.normal(size=4000)) * 0.01)):
+        tree = cKDTree(values[:, None])
+        expected = np.asarray(tree.query_ball_point(values[:, None], radius, p=np.inf, return_length=True)) - 1
+        np.testing.assert_array_equal(_count_within_sorted(values, radius), expected)

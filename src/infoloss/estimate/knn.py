@@ -293,12 +293,47 @@ def _brute(algorithm: str, d: int) -> bool:
 
 
 def _count_within(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
-    """How many other points lie within ``radius[i]`` (max-norm) of each point, in tree order."""
+    """How many other points lie within ``radius[i]`` (max-norm) of each point, in tree order
+    (one dimension: by binary search in the sorted points, see :func:`_count_within_sorted`)."""
+    if points.shape[1] == 1:
+        return _count_within_sorted(points[:, 0], radius)
     tree = cKDTree(points)
     order = tree.indices
     out = np.empty(len(points), dtype=np.int64)
     out[order] = tree.query_ball_point(points[order], radius[order], p=np.inf, return_length=True, workers=-1)
     return out - 1
+
+
+def _count_within_sorted(values: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """1-D :func:`_count_within`: the points with ``|v_j - v_i| <= r_i`` are a run of the sorted
+    values (the rounded difference grows with v_j), found by :func:`numpy.searchsorted` at
+    ``v_i -+ r_i`` and then moved, where the rounding of ``v_i -+ r_i`` put an end one place
+    off, until every end meets the same test as the tree's (``abs(v_j - v_i) <= r_i``).
+    O(n log n); for 1e5 points measured several times faster than the tree's ball counts."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    low = np.searchsorted(ordered, values - radius, side="left")
+    high = np.searchsorted(ordered, values + radius, side="right")  # one past the run
+
+    def inside(at: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return np.abs(ordered[at] - values[rows]) <= radius[rows]
+
+    rows = np.arange(n)
+    while True:  # move low down while the point before it is inside, up while low itself is not
+        down = rows[(low > 0) & inside(np.maximum(low - 1, 0), rows)]
+        up = rows[(low < n) & ~inside(np.minimum(low, n - 1), rows)]
+        if not (down.size or up.size):
+            break
+        low[down] -= 1
+        low[up] += 1
+    while True:  # move high up while the point at it is inside, down while the one before is not
+        up = rows[(high < n) & inside(np.minimum(high, n - 1), rows)]
+        down = rows[(high > 0) & ~inside(np.maximum(high - 1, 0), rows)]
+        if not (down.size or up.size):
+            break
+        high[up] += 1
+        high[down] -= 1
+    return high - low - 1
 
 
 def _points(x: ArrayLike, name: str, least: int) -> np.ndarray:
