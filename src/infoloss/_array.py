@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from typing import Any
 
 import array_api_compat

@@ -265,7 +265,7 @@ def _kl_loss_example() -> Example:
               "central finite differences of kl_divergence/cross_entropy(p, softmax(z)) in z", same_gradients),
         Claim("With one-hot targets the term is 0 for every sample", {"targets": one_hot}, "0, 0, 0, 0", EXACT,
               "entropy(one_hot_rows)", lambda targets: entropy(np.asarray(targets))),
-        Claim("It varies only with soft targets (label smoothing, votes)", {"targets": smoothed + [VOTES]},
+        Claim("It varies only with soft targets (label smoothing, votes)", {"targets": [*smoothed, VOTES]},
               "H(soft targets) > 0, differs per sample", CONDITION, "entropy(smoothed_and_voted_rows)",
               soft_targets_vary),
         Claim("As a metric KL scores a model relative to the data's difficulty: a perfect model "

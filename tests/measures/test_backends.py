@@ -142,7 +142,7 @@ def test_torch_second_derivative_with_create_graph(torch_path):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", MEASURES + ["decompose"])
+@pytest.mark.parametrize("name", [*MEASURES, "decompose"])
 def test_jax_eager_is_the_jitted_program(name):
     rng = np.random.default_rng(6)
     p, q = distributions(rng, (4, 5), 0.2), distributions(rng, (4, 5))
@@ -209,7 +209,7 @@ def test_jax_outer_jit_and_grad_take_the_generic_path(monkeypatch):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", MEASURES + ["decompose"])
+@pytest.mark.parametrize("name", [*MEASURES, "decompose"])
 @pytest.mark.parametrize("axis", [-1, 0])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_dask_values_chunk_by_chunk(name, axis, keepdims):

@@ -585,7 +585,7 @@ def test_module_owns_its_layer_and_refuses_what_it_cannot_do():
     assert module.linear.bias.shape == (7,) and torch.equal(module.weight, torch.ones(7))
     assert [name for name, _ in module.named_parameters()] == ["linear.weight", "linear.bias"]
     assert "num_classes=7" in repr(module)
-    with pytest.raises(ValueError, match="out_features=.*K-dimensional loss is not supported"):
+    with pytest.raises(ValueError, match=r"out_features=.*K-dimensional loss is not supported"):
         LinearCrossEntropyLoss(4, 7, out_features=(3,))
     with pytest.raises(ValueError, match=r"weight must have shape \(7,\)"):
         LinearCrossEntropyLoss(4, 7, weight=torch.ones(6))

@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .inputs import InputError, check_file, max_size_option
 from .._validate import InfolossError
+from .inputs import InputError, check_file, max_size_option
 
 __all__ = ["estimate"]
 

@@ -25,7 +25,7 @@ import os
 import shutil
 import stat
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -417,7 +417,5 @@ def _remove_stale(part: Path) -> None:
 
 
 def _unlink(path: Path) -> None:
-    try:
+    with suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -50,14 +50,14 @@ def compute(name: str, inputs, keepdims: bool):
         first = arrays[0]
     axis, names = inputs.axis, list(inputs.arrays)
     chunks = first.chunks
-    starts = [np.cumsum((0,) + c[:-1]).tolist() for c in chunks]
+    starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]
     blocks = [a.to_delayed(optimize_graph=False) for a in arrays]
     row_grid = [range(len(c)) for i, c in enumerate(chunks) if i != axis]
     shares, verdicts, outputs = {}, [], {}
     for row_block in itertools.product(*row_grid):
         parts = []
         for k in range(len(chunks[axis])):
-            index = row_block[:axis] + (k,) + row_block[axis:]
+            index = (*row_block[:axis], k, *row_block[axis:])
             offsets = tuple(starts[d][i] for d, i in enumerate(index))
             part = delayed(_chunk_share, pure=True)(name, axis, inputs.validate, names, offsets,
                                                      *[b[index] for b in blocks])
@@ -73,7 +73,7 @@ def compute(name: str, inputs, keepdims: bool):
     decompose = name == "decompose"
     for row_block, share in shares.items():
         shape = tuple(chunks[d][i] for d, i in zip([d for d in range(first.ndim) if d != axis], row_block))
-        result_shape = shape[:axis] + (1,) + shape[axis:] if keepdims else shape
+        result_shape = (*shape[:axis], 1, *shape[axis:]) if keepdims else shape
         value = delayed(_values, pure=True)(share, check, axis if keepdims else None)
         outputs[row_block] = [da.from_delayed(value[i] if decompose else value, result_shape, dtype=np.float64)
                               for i in range(2 if decompose else 1)]
@@ -194,8 +194,8 @@ def _check(names, axis, shape, validate, tolerance, dtype, hint, verdicts, row_s
 def _raise_row_error(argument, axis, shape, dtype, hint, row, total):
     """The eager check's error for a row summing to ``total``: the check itself, run on a
     stand-in with that row's total as its one entry (the other rows sum to 1)."""
-    stand_in = np.ones(shape[:axis] + (1,) + shape[axis + 1:], dtype=np.float64)
-    stand_in[row[:axis] + (0,) + row[axis:]] = total
+    stand_in = np.ones((*shape[:axis], 1, *shape[axis + 1:]), dtype=np.float64)
+    stand_in[(*row[:axis], 0, *row[axis:])] = total
     _validate.check_distribution(np, stand_in, argument, axis, normalize=False, input_dtype=np.dtype(dtype), hint=hint)
     raise AssertionError("the stand-in row passed the check")  # pragma: no cover
 

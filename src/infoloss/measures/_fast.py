@@ -86,6 +86,7 @@ kernels (glibc's vector log differs from libm's by up to 2 ulps, measured) to ab
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import sys
@@ -753,7 +754,7 @@ def _split_range(start: int, stop: int, parts: int):
 def _split(count: int, parts: int):
     """``parts`` contiguous, near-equal, non-empty ranges of ``range(count)``."""
     bounds = [count * i // parts for i in range(parts + 1)]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _compute(measure: _Measure, inputs, keepdims: bool):

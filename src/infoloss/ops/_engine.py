@@ -166,7 +166,7 @@ class LogitsLossFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits, rule, row_scale, reduced, chunk):
         need_grad = ctx.needs_input_grad[0]
-        n_rows, vocab = logits.shape
+        n_rows, _ = logits.shape
         acc = row_scale.dtype
         once = getattr(rule, "hand_out_once", False)
         into_logits = need_grad and once and getattr(rule, "grad_into_logits", False)
