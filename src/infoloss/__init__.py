@@ -11,6 +11,7 @@ interactive page), ``infoloss.plot`` (matplotlib figures) and ``infoloss.demo``.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ._validate import InfolossError, InputError, InputTypeError
 from .measures import (
@@ -56,7 +57,7 @@ __all__ = [
 _SUBPACKAGES = frozenset({"losses", "coding", "nn", "estimate", "explore", "plot", "demo", "examples", "special", "measures"})
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name == "__version__":
         version = globals()["__version__"] = _installed_version()
         return version

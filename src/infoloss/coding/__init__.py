@@ -28,6 +28,7 @@ Symbols of unlabelled distributions are numbered from 0 throughout (``infoloss c
 """
 
 import importlib
+from typing import Any
 
 # Each name lives in one submodule, imported on first access (PEP 562): the command line's
 # `infoloss --help` then imports none of them, and `infoloss code compress` only what it uses.
@@ -42,7 +43,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _HOMES:
         value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
         globals()[name] = value

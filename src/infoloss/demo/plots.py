@@ -9,13 +9,19 @@ directly, so no pyplot state or GUI backend is touched.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # matplotlib is imported when the figures are drawn
+    from matplotlib.figure import Figure as MplFigure
+
+    from .digits import DigitsReport
 
 __all__ = ["write_plots", "NO_MATPLOTLIB"]
 
 NO_MATPLOTLIB = "plots skipped: matplotlib is not installed (pip install matplotlib, or 'infoloss[demo]')"
 
 
-def write_plots(report, directory) -> tuple[list[str], str | None]:
+def write_plots(report: DigitsReport, directory: Path) -> tuple[list[str], str | None]:
     """Write the PNGs into ``directory`` (created if needed): ``(paths written, note or None)``.
 
     Without matplotlib nothing is written and the note says so in one line.
@@ -36,7 +42,7 @@ def write_plots(report, directory) -> tuple[list[str], str | None]:
     return written, None
 
 
-def _losses(Figure, report):
+def _losses(Figure: type[MplFigure], report: DigitsReport) -> MplFigure:
     kinds = report.kl_vs_cross_entropy["target_kinds"]
     figure = Figure(figsize=(4.2 * len(kinds), 3.6), layout="constrained")
     axes = figure.subplots(1, len(kinds), squeeze=False)[0]
@@ -52,7 +58,7 @@ def _losses(Figure, report):
     return figure
 
 
-def _step_rules(Figure, report):
+def _step_rules(Figure: type[MplFigure], report: DigitsReport) -> MplFigure:
     rules = report.entropy_scaled_step["rules"]
     figure = Figure(figsize=(8, 3.4), layout="constrained")
     left, right = figure.subplots(1, 2)
@@ -75,7 +81,7 @@ def _step_rules(Figure, report):
     return figure
 
 
-def _q_against_p(Figure, report):
+def _q_against_p(Figure: type[MplFigure], report: DigitsReport) -> MplFigure:
     from .. import plot
 
     digits = report.q_against_p["digits"]

@@ -8,12 +8,17 @@ predicted distribution ``Q`` against the one-hot ``P`` with block characters.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.columns import Columns
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from .digits import DigitsReport
 
 __all__ = ["render", "to_json", "text_bars"]
 
@@ -21,7 +26,7 @@ BAR_WIDTH = 16
 SHADES = " .:-=+*#%@"  # pixel intensity 0..16, dark to bright
 
 
-def to_json(report) -> str:
+def to_json(report: DigitsReport) -> str:
     """The report's figures as an indented JSON document (the same for the same seed).
 
     Step-by-step loss curves are included (``step_cross_entropy``, ``step_kl``,
@@ -30,7 +35,7 @@ def to_json(report) -> str:
     return json.dumps(report.as_dict(), indent=1, allow_nan=False)
 
 
-def render(report) -> Group:
+def render(report: DigitsReport) -> Group:
     """Every section as a rich panel, plus the settings line and the run time."""
     settings = report.settings
     heading = Text.assemble(
@@ -40,7 +45,7 @@ def render(report) -> Group:
         f"{settings['optimizer']}, learning rate {settings['learning_rate']}, batches of {settings['batch_size']}, "
         f"{settings['epochs']} epochs, {settings['dtype']}, seed {settings['seed']}.",
     )
-    parts = [heading, _same_training(report.kl_vs_cross_entropy), _entropy_scaled(report.entropy_scaled_step),
+    parts: list[RenderableType] = [heading, _same_training(report.kl_vs_cross_entropy), _entropy_scaled(report.entropy_scaled_step),
              _coding(report.label_coding, report.prequential, report.baseline), _q_against_p(report.q_against_p)]
     footer = Text(f"{report.seconds:.1f} s", style="dim")
     for path in report.plot_files:
@@ -51,7 +56,7 @@ def render(report) -> Group:
     return Group(*parts)
 
 
-def text_bars(q, true_label: int, width: int = BAR_WIDTH) -> Text:
+def text_bars(q: Sequence[float], true_label: int, width: int = BAR_WIDTH) -> Text:
     """Ten rows ``digit | bar of q | q``, the true digit (where ``P = 1``) marked ``<- P``.
 
     >>> print(text_bars([0.5, 0.5] + [0.0] * 8, 1, width=4).plain.splitlines()[1])
