@@ -19,7 +19,7 @@ __all__ = ["demo"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def demo():
+def demo() -> None:
     """Demonstrations on real data (needs the extra: pip install 'infoloss[demo]')."""
 
 
@@ -33,7 +33,7 @@ def demo():
               help="Passes over the training digits per training run (fewer: a quicker look).")
 @click.option("--repeats", type=click.IntRange(min=2), default=5, show_default=True,
               help="Seeds of the entropy-scaled-step comparison.")
-def digits(as_json, plot_dir, seed, epochs, repeats):
+def digits(as_json: bool, plot_dir: str | None, seed: int, epochs: int, repeats: int) -> None:
     """Learning is compression, on scikit-learn's 1797 handwritten digits.
 
     \b

@@ -10,10 +10,13 @@ every problem is one line ``Error: ...`` on stderr and exit status 2.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
 from .. import _validate
-from .inputs import InputError, align, max_size_option, read
+from .inputs import Distributions, InputError, align, max_size_option, read
 
 __all__ = ["explore"]
 
@@ -33,7 +36,8 @@ DEFAULT_OUTPUT = "infoloss-explore.html"
 @click.option("-o", "--output", metavar="PAGE", default=DEFAULT_OUTPUT, show_default=True, help="The HTML file to write.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
 @max_size_option
-def explore(p_inline, q_inline, p_file, q_file, logits_inline, target, temperature, nats, seed, output, open_browser):
+def explore(p_inline: str | None, q_inline: str | None, p_file: str | None, q_file: str | None, logits_inline: str | None,
+            target: int | None, temperature: float, nats: bool, seed: int, output: str, open_browser: bool) -> None:
     """Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.
 
     One self-contained HTML file (no network: it works from file:// offline). Drag the bars
@@ -53,14 +57,14 @@ def explore(p_inline, q_inline, p_file, q_file, logits_inline, target, temperatu
     logits = read("logits", logits_inline, None)
     if p is not None and q is not None:
         p, q = align(p, q)
-    options = {"unit": "nats" if nats else "bits", "seed": seed}
+    options: dict[str, Any] = {"unit": "nats" if nats else "bits", "seed": seed}
     if logits is not None:
         options.update(logits=_one_row(logits, "--logits"), temperature=temperature, target=target)
     elif target is not None or temperature != 1.0:
         raise InputError("--target and --temperature go with --logits")
     labels = next((d.labels for d in (p, q, logits) if d is not None and d.labels is not None), None)
     try:
-        path = explorer.page(_one_row(p, "--p"), _one_row(q, "--q"), output, labels=labels, **options)
+        path = Path(explorer.page(_one_row(p, "--p"), _one_row(q, "--q"), output, labels=labels, **options))
     except _validate.InfolossError as error:
         raise InputError(_cli_message(error)) from None
     click.echo(f"wrote {path}: {path.resolve().as_uri()}")
@@ -70,7 +74,7 @@ def explore(p_inline, q_inline, p_file, q_file, logits_inline, target, temperatu
         webbrowser.open(path.resolve().as_uri())
 
 
-def _one_row(distributions, option: str):
+def _one_row(distributions: Distributions | None, option: str) -> list[float] | None:
     if distributions is None:
         return None
     if len(distributions.values) != 1:
@@ -78,7 +82,7 @@ def _one_row(distributions, option: str):
     return [float(v) for v in distributions.values[0]]
 
 
-def _cli_message(error) -> str:
+def _cli_message(error: _validate.InfolossError) -> str:
     # The library names its arguments (p, q, logits, temperature): the user typed --p, --q ...
     argument = error.argument
     where = f"--{argument}" if argument else ""

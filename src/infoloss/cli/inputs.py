@@ -29,9 +29,11 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import numpy as np
@@ -41,6 +43,8 @@ from .main import CommandError, printable
 
 __all__ = ["InputError", "Distributions", "read", "align", "library_call", "check_file", "max_size",
            "max_size_option", "DEFAULT_MAX_SIZE", "FILE_TYPES"]
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])  # a click command, returned as it came
 
 FILE_TYPES = (".csv", ".tsv", ".npy", ".json")
 DEFAULT_MAX_SIZE = 4 << 30  # 4 GiB: larger inputs are refused before they are read
@@ -79,7 +83,7 @@ def _store_max_size(ctx: click.Context, param: click.Parameter, value: int) -> N
         ctx.meta[_MAX_SIZE_KEY] = value
 
 
-def max_size_option(command):
+def max_size_option(command: _Command) -> _Command:
     """Add ``--max-size SIZE`` to a click command; :func:`max_size` reads it back anywhere."""
     return click.option(
         "--max-size", type=ByteSize(), default=DEFAULT_MAX_SIZE, expose_value=False, is_eager=True,

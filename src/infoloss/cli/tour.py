@@ -31,7 +31,7 @@ __all__ = ["tour"]
     help="Show only the examples on this topic (repeatable) [default: all].",
 )
 @click.pass_context
-def tour(ctx, topics):
+def tour(ctx: click.Context, topics: tuple[str, ...]) -> None:
     """Recompute the worked examples of five texts on entropy, cross-entropy and KL divergence.
 
     The texts are a Q&A thread and four blog posts (a weather forecast, Huffman codes, a bag of
@@ -48,8 +48,8 @@ def tour(ctx, topics):
             "cross-entropy and KL divergence, computed with the library and checked against what each text says.",
         )
     )
-    for example, checks in results:
-        out.print(_panel(example, checks))
+    for example, example_checks in results:
+        out.print(_panel(example, example_checks))
     checks = [check for _, example_checks in results for check in example_checks]
     reproduced = sum(check.ok for check in checks)
     style = "bold green" if reproduced == len(checks) else "bold red"
@@ -61,7 +61,7 @@ def tour(ctx, topics):
     ctx.exit(0 if reproduced == len(checks) else 1)
 
 
-def _panel(example: examples.Example, checks) -> Panel:
+def _panel(example: examples.Example, checks: tuple[examples.Check, ...]) -> Panel:
     table = Table(expand=True, show_lines=True)
     table.add_column("", width=2, no_wrap=True)
     table.add_column("claim", ratio=5)
