@@ -88,6 +88,19 @@ def test_fused_mask_3d_and_float32(fused_always):
     torch.testing.assert_close(torch.autograd.grad(loss, z)[0], torch.autograd.grad(want, z)[0])
 
 
+def test_fused_bfloat16_computes_in_float32(fused_always):
+    g = torch.Generator().manual_seed(9)
+    z = (3 * torch.randn(20, 300, generator=g)).bfloat16().requires_grad_(True)
+    y = torch.randint(0, 300, (20,), generator=g)
+    loss = losses.cross_entropy(z, y, label_smoothing=0.1)
+    assert loss.dtype == torch.bfloat16 and "LogitsLoss" in type(loss.grad_fn).__name__
+    (grad,) = torch.autograd.grad(loss, z)
+    exact = z.detach().float().requires_grad_(True)
+    want = F.cross_entropy(exact, y, label_smoothing=0.1)
+    torch.testing.assert_close(loss.float(), want, rtol=8e-3, atol=0)  # bfloat16 rounding of the result
+    torch.testing.assert_close(grad.float(), torch.autograd.grad(want, exact)[0], rtol=8e-3, atol=1e-6)
+
+
 def test_fused_masked_classes_and_ignored_rows_of_minus_inf(fused_always):
     # -inf logits (masked classes) with zero target probability: finite loss, NaN-free gradient;
     # an ignored row of -inf: zero gradient. Softcap keeps -inf masked.
@@ -273,3 +286,44 @@ def test_fast_path_errors_are_the_detailed_ones():
             losses.nll_loss(z, torch.tensor([0, 1, 2, 2]), reduction="avg")
     with pytest.raises(TypeError):
         losses.cross_entropy(z, torch.tensor([0, 1, 2, 2]), ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# JAX eager calls: one cached jitted program, the same values and errors
+# --------------------------------------------------------------------------------------------
+
+
+def test_jax_eager_matches_optax_and_raises_the_detailed_errors():
+    jax = pytest.importorskip("jax")
+    optax = pytest.importorskip("optax")
+    jnp = jax.numpy
+    key = jax.random.PRNGKey(0)
+    z = 3 * jax.random.normal(key, (16, 5))
+    y = jax.random.randint(jax.random.PRNGKey(1), (16,), 0, 5)
+    p = jax.nn.softmax(jax.random.normal(jax.random.PRNGKey(2), (16, 5)))
+    for validate in (True, False):
+        got = losses.cross_entropy(z, y, axis=-1, validate=validate)
+        assert float(got) == pytest.approx(float(optax.softmax_cross_entropy_with_integer_labels(z, y).mean()), rel=1e-6)
+        got = losses.cross_entropy(z, p, axis=-1, label_smoothing=0.1, validate=validate)
+        smoothed = optax.smooth_labels(p, 0.1)
+        assert float(got) == pytest.approx(float(optax.softmax_cross_entropy(z, smoothed).mean()), rel=1e-6)
+        got = losses.kl_div(jax.nn.log_softmax(z), p, reduction="batchmean", validate=validate)
+        assert float(got) == pytest.approx(float(optax.kl_divergence(jax.nn.log_softmax(z), p).mean()), rel=1e-5)
+        got = losses.binary_cross_entropy_with_logits(z, p, validate=validate)
+        assert float(got) == pytest.approx(float(optax.sigmoid_binary_cross_entropy(z, p).mean()), rel=1e-6)
+    ignored = y.at[3].set(-100)  # ignored elements are fine on the fast path
+    want = optax.softmax_cross_entropy_with_integer_labels(z, jnp.where(ignored < 0, 0, ignored))
+    assert float(losses.cross_entropy(z, ignored, axis=-1)) == pytest.approx(
+        float(jnp.sum(jnp.where(ignored < 0, 0.0, want)) / 15), rel=1e-6)
+    with pytest.raises(InputError) as error:
+        losses.cross_entropy(z, y.at[4].set(9), axis=-1)
+    assert (error.value.argument, error.value.index, error.value.value) == ("target", (4,), 9)
+    with pytest.raises(InputError) as error:
+        losses.cross_entropy(z, p.at[2, 1].add(0.5), axis=-1)
+    assert error.value.argument == "target" and error.value.index == (2, ":")
+    with pytest.raises(InputError) as error:
+        losses.binary_cross_entropy(p.at[0, 3].set(1.5), p)
+    assert (error.value.argument, error.value.index) == ("input", (0, 3))
+    # under an outer jit the general (traced) path runs, unchanged
+    jitted = jax.jit(lambda a, b: losses.cross_entropy(a, b, axis=-1))
+    assert float(jitted(z, y)) == pytest.approx(float(losses.cross_entropy(z, y, axis=-1)), rel=1e-6)

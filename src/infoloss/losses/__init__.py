@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import _array, _validate
 from . import _args as args
-from . import _torch_fast
+from . import _jax_fast, _torch_fast
 from ._distill import distillation_js, distillation_kl
 
 __all__ = [
@@ -55,9 +55,12 @@ __all__ = [
     "distillation_js",
 ]
 
-# From this many logits up, a PyTorch cross-entropy whose gradient will be needed takes the
-# memory-saving path (below, the memory does not matter and the plain kernels' lower overhead wins).
-FUSED_MIN_ELEMENTS = 1 << 16
+# From this many logits up (16 MiB of float32), a PyTorch cross-entropy whose gradient will be
+# needed takes the memory-saving path. Below, the memory hardly matters and PyTorch's fused
+# log-softmax kernels win: the chunked path makes more passes, each a parallel region whose
+# thread start-up is not amortised on small logits (measured ~1x F.cross_entropy single-threaded
+# at 512 x 1000, several times slower with 2 threads on a busy machine).
+FUSED_MIN_ELEMENTS = 1 << 22
 
 
 def cross_entropy(
@@ -130,6 +133,12 @@ def cross_entropy(
             and not _fused_applies(input, target, weight, return_entropy, inplace_backward)):
         loss = _torch_fast.cross_entropy(input, target, weight, ignore_index=ignore_index, reduction=reduction,
                                          label_smoothing=label_smoothing, axis=axis, validate=validate)
+        if loss is not NotImplemented:
+            return loss
+    if _jax_fast.is_concrete(input):
+        loss = _jax_fast.call("cross_entropy", cross_entropy, dict(input=input, target=target, weight=weight, mask=mask),
+                              dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing,
+                                   axis=axis, z_loss=z_loss, softcap=softcap, return_entropy=return_entropy), validate)
         if loss is not NotImplemented:
             return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight, "mask": mask})
@@ -216,6 +225,11 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
                                     validate=validate)
         if loss is not NotImplemented:
             return loss
+    if _jax_fast.is_concrete(input):
+        loss = _jax_fast.call("nll_loss", nll_loss, dict(input=input, target=target, weight=weight),
+                              dict(ignore_index=ignore_index, reduction=reduction, axis=axis), validate)
+        if loss is not NotImplemented:
+            return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight})
     input, target, weight = arrays.values()
     axis = args.class_axis("input", tuple(input.shape), axis)
@@ -263,6 +277,12 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=N
     """
     if weight is None and axis is None and _torch_fast.is_tensor(input):
         loss = _torch_fast.binary_cross_entropy(input, target, logits=False, reduction=reduction, validate=validate)
+        if loss is not NotImplemented:
+            return loss
+    if _jax_fast.is_concrete(input):
+        loss = _jax_fast.call("binary_cross_entropy", binary_cross_entropy,
+                              dict(input=input, target=target, weight=weight), dict(reduction=reduction, axis=axis),
+                              validate)
         if loss is not NotImplemented:
             return loss
     x, t, weight, _, xp, out_dtype, validating = _binary_inputs(input, target, weight, None, reduction, axis, validate)
@@ -313,6 +333,12 @@ def binary_cross_entropy_with_logits(
         loss = _torch_fast.binary_cross_entropy(input, target, logits=True, reduction=reduction, validate=validate)
         if loss is not NotImplemented:
             return loss
+    if _jax_fast.is_concrete(input):
+        loss = _jax_fast.call("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits,
+                              dict(input=input, target=target, weight=weight, pos_weight=pos_weight),
+                              dict(reduction=reduction, axis=axis), validate)
+        if loss is not NotImplemented:
+            return loss
     x, t, weight, pos_weight, xp, out_dtype, _ = _binary_inputs(
         input, target, weight, pos_weight, reduction, axis, validate
     )
@@ -360,6 +386,11 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
     if _torch_fast.is_tensor(input):
         loss = _torch_fast.kl_div(input, target, reduction=reduction, log_target=log_target, axis=axis,
                                   validate=validate)
+        if loss is not NotImplemented:
+            return loss
+    if _jax_fast.is_concrete(input):
+        loss = _jax_fast.call("kl_div", kl_div, dict(input=input, target=target),
+                              dict(reduction=reduction, log_target=log_target, axis=axis), validate)
         if loss is not NotImplemented:
             return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target})

@@ -37,8 +37,7 @@ def is_tensor(x) -> bool:
 def cross_entropy(input, target, weight, *, ignore_index, reduction, label_smoothing, axis, validate):
     """``losses.cross_entropy`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
-    if (not _plain_rows(torch, input, axis) or type(target) is not torch.Tensor
-            or _array.is_torch_tracing(torch, target)):
+    if not _plain_rows(torch, input, target, axis):
         return NotImplemented
     if not _options_ok(("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing)):
         _validate.check_reduction(reduction)
@@ -61,9 +60,7 @@ def cross_entropy(input, target, weight, *, ignore_index, reduction, label_smoot
             low, high, low_sum, high_sum, low_logit = torch.stack(
                 (*torch.aminmax(target), *torch.aminmax(target.sum(1)), input.amin())
             ).tolist()
-            tolerance = _validate.sum_tolerance(target.dtype)
-            ok = (low >= 0 and high < math.inf and abs(low_sum - 1) <= tolerance and abs(high_sum - 1) <= tolerance
-                  and low_logit > -math.inf)
+            ok = probabilities_ok(low, high, low_sum, high_sum, tolerance_of(target.dtype)) and low_logit > -math.inf
         else:
             ok = input.amin().item() > -math.inf  # -inf logits need 0 log 0 = 0 (general path)
         if not ok:
@@ -75,8 +72,7 @@ def cross_entropy(input, target, weight, *, ignore_index, reduction, label_smoot
 def nll_loss(input, target, weight, *, ignore_index, reduction, axis, validate):
     """``losses.nll_loss`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
-    if (not _plain_rows(torch, input, axis) or type(target) is not torch.Tensor
-            or _array.is_torch_tracing(torch, target)):
+    if not _plain_rows(torch, input, target, axis):
         return NotImplemented
     n_rows, n_classes = input.shape
     if target.dtype != torch.int64 or target.shape != (n_rows,):
@@ -114,7 +110,7 @@ def kl_div(input, target, *, reduction, log_target, axis, validate):
         ok = torch.stack((input.amin(), target.amin())).amin().item() > -math.inf
     elif validate:
         low_input, low, high = torch.stack((input.amin(), *torch.aminmax(target))).tolist()
-        ok = low_input > -math.inf and low >= 0 and high < math.inf
+        ok = low_input > -math.inf and non_negative_ok(low, high)
     else:
         ok = input.amin().item() > -math.inf
     if not ok:
@@ -140,7 +136,7 @@ def binary_cross_entropy(input, target, *, logits, reduction, validate):
     if logits:
         if validate:
             low, high, low_logit, high_logit = torch.stack((*torch.aminmax(target), *torch.aminmax(input))).tolist()
-            if not (low >= 0 and high <= 1):
+            if not unit_ok(low, high):
                 return NotImplemented
             finite = -math.inf < low_logit and high_logit < math.inf
         else:
@@ -151,9 +147,39 @@ def binary_cross_entropy(input, target, *, logits, reduction, validate):
         return F.binary_cross_entropy_with_logits(input, target, reduction=reduction)
     if validate:
         low, high, low_input, high_input = torch.stack((*torch.aminmax(target), *torch.aminmax(input))).tolist()
-        if not (low >= 0 and high <= 1 and low_input >= 0 and high_input <= 1):
+        if not (unit_ok(low, high) and unit_ok(low_input, high_input)):
             return NotImplemented
     return F.binary_cross_entropy(input, target, reduction=reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# What the extremes must be for _validate's checks to pass (shared with the JAX fast path).
+# Comparisons with NaN are False, so a NaN extreme always sends the call to the general path.
+# --------------------------------------------------------------------------------------------
+
+
+def indices_ok(low, high, n_classes: int) -> bool:
+    """Kept class indices in [0, C) (check_class_indices)."""
+    return low >= 0 and high < n_classes
+
+
+def probabilities_ok(low, high, low_sum, high_sum, tolerance: float) -> bool:
+    """Finite entries >= 0 and every row sum within ``tolerance`` of 1 (check_distribution)."""
+    return low >= 0 and high < math.inf and abs(low_sum - 1) <= tolerance and abs(high_sum - 1) <= tolerance
+
+
+def tolerance_of(dtype) -> float:
+    return _validate.sum_tolerance(dtype)
+
+
+def non_negative_ok(low, high) -> bool:
+    """Finite and >= 0 (check_non_negative)."""
+    return low >= 0 and high < math.inf
+
+
+def unit_ok(low, high) -> bool:
+    """In [0, 1] (check_in_unit_interval)."""
+    return low >= 0 and high <= 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,13 +187,16 @@ def binary_cross_entropy(input, target, *, logits, reduction, validate):
 # --------------------------------------------------------------------------------------------
 
 
-def _plain_rows(torch, input, axis) -> bool:
-    """(N, C) float32/float64 logits with N, C >= 1, classes on axis 1, outside tracing."""
-    return (
-        type(input) is torch.Tensor and input.ndim == 2 and input.dtype in (torch.float32, torch.float64)
-        and (axis is None or (type(axis) is int and axis in (1, -1)))
-        and input.shape[0] > 0 and input.shape[1] > 0 and not _array.is_torch_tracing(torch, input)
-    )
+def _plain_rows(torch, input, target, axis) -> bool:
+    """(N, C) float32/float64 logits with N, C >= 1, classes on axis 1, a tensor target, outside
+    tracing."""
+    if type(input) is not torch.Tensor or type(target) is not torch.Tensor or input.dim() != 2:
+        return False
+    if axis is not None and (type(axis) is not int or axis not in (1, -1)):
+        return False
+    n_rows, n_classes = input.shape
+    return (n_rows > 0 and n_classes > 0 and (input.dtype is torch.float32 or input.dtype is torch.float64)
+            and not _array.is_torch_tracing(torch, input) and not _array.is_torch_tracing(torch, target))
 
 
 def _options_ok(key) -> bool:
@@ -193,7 +222,7 @@ def _weight_ok(torch, weight, input, validate) -> bool:
     if not validate:
         return True
     low, high = torch.aminmax(weight)
-    return low.item() >= 0 and high.item() < math.inf
+    return non_negative_ok(low.item(), high.item())
 
 
 def _no_ignored_targets(torch, target, n_classes, ignore_index, validate) -> bool:
@@ -204,7 +233,7 @@ def _no_ignored_targets(torch, target, n_classes, ignore_index, validate) -> boo
         return False
     if validate:
         low, high = torch.aminmax(target)
-        return low.item() >= 0 and high.item() < n_classes
+        return indices_ok(low.item(), high.item(), n_classes)
     if ignore_index >= n_classes:
         return False
     return target.min().item() >= 0

@@ -61,7 +61,8 @@ def logits_cross_entropy_op(
     if reduction == "mean":
         total = rule.mean_total
         row_scale = row_scale / torch.where(total == 0, torch.ones_like(total), total)
-    return LogitsLossFunction.apply(logits, rule, row_scale, reduction != "none", _chunk_rows(rule, n_rows, n_classes))
+    chunk = _chunk_rows(rule, n_rows, n_classes, in_buffer=logits.dtype == acc)
+    return LogitsLossFunction.apply(logits, rule, row_scale, reduction != "none", chunk)
 
 
 # Dense targets and softcap need a few chunk-sized temporaries (about 2-3 floats per logit):
@@ -71,11 +72,12 @@ _DENSE_CHUNK_FRACTION = 16
 _MIN_DENSE_CHUNK_ELEMENTS = 1 << 22
 
 
-def _chunk_rows(rule, n_rows: int, n_classes: int) -> int:
+def _chunk_rows(rule, n_rows: int, n_classes: int, *, in_buffer: bool) -> int:
     """Rows per chunk. Class indices without softcap work in place in the gradient buffer and
     need no chunk-sized temporary, so one chunk of all the rows: the fewest passes (on a busy
-    machine every op's parallel start-up costs, so fewer, larger ops win)."""
-    if not rule.dense and rule.softcap is None:
+    machine every op's parallel start-up costs, so fewer, larger ops win). Float16/bfloat16
+    logits are computed in float32 copies of each chunk, so they are chunked like dense targets."""
+    if in_buffer and not rule.dense and rule.softcap is None:
         return max(n_rows, 1)
     elements = max(n_rows * n_classes // _DENSE_CHUNK_FRACTION, _MIN_DENSE_CHUNK_ELEMENTS)
     return max(1, min(n_rows, elements // max(n_classes, 1)))

@@ -1,0 +1,168 @@
+"""JAX eager calls of :mod:`infoloss.losses`: one cached ``jax.jit`` program per loss and options.
+
+Called eagerly, the general path dispatches each array operation on its own (tens of
+microseconds apiece) and syncs the device once per value check. Here the loss itself (the same
+public function, traced: its value checks skip themselves under tracing) runs as one compiled
+program, cached per loss, option values and the arguments present (``jax.jit`` adds shapes and
+dtypes), and, when validating, the same program also returns the extremes the checks need
+(:data:`STATS`), read with one sync. Are they fine (the rules in :mod:`._torch_fast`, shared with
+PyTorch's fast path), the result is returned; if not, the caller runs the general eager path,
+which repeats the detailed checks and raises the precise error (argument, position, value).
+Under an outer ``jax.jit`` nothing changes (tracers take the general path, as before).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import _torch_fast as rules
+
+_KERNELS: dict = {}
+_KERNELS_MAX = 256
+
+
+def is_concrete(x) -> bool:
+    """``x`` is a JAX array with values (not a tracer): JAX already imported, else it cannot be."""
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
+
+
+def call(name: str, function, arrays: dict, options: dict, validate: bool):
+    """``function(**arrays, **options, validate=False)`` as one cached jitted program, or
+    NotImplemented (an unhashable option, an array that is not a concrete JAX array, extremes
+    that a check would refuse: the caller then runs the general path)."""
+    import jax
+
+    present = tuple(k for k, v in arrays.items() if v is not None)
+    values = [arrays[k] for k in present]
+    if not all(isinstance(v, jax.Array) and not isinstance(v, jax.core.Tracer) and v.size for v in values):
+        return NotImplemented  # (empty arrays: the general path, whose checks need no extremes)
+    stats = STATS.get(name) if validate else None
+    try:
+        key = (name, tuple(sorted(options.items())), present, stats is not None)
+        kernel = _KERNELS.get(key)
+    except TypeError:  # an unhashable option value: the general path checks and refuses it
+        return NotImplemented
+    if kernel is None:
+        kernel = jax.jit(_program(function, present, options, stats))
+        if len(_KERNELS) < _KERNELS_MAX:
+            _KERNELS[key] = kernel
+    out, extremes = kernel(*values)
+    if stats is not None and not _fine(name, dict(zip(present, values)), options, extremes.tolist()):
+        return NotImplemented
+    return out
+
+
+def _program(function, present, options, stats):
+    def program(*values):
+        named = dict(zip(present, values))
+        out = function(**named, **options, validate=False)
+        return out, (None if stats is None else stats(options, **named))
+
+    return program
+
+
+# --------------------------------------------------------------------------------------------
+# The extremes each loss's checks read (traced), and whether they pass (on the host)
+# --------------------------------------------------------------------------------------------
+
+
+def _jnp():
+    import jax.numpy as jnp
+
+    return jnp
+
+
+def _index_stats(options, input, target, weight=None, mask=None):
+    """(lowest, highest) kept class index, ignored (and masked) elements left out; the class
+    weights' extremes."""
+    jnp = _jnp()
+    kept = target != options.get("ignore_index", -100)
+    if mask is not None:
+        kept = kept & mask
+    safe = jnp.where(kept, target, 0).astype(jnp.float32)
+    parts = [jnp.min(safe), jnp.max(safe)]
+    if weight is not None:
+        parts += [jnp.min(weight).astype(jnp.float32), jnp.max(weight).astype(jnp.float32)]
+    return jnp.stack(parts)
+
+
+def _probs_stats(options, input, target, weight=None, mask=None):
+    """Extremes of the kept probability rows: entries and row sums (classes on ``axis``)."""
+    jnp = _jnp()
+    axis = _class_axis(options, target.ndim)
+    sums = jnp.sum(target, axis=axis)
+    if mask is not None:
+        target = jnp.where(jnp.expand_dims(mask, axis), target, 1.0 / target.shape[axis])
+        sums = jnp.where(mask, sums, 1.0)
+    parts = [jnp.min(target), jnp.max(target), jnp.min(sums), jnp.max(sums)]
+    if weight is not None:
+        parts += [jnp.min(weight), jnp.max(weight)]
+    return jnp.stack([p.astype(jnp.float32) for p in parts])
+
+
+def _cross_entropy_stats(options, input, target, weight=None, mask=None):
+    jnp = _jnp()
+    if jnp.issubdtype(target.dtype, jnp.integer):
+        return _index_stats(options, input, target, weight, mask)
+    return _probs_stats(options, input, target, weight, mask)
+
+
+def _kl_stats(options, input, target):
+    jnp = _jnp()
+    if options.get("log_target"):
+        return jnp.stack([jnp.any(jnp.isnan(input)), jnp.any(jnp.isnan(target))]).astype(jnp.float32)
+    return jnp.stack([jnp.any(jnp.isnan(input)).astype(jnp.float32), jnp.min(target).astype(jnp.float32),
+                      jnp.max(target).astype(jnp.float32)])
+
+
+def _binary_stats(options, input, target, weight=None, pos_weight=None, logits=False):
+    jnp = _jnp()
+    parts = [jnp.min(target), jnp.max(target)]
+    if not logits:
+        parts += [jnp.min(input), jnp.max(input)]
+    for w in (weight, pos_weight):
+        if w is not None:
+            parts += [jnp.min(w), jnp.max(w)]
+    return jnp.stack([p.astype(jnp.float32) for p in parts])
+
+
+def _class_axis(options, ndim):
+    axis = options.get("axis")
+    if axis is None:
+        axis = 1 if ndim >= 2 else 0
+    return axis % max(ndim, 1)
+
+
+STATS = {
+    "cross_entropy": _cross_entropy_stats,
+    "nll_loss": _index_stats,
+    "kl_div": _kl_stats,
+    "binary_cross_entropy": _binary_stats,
+    "binary_cross_entropy_with_logits": lambda options, *a, **k: _binary_stats(options, *a, **k, logits=True),
+}
+
+
+def _fine(name, arrays, options, extremes) -> bool:
+    """Do the extremes pass the checks the general path would run? (False: it runs them.)"""
+    input, target = arrays["input"], arrays["target"]
+    if name in ("cross_entropy", "nll_loss") and _jnp().issubdtype(target.dtype, _jnp().integer):
+        n_classes = input.shape[_class_axis(options, input.ndim)]
+        return rules.indices_ok(extremes[0], extremes[1], n_classes) and _non_negative(extremes[2:])
+    if name == "cross_entropy":
+        return (rules.probabilities_ok(*extremes[:4], rules.tolerance_of(target.dtype))
+                and _non_negative(extremes[4:]))
+    if name == "kl_div":
+        if options.get("log_target"):
+            return extremes == [0.0, 0.0]
+        return extremes[0] == 0.0 and _non_negative(extremes[1:])
+    low, high = extremes[:2]
+    rest = extremes[2:]
+    if name == "binary_cross_entropy":
+        return rules.unit_ok(low, high) and rules.unit_ok(*rest[:2]) and _non_negative(rest[2:])
+    return rules.unit_ok(low, high) and _non_negative(rest)
+
+
+def _non_negative(extremes) -> bool:
+    """Pairs (min, max) of weights: finite and >= 0."""
+    return all(rules.non_negative_ok(extremes[i], extremes[i + 1]) for i in range(0, len(extremes), 2))
