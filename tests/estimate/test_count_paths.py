@@ -98,12 +98,21 @@ def test_non_contiguous_and_byte_swapped_inputs(monkeypatch, kernels):
     if kernels == "numpy":
         monkeypatch.setattr(_counts, "_KERNELS", None)
     base = rng.integers(-50, 50, 3001)
-    for x in (base[::3], base.astype(">i8"), WIDE_POOL[rng.integers(0, 50, 999)].astype(">i8")[::2]):
+    few_wide = WIDE_POOL[rng.integers(0, 50, 3000)]
+    for x in (base[::3], base.astype(">i8"), WIDE_POOL[rng.integers(0, 50, 999)].astype(">i8")[::2],
+              few_wide.astype(">i8"), few_wide.astype(">i8")[::2], (few_wide / 7).astype(">f8")):
         labels, counts = _reference(x)
         result = _counts.count(x, keep_codes=True)
         np.testing.assert_array_equal(result.labels, labels)
         np.testing.assert_array_equal(result.counts, counts)
         np.testing.assert_array_equal(result.labels[result.codes], x)
+
+
+def test_byte_swapped_samples_in_divergences():
+    x, y = np.array([1, 2, 2, 3], dtype=">i8"), np.array([2, 3, 3, 4], dtype=">i8")
+    native = (x.astype("<i8"), y.astype("<i8"))
+    for function in (estimate.kl_divergence, estimate.js_divergence, estimate.mutual_information):
+        assert float(function(x, y, "laplace")) == float(function(*native, "laplace"))
 
 
 def test_hash_table_gives_way_to_a_sort_past_its_limit(monkeypatch):

@@ -481,6 +481,8 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         return rank[codes.reshape(-1)], uniques[order]
+    if not values.dtype.isnative:  # pandas's hash tables read native byte order only
+        values = values.astype(values.dtype.newbyteorder("="))
     codes, uniques = pd.factorize(values)  # None and NaN get code -1 (callers check)
     return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
