@@ -385,7 +385,7 @@ def has_float64(x: Array) -> bool:
     if array_api_compat.is_jax_array(x):
         import jax
 
-        return bool(jax.config.jax_enable_x64)
+        return bool(jax.config.read("jax_enable_x64"))  # type: ignore[no-untyped-call]  # jax leaves read() unannotated
     return True
 
 

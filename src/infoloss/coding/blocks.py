@@ -24,11 +24,17 @@ import os
 import signal
 import sys
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .range import TOTAL, BoundedDecoder, Encoder, PayloadExhausted
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
 
 __all__ = ["BlockModel", "BlockPool", "encode_block", "decode_block", "default_workers"]
 
@@ -46,7 +52,7 @@ class BlockModel:
     to_symbol: np.ndarray = field(init=False, repr=False)
     identity: bool = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         to_symbol = np.zeros(256, dtype=np.int32)
         to_symbol[self.byte_values] = np.arange(len(self.byte_values), dtype=np.int32)
         object.__setattr__(self, "probabilities", self.frequencies / TOTAL)
@@ -55,7 +61,7 @@ class BlockModel:
         object.__setattr__(self, "identity", int(self.byte_values[-1]) == len(self.byte_values) - 1)
 
 
-def encode_block(model: BlockModel, data) -> tuple[bytes, int]:
+def encode_block(model: BlockModel, data: bytes | memoryview | np.ndarray) -> tuple[bytes, int]:
     """One block's payload (constriction range-coder words, little-endian) and its CRC-32.
 
     >>> model = BlockModel(np.array([97, 98], np.uint8), np.array([3 << 22, 1 << 22]))
@@ -107,14 +113,14 @@ class BlockPool:
     they are ready.
     """
 
-    def __init__(self, model: BlockModel, workers: int | None, blocks: int, size: int):
+    def __init__(self, model: BlockModel, workers: int | None, blocks: int, size: int) -> None:
         self.model = model
         if workers is None:
             workers = default_workers() if size >= PARALLEL_FROM else 1
         self.workers = max(1, min(workers, blocks))
-        self._executor = None
+        self._executor: ProcessPoolExecutor | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> BlockPool:
         if self.workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -124,26 +130,26 @@ class BlockPool:
                                                  initargs=(self.model,))
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
         return False
 
-    def encode(self, blocks):
+    def encode(self, blocks: Iterable[bytes | memoryview | np.ndarray]) -> Iterator[tuple[bytes, int]]:
         """``(payload, crc)`` of each block of original bytes in ``blocks`` (an iterable of bytes)."""
         return self._ordered(_encode_task, ((block,) for block in blocks))
 
-    def decode(self, blocks):
+    def decode(self, blocks: Iterable[tuple[bytes, int, int]]) -> Iterator[np.ndarray | str]:
         """``decode_block``'s result for each ``(payload, crc, count)`` in ``blocks``."""
         return self._ordered(_decode_task, blocks)
 
-    def _ordered(self, task, arguments):
+    def _ordered(self, task: Callable[..., Any], arguments: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
         if self._executor is None:
             inline = _INLINE[task]
             for item in arguments:
                 yield inline(self.model, *item)
             return
-        pending = collections.deque()
+        pending: collections.deque[Future[Any]] = collections.deque()
         limit = IN_FLIGHT_PER_WORKER * self.workers
         for item in arguments:
             pending.append(self._executor.submit(task, *item))
@@ -176,17 +182,22 @@ def _start_worker(model: BlockModel) -> None:
 
 
 def _encode_task(data: bytes) -> tuple[bytes, int]:
-    return encode_block(_MODEL, data)
+    return encode_block(_worker_model(), data)
 
 
-def _decode_task(payload: bytes, crc: int, count: int):
-    return decode_block(_MODEL, payload, crc, count)
+def _decode_task(payload: bytes, crc: int, count: int) -> np.ndarray | str:
+    return decode_block(_worker_model(), payload, crc, count)
 
 
-_INLINE = {_encode_task: encode_block, _decode_task: decode_block}
+def _worker_model() -> BlockModel:
+    assert _MODEL is not None, "the pool's initializer (_start_worker) sets the model before any task"
+    return _MODEL
 
 
-def _context():
+_INLINE: dict[Callable[..., Any], Callable[..., Any]] = {_encode_task: encode_block, _decode_task: decode_block}
+
+
+def _context() -> BaseContext:
     """How workers start: forked (POSIX but macOS) when this process runs one thread, so they
     inherit the imports and start in milliseconds; otherwise from a fork server (a lock held by
     another thread at the fork would stay held in the child forever), or spawned (Windows, macOS)."""

@@ -61,10 +61,13 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, BinaryIO, ClassVar, Literal, NoReturn, Protocol, cast
 
 import numpy as np
 
+from .._typing import ArrayLike
 from .._validate import InputError
 from .blocks import BlockModel, BlockPool
 from .range import (
@@ -94,6 +97,19 @@ _CRC = struct.Struct("<I")
 HEADER_MAX = _FIXED.size + 256 * _ENTRY.itemsize + _CRC.size  # version 1; version 2 adds 16 bytes a block
 
 
+#: ``progress(phase, done_bytes, total_bytes)``, called as each pass advances.
+Progress = Callable[[str, int, int], object]
+
+
+class Source(Protocol):
+    """What the writer reads: ``size`` bytes named ``name``, as uint8 arrays from the start per pass."""
+
+    name: str
+    size: int
+
+    def chunks(self) -> Iterator[np.ndarray]: ...
+
+
 class FormatError(InputError):
     """A compressed file that cannot be decoded: foreign, newer, truncated, corrupted or forged.
 
@@ -121,7 +137,7 @@ class Header:
     sha256: bytes
     byte_values: np.ndarray  # uint8, increasing
     frequencies: np.ndarray  # int64, sum TOTAL (empty only for empty data)
-    version = 1
+    version: ClassVar[Literal[1]] = 1
 
     @property
     def size(self) -> int:
@@ -145,7 +161,7 @@ class HeaderV2:
     byte_values: np.ndarray  # uint8, increasing
     frequencies: np.ndarray  # int64, sum TOTAL (empty only for empty data)
     blocks: np.ndarray  # _BLOCK entries: offset, length, crc
-    version = 2
+    version: ClassVar[Literal[2]] = 2
 
     @property
     def size(self) -> int:
@@ -170,7 +186,7 @@ class HeaderV2:
         return body + _CRC.pack(zlib.crc32(body))
 
 
-def _entries(byte_values, frequencies) -> bytes:
+def _entries(byte_values: np.ndarray, frequencies: np.ndarray) -> bytes:
     entries = np.empty(len(byte_values), dtype=_ENTRY)
     entries["byte"] = byte_values
     entries["frequency"] = frequencies
@@ -187,20 +203,23 @@ def block_count(length: int, block_bytes: int, k: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def scan(source, progress=None) -> Scan:
+def scan(source: Source, progress: Progress | None = None) -> Scan:
     """Count bytes and hash ``source`` (anything with ``chunks()`` and ``size``) in one pass."""
     counts = np.zeros(256, dtype=np.int64)
     sha, crc, done = hashlib.sha256(), 0, 0
     for chunk in source.chunks():
-        sha.update(chunk)
-        crc = zlib.crc32(chunk, crc)
+        # .data: the array's buffer (NumPy's stubs call an array a Buffer only on Python >= 3.12).
+        sha.update(chunk.data)
+        crc = zlib.crc32(chunk.data, crc)
         counts += count_bytes(chunk)
         done += chunk.size
         _report(progress, "scan", done, source.size)
     return Scan(counts=counts, length=done, sha256=sha.digest(), crc32=crc)
 
 
-def build(source, *, model, floor, progress, version: int = VERSION, workers: int | None = None):
+def build(source: Source, *, model: ArrayLike | None, floor: float | None, progress: Progress | None,
+          version: int = VERSION, workers: int | None = None,
+          ) -> tuple[Header | HeaderV2, list[bytes] | list[memoryview], dict[str, Any]]:
     """Header, payload parts and the predicted rates of ``source`` coded under ``model`` (or its own).
 
     ``version`` 2 codes blocks of ``CHUNK`` bytes on ``workers`` processes
@@ -216,21 +235,26 @@ def build(source, *, model, floor, progress, version: int = VERSION, workers: in
 
     byte_values = np.flatnonzero(frequencies).astype(np.uint8)
     coded = seen.length and len(byte_values) > 1
+    header: Header | HeaderV2
+    payload: list[bytes] | list[memoryview]
     if version == 1:
         payload = [_encode(source, seen, byte_values, frequencies[byte_values], progress)] if coded else []
         size = sum(len(part) for part in payload)
         header = Header(length=seen.length, payload_bytes=size, payload_crc=zlib.crc32(payload[0]) if payload else 0,
                         sha256=seen.sha256, byte_values=byte_values, frequencies=frequencies[byte_values])
     else:
-        model_ = BlockModel(byte_values, frequencies[byte_values]) if coded else None
-        payload, index = _encode_blocks(source, seen, model_, workers, progress) if coded else ([], np.zeros(0, _BLOCK))
+        if coded:
+            model_ = BlockModel(byte_values, frequencies[byte_values])
+            payload, index = _encode_blocks(source, seen, model_, workers, progress)
+        else:
+            payload, index = [], np.zeros(0, _BLOCK)
         header = HeaderV2(length=seen.length, block_bytes=CHUNK, sha256=seen.sha256, byte_values=byte_values,
                           frequencies=frequencies[byte_values], blocks=index)
     return header, payload, dict(original_bytes=seen.length, model="fitted" if model is None else "given",
                                  **_figures(seen, frequencies))
 
 
-def _figures(seen: Scan, frequencies) -> dict:
+def _figures(seen: Scan, frequencies: np.ndarray) -> dict[str, float | None]:
     """H(p), H(p, q) and D(p || q) in bits per byte: p the data's bytes, q the model as coded."""
     if not seen.length:
         return {"entropy": None, "cross_entropy": None, "kl_divergence": None}
@@ -244,15 +268,17 @@ def _figures(seen: Scan, frequencies) -> dict:
     }
 
 
-def _encode_blocks(source, seen: Scan, model: BlockModel, workers, progress):
+def _encode_blocks(source: Source, seen: Scan, model: BlockModel, workers: int | None,
+                   progress: Progress | None) -> tuple[list[bytes], np.ndarray]:
     """Version 2: each CHUNK of ``source`` coded on its own (in parallel); payloads and index."""
-    crc, done, parts = 0, 0, []
+    crc, done = 0, 0
+    parts: list[bytes] = []
     index = np.zeros(block_count(seen.length, CHUNK, len(model.byte_values)), dtype=_BLOCK)
 
-    def blocks(copy: bool):
+    def blocks(copy: bool) -> Iterator[bytes | np.ndarray]:
         nonlocal crc, done
         for chunk in source.chunks():
-            crc = zlib.crc32(chunk, crc)
+            crc = zlib.crc32(chunk.data, crc)
             done += chunk.size
             # The source reuses its buffer: a pool, which sends blocks later, gets a copy.
             yield chunk.tobytes() if copy else chunk
@@ -271,13 +297,14 @@ def _encode_blocks(source, seen: Scan, model: BlockModel, workers, progress):
     return parts, index
 
 
-def _encode(source, seen: Scan, byte_values, frequencies, progress) -> memoryview:
+def _encode(source: Source, seen: Scan, byte_values: np.ndarray, frequencies: np.ndarray,
+            progress: Progress | None) -> memoryview:
     """Version 1: the whole input through one coder."""
     model = BlockModel(byte_values, frequencies)
     encoder = Encoder()
     crc, done = 0, 0
     for chunk in source.chunks():
-        crc = zlib.crc32(chunk, crc)
+        crc = zlib.crc32(chunk.data, crc)
         encoder.encode(chunk.astype(np.int32) if model.identity else np.take(model.to_symbol, chunk),
                        model.probabilities, perfect=True)
         done += chunk.size
@@ -286,10 +313,10 @@ def _encode(source, seen: Scan, byte_values, frequencies, progress) -> memoryvie
         raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
     words = encoder.words()
     del encoder  # free the coder's buffer before the header and the write
-    return memoryview(words.astype("<u4", copy=False)).cast("B")  # no copy on little-endian
+    return words.astype("<u4", copy=False).data.cast("B")  # no copy on little-endian
 
 
-def _model_probabilities(seen: Scan, model, floor):
+def _model_probabilities(seen: Scan, model: ArrayLike | None, floor: float | None) -> np.ndarray | None:
     """The order-0 model as 256 probabilities (floored), or None for empty data and no model."""
     if model is None:
         if not seen.length:
@@ -301,7 +328,7 @@ def _model_probabilities(seen: Scan, model, floor):
     return apply_floor(weights / weights.sum(), floor)
 
 
-def _checked_model(model) -> np.ndarray:
+def _checked_model(model: ArrayLike) -> np.ndarray:
     try:
         weights = np.asarray(model, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -319,7 +346,7 @@ def _checked_model(model) -> np.ndarray:
     return weights
 
 
-def _raise_unmodelled(source, unmodelled: np.ndarray):
+def _raise_unmodelled(source: Source, unmodelled: np.ndarray) -> NoReturn:
     offset = 0
     for chunk in source.chunks():
         hits = np.flatnonzero(unmodelled[chunk])
@@ -330,7 +357,8 @@ def _raise_unmodelled(source, unmodelled: np.ndarray):
                 f"byte {value} (0x{value:02x}, {bytes([value])!r}) at offset {position} of {source.name} "
                 "has probability 0 under the model (it never occurs in the model's data), so it cannot "
                 "be coded", argument=None, value=value,
-                hint="pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least that much")
+                hint="pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least "
+                     "that much")
         offset += chunk.size
     raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
 
@@ -340,7 +368,8 @@ def _raise_unmodelled(source, unmodelled: np.ndarray):
 # --------------------------------------------------------------------------------------------
 
 
-def read(stream, size: int, name: str, *, max_output: int | None = None):
+def read(stream: BinaryIO, size: int, name: str, *,
+         max_output: int | None = None) -> tuple[Header | HeaderV2, bytes | BinaryIO]:
     """Parse and check the header (and a version-1 payload); nothing is decoded yet.
 
     ``stream`` is positioned at the start of the file, whose total size is ``size``; the
@@ -377,7 +406,8 @@ def read(stream, size: int, name: str, *, max_output: int | None = None):
     return header, payload
 
 
-def decoded_blocks(header, payload, name: str, *, progress=None, workers: int | None = None):
+def decoded_blocks(header: Header | HeaderV2, payload: bytes | BinaryIO, name: str, *,
+                   progress: Progress | None = None, workers: int | None = None) -> Iterator[np.ndarray]:
     """The original bytes block by block (uint8 arrays); FormatError unless the SHA-256 matches.
 
     ``payload`` as :func:`read` returns it. Version-2 blocks are decoded on ``workers``
@@ -387,11 +417,15 @@ def decoded_blocks(header, payload, name: str, *, progress=None, workers: int | 
     """
     sha, done = hashlib.sha256(), 0
     pending = None
-    blocks = _blocks(header, payload, name) if header.version == 1 else _blocks_v2(header, payload, name, workers)
+    # read() returns a version-1 payload as bytes, a version-2 one as the stream its blocks are read from.
+    if header.version == 1:
+        blocks = _blocks(header, cast(bytes, payload), name)
+    else:
+        blocks = _blocks_v2(header, cast(BinaryIO, payload), name, workers)
     for block in blocks:
         if pending is not None:
             yield pending
-        sha.update(block)
+        sha.update(block.data)
         done += block.size
         _report(progress, "decode", done, header.length)
         pending = block
@@ -401,7 +435,7 @@ def decoded_blocks(header, payload, name: str, *, progress=None, workers: int | 
         yield pending
 
 
-def _read_header(stream, size: int, name: str):
+def _read_header(stream: BinaryIO, size: int, name: str) -> Header | HeaderV2:
     head = stream.read(len(MAGIC))
     if head != MAGIC:
         if not head:
@@ -446,6 +480,7 @@ def _read_header(stream, size: int, name: str):
         raise FormatError(f"{name} has a corrupted header (header checksum mismatch); refusing to decode it")
     entries = np.frombuffer(body, dtype=_ENTRY, count=k, offset=fixed.size)
     byte_values, frequencies = entries["byte"].copy(), entries["frequency"].astype(np.int64)
+    header: Header | HeaderV2
     if version == 1:
         header = Header(length, payload_bytes, payload_crc, sha, byte_values, frequencies)
     else:
@@ -471,9 +506,9 @@ def _check_block_layout(name: str, size: int, length: int, block_bytes: int, blo
                           f"{needed:,} bytes, but the file has {size:,}")
 
 
-def _check_consistent(header, kind: int, precision: int, name: str) -> None:
+def _check_consistent(header: Header | HeaderV2, kind: int, precision: int, name: str) -> None:
     """Fields that passed the CRC but make no sense: a writer bug or a forged file."""
-    problems = []
+    problems: list[str] = []
     if kind != MODEL_ORDER0:
         problems.append(f"unknown model kind {kind}")
     if precision != PRECISION:
@@ -518,6 +553,7 @@ def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
     if model_ok:
         # Every block costs at least the shortest code length per byte: the least payload it needs.
         capacities = capacity_symbols(lengths // 4, header.frequencies)
+        assert capacities is not None, "blocks exist only for k >= 2 byte values (_check_block_layout)"
         bad = np.flatnonzero(header.block_counts() > capacities)
         if bad.size:
             i = int(bad[0])
@@ -527,7 +563,7 @@ def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
     return []
 
 
-def _blocks(header: Header, payload: bytes, name: str):
+def _blocks(header: Header, payload: bytes, name: str) -> Iterator[np.ndarray]:
     """Version 1: one bounded decoder over the whole payload, CHUNK bytes at a time."""
     remaining = header.length
     if remaining and len(header.byte_values) == 1:
@@ -548,7 +584,7 @@ def _blocks(header: Header, payload: bytes, name: str):
         remaining -= count
 
 
-def _blocks_v2(header: HeaderV2, stream, name: str, workers):
+def _blocks_v2(header: HeaderV2, stream: BinaryIO, name: str, workers: int | None) -> Iterator[np.ndarray]:
     """Version 2: block payloads read in order (as long as the index says), decoded on the
     pool, yielded in order."""
     if header.length and len(header.byte_values) == 1:
@@ -558,7 +594,7 @@ def _blocks_v2(header: HeaderV2, stream, name: str, workers):
         return
     counts = header.block_counts()
 
-    def payloads():
+    def payloads() -> Iterator[tuple[bytes, int, int]]:
         for number, (_, length, crc) in enumerate(header.blocks.tolist()):
             payload = stream.read(length)
             if len(payload) != length:
@@ -573,7 +609,7 @@ def _blocks_v2(header: HeaderV2, stream, name: str, workers):
             yield result
 
 
-def _constant_blocks(header):
+def _constant_blocks(header: Header | HeaderV2) -> Iterator[np.ndarray]:
     """One byte value: the output is that byte, ``length`` times (no payload)."""
     remaining = header.length
     block = np.full(min(CHUNK, remaining), header.byte_values[0], dtype=np.uint8)
@@ -582,6 +618,6 @@ def _constant_blocks(header):
         remaining -= min(CHUNK, remaining)
 
 
-def _report(progress, phase: str, done: int, total: int) -> None:
+def _report(progress: Progress | None, phase: str, done: int, total: int) -> None:
     if progress is not None:
         progress(phase, done, total)

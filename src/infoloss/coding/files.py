@@ -25,22 +25,30 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
+from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError, check_integer
 from . import container
 
 try:
     import fcntl  # POSIX: a .part file being written is locked, so a second run can tell it from a stale one
 except ImportError:  # pragma: no cover - Windows: no locks; a .part found is taken as stale
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # the module, or None where the platform has none
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX flags; 0 where the platform has none
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+#: A bytes-like object: ``bytes``, ``bytearray``, ``memoryview``, a uint8 array.
+BytesLike = bytes | bytearray | memoryview | np.ndarray
+#: A file's path.
+StrPath = str | os.PathLike[str]
 
 __all__ = ["byte_counts", "compress", "decompress", "compress_file", "decompress_file",
            "CompressionStats", "DecompressionStats"]
@@ -82,9 +90,10 @@ class CompressionStats:
     @property
     def overhead(self) -> float | None:
         """Payload bits per byte minus the predicted cross-entropy (the coder's own cost)."""
-        if not self.original_bytes:
+        payload, predicted = self.payload_bits_per_byte, self.cross_entropy
+        if payload is None or predicted is None:  # no original bytes
             return None
-        return self.payload_bits_per_byte - self.cross_entropy
+        return payload - predicted
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ class DecompressionStats:
     seconds: float
 
 
-def byte_counts(source, /, *, max_size=None) -> np.ndarray:
+def byte_counts(source: BytesLike | StrPath, /, *, max_size: int | None = None) -> np.ndarray:
     """How often each byte value 0..255 occurs in ``source`` (bytes-like, or a regular file's path).
 
     The order-0 model of a file: pass it as ``model=`` to code another file with this one's
@@ -111,7 +120,8 @@ def byte_counts(source, /, *, max_size=None) -> np.ndarray:
     return container.scan(_BytesSource(source, "source")).counts
 
 
-def compress(data, /, *, model=None, floor=None, format_version=2, workers=None) -> bytes:
+def compress(data: BytesLike, /, *, model: ArrayLike | None = None, floor: float | None = None,
+             format_version: int = 2, workers: int | None = None) -> bytes:
     """Compress bytes with a range coder under an order-0 byte model (see :func:`compress_file`).
 
     ``data`` is bytes-like (``bytes``, ``bytearray``, ``memoryview``, a uint8 array); a ``str``
@@ -129,7 +139,7 @@ def compress(data, /, *, model=None, floor=None, format_version=2, workers=None)
     return b"".join([header.pack(), *payload])
 
 
-def decompress(blob, /, *, max_output=None, workers=None) -> bytes:
+def decompress(blob: BytesLike, /, *, max_output: int | None = None, workers: int | None = None) -> bytes:
     """The original bytes of :func:`compress`'s output (either format version).
 
     Raises :class:`FormatError` if ``blob`` is damaged, forged or announces more than
@@ -139,22 +149,24 @@ def decompress(blob, /, *, max_output=None, workers=None) -> bytes:
     >>> decompress(compress(b"abc"), max_output=2)
     Traceback (most recent call last):
       ...
-    infoloss.coding.container.FormatError: data announces 3 original bytes, more than the limit of 2; refusing to decode it; raise the limit (max_output=, --max-size) if you trust the file
+    infoloss.coding.container.FormatError: data announces 3 original bytes, more than the limit of 2; refusing to
+    decode it; raise the limit (max_output=, --max-size) if you trust the file
     """
     check_integer("max_output", max_output, low=0, allow_none=True, meaning="the most bytes to restore")
     _check_coding_options(2, workers)
     source = _BytesSource(blob, "blob")
     view = source.view
     limit = _physical_memory() if max_output is None else max_output
-    header, payload = container.read(io.BytesIO(view), view.size, "data", max_output=limit)
+    header, payload = container.read(io.BytesIO(view.data), view.size, "data", max_output=limit)
     out = io.BytesIO()
     for block in container.decoded_blocks(header, payload, "data", workers=workers):
-        out.write(block)
+        out.write(block.data)  # .data: the array's buffer (NumPy's stubs call an array a Buffer only on Python >= 3.12)
     return out.getvalue()
 
 
-def compress_file(source, target, /, *, model=None, floor=None, force=False, progress=None,
-                  max_size=None, format_version=2, workers=None) -> CompressionStats:
+def compress_file(source: StrPath, target: StrPath, /, *, model: ArrayLike | None = None, floor: float | None = None,
+                  force: bool = False, progress: container.Progress | None = None, max_size: int | None = None,
+                  format_version: int = 2, workers: int | None = None) -> CompressionStats:
     """Compress the regular file ``source`` into ``target``; return sizes and predicted bit rates.
 
     The model is order-0 (each byte independent): by default the byte frequencies of
@@ -196,8 +208,9 @@ def compress_file(source, target, /, *, model=None, floor=None, force=False, pro
                             compressed_bytes=header.size + header.payload_bytes, seconds=time.perf_counter() - start)
 
 
-def decompress_file(source, target, /, *, force=False, progress=None, max_output=None,
-                    max_size=None, workers=None) -> DecompressionStats:
+def decompress_file(source: StrPath, target: StrPath, /, *, force: bool = False,
+                    progress: container.Progress | None = None, max_output: int | None = None,
+                    max_size: int | None = None, workers: int | None = None) -> DecompressionStats:
     """Restore the file compressed by :func:`compress_file` (either format version).
 
     The header, the payload (each block's, in version 2) and the restored bytes are all
@@ -218,12 +231,12 @@ def decompress_file(source, target, /, *, force=False, progress=None, max_output
         _check_free_space(target, header.length, data.name)
         with _output(target, force) as out:
             for block in container.decoded_blocks(header, payload, data.name, progress=progress, workers=workers):
-                out.write(block)
+                out.write(block.data)
     return DecompressionStats(compressed_bytes=data.size, original_bytes=header.length,
                               seconds=time.perf_counter() - start)
 
 
-def _check_coding_options(format_version, workers) -> None:
+def _check_coding_options(format_version: int, workers: int | None) -> None:
     check_integer("format_version", format_version, low=1, meaning="1 or 2")
     if format_version not in container.VERSIONS:
         raise InputError(f"must be 1 or 2, got format_version={format_version!r}", argument="format_version",
@@ -237,7 +250,7 @@ def _check_coding_options(format_version, workers) -> None:
 
 
 class _BytesSource:
-    def __init__(self, data, argument: str):
+    def __init__(self, data: Any, argument: str) -> None:  # anything: refused below unless bytes-like
         if isinstance(data, (str, os.PathLike)):
             raise InputTypeError(
                 f"must be bytes-like (bytes, bytearray, memoryview, a uint8 array), got {type(data).__name__}",
@@ -251,7 +264,7 @@ class _BytesSource:
                 argument=argument) from None
         self.name, self.size = "data", self.view.size
 
-    def chunks(self):
+    def chunks(self) -> Iterator[np.ndarray]:
         for start in range(0, self.size, container.CHUNK):
             yield self.view[start:start + container.CHUNK]
 
@@ -259,11 +272,11 @@ class _BytesSource:
 class _FileSource:
     """A regular file opened once (checked with fstat before any read), read from the start per pass."""
 
-    def __init__(self, path, argument: str, max_size):
+    def __init__(self, path: StrPath, argument: str, max_size: int | None) -> None:
         check_integer("max_size", max_size, low=0, allow_none=True, meaning="the largest input in bytes")
         self.path, self.name, self.argument, self.max_size = Path(path), str(path), argument, max_size
 
-    def __enter__(self):
+    def __enter__(self) -> _FileSource:
         self.stream = _open_regular(self.path, self.argument)
         self.identity = os.fstat(self.stream.fileno())  # compared with the target's (same file?)
         self.size = self.identity.st_size
@@ -273,11 +286,11 @@ class _FileSource:
                              value=self.size, hint="raise the limit (max_size=, --max-size) to read it")
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.stream.close()
         return False
 
-    def chunks(self):
+    def chunks(self) -> Iterator[np.ndarray]:
         self.stream.seek(0)
         buffer = bytearray(container.CHUNK)
         while True:
@@ -287,7 +300,7 @@ class _FileSource:
             yield np.frombuffer(buffer, dtype=np.uint8, count=count)
 
 
-def _open_regular(path: Path, argument: str):
+def _open_regular(path: Path, argument: str) -> io.FileIO:
     """``path`` opened for reading, or an error if it is not a regular file (checked on the descriptor).
 
     O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer.
@@ -329,8 +342,8 @@ def _physical_memory() -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_target(source: _FileSource, target, force: bool) -> None:
-    target = Path(target)
+def _check_target(source: _FileSource, target_path: StrPath, force: bool) -> None:
+    target = Path(target_path)
     try:
         existing = os.stat(target)
     except FileNotFoundError:
@@ -345,7 +358,7 @@ def _check_target(source: _FileSource, target, force: bool) -> None:
         raise InputError(f"{target} is {_kind(existing.st_mode)}; only a regular file is overwritten")
 
 
-def _check_free_space(target, needed: int, name: str) -> None:
+def _check_free_space(target: StrPath, needed: int, name: str) -> None:
     directory = Path(target).resolve().parent
     free = shutil.disk_usage(directory).free
     if needed > free:
@@ -355,16 +368,16 @@ def _check_free_space(target, needed: int, name: str) -> None:
             hint="free some space or restore it elsewhere (-o)")
 
 
-def part_path(target) -> Path:
+def part_path(target: StrPath) -> Path:
     """Where the output is written before it is renamed onto ``target``."""
-    target = Path(target)
-    return target.with_name(target.name + ".part")
+    path = Path(target)
+    return path.with_name(path.name + ".part")
 
 
 @contextmanager
-def _output(target, force: bool):
+def _output(target_path: StrPath, force: bool) -> Iterator[io.BufferedWriter]:
     """Write to ``TARGET.part``; move it onto ``target`` only on success, remove it otherwise."""
-    target, part = Path(target), part_path(target)
+    target, part = Path(target_path), part_path(target_path)
     descriptor = _create_part(part)
     try:
         with os.fdopen(descriptor, "wb") as stream:

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from .. import _array
 from .._convert import prepare
+from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError
 
 __all__ = ["huffman_code", "huffman_lengths", "canonical_code", "code_lengths", "kraft_sum", "expected_length"]
 
 
-def huffman_code(p, /, *, normalize=False) -> dict:
+def huffman_code(p: ArrayLike, /, *, normalize: bool = False) -> dict[Any, str]:
     """An optimal prefix code for ``p``: a dict label -> codeword (a string of '0'/'1').
 
     Huffman's algorithm merges the two least probable subtrees until one tree is left; the
@@ -74,7 +76,7 @@ def huffman_code(p, /, *, normalize=False) -> dict:
     return {labels[i]: word for i, word in zip(positive.tolist(), words)}
 
 
-def huffman_lengths(p, /, *, normalize=False) -> np.ndarray:
+def huffman_lengths(p: ArrayLike, /, *, normalize: bool = False) -> np.ndarray:
     """The codeword length of each symbol in :func:`huffman_code`'s code for ``p``, as an array.
 
     Position ``i`` holds ``len(huffman_code(p)[label_i])``, and 0 for a symbol of probability 0
@@ -97,7 +99,7 @@ def huffman_lengths(p, /, *, normalize=False) -> np.ndarray:
     return _lengths_by_position(probabilities)
 
 
-def canonical_code(lengths, /, *, symbols=None) -> dict:
+def canonical_code(lengths: ArrayLike, /, *, symbols: ArrayLike | None = None) -> dict[int, str]:
     """The canonical prefix code with the given codeword lengths: a dict position -> codeword.
 
     Sorted by (length, position), the codewords count up in binary, each shifted left to its
@@ -130,7 +132,7 @@ def canonical_code(lengths, /, *, symbols=None) -> dict:
     return dict(zip(wanted.tolist(), _canonical_codewords(sizes, wanted)))
 
 
-def code_lengths(code: Mapping) -> dict:
+def code_lengths(code: Mapping[Any, str]) -> dict[Any, int]:
     """The length of each codeword: a dict label -> ``len(codeword)``.
 
     >>> code_lengths({'a': '0', 'b': '10', 'c': '11'})
@@ -139,7 +141,7 @@ def code_lengths(code: Mapping) -> dict:
     return {label: len(word) for label, word in _checked_code(code).items()}
 
 
-def kraft_sum(code) -> float:
+def kraft_sum(code: Mapping[Any, str | int] | ArrayLike) -> float:
     """The Kraft sum ``sum_i 2^(-l_i)`` of a code (codewords) or of code lengths (ints).
 
     A prefix code exists with these lengths iff the sum is ``<= 1`` (Kraft-McMillan); a
@@ -163,7 +165,8 @@ def kraft_sum(code) -> float:
     return math.fsum((counts * np.exp2(-distinct.astype(np.float64))).tolist())
 
 
-def expected_length(code, p, /, *, normalize=False) -> float:
+def expected_length(code: Mapping[Any, str | int] | ArrayLike, p: ArrayLike, /, *,
+                    normalize: bool = False) -> float:
     """Expected code length ``L = sum_i p_i l_i`` in bits of ``code`` under distribution ``p``.
 
     With ``code = huffman_code(q)`` this is the cost of coding ``p``'s messages with ``q``'s
@@ -324,7 +327,7 @@ def _lengths_by_position(probabilities: np.ndarray) -> np.ndarray:
     return lengths
 
 
-def _checked_code(code) -> Mapping:
+def _checked_code(code: Any) -> Mapping[Any, str]:
     if not isinstance(code, Mapping):
         raise InputTypeError(f"must be a mapping label -> codeword, got {type(code).__name__}", argument="code")
     for label, word in code.items():
@@ -332,27 +335,27 @@ def _checked_code(code) -> Mapping:
     return code
 
 
-def _check_codeword(label, word) -> None:
+def _check_codeword(label: Any, word: Any) -> None:
     # str.strip runs in C: a codeword is non-empty and nothing is left once its 0s and 1s go.
     if not isinstance(word, str) or not word or word.strip("01"):
         raise InputError(f"= {word!r} is not a codeword", argument="code", index=label, value=repr(word)[:60],
                          hint="codewords are non-empty strings of '0' and '1'")
 
 
-def _lengths_of(code) -> dict:
+def _lengths_of(code: Mapping[Any, Any] | Iterable[Any]) -> dict[Any, int]:
     """label -> length from codewords, from lengths, or from a sequence of lengths."""
     if isinstance(code, Mapping):
         words = list(code.values())
         # All codewords (the usual case) are checked at C speed: none empty, nothing but 0s and 1s.
         if all(type(word) is str for word in words) and all(words) and not "".join(words).strip("01"):
             return dict(zip(code.keys(), map(len, words)))
-    items = code.items() if isinstance(code, Mapping) else enumerate(code)
-    lengths = {}
+    items: Iterable[tuple[Any, Any]] = code.items() if isinstance(code, Mapping) else enumerate(code)
+    lengths: dict[Any, int] = {}
     for label, value in items:
         if isinstance(value, str):
             _check_codeword(label, value)
             lengths[label] = len(value)
-        elif isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        elif isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0:
             lengths[label] = int(value)
         else:
             raise InputError(f"= {value!r} is neither a codeword (a string of '0'/'1') nor a length (an int >= 0)",
@@ -360,7 +363,7 @@ def _lengths_of(code) -> dict:
     return lengths
 
 
-def _length_array(code) -> np.ndarray:
+def _length_array(code: Mapping[Any, Any] | ArrayLike) -> np.ndarray:
     """Codeword lengths as an int64 array: from a mapping's values, or a sequence/array by position."""
     if isinstance(code, Mapping):
         return np.fromiter(_lengths_of(code).values(), dtype=np.int64, count=len(code))
@@ -380,7 +383,7 @@ def _length_array(code) -> np.ndarray:
     return np.fromiter(_lengths_of(list(code)).values(), dtype=np.int64)
 
 
-def _one_distribution(name, p, *, normalize):
+def _one_distribution(name: str, p: ArrayLike, *, normalize: bool) -> tuple[np.ndarray, list[Any]]:
     """One validated distribution as a NumPy float64 vector, and its labels."""
     inputs = prepare({name: p}, axis=-1, normalize=normalize, validate=True)
     (array,) = inputs.checked()

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn, overload
 
 import numpy as np
 
 from .. import _array
 from .._convert import prepare
+from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError, check_real
 
 __all__ = ["Compressed", "ideal_code_length", "coder_probabilities", "arithmetic_encode", "arithmetic_decode"]
@@ -63,7 +64,8 @@ class Compressed:
         return 8 * len(self.data)
 
 
-def ideal_code_length(symbols, q, /, *, floor=None, normalize=False) -> float:
+def ideal_code_length(symbols: ArrayLike, q: ArrayLike, /, *, floor: float | None = None,
+                      normalize: bool = False) -> float:
     """``sum_i -log2 q_i(x_i)`` in bits: the code length of ``symbols`` under the model ``q``.
 
     For ``n`` samples from ``p`` and a fixed ``q`` this is ``n H(p_hat, q)``, ``p_hat`` the
@@ -83,7 +85,8 @@ def ideal_code_length(symbols, q, /, *, floor=None, normalize=False) -> float:
     return float(-np.sum(np.log2(probabilities))) + 0.0
 
 
-def coder_probabilities(q, /, *, floor=None, normalize=False):
+def coder_probabilities(q: ArrayLike, /, *, floor: float | None = None,
+                        normalize: bool = False) -> np.ndarray | dict[Any, float]:
     """The probabilities :func:`arithmetic_encode` actually codes with, for each row of ``q``.
 
     The range coder works in 24-bit fixed point: each distribution of ``K`` probabilities
@@ -126,7 +129,8 @@ def coder_probabilities(q, /, *, floor=None, normalize=False):
     return probabilities
 
 
-def arithmetic_encode(symbols, q, /, *, floor=None, normalize=False) -> Compressed:
+def arithmetic_encode(symbols: ArrayLike, q: ArrayLike, /, *, floor: float | None = None,
+                      normalize: bool = False) -> Compressed:
     """Code ``symbols`` under the model ``q`` with a range coder (arithmetic coding).
 
     The size is within 64 bits (two 32-bit output words) of ``sum_i -log2 q_i(x_i)``, plus a
@@ -176,7 +180,8 @@ def arithmetic_encode(symbols, q, /, *, floor=None, normalize=False) -> Compress
     return Compressed(data=data, length=int(x.size), ideal_bits=ideal)
 
 
-def arithmetic_decode(compressed: Compressed, q, /, *, floor=None, normalize=False):
+def arithmetic_decode(compressed: Compressed, q: ArrayLike, /, *, floor: float | None = None,
+                      normalize: bool = False) -> np.ndarray | list[Any]:
     """The symbols coded in ``compressed``, decoded under the same model ``q`` (and ``floor``).
 
     Returns a NumPy int64 array, or a list of labels when ``q`` is a mapping. Decoding with a
@@ -260,12 +265,20 @@ def code_bits(frequencies: np.ndarray) -> np.ndarray:
     return -np.log2(np.asarray(frequencies, dtype=np.float64) / TOTAL)
 
 
-def capacity_bits(words: int) -> int:
+@overload
+def capacity_bits(words: int) -> int: ...
+@overload
+def capacity_bits(words: np.ndarray) -> np.ndarray: ...
+def capacity_bits(words: int | np.ndarray) -> int | np.ndarray:
     """The most information ``words`` 32-bit words of range-coder output can carry (plus slack)."""
     return WORD_BITS * words + SLACK_BITS
 
 
-def capacity_symbols(words, frequencies: np.ndarray):
+@overload
+def capacity_symbols(words: int, frequencies: np.ndarray) -> int | None: ...
+@overload
+def capacity_symbols(words: np.ndarray, frequencies: np.ndarray) -> np.ndarray | None: ...
+def capacity_symbols(words: int | np.ndarray, frequencies: np.ndarray) -> int | np.ndarray | None:
     """How many symbols ``words`` words can hold at most under ``frequencies`` (None: unbounded).
 
     Every symbol costs at least the shortest code length; a one-symbol model costs nothing.
@@ -282,7 +295,7 @@ def capacity_symbols(words, frequencies: np.ndarray):
 class Encoder:
     """constriction's queue ``RangeEncoder``, fed block by block (first in, first out)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import constriction
 
         self._coder = constriction.stream.queue.RangeEncoder()
@@ -314,7 +327,7 @@ class BoundedDecoder:
     one byte histogram per call (:func:`count_bytes`, pairs of bytes at a time).
     """
 
-    def __init__(self, words: np.ndarray, byte_values: np.ndarray, frequencies: np.ndarray):
+    def __init__(self, words: np.ndarray, byte_values: np.ndarray, frequencies: np.ndarray) -> None:
         import constriction
 
         self._coder = constriction.stream.queue.RangeDecoder(words)
@@ -367,7 +380,8 @@ def _categorical_decode(words: np.ndarray, probabilities: np.ndarray, count: int
     return decoder.decode(constriction.stream.model.Categorical(perfect=False), probabilities)
 
 
-def _model(name, q, *, floor, normalize):
+def _model(name: str, q: ArrayLike, *, floor: float | None,
+           normalize: bool) -> tuple[np.ndarray, list[Any] | None, bool]:
     """(table (rows, K) float64, labels or None, fixed?) with the floor applied."""
     inputs = prepare({name: q}, axis=-1, normalize=normalize, validate=True)
     (array,) = inputs.checked()
@@ -380,7 +394,7 @@ def _model(name, q, *, floor, normalize):
     return apply_floor(np.atleast_2d(table), floor), inputs.labels, fixed
 
 
-def apply_floor(probabilities: np.ndarray, floor) -> np.ndarray:
+def apply_floor(probabilities: np.ndarray, floor: float | None) -> np.ndarray:
     """``max(p, floor)`` renormalised along the last axis; ``p`` itself when ``floor`` is None."""
     check_real("floor", floor, low=0, high=1, low_open=True, high_open=True, allow_none=True,
                meaning="the least probability every symbol gets")
@@ -390,7 +404,7 @@ def apply_floor(probabilities: np.ndarray, floor) -> np.ndarray:
     return floored / floored.sum(axis=-1, keepdims=True)
 
 
-def _symbol_indices(symbols, labels, size: int) -> np.ndarray:
+def _symbol_indices(symbols: ArrayLike, labels: list[Any] | None, size: int) -> np.ndarray:
     """Symbols as int64 indices into the alphabet, checked: error names position and value."""
     if labels is not None:
         index = {label: i for i, label in enumerate(labels)}
@@ -425,19 +439,20 @@ def _symbol_indices(symbols, labels, size: int) -> np.ndarray:
     return values.astype(np.int64, copy=False)
 
 
-def _check_length(x, table, fixed: bool) -> None:
+def _check_length(x: np.ndarray, table: np.ndarray, fixed: bool) -> None:
     if not fixed and table.shape[0] != x.size:
         raise InputError(f"has {table.shape[0]} per-position distributions but symbols has {x.size} entries",
                          argument="q")
 
 
-def _probabilities_of(x, table, fixed: bool) -> np.ndarray:
+def _probabilities_of(x: np.ndarray, table: np.ndarray, fixed: bool) -> np.ndarray:
     if fixed:
         return table[0, x]
     return table[np.arange(x.size), x]
 
 
-def _raise_zero_probability(position, symbols, labels, x, fixed):
+def _raise_zero_probability(position: int, symbols: ArrayLike, labels: list[Any] | None, x: np.ndarray,
+                            fixed: bool) -> NoReturn:
     symbol = symbols[position] if labels is not None else int(x[position])
     where = "q" if fixed else f"q[{position}]"
     raise InputError(
