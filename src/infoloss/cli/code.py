@@ -17,9 +17,10 @@ import math
 import os
 import signal
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 from rich.text import Text
@@ -27,13 +28,18 @@ from rich.text import Text
 # rich's tables and progress bars are imported where they are used: `infoloss --help` needs
 # neither, and compressing a file under 8 MiB draws no progress bar.
 if TYPE_CHECKING:
+    from types import FrameType
+
+    from rich.progress import Progress, TaskID
     from rich.table import Table
+
+    from ..coding.files import CompressionStats
 
 from .. import coding
 from .._validate import InfolossError
 from ..measures import cross_entropy, entropy
 from ._plots import code_plot_option, save_code_plot
-from .inputs import InputError, align, library_call, max_size, max_size_option, read
+from .inputs import Distributions, InputError, align, library_call, max_size, max_size_option, read
 from .main import console as _console, printable
 
 __all__ = ["code"]
@@ -48,17 +54,22 @@ _workers_option = click.option(
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--p", "p_inline", metavar="VALUES", help="The distribution to code, inline as for `infoloss measure` (0.5,0.25,0.25 or a=.5,b=.25,c=.25 or 1/2,1/4,1/4).")
+@click.option("--p", "p_inline", metavar="VALUES",
+              help="The distribution to code, inline as for `infoloss measure` (0.5,0.25,0.25 or a=.5,b=.25,c=.25 "
+                   "or 1/2,1/4,1/4).")
 @click.option("--p-file", metavar="FILE", help="Read p from a file (.csv, .tsv, .npy, .json), one row.")
-@click.option("--q", "q_inline", metavar="VALUES", help="Build the code for q instead, and measure it under p (the cross-entropy view).")
+@click.option("--q", "q_inline", metavar="VALUES",
+              help="Build the code for q instead, and measure it under p (the cross-entropy view).")
 @click.option("--q-file", metavar="FILE", help="Read q from a file, like --p-file.")
 @click.option("--counts", is_flag=True, help="The numbers are counts or weights: divide by their sum.")
 @click.option("--digits", type=click.IntRange(0, 17), default=4, show_default=True, help="Decimals in the table.")
-@click.option("--max-rows", type=click.IntRange(0), default=MAX_ROWS, show_default=True, help="Show at most this many symbols in the table (0: all); the summary always covers every symbol.")
+@click.option("--max-rows", type=click.IntRange(0), default=MAX_ROWS, show_default=True,
+              help="Show at most this many symbols in the table (0: all); the summary always covers every symbol.")
 @max_size_option
 @code_plot_option
 @click.pass_context
-def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows, plot_path):
+def code(ctx: click.Context, p_inline: str | None, q_inline: str | None, p_file: str | None, q_file: str | None,
+         counts: bool, digits: int, max_rows: int, plot_path: str | None) -> None:
     """Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.
 
     With --p: the optimal prefix (Huffman) code of p, one row per symbol, with its expected
@@ -98,13 +109,19 @@ def code(ctx, p_inline, q_inline, p_file, q_file, counts, digits, max_rows, plot
 @code.command()
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", metavar="OUT", help=f"The compressed file [default: SOURCE{SUFFIX}].")
-@click.option("--model", metavar="OTHER", type=click.Path(dir_okay=False), help="Code with OTHER's byte frequencies instead of SOURCE's own: the output grows by KL(p||q) bits per byte.")
-@click.option("--floor", type=float, metavar="P", help="Give every byte value at least probability P under the model, so bytes the model never saw can be coded.")
+@click.option("--model", metavar="OTHER", type=click.Path(dir_okay=False),
+              help="Code with OTHER's byte frequencies instead of SOURCE's own: the output grows by KL(p||q) bits "
+                   "per byte.")
+@click.option("--floor", type=float, metavar="P",
+              help="Give every byte value at least probability P under the model, so bytes the model never saw can "
+                   "be coded.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
-@click.option("--format-version", type=click.Choice(["1", "2"]), default="2", show_default=True, help="2: blocks of 1 MiB coded on every core; 1: one coder, readable by infoloss before version 2.")
+@click.option("--format-version", type=click.Choice(["1", "2"]), default="2", show_default=True,
+              help="2: blocks of 1 MiB coded on every core; 1: one coder, readable by infoloss before version 2.")
 @_workers_option
 @max_size_option
-def compress(source, output, model, floor, force, format_version, workers):
+def compress(source: str, output: str | None, model: str | None, floor: float | None, force: bool,
+             format_version: str, workers: int | None) -> None:
     """Compress SOURCE's bytes with a range coder under an order-0 byte model.
 
     The model is SOURCE's own byte frequencies (the payload approaches n H(p) bits), or with
@@ -131,7 +148,7 @@ def compress(source, output, model, floor, force, format_version, workers):
 @click.option("-f", "--force", is_flag=True, help="Overwrite FILE if it exists.")
 @_workers_option
 @max_size_option
-def decompress(source, output, force, workers):
+def decompress(source: str, output: str | None, force: bool, workers: int | None) -> None:
     """Restore a file written by `infoloss code compress`, checking its checksums.
 
     A truncated, corrupted, forged or foreign file is refused and nothing is written; so is
@@ -147,7 +164,8 @@ def decompress(source, output, force, workers):
                      max_output=limit, max_size=limit, workers=workers)
     _console().print(
         Text.assemble(
-            ("restored ", "bold"), f"{printable(output)}: {stats.original_bytes:,} bytes from {stats.compressed_bytes:,} "
+            ("restored ", "bold"),
+            f"{printable(output)}: {stats.original_bytes:,} bytes from {stats.compressed_bytes:,} "
             f"(SHA-256 verified) in {stats.seconds:.2f} s{_speed(stats.original_bytes, stats.seconds)}"
         ),
         soft_wrap=True,
@@ -159,7 +177,7 @@ def decompress(source, output, force, workers):
 # --------------------------------------------------------------------------------------------
 
 
-def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
+def _huffman_table(p: Distributions, q: Distributions | None, counts: bool, digits: int, max_rows: int) -> None:
     from rich.table import Table
 
     if q is not None:
@@ -192,8 +210,8 @@ def _huffman_table(p, q, counts: bool, digits: int, max_rows: int) -> None:
     for i in range(shown):
         word = table.get(i)
         label = builder.labels[i] if builder.labels is not None else str(i)
-        cells = [Text(printable(label)), f"{p_row[i]:.{digits}f}"]
-        if q is not None:
+        cells: list[Text | str] = [Text(printable(label)), f"{p_row[i]:.{digits}f}"]
+        if q_row is not None:  # with q
             cells.append(f"{q_row[i]:.{digits}f}")
         cells += [word or "(none: probability 0)", str(len(word)) if word else "-"]
         rows.add_row(*cells, style=None if word else "dim")
@@ -230,7 +248,8 @@ def _summary(length: float, h_p: float, h_pq: float | None, kraft: float, digits
         summary.add_row("KL(p||q) = H(p,q) - H(p)", _bits(h_pq - h_p, digits), "the cost of coding for q instead of p")
         summary.add_row("rounding L - H(p,q)", _bits(length - h_pq, digits),
                         "q's code lengths in whole bits; 0 when every q_i is a power of 1/2")
-        summary.add_row("efficiency H(p)/L", f"{100 * efficiency:.2f} %", "below 100 % by the two gaps: L - H(p) = KL + rounding")
+        summary.add_row("efficiency H(p)/L", f"{100 * efficiency:.2f} %",
+                        "below 100 % by the two gaps: L - H(p) = KL + rounding")
         summary.add_row("redundancy L - H(p)", _bits(length - h_p, digits), "KL(p||q) + (L - H(p,q))")
     summary.add_row("Kraft sum", f"{kraft:g}", "sum 2^-length_i: 1 for a complete prefix code")
     return summary
@@ -247,7 +266,7 @@ def _bits(value: float, digits: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _compression_report(source: str, output: str, model: str | None, stats) -> tuple[Text, Table]:
+def _compression_report(source: str, output: str, model: str | None, stats: CompressionStats) -> tuple[Text, Table]:
     from rich.table import Table
 
     origin = f"{model}'s byte frequencies" if model else f"{source}'s own byte frequencies"
@@ -267,11 +286,15 @@ def _compression_report(source: str, output: str, model: str | None, stats) -> t
         return heading, table
     table.add_row("bits per byte", f"{stats.bits_per_byte:.4f}", f"payload alone {stats.payload_bits_per_byte:.4f}")
     table.add_row("entropy H(p)", f"{stats.entropy:.4f}", "predicted bound: p = the file's byte distribution")
-    table.add_row("cross-entropy H(p,q)", f"{stats.cross_entropy:.4f}", "predicted payload: q = the model as coded (24-bit)")
+    table.add_row("cross-entropy H(p,q)", f"{stats.cross_entropy:.4f}",
+                  "predicted payload: q = the model as coded (24-bit)")
     table.add_row("gap KL(p||q)", f"{stats.kl_divergence:.4f}", "predicted: H(p,q) - H(p), what the model costs")
-    table.add_row("observed gap", f"{stats.payload_bits_per_byte - stats.entropy:.4f}", "payload bits per byte - H(p)")
-    table.add_row("coder overhead", f"{stats.overhead:+.6f}",
-                  f"payload - H(p,q), {100 * stats.overhead / stats.cross_entropy:+.4f} %" if stats.cross_entropy else "payload - H(p,q)")
+    payload_rate, entropy_rate, overhead = stats.payload_bits_per_byte, stats.entropy, stats.overhead
+    assert payload_rate is not None and entropy_rate is not None and overhead is not None, "None only for empty input"
+    table.add_row("observed gap", f"{payload_rate - entropy_rate:.4f}", "payload bits per byte - H(p)")
+    table.add_row("coder overhead", f"{overhead:+.6f}",
+                  f"payload - H(p,q), {100 * overhead / stats.cross_entropy:+.4f} %" if stats.cross_entropy
+                  else "payload - H(p,q)")
     table.add_row("time", f"{stats.seconds:.2f} s", _speed(n, stats.seconds).strip(" ,"))
     return heading, table
 
@@ -286,7 +309,7 @@ def _speed(size: int, seconds: float) -> str:
 
 
 # The library's hints name its keywords; here the options do the same.
-_CLI_HINTS = {
+_CLI_HINTS: dict[str | None, str] = {
     "pass force=True (--force) to overwrite it": "pass --force to overwrite it",
     "pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least that much":
         "pass --floor 1e-6 to give every byte value at least that probability",
@@ -295,7 +318,7 @@ _CLI_HINTS = {
 }
 
 
-def _run(function, *args, **keywords):
+def _run(function: Callable[..., Any], *args: Any, **keywords: Any) -> Any:
     """Call the library; its errors become one-line messages (exit status 2)."""
     try:
         return function(*args, **keywords)
@@ -310,8 +333,8 @@ def _run(function, *args, **keywords):
 class _Interrupted(click.ClickException):
     """A signal stopped the command: one line on stderr, exit status 128 + its number."""
 
-    def __init__(self, signum: int):
-        self.exit_code = 128 + signum
+    def __init__(self, signum: int) -> None:
+        self.exit_code = 128 + signum  # type: ignore[misc]  # click's ClassVar; here each signal has its own
         super().__init__(f"interrupted by {signal.Signals(signum).name}; no partial output is left")
 
 
@@ -319,7 +342,7 @@ class _Signalled(BaseException):
     """Raised at a block boundary after a signal: a BaseException, so no ``except Exception``
     on the way (the library's handling of damaged data) can take it for a data error."""
 
-    def __init__(self, signum: int):
+    def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 
@@ -332,10 +355,10 @@ class _Stop:
     A second signal while the first waits for a block boundary ends the process at once.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.signum: int | None = None
 
-    def handle(self, signum, frame) -> None:
+    def handle(self, signum: int, frame: FrameType | None) -> None:
         if self.signum is not None:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
@@ -347,7 +370,7 @@ class _Stop:
 
 
 @contextmanager
-def _signals_interrupt():
+def _signals_interrupt() -> Iterator[_Stop]:
     """While coding, SIGTERM, SIGHUP and SIGINT stop the command at the next block boundary
     (the library removes ``OUT.part`` on the way out); exit status 128 + the signal."""
     stop = _Stop()
@@ -382,10 +405,11 @@ class _progress:
     """The library's callback ``(phase, done, total)``: a rich progress bar on stderr for large
     inputs, and for every input the block boundary where a pending signal stops the command."""
 
-    def __init__(self, size: int, action: str, stop: _Stop):
+    def __init__(self, size: int, action: str, stop: _Stop) -> None:
         # Off a terminal a transient bar shows nothing: then neither rich.progress nor its thread.
         self.enabled = size >= PROGRESS_FROM and _stderr_is_terminal()
-        self.action, self.tasks, self.stop = action, {}, stop
+        self.action, self.stop = action, stop
+        self.tasks: dict[str, TaskID] = {}
         if self.enabled:
             from rich.console import Console
             from rich.progress import (
@@ -396,18 +420,18 @@ class _progress:
                 TimeRemainingColumn,
                 TransferSpeedColumn,
             )
-        self.bar = Progress(
+        self.bar: Progress | None = Progress(
             TextColumn("{task.description:<10}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=Console(stderr=True), transient=True,
             auto_refresh=False,  # redrawn at each block (update): no refresh thread, so workers may fork
         ) if self.enabled else None
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[str, int, int], None]:
         if self.bar is not None:
             self.bar.start()
         return self.update
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self.bar is not None:
             self.bar.stop()
         return False

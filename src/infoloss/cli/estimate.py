@@ -19,7 +19,10 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 import numpy as np
@@ -29,6 +32,12 @@ from rich.text import Text
 
 from .._validate import InfolossError
 from .inputs import InputError, check_file, max_size_option
+
+if TYPE_CHECKING:
+    from ..estimate import Estimate
+
+# The chosen columns (NumPy arrays of the values as read) and their names.
+_Columns = tuple[list[np.ndarray], list[str]]
 
 __all__ = ["estimate"]
 
@@ -47,16 +56,19 @@ _METHODS = ("plugin", "miller-madow", "jeffreys", "laplace", "sg", "minimax", "s
 @click.option("--alphabet-size", type=int, default=None, metavar="K",
               help="The number of possible symbols of each column [default: the number seen].")
 @click.option("--bits", is_flag=True, help="Bits instead of nats.")
-@click.option("--ci", type=float, default=None, metavar="LEVEL", help="A confidence interval for each discrete estimate (entropies, MI, conditional, KL), e.g. 0.95.")
+@click.option("--ci", type=float, default=None, metavar="LEVEL",
+              help="A confidence interval for each discrete estimate (entropies, MI, conditional, KL), e.g. 0.95.")
 @click.option("--ci-method", type=click.Choice(("bootstrap", "bc", "jackknife")), default="bootstrap",
               show_default=True, help="How --ci is computed.")
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for --ci.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--k", "neighbours", type=int, default=None, metavar="K",
-              help="Continuous columns: k-NN estimators (Kozachenko-Leonenko, KSG, Wang-Kulkarni-Verdu) with k neighbours.")
+              help="Continuous columns: k-NN estimators (Kozachenko-Leonenko, KSG, Wang-Kulkarni-Verdu) with k "
+                   "neighbours.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (full precision) instead of a table.")
 @max_size_option
-def estimate(file, columns, method, alphabet_size, bits, ci, ci_method, n_boot, seed, neighbours, as_json):
+def estimate(file: str, columns: tuple[str, ...], method: str, alphabet_size: int | None, bits: bool, ci: float | None,
+             ci_method: str, n_boot: int, seed: int, neighbours: int | None, as_json: bool) -> None:
     """Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE."""
     from .. import estimate as est
 
@@ -78,9 +90,11 @@ def estimate(file, columns, method, alphabet_size, bits, ci, ci_method, n_boot, 
     _print(rows, origin, names, unit)
 
 
-def _estimates(est, data, names, *, method, alphabet_size, base, ci, ci_method, n_boot, seed, k):
+def _estimates(est: ModuleType, data: list[np.ndarray], names: list[str], *, method: str, alphabet_size: int | None,
+               base: float | None, ci: float | None, ci_method: str, n_boot: int, seed: int,
+               k: int | None) -> list[tuple[str, Estimate]]:
     """(label, Estimate) for every quantity this many columns give."""
-    options = dict(base=base)
+    options: dict[str, Any] = dict(base=base)
     entropy_options = dict(options, ci=ci, ci_method=ci_method, n_boot=n_boot, random_state=seed)
     if k is not None:
         rows = [(f"h({names[0]})", est.differential_entropy(data[0], k=k, base=base))]
@@ -110,7 +124,7 @@ def _estimates(est, data, names, *, method, alphabet_size, base, ci, ci_method, 
     ]
 
 
-def _second_column(function, y, *args, **options):
+def _second_column(function: Callable[..., Estimate], y: np.ndarray, *args: Any, **options: Any) -> Estimate:
     """``function(y, ...)``, a one-sample estimate of the second column: its errors name it (the
     library calls its one sample x, which :func:`_translate` would take for the first column)."""
     try:
@@ -126,12 +140,13 @@ def _second_column(function, y, *args, **options):
 # --------------------------------------------------------------------------------------------
 
 
-def _read(path: Path, columns: list[str]):
+def _read(path: Path, columns: list[str]) -> _Columns:
     """The chosen columns as NumPy arrays (labels as read), and their names."""
     suffix = path.suffix.lower()
     origin = path.name
     if suffix not in FILE_TYPES:
-        raise InputError(f"{origin}: unknown file type {suffix or '(no extension)'!r}; use one of {', '.join(FILE_TYPES)}")
+        raise InputError(f"{origin}: unknown file type {suffix or '(no extension)'!r}; "
+                         f"use one of {', '.join(FILE_TYPES)}")
     size = check_file(path, origin)  # a regular file within --max-size (never a device or FIFO)
     try:
         if suffix == ".npy":
@@ -146,7 +161,8 @@ def _read(path: Path, columns: list[str]):
 def _choose(origin: str, available: list[str], columns: list[str]) -> list[str]:
     if not columns:
         if len(available) != 1:
-            raise InputError(f"{origin} has {len(available)} columns ({_listed(available)}); choose one or two with --column")
+            raise InputError(f"{origin} has {len(available)} columns ({_listed(available)}); "
+                             "choose one or two with --column")
         return available
     for name in columns:
         if name not in available:
@@ -160,13 +176,14 @@ def _checked(origin: str, name: str, values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _read_text(path, origin, columns, size, delimiter):
+def _read_text(path: Path, origin: str, columns: list[str], size: int, delimiter: str) -> _Columns:
     import pandas as pd
 
     try:
         header = pd.read_csv(path, sep=delimiter, nrows=0).columns.tolist()
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise InputError(f"{origin}: not a readable {'TSV' if delimiter == chr(9) else 'CSV'} file ({_first_line(error)})") from None
+        kind = "TSV" if delimiter == chr(9) else "CSV"
+        raise InputError(f"{origin}: not a readable {kind} file ({_first_line(error)})") from None
     names = _choose(origin, [str(h) for h in header], columns)
     read = dict(sep=delimiter, usecols=list(dict.fromkeys(names)))
     try:
@@ -179,19 +196,19 @@ def _read_text(path, origin, columns, size, delimiter):
     return [_checked(origin, n, frame[n].to_numpy()) for n in names], names
 
 
-def _read_text_with_progress(pd, path, size, read):
+def _read_text_with_progress(pd: ModuleType, path: Path, size: int, read: dict[str, Any]) -> Any:
     from rich.progress import Progress
 
     with open(path, "rb") as raw, Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"reading {path.name}", total=size)
-        parts = []
+        parts: list[Any] = []  # pandas DataFrames
         for chunk in pd.read_csv(raw, chunksize=1 << 20, **read):
             parts.append(chunk)
             progress.update(task, completed=raw.tell())
     return pd.concat(parts, ignore_index=True)
 
 
-def _read_parquet(path, origin, columns, size):
+def _read_parquet(path: Path, origin: str, columns: list[str], size: int) -> _Columns:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -205,7 +222,7 @@ def _read_parquet(path, origin, columns, size):
     if size > _PROGRESS_BYTES:
         from rich.progress import Progress
 
-        batches = []
+        batches: list[Any] = []  # pyarrow Tables
         with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task(f"reading {path.name}", total=handle.num_row_groups)
             for group in range(handle.num_row_groups):
@@ -219,7 +236,7 @@ def _read_parquet(path, origin, columns, size):
     return [_checked(origin, n, table.column(n).to_pandas().to_numpy()) for n in names], names
 
 
-def _read_npy(path, origin, columns):
+def _read_npy(path: Path, origin: str, columns: list[str]) -> _Columns:
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, EOFError) as error:
@@ -257,13 +274,13 @@ def _translate(error: InfolossError, origin: str, names: list[str]) -> str:
         elif isinstance(error.index, tuple) and error.index and isinstance(error.index[0], int):
             where += f", row {error.index[0] + 1}"
         return f"{where}: {reason}"
-    option = _OPTIONS.get(error.argument or "", error.argument)
-    text = f"{option} {reason}" if option else reason
+    named = _OPTIONS.get(error.argument or "", error.argument)  # the option, else the library's argument
+    text = f"{named} {reason}" if named else reason
     return f"{origin}: {text}"
 
 
-def _json_row(label: str, result) -> dict:
-    row = {"quantity": label, "method": result.method, "value": _json_float(result.value)}
+def _json_row(label: str, result: Estimate) -> dict[str, Any]:
+    row: dict[str, Any] = {"quantity": label, "method": result.method, "value": _json_float(result.value)}
     for field in ("n", "observed", "alphabet_size"):
         value = getattr(result, field)
         if value is not None:
@@ -280,16 +297,17 @@ def _json_row(label: str, result) -> dict:
     return row
 
 
-def _json_float(value):
+def _json_float(value: Any) -> float | str:
     value = float(value)
     return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
-def _print(rows, origin, names, unit) -> None:
+def _print(rows: list[tuple[str, Estimate]], origin: str, names: list[str], unit: str) -> None:
     piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     console = Console(highlight=False, width=120 if piped else None)
     console.print(Text.assemble(("infoloss estimate", "bold"), f" {origin}, column(s) {', '.join(names)}, in {unit}"))
     table = Table()
+    justify: Literal["left", "right"]
     for heading, justify in (("quantity", "left"), ("estimate", "right"), ("std", "right"), ("CI", "right"),
                              ("method", "left"), ("n", "right")):
         table.add_column(heading, justify=justify)

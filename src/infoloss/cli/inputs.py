@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 import numpy as np
@@ -51,6 +51,9 @@ DEFAULT_MAX_SIZE = 4 << 30  # 4 GiB: larger inputs are refused before they are r
 CLI_HINT = "pass --counts to rescale counts or weights"
 
 InputError = CommandError  # the name the commands use for "bad input: one line, exit 2"
+# Where a bad value is, built only when there is an error: called with no arguments (the lambdas
+# passed bind their loop variables as defaults, which Callable[[], str] cannot express).
+_Where = Callable[..., str]
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,7 +70,7 @@ class ByteSize(click.ParamType):
 
     name = "SIZE"
 
-    def convert(self, value, param, ctx) -> int:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         match = _SIZE.fullmatch(str(value))
@@ -98,7 +101,7 @@ def max_size() -> int:
     return ctx.meta.get(_MAX_SIZE_KEY, DEFAULT_MAX_SIZE) if ctx is not None else DEFAULT_MAX_SIZE
 
 
-def check_file(path, origin: str | None = None) -> int:
+def check_file(path: str | os.PathLike[str], origin: str | None = None) -> int:
     """The size of ``path`` if it is a regular file within ``--max-size``; else an InputError.
 
     Follows symbolic links: a link to ``/dev/zero``, a FIFO, a device or a directory is
@@ -158,6 +161,7 @@ class Distributions:
             source = column if self.columns is None else self.columns[column]
             label = f" ({self.labels[column]!r})" if self.labels is not None else ""
             if source is None:
+                assert self.labels is not None, "only alignment by label adds columns"
                 parts.append(f"label {self.labels[column]!r} (absent, taken as 0)")
             else:
                 parts.append(("item" if self.inline else "column") + f" {source + 1}{label}")
@@ -193,7 +197,7 @@ def align(p: Distributions, q: Distributions) -> tuple[Distributions, Distributi
             f"{labelled.origin} has labels but {bare.origin} has none; label both (rain=.5,snow=.5) to "
             "align them by label, or neither to align them by position"
         )
-    if p.labels is not None and p.labels != q.labels:
+    if p.labels is not None and q.labels is not None and p.labels != q.labels:  # both labelled (checked above)
         labels = list(dict.fromkeys(p.labels + q.labels))
         p, q = _reorder(p, labels), _reorder(q, labels)
     elif p.values.shape[1] != q.values.shape[1]:
@@ -210,7 +214,7 @@ def align(p: Distributions, q: Distributions) -> tuple[Distributions, Distributi
     return p, q
 
 
-def library_call(function, *sources: Distributions, **keywords):
+def library_call(function: Callable[..., Any], *sources: Distributions, **keywords: Any) -> Any:
     """``function(p.values[, q.values], axis=-1, **keywords)``; its errors in the command's terms.
 
     The library's :class:`~infoloss.InputError` names the argument (``p``, ``q``, ``base``)
@@ -223,9 +227,9 @@ def library_call(function, *sources: Distributions, **keywords):
         raise InputError(_command_message(error, dict(zip("pq", sources)), keywords)) from None
 
 
-def _command_message(error: InfolossError, sources: dict[str, Distributions], keywords: dict) -> str:
+def _command_message(error: InfolossError, sources: dict[str, Distributions], keywords: dict[str, Any]) -> str:
     """The message of a library error, with the command's names for its argument and index."""
-    source = sources.get(error.argument)
+    source = sources.get(error.argument) if error.argument is not None else None
     if source is None:  # an option (--base) or the pair of inputs (no argument)
         where = f"--{error.argument}" if error.argument else ""
         text = f"{where} {error.reason}".strip()
@@ -272,7 +276,7 @@ def _read_inline(name: str, text: str) -> Distributions:
     return Distributions(np.array([values], dtype=np.float64), labels, origin, inline=True)
 
 
-def _number(text: str, where) -> float:
+def _number(text: str, where: _Where) -> float:
     """A float from ``text`` ("0.5", ".5", "1/2", "1e-3", "nan"), or an InputError at ``where()``."""
     try:
         return _parse_number(text)
@@ -429,7 +433,7 @@ def _read_plain_csv(origin: str, text: str, delimiter: str) -> Distributions | N
     return Distributions(values, labels, origin, inline=False, lines=list(range(start, start + len(body))))
 
 
-def _read_npy(origin: str, handle, size: int) -> Distributions:
+def _read_npy(origin: str, handle: BinaryIO, size: int) -> Distributions:
     """An .npy array, its header checked before any data is read or allocated."""
     fmt = np.lib.format
     try:
@@ -440,7 +444,8 @@ def _read_npy(origin: str, handle, size: int) -> Distributions:
         shape, fortran_order, dtype = reader(handle)
     except (ValueError, EOFError, SyntaxError, TypeError) as error:
         handle.seek(0)
-        kind = " (it is a zip archive: an .npz? save one array with numpy.save)" if handle.read(4) == b"PK\x03\x04" else ""
+        zipped = handle.read(4) == b"PK\x03\x04"
+        kind = " (it is a zip archive: an .npz? save one array with numpy.save)" if zipped else ""
         raise InputError(f"{origin}: not a readable .npy array{kind} ({_first_line(error)})") from None
     if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
         raise InputError(f"{origin}: holds {dtype} values; expected real numbers")
@@ -526,22 +531,25 @@ def _read_json(origin: str, text: str) -> Distributions:
     return source
 
 
-def _json_object(pairs: list[tuple[str, object]]) -> dict:
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A JSON object, refusing a key given twice (``{"a": .5, "a": .5}`` is not one label)."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        for twice, _ in pairs:  # stops at the first key seen before
+            if twice in seen:
+                break
+            seen.add(twice)
         raise _BadJSON(f"label {twice!r} appears twice in one object; give each label once")
     return obj
 
 
-def _plain_numbers(values: list) -> bool:
+def _plain_numbers(values: list[Any]) -> bool:
     """Are all of ``values`` ints or floats (not bools, strings, lists)? One pass in C."""
     return set(map(type, values)) <= {int, float}
 
 
-def _json_kind(value) -> str:
+def _json_kind(value: object) -> str:
     """What a JSON value is, in JSON's words."""
     if isinstance(value, bool):
         return "true/false"
@@ -549,14 +557,16 @@ def _json_kind(value) -> str:
     return kinds.get(type(value), "null")
 
 
-def _json_number(value, where) -> float:
+def _json_number(value: object, where: _Where) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         # Containers by kind only: dumping a deeply nested one would recurse as deep again.
+        shown: str | None
         if isinstance(value, str):
             shown = json.dumps(value[:40]) + ("..." if len(value) > 40 else "")
         else:
             shown = None if isinstance(value, (list, dict)) else json.dumps(value)
-        raise InputError(f"{where()}: " + (f"{shown} is not a number" if shown else f"is {_json_kind(value)}, not a number"))
+        raise InputError(f"{where()}: "
+                         + (f"{shown} is not a number" if shown else f"is {_json_kind(value)}, not a number"))
     try:
         return float(value)
     except OverflowError:
@@ -571,6 +581,7 @@ def _json_number(value, where) -> float:
 
 def _reorder(source: Distributions, labels: list[str]) -> Distributions:
     """``source`` with columns in ``labels`` order; labels it lacks get probability 0."""
+    assert source.labels is not None, "align() reorders labelled sources only"
     index = {label: i for i, label in enumerate(source.labels)}
     values = np.zeros((len(source.values), len(labels)))
     columns: list[int | None] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -34,7 +34,7 @@ class CommandError(click.ClickException):
 
     exit_code = 2
 
-    def show(self, file=None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"Error: {printable(self.format_message())}", file=file or sys.stderr)
 
 
@@ -46,7 +46,8 @@ class _Group(click.Group):
     group's ``invoke``, so they are covered too.
     """
 
-    def make_context(self, info_name, args, parent=None, **extra):
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as error:
@@ -55,7 +56,7 @@ class _Group(click.Group):
     # Commands are registered lazily (`lazy_command`): a command's module is imported only when
     # the command runs (or its own --help is asked for), so `infoloss code compress` does not pay
     # for the tour's or the explorer's imports, and `infoloss --help` imports no command at all.
-    def __init__(self, *args, **keywords):
+    def __init__(self, *args: Any, **keywords: Any) -> None:
         super().__init__(*args, **keywords)
         self.lazy: dict[str, tuple[str, str]] = {}  # name -> ("module:attribute", summary)
 
@@ -67,10 +68,10 @@ class _Group(click.Group):
         """
         self.lazy[name] = (target, summary)
 
-    def list_commands(self, ctx):
+    def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
-    def get_command(self, ctx, name):
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in self.lazy:
             import importlib
 
@@ -78,7 +79,7 @@ class _Group(click.Group):
             self.add_command(getattr(importlib.import_module(module), attribute), name)
         return super().get_command(ctx, name)
 
-    def format_commands(self, ctx, formatter):
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """click's command list, with the stored summaries of commands not imported yet."""
         names = self.list_commands(ctx)
         if not names:
@@ -96,12 +97,13 @@ class _Group(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def resolve_command(self, ctx, args):
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         ctx.meta[_COMMAND_KEY] = f"{ctx.command_path} {name}"  # for errors that come without a context
         return name, command, rest
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CommandError:
@@ -123,7 +125,7 @@ def _one_line(error: click.UsageError, command_path: str | None = None) -> Comma
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=lambda ctx, _, value: _version(ctx, value), help="Show the version and exit.")
-def main():
+def main() -> None:
     """infoloss: entropy, cross-entropy and KL divergence, as measures, losses and code lengths."""
 
 

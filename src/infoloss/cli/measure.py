@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import click
 import numpy as np
@@ -20,7 +21,7 @@ from rich.text import Text
 
 from ..measures import cross_entropy, entropy, js_divergence, kl_divergence
 from ._plots import measure_plot_option, save_measure_plot
-from .inputs import FILE_TYPES, InputError, align, library_call, max_size_option, read
+from .inputs import FILE_TYPES, Distributions, InputError, align, library_call, max_size_option, read
 from .main import console, printable
 
 __all__ = ["measure"]
@@ -43,13 +44,15 @@ LABELS_SHOWN = 20  # the heading lists this many labels, then says how many ther
 )
 @click.option("--q-file", metavar="FILE", help="Read q from a file, like --p-file.")
 @click.option("--counts", is_flag=True, help="Rows are counts or weights: divide each by its sum.")
-@click.option("--base", type=float, default=None, help="Logarithm base: 2 for bits, 10 for hartleys [default: e, nats].")
+@click.option("--base", type=float, default=None,
+              help="Logarithm base: 2 for bits, 10 for hartleys [default: e, nats].")
 @click.option("--bits", is_flag=True, help="Same as --base 2.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table (full precision).")
 @click.option("--digits", type=click.IntRange(0, 17), default=6, show_default=True, help="Decimals in the table.")
 @max_size_option
 @measure_plot_option
-def measure(p_inline, q_inline, p_file, q_file, counts, base, bits, as_json, digits, plot_path):
+def measure(p_inline: str | None, q_inline: str | None, p_file: str | None, q_file: str | None, counts: bool,
+            base: float | None, bits: bool, as_json: bool, digits: int, plot_path: str | None) -> None:
     """H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.
 
     With only p, its entropy. When p and q are both labelled they are aligned by label (a label
@@ -84,7 +87,7 @@ def measure(p_inline, q_inline, p_file, q_file, counts, base, bits, as_json, dig
     out.print(_measure_table(columns, digits))
 
 
-def _measure_columns(p, q, **options) -> dict[str, np.ndarray]:
+def _measure_columns(p: Distributions, q: Distributions | None, **options: Any) -> dict[str, np.ndarray]:
     """Each measure for every row, by table heading; validation errors name file/row/column."""
     results = {"H(p)": library_call(entropy, p, **options)}
     if q is not None:
@@ -109,7 +112,8 @@ _JSON_KEYS = {
 }
 
 
-def _as_json(columns: dict, labels, unit: str, base, counts: bool) -> dict:
+def _as_json(columns: dict[str, np.ndarray], labels: list[str] | None, unit: str, base: float | None,
+             counts: bool) -> dict[str, Any]:
     rows = len(next(iter(columns.values())))
     return {
         "unit": unit,
@@ -123,12 +127,12 @@ def _as_json(columns: dict, labels, unit: str, base, counts: bool) -> dict:
     }
 
 
-def _json_float(value: float):
+def _json_float(value: float) -> float | str:
     # Strict JSON has no infinity; KL and CE are +inf where q = 0 < p.
     return float(value) if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
-def _measure_heading(labels, unit: str, counts: bool) -> Text:
+def _measure_heading(labels: list[str] | None, unit: str, counts: bool) -> Text:
     heading = Text.assemble(("infoloss measure", "bold"), f", in {unit}")
     if counts:
         heading.append(", each row divided by its sum (--counts)")
@@ -139,7 +143,7 @@ def _measure_heading(labels, unit: str, counts: bool) -> Text:
     return heading
 
 
-def _measure_table(columns: dict, digits: int) -> Table:
+def _measure_table(columns: dict[str, np.ndarray], digits: int) -> Table:
     rows = len(next(iter(columns.values())))
     table = Table(caption="H(p,q) = H(p) + KL(p||q)" if "H(p,q)" in columns else None)
     if rows > 1:
@@ -156,13 +160,13 @@ def _cell(value: float, digits: int) -> str:
     return f"{value + 0.0:.{digits}f}" if math.isfinite(value) else "inf"
 
 
-def _base(base, bits: bool):
+def _base(base: float | None, bits: bool) -> float | None:
     if bits and base is not None and base != 2:
         raise InputError(f"--bits means --base 2, but --base {base:g} was given too")
     return 2.0 if bits else base
 
 
-def _unit(base) -> str:
+def _unit(base: float | None) -> str:
     if base is None or base == math.e:
         return "nats"
     return {2.0: "bits", 10.0: "hartleys"}.get(float(base), f"log-base-{base:g} units")
