@@ -323,7 +323,8 @@ def _weather_example() -> Example:
         "p = {rain: .14, snow: .37, sleet: .03, hail: .46}, the true weather distribution.",
         claims,
         (Preset("weather-good", "Weather: a good forecaster (H(p,q) close to H(p))", tuple(p), tuple(good), labels),
-         Preset("weather-uniform", "Weather: a forecaster who knows nothing (q uniform)", tuple(p), tuple(poor), labels),
+         Preset("weather-uniform", "Weather: a forecaster who knows nothing (q uniform)", tuple(p), tuple(poor),
+                labels),
          Preset("coin-heads", "A coin that always lands heads: entropy 0", (1.0, 0.0), (0.5, 0.5), ("heads", "tails"))),
     )
 
@@ -374,7 +375,8 @@ def _coding_example() -> Example:
         "a blog post on entropy for deep learning: disorder, a classifier of handwritten digits, and Huffman codes",
         "Disorder, a one-hot digit label against a softmax prediction, and the coding view.",
         claims,
-        (Preset("huffman", "Huffman code of 1.75 bits: p = (1/2, 1/4, 1/8, 1/8), q's code built for (1/8, 1/8, 1/4, 1/2)",
+        (Preset("huffman",
+                "Huffman code of 1.75 bits: p = (1/2, 1/4, 1/8, 1/8), q's code built for (1/8, 1/8, 1/4, 1/2)",
                 tuple(DYADIC_P.values()), tuple(DYADIC_Q.values()), tuple(DYADIC_P)),
          Preset("huffman-uniform", "The same p coded with a fixed-length code (q uniform): 2 bits",
                 tuple(DYADIC_P.values()), (0.25,) * 4, tuple(DYADIC_P)),

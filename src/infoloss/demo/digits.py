@@ -36,19 +36,26 @@ import contextlib
 import gzip
 import lzma
 import math
+import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _validate, coding, losses
+from .._typing import ArrayLike
 from ..measures import cross_entropy, entropy, kl_divergence
 from ..special import log_softmax, softmax
+
+if TYPE_CHECKING:
+    from rich.console import Group
 
 try:  # the extra infoloss[demo]; digits() says how to install it when it is missing
     import torch
 except ImportError:  # pragma: no cover - exercised in a subprocess without torch
-    torch = None
+    torch = None  # type: ignore[assignment]  # the module, or None without the extra
 
 __all__ = [
     "digits",
@@ -143,13 +150,14 @@ class DigitsReport:
         """Test accuracy of the classifier whose predictions code the labels (section 3)."""
         return self.label_coding["test_accuracy"]
 
-    def __rich__(self):
+    def __rich__(self) -> Group:
         from .report import render
 
         return render(self)
 
 
-def digits(*, seed=0, epochs=20, repeats=5, plot_dir=None) -> DigitsReport:
+def digits(*, seed: int = 0, epochs: int = 20, repeats: int = 5,
+           plot_dir: str | os.PathLike[str] | None = None) -> DigitsReport:
     """Run the four experiments on the digits; return every figure (see the module docstring).
 
     Args:
@@ -234,7 +242,7 @@ def load(seed: int = 0) -> Digits:
     )
 
 
-def init_params(seed: int) -> list:
+def init_params(seed: int) -> list[torch.Tensor]:
     """MLP parameters ``[W1 (64, 32), b1, W2 (32, 10), b2]``, float64, PyTorch's default init.
 
     ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` for weights and biases, drawn from a generator
@@ -251,7 +259,7 @@ def init_params(seed: int) -> list:
     return params
 
 
-def forward(params, x):
+def forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """Logits ``tanh(x W1 + b1) W2 + b2``, shape ``(n, 10)``."""
     w1, b1, w2, b2 = params
     return torch.tanh(x @ w1 + b1) @ w2 + b2
@@ -261,13 +269,14 @@ def forward(params, x):
 class _Run:
     """One training run: final parameters and, per step, loss, mean target entropy, step size."""
 
-    params: list
+    params: list[torch.Tensor]
     losses: np.ndarray
     batch_entropy: np.ndarray
     step_sizes: np.ndarray
 
 
-def train(x, targets, *, loss, seed, epochs, step_scale=None) -> _Run:
+def train(x: np.ndarray, targets: np.ndarray, *, loss: str, seed: int, epochs: int,
+          step_scale: Callable[[np.ndarray], float] | None = None) -> _Run:
     """Plain SGD on ``(x, targets)``, one step per batch: ``theta <- theta - lr_t grad L(batch_t)``.
 
     Args:
@@ -310,7 +319,7 @@ def train(x, targets, *, loss, seed, epochs, step_scale=None) -> _Run:
     return _Run(params, np.array(values), np.array(entropies), np.array(steps))
 
 
-def evaluate(params, x, y) -> dict:
+def evaluate(params: list[torch.Tensor], x: np.ndarray, y: np.ndarray) -> dict:
     """Accuracy and mean cross-entropy (nats) of the model on ``(x, y)``."""
     with torch.no_grad():
         z = forward(params, torch.from_numpy(x))
@@ -319,13 +328,13 @@ def evaluate(params, x, y) -> dict:
     return {"accuracy": accuracy, "cross_entropy_nats": mean_ce}
 
 
-def predict(params, x) -> np.ndarray:
+def predict(params: list[torch.Tensor], x: np.ndarray) -> np.ndarray:
     """Predicted probabilities ``softmax(logits)``, ``(n, 10)`` float64 NumPy."""
     with torch.no_grad():
         return softmax(forward(params, torch.from_numpy(x)), axis=-1).numpy()
 
 
-def one_hot(y) -> np.ndarray:
+def one_hot(y: np.ndarray) -> np.ndarray:
     """``(n, 10)`` float64 one-hot rows of the labels ``y``."""
     return np.eye(CLASSES)[y]
 
@@ -335,7 +344,7 @@ def one_hot(y) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def same_training(data: Digits, *, seed: int, epochs: int):
+def same_training(data: Digits, *, seed: int, epochs: int) -> tuple[dict, list[torch.Tensor]]:
     """Train with CE and with KL (batchmean) from one start on the same batches, per target kind.
 
     Target kinds: ``one-hot``; ``label smoothing 0.1`` (``0.9 onehot + 0.01``); ``distillation``
@@ -346,13 +355,14 @@ def same_training(data: Digits, *, seed: int, epochs: int):
     (here) and the voted targets (section 2).
     """
     kinds = []
-    classifier = None
+    classifier: list[torch.Tensor] | None = None
     for kind in ("one-hot", f"label smoothing {LABEL_SMOOTHING:g}", "distillation"):
         if kind == "one-hot":
             targets = one_hot(data.y_train)
         elif kind.startswith("label smoothing"):
             targets = (1 - LABEL_SMOOTHING) * one_hot(data.y_train) + LABEL_SMOOTHING / CLASSES
         else:
+            assert classifier is not None, "the one-hot run, first, is the teacher"
             with torch.no_grad():
                 teacher_logits = forward(classifier, torch.from_numpy(data.x_train)).numpy()
             targets = softmax(teacher_logits, axis=-1, temperature=DISTILLATION_TEMPERATURE)
@@ -373,15 +383,20 @@ def same_training(data: Digits, *, seed: int, epochs: int):
         "param_diff_with_mean_reduction": pitfall,
         "target_kinds": kinds,
     }
+    assert classifier is not None, "set by the first (one-hot) kind"
     return figures, classifier
 
 
-def _compare_runs(kind, targets, ce_run: _Run, kl_run: _Run, data: Digits, epochs: int) -> dict:
+def _compare_runs(kind: str, targets: np.ndarray, ce_run: _Run, kl_run: _Run, data: Digits, epochs: int) -> dict:
     difference = _largest_difference(ce_run.params, kl_run.params)
     gap = ce_run.losses - kl_run.losses  # = mean H(p) of the batch, step by step
     steps_per_epoch = ce_run.losses.size // epochs
-    by_epoch = lambda v: v.reshape(epochs, steps_per_epoch).mean(axis=1).tolist()  # noqa: E731
-    ce_test, kl_test = evaluate(ce_run.params, data.x_test, data.y_test), evaluate(kl_run.params, data.x_test, data.y_test)
+
+    def by_epoch(values: np.ndarray) -> list[float]:
+        return values.reshape(epochs, steps_per_epoch).mean(axis=1).tolist()
+
+    ce_test = evaluate(ce_run.params, data.x_test, data.y_test)
+    kl_test = evaluate(kl_run.params, data.x_test, data.y_test)
     return {
         "target_kind": kind,
         "mean_target_entropy_nats": float(np.mean(entropy(targets))),
@@ -406,7 +421,7 @@ def _compare_runs(kind, targets, ce_run: _Run, kl_run: _Run, data: Digits, epoch
 # --------------------------------------------------------------------------------------------
 
 
-def entropy_scale(target_entropies) -> float:
+def entropy_scale(target_entropies: ArrayLike) -> float:
     """The step factor ``1 - mean_n H(p_n) / log C`` of a batch: negative entropy, made positive.
 
     The suggestion is a learning rate proportional to the negative entropy ``-H(p)``. That is
@@ -422,7 +437,7 @@ def entropy_scale(target_entropies) -> float:
     return 1.0 - float(np.mean(target_entropies)) / math.log(CLASSES)
 
 
-def voted_targets(data: Digits, teacher, seed: int) -> np.ndarray:
+def voted_targets(data: Digits, teacher: list[torch.Tensor], seed: int) -> np.ndarray:
     """Training targets whose entropy varies: half one-hot, half votes of 5 simulated annotators.
 
     An annotator names the true digit with probability 0.7 and otherwise a digit the teacher
@@ -441,7 +456,7 @@ def voted_targets(data: Digits, teacher, seed: int) -> np.ndarray:
     return targets
 
 
-def entropy_scaled_step(data: Digits, teacher, *, seed: int, epochs: int, repeats: int) -> dict:
+def entropy_scaled_step(data: Digits, teacher: list[torch.Tensor], *, seed: int, epochs: int, repeats: int) -> dict:
     """Constant step against the entropy-scaled step, ``repeats`` seeds, on voted targets.
 
     Three rules, the same initialisation and batches for each seed:
@@ -459,7 +474,7 @@ def entropy_scaled_step(data: Digits, teacher, *, seed: int, epochs: int, repeat
     """
     targets = voted_targets(data, teacher, seed)
     per_example = entropy(targets)
-    results = {rule: [] for rule in ("constant", "entropy-scaled", "constant, same mean step")}
+    results: dict[str, list[dict]] = {rule: [] for rule in ("constant", "entropy-scaled", "constant, same mean step")}
     mean_steps = []
     for offset in range(repeats):
         run_seed = seed + offset
@@ -468,7 +483,7 @@ def entropy_scaled_step(data: Digits, teacher, *, seed: int, epochs: int, repeat
                        step_scale=entropy_scale)
         factor = float(scaled.step_sizes.mean()) / LEARNING_RATE
         matched = train(data.x_train, targets, loss="cross_entropy", seed=run_seed, epochs=epochs,
-                        step_scale=lambda _entropies, factor=factor: factor)
+                        step_scale=_constant_scale(factor))
         mean_steps.append(float(scaled.step_sizes.mean()))
         for rule, run in zip(results, (constant, scaled, matched)):
             results[rule].append(evaluate(run.params, data.x_test, data.y_test))
@@ -511,7 +526,7 @@ def _paired(rule: str, other: str, by_rule: dict) -> dict:
     "Clear" means the mean difference is more than twice its standard error (a paired test at
     roughly the 5% level for a handful of seeds; with two seeds nothing is clear).
     """
-    figures = {"rule": rule, "against": other}
+    figures: dict[str, str | float] = {"rule": rule, "against": other}
     for metric in ("test_cross_entropy_nats", "accuracy"):
         difference = np.subtract(by_rule[rule][f"{metric}_per_seed"], by_rule[other][f"{metric}_per_seed"])
         error = float(difference.std(ddof=1) / math.sqrt(difference.size))
@@ -557,7 +572,7 @@ def _verdict(comparisons: list, by_rule: dict) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def code_labels(data: Digits, classifier) -> dict:
+def code_labels(data: Digits, classifier: list[torch.Tensor]) -> dict:
     """The test labels coded under the classifier's ``Q``, against the other codes.
 
     * ``coded_bits``: the size of ``coding.arithmetic_encode(y, Q)``;
@@ -644,7 +659,7 @@ def prequential_code(data: Digits) -> dict:
     }
 
 
-def _softmax_regression(x_train, y_train, x_new) -> np.ndarray:
+def _softmax_regression(x_train: np.ndarray, y_train: np.ndarray, x_new: np.ndarray) -> np.ndarray:
     """``softmax(x W + b)`` for ``x_new``, fitted by L-BFGS to mean CE + ``(||W||^2 + ||b||^2) / (2 n)``.
 
     The bias is penalised too: a digit not yet seen then keeps a moderate probability instead
@@ -657,14 +672,14 @@ def _softmax_regression(x_train, y_train, x_new) -> np.ndarray:
     optimizer = torch.optim.LBFGS([weights, bias], max_iter=200, tolerance_grad=1e-9,
                                   tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
 
-    def objective():
+    def objective() -> torch.Tensor:
         optimizer.zero_grad()
         penalty = ((weights ** 2).sum() + (bias ** 2).sum()) / (2 * y.numel())
         value = losses.cross_entropy(x @ weights + bias, y) + penalty
         value.backward()
         return value
 
-    optimizer.step(objective)
+    optimizer.step(objective)  # type: ignore[no-untyped-call]  # torch leaves LBFGS.step unannotated
     with torch.no_grad():
         return softmax(torch.from_numpy(x_new) @ weights + bias, axis=-1).numpy()
 
@@ -674,7 +689,7 @@ def _softmax_regression(x_train, y_train, x_new) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def q_against_p(data: Digits, classifier, count: int = 4) -> dict:
+def q_against_p(data: Digits, classifier: list[torch.Tensor], count: int = 4) -> dict:
     """For a few test digits: the image, the predicted ``Q``, the one-hot ``P`` and the measures.
 
     The digits shown: the most confident correct prediction, the median one by cross-entropy,
@@ -686,9 +701,8 @@ def q_against_p(data: Digits, classifier, count: int = 4) -> dict:
     cost = -np.log2(q[np.arange(q.shape[0]), data.y_test])
     by_cost = np.argsort(cost, kind="stable")
     picks = [int(by_cost[0]), int(by_cost[by_cost.size // 2]), *[int(i) for i in by_cost[::-1][: count - 2]]]
-    shown = []
-    for index in picks:
-        shown.append({
+    shown = [
+        {
             "test_index": index,
             "true_label": int(data.y_test[index]),
             "predicted_label": int(q[index].argmax()),
@@ -698,7 +712,9 @@ def q_against_p(data: Digits, classifier, count: int = 4) -> dict:
             "entropy_p_bits": float(entropy(p[index], base=2)),
             "cross_entropy_p_q_bits": float(cross_entropy(p[index], q[index], base=2)),
             "kl_p_q_bits": float(kl_divergence(p[index], q[index], base=2)),
-        })
+        }
+        for index in picks
+    ]
     return {"digits": shown}
 
 
@@ -731,7 +747,12 @@ def logistic_regression_baseline(data: Digits) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _largest_difference(params, others) -> float:
+def _constant_scale(factor: float) -> Callable[[np.ndarray], float]:
+    """A ``step_scale`` for :func:`train` that gives every batch the same ``factor``."""
+    return lambda _entropies: factor
+
+
+def _largest_difference(params: list[torch.Tensor], others: list[torch.Tensor]) -> float:
     """``max |a - b|`` over all entries of two parameter lists."""
     return max(float((a.detach() - b.detach()).abs().max()) for a, b in zip(params, others))
 
@@ -754,7 +775,7 @@ def _has_sklearn() -> bool:
 
 
 @contextlib.contextmanager
-def _single_thread():
+def _single_thread() -> Iterator[None]:
     """One thread for torch and for the BLAS/OpenMP pools (NumPy, scikit-learn) during the run.
 
     The same numbers on any machine, and no oversubscription: on a loaded 2-core machine the

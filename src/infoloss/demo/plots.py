@@ -8,6 +8,7 @@ directly, so no pyplot state or GUI backend is touched.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ __all__ = ["write_plots", "NO_MATPLOTLIB"]
 NO_MATPLOTLIB = "plots skipped: matplotlib is not installed (pip install matplotlib, or 'infoloss[demo]')"
 
 
-def write_plots(report: DigitsReport, directory: Path) -> tuple[list[str], str | None]:
+def write_plots(report: DigitsReport, directory: str | os.PathLike[str]) -> tuple[list[str], str | None]:
     """Write the PNGs into ``directory`` (created if needed): ``(paths written, note or None)``.
 
     Without matplotlib nothing is written and the note says so in one line.

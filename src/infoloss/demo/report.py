@@ -45,8 +45,10 @@ def render(report: DigitsReport) -> Group:
         f"{settings['optimizer']}, learning rate {settings['learning_rate']}, batches of {settings['batch_size']}, "
         f"{settings['epochs']} epochs, {settings['dtype']}, seed {settings['seed']}.",
     )
-    parts: list[RenderableType] = [heading, _same_training(report.kl_vs_cross_entropy), _entropy_scaled(report.entropy_scaled_step),
-             _coding(report.label_coding, report.prequential, report.baseline), _q_against_p(report.q_against_p)]
+    parts: list[RenderableType] = [
+        heading, _same_training(report.kl_vs_cross_entropy), _entropy_scaled(report.entropy_scaled_step),
+        _coding(report.label_coding, report.prequential, report.baseline), _q_against_p(report.q_against_p),
+    ]
     footer = Text(f"{report.seconds:.1f} s", style="dim")
     for path in report.plot_files:
         footer.append(f"\nwrote {path}", style="dim")
@@ -172,8 +174,9 @@ def _coding(figures: dict, prequential: dict, baseline: dict) -> Panel:
                        f"{block['bits_per_label']:.3f}")
     check = "✓" if prequential["prequential_round_trip_ok"] else "✗ FAILED"
     total = Text(
-        f"All {prequential['labels']} labels in one arithmetic-coded stream: {prequential['prequential_coded_bits']} bits "
-        f"({prequential['prequential_bits_per_label']:.3f} per label; ideal {prequential['prequential_ideal_bits']:.1f}) "
+        f"All {prequential['labels']} labels in one arithmetic-coded stream: "
+        f"{prequential['prequential_coded_bits']} bits ({prequential['prequential_bits_per_label']:.3f} per label; "
+        f"ideal {prequential['prequential_ideal_bits']:.1f}) "
         f"against {prequential['uniform_code_bits']:.1f} for the uniform code; decoded back: {check}. This is model + "
         "data: the receiver refits each model from the labels it has decoded."
     )
@@ -189,8 +192,10 @@ def _coding(figures: dict, prequential: dict, baseline: dict) -> Panel:
 def _q_against_p(figures: dict) -> Panel:
     cards = []
     for digit in figures["digits"]:
-        image = Text("\n".join("".join(SHADES[min(9, value * 10 // 17)] * 2 for value in row) for row in digit["image"]))
-        verdict = "right" if digit["true_label"] == digit["predicted_label"] else f"predicted {digit['predicted_label']}"
+        image = Text("\n".join("".join(SHADES[min(9, value * 10 // 17)] * 2 for value in row)
+                               for row in digit["image"]))
+        right = digit["true_label"] == digit["predicted_label"]
+        verdict = "right" if right else f"predicted {digit['predicted_label']}"
         caption = Text(
             f"test digit #{digit['test_index']}: a {digit['true_label']} ({verdict})\n"
             f"H(P) = {digit['entropy_p_bits']:.0f}, H(P,Q) = KL(P||Q) = {digit['kl_p_q_bits']:.4f} bits"
