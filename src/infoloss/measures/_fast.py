@@ -247,7 +247,7 @@ def _kl_block(blocks, scratch):
     np.fmax(ratio, scratch.tiny, out=ratio)  # p = 0 (ratio 0 or 0/0 = NaN) -> tiny
     np.log(ratio, out=ratio)
     totals = _row_dots(p, ratio, scratch.ones)
-    if _needs_accuracy(scratch.mode, totals, lambda: _row_sums(p, scratch.ones), _KL_MARGIN):
+    if _needs_accuracy(scratch.mode, totals, lambda: scratch.row_sums(p), _KL_MARGIN):
         np.divide(p, q, out=ratio)  # a block with a row that needs the residuals
         totals += _kl_residuals(p, q, ratio, scratch)
     # Redone entry by entry: rows with a ratio that is not a normal number (see
@@ -361,6 +361,9 @@ def _js_block(blocks, scratch):
 # How KL and JS rows are finished (the kernels' enum mode, same values): PLAIN leaves out the
 # rounding of the ratios, ACCURATE adds it back, CHECKED adds it back where it can matter.
 PLAIN, CHECKED, ACCURATE = 0, 1, 2
+# Added to a mode for the kernels: validated distributions, whose ratios cannot underflow but
+# for subnormal p (see _extreme_ratios): no scan for them (_kernels.c's SCANLESS).
+_SCANLESS = 4
 # A plain KL (JS) total is within 4 (16) ulps of the accurate one when it is at least this
 # fraction of the row's mass, sum p (sum p + sum q): _kernels.c's ACCURATE_MARGIN, JS_ACCURATE_MARGIN.
 _KL_MARGIN, _JS_MARGIN = 0.125, 0.03125
@@ -522,10 +525,17 @@ class _Scratch:
         # Set by the job: unvalidated or normalised input can hold ratios that underflow.
         self.ratios_can_underflow = True
         self.mode = CHECKED  # KL and JS: see PLAIN, CHECKED, ACCURATE (set by the job)
+        self._summed = None  # (block, its row sums): see row_sums
         self._masks = [np.empty(size, np.bool_) for _ in range(measure.masks)]
 
     def buffer(self, shape, index=0):
         return self._floats[index][: shape[0] * shape[1]].reshape(shape)
+
+    def row_sums(self, x):
+        """``_row_sums(x)``, once per block: KL's accuracy check and the validation both need p's."""
+        if self._summed is None or self._summed[0] is not x:
+            self._summed = (x, _row_sums(x, self.ones))
+        return self._summed[1]
 
     def mask(self, shape, second=False):
         return self._masks[1 if second else 0][: shape[0] * shape[1]].reshape(shape)
@@ -558,6 +568,7 @@ class _Job:
         self.divergence = self.measure in (_KL_DIVERGENCE, _JS_DIVERGENCE, _DECOMPOSE)
         self.mode = CHECKED if self.n <= _CHUNK and not self.normalize else PLAIN
         self.need_sums = self.normalize or self.validate or (self.divergence and self.n > _CHUNK)
+        self.ratios_can_underflow = self.normalize or not self.validate  # see _extreme_ratios
         self.tolerance = _validate.sum_tolerance(self.dtype)
         # KL's logs take ratios only, so in float32 (sums and identity in float64) no sum is extreme.
         ratio_only = self.measure is _KL_DIVERGENCE and self.dtype == np.float32
@@ -622,7 +633,7 @@ class _Job:
         if self.kernel is not None:
             totals = np.empty((self.measure.outputs, len(blocks[0])))
             sums = np.empty((len(blocks), len(blocks[0]))) if self.need_sums else None
-            mode = (self.mode,) if self.divergence else ()
+            mode = (self.mode | (0 if self.ratios_can_underflow else _SCANLESS),) if self.divergence else ()
             smallest = self.kernel(*blocks, totals, sums, *mode)
             sums = list(sums) if sums is not None else []
             self.check_entries((smallest,), sums)
@@ -634,7 +645,7 @@ class _Job:
         elif self.normalize and self.dtype == np.float32:  # float32 sums can overflow
             sums = [b.sum(axis=1, dtype=np.float64) for b in blocks]
         else:
-            sums = [_row_sums(b, scratch.ones) for b in blocks]
+            sums = [scratch.row_sums(b) for b in blocks]
         self.check_entries((b.min() for b in blocks), sums)
         return totals, sums
 
@@ -643,7 +654,7 @@ class _Job:
         if self.kernel is not None:
             return None
         scratch = _Scratch(self.dtype, size, self.measure)
-        scratch.ratios_can_underflow = self.normalize or not self.validate
+        scratch.ratios_can_underflow = self.ratios_can_underflow
         scratch.mode = self.mode
         return scratch
 
