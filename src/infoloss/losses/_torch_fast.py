@@ -56,16 +56,21 @@ def cross_entropy(input, target, weight, *, ignore_index, reduction, label_smoot
             return loss / torch.where(total == 0, 1, total)
         return F.cross_entropy(input, target, weight, reduction=reduction, label_smoothing=label_smoothing)
     if target.dtype == input.dtype and target.shape == input.shape and ignore_index == -100:
+        loss = F.cross_entropy(input, target, weight, reduction=reduction, label_smoothing=label_smoothing)
+        # A -inf logit with target 0 needs 0 log 0 = 0 (the general path): PyTorch gives NaN there.
+        # A reduced loss that is not NaN says there was none, in the same sync as the checks.
+        sentinel = loss.detach() if reduction != "none" else input.amin() > -math.inf
         if validate:
-            low, high, low_sum, high_sum, low_logit = torch.stack(
-                (*torch.aminmax(target), *torch.aminmax(target.sum(1)), input.amin())
+            low, high, low_sum, high_sum, value = torch.stack(
+                (*torch.aminmax(target), *torch.aminmax(target.sum(1)), sentinel.to(target.dtype))
             ).tolist()
-            ok = probabilities_ok(low, high, low_sum, high_sum, tolerance_of(target.dtype)) and low_logit > -math.inf
+            ok = probabilities_ok(low, high, low_sum, high_sum, tolerance_of(target.dtype))
         else:
-            ok = input.amin().item() > -math.inf  # -inf logits need 0 log 0 = 0 (general path)
-        if not ok:
+            value = sentinel.item()
+            ok = True
+        if not ok or math.isnan(value) or value == 0 and reduction == "none":  # ('none': the flag, False)
             return NotImplemented
-        return F.cross_entropy(input, target, weight, reduction=reduction, label_smoothing=label_smoothing)
+        return loss
     return NotImplemented
 
 
@@ -104,21 +109,24 @@ def kl_div(input, target, *, reduction, log_target, axis, validate):
     if not _options_ok(("kl", reduction)):
         _validate.check_reduction(reduction, _validate.REDUCTIONS + ("batchmean",))
         _remember(("kl", reduction))
-    # F.kl_div gives 0 * -inf = NaN where the general path's 0 log 0 = 0 applies: only inputs
-    # without -inf (NaN fails the comparisons too, and the general path then raises) take F.
-    if log_target:
-        ok = torch.stack((input.amin(), target.amin())).amin().item() > -math.inf
-    elif validate:
-        low_input, low, high = torch.stack((input.amin(), *torch.aminmax(target))).tolist()
-        ok = low_input > -math.inf and non_negative_ok(low, high)
-    else:
-        ok = input.amin().item() > -math.inf
-    if not ok:
-        return NotImplemented
     F = torch.nn.functional
     if reduction == "mean":  # the sum over all elements (F.kl_div warns about 'mean' at every call)
-        return F.kl_div(input, target, reduction="sum", log_target=log_target) / input.numel()
-    return F.kl_div(input, target, reduction=reduction, log_target=log_target)
+        loss = F.kl_div(input, target, reduction="sum", log_target=log_target) / input.numel()
+    else:
+        loss = F.kl_div(input, target, reduction=reduction, log_target=log_target)
+    # F.kl_div gives 0 * -inf = NaN where the general path's 0 log 0 = 0 applies (and NaN for NaN
+    # input, which the general path reports): a reduced loss that is not NaN says neither occurred.
+    if reduction == "none":
+        sentinel = torch.stack((input.amin(), target.amin() if log_target else input.amin())).amin()
+    else:
+        sentinel = loss.detach()
+    if validate and not log_target:
+        value, low, high = torch.stack((sentinel, *torch.aminmax(target))).tolist()
+        ok = non_negative_ok(low, high)
+    else:
+        value, ok = sentinel.item(), True
+    bad = math.isnan(value) or (reduction == "none" and value == -math.inf)
+    return NotImplemented if bad or not ok else loss
 
 
 def binary_cross_entropy(input, target, *, logits, reduction, validate):
