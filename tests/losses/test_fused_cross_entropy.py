@@ -303,7 +303,8 @@ def test_jax_eager_matches_optax_and_raises_the_detailed_errors():
     p = jax.nn.softmax(jax.random.normal(jax.random.PRNGKey(2), (16, 5)))
     for validate in (True, False):
         got = losses.cross_entropy(z, y, axis=-1, validate=validate)
-        assert float(got) == pytest.approx(float(optax.softmax_cross_entropy_with_integer_labels(z, y).mean()), rel=1e-6)
+        want = optax.softmax_cross_entropy_with_integer_labels(z, y).mean()
+        assert float(got) == pytest.approx(float(want), rel=1e-6)
         got = losses.cross_entropy(z, p, axis=-1, label_smoothing=0.1, validate=validate)
         smoothed = optax.smooth_labels(p, 0.1)
         assert float(got) == pytest.approx(float(optax.softmax_cross_entropy(z, smoothed).mean()), rel=1e-6)

@@ -18,6 +18,7 @@ Nothing here imports torch: these run only for tensors, when torch is already im
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 
@@ -68,7 +69,7 @@ def cross_entropy(input, target, weight, *, ignore_index, reduction, label_smoot
         else:
             value = sentinel.item()
             ok = True
-        if not ok or math.isnan(value) or value == 0 and reduction == "none":  # ('none': the flag, False)
+        if not ok or math.isnan(value) or (value == 0 and reduction == "none"):  # ('none': the flag, False)
             return NotImplemented
         return loss
     return NotImplemented
@@ -107,7 +108,7 @@ def kl_div(input, target, *, reduction, log_target, axis, validate):
             or target.requires_grad or _array.is_torch_tracing(torch, input) or type(log_target) is not bool):
         return NotImplemented
     if not _options_ok(("kl", reduction)):
-        _validate.check_reduction(reduction, _validate.REDUCTIONS + ("batchmean",))
+        _validate.check_reduction(reduction, (*_validate.REDUCTIONS, "batchmean"))
         _remember(("kl", reduction))
     F = torch.nn.functional
     if reduction == "mean":  # the sum over all elements (F.kl_div warns about 'mean' at every call)
@@ -216,10 +217,8 @@ def _options_ok(key) -> bool:
 
 def _remember(key) -> None:
     if len(_CHECKED) < _CHECKED_MAX:
-        try:
+        with contextlib.suppress(TypeError):  # an unhashable option: not cached
             _CHECKED.add(key)
-        except TypeError:
-            pass
 
 
 def _weight_ok(torch, weight, input, validate) -> bool:
