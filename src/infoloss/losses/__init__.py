@@ -37,12 +37,13 @@ from __future__ import annotations
 import math
 import sys
 import threading
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from .. import _array, _validate
-from . import _args as args
-from . import _jax_fast, _torch_fast
+from .._typing import Array, ArrayLike, DType, Namespace
+from . import _args as args, _jax_fast, _torch_fast
 from ._distill import distillation_js, distillation_kl
 
 __all__ = [
@@ -63,10 +64,30 @@ __all__ = [
 FUSED_MIN_ELEMENTS = 1 << 22
 
 
+@overload
 def cross_entropy(
-    input, target, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-    axis=None, mask=None, z_loss=0.0, softcap=None, return_entropy=False, inplace_backward=False, validate=True,
-):
+    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = ..., *, ignore_index: int = ...,
+    reduction: str = ..., label_smoothing: float = ..., axis: int | None = ..., mask: ArrayLike | None = ...,
+    z_loss: float = ..., softcap: float | None = ..., return_entropy: Literal[True], inplace_backward: bool = ...,
+    validate: bool = ...,
+) -> tuple[Array, Array]: ...
+
+
+@overload
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = ..., *, ignore_index: int = ...,
+    reduction: str = ..., label_smoothing: float = ..., axis: int | None = ..., mask: ArrayLike | None = ...,
+    z_loss: float = ..., softcap: float | None = ..., return_entropy: bool = ..., inplace_backward: bool = ...,
+    validate: bool = ...,
+) -> Array: ...
+
+
+def cross_entropy(
+    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *, ignore_index: int = -100,
+    reduction: str = "mean", label_smoothing: float = 0.0, axis: int | None = None, mask: ArrayLike | None = None,
+    z_loss: float = 0.0, softcap: float | None = None, return_entropy: bool = False, inplace_backward: bool = False,
+    validate: bool = True,
+) -> Array | tuple[Array, Array]:
     r"""Cross-entropy between logits and targets: ``torch.nn.functional.cross_entropy``.
 
     With class indices ``y`` and ``log q = log_softmax(input)`` along the class axis, element
@@ -136,7 +157,8 @@ def cross_entropy(
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
-        loss = _jax_fast.call("cross_entropy", cross_entropy, dict(input=input, target=target, weight=weight, mask=mask),
+        loss = _jax_fast.call("cross_entropy", cross_entropy,
+                              dict(input=input, target=target, weight=weight, mask=mask),
                               dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing,
                                    axis=axis, z_loss=z_loss, softcap=softcap, return_entropy=return_entropy), validate)
         if loss is not NotImplemented:
@@ -199,7 +221,8 @@ def cross_entropy(
     return loss
 
 
-def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean", axis=None, validate=True):
+def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *, ignore_index: int = -100,
+             reduction: str = "mean", axis: int | None = None, validate: bool = True) -> Array:
     r"""Negative log-likelihood of class indices: ``torch.nn.functional.nll_loss``.
 
     Element ``n`` contributes ``-w[y_n] input[n, y_n]``, where ``input`` holds
@@ -255,7 +278,8 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean",
     return args.restore(xp, _reduce(xp, per, reduction, total), out_dtype)
 
 
-def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=None, validate=True):
+def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *,
+                         reduction: str = "mean", axis: int | None = None, validate: bool = True) -> Array:
     r"""Binary cross-entropy of probabilities: ``torch.nn.functional.binary_cross_entropy``.
 
     ``l = -w [t log x + (1 - t) log(1 - x)]`` elementwise, each log clamped at -100 as PyTorch
@@ -304,8 +328,9 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean", axis=N
 
 
 def binary_cross_entropy_with_logits(
-    input, target, weight=None, *, reduction="mean", pos_weight=None, axis=None, validate=True
-):
+    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *, reduction: str = "mean",
+    pos_weight: ArrayLike | None = None, axis: int | None = None, validate: bool = True,
+) -> Array:
     r"""Binary cross-entropy of logits: ``torch.nn.functional.binary_cross_entropy_with_logits``.
 
     ``l = w [p t softplus(-x) + (1 - t) softplus(x)]`` elementwise, with ``p`` the weight of
@@ -361,7 +386,8 @@ def binary_cross_entropy_with_logits(
     return args.restore(xp, _reduce(xp, per, reduction, math.prod(per.shape)), out_dtype)
 
 
-def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, validate=True):
+def kl_div(input: ArrayLike, target: ArrayLike, *, reduction: str = "mean", log_target: bool = False,
+           axis: int | None = None, validate: bool = True) -> Array:
     r"""Pointwise KL divergence: ``torch.nn.functional.kl_div``.
 
     ``input`` is the model's log-probabilities ``log q``; ``target`` the probabilities ``p``
@@ -395,7 +421,7 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
             return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target})
     input, target = arrays.values()
-    _validate.check_reduction(reduction, _validate.REDUCTIONS + ("batchmean",))
+    _validate.check_reduction(reduction, (*_validate.REDUCTIONS, "batchmean"))
     _validate.check_same_shape(("input", "target"), (input.shape, target.shape))
     if reduction in ("mean", "batchmean"):
         _validate.check_not_empty(tuple(input.shape))
@@ -436,7 +462,8 @@ def kl_div(input, target, *, reduction="mean", log_target=False, axis=None, vali
 # --------------------------------------------------------------------------------------------
 
 
-def _index_terms(xp, log_q, target, weight, ignore_index, mask, label_smoothing):
+def _index_terms(xp: Namespace, log_q: Array, target: Array, weight: Array | None, ignore_index: int,
+                 mask: Array | None, label_smoothing: float) -> tuple[Array, Array, Array]:
     """Per-element loss of class-index targets, the kept elements, and the 'mean' divisor."""
     kept = target != ignore_index
     if mask is not None:
@@ -458,7 +485,8 @@ def _index_terms(xp, log_q, target, weight, ignore_index, mask, label_smoothing)
     return per, kept, total
 
 
-def _prob_terms(xp, log_q, p, weight, mask, label_smoothing):
+def _prob_terms(xp: Namespace, log_q: Array, p: Array, weight: Array | None, mask: Array | None,
+                label_smoothing: float) -> tuple[Array, Array | None, Array | int]:
     """Per-element loss of probability targets (``0 log q = 0`` even for ``q = 0``)."""
     if label_smoothing:
         p = p * (1 - label_smoothing) + label_smoothing / p.shape[-1]
@@ -474,7 +502,7 @@ def _prob_terms(xp, log_q, p, weight, mask, label_smoothing):
     return xp.where(mask, per, xp.zeros_like(per)), mask, xp.sum(xp.astype(mask, per.dtype))
 
 
-def _reduce(xp, per, reduction, total):
+def _reduce(xp: Namespace, per: Array, reduction: str, total: Array | int) -> Array:
     if reduction == "none":
         return per
     summed = xp.sum(per)
@@ -485,7 +513,7 @@ def _reduce(xp, per, reduction, total):
     return summed / args.safe_denominator(xp, total)
 
 
-def _without_uncounted_rows(xp, z, kept, mask):
+def _without_uncounted_rows(xp: Namespace, z: Array, kept: Array | None, mask: Array | None) -> Array:
     """``z`` (classes last) with the rows that count for nothing set to 0: their gradient is then
     exactly 0 whatever they held (a row of -inf logits has a NaN log-softmax gradient)."""
     if mask is not None:
@@ -495,26 +523,27 @@ def _without_uncounted_rows(xp, z, kept, mask):
     return xp.where(xp.expand_dims(kept, axis=-1), z, xp.zeros_like(z))
 
 
-def _entropy_of_log_probs(xp, log_q):
+def _entropy_of_log_probs(xp: Namespace, log_q: Array) -> Array:
     """``-sum q log q`` along the last axis, 0 for ``q = 0`` classes, NaN-free gradient."""
     present = log_q > -math.inf
     safe = xp.where(present, log_q, xp.zeros_like(log_q))
     return -xp.sum(xp.where(present, xp.exp(safe) * safe, xp.zeros_like(log_q)), axis=-1)
 
 
-def _softcap(xp, z, cap):
+def _softcap(xp: Namespace, z: Array, cap: float) -> Array:
     capped = cap * xp.tanh(z / cap)
     return xp.where(z == -math.inf, z, capped)  # masked classes stay masked
 
 
-def _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis, input_dtype) -> None:
+def _check_targets(xp: Namespace, target: Array, kind: str, n_classes: int, ignore_index: int, mask: Array | None,
+                   axis: int, input_dtype: DType) -> None:
     if kind == "index":
         _validate.check_class_indices(xp, target, n_classes, ignore_index, mask)
         return
     _validate.check_probability_targets(xp, target, axis, keep=mask, input_dtype=input_dtype)
 
 
-def _check_broadcasts(name, shape, input_shape) -> None:
+def _check_broadcasts(name: str, shape: tuple[int, ...], input_shape: tuple[int, ...]) -> None:
     try:
         ok = np.broadcast_shapes(tuple(shape), tuple(input_shape)) == tuple(input_shape)
     except ValueError:
@@ -524,7 +553,12 @@ def _check_broadcasts(name, shape, input_shape) -> None:
                                    argument=name, value=tuple(shape))
 
 
-def _binary_inputs(input, target, weight, pos_weight, reduction, axis, validate):
+def _binary_inputs(
+    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None, pos_weight: ArrayLike | None, reduction: str,
+    axis: int | None, validate: bool,
+) -> tuple[Array, Array, Array | None, Array | None, Namespace, DType, bool]:
+    """(input, target, weight, pos_weight) converted and checked, the namespace, the dtype to
+    return, and whether the value checks run."""
     named = {"input": input, "target": target, "weight": weight, "pos_weight": pos_weight}
     arrays, xp = args.arrays_of_one_kind(named)
     input, target, weight, pos_weight = arrays.values()
@@ -551,7 +585,8 @@ def _binary_inputs(input, target, weight, pos_weight, reduction, axis, validate)
     return x, t, weights["weight"], weights["pos_weight"], xp, out_dtype, validating
 
 
-def _torch_index_loss(z, target, *, axis, weight, ignore_index, mask, reduction, label_smoothing, fused):
+def _torch_index_loss(z: Array, target: Array, *, axis: int, weight: Array | None, ignore_index: int,
+                      mask: Array | None, reduction: str, label_smoothing: float, fused: str) -> Array:
     """PyTorch's fused kernel for class-index targets; 'mean' as sum / kept weight (0 if none)."""
     import torch
     import torch.nn.functional as F
@@ -595,7 +630,8 @@ def _torch_index_loss(z, target, *, axis, weight, ignore_index, mask, reduction,
 _REPLAYING = threading.local()  # set while backward(create_graph=True) recomputes by the plain path
 
 
-def _fused_applies(input, target, weight, return_entropy, inplace_backward) -> bool:
+def _fused_applies(input: Array, target: Array, weight: Array | None, return_entropy: bool,
+                   inplace_backward: bool) -> bool:
     """The memory-saving path runs when ``input``'s gradient will be needed, outside tracing
     (``torch.compile``, ``torch.func``) and the create_graph replay, for large enough input."""
     torch = sys.modules["torch"]
@@ -608,7 +644,8 @@ def _fused_applies(input, target, weight, return_entropy, inplace_backward) -> b
     return bool(inplace_backward) or input.numel() >= FUSED_MIN_ELEMENTS
 
 
-def _torch_fused_cross_entropy(input, target, kind, axis, element_shape, options, inplace_backward):
+def _torch_fused_cross_entropy(input: Array, target: Array, kind: str, axis: int, element_shape: tuple[int, ...],
+                               options: dict[str, Any], inplace_backward: bool) -> Array:
     """Classes last as (M, C) rows (a view for 2-D input), then the fused op."""
     import torch
 
@@ -624,7 +661,7 @@ def _torch_fused_cross_entropy(input, target, kind, axis, element_shape, options
     options = dict(options, mask=None if mask is None else mask.reshape(-1))
     plain = dict(options, axis=1, validate=False)
 
-    def replay(logits, grad_output):
+    def replay(logits: Array, grad_output: Array) -> Array:
         """The gradient by the plain path, differentiable (backward with create_graph=True)."""
         _REPLAYING.active = True
         try:

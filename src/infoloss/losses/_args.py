@@ -9,20 +9,22 @@ metadata only) and always run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import _array, _validate
+from .._typing import Array, DType, Namespace
 
 
-
-def arrays_of_one_kind(named: dict):
+def arrays_of_one_kind(named: dict[str, Any]) -> tuple[dict[str, Array], Namespace]:
     """``{name: value}`` as arrays of one kind, and their namespace.
 
     Python sequences become NumPy arrays (integers stay integers), or, beside an array of
     another library, that library's arrays on the same device. ``None`` values stay ``None``.
     """
     template = next((v for v in named.values() if _array.is_array(v)), None)
-    out = {}
+    out: dict[str, Array] = {}
     for name, value in named.items():
         if value is None or _array.is_array(value):
             out[name] = value
@@ -44,25 +46,26 @@ def arrays_of_one_kind(named: dict):
     return out, _array.array_namespace(*present)
 
 
-def compute_dtype(xp, x, name: str):
+def compute_dtype(xp: Namespace, x: Array, name: str) -> tuple[Array, DType]:
     """``x`` in the dtype to compute in, and the dtype to return: float16/bfloat16 go through
     float32, integer input through the default float dtype."""
     _validate.check_real_dtype(xp, x, name)
     return _array.floating(xp, x)
 
 
-def class_axis(name: str, shape: tuple, axis) -> int:
+def class_axis(name: str, shape: tuple[int, ...], axis: int | None) -> int:
     """The class axis as a non-negative int; ``None`` means PyTorch's (1 if ndim >= 2, else 0)."""
     if axis is None:
         axis = 1 if len(shape) >= 2 else 0
     return _validate.check_axis(name, shape, axis)
 
 
-def should_validate(validate: bool, *arrays) -> bool:
+def should_validate(validate: bool, *arrays: Array | None) -> bool:
     return bool(validate) and not any(_array.is_tracing(a) for a in arrays if a is not None)
 
 
-def class_weight(xp, weight, n_classes: int, dtype, validate: bool, name: str = "weight"):
+def class_weight(xp: Namespace, weight: Array | None, n_classes: int, dtype: DType, validate: bool,
+                 name: str = "weight") -> Array | None:
     """A 1-D, finite, non-negative weight per class, in ``dtype``."""
     if weight is None:
         return None
@@ -75,7 +78,7 @@ def class_weight(xp, weight, n_classes: int, dtype, validate: bool, name: str = 
     return weight
 
 
-def element_mask(xp, mask, shape: tuple, name: str = "mask"):
+def element_mask(xp: Namespace, mask: Array | None, shape: tuple[int, ...], name: str = "mask") -> Array | None:
     """A boolean array with the per-element loss shape (input's shape without the class axis)."""
     if mask is None:
         return None
@@ -83,7 +86,7 @@ def element_mask(xp, mask, shape: tuple, name: str = "mask"):
     return mask
 
 
-def along_axis(xp, vector, ndim: int, axis):
+def along_axis(xp: Namespace, vector: Array | None, ndim: int, axis: int | None) -> Array | None:
     """A 1-D ``vector`` shaped to broadcast along ``axis`` of an ``ndim``-dimensional array.
 
     ``axis=None`` leaves it as it is (NumPy/PyTorch broadcasting against the last axis).
@@ -96,10 +99,10 @@ def along_axis(xp, vector, ndim: int, axis):
     return xp.reshape(vector, tuple(shape))
 
 
-def safe_denominator(xp, total):
+def safe_denominator(xp: Namespace, total: Array) -> Array:
     """``total`` with 0 replaced by 1: a 'mean' over nothing is 0 (with a zero gradient), not NaN."""
     return xp.where(total == 0, xp.ones_like(total), total)
 
 
-def restore(xp, value, dtype):
+def restore(xp: Namespace, value: Array, dtype: DType) -> Array:
     return value if value.dtype == dtype else xp.astype(value, dtype)

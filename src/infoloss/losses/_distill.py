@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import math
 
-
 from .. import _array, _validate
+from .._typing import Array, ArrayLike, DType, Namespace
 from . import _args as args
 
 __all__ = ["distillation_kl", "distillation_js"]
 
 TEACHER_FORMATS = ("logits", "log_probs", "probs")
+
+
 def distillation_kl(
-    student, teacher, *, direction="forward", temperature=1.0, teacher_format="logits",
-    scale_by_temperature=True, reduction="mean", mask=None, axis=None, validate=True,
-):
+    student: ArrayLike, teacher: ArrayLike, *, direction: str = "forward", temperature: float = 1.0,
+    teacher_format: str = "logits", scale_by_temperature: bool = True, reduction: str = "mean",
+    mask: ArrayLike | None = None, axis: int | None = None, validate: bool = True,
+) -> Array:
     r"""KL divergence between teacher and student predictions at temperature ``T``.
 
     With ``s = log_softmax(student / T)`` and ``t`` the teacher's log-probabilities at the same
@@ -78,9 +81,10 @@ def distillation_kl(
 
 
 def distillation_js(
-    student, teacher, *, beta=0.5, temperature=1.0, teacher_format="logits",
-    scale_by_temperature=True, reduction="mean", mask=None, axis=None, validate=True,
-):
+    student: ArrayLike, teacher: ArrayLike, *, beta: float = 0.5, temperature: float = 1.0,
+    teacher_format: str = "logits", scale_by_temperature: bool = True, reduction: str = "mean",
+    mask: ArrayLike | None = None, axis: int | None = None, validate: bool = True,
+) -> Array:
     r"""Generalised Jensen-Shannon divergence between teacher and student predictions.
 
     ``JS_beta = beta KL(teacher || m) + (1 - beta) KL(student || m)`` with the mixture
@@ -110,8 +114,13 @@ def distillation_js(
 # --------------------------------------------------------------------------------------------
 
 
-def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale_by_temperature,
-             reduction, mask, axis, validate):
+#: (mode, beta, temperature, teacher_format): mode 'forward', 'reverse' or 'js'; beta None but for 'js'.
+_Config = tuple[str, float | None, float, str]
+
+
+def _distill(student: ArrayLike, teacher: ArrayLike, *, mode: str, beta: float | None, temperature: float,
+             teacher_format: str, scale_by_temperature: bool, reduction: str, mask: ArrayLike | None,
+             axis: int | None, validate: bool) -> Array:
     arrays, xp = args.arrays_of_one_kind({"student": student, "teacher": teacher, "mask": mask})
     student, teacher, mask = arrays.values()
     _validate.check_same_shape(("student", "teacher"), (student.shape, teacher.shape))
@@ -126,7 +135,7 @@ def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale
     if args.should_validate(validate, student, teacher, mask):
         _check_teacher(xp, t, teacher_format, axis, mask, teacher.dtype)
     factor = float(temperature) ** 2 if scale_by_temperature else 1.0
-    config = (mode, beta, float(temperature), teacher_format)
+    config: _Config = (mode, beta, float(temperature), teacher_format)
 
     if _array.is_torch_array(s) and _fused_applies(s, t):
         loss = _torch_fused(s, t, config, reduction, mask, axis, element_shape, scale_by_temperature)
@@ -153,7 +162,8 @@ def _distill(student, teacher, *, mode, beta, temperature, teacher_format, scale
     return args.restore(xp, total, out_dtype)
 
 
-def _check_teacher(xp, t, teacher_format, axis, mask, input_dtype):
+def _check_teacher(xp: Namespace, t: Array, teacher_format: str, axis: int, mask: Array | None,
+                   input_dtype: DType) -> None:
     if teacher_format == "logits":
         _validate.check_not_nan(xp, t, "teacher")
         return
@@ -167,7 +177,7 @@ def _check_teacher(xp, t, teacher_format, axis, mask, input_dtype):
 # --------------------------------------------------------------------------------------------
 
 
-def _shifted_scaled(xp, z, temperature):
+def _shifted_scaled(xp: Namespace, z: Array, temperature: float) -> Array:
     """``z / T``, less the row maximum first when T < 1 (so the division cannot overflow)."""
     if temperature == 1:
         return z
@@ -177,7 +187,7 @@ def _shifted_scaled(xp, z, temperature):
     return z / temperature
 
 
-def _teacher_log_probs(xp, t, teacher_format, temperature):
+def _teacher_log_probs(xp: Namespace, t: Array, teacher_format: str, temperature: float) -> Array:
     if teacher_format == "probs":
         present = t > 0
         safe = xp.where(present, t, xp.ones_like(t))
@@ -185,12 +195,13 @@ def _teacher_log_probs(xp, t, teacher_format, temperature):
     return _array._log_softmax(xp, _shifted_scaled(xp, t, temperature), axis=-1)
 
 
-def _divergence(xp, mode, beta, log_s, log_t):
+def _divergence(xp: Namespace, mode: str, beta: float | None, log_s: Array, log_t: Array) -> Array:
     """Per-element divergence from log-probabilities (classes on the last axis)."""
     if mode == "forward":
         return _kl_rows(xp, log_t, log_s)
     if mode == "reverse":
         return _kl_rows(xp, log_s, log_t)
+    assert beta is not None  # mode 'js': distillation_js always passes its beta
     both_absent = (log_s == -math.inf) & (log_t == -math.inf)
     zero = xp.zeros_like(log_s)
     # logaddexp's gradient at (-inf, -inf) is NaN: feed it zeros there and put -inf back after.
@@ -202,7 +213,7 @@ def _divergence(xp, mode, beta, log_s, log_t):
     return beta * _kl_rows(xp, log_t, log_m) + (1 - beta) * _kl_rows(xp, log_s, log_m)
 
 
-def _kl_rows(xp, log_a, log_b):
+def _kl_rows(xp: Namespace, log_a: Array, log_b: Array) -> Array:
     """``sum_c a (log a - log b)`` with ``a = exp(log_a)``; 0 where ``a = 0``; NaN-free gradient."""
     absent = log_a == -math.inf
     zero = xp.zeros_like(log_a)
@@ -217,13 +228,14 @@ def _kl_rows(xp, log_a, log_b):
 # --------------------------------------------------------------------------------------------
 
 
-def _fused_applies(s, t) -> bool:
+def _fused_applies(s: Array, t: Array) -> bool:
     import torch
 
     return not torch.compiler.is_compiling() and not t.requires_grad
 
 
-def _torch_fused(s, t, config, reduction, mask, axis, element_shape, scale_by_temperature):
+def _torch_fused(s: Array, t: Array, config: _Config, reduction: str, mask: Array | None, axis: int,
+                 element_shape: tuple[int, ...], scale_by_temperature: bool) -> Array:
     import torch
 
     from ..ops.distill import fused_distillation

@@ -14,20 +14,31 @@ Under an outer ``jax.jit`` nothing changes (tracers take the general path, as be
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from types import ModuleType, NotImplementedType
+from typing import Any
 
+from .._typing import Array
 from . import _torch_fast as rules
 
-_KERNELS: dict = {}
+#: What :func:`call` runs, from the arrays present (in order): the loss and its extremes (an array,
+#: or None where no stats are read: Any, as mypy cannot tie that to ``stats is not None``).
+_Program = Callable[..., tuple[Array, Any]]
+#: Computes the extremes a loss's checks read, from its options and (named) arrays.
+_Stats = Callable[..., Array]
+
+_KERNELS: dict[tuple[Any, ...], _Program] = {}
 _KERNELS_MAX = 256
 
 
-def is_concrete(x) -> bool:
+def is_concrete(x: object) -> bool:
     """``x`` is a JAX array with values (not a tracer): JAX already imported, else it cannot be."""
     jax = sys.modules.get("jax")
     return jax is not None and isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
 
 
-def call(name: str, function, arrays: dict, options: dict, validate: bool):
+def call(name: str, function: Callable[..., Array], arrays: dict[str, Array | None], options: dict[str, Any],
+         validate: bool) -> Array | NotImplementedType:
     """``function(**arrays, **options, validate=False)`` as one cached jitted program, or
     NotImplemented (an unhashable option, an array that is not a concrete JAX array, extremes
     that a check would refuse: the caller then runs the general path)."""
@@ -53,8 +64,9 @@ def call(name: str, function, arrays: dict, options: dict, validate: bool):
     return out
 
 
-def _program(function, present, options, stats):
-    def program(*values):
+def _program(function: Callable[..., Array], present: tuple[str, ...], options: dict[str, Any],
+             stats: _Stats | None) -> _Program:
+    def program(*values: Array) -> tuple[Array, Any]:
         named = dict(zip(present, values))
         out = function(**named, **options, validate=False)
         return out, (None if stats is None else stats(options, **named))
@@ -67,13 +79,14 @@ def _program(function, present, options, stats):
 # --------------------------------------------------------------------------------------------
 
 
-def _jnp():
+def _jnp() -> ModuleType:
     import jax.numpy as jnp
 
     return jnp
 
 
-def _index_stats(options, input, target, weight=None, mask=None):
+def _index_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
+                 mask: Array | None = None) -> Array:
     """(lowest, highest) kept class index, ignored (and masked) elements left out; the class
     weights' extremes."""
     jnp = _jnp()
@@ -87,7 +100,8 @@ def _index_stats(options, input, target, weight=None, mask=None):
     return jnp.stack(parts)
 
 
-def _probs_stats(options, input, target, weight=None, mask=None):
+def _probs_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
+                 mask: Array | None = None) -> Array:
     """Extremes of the kept probability rows: entries and row sums (classes on ``axis``)."""
     jnp = _jnp()
     axis = _class_axis(options, target.ndim)
@@ -101,14 +115,15 @@ def _probs_stats(options, input, target, weight=None, mask=None):
     return jnp.stack([p.astype(jnp.float32) for p in parts])
 
 
-def _cross_entropy_stats(options, input, target, weight=None, mask=None):
+def _cross_entropy_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
+                         mask: Array | None = None) -> Array:
     jnp = _jnp()
     if jnp.issubdtype(target.dtype, jnp.integer):
         return _index_stats(options, input, target, weight, mask)
     return _probs_stats(options, input, target, weight, mask)
 
 
-def _kl_stats(options, input, target):
+def _kl_stats(options: dict[str, Any], input: Array, target: Array) -> Array:
     jnp = _jnp()
     if options.get("log_target"):
         return jnp.stack([jnp.any(jnp.isnan(input)), jnp.any(jnp.isnan(target))]).astype(jnp.float32)
@@ -116,7 +131,8 @@ def _kl_stats(options, input, target):
                       jnp.max(target).astype(jnp.float32)])
 
 
-def _binary_stats(options, input, target, weight=None, pos_weight=None, logits=False):
+def _binary_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
+                  pos_weight: Array | None = None, logits: bool = False) -> Array:
     jnp = _jnp()
     parts = [jnp.min(target), jnp.max(target)]
     if not logits:
@@ -127,30 +143,36 @@ def _binary_stats(options, input, target, weight=None, pos_weight=None, logits=F
     return jnp.stack([p.astype(jnp.float32) for p in parts])
 
 
-def _class_axis(options, ndim):
+def _class_axis(options: dict[str, Any], ndim: int) -> int:
     axis = options.get("axis")
     if axis is None:
         axis = 1 if ndim >= 2 else 0
     return axis % max(ndim, 1)
 
 
-STATS = {
+def _binary_logits_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
+                         pos_weight: Array | None = None) -> Array:
+    return _binary_stats(options, input, target, weight, pos_weight, logits=True)
+
+
+STATS: dict[str, _Stats] = {
     "cross_entropy": _cross_entropy_stats,
     "nll_loss": _index_stats,
     "kl_div": _kl_stats,
     "binary_cross_entropy": _binary_stats,
-    "binary_cross_entropy_with_logits": lambda options, *a, **k: _binary_stats(options, *a, **k, logits=True),
+    "binary_cross_entropy_with_logits": _binary_logits_stats,
 }
 
 
-def _fine(name, arrays, options, extremes) -> bool:
+def _fine(name: str, arrays: dict[str, Array], options: dict[str, Any], extremes: list[float]) -> bool:
     """Do the extremes pass the checks the general path would run? (False: it runs them.)"""
     input, target = arrays["input"], arrays["target"]
     if name in ("cross_entropy", "nll_loss") and _jnp().issubdtype(target.dtype, _jnp().integer):
         n_classes = input.shape[_class_axis(options, input.ndim)]
         return rules.indices_ok(extremes[0], extremes[1], n_classes) and _non_negative(extremes[2:])
     if name == "cross_entropy":
-        return (rules.probabilities_ok(*extremes[:4], rules.tolerance_of(target.dtype))
+        low, high, low_sum, high_sum = extremes[:4]
+        return (rules.probabilities_ok(low, high, low_sum, high_sum, rules.tolerance_of(target.dtype))
                 and _non_negative(extremes[4:]))
     if name == "kl_div":
         if options.get("log_target"):
@@ -159,10 +181,10 @@ def _fine(name, arrays, options, extremes) -> bool:
     low, high = extremes[:2]
     rest = extremes[2:]
     if name == "binary_cross_entropy":
-        return rules.unit_ok(low, high) and rules.unit_ok(*rest[:2]) and _non_negative(rest[2:])
+        return rules.unit_ok(low, high) and rules.unit_ok(rest[0], rest[1]) and _non_negative(rest[2:])
     return rules.unit_ok(low, high) and _non_negative(rest)
 
 
-def _non_negative(extremes) -> bool:
+def _non_negative(extremes: list[float]) -> bool:
     """Pairs (min, max) of weights: finite and >= 0."""
     return all(rules.non_negative_ok(extremes[i], extremes[i + 1]) for i in range(0, len(extremes), 2))

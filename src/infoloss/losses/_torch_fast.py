@@ -21,21 +21,25 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+from types import ModuleType, NotImplementedType
+from typing import Any
 
 from .. import _array, _validate
+from .._typing import Array, DType
 
 # Option tuples already checked (with their types: True == 1 but a bool is no ignore_index).
-_CHECKED: set = set()
+_CHECKED: set[tuple[Any, ...]] = set()
 _CHECKED_MAX = 512
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: object) -> bool:
     """``x`` is a torch tensor (torch already imported: else it cannot be one)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def cross_entropy(input, target, weight, *, ignore_index, reduction, label_smoothing, axis, validate):
+def cross_entropy(input: Array, target: Array, weight: Array | None, *, ignore_index: int, reduction: str,
+                  label_smoothing: float, axis: int | None, validate: bool) -> Array | NotImplementedType:
     """``losses.cross_entropy`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
     if not _plain_rows(torch, input, target, axis):
@@ -75,7 +79,8 @@ def cross_entropy(input, target, weight, *, ignore_index, reduction, label_smoot
     return NotImplemented
 
 
-def nll_loss(input, target, weight, *, ignore_index, reduction, axis, validate):
+def nll_loss(input: Array, target: Array, weight: Array | None, *, ignore_index: int, reduction: str,
+             axis: int | None, validate: bool) -> Array | NotImplementedType:
     """``losses.nll_loss`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
     if not _plain_rows(torch, input, target, axis):
@@ -99,7 +104,8 @@ def nll_loss(input, target, weight, *, ignore_index, reduction, axis, validate):
     return F.nll_loss(input, target, weight, reduction=reduction)
 
 
-def kl_div(input, target, *, reduction, log_target, axis, validate):
+def kl_div(input: Array, target: Array, *, reduction: str, log_target: bool, axis: int | None,
+           validate: bool) -> Array | NotImplementedType:
     """``losses.kl_div`` on float32/float64 tensors of one shape (no ``axis``), or NotImplemented."""
     torch = sys.modules["torch"]
     if (axis is not None or type(target) is not torch.Tensor or type(input) is not torch.Tensor
@@ -130,7 +136,8 @@ def kl_div(input, target, *, reduction, log_target, axis, validate):
     return NotImplemented if bad or not ok else loss
 
 
-def binary_cross_entropy(input, target, *, logits, reduction, validate):
+def binary_cross_entropy(input: Array, target: Array, *, logits: bool, reduction: str,
+                         validate: bool) -> Array | NotImplementedType:
     """``losses.binary_cross_entropy`` (``logits=False``) or ``..._with_logits`` without weights
     on float32/float64 tensors of one shape, or NotImplemented."""
     torch = sys.modules["torch"]
@@ -167,26 +174,26 @@ def binary_cross_entropy(input, target, *, logits, reduction, validate):
 # --------------------------------------------------------------------------------------------
 
 
-def indices_ok(low, high, n_classes: int) -> bool:
+def indices_ok(low: float, high: float, n_classes: int) -> bool:
     """Kept class indices in [0, C) (check_class_indices)."""
     return low >= 0 and high < n_classes
 
 
-def probabilities_ok(low, high, low_sum, high_sum, tolerance: float) -> bool:
+def probabilities_ok(low: float, high: float, low_sum: float, high_sum: float, tolerance: float) -> bool:
     """Finite entries >= 0 and every row sum within ``tolerance`` of 1 (check_distribution)."""
     return low >= 0 and high < math.inf and abs(low_sum - 1) <= tolerance and abs(high_sum - 1) <= tolerance
 
 
-def tolerance_of(dtype) -> float:
+def tolerance_of(dtype: DType) -> float:
     return _validate.sum_tolerance(dtype)
 
 
-def non_negative_ok(low, high) -> bool:
+def non_negative_ok(low: float, high: float) -> bool:
     """Finite and >= 0 (check_non_negative)."""
     return low >= 0 and high < math.inf
 
 
-def unit_ok(low, high) -> bool:
+def unit_ok(low: float, high: float) -> bool:
     """In [0, 1] (check_in_unit_interval)."""
     return low >= 0 and high <= 1
 
@@ -196,7 +203,7 @@ def unit_ok(low, high) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _plain_rows(torch, input, target, axis) -> bool:
+def _plain_rows(torch: ModuleType, input: Array, target: Array, axis: int | None) -> bool:
     """(N, C) float32/float64 logits with N, C >= 1, classes on axis 1, a tensor target, outside
     tracing."""
     if type(input) is not torch.Tensor or type(target) is not torch.Tensor or input.dim() != 2:
@@ -208,20 +215,20 @@ def _plain_rows(torch, input, target, axis) -> bool:
             and not _array.is_torch_tracing(torch, input) and not _array.is_torch_tracing(torch, target))
 
 
-def _options_ok(key) -> bool:
+def _options_ok(key: tuple[Any, ...]) -> bool:
     try:
         return key in _CHECKED
     except TypeError:  # an unhashable option: checked (and refused) every time
         return False
 
 
-def _remember(key) -> None:
+def _remember(key: tuple[Any, ...]) -> None:
     if len(_CHECKED) < _CHECKED_MAX:
         with contextlib.suppress(TypeError):  # an unhashable option: not cached
             _CHECKED.add(key)
 
 
-def _weight_ok(torch, weight, input, validate) -> bool:
+def _weight_ok(torch: ModuleType, weight: Array, input: Array, validate: bool) -> bool:
     """A (C,) class weight of input's dtype, finite and >= 0 when validating (else the general
     path checks it again for the message)."""
     if type(weight) is not torch.Tensor or weight.shape != (input.shape[1],) or weight.dtype != input.dtype:
@@ -232,7 +239,7 @@ def _weight_ok(torch, weight, input, validate) -> bool:
     return non_negative_ok(low.item(), high.item())
 
 
-def _no_ignored_targets(torch, target, n_classes, ignore_index, validate) -> bool:
+def _no_ignored_targets(torch: ModuleType, target: Array, n_classes: int, ignore_index: int, validate: bool) -> bool:
     """Every target a class index in [0, C), so none is ``ignore_index`` (a negative or >= C
     one): the one reduction of the fast path. Without validation only ``min >= 0`` is read (an
     out-of-range index then fails in PyTorch's kernel, as it would on the general path)."""
