@@ -1,3 +1,4 @@
+# ruff: noqa: B023  (each timing lambda is called within the loop iteration that makes it)
 """Benchmark: infoloss on PyTorch (CPU, and CUDA where present), JAX and Dask against the best
 hand-written code on the same backend, measured in one run.
 
@@ -302,7 +303,6 @@ def _torch_loss_pair(name):
 
 
 def _jax_loss_pair(name):
-    import jax.numpy as jnp
     import optax
 
     from infoloss import losses
@@ -352,7 +352,6 @@ def _loss_time_row(label, ours_on, ours_off, reference, shape, calls, reference_
 def _loss_memory(name, shape, implementation):
     """In a fresh process: peak RSS growth (bytes) of one forward + backward (as bench_losses.py)."""
     import torch
-
     from bench_losses import _rss
 
     ours, reference = _torch_loss_pair(name)
@@ -422,7 +421,7 @@ def losses_part(args):
 
             on, ref = _interleaved_medians((lambda: step(lambda: ours(a, b, True)), lambda: step(lambda: reference(a, b))),
                                            _calls_for(shape, args.repeat))
-            del a, b
+            a = b = None  # free the inputs before the memory subprocesses
             memory = {impl: _memory_in_subprocess(name, shape, impl) for impl in ("ours", "reference")}
             logits = memory["ours"]["inputs"]
             peaks = {impl: memory[impl]["peak_delta"] for impl in memory}
