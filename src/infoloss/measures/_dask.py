@@ -24,14 +24,27 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
 from .. import _validate
+from .._typing import Array
 from . import _dispatch, _fast
 
+if TYPE_CHECKING:
+    from .._convert import Inputs
 
-def compute(name: str, inputs, keepdims: bool):
+#: A chunk's task result: its share of each row's measure (one array per output), the eager error
+#: for its first bad entry per argument (or None), and its row sums per argument (when validating).
+_Share: TypeAlias = tuple[tuple[np.ndarray, ...], list[_validate.InputError | None], list[np.ndarray]]
+#: A block of rows' task result: the shares added up along the distribution axis, and the row
+#: sums per argument.
+_Combined: TypeAlias = tuple[tuple[np.ndarray, ...], list[np.ndarray]]
+
+
+def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     """The measure of Dask arrays as a lazy Dask array, or None for the generic path."""
     arrays = list(inputs.arrays.values())
     first = arrays[0]
@@ -47,15 +60,18 @@ def compute(name: str, inputs, keepdims: bool):
     from dask import delayed
 
     if len(arrays) == 2 and arrays[1].chunks != first.chunks:
-        index = _letters(first.ndim)
-        arrays = list(da.core.unify_chunks(arrays[0], index, arrays[1], index)[1])
+        letters = _letters(first.ndim)
+        arrays = list(da.core.unify_chunks(arrays[0], letters, arrays[1], letters)[1])
         first = arrays[0]
     axis, names = inputs.axis, list(inputs.arrays)
     chunks = first.chunks
     starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]
     blocks = [a.to_delayed(optimize_graph=False) for a in arrays]
     row_grid = [range(len(c)) for i, c in enumerate(chunks) if i != axis]
-    shares, verdicts, outputs = {}, [], {}
+    # (the Delayed objects of the tasks, per block of rows)
+    shares: dict[tuple[int, ...], Any] = {}
+    verdicts: list[Any] = []
+    outputs: dict[tuple[int, ...], list[Array]] = {}
     for row_block in itertools.product(*row_grid):
         parts = []
         for k in range(len(chunks[axis])):
@@ -84,11 +100,11 @@ def compute(name: str, inputs, keepdims: bool):
     return tuple(results) if decompose else results[0]
 
 
-def _letters(ndim):
+def _letters(ndim: int) -> str:
     return "abcdefghijklmnopqrstuvwxyz"[:ndim]
 
 
-def _assemble(blocks: dict, ndim: int, keepdims: bool, axis: int):
+def _assemble(blocks: dict[tuple[int, ...], Array], ndim: int, keepdims: bool, axis: int) -> Array:
     """One Dask array from the result blocks, placed as the input's rows."""
     import dask.array as da
 
@@ -103,7 +119,8 @@ def _assemble(blocks: dict, ndim: int, keepdims: bool, axis: int):
     return da.block(grid.tolist())
 
 
-def _chunk_share(name, axis, validate, names, offsets, *blocks):
+def _chunk_share(name: str, axis: int, validate: bool, names: list[str], offsets: tuple[int, ...],
+                 *blocks: np.ndarray) -> _Share:
     """One chunk: its share of each row's measure, and (validating) its verdict.
 
     The verdict per argument: the eager error for this chunk's first bad entry (with its
@@ -111,7 +128,8 @@ def _chunk_share(name, axis, validate, names, offsets, *blocks):
     """
     moved = [np.ascontiguousarray(np.moveaxis(b, axis, -1)) for b in blocks]
     share = _numpy_share(name, moved)
-    entry_errors, sums = [], []
+    entry_errors: list[_validate.InputError | None] = []
+    sums: list[np.ndarray] = []
     for argument, block in zip(names, blocks):
         error = None
         if validate:
@@ -123,7 +141,7 @@ def _chunk_share(name, axis, validate, names, offsets, *blocks):
     return share, entry_errors, sums
 
 
-def _numpy_share(name, moved):
+def _numpy_share(name: str, moved: list[np.ndarray]) -> tuple[np.ndarray, ...]:
     """The measure of one chunk (distributions along its last axis), unchecked and unclamped."""
     from .._convert import prepare
 
@@ -136,7 +154,7 @@ def _numpy_share(name, moved):
     return tuple(np.asarray(v, dtype=np.float64) for v in values)
 
 
-def _entry_error(argument, block, axis, offsets):
+def _entry_error(argument: str, block: np.ndarray, axis: int, offsets: tuple[int, ...]) -> _validate.InputError | None:
     """The eager checks' error for this chunk, its position counted in the whole array."""
     try:
         _validate.check_distribution(np, block, argument, axis, normalize=True)
@@ -148,7 +166,7 @@ def _entry_error(argument, block, axis, offsets):
     return None  # (a chunk whose rows sum to 0 is no error: the rows go on in other chunks)
 
 
-def _combine(*parts):
+def _combine(*parts: _Share) -> _Combined:
     """Add the chunks' shares and row sums along the distribution axis (compensated)."""
     shares = [part[0] for part in parts]
     values = tuple(_compensated_sum([s[i] for s in shares]) for i in range(len(shares[0])))
@@ -156,7 +174,7 @@ def _combine(*parts):
     return values, sums
 
 
-def _compensated_sum(terms):
+def _compensated_sum(terms: Sequence[np.ndarray]) -> np.ndarray:
     """Neumaier's sum of equally shaped arrays (exact up to the last bit for a few terms)."""
     if len(terms) == 1:
         return terms[0]
@@ -170,15 +188,16 @@ def _compensated_sum(terms):
         return np.where(np.isfinite(total), total + np.where(np.isfinite(error), error, 0.0), total)
 
 
-def _check(names, axis, shape, validate, tolerance, dtype, hint, verdicts, row_sums):
+def _check(names: list[str], axis: int, shape: tuple[int, ...], validate: bool, tolerance: float, dtype: str,
+           hint: str | None, verdicts: list[_Share], row_sums: list[tuple[tuple[int, ...], _Combined]]) -> None:
     """Raise the first error of the eager checks (entries, then rows; p, then q), or None."""
     if not validate:
         return None
     for a, argument in enumerate(names):
-        errors = [v[1][a] for v in verdicts if v[1][a] is not None]
+        errors = [e for e in (v[1][a] for v in verdicts) if e is not None]
         if errors:
             raise min(errors, key=lambda e: e.index if isinstance(e.index, tuple) else ())
-        first_row = None
+        first_row: tuple[tuple[int, ...], float] | None = None
         for offsets, share in row_sums:
             sums = share[1][a]
             bad = np.abs(np.asarray(sums) - 1) > tolerance
@@ -193,7 +212,8 @@ def _check(names, axis, shape, validate, tolerance, dtype, hint, verdicts, row_s
     return None
 
 
-def _raise_row_error(argument, axis, shape, dtype, hint, row, total):
+def _raise_row_error(argument: str, axis: int, shape: tuple[int, ...], dtype: str, hint: str | None,
+                     row: tuple[int, ...], total: float) -> None:
     """The eager check's error for a row summing to ``total``: the check itself, run on a
     stand-in with that row's total as its one entry (the other rows sum to 1)."""
     stand_in = np.ones((*shape[:axis], 1, *shape[axis + 1:]), dtype=np.float64)
@@ -202,8 +222,8 @@ def _raise_row_error(argument, axis, shape, dtype, hint, row, total):
     # (it raises; if not, the total was within rounding of the tolerance: accepted, as eagerly)
 
 
-def _values(share, check, keep_axis):
-    """The result block (after the check task has passed)."""
+def _values(share: _Combined, check: object, keep_axis: int | None) -> np.ndarray | tuple[np.ndarray, ...]:
+    """The result block (after the check task has passed: ``check`` is its result, None)."""
     values = share[0]
     if keep_axis is not None:
         values = tuple(np.expand_dims(v, keep_axis) for v in values)

@@ -22,14 +22,24 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .. import _array
+from .._typing import Array
 from . import _fast
+
+if TYPE_CHECKING:
+    from .._convert import Inputs
+
+#: What a backend's fast path gives: the values, a pair (entropy, kl) for ``decompose``, or
+#: None (the generic path runs).
+Result: TypeAlias = Array | tuple[Array, Array] | None
 
 _GENERIC_ONLY = contextvars.ContextVar("infoloss_generic_only", default=False)
 
 
-def compute(name: str, inputs, keepdims: bool):
+def compute(name: str, inputs: Inputs, keepdims: bool) -> Result:
     """The measure ``name`` from its backend's fast path, or None for the generic path."""
     first = next(iter(inputs.arrays.values()))
     if _array.is_torch_array(first) and _array.is_tracing(first):
@@ -52,7 +62,7 @@ def compute(name: str, inputs, keepdims: bool):
 
 
 @contextlib.contextmanager
-def generic_only():
+def generic_only() -> Iterator[None]:
     """Within this block :func:`compute` answers None: the public functions run the generic code."""
     token = _GENERIC_ONLY.set(True)
     try:
@@ -61,15 +71,18 @@ def generic_only():
         _GENERIC_ONLY.reset(token)
 
 
-def public(name: str):
+def public(name: str) -> Callable[..., Any]:
     """The public measure ``name`` (imported late: this module is imported by the package)."""
     from .. import measures
 
     return getattr(measures, name)
 
 
-def generic_values(name: str, arrays: list, *, axis: int, keepdims: bool, normalize: bool):
-    """The generic path's unclamped values (a pair for ``decompose``), without checks."""
+def generic_values(name: str, arrays: list[Array], *, axis: int, keepdims: bool, normalize: bool) -> Any:
+    """The generic path's unclamped values (a pair for ``decompose``), without checks.
+
+    Any: an array, or the pair ``(entropy, kl)`` for ``decompose`` (the caller knows which).
+    """
     with generic_only():
         value = public(name)(*arrays, axis=axis, keepdims=keepdims, normalize=normalize, validate=False)
     if name == "decompose":

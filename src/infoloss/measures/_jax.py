@@ -18,12 +18,18 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import _array, _validate
+from .._typing import Array
 from . import _dispatch
 
+if TYPE_CHECKING:
+    from .._convert import Inputs
 
-def compute(name: str, inputs, keepdims: bool):
+
+def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     """The measure of JAX arrays from the cached jitted program, or None (tracing)."""
     arrays = list(inputs.arrays.values())
     if any(_array.is_tracing(a) for a in arrays) or any(0 in a.shape for a in arrays):
@@ -39,12 +45,13 @@ def compute(name: str, inputs, keepdims: bool):
 
 
 @functools.lru_cache(maxsize=256)
-def _program(name: str, axis: int, axes: tuple, keepdims: bool, normalize: bool, validate: bool):
+def _program(name: str, axis: int, axes: tuple[int, ...], keepdims: bool, normalize: bool,
+             validate: bool) -> Callable[..., tuple[Array | tuple[Array, Array], Array]]:
     """``jax.jit`` of the measure with its checks, for one measure and set of options."""
     import jax
     import jax.numpy as jnp
 
-    def run(*arrays):
+    def run(*arrays: Array) -> tuple[Array | tuple[Array, Array], Array]:
         value = _dispatch.generic_values(name, list(arrays), axis=axis, keepdims=keepdims, normalize=normalize)
         if not validate:
             return value, jnp.asarray(True)

@@ -29,11 +29,23 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import _array, _validate
+from .._typing import Array
 from . import _dispatch, _fast
+
+if TYPE_CHECKING:
+    import torch
+
+    from .._convert import Inputs
+
+#: The closed-form gradients of one measure: ``(*arrays, grad, wanted)`` to one gradient (or None,
+#: where not wanted) per array.
+_Gradient = Callable[..., tuple['torch.Tensor | None', ...]]
 
 # Tests set this to False to run the device-generic forward (the one a CUDA tensor takes) on CPU.
 NUMPY_ON_CPU = True
@@ -41,7 +53,7 @@ NUMPY_ON_CPU = True
 _DIFFERENTIABLE = ("entropy", "cross_entropy", "kl_divergence", "js_divergence")
 
 
-def compute(name: str, inputs, keepdims: bool):
+def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     """The measure of torch tensors (see the module docstring), or None for the generic path."""
     import torch
 
@@ -61,7 +73,8 @@ def compute(name: str, inputs, keepdims: bool):
     return _Measure.apply(name, inputs, keepdims, *arrays)
 
 
-def _forward(name, inputs, arrays, keepdims):
+def _forward(name: str, inputs: Inputs, arrays: Sequence[torch.Tensor],
+             keepdims: bool) -> Array | tuple[Array, Array]:
     """The values, unclamped (float64 from the NumPy kernel, the input dtype elsewhere)."""
     import torch
 
@@ -76,7 +89,8 @@ def _forward(name, inputs, arrays, keepdims):
                                         keepdims=keepdims, normalize=inputs.normalize)
 
 
-def _numpy_values(name, inputs, arrays, keepdims):
+def _numpy_values(name: str, inputs: Inputs, arrays: Sequence[torch.Tensor],
+                  keepdims: bool) -> torch.Tensor | tuple[torch.Tensor, ...] | None:
     """The NumPy kernel's values on the tensors' memory (a copy only to move ``axis`` last)."""
     import torch
     from array_api_compat import numpy as numpy_namespace
@@ -105,7 +119,7 @@ def _numpy_values(name, inputs, arrays, keepdims):
 _FAILED = object()
 
 
-def _check_fused(inputs, arrays) -> None:
+def _check_fused(inputs: Inputs, arrays: Sequence[torch.Tensor]) -> None:
     """The distribution checks of every argument in one device sync; on a failure the
     generic checks run, for their precise message (they decide a case within rounding)."""
     import torch
@@ -126,20 +140,21 @@ def _check_fused(inputs, arrays) -> None:
             return
 
 
-def _autograd_function():
+def _autograd_function() -> type[torch.autograd.Function]:
     import torch
 
     class Measure(torch.autograd.Function):
         """A measure's value from :func:`_forward`, its gradient in closed form."""
 
         @staticmethod
-        def forward(ctx, name, inputs, keepdims, *arrays):
+        def forward(ctx: Any, name: str, inputs: Inputs, keepdims: bool,
+                    *arrays: torch.Tensor) -> Array | tuple[Array, Array]:
             ctx.name, ctx.axis, ctx.keepdims = name, inputs.axis, keepdims
             ctx.save_for_backward(*arrays)
             return _forward(name, inputs, arrays, keepdims)
 
         @staticmethod
-        def backward(ctx, grad):
+        def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
             arrays = ctx.saved_tensors
             wanted = ctx.needs_input_grad[3:]
             if torch.is_grad_enabled():  # create_graph=True: the generic path's graph, differentiable
@@ -153,7 +168,8 @@ def _autograd_function():
     return Measure
 
 
-def _generic_gradients(name, arrays, grad, wanted, *, axis, keepdims):
+def _generic_gradients(name: str, arrays: Sequence[torch.Tensor], grad: torch.Tensor, wanted: Sequence[bool], *,
+                       axis: int, keepdims: bool) -> tuple[torch.Tensor | None, ...]:
     """The gradients through the generic path, with a graph (for second derivatives)."""
     import torch
 
@@ -167,12 +183,13 @@ def _generic_gradients(name, arrays, grad, wanted, *, axis, keepdims):
 class _LazyFunction:
     """The autograd Function, made at first use (``import infoloss`` does not import torch)."""
 
-    function = None
+    function: type[torch.autograd.Function] | None = None
 
-    def apply(self, *args):
+    def apply(self, *args: Any) -> Any:
         if _LazyFunction.function is None:
             _LazyFunction.function = _autograd_function()
-        return _LazyFunction.function.apply(*args)
+        # torch.autograd.Function.apply has no annotations in torch
+        return _LazyFunction.function.apply(*args)  # type: ignore[no-untyped-call]
 
 
 _Measure = _LazyFunction()
@@ -184,7 +201,7 @@ _Measure = _LazyFunction()
 # --------------------------------------------------------------------------------------------
 
 
-def _minus_ratio(p, q, grad):
+def _minus_ratio(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     """``-grad * p / q``, 0 where ``p = 0`` (also where ``q = 0``: ``0 / 0``)."""
     import torch
 
@@ -193,14 +210,15 @@ def _minus_ratio(p, q, grad):
     return out.mul_(grad).neg_()
 
 
-def _entropy_gradient(p, grad, wanted):
+def _entropy_gradient(p: torch.Tensor, grad: torch.Tensor, wanted: Sequence[bool]) -> tuple[torch.Tensor]:
     import torch
 
     out = torch.log(p).add_(1).masked_fill_(p == 0, 0.0)
     return (out.mul_(grad).neg_(),)
 
 
-def _cross_entropy_gradient(p, q, grad, wanted):
+def _cross_entropy_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor,
+                            wanted: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     import torch
 
     dp = dq = None
@@ -211,7 +229,8 @@ def _cross_entropy_gradient(p, q, grad, wanted):
     return dp, dq
 
 
-def _kl_gradient(p, q, grad, wanted):
+def _kl_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor,
+                 wanted: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     import torch
 
     dp = dq = None
@@ -222,10 +241,12 @@ def _kl_gradient(p, q, grad, wanted):
     return dp, dq
 
 
-def _js_gradient(p, q, grad, wanted):
+def _js_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor,
+                 wanted: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     import torch
 
-    def half_log_share(a, b):  # log(2a / (a + b)) / 2; -1/2 where a = 0 < b, 0 where a = b = 0
+    # log(2a / (a + b)) / 2; -1/2 where a = 0 < b, 0 where a = b = 0
+    def half_log_share(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         total = a + b
         out = torch.div(a, total).mul_(2).log_()
         out = torch.where(a > 0, out, torch.where(b > 0, -1.0, 0.0).to(out.dtype))
@@ -234,7 +255,7 @@ def _js_gradient(p, q, grad, wanted):
     return (half_log_share(p, q) if wanted[0] else None, half_log_share(q, p) if wanted[1] else None)
 
 
-_GRADIENTS = {
+_GRADIENTS: dict[str, _Gradient] = {
     "entropy": _entropy_gradient,
     "cross_entropy": _cross_entropy_gradient,
     "kl_divergence": _kl_gradient,
