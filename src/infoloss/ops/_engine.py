@@ -26,6 +26,8 @@ count for nothing) and logsumexp and, with ``scale`` (n,), returns ``dloss/dz * 
 
 from __future__ import annotations
 
+from typing import Any, Literal, TypeAlias, overload
+
 import torch
 
 __all__ = ["LinearLossFunction", "LogitsLossFunction", "run_chunks", "auto_chunk_size", "logits_chunk_rows",
@@ -38,6 +40,13 @@ _CPU_CHUNK_BYTES = 64 * 2**20
 # On CUDA the matmuls want taller chunks; 256 MiB per buffer is still small next to N x V.
 _CUDA_CHUNK_BYTES = 256 * 2**20
 _MIN_CHUNK_BYTES = 4 * 2**20
+
+#: A chunk rule (see the module docstring): duck-typed, since the rules differ in the optional
+#: hooks the engine reads with ``getattr`` (finish_grads, hand_out_once, grad_into_logits, replay,
+#: fills_grad_out) and in what ``chunk`` returns (None without ``scale``).
+ChunkRule: TypeAlias = Any
+#: (grad_hidden, grad_weight, grad_bias), each None where not wanted.
+Grads: TypeAlias = tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]
 
 
 def auto_chunk_size(n_rows: int, vocab: int, device: torch.device, buffers: int = 1) -> int:
@@ -60,7 +69,7 @@ def logits_chunk_rows(vocab: int) -> int:
     return max(1, _LOGITS_CHUNK_ELEMENTS // max(vocab, 1))
 
 
-def finite_or_zero(x):
+def finite_or_zero(x: torch.Tensor) -> torch.Tensor:
     """``x`` with infinite (and NaN) entries replaced by 0: the shift of a logsumexp, so that a row
     of -inf logits gives exp(...) = 0 (probabilities 0, gradient 0) instead of NaN."""
     return torch.where(torch.isfinite(x), x, torch.zeros_like(x))
@@ -85,7 +94,10 @@ class LinearLossFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, rule, reduction, chunk):
+    def forward(
+        ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, rule: ChunkRule,
+        reduction: str, chunk: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         needs = tuple(ctx.needs_input_grad[:3])
         ctx.rule, ctx.reduction, ctx.chunk = rule, reduction, chunk
         ctx.out_dtype = hidden.dtype
@@ -97,14 +109,15 @@ class LinearLossFunction(torch.autograd.Function):
         scale = _reduction_scale(reduction, rule)
         row_scale = None
         if any(needs):
-            row_scale = torch.full((hidden.shape[0],), scale, dtype=accumulation_dtype(hidden.dtype), device=hidden.device)
+            row_scale = torch.full((hidden.shape[0],), scale, dtype=accumulation_dtype(hidden.dtype),
+                                   device=hidden.device)
         loss, lse, grads = run_chunks(hidden, weight, bias, rule, chunk, row_scale=row_scale, needs=needs)
         ctx.grads = grads
         ctx.mark_non_differentiable(lse)
         return (loss.sum() * scale).to(hidden.dtype), lse
 
     @staticmethod
-    def backward(ctx, grad_loss, grad_lse):
+    def backward(ctx: Any, grad_loss: torch.Tensor, grad_lse: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
         if ctx.reduction == "none":
             hidden, weight, bias, lse = ctx.saved_tensors
             row_scale = grad_loss.to(accumulation_dtype(hidden.dtype))
@@ -137,7 +150,7 @@ class LinearLossFunction(torch.autograd.Function):
         )
 
 
-def _reduction_scale(reduction: str, rule) -> float:
+def _reduction_scale(reduction: str, rule: ChunkRule) -> float:
     if reduction == "sum":
         return 1.0
     count = rule.count
@@ -164,12 +177,15 @@ class LogitsLossFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, logits, rule, row_scale, reduced, chunk):
+    def forward(
+        ctx: Any, logits: torch.Tensor, rule: ChunkRule, row_scale: torch.Tensor, reduced: bool, chunk: int
+    ) -> torch.Tensor:
         need_grad = ctx.needs_input_grad[0]
         n_rows, _ = logits.shape
         acc = row_scale.dtype
         once = getattr(rule, "hand_out_once", False)
         into_logits = need_grad and once and getattr(rule, "grad_into_logits", False)
+        grad: torch.Tensor | None  # None when no gradient is wanted
         if into_logits:
             grad = logits.detach()  # shares the version counter: autograd sees the overwrite
         else:
@@ -178,22 +194,22 @@ class LogitsLossFunction(torch.autograd.Function):
         lse = torch.empty(n_rows, dtype=acc, device=logits.device)
         copy = getattr(rule, "overwrites_logits", True)
         fills = need_grad and getattr(rule, "fills_grad_out", False)
-        in_buffer = need_grad and copy and not fills and grad.dtype == acc
+        in_buffer = grad is not None and copy and not fills and grad.dtype == acc
         for start in range(0, n_rows, chunk):
             stop = min(start + chunk, n_rows)
-            if in_buffer:
+            if in_buffer and grad is not None:  # (in_buffer implies a buffer)
                 z = grad[start:stop]
                 if not into_logits:
                     z.copy_(logits[start:stop])
             else:
                 z = logits[start:stop].to(acc, copy=copy)
             scale = row_scale[start:stop] if need_grad else None
-            if fills:  # the rule writes the scaled gradient straight into ours
+            if fills and grad is not None:  # the rule writes the scaled gradient straight into ours
                 rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False,
                            grad_out=grad[start:stop])
                 continue
             chunk_grad = rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False)
-            if need_grad and not (in_buffer and chunk_grad.data_ptr() == z.data_ptr()):
+            if grad is not None and not (in_buffer and chunk_grad.data_ptr() == z.data_ptr()):
                 grad[start:stop].copy_(chunk_grad)
         loss = torch.where(row_scale != 0, loss * row_scale, torch.zeros_like(loss))
         ctx.reduced, ctx.once = reduced, once
@@ -208,7 +224,7 @@ class LogitsLossFunction(torch.autograd.Function):
         return (loss.sum() if reduced else loss).to(logits.dtype)
 
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         if not ctx.once:
             return _saved_buffer_backward(ctx, grad_output)
         if ctx.grad is None:
@@ -229,7 +245,7 @@ class LogitsLossFunction(torch.autograd.Function):
         return _scaled_buffer(ctx, grad_output)
 
 
-def _scaled_buffer(ctx, grad_output):
+def _scaled_buffer(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
     """The forward pass's gradient times ``grad_output``, in place (the buffer is ours to give)."""
     grad, ctx.grad = ctx.grad, None
     if not ctx.reduced:
@@ -240,7 +256,7 @@ def _scaled_buffer(ctx, grad_output):
 
 
 @torch.autograd.function.once_differentiable
-def _saved_buffer_backward(ctx, grad_output):
+def _saved_buffer_backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
     """The saved gradient times ``grad_output`` (the buffer stays for another backward)."""
     (grad,) = ctx.saved_tensors
     if not ctx.reduced:
@@ -255,7 +271,11 @@ def _saved_buffer_backward(ctx, grad_output):
 # --------------------------------------------------------------------------------------------
 
 
-def run_chunks(hidden, weight, bias, rule, chunk, *, row_scale, needs=(False, False, False), known_lse=None):
+def run_chunks(
+    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, rule: ChunkRule, chunk: int, *,
+    row_scale: torch.Tensor | None, needs: tuple[bool, bool, bool] = (False, False, False),
+    known_lse: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, Grads]:
     """One pass over the rows of ``hidden`` in chunks; returns (loss_rows, lse, grads).
 
     ``row_scale`` (N,) multiplies each row's gradient (None: no gradient wanted). ``needs``
@@ -294,16 +314,16 @@ def run_chunks(hidden, weight, bias, rule, chunk, *, row_scale, needs=(False, Fa
             z = _logits_into(buffer[:, : stop - start], weight, rows.t(), bias, bias_dim=0).t()
         else:
             z = _logits_into(buffer[: stop - start], rows, weight.t(), bias, bias_dim=1)
-        scale = None if not want_grad else row_scale[start:stop]
+        scale = None if not want_grad or row_scale is None else row_scale[start:stop]
         grad = rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=known_lse is not None)
         if not want_grad:
             continue
-        if need_h:
+        if grad_hidden is not None:  # (need_h)
             if same_dtype:
                 torch.mm(grad, weight, out=grad_hidden[start:stop])
             else:
                 grad_hidden[start:stop] = grad.to(hidden.dtype) @ weight
-        if need_w:
+        if grad_weight is not None:  # (need_w)
             grad_weight.addmm_(grad.t(), rows if same_dtype else rows.to(acc))
         if grad_bias is not None:
             grad_bias.add_(grad.sum(0))
@@ -315,7 +335,9 @@ def run_chunks(hidden, weight, bias, rule, chunk, *, row_scale, needs=(False, Fa
     return loss, lse, (grad_hidden, grad_weight, grad_bias)
 
 
-def _logits_into(out, left, right, bias, *, bias_dim):
+def _logits_into(
+    out: torch.Tensor, left: torch.Tensor, right: torch.Tensor, bias: torch.Tensor | None, *, bias_dim: int
+) -> torch.Tensor:
     """``out = left @ right (+ bias along bias_dim)`` in ``out``'s (float) dtype."""
     if left.dtype == out.dtype and out.is_contiguous():
         if bias is None:
@@ -329,7 +351,20 @@ def _logits_into(out, left, right, bias, *, bias_dim):
     return out
 
 
-def empty_result(hidden, weight, bias, batch_shape, reduction, return_lse):
+@overload
+def empty_result(
+    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batch_shape: tuple[int, ...],
+    reduction: str, return_lse: Literal[False],
+) -> torch.Tensor: ...
+@overload
+def empty_result(
+    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batch_shape: tuple[int, ...],
+    reduction: str, return_lse: bool,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
+def empty_result(
+    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batch_shape: tuple[int, ...],
+    reduction: str, return_lse: bool,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     # No rows: a 'mean'/'sum' of nothing is 0, still connected to the inputs for autograd.
     anchor = hidden.sum() * 0 + weight.sum() * 0 + (bias.sum() * 0 if bias is not None else 0)
     loss = anchor if reduction != "none" else hidden.new_zeros(batch_shape) + anchor

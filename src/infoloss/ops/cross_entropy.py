@@ -24,9 +24,12 @@ On a vocabulary sharded over ranks each block holds some columns: the row maximu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
-from ._engine import LinearLossFunction, auto_chunk_size, empty_result, finite_or_zero
+from ._engine import Grads, LinearLossFunction, auto_chunk_size, empty_result, finite_or_zero
 
 __all__ = ["CrossEntropyRule", "cross_entropy_rows", "linear_cross_entropy_op", "triton_available"]
 
@@ -44,9 +47,11 @@ class CrossEntropyRule:
     of the kept rows' target weights, as in ``F.cross_entropy``.
     """
 
-    def __init__(self, target, *, ignore_index, label_smoothing, z_loss, softcap, kernel="torch",
-                 first_column=0, block_width=None, vocab=None, all_reduce=None, finish_grads=None,
-                 class_weight=None):
+    def __init__(self, target: torch.Tensor, *, ignore_index: int, label_smoothing: float, z_loss: float,
+                 softcap: float | None, kernel: str = "torch", first_column: int = 0, block_width: int | None = None,
+                 vocab: int | None = None, all_reduce: Callable[[torch.Tensor, str], object] | None = None,
+                 finish_grads: Callable[[Grads], object] | None = None,
+                 class_weight: torch.Tensor | None = None) -> None:
         self.ignore_index = ignore_index
         self.label_smoothing = float(label_smoothing)
         self.z_loss = float(z_loss)
@@ -56,12 +61,13 @@ class CrossEntropyRule:
         self.all_reduce = all_reduce
         self.finish_grads = finish_grads  # called by the engine with (grad_hidden, grad_weight, grad_bias)
         self.valid = target != ignore_index
-        self.count = int(self.valid.sum()) if target.numel() else 0
+        self.count: float = int(self.valid.sum()) if target.numel() else 0
         local = target - first_column
         if vocab is None:  # one block holds every column
-            self.in_block = None
+            self.in_block: torch.Tensor | None = None
             self.local_target = torch.where(self.valid, local, torch.zeros_like(local))
         else:
+            assert block_width is not None  # (a block of a sharded vocabulary has its width)
             self.in_block = self.valid & (local >= 0) & (local < block_width)
             self.local_target = torch.where(self.in_block, local, torch.zeros_like(local))
         self.class_weight = class_weight
@@ -72,21 +78,24 @@ class CrossEntropyRule:
             self.weight_total = float(class_weight.sum(dtype=torch.float64))
             width = class_weight.shape[0] if block_width is None else block_width
             self.block_weight = class_weight[first_column: first_column + width]
-        self._weights = None
-        self._capped = None
+        self._weights: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._capped: torch.Tensor | None = None
 
-    def reserve(self, rows, vocab, dtype, device):
+    def reserve(self, rows: int, vocab: int, dtype: torch.dtype, device: torch.device) -> None:
         # Softcap needs a second buffer: one keeps tanh(z/s) for the derivative, one the logits.
         if self.softcap is not None and self.kernel == "torch":
             self._capped = torch.empty(vocab, rows, dtype=dtype, device=device).t()
 
-    def release(self):
+    def release(self) -> None:
         self._capped = None
 
-    def chunk(self, start, stop, z, loss_out, lse_out, scale, *, lse_known):
+    def chunk(
+        self, start: int, stop: int, z: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
+        scale: torch.Tensor | None, *, lse_known: bool,
+    ) -> torch.Tensor | None:
         valid = self.valid[start:stop]
         target = self.local_target[start:stop]
-        options = dict(label_smoothing=self.label_smoothing, z_loss=self.z_loss, softcap=self.softcap,
+        options: dict[str, Any] = dict(label_smoothing=self.label_smoothing, z_loss=self.z_loss, softcap=self.softcap,
                        lse_known=lse_known)
         if self.class_weight is not None:
             if self._weights is None:  # in the chunks' float dtype, converted once
@@ -106,10 +115,13 @@ class CrossEntropyRule:
 
 
 def cross_entropy_rows(
-    z, target, valid, loss_out, lse_out, scale, *, label_smoothing, z_loss, softcap, lse_known,
-    capped_buffer=None, vocab=None, in_block=None, all_reduce=None, target_probs=None, class_weight=None,
-    target_weight=None, weight_total=None,
-):
+    z: torch.Tensor, target: torch.Tensor | None, valid: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
+    scale: torch.Tensor | None, *, label_smoothing: float, z_loss: float, softcap: float | None, lse_known: bool,
+    capped_buffer: torch.Tensor | None = None, vocab: int | None = None, in_block: torch.Tensor | None = None,
+    all_reduce: Callable[[torch.Tensor, str], object] | None = None, target_probs: torch.Tensor | None = None,
+    class_weight: torch.Tensor | None = None, target_weight: torch.Tensor | None = None,
+    weight_total: float | None = None,
+) -> torch.Tensor | None:
     """Rows of cross-entropy on a float logits block ``z`` (n, V_block), in place.
 
     ``target`` (n,) is each row's target column in this block (any in-range value where the row
@@ -157,31 +169,35 @@ def cross_entropy_rows(
         tanh = z.div_(softcap).tanh_()
         capped = capped_buffer if capped_buffer is not None else torch.empty_like(z)
         z = torch.mul(tanh, softcap, out=capped).masked_fill_(masked, -torch.inf)
-    dense = target_probs is not None
-    weighted = class_weight is not None
-    mass = target_probs.sum(1) if dense else None  # sum(t): 1 for a class-index target
-    if weighted:  # the weight of the row's lse in its loss: (1 - eps) w_y + eps W / V
-        mass = (1.0 - eps) * target_weight + (eps / vocab) * weight_total if eps else target_weight
-    column = None if dense else target.unsqueeze(1)
+    # Dense targets come as target_probs (target is None), class weights as class_weight with
+    # target_weight and weight_total: the checks below test the arguments themselves.
+    mass = target_probs.sum(1) if target_probs is not None else None  # sum(t): 1 for a class-index target
+    if target_weight is not None:  # the weight of the row's lse in its loss: (1 - eps) w_y + eps W / V
+        mass = target_weight
+        if eps:
+            assert weight_total is not None  # (given with the class weights)
+            mass = (1.0 - eps) * target_weight + (eps / vocab) * weight_total
+    column = None if target is None else target.unsqueeze(1)
     if lse_known:
         lse = lse_out
         # exp(z - lse) is already the softmax (a row of -inf logits: lse = -inf, shifted by 0).
         z.sub_(finite_or_zero(lse).unsqueeze(1)).exp_()
         normaliser = None
     else:
-        if dense:  # sum_j t_j z_j, with 0 * -inf = 0 (a masked class no target puts weight on); a NaN
-            # logit or target still makes the loss NaN, through lse or sum(t)
+        if target_probs is not None:  # sum_j t_j z_j, with 0 * -inf = 0 (a masked class no target puts
+            # weight on); a NaN logit or target still makes the loss NaN, through lse or sum(t)
             target_logit = torch.mul(target_probs, z).nan_to_num_(nan=0.0, posinf=torch.inf, neginf=-torch.inf).sum(1)
         else:
+            assert column is not None  # (class-index targets)
             target_logit = z.gather(1, column).squeeze(1)
-            if weighted:
+            if target_weight is not None:
                 target_logit = target_logit * target_weight
         if in_block is not None:
             target_logit = torch.where(in_block, target_logit, torch.zeros_like(target_logit))
         if not eps:
             logit_sum = torch.zeros_like(target_logit)
         else:  # sum_j z_j, or sum_j w_j z_j with class weights
-            logit_sum = torch.mv(z, class_weight) if weighted else z.sum(1)
+            logit_sum = torch.mv(z, class_weight) if class_weight is not None else z.sum(1)
         row_max = z.amax(1)
         if all_reduce is not None:
             all_reduce(row_max, "max")
@@ -214,14 +230,15 @@ def cross_entropy_rows(
     # Rows that do not count get exactly 0 (their lse may be -inf: 0 * inf and 0 / 0 are NaN).
     factor = torch.where(valid, factor, zero)
     z.mul_(factor.unsqueeze(1))
-    target_step = -(1.0 - eps) * (weight * target_weight if weighted else weight)
+    target_step = -(1.0 - eps) * (weight * target_weight if target_weight is not None else weight)
     if in_block is not None:
         target_step = torch.where(in_block, target_step, zero)
-    if dense:
+    if target_probs is not None:
         z.addcmul_(target_probs, target_step.unsqueeze(1))
     else:
+        assert column is not None  # (class-index targets)
         z.scatter_add_(1, column, target_step.unsqueeze(1))
-    if eps and weighted:
+    if eps and class_weight is not None:
         z.addr_(weight, class_weight, alpha=-eps / vocab)
     elif eps:
         z.sub_(((eps / vocab) * weight).unsqueeze(1))
@@ -237,9 +254,11 @@ def cross_entropy_rows(
 
 
 def linear_cross_entropy_op(
-    hidden, linear_weight, target, linear_bias=None, *, class_weight=None, ignore_index=-100, reduction="mean",
-    label_smoothing=0.0, z_loss=0.0, softcap=None, chunk_size=None, return_lse=False, kernel="auto",
-):
+    hidden: torch.Tensor, linear_weight: torch.Tensor, target: torch.Tensor, linear_bias: torch.Tensor | None = None,
+    *, class_weight: torch.Tensor | None = None, ignore_index: int = -100, reduction: str = "mean",
+    label_smoothing: float = 0.0, z_loss: float = 0.0, softcap: float | None = None, chunk_size: int | None = None,
+    return_lse: bool = False, kernel: str = "auto",
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Fused linear cross-entropy on already-validated arguments.
 
     ``hidden`` (..., D) and ``target`` (...) are flattened to rows; ``linear_weight`` (V, D),
@@ -262,7 +281,8 @@ def linear_cross_entropy_op(
     )
     if rows.shape[0] == 0:
         return empty_result(hidden, linear_weight, linear_bias, batch_shape, reduction, return_lse)
-    loss, lse = LinearLossFunction.apply(rows, linear_weight, linear_bias, rule, reduction, chunk)
+    loss, lse = LinearLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
+        rows, linear_weight, linear_bias, rule, reduction, chunk)
     if reduction == "none":
         loss = loss.reshape(batch_shape)
     if return_lse:

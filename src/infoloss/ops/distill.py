@@ -45,8 +45,9 @@ from ._engine import (
 __all__ = ["DistillRule", "divergence_rows", "fused_distillation", "linear_distill_op"]
 
 
-def fused_distillation(student, teacher, *, mode, beta, temperature, teacher_format, scale_by_temperature,
-                       reduction, mask):
+def fused_distillation(student: torch.Tensor, teacher: torch.Tensor, *, mode: str, beta: float | None,
+                       temperature: float, teacher_format: str, scale_by_temperature: bool, reduction: str,
+                       mask: torch.Tensor | None) -> torch.Tensor:
     """The losses' fused distillation: ``student``, ``teacher`` (N, V) rows, ``mask`` (N,) or None.
 
     Returns the loss (0-d, or (N,) for 'none'); the student's gradient is taken in the forward
@@ -61,8 +62,8 @@ def fused_distillation(student, teacher, *, mode, beta, temperature, teacher_for
     rule = DistillRule(teacher=teacher, teacher_weight=None, teacher_bias=None, divergence=mode, beta=beta,
                        temperature=temperature, scale_t2=scale_by_temperature, valid=valid,
                        teacher_format=teacher_format)
-    return LogitsLossFunction.apply(student, rule, row_scale, reduction != "none",
-                                    logits_chunk_rows(student.shape[1]))
+    return LogitsLossFunction.apply(student, rule, row_scale, reduction != "none",  # type: ignore[no-untyped-call]
+                                    logits_chunk_rows(student.shape[1]))  # (Function.apply is unannotated)
 
 
 class DistillRule:
@@ -70,8 +71,9 @@ class DistillRule:
     (``teacher_weight`` None; or log-probabilities, or probabilities with ``teacher_format``) or
     hidden states with ``teacher_weight`` (and ``teacher_bias``)."""
 
-    def __init__(self, *, teacher, teacher_weight, teacher_bias, divergence, beta, temperature,
-                 scale_t2, valid, teacher_format="logits"):
+    def __init__(self, *, teacher: torch.Tensor, teacher_weight: torch.Tensor | None,
+                 teacher_bias: torch.Tensor | None, divergence: str, beta: float | None, temperature: float,
+                 scale_t2: bool, valid: torch.Tensor, teacher_format: str = "logits") -> None:
         self.teacher = teacher
         self.teacher_weight = teacher_weight
         self.teacher_bias = teacher_bias
@@ -82,18 +84,18 @@ class DistillRule:
         self.teacher_format = teacher_format
         self.valid = valid
         self.count = int(valid.sum()) if valid.numel() else 0
-        self._teacher_buffer = None
-        self._work = None
+        self._teacher_buffer: torch.Tensor | None = None
+        self._work: list[torch.Tensor] | None = None
 
-    def reserve(self, rows, vocab, dtype, device):
+    def reserve(self, rows: int, vocab: int, dtype: torch.dtype, device: torch.device) -> None:
         # Vocabulary-major like the engine's buffer (see run_chunks: W @ h.T streams W once).
         self._teacher_buffer = torch.empty(vocab, rows, dtype=dtype, device=device)
 
-    def release(self):
+    def release(self) -> None:
         self._teacher_buffer = None
         self._work = None
 
-    def _work_blocks(self, z):
+    def _work_blocks(self, z: torch.Tensor) -> list[torch.Tensor]:
         """The row function's work blocks for chunk ``z``: the first rows of blocks made for the
         first (tallest) chunk. Row-major whatever ``z``'s layout: PyTorch's ``log_softmax``
         writes a row-major result without a temporary (measured: a vocabulary-major one costs a
@@ -102,7 +104,7 @@ class DistillRule:
             self._work = _blocks(z, _WORK_BLOCKS[self.divergence])
         return [block[: z.shape[0]] for block in self._work]
 
-    def _teacher_logits(self, start, stop, dtype):
+    def _teacher_logits(self, start: int, stop: int, dtype: torch.dtype) -> torch.Tensor:
         """The chunk's teacher logits, read only (the row function writes into its work blocks)."""
         if self._teacher_buffer is None:  # logits in full: the chunk's rows (a copy only to convert)
             out = self.teacher[start:stop].to(dtype)
@@ -115,7 +117,7 @@ class DistillRule:
             fast = rows.dtype == out_t.dtype and out_t.is_contiguous()
             if fast and self.teacher_bias is None:
                 torch.mm(self.teacher_weight, rows.t(), out=out_t)
-            elif fast:
+            elif fast and self.teacher_bias is not None:
                 torch.addmm(self.teacher_bias.unsqueeze(1), self.teacher_weight, rows.t(), out=out_t)
             else:
                 out_t.copy_(self.teacher_weight @ rows.t())
@@ -128,7 +130,10 @@ class DistillRule:
     overwrites_logits = False
     fills_grad_out = True
 
-    def chunk(self, start, stop, z, loss_out, lse_out, scale, *, lse_known, grad_out=None):
+    def chunk(
+        self, start: int, stop: int, z: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
+        scale: torch.Tensor | None, *, lse_known: bool, grad_out: torch.Tensor | None = None,
+    ) -> torch.Tensor | None:
         # lse_out is left as it is: no distillation result uses the student's logsumexp.
         valid = self.valid[start:stop]
         teacher = self._teacher_logits(start, stop, z.dtype)
@@ -138,15 +143,20 @@ class DistillRule:
         loss_out.copy_(torch.where(valid, per, torch.zeros_like(per)) * self.loss_scale)
         if scale is None:
             return None
+        assert grad is not None  # (need_grad was True)
         if self.count < self.valid.numel():  # masked rows: exactly 0, whatever they held
             grad.masked_fill_(~valid.unsqueeze(1), 0)
-        factor = (torch.where(valid, scale, torch.zeros_like(scale)) * (self.loss_scale / self.temperature)).unsqueeze(1)
+        factor = (torch.where(valid, scale, torch.zeros_like(scale))
+                  * (self.loss_scale / self.temperature)).unsqueeze(1)
         if grad_out is not None:
             return torch.mul(grad, factor, out=grad_out)
         return grad.mul_(factor)
 
 
-def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad, work=None):
+def divergence_rows(
+    student: torch.Tensor, teacher: torch.Tensor, *, mode: str, beta: float | None, temperature: float,
+    need_grad: bool, work: list[torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-row divergence between ``softmax(teacher / T)`` and ``softmax(student / T)``.
 
     ``student`` and ``teacher`` are float (n, V) blocks of logits (the teacher's may be
@@ -177,6 +187,7 @@ def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad, wor
         per, zeros_matter = _weighted_sum(p_s, diff, exact, out=work[2])
         grad = _centred(p_s, diff, per, zeros_matter) if need_grad else None
     else:
+        assert beta is not None  # ('js' always comes with its beta)
         log_m = torch.logaddexp(torch.add(log_t, math.log(beta), out=work[2]),
                                 torch.add(log_s, math.log1p(-beta), out=work[3]), out=work[2])
         p_t = torch.exp(log_t, out=work[3])
@@ -193,11 +204,11 @@ def divergence_rows(student, teacher, *, mode, beta, temperature, need_grad, wor
 _WORK_BLOCKS = {"forward": 3, "reverse": 3, "js": 4}
 
 
-def _blocks(z, count):
+def _blocks(z: torch.Tensor, count: int) -> list[torch.Tensor]:
     return [torch.empty(z.shape, dtype=z.dtype, device=z.device) for _ in range(count)]
 
 
-def _log_softmax(z, temperature, *, out, spare):
+def _log_softmax(z: torch.Tensor, temperature: float, *, out: torch.Tensor, spare: torch.Tensor) -> torch.Tensor:
     """``log_softmax(z / T)`` into ``out`` (``spare``: a block for ``z / T``; both overwritten).
 
     For T < 1 the row maximum is subtracted before dividing, so ``z / T`` cannot overflow, and a
@@ -217,7 +228,9 @@ def _log_softmax(z, temperature, *, out, spare):
     return out
 
 
-def _weighted_sum(p, diff, exact, *, out):
+def _weighted_sum(
+    p: torch.Tensor, diff: torch.Tensor, exact: bool, *, out: torch.Tensor
+) -> tuple[torch.Tensor, bool]:
     """``sum_c p diff`` per row with ``0 * anything = 0``, the products written to ``out`` (which
     may be ``diff``). Also returns whether any product was NaN (a 0 times an infinite
     difference), i.e. whether ``p = 0`` entries need masking in the gradient too."""
@@ -230,7 +243,7 @@ def _weighted_sum(p, diff, exact, *, out):
     return products.masked_fill_(p == 0, 0).sum(-1), True
 
 
-def _centred(p, diff, mean, zeros_matter):
+def _centred(p: torch.Tensor, diff: torch.Tensor, mean: torch.Tensor, zeros_matter: bool) -> torch.Tensor:
     """``p (diff - mean)`` (the softmax Jacobian applied to ``diff``), written over ``diff``;
     0 where ``p = 0``. With a finite ``mean``, NaN there (0 times an infinite ``diff``) only
     where the weighted sum of the same ``p`` and ``diff`` had one, so ``zeros_matter`` (from
@@ -242,9 +255,11 @@ def _centred(p, diff, mean, zeros_matter):
 
 
 def linear_distill_op(
-    hidden, weight, teacher, teacher_weight=None, *, bias=None, teacher_bias=None, divergence="forward",
-    beta=0.5, temperature=1.0, scale_by_temperature=True, mask=None, reduction="mean", chunk_size=None,
-):
+    hidden: torch.Tensor, weight: torch.Tensor, teacher: torch.Tensor, teacher_weight: torch.Tensor | None = None, *,
+    bias: torch.Tensor | None = None, teacher_bias: torch.Tensor | None = None, divergence: str = "forward",
+    beta: float | None = 0.5, temperature: float = 1.0, scale_by_temperature: bool = True,
+    mask: torch.Tensor | None = None, reduction: str = "mean", chunk_size: int | None = None,
+) -> torch.Tensor:
     """Fused linear KL / JS distillation on already-validated arguments (see nn.functional)."""
     width = hidden.shape[-1]
     batch_shape = hidden.shape[:-1]
@@ -270,5 +285,5 @@ def linear_distill_op(
     chunk = chunk_size or auto_chunk_size(rows.shape[0], vocab, hidden.device, buffers=4)
     if rows.shape[0] == 0:
         return empty_result(hidden, weight, bias, batch_shape, reduction, False)
-    loss, _ = LinearLossFunction.apply(rows, weight, bias, rule, reduction, chunk)
+    loss, _ = LinearLossFunction.apply(rows, weight, bias, rule, reduction, chunk)  # type: ignore[no-untyped-call]  # torch.autograd.Function.apply is unannotated
     return loss.reshape(batch_shape) if reduction == "none" else loss

@@ -23,6 +23,9 @@ elements (probabilities), 0 when there are none, as :func:`infoloss.losses.cross
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 from ._engine import LogitsLossFunction, accumulation_dtype
@@ -32,9 +35,10 @@ __all__ = ["logits_cross_entropy_op"]
 
 
 def logits_cross_entropy_op(
-    logits, target, *, kind, weight, ignore_index, mask, reduction, label_smoothing, z_loss, softcap,
-    inplace_backward, replay=None,
-):
+    logits: torch.Tensor, target: torch.Tensor, *, kind: str, weight: torch.Tensor | None, ignore_index: int,
+    mask: torch.Tensor | None, reduction: str, label_smoothing: float, z_loss: float, softcap: float | None,
+    inplace_backward: bool, replay: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
     """Cross-entropy of ``logits`` (N, C) on validated arguments; the loss (0-d, or (N,) for 'none').
 
     ``target``: (N,) class indices (``kind='index'``) or (N, C) probabilities (``'probs'``);
@@ -62,7 +66,8 @@ def logits_cross_entropy_op(
         total = rule.mean_total
         row_scale = row_scale / torch.where(total == 0, torch.ones_like(total), total)
     chunk = _chunk_rows(rule, n_rows, n_classes, in_buffer=logits.dtype == acc)
-    return LogitsLossFunction.apply(logits, rule, row_scale, reduction != "none", chunk)
+    return LogitsLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
+        logits, rule, row_scale, reduction != "none", chunk)
 
 
 # Dense targets and softcap need a few chunk-sized temporaries (about 2-3 floats per logit):
@@ -72,7 +77,7 @@ _DENSE_CHUNK_FRACTION = 16
 _MIN_DENSE_CHUNK_ELEMENTS = 1 << 22
 
 
-def _chunk_rows(rule, n_rows: int, n_classes: int, *, in_buffer: bool) -> int:
+def _chunk_rows(rule: _LogitsRule, n_rows: int, n_classes: int, *, in_buffer: bool) -> int:
     """Rows per chunk. Class indices without softcap work in place in the gradient buffer and
     need no chunk-sized temporary, so one chunk of all the rows: the fewest passes (on a busy
     machine every op's parallel start-up costs, so fewer, larger ops win). Float16/bfloat16
@@ -89,8 +94,13 @@ class _LogitsRule:
 
     overwrites_logits = True
     hand_out_once = True  # the buffer is scaled in place: no second one for 'none'
+    # Set by logits_cross_entropy_op; read by the engine (see LogitsLossFunction).
+    grad_into_logits = False
+    replay: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
-    def __init__(self, *, kind, target, weight, ignore_index, mask, label_smoothing, z_loss, softcap, acc):
+    def __init__(self, *, kind: str, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int,
+                 mask: torch.Tensor | None, label_smoothing: float, z_loss: float, softcap: float | None,
+                 acc: torch.dtype) -> None:
         self.z_loss = float(z_loss)
         self.softcap = None if softcap is None else float(softcap)
         self.label_smoothing = float(label_smoothing)
@@ -99,8 +109,8 @@ class _LogitsRule:
             valid = target != ignore_index
             if mask is not None:
                 valid = valid & mask
-            self.target = torch.where(valid, target, torch.zeros_like(target))
-            self.probs = None
+            self.target: torch.Tensor | None = torch.where(valid, target, torch.zeros_like(target))
+            self.probs: torch.Tensor | None = None
             # Class weights alone scale each row's loss by w[y]; with smoothing or z-loss (which
             # is not weighted) they go into dense target weights instead.
             self.dense = self.weight is not None and bool(self.label_smoothing or self.z_loss)
@@ -114,28 +124,33 @@ class _LogitsRule:
             self.row_scale = valid.to(acc)
         self.valid = valid
 
-    def reserve(self, rows, vocab, dtype, device):
+    def reserve(self, rows: int, vocab: int, dtype: torch.dtype, device: torch.device) -> None:
         pass
 
-    def release(self):
+    def release(self) -> None:
         pass
 
-    def chunk(self, start, stop, z, loss_out, lse_out, scale, *, lse_known):
-        options = dict(z_loss=self.z_loss, softcap=self.softcap, lse_known=lse_known)
+    def chunk(
+        self, start: int, stop: int, z: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
+        scale: torch.Tensor | None, *, lse_known: bool,
+    ) -> torch.Tensor | None:
+        options: dict[str, Any] = dict(z_loss=self.z_loss, softcap=self.softcap, lse_known=lse_known)
         valid = self.valid[start:stop]
         if not self.dense:
+            assert self.target is not None  # (not dense: class indices)
             return cross_entropy_rows(z, self.target[start:stop], valid, loss_out, lse_out, scale,
                                       label_smoothing=self.label_smoothing, **options)
         return cross_entropy_rows(z, None, valid, loss_out, lse_out, scale, label_smoothing=0.0,
                                   target_probs=self._target_weights(start, stop, z), **options)
 
-    def _target_weights(self, start, stop, z):
+    def _target_weights(self, start: int, stop: int, z: torch.Tensor) -> torch.Tensor:
         """``w * ((1 - eps) p + eps / C)`` for the chunk's rows (p one-hot for class indices)."""
         eps, n_classes = self.label_smoothing, z.shape[1]
         if self.probs is not None:
             t = self.probs[start:stop].to(z.dtype)
             t = t * (1.0 - eps) + eps / n_classes if eps else t.clone()
         else:
+            assert self.target is not None  # (no probabilities: class indices)
             t = torch.full_like(z, eps / n_classes)
             t.scatter_add_(1, self.target[start:stop].unsqueeze(1),
                            torch.full((stop - start, 1), 1.0 - eps, dtype=z.dtype, device=z.device))

@@ -31,8 +31,12 @@ import triton.language as tl
 __all__ = ["cross_entropy_rows"]
 
 
-def cross_entropy_rows(z, target, valid, loss_out, lse_out, scale, *, label_smoothing, z_loss, softcap, lse_known,
-                       class_weight=None, target_weight=None, weight_total=None):
+def cross_entropy_rows(
+    z: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
+    scale: torch.Tensor | None, *, label_smoothing: float, z_loss: float, softcap: float | None, lse_known: bool,
+    class_weight: torch.Tensor | None = None, target_weight: torch.Tensor | None = None,
+    weight_total: float | None = None,
+) -> torch.Tensor:
     """Same contract as :func:`infoloss.ops.cross_entropy.cross_entropy_rows` (one block holds
     the whole vocabulary).
 
@@ -53,7 +57,7 @@ def cross_entropy_rows(z, target, valid, loss_out, lse_out, scale, *, label_smoo
         loss_out, lse_out,
         vocab,
         float(label_smoothing), float(z_loss), 1.0 if softcap is None else float(softcap),
-        float(weight_total) if weighted else float(vocab),
+        float(weight_total) if weighted and weight_total is not None else float(vocab),
         HAS_SOFTCAP=softcap is not None,
         HAS_SCALE=scale is not None,
         HAS_WEIGHT=weighted,
@@ -63,14 +67,16 @@ def cross_entropy_rows(z, target, valid, loss_out, lse_out, scale, *, label_smoo
     return z
 
 
+# The kernels' parameters stay unannotated: Triton reads a kernel's annotations (tl.constexpr,
+# pointer and scalar types) to specialise it, so annotating them for mypy would change the kernels.
 @triton.jit
-def _tanh(x):
+def _tanh(x):  # type: ignore[no-untyped-def]  # (a Triton kernel: see above)
     # 1 - 2 / (exp(2x) + 1): exact limits +-1 for large |x| (exp overflows to inf or goes to 0).
     return 1.0 - 2.0 / (tl.exp(2.0 * x) + 1.0)
 
 
-@triton.jit
-def _cross_entropy_rows_kernel(
+@triton.jit  # type: ignore[untyped-decorator]  # (triton ships no type information)
+def _cross_entropy_rows_kernel(  # type: ignore[no-untyped-def]  # (a Triton kernel: see above)
     z_ptr, stride_row, stride_col,
     target_ptr, valid_ptr, scale_ptr,
     class_weight_ptr, target_weight_ptr,

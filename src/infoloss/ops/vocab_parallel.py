@@ -26,6 +26,7 @@ import torch.distributed as dist
 
 from .. import _validate
 from ._engine import (
+    Grads,
     LinearLossFunction,
     LogitsLossFunction,
     accumulation_dtype,
@@ -39,8 +40,10 @@ __all__ = ["vocab_parallel_cross_entropy_op", "vocab_parallel_linear_cross_entro
 _OPS = {"max": dist.ReduceOp.MAX, "sum": dist.ReduceOp.SUM}
 
 
-def vocab_parallel_cross_entropy_op(logits, target, *, group, class_weight, ignore_index, reduction, label_smoothing,
-                                    z_loss, softcap):
+def vocab_parallel_cross_entropy_op(
+    logits: torch.Tensor, target: torch.Tensor, *, group: dist.ProcessGroup | None, class_weight: torch.Tensor | None,
+    ignore_index: int, reduction: str, label_smoothing: float, z_loss: float, softcap: float | None,
+) -> torch.Tensor:
     """Sharded-logits cross-entropy on validated arguments (see nn.functional)."""
     start, vocab = _shard_offsets(logits.shape[-1], logits.device, group)
     rows = logits.reshape(-1, logits.shape[-1])
@@ -55,14 +58,16 @@ def vocab_parallel_cross_entropy_op(logits, target, *, group, class_weight, igno
     else:
         row_scale = torch.ones(rows.shape[0], dtype=acc, device=logits.device)
     chunk = _agree_on(logits_chunk_rows(rows.shape[1]), logits.device, group)
-    loss = LogitsLossFunction.apply(rows, rule, row_scale, reduction != "none", chunk)
+    loss = LogitsLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
+        rows, rule, row_scale, reduction != "none", chunk)
     return loss.reshape(target.shape) if reduction == "none" else loss
 
 
 def vocab_parallel_linear_cross_entropy_op(
-    hidden, linear_weight, target, linear_bias=None, *, group, class_weight, ignore_index, reduction, label_smoothing,
-    z_loss, softcap, chunk_size
-):
+    hidden: torch.Tensor, linear_weight: torch.Tensor, target: torch.Tensor, linear_bias: torch.Tensor | None = None,
+    *, group: dist.ProcessGroup | None, class_weight: torch.Tensor | None, ignore_index: int, reduction: str,
+    label_smoothing: float, z_loss: float, softcap: float | None, chunk_size: int | None,
+) -> torch.Tensor:
     """Sharded-weight fused linear cross-entropy on validated arguments (see nn.functional)."""
     start, vocab = _shard_offsets(linear_weight.shape[0], hidden.device, group)
     flat_target = target.reshape(-1).to(torch.long)
@@ -74,16 +79,18 @@ def vocab_parallel_linear_cross_entropy_op(
     local_vocab = max(linear_weight.shape[0], vocab // max(_world(group), 1))
     chunk = chunk_size or auto_chunk_size(rows.shape[0], local_vocab, hidden.device, buffers)
     chunk = _agree_on(chunk, hidden.device, group)
-    loss, _ = LinearLossFunction.apply(rows, linear_weight, linear_bias, rule, reduction, chunk)
+    loss, _ = LinearLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
+        rows, linear_weight, linear_bias, rule, reduction, chunk)
     return loss.reshape(target.shape) if reduction == "none" else loss
 
 
-def _rule(target, start, width, vocab, group, ignore_index, label_smoothing, z_loss, softcap, class_weight,
-          linear=False):
-    def all_reduce(tensor, op):
+def _rule(target: torch.Tensor, start: int, width: int, vocab: int, group: dist.ProcessGroup | None,
+          ignore_index: int, label_smoothing: float, z_loss: float, softcap: float | None,
+          class_weight: torch.Tensor | None, linear: bool = False) -> CrossEntropyRule:
+    def all_reduce(tensor: torch.Tensor, op: str) -> None:
         dist.all_reduce(tensor, op=_OPS[op], group=group)
 
-    def sum_grad_hidden(grads):  # hidden is replicated: its gradient is the sum over the ranks
+    def sum_grad_hidden(grads: Grads) -> None:  # hidden is replicated: its gradient is the sum over the ranks
         if grads[0] is not None:
             dist.all_reduce(grads[0], op=dist.ReduceOp.SUM, group=group)
 
@@ -94,7 +101,8 @@ def _rule(target, start, width, vocab, group, ignore_index, label_smoothing, z_l
     )
 
 
-def _check_targets(flat_target, target, vocab, ignore_index, class_weight):
+def _check_targets(flat_target: torch.Tensor, target: torch.Tensor, vocab: int, ignore_index: int,
+                   class_weight: torch.Tensor | None) -> None:
     """Targets are global class indices: in [0, V) for the full V, or ignore_index; class
     weights, if any, one per class of the full vocabulary (every rank holds the same targets and
     weights, so every rank raises the same error)."""
@@ -107,20 +115,20 @@ def _check_targets(flat_target, target, vocab, ignore_index, class_weight):
         _validate.check_class_indices(torch, target, vocab, ignore_index)
 
 
-def _world(group) -> int:
+def _world(group: dist.ProcessGroup | None) -> int:
     return dist.get_world_size(group)
 
 
-def _shard_offsets(width, device, group):
+def _shard_offsets(width: int, device: torch.device, group: dist.ProcessGroup | None) -> tuple[int, int]:
     """(first global column of this rank's slice, full vocabulary size) from every rank's width."""
     widths = [torch.zeros(1, dtype=torch.long, device=device) for _ in range(_world(group))]
     dist.all_gather(widths, torch.tensor([width], dtype=torch.long, device=device), group=group)
-    widths = [int(w) for w in widths]
+    sizes = [int(w) for w in widths]
     rank = dist.get_rank(group)
-    return sum(widths[:rank]), sum(widths)
+    return sum(sizes[:rank]), sum(sizes)
 
 
-def _agree_on(chunk, device, group):
+def _agree_on(chunk: int, device: torch.device, group: dist.ProcessGroup | None) -> int:
     value = torch.tensor([chunk], dtype=torch.long, device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MIN, group=group)
     return int(value)
