@@ -24,7 +24,6 @@ import numpy as np
 from . import _array
 from ._typing import Array, DType, Namespace
 
-
 # --------------------------------------------------------------------------------------------
 # The errors
 # --------------------------------------------------------------------------------------------
@@ -148,7 +147,10 @@ def check_distribution(
     lazy = _array.is_dask(x)
     dtype = x.dtype if input_dtype is None else input_dtype
     tolerance = sum_tolerance(dtype)
-    scale = 2.0 ** -math.ceil(math.log2(max(x.shape[axis], 1)))
+    length = x.shape[axis]
+    # A Dask array of unknown chunk sizes (after boolean indexing) has length NaN here: 2**-64
+    # covers every length an array can have.
+    scale = 2.0 ** -math.ceil(math.log2(max(length, 1))) if length == length else 2.0**-64
     lowest, highest = xp.min(x), xp.max(x)
     slices: Any = xp.max(x, axis=axis) if normalize else (xp.sum(x * scale, axis=axis) if lazy else None)
     if lazy:
@@ -681,7 +683,7 @@ def check_linear(hidden: Array, weight: Array, bias: Array | None,
     return int(weight.shape[0])
 
 
-def check_index_target_tensor(target: Array, hidden: Array, vocab: int, ignore_index: int, *,
+def check_index_target_tensor(target: Array, hidden: Array, vocab: int | None, ignore_index: int, *,
                               hidden_name: str = "hidden") -> None:
     """Integer class indices of shape ``hidden.shape[:-1]``, each in [0, vocab) or ``ignore_index``.
 

@@ -269,5 +269,8 @@ def test_dask_unknown_chunk_sizes_take_the_generic_path():
     p = da.from_array(np.array([0.25, 0.25, 0.5, 0.0]), chunks=2)
     kept = p[p >= 0]  # boolean indexing: chunk sizes unknown until computed
     assert np.isnan(kept.chunks[0][0])
-    value = il.entropy(kept, validate=False)  # (validate=True: the generic check needs known sizes)
-    assert float(value.compute()) == pytest.approx(float(st.entropy([0.25, 0.25, 0.5])), rel=1e-14)
+    for validate in (True, False):
+        value = il.entropy(kept, validate=validate)
+        assert float(value.compute()) == pytest.approx(float(st.entropy([0.25, 0.25, 0.5])), rel=1e-14)
+    with pytest.raises(il.InputError, match="sums to 1.5"):
+        il.entropy(p[p >= 0] * 1.5)

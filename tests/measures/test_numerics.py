@@ -299,9 +299,7 @@ def test_float32_counts_past_2_to_the_31_on_every_path(path, monkeypatch):
     assert value == pytest.approx(true, rel=2e-3)
 
 
-@pytest.mark.parametrize("path", [pytest.param(path, marks=pytest.mark.xfail(
-    reason="the Dask path's per-chunk row sums (measures/_dask.py) overflow with a RuntimeWarning"))
-    if path == "dask" else path for path in PATHS])
+@pytest.mark.parametrize("path", PATHS)
 def test_huge_entries_give_no_warnings(path, monkeypatch):
     # rows of 1e308 sum to inf: valid input (normalize=True) computes without a RuntimeWarning,
     # and invalid input gets its error, also without one

@@ -133,8 +133,11 @@ def _chunk_share(name: str, axis: int, validate: bool, names: list[str], offsets
     for argument, block in zip(names, blocks):
         error = None
         if validate:
-            row_sums = np.sum(block, axis=axis)
-            if not (block.min() >= 0 and row_sums.max() < math.inf):  # NaN fails min >= 0
+            with np.errstate(over="ignore"):  # a row past the largest float sums to inf: its error says so
+                row_sums = np.sum(block, axis=axis)
+            # NaN fails min >= 0; a finite row sum means finite entries (an infinite sum may be
+            # finite entries past the largest float: their row check reports it)
+            if not (block.min() >= 0 and (row_sums.max() < math.inf or block.max() < math.inf)):
                 error = _entry_error(argument, block, axis, offsets)
             sums.append(row_sums)
         entry_errors.append(error)
@@ -216,8 +219,12 @@ def _raise_row_error(argument: str, axis: int, shape: tuple[int, ...], dtype: st
                      row: tuple[int, ...], total: float) -> None:
     """The eager check's error for a row summing to ``total``: the check itself, run on a
     stand-in with that row's total as its one entry (the other rows sum to 1)."""
-    stand_in = np.ones((*shape[:axis], 1, *shape[axis + 1:]), dtype=np.float64)
-    stand_in[(*row[:axis], 0, *row[axis:])] = total
+    if total == math.inf:  # finite entries past the largest float: a stand-in row of two maxima
+        stand_in = np.full((*shape[:axis], 2, *shape[axis + 1:]), 0.5)
+        stand_in[(*row[:axis], slice(None), *row[axis:])] = np.finfo(np.float64).max
+    else:
+        stand_in = np.ones((*shape[:axis], 1, *shape[axis + 1:]), dtype=np.float64)
+        stand_in[(*row[:axis], 0, *row[axis:])] = total
     _validate.check_distribution(np, stand_in, argument, axis, normalize=False, input_dtype=np.dtype(dtype), hint=hint)
     # (it raises; if not, the total was within rounding of the tolerance: accepted, as eagerly)
 
