@@ -14,7 +14,10 @@ kept targets all have class weight 0) is 0 with zero gradients, not NaN.
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import torch
+import torch.distributed as dist
 
 from .. import _array, _validate
 from ..losses import _args
@@ -33,6 +36,63 @@ __all__ = [
 # PyTorch's default: ignore_index=None means -100 for class-index targets.
 _DEFAULT_IGNORE_INDEX = -100
 _LINEAR_NAMES = ("input", "linear_weight", "linear_bias")
+
+
+@overload
+def linear_cross_entropy(
+    input: torch.Tensor,
+    linear_weight: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    linear_bias: torch.Tensor | None = ...,
+    weight: torch.Tensor | None = ...,
+    reduction: str = ...,
+    ignore_index: int | None = ...,
+    label_smoothing: float = ...,
+    options: object | None = ...,
+    z_loss: float = ...,
+    softcap: float | None = ...,
+    chunk_size: int | None = ...,
+    return_lse: Literal[True],
+) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+@overload
+def linear_cross_entropy(
+    input: torch.Tensor,
+    linear_weight: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    linear_bias: torch.Tensor | None = ...,
+    weight: torch.Tensor | None = ...,
+    reduction: str = ...,
+    ignore_index: int | None = ...,
+    label_smoothing: float = ...,
+    options: object | None = ...,
+    z_loss: float = ...,
+    softcap: float | None = ...,
+    chunk_size: int | None = ...,
+    return_lse: Literal[False] = ...,
+) -> torch.Tensor: ...
+
+
+@overload
+def linear_cross_entropy(
+    input: torch.Tensor,
+    linear_weight: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    linear_bias: torch.Tensor | None = ...,
+    weight: torch.Tensor | None = ...,
+    reduction: str = ...,
+    ignore_index: int | None = ...,
+    label_smoothing: float = ...,
+    options: object | None = ...,
+    z_loss: float = ...,
+    softcap: float | None = ...,
+    chunk_size: int | None = ...,
+    return_lse: bool = ...,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
 
 
 def linear_cross_entropy(
@@ -214,7 +274,7 @@ def vocab_parallel_cross_entropy(
     target: torch.Tensor,
     *,
     weight: torch.Tensor | None = None,
-    group=None,
+    group: dist.ProcessGroup | None = None,
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
@@ -255,7 +315,7 @@ def vocab_parallel_linear_cross_entropy(
     *,
     linear_bias: torch.Tensor | None = None,
     weight: torch.Tensor | None = None,
-    group=None,
+    group: dist.ProcessGroup | None = None,
     reduction: str = "mean",
     ignore_index: int | None = None,
     label_smoothing: float = 0.0,
@@ -288,8 +348,11 @@ def vocab_parallel_linear_cross_entropy(
 # --------------------------------------------------------------------------------------------
 
 
-def _check_cross_entropy_call(input, linear_weight, target, linear_bias, weight, *, ignore_index, reduction,
-                              label_smoothing, z_loss, softcap, chunk_size, options=None, local_vocab=False):
+def _check_cross_entropy_call(
+    input: torch.Tensor, linear_weight: torch.Tensor, target: torch.Tensor, linear_bias: torch.Tensor | None,
+    weight: torch.Tensor | None, *, ignore_index: int, reduction: str, label_smoothing: float, z_loss: float,
+    softcap: float | None, chunk_size: int | None, options: object | None = None, local_vocab: bool = False,
+) -> torch.Tensor | None:
     """The checks of :func:`linear_cross_entropy` (and its vocabulary-parallel form, whose
     ``linear_weight`` holds this rank's rows only: the targets' range and the class weights'
     length are checked once the full vocabulary size is known); returns the class weights."""
@@ -304,7 +367,7 @@ def _check_cross_entropy_call(input, linear_weight, target, linear_bias, weight,
     return _class_weight(weight, None if local_vocab else vocab, input)
 
 
-def _check_options(options) -> None:
+def _check_options(options: object | None) -> None:
     """``options``: None or PyTorch's ``LinearCrossEntropyOptions`` (then ignored)."""
     kind = getattr(torch.nn, "LinearCrossEntropyOptions", None)
     if options is None or (kind is not None and isinstance(options, kind)):
@@ -315,7 +378,7 @@ def _check_options(options) -> None:
     )
 
 
-def _class_weight(weight, vocab, like):
+def _class_weight(weight: torch.Tensor | None, vocab: int | None, like: torch.Tensor) -> torch.Tensor | None:
     """PyTorch's ``weight=``: None or a 1-D float tensor of non-negative class weights on ``like``'s
     device (``vocab`` None: its length is checked later, against the full vocabulary)."""
     if weight is None:
@@ -331,8 +394,12 @@ def _class_weight(weight, vocab, like):
     return _args.class_weight(torch, weight, n_classes, weight.dtype, not _array.is_tracing(weight))
 
 
-def _linear_distill(input, linear_weight, teacher, teacher_linear_weight, *, linear_bias, teacher_linear_bias,
-                    reduction, mask, temperature, chunk_size, **options):
+def _linear_distill(
+    input: torch.Tensor, linear_weight: torch.Tensor, teacher: torch.Tensor, teacher_linear_weight: torch.Tensor | None,
+    *, linear_bias: torch.Tensor | None, teacher_linear_bias: torch.Tensor | None, reduction: str,
+    mask: torch.Tensor | None, temperature: float, chunk_size: int | None, divergence: str, beta: float,
+    scale_by_temperature: bool,
+) -> torch.Tensor:
     _validate.check_reduction(reduction)
     _validate.check_chunk_size(chunk_size)
     vocab = _validate.check_linear(input, linear_weight, linear_bias, _LINEAR_NAMES)
@@ -364,5 +431,6 @@ def _linear_distill(input, linear_weight, teacher, teacher_linear_weight, *, lin
         _validate.check_token_mask(mask, tuple(input.shape[:-1]))
     return linear_distill_op(
         input, linear_weight, teacher, teacher_linear_weight, bias=linear_bias, teacher_bias=teacher_linear_bias,
-        temperature=temperature, mask=mask, reduction=reduction, chunk_size=chunk_size, **options,
+        temperature=temperature, mask=mask, reduction=reduction, chunk_size=chunk_size, divergence=divergence,
+        beta=beta, scale_by_temperature=scale_by_temperature,
     )

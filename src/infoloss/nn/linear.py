@@ -10,6 +10,8 @@ distillation modules keep the functional convention: ``forward`` takes the outpu
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from .. import _validate
@@ -37,8 +39,11 @@ class LinearCrossEntropyLoss(torch.nn.Module):
     True
     """
 
+    weight: torch.Tensor | None  # a buffer (registered in __init__)
+
     def __init__(self, in_features: int, num_classes: int, *, out_features: tuple = (), bias: bool = False,
-                 device=None, dtype=None, reduction: str = "mean", weight: torch.Tensor | None = None,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+                 reduction: str = "mean", weight: torch.Tensor | None = None,
                  ignore_index: int | None = None, label_smoothing: float = 0.0, options: object | None = None,
                  z_loss: float = 0.0, softcap: float | None = None, chunk_size: int | None = None) -> None:
         super().__init__()
@@ -80,14 +85,15 @@ class LinearCrossEntropyLoss(torch.nn.Module):
 
 
 class _LinearDistillLoss(torch.nn.Module):
-    def __init__(self, *, temperature=1.0, scale_by_temperature=True, reduction="mean", chunk_size=None):
+    def __init__(self, *, temperature: float = 1.0, scale_by_temperature: bool = True, reduction: str = "mean",
+                 chunk_size: int | None = None) -> None:
         super().__init__()
         self.temperature = temperature
         self.scale_by_temperature = scale_by_temperature
         self.reduction = reduction
         self.chunk_size = chunk_size
 
-    def _options(self):
+    def _options(self) -> dict[str, Any]:
         return dict(
             temperature=self.temperature, scale_by_temperature=self.scale_by_temperature,
             reduction=self.reduction, chunk_size=self.chunk_size,
@@ -102,12 +108,13 @@ class LinearKLDivLoss(_LinearDistillLoss):
     or 'reverse'.
     """
 
-    def __init__(self, *, direction="forward", **options):
+    def __init__(self, *, direction: str = "forward", **options: Any) -> None:
         super().__init__(**options)
         self.direction = direction
 
-    def forward(self, input, linear_weight, teacher, teacher_linear_weight=None, *, linear_bias=None,
-                teacher_linear_bias=None, mask=None):
+    def forward(self, input: torch.Tensor, linear_weight: torch.Tensor, teacher: torch.Tensor,
+                teacher_linear_weight: torch.Tensor | None = None, *, linear_bias: torch.Tensor | None = None,
+                teacher_linear_bias: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
         return F.linear_kl_div(
             input, linear_weight, teacher, teacher_linear_weight, linear_bias=linear_bias,
             teacher_linear_bias=teacher_linear_bias, mask=mask, direction=self.direction, **self._options(),
@@ -117,12 +124,13 @@ class LinearKLDivLoss(_LinearDistillLoss):
 class LinearJSDivLoss(_LinearDistillLoss):
     """``F.linear_js_div`` as a module (generalised JS with mixing weight ``beta``)."""
 
-    def __init__(self, *, beta=0.5, **options):
+    def __init__(self, *, beta: float = 0.5, **options: Any) -> None:
         super().__init__(**options)
         self.beta = beta
 
-    def forward(self, input, linear_weight, teacher, teacher_linear_weight=None, *, linear_bias=None,
-                teacher_linear_bias=None, mask=None):
+    def forward(self, input: torch.Tensor, linear_weight: torch.Tensor, teacher: torch.Tensor,
+                teacher_linear_weight: torch.Tensor | None = None, *, linear_bias: torch.Tensor | None = None,
+                teacher_linear_bias: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
         return F.linear_js_div(
             input, linear_weight, teacher, teacher_linear_weight, linear_bias=linear_bias,
             teacher_linear_bias=teacher_linear_bias, mask=mask, beta=self.beta, **self._options(),
