@@ -221,7 +221,8 @@ def _raise_row_error(argument: str, axis: int, shape: tuple[int, ...], dtype: st
     stand-in with that row's total as its one entry (the other rows sum to 1)."""
     if total == math.inf:  # finite entries past the largest float: a stand-in row of two maxima
         stand_in = np.full((*shape[:axis], 2, *shape[axis + 1:]), 0.5)
-        stand_in[(*row[:axis], slice(None), *row[axis:])] = np.finfo(np.float64).max
+        whole_row: tuple[int | slice, ...] = (*row[:axis], slice(None), *row[axis:])
+        stand_in[whole_row] = np.finfo(np.float64).max
     else:
         stand_in = np.ones((*shape[:axis], 1, *shape[axis + 1:]), dtype=np.float64)
         stand_in[(*row[:axis], 0, *row[axis:])] = total
