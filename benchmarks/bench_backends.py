@@ -52,8 +52,10 @@ def compare(label, ours, reference, *, repeat, target, warmup=1):
     ours_median, reference_median = statistics.median(ours_times), statistics.median(reference_times)
     ratio = ours_median / reference_median
     verdict = "PASS" if ratio <= target else "MISS"
-    print(f"{label:<58} {_format_seconds(ours_median):>10} {_format_seconds(reference_median):>10} "
-          f"{ratio:6.2f}x  (target {target:.2f}x) {verdict}")
+    print(
+        f"{label:<58} {_format_seconds(ours_median):>10} {_format_seconds(reference_median):>10} "
+        f"{ratio:6.2f}x  (target {target:.2f}x) {verdict}"
+    )
     return ratio
 
 
@@ -99,14 +101,22 @@ def _torch_hand_compositions(torch):
         return (xlogy(p, p).sum() + xlogy(q, q).sum() - 2 * xlogy(m, m).sum()) / 2
 
     return {
-        "entropy": {"-xlogy(p, p).sum()": lambda p, q: -xlogy(p, p).sum(),
-                    "-(p * p.log()).sum()": lambda p, q: -(p * p.log()).sum()},
-        "cross_entropy": {"-xlogy(p, q).sum()": lambda p, q: -xlogy(p, q).sum(),
-                          "-(p * q.log()).sum()": lambda p, q: -(p * q.log()).sum()},
-        "kl_divergence": {"F.kl_div(q.log(), p, 'sum')": lambda p, q: F.kl_div(q.log(), p, reduction="sum"),
-                          "(xlogy(p, p) - xlogy(p, q)).sum()": lambda p, q: (xlogy(p, p) - xlogy(p, q)).sum()},
-        "js_divergence": {"F.kl_div(log m, p) + F.kl_div(log m, q)": js_by_kl_div,
-                          "xlogy terms": js_by_xlogy},
+        "entropy": {
+            "-xlogy(p, p).sum()": lambda p, q: -xlogy(p, p).sum(),
+            "-(p * p.log()).sum()": lambda p, q: -(p * p.log()).sum(),
+        },
+        "cross_entropy": {
+            "-xlogy(p, q).sum()": lambda p, q: -xlogy(p, q).sum(),
+            "-(p * q.log()).sum()": lambda p, q: -(p * q.log()).sum(),
+        },
+        "kl_divergence": {
+            "F.kl_div(q.log(), p, 'sum')": lambda p, q: F.kl_div(q.log(), p, reduction="sum"),
+            "(xlogy(p, p) - xlogy(p, q)).sum()": lambda p, q: (xlogy(p, p) - xlogy(p, q)).sum(),
+        },
+        "js_divergence": {
+            "F.kl_div(log m, p) + F.kl_div(log m, q)": js_by_kl_div,
+            "xlogy terms": js_by_xlogy,
+        },
     }
 
 
@@ -122,7 +132,9 @@ def _torch_peak_bytes(function):
     replayed in order; what is freed inside counts against the running total)."""
     import torch
 
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as profile:
+    with torch.profiler.profile(
+        activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True
+    ) as profile:
         function()
     events = sorted(profile.events(), key=lambda e: e.time_range.start)
     level = peak = 0
@@ -158,30 +170,45 @@ def _measures_torch(args, infoloss, distributions):
     import torch
 
     hands = _torch_hand_compositions(torch)
-    header(f"measures, torch CPU float64 (forward at {TORCH_FORWARD_SIZE:.0e}, forward + backward at "
-           f"{TORCH_BACKWARD_SIZE:.0e}; threads {torch.get_num_threads()})")
+    header(
+        f"measures, torch CPU float64 (forward at {TORCH_FORWARD_SIZE:.0e}, forward + backward at "
+        f"{TORCH_BACKWARD_SIZE:.0e}; threads {torch.get_num_threads()})"
+    )
     p, q = (torch.from_numpy(x) for x in distributions(TORCH_FORWARD_SIZE))
     for name in MEASURE_NAMES:
         ours = getattr(infoloss, name)
         call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
         label, hand = _fastest(hands[name], p, q)
-        compare(f"{name} forward vs {label}", lambda: call(p, q), lambda: hand(p, q), repeat=args.repeat, target=1.0)
+        compare(
+            f"{name} forward vs {label}",
+            lambda: call(p, q),
+            lambda: hand(p, q),
+            repeat=args.repeat,
+            target=1.0,
+        )
     p, q = (torch.from_numpy(x) for x in distributions(TORCH_BACKWARD_SIZE))
     for name in MEASURE_NAMES:
         ours = getattr(infoloss, name)
         call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
         # the gradient of the argument a model would produce: p for entropy, q otherwise
-        leaf_p, leaf_q = p.clone().requires_grad_(name == "entropy"), q.clone().requires_grad_(name != "entropy")
+        leaf_p, leaf_q = (
+            p.clone().requires_grad_(name == "entropy"),
+            q.clone().requires_grad_(name != "entropy"),
+        )
 
         def step(function):
             leaf_p.grad = leaf_q.grad = None
             function(leaf_p, leaf_q).backward()
 
         label, hand = _fastest({k: (lambda f=f: step(f)) for k, f in hands[name].items()})
-        compare(f"{name} forward + backward vs {label}", lambda: step(call), hand, repeat=args.repeat, target=1.0)
-        print(f"{'':<58} peak memory (torch profiler's allocation events, approximate): "
-              f"infoloss {_mib(_torch_peak_bytes(lambda: step(call)))}, "
-              f"reference {_mib(_torch_peak_bytes(hand))} (input {_mib(p.numel() * 8)} each)")
+        compare(
+            f"{name} forward + backward vs {label}", lambda: step(call), hand, repeat=args.repeat, target=1.0
+        )
+        print(
+            f"{'':<58} peak memory (torch profiler's allocation events, approximate): "
+            f"infoloss {_mib(_torch_peak_bytes(lambda: step(call)))}, "
+            f"reference {_mib(_torch_peak_bytes(hand))} (input {_mib(p.numel() * 8)} each)"
+        )
 
 
 def _measures_jax(args, infoloss, distributions):
@@ -193,7 +220,9 @@ def _measures_jax(args, infoloss, distributions):
         "entropy": lambda p, q: jnp.sum(entr(p)),
         "cross_entropy": lambda p, q: -jnp.sum(xlogy(p, q)),
         "kl_divergence": lambda p, q: jnp.sum(rel_entr(p, q)),
-        "js_divergence": lambda p, q: (jnp.sum(rel_entr(p, (p + q) / 2)) + jnp.sum(rel_entr(q, (p + q) / 2))) / 2,
+        "js_divergence": lambda p, q: (
+            (jnp.sum(rel_entr(p, (p + q) / 2)) + jnp.sum(rel_entr(q, (p + q) / 2))) / 2
+        ),
     }
     with jax.enable_x64(True):
         header(f"measures, JAX CPU float64 at {JAX_SIZE:.0e} (eager: not under jax.jit)")
@@ -202,31 +231,55 @@ def _measures_jax(args, infoloss, distributions):
             ours = getattr(infoloss, name)
             call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
             jitted, hand = jax.jit(call), jax.jit(hands[name])
-            compare(f"{name} eager vs the user's jax.jit of it", lambda: call(p, q).block_until_ready(),
-                    lambda: jitted(p, q).block_until_ready(), repeat=args.repeat, target=1.2)
-            compare(f"{name} eager vs jax.jit of jax.scipy.special", lambda: call(p, q).block_until_ready(),
-                    lambda: hand(p, q).block_until_ready(), repeat=args.repeat, target=1.0)
+            compare(
+                f"{name} eager vs the user's jax.jit of it",
+                lambda: call(p, q).block_until_ready(),
+                lambda: jitted(p, q).block_until_ready(),
+                repeat=args.repeat,
+                target=1.2,
+            )
+            compare(
+                f"{name} eager vs jax.jit of jax.scipy.special",
+                lambda: call(p, q).block_until_ready(),
+                lambda: hand(p, q).block_until_ready(),
+                repeat=args.repeat,
+                target=1.0,
+            )
             wrt = 0 if name == "entropy" else 1
-            ours_grad, hand_grad = jax.jit(jax.grad(call, argnums=wrt)), jax.jit(jax.grad(hands[name], argnums=wrt))
-            compare(f"{name} jit(grad) vs jit(grad) of jax.scipy.special", lambda: ours_grad(p, q).block_until_ready(),
-                    lambda: hand_grad(p, q).block_until_ready(), repeat=args.repeat, target=1.0)
+            ours_grad, hand_grad = (
+                jax.jit(jax.grad(call, argnums=wrt)),
+                jax.jit(jax.grad(hands[name], argnums=wrt)),
+            )
+            compare(
+                f"{name} jit(grad) vs jit(grad) of jax.scipy.special",
+                lambda: ours_grad(p, q).block_until_ready(),
+                lambda: hand_grad(p, q).block_until_ready(),
+                repeat=args.repeat,
+                target=1.0,
+            )
 
 
 def _measures_dask(args, infoloss, distributions):
     import dask.array as da
 
     hands = {
-        "entropy": lambda p, q: -(p * da.log(p)).sum(),  # (p = 0 gives NaN: the reference is as fast as it gets)
+        "entropy": lambda p, q: (
+            -(p * da.log(p)).sum()
+        ),  # (p = 0 gives NaN: the reference is as fast as it gets)
         "cross_entropy": lambda p, q: -(p * da.log(q)).sum(),
         "kl_divergence": lambda p, q: (p * da.log(p / q)).sum(),
-        "js_divergence": lambda p, q: ((p * da.log(2 * p / (p + q))).sum() + (q * da.log(2 * q / (p + q))).sum()) / 2,
+        "js_divergence": lambda p, q: (
+            ((p * da.log(2 * p / (p + q))).sum() + (q * da.log(2 * q / (p + q))).sum()) / 2
+        ),
     }
     import warnings
 
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # the hand-written forms' log(0) at p = 0
 
     def rows(scheduler_label, **compute_options):
-        header(f"measures, Dask {scheduler_label}: {DASK_SIZE:.0e} float64 in {DASK_CHUNKS} chunks, persisted")
+        header(
+            f"measures, Dask {scheduler_label}: {DASK_SIZE:.0e} float64 in {DASK_CHUNKS} chunks, persisted"
+        )
         generator = da.random.default_rng(0)  # made on the workers (no data in the graph)
         p, q = (generator.random(DASK_SIZE, chunks=DASK_SIZE // DASK_CHUNKS) for _ in range(2))
         p = da.where(generator.random(DASK_SIZE, chunks=DASK_SIZE // DASK_CHUNKS) < 0.05, 0.0, p)
@@ -235,8 +288,13 @@ def _measures_dask(args, infoloss, distributions):
         for name in MEASURE_NAMES:
             ours = getattr(infoloss, name)
             call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
-            compare(f"{name}(...).compute() vs hand-written", lambda: call(p, q).compute(**compute_options),
-                    lambda: hands[name](p, q).compute(**compute_options), repeat=args.repeat, target=1.0)
+            compare(
+                f"{name}(...).compute() vs hand-written",
+                lambda: call(p, q).compute(**compute_options),
+                lambda: hands[name](p, q).compute(**compute_options),
+                repeat=args.repeat,
+                target=1.0,
+            )
 
     rows("local threaded scheduler")
     try:
@@ -258,8 +316,14 @@ PARTS["measures"] = measures_part
 
 LOSS_SHAPES = ((64, 10), (1024, 1000), (8192, 32000))
 SMALL_ADDED_TARGETS = {"on": 10e-6, "off": 3e-6}  # the issue's bounds at 64x10, in seconds
-LOSS_NAMES = ("cross_entropy", "cross_entropy_probs", "nll_loss", "kl_div", "binary_cross_entropy",
-              "binary_cross_entropy_with_logits")
+LOSS_NAMES = (
+    "cross_entropy",
+    "cross_entropy_probs",
+    "nll_loss",
+    "kl_div",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+)
 
 
 def _calls_for(shape, repeat):
@@ -298,8 +362,10 @@ def _torch_loss_pair(name):
     base = "cross_entropy" if name == "cross_entropy_probs" else name
     options = {"reduction": "batchmean"} if name == "kl_div" else {}
     ours_function, reference_function = getattr(losses, base), getattr(F, base)
-    return (lambda a, b, validate: ours_function(a, b, validate=validate, **options),
-            lambda a, b: reference_function(a, b, **options))
+    return (
+        lambda a, b, validate: ours_function(a, b, validate=validate, **options),
+        lambda a, b: reference_function(a, b, **options),
+    )
 
 
 def _jax_loss_pair(name):
@@ -308,18 +374,27 @@ def _jax_loss_pair(name):
     from infoloss import losses
 
     pairs = {
-        "cross_entropy": (losses.cross_entropy, lambda a, b: optax.softmax_cross_entropy_with_integer_labels(a, b).mean()),
+        "cross_entropy": (
+            losses.cross_entropy,
+            lambda a, b: optax.softmax_cross_entropy_with_integer_labels(a, b).mean(),
+        ),
         "cross_entropy_probs": (losses.cross_entropy, lambda a, b: optax.softmax_cross_entropy(a, b).mean()),
-        "kl_div": (lambda a, b, **k: losses.kl_div(a, b, reduction="batchmean", **k),
-                   lambda a, b: optax.kl_divergence(a, b).sum() / a.shape[0]),
-        "binary_cross_entropy_with_logits": (losses.binary_cross_entropy_with_logits,
-                                             lambda a, b: optax.sigmoid_binary_cross_entropy(a, b).mean()),
+        "kl_div": (
+            lambda a, b, **k: losses.kl_div(a, b, reduction="batchmean", **k),
+            lambda a, b: optax.kl_divergence(a, b).sum() / a.shape[0],
+        ),
+        "binary_cross_entropy_with_logits": (
+            losses.binary_cross_entropy_with_logits,
+            lambda a, b: optax.sigmoid_binary_cross_entropy(a, b).mean(),
+        ),
     }
     if name not in pairs:
         return None
     ours, reference = pairs[name]
-    return (lambda a, b, validate: ours(a, b, validate=validate, **({"axis": -1} if "cross" in name else {})),
-            reference)
+    return (
+        lambda a, b, validate: ours(a, b, validate=validate, **({"axis": -1} if "cross" in name else {})),
+        reference,
+    )
 
 
 def _interleaved_medians(functions, calls):
@@ -341,11 +416,15 @@ def _loss_time_row(label, ours_on, ours_off, reference, shape, calls, reference_
         added = {"on": on - ref, "off": off - ref}
         verdict = " ".join(
             f"{key} +{added[key] * 1e6:.1f} us (<= {SMALL_ADDED_TARGETS[key] * 1e6:.0f}) "
-            f"{'PASS' if added[key] <= SMALL_ADDED_TARGETS[key] else 'MISS'}" for key in ("on", "off"))
+            f"{'PASS' if added[key] <= SMALL_ADDED_TARGETS[key] else 'MISS'}"
+            for key in ("on", "off")
+        )
     else:
         verdict = f"ratio on {on / ref:.2f}x, off {off / ref:.2f}x"
-    print(f"{label:<44} {_format_seconds(on):>10} {_format_seconds(off):>10} {_format_seconds(ref):>10}  "
-          f"{reference_name:<8} {verdict}")
+    print(
+        f"{label:<44} {_format_seconds(on):>10} {_format_seconds(off):>10} {_format_seconds(ref):>10}  "
+        f"{reference_name:<8} {verdict}"
+    )
     sys.stdout.flush()
 
 
@@ -370,8 +449,10 @@ def _loss_memory(name, shape, implementation):
 
 def _memory_in_subprocess(name, shape, implementation):
     here = os.path.dirname(os.path.abspath(__file__))
-    code = (f"import sys; sys.path.insert(0, {here!r}); import bench_backends; "
-            f"bench_backends._loss_memory({name!r}, {tuple(shape)!r}, {implementation!r})")
+    code = (
+        f"import sys; sys.path.insert(0, {here!r}); import bench_backends; "
+        f"bench_backends._loss_memory({name!r}, {tuple(shape)!r}, {implementation!r})"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -379,16 +460,25 @@ def _memory_in_subprocess(name, shape, implementation):
 def losses_part(args):
     import torch
 
-    print(f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, CPU, float32. Times: medians of "
-          "interleaved calls (ours with validation, without, the reference), in one run.")
+    print(
+        f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, CPU, float32. Times: medians of "
+        "interleaved calls (ours with validation, without, the reference), in one run."
+    )
     print(f"{'loss (forward)':<44} {'validate':>10} {'no check':>10} {'reference':>10}")
     for shape in LOSS_SHAPES:
         calls = _calls_for(shape, args.repeat)
         for name in LOSS_NAMES:
             a, b = _torch_loss_inputs(torch, name, shape)
             ours, reference = _torch_loss_pair(name)
-            _loss_time_row(f"torch {name} {shape[0]}x{shape[1]}", lambda: ours(a, b, True), lambda: ours(a, b, False),
-                           lambda: reference(a, b), shape, calls, "F.*")
+            _loss_time_row(
+                f"torch {name} {shape[0]}x{shape[1]}",
+                lambda: ours(a, b, True),
+                lambda: ours(a, b, False),
+                lambda: reference(a, b),
+                shape,
+                calls,
+                "F.*",
+            )
     try:
         import jax
         import optax  # noqa: F401
@@ -403,13 +493,20 @@ def losses_part(args):
                     continue
                 a, b = (jax.numpy.asarray(t.numpy()) for t in _torch_loss_inputs(torch, name, shape))
                 ours, reference = pair
-                _loss_time_row(f"jax {name} {shape[0]}x{shape[1]} (eager)",
-                               lambda: jax.block_until_ready(ours(a, b, True)),
-                               lambda: jax.block_until_ready(ours(a, b, False)),
-                               lambda: jax.block_until_ready(reference(a, b)), shape, calls, "optax")
+                _loss_time_row(
+                    f"jax {name} {shape[0]}x{shape[1]} (eager)",
+                    lambda: jax.block_until_ready(ours(a, b, True)),
+                    lambda: jax.block_until_ready(ours(a, b, False)),
+                    lambda: jax.block_until_ready(reference(a, b)),
+                    shape,
+                    calls,
+                    "optax",
+                )
 
-    print(f"\n{'loss (forward + backward, torch)':<44} {'infoloss':>10} {'F.*':>10}  ratio   "
-          f"{'peak MiB ours / F.*':>20} (x logits)")
+    print(
+        f"\n{'loss (forward + backward, torch)':<44} {'infoloss':>10} {'F.*':>10}  ratio   "
+        f"{'peak MiB ours / F.*':>20} (x logits)"
+    )
     for shape in LOSS_SHAPES[1:]:
         for name in LOSS_NAMES:
             a, b = _torch_loss_inputs(torch, name, shape, requires_grad=True)
@@ -419,16 +516,20 @@ def losses_part(args):
                 a.grad = None
                 function().backward()
 
-            on, ref = _interleaved_medians((lambda: step(lambda: ours(a, b, True)), lambda: step(lambda: reference(a, b))),
-                                           _calls_for(shape, args.repeat))
+            on, ref = _interleaved_medians(
+                (lambda: step(lambda: ours(a, b, True)), lambda: step(lambda: reference(a, b))),
+                _calls_for(shape, args.repeat),
+            )
             a = b = None  # free the inputs before the memory subprocesses
             memory = {impl: _memory_in_subprocess(name, shape, impl) for impl in ("ours", "reference")}
             logits = memory["ours"]["inputs"]
             peaks = {impl: memory[impl]["peak_delta"] for impl in memory}
             target = " (target <= 1.3x logits, time <= 1.0x)" if name.startswith("cross_entropy") else ""
-            print(f"torch {name} {shape[0]}x{shape[1]:<14} {_format_seconds(on):>10} {_format_seconds(ref):>10} "
-                  f"{on / ref:5.2f}x  {peaks['ours'] / 2**20:9.0f} / {peaks['reference'] / 2**20:<9.0f} "
-                  f"({peaks['ours'] / logits:.2f} / {peaks['reference'] / logits:.2f}){target}")
+            print(
+                f"torch {name} {shape[0]}x{shape[1]:<14} {_format_seconds(on):>10} {_format_seconds(ref):>10} "
+                f"{on / ref:5.2f}x  {peaks['ours'] / 2**20:9.0f} / {peaks['reference'] / 2**20:<9.0f} "
+                f"({peaks['ours'] / logits:.2f} / {peaks['reference'] / logits:.2f}){target}"
+            )
             sys.stdout.flush()
 
 

@@ -54,33 +54,53 @@ print(json.dumps({"wall": wall, "cpu": cpu, "bare": bare, "rss_mb": peak / 1024}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,20000,40000,200000,1000000")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--code-labels", type=int, default=1_000_000, help="labels of the `infoloss code` row (0: skip)")
+    parser.add_argument(
+        "--code-labels", type=int, default=1_000_000, help="labels of the `infoloss code` row (0: skip)"
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.sizes.split(",")]
     print(f"infoloss measure --p-file FILE --counts --json, one row of N labels; median of {args.repeat}")
-    print(f"{'file':<6}{'labels':>10}{'seconds':>10}{'CPU s':>8}{'us/label':>10}{'bare parse s':>14}{'x bare':>8}"
-          f"{'peak MB':>9}  target {TARGET_S:g} s")
+    print(
+        f"{'file':<6}{'labels':>10}{'seconds':>10}{'CPU s':>8}{'us/label':>10}{'bare parse s':>14}{'x bare':>8}"
+        f"{'peak MB':>9}  target {TARGET_S:g} s"
+    )
     with tempfile.TemporaryDirectory() as directory:
         for n in sizes:
             labels = [f"label{i}" for i in range(n)]
             files = {
-                "csv": (Path(directory) / f"wide{n}.csv", ",".join(labels) + "\n" + ",".join(["1"] * n) + "\n"),
+                "csv": (
+                    Path(directory) / f"wide{n}.csv",
+                    ",".join(labels) + "\n" + ",".join(["1"] * n) + "\n",
+                ),
                 "json": (Path(directory) / f"wide{n}.json", json.dumps(dict.fromkeys(labels, 1))),
             }
             for kind, (path, text) in files.items():
                 path.write_text(text, encoding="utf-8")
-                runs = [json.loads(subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
-                                                  text=True, check=True).stdout) for _ in range(args.repeat)]
+                runs = [
+                    json.loads(
+                        subprocess.run(
+                            [sys.executable, "-c", CHILD, str(path)],
+                            capture_output=True,
+                            text=True,
+                            check=True,
+                        ).stdout
+                    )
+                    for _ in range(args.repeat)
+                ]
                 wall = statistics.median(r["wall"] for r in runs)
                 cpu = statistics.median(r["cpu"] for r in runs)
                 bare = statistics.median(r["bare"] for r in runs)
                 rss = max(r["rss_mb"] for r in runs)
                 verdict = ("met" if wall < TARGET_S else "MISSED") if n >= 1_000_000 else ""
-                print(f"{kind:<6}{n:>10,}{wall:>10.3f}{cpu:>8.3f}{1e6 * wall / n:>10.2f}{bare:>14.3f}{wall / bare:>8.1f}"
-                      f"{rss:>9.0f}  {verdict}")
+                print(
+                    f"{kind:<6}{n:>10,}{wall:>10.3f}{cpu:>8.3f}{1e6 * wall / n:>10.2f}{bare:>14.3f}{wall / bare:>8.1f}"
+                    f"{rss:>9.0f}  {verdict}"
+                )
     if args.code_labels:
         _bench_code_labels(args.code_labels, args.repeat)
 
@@ -95,15 +115,19 @@ def _bench_code_labels(count: int, repeat: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "row.csv"
         weights = [str(1 + (7919 * i) % 999) for i in range(count)]
-        path.write_text(",".join(f"s{i}" for i in range(count)) + "\n" + ",".join(weights) + "\n", encoding="utf-8")
+        path.write_text(
+            ",".join(f"s{i}" for i in range(count)) + "\n" + ",".join(weights) + "\n", encoding="utf-8"
+        )
         command = [sys.executable, "-m", "infoloss"]
         startup = _median_run([*command, "--help"], repeat)
         whole = _median_run([*command, "code", "--p-file", str(path), "--counts"], repeat)
     verdict = "met" if whole["wall"] < TARGET_S else "MISSED"
-    print(f"\ninfoloss code --p-file (one row of {count:,} labels) --counts, whole process, median of {repeat}: "
-          f"{whole['wall']:.2f} s wall, {whole['cpu']:.2f} s CPU, peak RSS {whole['rss_mb']:.0f} MB "
-          f"(target < {TARGET_S:g} s wall: {verdict}); start-up alone (infoloss --help) {startup['wall']:.2f} s wall, "
-          f"{startup['cpu']:.2f} s CPU; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"\ninfoloss code --p-file (one row of {count:,} labels) --counts, whole process, median of {repeat}: "
+        f"{whole['wall']:.2f} s wall, {whole['cpu']:.2f} s CPU, peak RSS {whole['rss_mb']:.0f} MB "
+        f"(target < {TARGET_S:g} s wall: {verdict}); start-up alone (infoloss --help) {startup['wall']:.2f} s wall, "
+        f"{startup['cpu']:.2f} s CPU; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ Two inputs, generated or gathered deterministically in a temporary directory:
 
 Each infoloss operation runs in a fresh child process (the library API that the CLI calls:
 infoloss.coding.compress_file / decompress_file), reporting wall and CPU seconds and its peak
-RSS (after a tiny warm-up call, so one-time imports are not timed); each external tool runs single-threaded on the same file (xz with -6 -T1). Round trips are
+RSS (after a tiny warm-up call, so one-time imports are not timed); each external tool runs
+single-threaded on the same file (xz with -6 -T1). Round trips are
 verified byte for byte. Run: python benchmarks/bench_coding.py [--size-mb 100] [--skip-external]
 Label handling: python benchmarks/bench_coding.py --labels 1000000 (`infoloss code --p-file` on
 one CSV row of 10^6 labels; target under 2 s, measured here, never asserted in the tests).
@@ -74,10 +75,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=100.0, help="input size in MB (1e6 bytes)")
     parser.add_argument("--skip-external", action="store_true", help="skip gzip/bzip2/xz")
-    parser.add_argument("--labels", type=int, default=0, metavar="N",
-                        help="instead: time `infoloss code --p-file` on one CSV row of N labelled counts")
-    parser.add_argument("--whole-process", action="store_true",
-                        help="instead: `infoloss code compress/decompress` as whole processes, 20 MB Dirichlet(0.3)")
+    parser.add_argument(
+        "--labels",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: time `infoloss code --p-file` on one CSV row of N labelled counts",
+    )
+    parser.add_argument(
+        "--whole-process",
+        action="store_true",
+        help="instead: `infoloss code compress/decompress` as whole processes, 20 MB Dirichlet(0.3)",
+    )
     parser.add_argument("--before", metavar="TREE", help="with --whole-process: the tree before the redesign")
     parser.add_argument("--repeat", type=int, default=5, help="with --whole-process: runs of each (median)")
     args = parser.parse_args()
@@ -88,12 +97,20 @@ def main() -> None:
         _bench_labels(args.labels)
         return
     size = int(args.size_mb * 1e6)
-    print(f"infoloss.coding benchmark: {size / 1e6:g} MB inputs; python {sys.version.split()[0]}, "
-          f"numpy {np.__version__}, constriction {_version('constriction')}, {os.cpu_count()} CPUs (load {os.getloadavg()[0]:.1f})")
+    print(
+        f"infoloss.coding benchmark: {size / 1e6:g} MB inputs; python {sys.version.split()[0]}, "
+        f"numpy {np.__version__}, constriction {_version('constriction')}, {os.cpu_count()} CPUs "
+        f"(load {os.getloadavg()[0]:.1f})"
+    )
     with tempfile.TemporaryDirectory(prefix="bench_coding_") as folder:
         folder = Path(folder)
-        inputs = {"zipf": _zipf_file(folder / "zipf.bin", size), "text": _text_file(folder / "text.txt", size)}
-        verdicts = [_bench_one(name, path, folder, external=not args.skip_external) for name, path in inputs.items()]
+        inputs = {
+            "zipf": _zipf_file(folder / "zipf.bin", size),
+            "text": _text_file(folder / "text.txt", size),
+        }
+        verdicts = [
+            _bench_one(name, path, folder, external=not args.skip_external) for name, path in inputs.items()
+        ]
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
         for line in verdicts:
             print(line)
@@ -101,9 +118,11 @@ def main() -> None:
 
 def _bench_whole_process(repeat: int, before: str | None) -> None:
     """The native-speed issue's compressor figures (see the module docstring)."""
-    print(f"infoloss code compress/decompress, whole processes, 20,000,000 bytes Dirichlet(0.3); python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs (affinity {len(os.sched_getaffinity(0))}), load "
-          f"{os.getloadavg()[0]:.1f}; median of {repeat}")
+    print(
+        f"infoloss code compress/decompress, whole processes, 20,000,000 bytes Dirichlet(0.3); python "
+        f"{sys.version.split()[0]}, {os.cpu_count()} CPUs (affinity {len(os.sched_getaffinity(0))}), load "
+        f"{os.getloadavg()[0]:.1f}; median of {repeat}"
+    )
     rng = np.random.default_rng(0)
     probabilities = rng.dirichlet(np.full(256, 0.3))
     data = rng.choice(256, size=20_000_000, p=probabilities).astype(np.uint8)
@@ -114,36 +133,53 @@ def _bench_whole_process(repeat: int, before: str | None) -> None:
         source = folder / "dirichlet.bin"
         data.tofile(source)
         startup = _median_run([*command, "--help"], repeat)
-        print(f"  infoloss --help: {startup['wall']:.3f} s wall, {startup['cpu']:.3f} s CPU, "
-              f"peak RSS {startup['rss_mb']:.0f} MB")
-        print(f"{'format':<22}{'operation':<12}{'wall s':>8}{'CPU s':>8}{'MB/s wall':>11}{'MB/s CPU':>10}{'peak MB':>9}"
-              f"{'output bytes':>14}  target")
+        print(
+            f"  infoloss --help: {startup['wall']:.3f} s wall, {startup['cpu']:.3f} s CPU, "
+            f"peak RSS {startup['rss_mb']:.0f} MB"
+        )
+        print(
+            f"{'format':<22}{'operation':<12}{'wall s':>8}{'CPU s':>8}{'MB/s wall':>11}{'MB/s CPU':>10}{'peak MB':>9}"
+            f"{'output bytes':>14}  target"
+        )
         rows = {}
-        for label, options, dec_options in (("v2, every core", [], []),
-                                            ("v1, one process", ["--format-version", "1", "-j", "1"], ["-j", "1"]),
-                                            ("v2, one process", ["-j", "1"], ["-j", "1"])):
+        for label, options, dec_options in (
+            ("v2, every core", [], []),
+            ("v1, one process", ["--format-version", "1", "-j", "1"], ["-j", "1"]),
+            ("v2, one process", ["-j", "1"], ["-j", "1"]),
+        ):
             packed, restored = folder / "d.ilc", folder / "d.out"
-            enc = _median_run([*command, "code", "compress", str(source), "-o", str(packed), "-f", *options], repeat)
+            enc = _median_run(
+                [*command, "code", "compress", str(source), "-o", str(packed), "-f", *options], repeat
+            )
             out_size = packed.stat().st_size
-            dec = _median_run([*command, "code", "decompress", str(packed), "-o", str(restored), "-f", *dec_options],
-                              repeat)
+            dec = _median_run(
+                [*command, "code", "decompress", str(packed), "-o", str(restored), "-f", *dec_options], repeat
+            )
             if not _same(source, restored):
                 raise SystemExit(f"{label}: ROUND TRIP FAILED")
             rows[label] = (enc, dec)
-            for operation, result, target in (("compress", enc, TARGET_WHOLE_COMPRESS_MBS),
-                                              ("decompress", dec, TARGET_WHOLE_DECOMPRESS_MBS)):
+            for operation, result, target in (
+                ("compress", enc, TARGET_WHOLE_COMPRESS_MBS),
+                ("decompress", dec, TARGET_WHOLE_DECOMPRESS_MBS),
+            ):
                 rate = size / result["wall"] / 1e6
                 passed = "PASS" if rate >= target else "MISS"
                 verdict = f">= {target:g}: {passed}" if label == "v2, every core" else ""
-                print(f"{label:<22}{operation:<12}{result['wall']:>8.3f}{result['cpu']:>8.3f}{rate:>11.1f}"
-                      f"{size / result['cpu'] / 1e6:>10.1f}{result['rss_mb']:>9.0f}"
-                      f"{out_size if operation == 'compress' else size:>14,}  {verdict}")
+                print(
+                    f"{label:<22}{operation:<12}{result['wall']:>8.3f}{result['cpu']:>8.3f}{rate:>11.1f}"
+                    f"{size / result['cpu'] / 1e6:>10.1f}{result['rss_mb']:>9.0f}"
+                    f"{out_size if operation == 'compress' else size:>14,}  {verdict}"
+                )
         v2, v1 = rows["v2, every core"], rows["v1, one process"]
-        print(f"v2 every core vs v1 one process (wall): compress {v1[0]['wall'] / v2[0]['wall']:.2f}x, "
-              f"decompress {v1[1]['wall'] / v2[1]['wall']:.2f}x faster")
+        print(
+            f"v2 every core vs v1 one process (wall): compress {v1[0]['wall'] / v2[0]['wall']:.2f}x, "
+            f"decompress {v1[1]['wall'] / v2[1]['wall']:.2f}x faster"
+        )
         _bench_decoder_in_process(source, repeat, before)
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} (the machine is shared: wall times include waiting "
-          "for a core; CPU times show the work)")
+    print(
+        f"load average at the end: {os.getloadavg()[0]:.1f} (the machine is shared: wall times include waiting "
+        "for a core; CPU times show the work)"
+    )
 
 
 DECODER_CHILD = r"""
@@ -165,9 +201,11 @@ print(json.dumps({"cpu": sorted(cpus)[len(cpus) // 2], "wall": sorted(walls)[len
 
 def _bench_decoder_in_process(source: Path, repeat: int, before: str | None) -> None:
     """Single-block (version 1) decoding in process, against the tree before the redesign."""
-    variants = [("after, v1 (one coder)", None, {"compress": {"format_version": 1}}),
-                ("after, v2, one process", None, {"decompress": {"workers": 1}}),
-                ("after, v2, every core", None, {})]
+    variants = [
+        ("after, v1 (one coder)", None, {"compress": {"format_version": 1}}),
+        ("after, v2, one process", None, {"decompress": {"workers": 1}}),
+        ("after, v2, every core", None, {}),
+    ]
     if before:
         variants.insert(0, ("before (0c40178), v1", str(Path(before) / "src"), {}))
     print(f"decoder in process (no start-up), {source.stat().st_size:,} bytes, median of {repeat}:")
@@ -176,12 +214,19 @@ def _bench_decoder_in_process(source: Path, repeat: int, before: str | None) -> 
         environment = dict(os.environ)
         if path:
             environment["PYTHONPATH"] = path
-        done = subprocess.run([sys.executable, "-c", DECODER_CHILD, str(source), str(repeat), json.dumps(options)],
-                              capture_output=True, text=True, env=environment, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", DECODER_CHILD, str(source), str(repeat), json.dumps(options)],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=True,
+        )
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])
         size = source.stat().st_size
-        print(f"  {label:<26} CPU {results[label]['cpu']:.3f} s ({size / results[label]['cpu'] / 1e6:.1f} MB/s), "
-              f"wall {results[label]['wall']:.3f} s ({size / results[label]['wall'] / 1e6:.1f} MB/s)")
+        print(
+            f"  {label:<26} CPU {results[label]['cpu']:.3f} s ({size / results[label]['cpu'] / 1e6:.1f} MB/s), "
+            f"wall {results[label]['wall']:.3f} s ({size / results[label]['wall'] / 1e6:.1f} MB/s)"
+        )
     if before:
         reference = results["before (0c40178), v1"]["cpu"]
         for label in results:
@@ -208,7 +253,9 @@ def _median_run(command: list[str], repeat: int) -> dict:
             prefix = ["/usr/bin/time", "-q", "-o", report.name, "-f", "%U %S %M"] if gnu_time else []
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
-            done = subprocess.run(prefix + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            done = subprocess.run(
+                prefix + command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
             walls.append(time.perf_counter() - start)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if done.returncode != 0:
@@ -217,8 +264,11 @@ def _median_run(command: list[str], repeat: int) -> dict:
             if gnu_time:
                 report.seek(0)
                 peaks.append(int(report.read().split()[-1]) / 1024)
-    return {"wall": sorted(walls)[repeat // 2], "cpu": sorted(cpus)[repeat // 2],
-            "rss_mb": max(peaks) if peaks else float("nan")}
+    return {
+        "wall": sorted(walls)[repeat // 2],
+        "cpu": sorted(cpus)[repeat // 2],
+        "rss_mb": max(peaks) if peaks else float("nan"),
+    }
 
 
 def _bench_labels(count: int) -> None:
@@ -233,7 +283,9 @@ def _bench_labels(count: int) -> None:
     weights = rng.integers(1, 1000, size=count)
     with tempfile.TemporaryDirectory(prefix="bench_labels_") as folder:
         path = Path(folder) / "row.csv"
-        path.write_text(",".join(f"s{i}" for i in range(count)) + "\n" + ",".join(map(str, weights.tolist())) + "\n")
+        path.write_text(
+            ",".join(f"s{i}" for i in range(count)) + "\n" + ",".join(map(str, weights.tolist())) + "\n"
+        )
         command = [sys.executable, "-m", "infoloss", "code"]
         startup = _median_wall([*command, "--help"])
         whole = _median_wall([*command, "--p-file", str(path), "--counts"])
@@ -243,7 +295,10 @@ def _bench_labels(count: int) -> None:
     p = counts / counts.sum()
     parts = {}
     for name, call in [
-        ("huffman_lengths", lambda: parts.setdefault("lengths", coding.huffman_lengths(counts, normalize=True))),
+        (
+            "huffman_lengths",
+            lambda: parts.setdefault("lengths", coding.huffman_lengths(counts, normalize=True)),
+        ),
         ("expected_length", lambda: coding.expected_length(parts["lengths"], p)),
         ("kraft_sum", lambda: coding.kraft_sum(parts["lengths"])),
         ("canonical_code (1000 rows)", lambda: coding.canonical_code(parts["lengths"], symbols=range(1000))),
@@ -252,9 +307,11 @@ def _bench_labels(count: int) -> None:
         cpu = time.process_time()
         call()
         print(f"  library {name}: CPU {time.process_time() - cpu:.3f} s")
-    print(f"{count:,} labels: infoloss code --p-file {whole[0]:.2f} s wall, {whole[1]:.2f} s CPU (start-up alone "
-          f"{startup[0]:.2f} s wall, {startup[1]:.2f} s CPU, so {whole[1] - startup[1]:.2f} s CPU of work; target "
-          f"< 2 s wall on an idle machine); load {os.getloadavg()[0]:.1f} (a loaded machine: compare CPU times)")
+    print(
+        f"{count:,} labels: infoloss code --p-file {whole[0]:.2f} s wall, {whole[1]:.2f} s CPU (start-up alone "
+        f"{startup[0]:.2f} s wall, {startup[1]:.2f} s CPU, so {whole[1] - startup[1]:.2f} s CPU of work; target "
+        f"< 2 s wall on an idle machine); load {os.getloadavg()[0]:.1f} (a loaded machine: compare CPU times)"
+    )
 
 
 def _median_wall(command: list[str], repeats: int = 3) -> tuple[float, float]:
@@ -282,8 +339,10 @@ def _bench_one(name: str, path: Path, folder: Path, *, external: bool) -> str:
     p = counts[counts > 0] / data_size
     entropy_bits = float(-(p * np.log2(p)).sum())  # order-0 entropy, computed here independently
     bound_bytes = data_size * entropy_bits / 8
-    print(f"\n== {name}: {data_size:,} bytes, {np.count_nonzero(counts)} distinct byte values, "
-          f"order-0 entropy {entropy_bits:.5f} bits/byte, bound {bound_bytes:,.0f} bytes")
+    print(
+        f"\n== {name}: {data_size:,} bytes, {np.count_nonzero(counts)} distinct byte values, "
+        f"order-0 entropy {entropy_bits:.5f} bits/byte, bound {bound_bytes:,.0f} bytes"
+    )
 
     packed, restored = folder / f"{name}.ilc", folder / f"{name}.restored"
     enc = _child("compress", path, packed)
@@ -293,12 +352,23 @@ def _bench_one(name: str, path: Path, folder: Path, *, external: bool) -> str:
     overhead = 100 * (out_size / bound_bytes - 1)
     for file in (packed, restored):
         file.unlink()
-    print(f"{'method':<32} {'bytes':>13} {'bits/byte':>9} {'vs bound':>10} {'compress MB/s':>17} "
-          f"{'decompress MB/s':>17}  ok  notes")
+    print(
+        f"{'method':<32} {'bytes':>13} {'bits/byte':>9} {'vs bound':>10} {'compress MB/s':>17} "
+        f"{'decompress MB/s':>17}  ok  notes"
+    )
     print(f"{'':<32} {'':>13} {'':>9} {'':>10} {'cpu':>8} {'wall':>8} {'cpu':>8} {'wall':>8}")
-    _print_row(data_size, bound_bytes, {
-        "method": "infoloss (order-0 range coder)", "bytes": out_size, "enc": enc, "dec": dec, "ok": same,
-        "notes": f"peak RSS {enc['rss_mb']:.0f}/{dec['rss_mb']:.0f} MB"})
+    _print_row(
+        data_size,
+        bound_bytes,
+        {
+            "method": "infoloss (order-0 range coder)",
+            "bytes": out_size,
+            "enc": enc,
+            "dec": dec,
+            "ok": same,
+            "notes": f"peak RSS {enc['rss_mb']:.0f}/{dec['rss_mb']:.0f} MB",
+        },
+    )
     if external:
         for tool, flags in (("gzip", ["-9"]), ("bzip2", ["-9"]), ("xz", ["-6", "-T1"])):
             if shutil.which(tool):
@@ -311,25 +381,37 @@ def _bench_one(name: str, path: Path, folder: Path, *, external: bool) -> str:
     ]
     parts = []
     for label, cpu_rate, wall_rate, target in checks:
-        parts.append(f"{label} {cpu_rate:.1f} MB/s per CPU-second, {wall_rate:.1f} MB/s wall "
-                     f"(>= {target:g}: {'PASS' if cpu_rate >= target else 'MISS'} on CPU time, "
-                     f"{'PASS' if wall_rate >= target else 'MISS'} on wall time)")
+        parts.append(
+            f"{label} {cpu_rate:.1f} MB/s per CPU-second, {wall_rate:.1f} MB/s wall "
+            f"(>= {target:g}: {'PASS' if cpu_rate >= target else 'MISS'} on CPU time, "
+            f"{'PASS' if wall_rate >= target else 'MISS'} on wall time)"
+        )
     passed = overhead <= TARGET_OVERHEAD_PERCENT
-    parts.append(f"size {overhead:+.5f} % over the order-0 bound (<= {TARGET_OVERHEAD_PERCENT:g} %: {'PASS' if passed else 'MISS'})")
+    parts.append(
+        f"size {overhead:+.5f} % over the order-0 bound "
+        f"(<= {TARGET_OVERHEAD_PERCENT:g} %: {'PASS' if passed else 'MISS'})"
+    )
     return f"{name}: " + "; ".join(parts) + ("" if same else "; ROUND TRIP FAILED")
 
 
 def _print_row(data_size: int, bound_bytes: float, row: dict) -> None:
     enc, dec, out = row["enc"], row["dec"], row["bytes"]
     mbs = [data_size / seconds / 1e6 for seconds in (enc["cpu"], enc["wall"], dec["cpu"], dec["wall"])]
-    print(f"{row['method']:<32} {out:>13,} {8 * out / data_size:>9.4f} {100 * (out / bound_bytes - 1):>+9.4f}% "
-          + " ".join(f"{rate:>8.1f}" for rate in mbs)
-          + f"  {'yes' if row['ok'] else 'NO!'} {row['notes']}", flush=True)
+    print(
+        f"{row['method']:<32} {out:>13,} {8 * out / data_size:>9.4f} {100 * (out / bound_bytes - 1):>+9.4f}% "
+        + " ".join(f"{rate:>8.1f}" for rate in mbs)
+        + f"  {'yes' if row['ok'] else 'NO!'} {row['notes']}",
+        flush=True,
+    )
 
 
 def _child(operation: str, source: Path, target: Path) -> dict:
-    result = subprocess.run([sys.executable, "-c", CHILD, operation, str(source), str(target)],
-                            check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, operation, str(source), str(target)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -337,8 +419,14 @@ def _external(tool: str, flags: list[str], path: Path, folder: Path) -> dict:
     packed, restored = folder / f"{path.name}.{tool}", folder / f"{path.name}.{tool}.out"
     enc = _timed([tool, *flags, "-c", str(path)], packed)
     dec = _timed([tool, "-d", "-c", str(packed)], restored)
-    row = {"method": f"{tool} {' '.join(flags)}", "bytes": packed.stat().st_size, "enc": enc, "dec": dec,
-           "ok": _same(path, restored), "notes": ""}
+    row = {
+        "method": f"{tool} {' '.join(flags)}",
+        "bytes": packed.stat().st_size,
+        "enc": enc,
+        "dec": dec,
+        "ok": _same(path, restored),
+        "notes": "",
+    }
     packed.unlink()
     restored.unlink()
     return row

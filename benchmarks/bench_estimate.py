@@ -56,7 +56,9 @@ def row(name, ours, theirs=None, reference="", cpu=None):
     ratio = f"{theirs / ours:6.2f}x vs {reference}" if theirs is not None else ""
     if cpu is not None:
         ratio += f" (cpu {cpu[1] / cpu[0]:.2f}x)"
-    print(f"  {name:<46} {ours * 1e3:10.1f} ms  {'' if theirs is None else f'{theirs * 1e3:10.1f} ms':>13}  {ratio}")
+    print(
+        f"  {name:<46} {ours * 1e3:10.1f} ms  {'' if theirs is None else f'{theirs * 1e3:10.1f} ms':>13}  {ratio}"
+    )
 
 
 def compare(name, sample, references, repeat, memory=False):
@@ -73,15 +75,19 @@ def compare(name, sample, references, repeat, memory=False):
             else:
                 labels, counts = result
                 order = np.argsort(labels)  # value_counts sorts by count; count() gives numbers ascending
-                assert np.array_equal(table.labels, labels[order]) and np.array_equal(table.counts, counts[order])
+                assert np.array_equal(table.labels, labels[order]) and np.array_equal(
+                    table.counts, counts[order]
+                )
     for reference in references:
         row(name, wall["ours"], wall[reference], reference, (cpu["ours"], cpu[reference]))
         name = ""
     if memory:
         extra = peak_memory(lambda: estimate.count(sample))
         unique = peak_memory(lambda: np.unique(sample, return_counts=True))
-        print(f"  {'':<46} extra peak memory {extra / 2**20:.0f} MiB (np.unique {unique / 2**20:.0f} MiB) "
-              f"for {sample.nbytes / 2**20:.0f} MiB of input")
+        print(
+            f"  {'':<46} extra peak memory {extra / 2**20:.0f} MiB (np.unique {unique / 2**20:.0f} MiB) "
+            f"for {sample.nbytes / 2**20:.0f} MiB of input"
+        )
 
 
 def counting(size, repeat):
@@ -97,8 +103,10 @@ def counting(size, repeat):
     from infoloss.estimate import _counts
 
     rng = np.random.default_rng(0)
-    print(f"counting {size:.0e} labels (infoloss.estimate.count; reference time; speed-up; kernels "
-          f"{'on' if _counts._KERNELS is not None else 'off'})")
+    print(
+        f"counting {size:.0e} labels (infoloss.estimate.count; reference time; speed-up; kernels "
+        f"{'on' if _counts._KERNELS is not None else 'off'})"
+    )
     small = rng.integers(0, 1 << 24, size, dtype=np.int64)
     compare(f"ints in [0, 2^24) ({size:.0e})", small, {"np.unique": unique}, repeat, memory=True)
     del small
@@ -107,24 +115,38 @@ def counting(size, repeat):
     compare(f"ints in [0, 2^24) ({tenth:.0e}: table > n)", sparse, {"np.unique": unique}, repeat, memory=True)
     del sparse
     shifted = rng.integers(-(1 << 62), 1 << 62, tenth, dtype=np.int64) // (1 << 40)
-    compare(f"ints in [-2^22, 2^22) ({tenth:.0e})", shifted, {"pandas value_counts": value_counts,
-                                                              "np.unique": unique}, repeat)
+    compare(
+        f"ints in [-2^22, 2^22) ({tenth:.0e})",
+        shifted,
+        {"pandas value_counts": value_counts, "np.unique": unique},
+        repeat,
+    )
     del shifted
     pool = rng.integers(-(1 << 63), (1 << 63) - 1, 1000, dtype=np.int64)
     few = pool[rng.integers(0, 1000, size)]
-    compare(f"wide int64, 1e3 distinct ({size:.0e})", few, {"pandas value_counts": value_counts,
-                                                             "np.unique": unique}, repeat)
+    compare(
+        f"wide int64, 1e3 distinct ({size:.0e})",
+        few,
+        {"pandas value_counts": value_counts, "np.unique": unique},
+        repeat,
+    )
     del few
     wide = rng.integers(-(1 << 63), (1 << 63) - 1, tenth, dtype=np.int64)
-    compare(f"wide int64, mostly distinct ({tenth:.0e})", wide, {"pandas value_counts": value_counts,
-                                                                  "np.unique": unique}, repeat)
+    compare(
+        f"wide int64, mostly distinct ({tenth:.0e})",
+        wide,
+        {"pandas value_counts": value_counts, "np.unique": unique},
+        repeat,
+    )
     del wide
     words = np.array([f"w{i}" for i in range(50_000)], dtype=object)[rng.integers(0, 50_000, size // 20)]
     ours, table = best(lambda: estimate.count(words), repeat)
     ours_cpu = best.cpu
     theirs, reference = best(lambda: pd.Series(words).value_counts(), repeat)
     assert dict(zip(table.labels, table.counts)) == reference.to_dict()
-    row(f"strings, 5e4 distinct ({size // 20:.0e})", ours, theirs, "pandas value_counts", (ours_cpu, best.cpu))
+    row(
+        f"strings, 5e4 distinct ({size // 20:.0e})", ours, theirs, "pandas value_counts", (ours_cpu, best.cpu)
+    )
 
 
 def nsb(repeat):
@@ -149,10 +171,16 @@ def knn(repeat):
     x = rng.normal(size=n)
     y = 0.6 * x + 0.8 * rng.normal(size=n)
     ours, mi = best(lambda: estimate.mutual_information(x, y, k=3), repeat)
-    theirs, reference = best(lambda: mutual_info_regression(x[:, None], y, n_neighbors=3, random_state=0), repeat)
-    row(f"KSG MI n=1e5 d=2 ({mi.value:.4f} vs sklearn {reference[0]:.4f}, truth {-0.5 * math.log(0.64):.4f})",
-        ours, theirs, "sklearn")
-    for n, d in [(10 ** 6, 1), (10 ** 6, 2), (10 ** 6, 3)]:
+    theirs, reference = best(
+        lambda: mutual_info_regression(x[:, None], y, n_neighbors=3, random_state=0), repeat
+    )
+    row(
+        f"KSG MI n=1e5 d=2 ({mi.value:.4f} vs sklearn {reference[0]:.4f}, truth {-0.5 * math.log(0.64):.4f})",
+        ours,
+        theirs,
+        "sklearn",
+    )
+    for n, d in [(10**6, 1), (10**6, 2), (10**6, 3)]:
         points = rng.normal(size=(n, d))
         ours, h = best(lambda points=points: estimate.differential_entropy(points, k=3), 1)
         truth = 0.5 * d * math.log(2 * math.pi * math.e)
@@ -162,7 +190,7 @@ def knn(repeat):
         else:
             row(f"KL entropy n={n:.0e} d={d} (err {h.value - truth:+.4f})", ours)
     knn_high(rng)
-    n = 10 ** 6
+    n = 10**6
     a, b = rng.normal(size=(n, 3)), rng.normal(loc=1.0, size=(n, 3))
     ours, kl = best(lambda: estimate.kl_divergence(a, b, k=3), 1)
     row(f"WKV KL n=m=1e6 d=3 (err {kl.value - 1.5:+.4f})", ours)
@@ -177,9 +205,11 @@ def knn_high(rng=None):
     for d in (8, 12, 16, 20):
         points = rng.normal(size=(20_000, d))
         ours, _ = best(lambda points=points: estimate.differential_entropy(points, k=3, algorithm="brute"), 1)
-        theirs, _ = best(lambda points=points: estimate.differential_entropy(points, k=3, algorithm="tree"), 1)
+        theirs, _ = best(
+            lambda points=points: estimate.differential_entropy(points, k=3, algorithm="tree"), 1
+        )
         row(f"KL entropy n=2e4 d={d}: brute vs tree", ours, theirs, "tree")
-    points = rng.normal(size=(10 ** 5, 20))
+    points = rng.normal(size=(10**5, 20))
     ours, h = best(lambda: estimate.differential_entropy(points, k=3), 1)
     row(f"KL entropy n=1e5 d=20 (err {h.value - 10 * math.log(2 * math.pi * math.e):+.4f})", ours)
 
@@ -187,8 +217,10 @@ def knn_high(rng=None):
 def bias_table(reps):
     """Bias and RMSE (nats) over ``reps`` draws, for each distribution, K and N."""
     methods = ("plugin", "miller-madow", "jeffreys", "shrink", "chao-shen", "grassberger", "zhang", "nsb")
-    print(f"Monte-Carlo bias / RMSE in nats over {reps} draws "
-          "(NSB given K; the others K only where their formula uses it)")
+    print(
+        f"Monte-Carlo bias / RMSE in nats over {reps} draws "
+        "(NSB given K; the others K only where their formula uses it)"
+    )
     print(f"{'distribution':<12} {'K':>5} {'N':>6} {'H':>7}  " + "  ".join(f"{m:>15}" for m in methods))
     for name in ("uniform", "zipf"):
         for size in (10, 100, 1000):
@@ -201,8 +233,12 @@ def bias_table(reps):
                     table = np.random.default_rng(seed).multinomial(draws, p)
                     for m in methods:
                         errors[m].append(estimate.entropy(table, m, counts=True).value - truth)
-                cells = [f"{np.mean(e):+7.3f}/{math.sqrt(np.mean(np.square(e))):6.3f}" for e in errors.values()]
-                print(f"{name:<12} {size:>5} {draws:>6} {truth:7.3f}  " + "  ".join(f"{c:>15}" for c in cells))
+                cells = [
+                    f"{np.mean(e):+7.3f}/{math.sqrt(np.mean(np.square(e))):6.3f}" for e in errors.values()
+                ]
+                print(
+                    f"{name:<12} {size:>5} {draws:>6} {truth:7.3f}  " + "  ".join(f"{c:>15}" for c in cells)
+                )
 
 
 def main() -> None:
@@ -211,8 +247,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per call; the best counts")
     parser.add_argument("--bias", action="store_true", help="print only the bias/RMSE table")
     parser.add_argument("--reps", type=int, default=50, help="Monte-Carlo draws per cell of the bias table")
-    parser.add_argument("--part", choices=("all", "counting", "nsb", "knn", "knn-high"), default="all",
-                        help="run one part only")
+    parser.add_argument(
+        "--part",
+        choices=("all", "counting", "nsb", "knn", "knn-high"),
+        default="all",
+        help="run one part only",
+    )
     args = parser.parse_args()
     if args.bias:
         bias_table(args.reps)

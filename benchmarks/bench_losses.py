@@ -71,8 +71,10 @@ def step(case, impl):
             loss = F.kl_div(log_t, log_s, log_target=True, reduction="batchmean")
         else:
             log_m = torch.logaddexp(log_s, log_t) - math.log(2)
-            loss = 0.5 * (F.kl_div(log_m, log_t, log_target=True, reduction="batchmean")
-                          + F.kl_div(log_m, log_s, log_target=True, reduction="batchmean"))
+            loss = 0.5 * (
+                F.kl_div(log_m, log_t, log_target=True, reduction="batchmean")
+                + F.kl_div(log_m, log_s, log_target=True, reduction="batchmean")
+            )
         return loss * T**2
 
     def ours(s, t):
@@ -128,7 +130,9 @@ def measure_time(case, repeat):
 
 
 def memory_in_subprocess(case, impl):
-    out = subprocess.run([sys.executable, __file__, "--memory", case, impl], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory", case, impl], check=True, capture_output=True, text=True
+    )
     return json.loads(out.stdout)
 
 
@@ -145,8 +149,10 @@ def main():
     import torch
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU; T = {TEMPERATURE}")
-    header = f"{'case':<14}{'shape':>15}{'ref med/min s':>16}{'ours med/min s':>16}{'time ratio':>11}" \
-             f"{'ref MiB':>9}{'ours MiB':>10}{'mem ratio':>10}  verdict"
+    header = (
+        f"{'case':<14}{'shape':>15}{'ref med/min s':>16}{'ours med/min s':>16}{'time ratio':>11}"
+        f"{'ref MiB':>9}{'ours MiB':>10}{'mem ratio':>10}  verdict"
+    )
     print(header)
     for case in options.cases.split(","):
         spec = CASES[case]

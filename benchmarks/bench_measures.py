@@ -12,7 +12,8 @@ Issue 2's targets, on 5e7 float64 entries (p and q normalised, with zeros):
 Every ratio compares timings taken in the same run (best of ``--repeat``), so a busy machine
 slows both sides. Peak memory is measured with ``tracemalloc``, which sees NumPy's array
 allocations. The rows marked ``[NumPy ufuncs]`` run the fast path with its compiled kernels
-(``_kernels.c``) turned off, to show what they add; the first line says which kernel build ran. Run: ``python benchmarks/bench_measures.py [--size 5e7] [--repeat 5]``.
+(``_kernels.c``) turned off, to show what they add; the first line says which kernel build ran.
+Run: ``python benchmarks/bench_measures.py [--size 5e7] [--repeat 5]``.
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ def main() -> None:
 
     p, q = _distributions(size, np.random.default_rng(0))
     input_bytes = p.nbytes + q.nbytes
-    print(f"compiled kernels: {_numpy_fast.KERNEL} (avx2, baseline, or none: NumPy ufuncs only); "
-          f"threads: {_numpy_fast.num_threads()} (infoloss.set_num_threads, INFOLOSS_NUM_THREADS)")
-    print(f"1-D: p, q float64 of {size:,} entries ({input_bytes / 2**20:,.0f} MiB together), "
-          f"best of {args.repeat}")
+    print(
+        f"compiled kernels: {_numpy_fast.KERNEL} (avx2, baseline, or none: NumPy ufuncs only); "
+        f"threads: {_numpy_fast.num_threads()} (infoloss.set_num_threads, INFOLOSS_NUM_THREADS)"
+    )
+    print(
+        f"1-D: p, q float64 of {size:,} entries ({input_bytes / 2**20:,.0f} MiB together), "
+        f"best of {args.repeat}"
+    )
     cases = {
         "np.dot(p, q)  [floor]": (lambda: np.dot(p, q), p.nbytes + q.nbytes),
         "scipy.stats.entropy(p, q)": (lambda: scipy.stats.entropy(p, q), 2 * p.nbytes),
@@ -56,10 +61,17 @@ def main() -> None:
         "infoloss.js_divergence": (lambda: infoloss.js_divergence(p, q), 2 * p.nbytes),
         "infoloss.decompose": (lambda: infoloss.decompose(p, q), 2 * p.nbytes),
         "infoloss.kl_divergence(normalize=True)": (
-            lambda: infoloss.kl_divergence(p, q, normalize=True), 2 * p.nbytes),
-        "infoloss.kl_divergence [one thread]": (lambda: _one_thread(infoloss.kl_divergence, p, q), 2 * p.nbytes),
+            lambda: infoloss.kl_divergence(p, q, normalize=True),
+            2 * p.nbytes,
+        ),
+        "infoloss.kl_divergence [one thread]": (
+            lambda: _one_thread(infoloss.kl_divergence, p, q),
+            2 * p.nbytes,
+        ),
         "infoloss.kl_divergence [NumPy ufuncs]": (
-            lambda: _numpy_ufuncs(infoloss.kl_divergence, p, q), 2 * p.nbytes),
+            lambda: _numpy_ufuncs(infoloss.kl_divergence, p, q),
+            2 * p.nbytes,
+        ),
         "infoloss.entropy [NumPy ufuncs]": (lambda: _numpy_ufuncs(infoloss.entropy, p), p.nbytes),
     }
     if args.generic:
@@ -67,39 +79,57 @@ def main() -> None:
         cases["generic path: entropy"] = (lambda: _generic(infoloss.entropy, p), p.nbytes)
     results = _measure(cases, args.repeat)
     floor = results["np.dot(p, q)  [floor]"][0]
-    _table(results, floor, {
-        "infoloss.kl_divergence": "scipy.stats.entropy(p, q)",
-        "infoloss.kl_divergence(normalize=True)": "scipy.stats.entropy(p, q)",
-        "infoloss.kl_divergence [one thread]": "scipy.stats.entropy(p, q)",
-        "infoloss.kl_divergence [NumPy ufuncs]": "scipy.stats.entropy(p, q)",
-        "infoloss.entropy [NumPy ufuncs]": "scipy.stats.entropy(p)",
-        "infoloss.cross_entropy": "scipy.stats.entropy(p, q)",
-        "infoloss.js_divergence": "scipy.stats.entropy(p, q)",
-        "infoloss.decompose": "scipy.stats.entropy(p, q)",
-        "infoloss.entropy": "scipy.stats.entropy(p)",
-        "generic path: kl_divergence": "scipy.stats.entropy(p, q)",
-        "generic path: entropy": "scipy.stats.entropy(p)",
-    })
+    _table(
+        results,
+        floor,
+        {
+            "infoloss.kl_divergence": "scipy.stats.entropy(p, q)",
+            "infoloss.kl_divergence(normalize=True)": "scipy.stats.entropy(p, q)",
+            "infoloss.kl_divergence [one thread]": "scipy.stats.entropy(p, q)",
+            "infoloss.kl_divergence [NumPy ufuncs]": "scipy.stats.entropy(p, q)",
+            "infoloss.entropy [NumPy ufuncs]": "scipy.stats.entropy(p)",
+            "infoloss.cross_entropy": "scipy.stats.entropy(p, q)",
+            "infoloss.js_divergence": "scipy.stats.entropy(p, q)",
+            "infoloss.decompose": "scipy.stats.entropy(p, q)",
+            "infoloss.entropy": "scipy.stats.entropy(p)",
+            "generic path: kl_divergence": "scipy.stats.entropy(p, q)",
+            "generic path: entropy": "scipy.stats.entropy(p)",
+        },
+    )
     kl = results["infoloss.kl_divergence"][0]
     h = results["infoloss.entropy"][0]
     worst_memory = max(r[1] for name, r in results.items() if name.startswith("infoloss"))
     print("\ntargets (issue 2)")
-    _target("kl_divergence >= 8x faster than scipy.stats.entropy(p, q)",
-            results["scipy.stats.entropy(p, q)"][0] / kl, ">=", 8)
+    _target(
+        "kl_divergence >= 8x faster than scipy.stats.entropy(p, q)",
+        results["scipy.stats.entropy(p, q)"][0] / kl,
+        ">=",
+        8,
+    )
     _target("kl_divergence within 6x of the np.dot(p, q) floor", kl / floor, "<=", 6)
-    _target("entropy >= 3x faster than scipy.stats.entropy(p)",
-            results["scipy.stats.entropy(p)"][0] / h, ">=", 3)
+    _target(
+        "entropy >= 3x faster than scipy.stats.entropy(p)", results["scipy.stats.entropy(p)"][0] / h, ">=", 3
+    )
     _target("extra memory of every infoloss call <= 1% of its inputs", 100 * worst_memory, "<=", 1, "%")
-    _target("decompose at most the three separate calls (entropy, cross_entropy, kl_divergence)",
-            results["infoloss.decompose"][0] / _three_calls(results), "<=", 1)
+    _target(
+        "decompose at most the three separate calls (entropy, cross_entropy, kl_divergence)",
+        results["infoloss.decompose"][0] / _three_calls(results),
+        "<=",
+        1,
+    )
 
     rows = max(1, size // args.columns)
-    p2, q2 = p[: rows * args.columns].reshape(rows, args.columns), q[: rows * args.columns].reshape(rows, args.columns)
+    p2, q2 = (
+        p[: rows * args.columns].reshape(rows, args.columns),
+        q[: rows * args.columns].reshape(rows, args.columns),
+    )
     p2, q2 = p2 / p2.sum(axis=1, keepdims=True), q2 / q2.sum(axis=1, keepdims=True)
     # Frees the 1-D arrays, which the lambdas above hold (`del` would leave their names undefined).
     p = q = None
     gc.collect()
-    print(f"\n2-D: {rows:,} rows x {args.columns:,} (distributions along the last axis), best of {args.repeat}")
+    print(
+        f"\n2-D: {rows:,} rows x {args.columns:,} (distributions along the last axis), best of {args.repeat}"
+    )
     cases = {
         "np.einsum('ij,ij->i', p, q)  [floor]": (lambda: np.einsum("ij,ij->i", p2, q2), 2 * p2.nbytes),
         "scipy.stats.entropy(p, q, axis=1)": (lambda: scipy.stats.entropy(p2, q2, axis=1), 2 * p2.nbytes),
@@ -110,21 +140,34 @@ def main() -> None:
         "infoloss.js_divergence": (lambda: infoloss.js_divergence(p2, q2), 2 * p2.nbytes),
         "infoloss.decompose": (lambda: infoloss.decompose(p2, q2), 2 * p2.nbytes),
         "infoloss.kl_divergence [NumPy ufuncs]": (
-            lambda: _numpy_ufuncs(infoloss.kl_divergence, p2, q2), 2 * p2.nbytes),
-        "infoloss.decompose [NumPy ufuncs]": (lambda: _numpy_ufuncs(infoloss.decompose, p2, q2), 2 * p2.nbytes),
+            lambda: _numpy_ufuncs(infoloss.kl_divergence, p2, q2),
+            2 * p2.nbytes,
+        ),
+        "infoloss.decompose [NumPy ufuncs]": (
+            lambda: _numpy_ufuncs(infoloss.decompose, p2, q2),
+            2 * p2.nbytes,
+        ),
     }
     results = _measure(cases, args.repeat)
-    _table(results, results["np.einsum('ij,ij->i', p, q)  [floor]"][0], {
-        "infoloss.kl_divergence": "scipy.stats.entropy(p, q, axis=1)",
-        "infoloss.cross_entropy": "scipy.stats.entropy(p, q, axis=1)",
-        "infoloss.js_divergence": "scipy.stats.entropy(p, q, axis=1)",
-        "infoloss.decompose": "scipy.stats.entropy(p, q, axis=1)",
-        "infoloss.entropy": "scipy.stats.entropy(p, axis=1)",
-        "infoloss.kl_divergence [NumPy ufuncs]": "scipy.stats.entropy(p, q, axis=1)",
-        "infoloss.decompose [NumPy ufuncs]": "scipy.stats.entropy(p, q, axis=1)",
-    })
-    _target("decompose at most the three separate calls", results["infoloss.decompose"][0] / _three_calls(results),
-            "<=", 1)
+    _table(
+        results,
+        results["np.einsum('ij,ij->i', p, q)  [floor]"][0],
+        {
+            "infoloss.kl_divergence": "scipy.stats.entropy(p, q, axis=1)",
+            "infoloss.cross_entropy": "scipy.stats.entropy(p, q, axis=1)",
+            "infoloss.js_divergence": "scipy.stats.entropy(p, q, axis=1)",
+            "infoloss.decompose": "scipy.stats.entropy(p, q, axis=1)",
+            "infoloss.entropy": "scipy.stats.entropy(p, axis=1)",
+            "infoloss.kl_divergence [NumPy ufuncs]": "scipy.stats.entropy(p, q, axis=1)",
+            "infoloss.decompose [NumPy ufuncs]": "scipy.stats.entropy(p, q, axis=1)",
+        },
+    )
+    _target(
+        "decompose at most the three separate calls",
+        results["infoloss.decompose"][0] / _three_calls(results),
+        "<=",
+        1,
+    )
 
 
 def _three_calls(results: dict) -> float:
@@ -202,14 +245,20 @@ def _seconds(call) -> tuple[float, float]:
 
 def _table(results: dict, floor: float, references: dict) -> None:
     width = max(len(name) for name in results)
-    print(f"{'call':<{width}}  {'ms':>8}  {'vs reference':>12}  {'x floor':>8}  {'extra memory':>12}  {'cores':>5}")
+    print(
+        f"{'call':<{width}}  {'ms':>8}  {'vs reference':>12}  {'x floor':>8}  {'extra memory':>12}  {'cores':>5}"
+    )
     for name, (seconds, memory, cores) in results.items():
         reference = references.get(name)
         speedup = f"{results[reference][0] / seconds:.1f}x faster" if reference else ""
-        print(f"{name:<{width}}  {seconds * 1e3:8.1f}  {speedup:>12}  {seconds / floor:8.1f}  "
-              f"{100 * memory:11.3f}%  {cores:5.2f}")
-    print("(vs reference: SciPy's call on the same arrays; x floor: multiple of the first row;\n"
-          " cores: CPU time / wall time of the best run, below 1 when the machine is shared)")
+        print(
+            f"{name:<{width}}  {seconds * 1e3:8.1f}  {speedup:>12}  {seconds / floor:8.1f}  "
+            f"{100 * memory:11.3f}%  {cores:5.2f}"
+        )
+    print(
+        "(vs reference: SciPy's call on the same arrays; x floor: multiple of the first row;\n"
+        " cores: CPU time / wall time of the best run, below 1 when the machine is shared)"
+    )
 
 
 def _target(text: str, value: float, sense: str, goal: float, unit: str = "x") -> None:

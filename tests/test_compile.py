@@ -40,17 +40,29 @@ def _cases():
         "js_divergence": (lambda a, b: il.js_divergence(a, b), (p, q)),
         "kl_divergence normalize": (lambda a, b: il.kl_divergence(a * 3, b, normalize=True), (p, q)),
         "decompose": (lambda a, b: tuple(il.decompose(a, b)), (p, q)),
-        "losses.cross_entropy": (lambda a, b: losses.cross_entropy(a, b, label_smoothing=0.1), (logits, labels)),
+        "losses.cross_entropy": (
+            lambda a, b: losses.cross_entropy(a, b, label_smoothing=0.1),
+            (logits, labels),
+        ),
         "losses.cross_entropy probs": (lambda a, b: losses.cross_entropy(a, b), (logits, soft)),
         "losses.cross_entropy z_loss softcap": (
-            lambda a, b: losses.cross_entropy(a, b, z_loss=1e-3, softcap=5.0, return_entropy=True), (logits, labels)),
+            lambda a, b: losses.cross_entropy(a, b, z_loss=1e-3, softcap=5.0, return_entropy=True),
+            (logits, labels),
+        ),
         "losses.nll_loss": (lambda a, b: losses.nll_loss(torch.log_softmax(a, -1), b), (logits, labels)),
         "losses.binary_cross_entropy": (
-            lambda a, b: losses.binary_cross_entropy(torch.sigmoid(a), b), (logits, torch.sigmoid(other))),
+            lambda a, b: losses.binary_cross_entropy(torch.sigmoid(a), b),
+            (logits, torch.sigmoid(other)),
+        ),
         "losses.binary_cross_entropy_with_logits": (
-            lambda a, b: losses.binary_cross_entropy_with_logits(a, b), (logits, torch.sigmoid(other))),
+            lambda a, b: losses.binary_cross_entropy_with_logits(a, b),
+            (logits, torch.sigmoid(other)),
+        ),
         "losses.kl_div": (lambda a, b: losses.kl_div(torch.log_softmax(a, -1), b), (logits, soft)),
-        "losses.distillation_kl": (lambda a, b: losses.distillation_kl(a, b, temperature=2.0), (logits, other)),
+        "losses.distillation_kl": (
+            lambda a, b: losses.distillation_kl(a, b, temperature=2.0),
+            (logits, other),
+        ),
         "losses.distillation_js": (lambda a, b: losses.distillation_js(a, b), (logits, other)),
     }
 
@@ -94,7 +106,9 @@ def test_dynamic_shapes_compile_once():
     """Other batch sizes and lengths reuse the one dynamic graph (no recompilation)."""
     torch._dynamo.reset()
     counts = torch._dynamo.testing.CompileCounter()
-    compiled = torch.compile(lambda a, b: il.kl_divergence(a, b), fullgraph=True, dynamic=True, backend=counts)
+    compiled = torch.compile(
+        lambda a, b: il.kl_divergence(a, b), fullgraph=True, dynamic=True, backend=counts
+    )
     for rows, n in [(2, 3), (5, 7), (4, 11)]:
         p, q = _distributions((rows, n)), _distributions((rows, n))
         np.testing.assert_allclose(compiled(p, q).numpy(), il.kl_divergence(p, q).numpy(), rtol=1e-12)

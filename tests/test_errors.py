@@ -30,36 +30,111 @@ def raised_by(function, *args, **kwargs) -> il.InfolossError:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("call,cls,argument,index,value,message", [
-    (lambda: il.entropy([[0.5, 0.5], [0.5, -0.5]]), il.InputError, "p", (1, 1), -0.5,
-     "p[1, 1] = -0.5 is negative; probabilities must be finite and >= 0"),
-    (lambda: il.kl_divergence([0.5, 0.5], {"a": 1.0}), il.InputTypeError, "p", None, "[0.5, 0.5]",
-     "p is a list but another argument is a mapping; pass label -> probability mappings for both, "
-     "or arrays/sequences for both"),
-    (lambda: il.entropy({"rain": 0.5, "snow": float("nan")}), il.InputError, "p", "snow", float("nan"),
-     "p['snow'] is NaN; probabilities must be finite and >= 0"),
-    (lambda: il.entropy(np.array([[0.5, 0.5], [0.5, 0.4]]).T, axis=0), il.InputError, "p", (":", 1), 0.9,
-     "p[:, 1] sums to 0.9 along axis 0, not 1 (tolerance 1.5e-08 for float64); "
-     "pass normalize=True to rescale counts or weights"),
-    (lambda: il.entropy([[1.0, 1.0], [0.0, 0.0]], normalize=True), il.InputError, "p", (1, ":"), 0.0,
-     "p[1, :] sums to 0 along axis 1; normalize=True cannot rescale an all-zero slice"),
-    (lambda: il.entropy([0.5, 0.4]), il.InputError, "p", None, 0.9,
-     "p sums to 0.9 along axis 0, not 1 (tolerance 1.5e-08 for float64); "
-     "pass normalize=True to rescale counts or weights"),
-    (lambda: il.entropy([0.5, 0.5], axis=3), il.InputError, "axis", None, 3,
-     "axis=3 is out of range for p with 1 dimension(s), shape (2,)"),
-    (lambda: il.entropy([0.5, 0.5], axis="1"), il.InputTypeError, "axis", None, "1",
-     "axis must be an int, got axis='1'"),
-    (lambda: il.entropy(np.zeros((2, 0))), il.InputError, "p", None, (2, 0),
-     "p has an empty axis 1 (shape (2, 0)); a distribution needs at least one entry"),
-    (lambda: il.cross_entropy({"a": 1.0}, {"a": "1"}), il.InputTypeError, "q", "a", "1",
-     "q['a'] = '1' is not a number; mapping values must be real numbers"),
-    (lambda: il.entropy(np.array([0.5 + 0j, 0.5])), il.InputTypeError, "p", None, "complex128",
-     "p must hold real numbers, got an array of dtype complex128"),
-    (lambda: il.softmax([1.0, 2.0], temperature=0), il.InputError, "temperature", None, 0,
-     "temperature must be a finite number > 0, got temperature=0"),
-    (lambda: il.logsumexp(["a"]), il.InputTypeError, "z", None, "['a']", None),
-])
+@pytest.mark.parametrize(
+    "call,cls,argument,index,value,message",
+    [
+        (
+            lambda: il.entropy([[0.5, 0.5], [0.5, -0.5]]),
+            il.InputError,
+            "p",
+            (1, 1),
+            -0.5,
+            "p[1, 1] = -0.5 is negative; probabilities must be finite and >= 0",
+        ),
+        (
+            lambda: il.kl_divergence([0.5, 0.5], {"a": 1.0}),
+            il.InputTypeError,
+            "p",
+            None,
+            "[0.5, 0.5]",
+            "p is a list but another argument is a mapping; pass label -> probability mappings for both, "
+            "or arrays/sequences for both",
+        ),
+        (
+            lambda: il.entropy({"rain": 0.5, "snow": float("nan")}),
+            il.InputError,
+            "p",
+            "snow",
+            float("nan"),
+            "p['snow'] is NaN; probabilities must be finite and >= 0",
+        ),
+        (
+            lambda: il.entropy(np.array([[0.5, 0.5], [0.5, 0.4]]).T, axis=0),
+            il.InputError,
+            "p",
+            (":", 1),
+            0.9,
+            "p[:, 1] sums to 0.9 along axis 0, not 1 (tolerance 1.5e-08 for float64); "
+            "pass normalize=True to rescale counts or weights",
+        ),
+        (
+            lambda: il.entropy([[1.0, 1.0], [0.0, 0.0]], normalize=True),
+            il.InputError,
+            "p",
+            (1, ":"),
+            0.0,
+            "p[1, :] sums to 0 along axis 1; normalize=True cannot rescale an all-zero slice",
+        ),
+        (
+            lambda: il.entropy([0.5, 0.4]),
+            il.InputError,
+            "p",
+            None,
+            0.9,
+            "p sums to 0.9 along axis 0, not 1 (tolerance 1.5e-08 for float64); "
+            "pass normalize=True to rescale counts or weights",
+        ),
+        (
+            lambda: il.entropy([0.5, 0.5], axis=3),
+            il.InputError,
+            "axis",
+            None,
+            3,
+            "axis=3 is out of range for p with 1 dimension(s), shape (2,)",
+        ),
+        (
+            lambda: il.entropy([0.5, 0.5], axis="1"),
+            il.InputTypeError,
+            "axis",
+            None,
+            "1",
+            "axis must be an int, got axis='1'",
+        ),
+        (
+            lambda: il.entropy(np.zeros((2, 0))),
+            il.InputError,
+            "p",
+            None,
+            (2, 0),
+            "p has an empty axis 1 (shape (2, 0)); a distribution needs at least one entry",
+        ),
+        (
+            lambda: il.cross_entropy({"a": 1.0}, {"a": "1"}),
+            il.InputTypeError,
+            "q",
+            "a",
+            "1",
+            "q['a'] = '1' is not a number; mapping values must be real numbers",
+        ),
+        (
+            lambda: il.entropy(np.array([0.5 + 0j, 0.5])),
+            il.InputTypeError,
+            "p",
+            None,
+            "complex128",
+            "p must hold real numbers, got an array of dtype complex128",
+        ),
+        (
+            lambda: il.softmax([1.0, 2.0], temperature=0),
+            il.InputError,
+            "temperature",
+            None,
+            0,
+            "temperature must be a finite number > 0, got temperature=0",
+        ),
+        (lambda: il.logsumexp(["a"]), il.InputTypeError, "z", None, "['a']", None),
+    ],
+)
 def test_fields(call, cls, argument, index, value, message):
     error = raised_by(call)
     assert type(error) is cls
@@ -109,7 +184,12 @@ def test_the_hint_comes_from_the_caller():
     assert error.hint == _validate.MEASURE_HINT
     other = error.with_hint("pass --counts")
     assert (type(other), other.argument, other.index, other.value, other.reason) == (
-        type(error), error.argument, error.index, error.value, error.reason)
+        type(error),
+        error.argument,
+        error.index,
+        error.value,
+        error.reason,
+    )
     assert str(other).endswith("; pass --counts")
 
 
@@ -118,13 +198,16 @@ def test_the_hint_comes_from_the_caller():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("call", [
-    lambda: il.entropy([[0.5, 0.5], [0.5, -0.5]]),
-    lambda: il.entropy({"rain": 0.5, "snow": float("nan")}),
-    lambda: il.entropy([0.5, 0.5], axis=True),
-    lambda: il.kl_divergence(np.full((2, 3), 1 / 3), np.full((2, 4), 0.25)),
-    lambda: il.softmax([1.0], temperature="hot"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: il.entropy([[0.5, 0.5], [0.5, -0.5]]),
+        lambda: il.entropy({"rain": 0.5, "snow": float("nan")}),
+        lambda: il.entropy([0.5, 0.5], axis=True),
+        lambda: il.kl_divergence(np.full((2, 3), 1 / 3), np.full((2, 4), 0.25)),
+        lambda: il.softmax([1.0], temperature="hot"),
+    ],
+)
 def test_errors_pickle_with_their_fields(call):
     error = raised_by(call)
     copy = pickle.loads(pickle.dumps(error))
@@ -157,8 +240,15 @@ def test_error_raised_in_a_dask_worker_process_keeps_its_fields():
 # The reference is the option's rule in _validate; a value that rule accepts is not bad.
 # --------------------------------------------------------------------------------------------
 
-BAD_VALUES = {"str": "2", "bool": True, "nan": float("nan"), "inf": float("inf"), "zero": 0, "minus_one": -1,
-              "huge_int": 2**2000}
+BAD_VALUES = {
+    "str": "2",
+    "bool": True,
+    "nan": float("nan"),
+    "inf": float("inf"),
+    "zero": 0,
+    "minus_one": -1,
+    "huge_int": 2**2000,
+}
 
 RULES = {
     "temperature": _validate.check_temperature,
@@ -182,42 +272,77 @@ def _torch_inputs():
 def _calls():
     """name -> (options it takes, function of the options that calls it on valid input)."""
     from infoloss import coding, losses
+
     p, q = [0.5, 0.25, 0.25], [0.25, 0.25, 0.5]
 
     def torch_call(function):
         def call(**options):
             torch, logits = _torch_inputs()
             return function(torch, logits, **options)
+
         return call
 
     def linear(function, teacher=False):
         def call(**options):
             torch, _ = _torch_inputs()
             from infoloss.nn import functional as F
+
             hidden, weight = torch.ones(2, 4) / 4, torch.eye(3, 4)
             other = torch.zeros(2, 3) if teacher else torch.tensor([0, 2])
             return getattr(F, function)(hidden, weight, other, **options)
+
         return call
 
     return {
-        **{f"measures.{name}": (("base",), (lambda f: lambda **o: f(p, q, **o) if f is not il.entropy else f(p, **o))(
-            getattr(il, name))) for name in ("entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose")},
+        **{
+            f"measures.{name}": (
+                ("base",),
+                (lambda f: lambda **o: f(p, q, **o) if f is not il.entropy else f(p, **o))(getattr(il, name)),
+            )
+            for name in ("entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose")
+        },
         "special.softmax": (("temperature",), lambda **o: il.softmax([1.0, 2.0], **o)),
         "special.log_softmax": (("temperature",), lambda **o: il.log_softmax([1.0, 2.0], **o)),
-        "losses.cross_entropy": (("label_smoothing", "z_loss", "softcap", "reduction"),
-                                 torch_call(lambda t, z, **o: losses.cross_entropy(z, t.tensor([0, 2]), **o))),
-        "losses.nll_loss": (("reduction",), torch_call(lambda t, z, **o: losses.nll_loss(t.log_softmax(z, -1), t.tensor([0, 2]), **o))),
-        "losses.binary_cross_entropy": (("reduction",), torch_call(
-            lambda t, z, **o: losses.binary_cross_entropy(t.sigmoid(z), t.ones_like(z) / 2, **o))),
-        "losses.binary_cross_entropy_with_logits": (("reduction",), torch_call(
-            lambda t, z, **o: losses.binary_cross_entropy_with_logits(z, t.ones_like(z) / 2, **o))),
-        "losses.kl_div": (("reduction",), torch_call(lambda t, z, **o: losses.kl_div(t.log_softmax(z, -1), t.softmax(-z, -1), **o))),
-        "losses.distillation_kl": (("temperature", "reduction"), torch_call(lambda t, z, **o: losses.distillation_kl(z, -z, **o))),
-        "losses.distillation_js": (("temperature", "beta", "reduction"), torch_call(lambda t, z, **o: losses.distillation_js(z, -z, **o))),
-        "nn.functional.linear_cross_entropy": (("chunk_size", "label_smoothing", "z_loss", "softcap", "reduction"),
-                                               linear("linear_cross_entropy")),
-        "nn.functional.linear_kl_div": (("temperature", "chunk_size", "reduction"), linear("linear_kl_div", teacher=True)),
-        "nn.functional.linear_js_div": (("temperature", "beta", "chunk_size", "reduction"), linear("linear_js_div", teacher=True)),
+        "losses.cross_entropy": (
+            ("label_smoothing", "z_loss", "softcap", "reduction"),
+            torch_call(lambda t, z, **o: losses.cross_entropy(z, t.tensor([0, 2]), **o)),
+        ),
+        "losses.nll_loss": (
+            ("reduction",),
+            torch_call(lambda t, z, **o: losses.nll_loss(t.log_softmax(z, -1), t.tensor([0, 2]), **o)),
+        ),
+        "losses.binary_cross_entropy": (
+            ("reduction",),
+            torch_call(lambda t, z, **o: losses.binary_cross_entropy(t.sigmoid(z), t.ones_like(z) / 2, **o)),
+        ),
+        "losses.binary_cross_entropy_with_logits": (
+            ("reduction",),
+            torch_call(lambda t, z, **o: losses.binary_cross_entropy_with_logits(z, t.ones_like(z) / 2, **o)),
+        ),
+        "losses.kl_div": (
+            ("reduction",),
+            torch_call(lambda t, z, **o: losses.kl_div(t.log_softmax(z, -1), t.softmax(-z, -1), **o)),
+        ),
+        "losses.distillation_kl": (
+            ("temperature", "reduction"),
+            torch_call(lambda t, z, **o: losses.distillation_kl(z, -z, **o)),
+        ),
+        "losses.distillation_js": (
+            ("temperature", "beta", "reduction"),
+            torch_call(lambda t, z, **o: losses.distillation_js(z, -z, **o)),
+        ),
+        "nn.functional.linear_cross_entropy": (
+            ("chunk_size", "label_smoothing", "z_loss", "softcap", "reduction"),
+            linear("linear_cross_entropy"),
+        ),
+        "nn.functional.linear_kl_div": (
+            ("temperature", "chunk_size", "reduction"),
+            linear("linear_kl_div", teacher=True),
+        ),
+        "nn.functional.linear_js_div": (
+            ("temperature", "beta", "chunk_size", "reduction"),
+            linear("linear_js_div", teacher=True),
+        ),
         "coding.ideal_code_length": (("floor",), lambda **o: coding.ideal_code_length([0, 1, 2], p, **o)),
         "coding.coder_probabilities": (("floor",), lambda **o: coding.coder_probabilities(q, **o)),
         "coding.compress": (("floor",), lambda **o: coding.compress(b"abracadabra", **o)),
@@ -225,7 +350,6 @@ def _calls():
 
 
 CALLS = _calls()
-
 
 
 def _cases():

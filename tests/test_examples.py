@@ -30,8 +30,18 @@ def test_topics_select_examples():
 
 @pytest.mark.parametrize(
     "printed",
-    ["1.1055291211185652", "1.5949", "0.693", "1.79", "0.6390", "1.4996", "0.8605",
-     "(0.1065, 0.1065, 0.7870)", "(.2, .2, .6)", "1.75"],
+    [
+        "1.1055291211185652",
+        "1.5949",
+        "0.693",
+        "1.79",
+        "0.6390",
+        "1.4996",
+        "0.8605",
+        "(0.1065, 0.1065, 0.7870)",
+        "(.2, .2, .6)",
+        "1.75",
+    ],
 )
 def test_every_printed_figure_of_the_texts_is_among_the_claims(printed):
     assert any(check.claim.says == printed and check.ok for check in all_checks())
@@ -39,8 +49,18 @@ def test_every_printed_figure_of_the_texts_is_among_the_claims(printed):
 
 @pytest.mark.parametrize(
     "phrase",
-    ["CE - KL = H(p)", "identical steps", "one-hot", "uniform", "Huffman", "sigmoid and softmax",
-     "NLL = CE", "CE = H + KL", "NLL o log_softmax", "maximising likelihood"],
+    [
+        "CE - KL = H(p)",
+        "identical steps",
+        "one-hot",
+        "uniform",
+        "Huffman",
+        "sigmoid and softmax",
+        "NLL = CE",
+        "CE = H + KL",
+        "NLL o log_softmax",
+        "maximising likelihood",
+    ],
 )
 def test_every_identity_of_the_texts_is_shown(phrase):
     assert any(phrase in check.claim.statement and check.ok for check in all_checks())
@@ -58,8 +78,10 @@ def test_each_example_says_where_its_numbers_come_from_in_plain_words():
     """No project-internal names: a learner never heard of the files the project grew from."""
     for example in examples.EXAMPLES:
         assert example.source.startswith(("a blog post", "a Q&A thread"))
-        text = " ".join([example.title, example.source, example.summary]
-                        + [c.statement + c.says + c.code for c in example.claims])
+        text = " ".join(
+            [example.title, example.source, example.summary]
+            + [c.statement + c.says + c.code for c in example.claims]
+        )
         for word in ("seed", "DIGEST", "purple", "orange", "blue"):
             assert word.lower() not in text.lower(), (example.topic, word)
     assert "seed" not in (examples.__doc__ or "").lower()
@@ -123,8 +145,14 @@ def test_identities_are_to_rounding_and_elementwise():
 def test_a_condition_is_what_its_function_returns():
     claim = examples.EXAMPLES[1].claims[3]
     assert claim.precision == CONDITION
-    wrong = examples.Claim(claim.statement, {"p": [0.5, 0.5], "good": [0.25, 0.75], "poor": [0.5, 0.5]},
-                           claim.says, CONDITION, claim.code, claim.compute)
+    wrong = examples.Claim(
+        claim.statement,
+        {"p": [0.5, 0.5], "good": [0.25, 0.75], "poor": [0.5, 0.5]},
+        claim.says,
+        CONDITION,
+        claim.code,
+        claim.compute,
+    )
     assert claim.check().ok and not wrong.check().ok  # the poor model is exact here: KL 0
 
 
@@ -139,7 +167,9 @@ def test_a_wrong_kl_breaks_the_claims_that_use_it(monkeypatch):
 
 def test_a_wrong_softmax_breaks_the_softmax_figure(monkeypatch):
     true_softmax = examples.softmax
-    monkeypatch.setattr(examples, "softmax", lambda z, **k: true_softmax(np.asarray(z) / 1.01, **k))  # a stray temperature
+    monkeypatch.setattr(
+        examples, "softmax", lambda z, **k: true_softmax(np.asarray(z) / 1.01, **k)
+    )  # a stray temperature
     failed = {c.claim.statement for c in all_checks() if not c.ok}
     assert "Softmax of scores (1, 1, 3)" in failed
 

@@ -24,7 +24,9 @@ def _fresh(code: str) -> str:
 
 @pytest.mark.parametrize("name", SUBPACKAGES)
 def test_subpackage_is_an_attribute_after_a_bare_import(name):
-    out = _fresh(f"import infoloss, sys; m = infoloss.{name}; print(m.__name__, 'infoloss.{name}' in sys.modules)")
+    out = _fresh(
+        f"import infoloss, sys; m = infoloss.{name}; print(m.__name__, 'infoloss.{name}' in sys.modules)"
+    )
     assert out == f"infoloss.{name} True"
 
 
@@ -54,5 +56,7 @@ def test_dir_lists_the_subpackages_and_every_public_name_exists():
 
 
 def test_python_dash_m_is_the_command():
-    out = _fresh("import runpy, sys; sys.argv = ['infoloss', '--version']; runpy.run_module('infoloss', run_name='__main__')")
+    out = _fresh(
+        "import runpy, sys; sys.argv = ['infoloss', '--version']; runpy.run_module('infoloss', run_name='__main__')"
+    )
     assert "infoloss" in out and infoloss.__version__ in out

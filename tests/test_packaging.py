@@ -90,11 +90,16 @@ def test_every_data_file_is_package_data():
 
 def good_wheel_members() -> dict[str, bytes]:
     """A wheel's members as a correct build from this tree has them (the kernels as stand-in bytes)."""
-    members = {f"infoloss/{p.relative_to(SOURCE).as_posix()}": p.read_bytes() for p in wheel_check.package_files(SOURCE)}
+    members = {
+        f"infoloss/{p.relative_to(SOURCE).as_posix()}": p.read_bytes()
+        for p in wheel_check.package_files(SOURCE)
+    }
     members.update(dict.fromkeys(wheel_check.expected_kernels(), b"\x7fELF"))
     info = f"infoloss-{VERSION}.dist-info"
-    members[f"{info}/METADATA"] = (f"Metadata-Version: 2.4\nName: infoloss\nVersion: {VERSION}\n"
-                                   "Requires-Dist: numpy>=2\nRequires-Dist: torch>=2.4; extra == \"torch\"\n").encode()
+    members[f"{info}/METADATA"] = (
+        f"Metadata-Version: 2.4\nName: infoloss\nVersion: {VERSION}\n"
+        'Requires-Dist: numpy>=2\nRequires-Dist: torch>=2.4; extra == "torch"\n'
+    ).encode()
     members[f"{info}/entry_points.txt"] = b"[console_scripts]\ninfoloss = infoloss.cli.main:main\n"
     return members
 
@@ -132,9 +137,17 @@ DEFECTS = {
     "no explorer style": (remove("infoloss/explore/style.css"), "style.css"),
     "no baseline kernel": (lambda m: m.pop(wheel_check.expected_kernels()[0]), "_kernels."),
     "a module missing": (remove("infoloss/measures/_fast.py"), "_fast.py"),
-    "no console script": (add(f"infoloss-{VERSION}.dist-info/entry_points.txt", b"[console_scripts]\n"), "console script"),
+    "no console script": (
+        add(f"infoloss-{VERSION}.dist-info/entry_points.txt", b"[console_scripts]\n"),
+        "console script",
+    ),
     "test requirement at run time": (
-        add(f"infoloss-{VERSION}.dist-info/METADATA", f"Version: {VERSION}\nRequires-Dist: pytest>=8\n".encode()), "pytest"),
+        add(
+            f"infoloss-{VERSION}.dist-info/METADATA",
+            f"Version: {VERSION}\nRequires-Dist: pytest>=8\n".encode(),
+        ),
+        "pytest",
+    ),
     "wrong version": (add(f"infoloss-{VERSION}.dist-info/METADATA", b"Version: 9.9\n"), "Version"),
 }
 
@@ -156,8 +169,17 @@ def write_sdist(path: Path, names: list[str]) -> Path:
     return path
 
 
-SDIST = ["pyproject.toml", "setup.py", "README.md", "LICENSE", "CHANGELOG.md", "src/infoloss/__init__.py", "src/infoloss/py.typed",
-         "src/infoloss/measures/_kernels.c", "src/infoloss/measures/_kernels_avx2.c"]
+SDIST = [
+    "pyproject.toml",
+    "setup.py",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "src/infoloss/__init__.py",
+    "src/infoloss/py.typed",
+    "src/infoloss/measures/_kernels.c",
+    "src/infoloss/measures/_kernels_avx2.c",
+]
 
 
 def test_sdist_check(tmp_path):
@@ -165,7 +187,9 @@ def test_sdist_check(tmp_path):
     no_source = wheel_check.sdist_problems(write_sdist(tmp_path / "a.tar.gz", SDIST[:-1]), VERSION)
     assert any("_kernels_avx2.c" in p for p in no_source)
     binary = [*SDIST, "src/infoloss/measures/_kernels.cpython-311-x86_64-linux-gnu.so"]
-    assert any(".so" in p for p in wheel_check.sdist_problems(write_sdist(tmp_path / "b.tar.gz", binary), VERSION))
+    assert any(
+        ".so" in p for p in wheel_check.sdist_problems(write_sdist(tmp_path / "b.tar.gz", binary), VERSION)
+    )
     partial_tests = [*SDIST, "tests/test_errors.py"]
     problems = wheel_check.sdist_problems(write_sdist(tmp_path / "c.tar.gz", partial_tests), VERSION)
     assert any("tests/test_errors.py" in p for p in problems)

@@ -25,15 +25,14 @@ HELPERS = {
     "log_softmax": (il.log_softmax, sp.log_softmax),
 }
 # Logits with masked classes (-inf) and entries of size 1e4 (exp overflows without a shift).
-LOGITS = np.array([
-    [1.0, -2.0, 0.5, 3.0, -np.inf],
-    [1e4, 1e4 - 1.0, -1e4, 0.0, 1e4 - 20.0],
-    [-1e4, -1e4 + 2.0, -np.inf, -1e4 - 1.0, -np.inf],
-    [0.0, 0.0, 0.0, 0.0, 0.0],
-])
-
-
-
+LOGITS = np.array(
+    [
+        [1.0, -2.0, 0.5, 3.0, -np.inf],
+        [1e4, 1e4 - 1.0, -1e4, 0.0, 1e4 - 20.0],
+        [-1e4, -1e4 + 2.0, -np.inf, -1e4 - 1.0, -np.inf],
+        [0.0, 0.0, 0.0, 0.0, 0.0],
+    ]
+)
 
 
 def same_kind(result, example) -> bool:
@@ -110,16 +109,27 @@ def test_temperature(backend, temperature):
     assert str(probabilities.dtype).endswith("float32")  # a NumPy-scalar temperature does not promote
     np.testing.assert_allclose(to_float64(probabilities), sp.softmax(scaled, axis=-1), rtol=1e-6)
     np.testing.assert_allclose(
-        to_float64(il.log_softmax(z, temperature=temperature)), sp.log_softmax(scaled, axis=-1), rtol=1e-6, atol=1e-6
+        to_float64(il.log_softmax(z, temperature=temperature)),
+        sp.log_softmax(scaled, axis=-1),
+        rtol=1e-6,
+        atol=1e-6,
     )
     # a higher temperature flattens the distribution: its entropy grows
     assert il.entropy(il.softmax(LOGITS[0, :4], temperature=10.0)) > il.entropy(il.softmax(LOGITS[0, :4]))
 
 
-@pytest.mark.parametrize("temperature,error", [
-    (0, ValueError), (-1.0, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
-    ("2", TypeError), (True, TypeError), (None, TypeError),
-])
+@pytest.mark.parametrize(
+    "temperature,error",
+    [
+        (0, ValueError),
+        (-1.0, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("2", TypeError),
+        (True, TypeError),
+        (None, TypeError),
+    ],
+)
 @pytest.mark.parametrize("function", [il.softmax, il.log_softmax])
 def test_bad_temperature(function, temperature, error):
     with pytest.raises(error, match=rf"temperature=.*{re.escape(repr(temperature))}$"):
@@ -140,7 +150,9 @@ def test_half_precision_in_and_out(backend, dtype):
     for ours, reference in HELPERS.values():
         result = ours(z)
         assert str(result.dtype).rsplit(".", 1)[-1] == dtype
-        np.testing.assert_allclose(to_float64(result), reference(to_float64(z), axis=-1), rtol=1e-2, atol=1e-2)
+        np.testing.assert_allclose(
+            to_float64(result), reference(to_float64(z), axis=-1), rtol=1e-2, atol=1e-2
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,8 +187,11 @@ def test_torch_gradients_at_masked_logits(name):
     z = torch.tensor(Z, requires_grad=True)
     out = HELPERS[name][0](z)
     weights, finite = torch.tensor(WEIGHTS), torch.tensor(FINITE)
-    value = {"logsumexp": lambda: out, "softmax": lambda: (weights * out).sum(),
-             "log_softmax": lambda: (weights * out)[finite].sum()}[name]()
+    value = {
+        "logsumexp": lambda: out,
+        "softmax": lambda: (weights * out).sum(),
+        "log_softmax": lambda: (weights * out)[finite].sum(),
+    }[name]()
     (grad,) = torch.autograd.grad(value, z)
     assert not torch.isnan(grad).any()
     assert (grad[~finite] == 0).all()  # a masked class does not move
@@ -206,11 +221,13 @@ def test_gradients_at_large_logits(name):
     logits = np.array([1e4, 1e4 - 1.0, -1e4, 1e4 - 2.0])
     z = torch.tensor(logits, requires_grad=True)
     out = HELPERS[name][0](z)
-    (grad,) = torch.autograd.grad(out.sum() if name == "logsumexp" else (torch.tensor(WEIGHTS[:4]) * out).sum(), z)
-    assert torch.isfinite(grad).all()
-    jax_grad = jax.grad(lambda v: jnp.sum(HELPERS[name][0](v) * (1.0 if name == "logsumexp" else jnp.asarray(WEIGHTS[:4]))))(
-        jnp.asarray(logits)
+    (grad,) = torch.autograd.grad(
+        out.sum() if name == "logsumexp" else (torch.tensor(WEIGHTS[:4]) * out).sum(), z
     )
+    assert torch.isfinite(grad).all()
+    jax_grad = jax.grad(
+        lambda v: jnp.sum(HELPERS[name][0](v) * (1.0 if name == "logsumexp" else jnp.asarray(WEIGHTS[:4])))
+    )(jnp.asarray(logits))
     np.testing.assert_allclose(np.asarray(jax_grad), grad.numpy(), rtol=1e-12, atol=1e-15)
     if name == "logsumexp":  # d lse / dz = softmax(z)
         np.testing.assert_allclose(grad.numpy(), sp.softmax(logits), rtol=1e-12)
@@ -240,8 +257,10 @@ def test_logsumexp_of_an_empty_axis_is_minus_inf(backend):
     assert got.shape == (3,)
     assert (to_float64(got) == -np.inf).all()
     assert to_float64(il.logsumexp(to_backend(backend, np.zeros((3, 0))), keepdims=True)).shape == (3, 1)
-    np.testing.assert_array_equal(to_float64(il.logsumexp(to_backend(backend, np.zeros((0, 2))), axis=0)),
-                                  sp.logsumexp(np.zeros((0, 2)), axis=0))
+    np.testing.assert_array_equal(
+        to_float64(il.logsumexp(to_backend(backend, np.zeros((0, 2))), axis=0)),
+        sp.logsumexp(np.zeros((0, 2)), axis=0),
+    )
     assert to_float64(il.softmax(to_backend(backend, np.zeros((2, 0))))).shape == (2, 0)
     assert float(il.logsumexp([])) == -np.inf
 
@@ -259,7 +278,9 @@ def test_zero_dimensional_logits_are_a_row_of_one(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("temperature", [1e-308, 5e-324, 1e-40])
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # dask divides lazily, outside errstate
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning"
+)  # dask divides lazily, outside errstate
 def test_tiny_temperature_gives_the_one_hot_limit(backend, temperature):
     z = to_backend(backend, [[1.0, 2.0, -np.inf], [3.0, 3.0, 1.0]])
     probabilities = to_float64(il.softmax(z, temperature=temperature))
@@ -270,7 +291,9 @@ def test_tiny_temperature_gives_the_one_hot_limit(backend, temperature):
         lowest = np.float64(-1.0) / temperature  # (1 - 2) / T, or -inf where that overflows
     if backend == "jax" and temperature < np.finfo(np.float64).tiny:
         lowest = -np.inf  # XLA flushes a subnormal T to 0: -1 / 0
-    np.testing.assert_allclose(log_probabilities[:, :2], [[lowest, 0.0], [-np.log(2), -np.log(2)]], rtol=1e-15)
+    np.testing.assert_allclose(
+        log_probabilities[:, :2], [[lowest, 0.0], [-np.log(2), -np.log(2)]], rtol=1e-15
+    )
 
 
 def test_huge_temperature_gives_uniform():
@@ -291,9 +314,12 @@ def test_bad_axis_and_tensors_are_clear_errors(function):
         function(np.ma.masked_array([1.0, 2.0], mask=[False, True]))
 
 
-@pytest.mark.parametrize("rows", [
-    np.array([[0.0, -40.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf, -np.inf], [2.0, 2.0, 2.0, -3.0]]),
-])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        np.array([[0.0, -40.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf, -np.inf], [2.0, 2.0, 2.0, -3.0]]),
+    ],
+)
 def test_logsumexp_gradients_are_softmax_and_zero_for_all_masked_rows(rows):
     z = torch.tensor(rows, requires_grad=True)
     (torch_grad,) = torch.autograd.grad(il.logsumexp(z).sum(), z)
@@ -315,7 +341,9 @@ def test_logsumexp_gradients_are_softmax_and_zero_for_all_masked_rows(rows):
 
 def test_under_jax_jit():
     rows = np.array([[0.0, -40.0, -np.inf], [1.0, 2.0, 3.0]])
-    jitted = jax.jit(lambda z: (il.logsumexp(z), il.softmax(z, temperature=1e-300), il.log_softmax(jnp.asarray(2.0))))
+    jitted = jax.jit(
+        lambda z: (il.logsumexp(z), il.softmax(z, temperature=1e-300), il.log_softmax(jnp.asarray(2.0)))
+    )
     lse, one_hot, scalar = jitted(jnp.asarray(rows))
     np.testing.assert_allclose(np.asarray(lse), sp.logsumexp(rows, axis=-1), rtol=2e-16, atol=0)
     np.testing.assert_array_equal(np.asarray(one_hot), [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])

@@ -111,7 +111,9 @@ def test_row_not_summing_to_one(backend):
     columns = np.array(GOOD).T.copy()
     columns[2, 1] += 0.5
     with pytest.raises(ValueError, match=r"^q\[:, 1\] sums to .* along axis 0") as raised:
-        evaluated(il.kl_divergence(to_backend(backend, np.array(GOOD).T), to_backend(backend, columns), axis=0))
+        evaluated(
+            il.kl_divergence(to_backend(backend, np.array(GOOD).T), to_backend(backend, columns), axis=0)
+        )
     assert sum_in_message(str(raised.value)) == pytest.approx(1.5, rel=1e-12)
 
 
@@ -136,18 +138,28 @@ def test_sum_tolerance_by_dtype(backend, dtype, passes, fails):
         # within tolerance: accepted and computed as given (entropy), 0 for KL(p || p)
         rows = np.array([[0.25, 0.25, 0.5 + passes], [0.5, 0.5, 0.0]]).astype(dtype).astype(np.float64)
         want = sp.entr(rows).sum(axis=-1) if name == "entropy" else np.zeros(2)
-        np.testing.assert_allclose(to_float64(function(*args)), want, rtol=1e-6 if dtype == "float32" else 1e-14,
-                                   atol=1e-7 if dtype == "float32" else 1e-15)
+        np.testing.assert_allclose(
+            to_float64(function(*args)),
+            want,
+            rtol=1e-6 if dtype == "float32" else 1e-14,
+            atol=1e-7 if dtype == "float32" else 1e-15,
+        )
         args = (off_by(fails),) if name == "entropy" else (off_by(0.0), off_by(fails))
-        with pytest.raises(ValueError, match=rf"^[pq]\[0, :\] sums to .* \(tolerance .* for {dtype}\)") as raised:
+        with pytest.raises(
+            ValueError, match=rf"^[pq]\[0, :\] sums to .* \(tolerance .* for {dtype}\)"
+        ) as raised:
             evaluated(function(*args))
         assert sum_in_message(str(raised.value)) == pytest.approx(1 + fails, rel=1e-6)
 
 
 @pytest.mark.parametrize(
     "backend,dtype,passes,fails",
-    [("numpy", "float16", 1e-2, 0.1), ("torch", "float16", 1e-2, 0.1), ("torch", "bfloat16", 0.05, 0.25),
-     ("jax", "bfloat16", 0.05, 0.25)],
+    [
+        ("numpy", "float16", 1e-2, 0.1),
+        ("torch", "float16", 1e-2, 0.1),
+        ("torch", "bfloat16", 0.05, 0.25),
+        ("jax", "bfloat16", 0.05, 0.25),
+    ],
 )
 def test_sum_tolerance_half_precision(backend, dtype, passes, fails):
     def off_by(delta):
@@ -171,14 +183,19 @@ def test_shape_mismatch(backend):
     q = to_backend(backend, [[0.25, 0.25, 0.25, 0.25]])
     with pytest.raises(ValueError, match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(1, 4\)"):
         il.kl_divergence(p, q)
-    with pytest.raises(ValueError, match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(4,\); "
-                       r"they need the same length along axis 1$"):
+    with pytest.raises(
+        ValueError,
+        match=r"shape mismatch: p has shape \(2, 3\) and q has shape \(4,\); "
+        r"they need the same length along axis 1$",
+    ):
         il.cross_entropy(p, to_backend(backend, [0.25] * 4))
     # axis 0 of the broadcast shape (2, 3) is missing from q of shape (3,): q is no column
     with pytest.raises(ValueError, match=r"along axis 0 \(q has only 1 dimension\(s\), without that axis\)"):
         il.cross_entropy(p, to_backend(backend, [0.2, 0.3, 0.5]), axis=0)
     three_rows = to_backend(backend, [[1.0, 0.0, 0.0]] * 3)
-    with pytest.raises(ValueError, match=r"p has shape \(2, 3\) and q has shape \(3, 3\), which do not broadcast"):
+    with pytest.raises(
+        ValueError, match=r"p has shape \(2, 3\) and q has shape \(3, 3\), which do not broadcast"
+    ):
         il.js_divergence(p, three_rows)
 
 
@@ -192,13 +209,16 @@ def test_empty_axis(backend):
         il.entropy({})
 
 
-@pytest.mark.parametrize("axis,error,pattern", [
-    (2, ValueError, r"axis=2 is out of range for p with 2 dimension\(s\), shape \(2, 3\)"),
-    (-3, ValueError, r"axis=-3 is out of range for p"),
-    (1.0, TypeError, r"axis must be an int, got axis=1\.0"),
-    (None, TypeError, r"axis must be an int, got axis=None"),
-    (True, TypeError, r"axis must be an int, got axis=True"),
-])
+@pytest.mark.parametrize(
+    "axis,error,pattern",
+    [
+        (2, ValueError, r"axis=2 is out of range for p with 2 dimension\(s\), shape \(2, 3\)"),
+        (-3, ValueError, r"axis=-3 is out of range for p"),
+        (1.0, TypeError, r"axis must be an int, got axis=1\.0"),
+        (None, TypeError, r"axis must be an int, got axis=None"),
+        (True, TypeError, r"axis must be an int, got axis=True"),
+    ],
+)
 def test_bad_axis(axis, error, pattern):
     with pytest.raises(error, match=pattern):
         il.entropy(np.array(GOOD), axis=axis)
@@ -230,12 +250,15 @@ def test_all_zero_row_with_normalize(backend):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("p_kind,q_kind,p_name,q_name", [
-    ("numpy", "torch", "numpy.ndarray", "torch.Tensor"),
-    ("torch", "jax", "torch.Tensor", "jax"),
-    ("array_api_strict", "numpy", "array_api_strict", "numpy.ndarray"),
-    ("jax", "numpy", "jax", "numpy.ndarray"),
-])
+@pytest.mark.parametrize(
+    "p_kind,q_kind,p_name,q_name",
+    [
+        ("numpy", "torch", "numpy.ndarray", "torch.Tensor"),
+        ("torch", "jax", "torch.Tensor", "jax"),
+        ("array_api_strict", "numpy", "array_api_strict", "numpy.ndarray"),
+        ("jax", "numpy", "jax", "numpy.ndarray"),
+    ],
+)
 def test_mixing_array_kinds(p_kind, q_kind, p_name, q_name):
     p, q = to_backend(p_kind, GOOD), to_backend(q_kind, GOOD)
     with pytest.raises(TypeError, match=r"different kinds") as raised:
@@ -266,10 +289,19 @@ def test_complex_array_is_refused():
         il.entropy(np.array([0.5 + 0j, 0.5]))
 
 
-@pytest.mark.parametrize("base,error", [
-    (1, ValueError), (0, ValueError), (-2, ValueError), (float("nan"), ValueError),
-    (float("inf"), ValueError), ("2", TypeError), (True, TypeError), ([2], TypeError),
-])
+@pytest.mark.parametrize(
+    "base,error",
+    [
+        (1, ValueError),
+        (0, ValueError),
+        (-2, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("2", TypeError),
+        (True, TypeError),
+        ([2], TypeError),
+    ],
+)
 def test_bad_base(base, error):
     with pytest.raises(error, match=rf"base=.*{re.escape(repr(base))}$"):
         il.entropy([0.5, 0.5], base=base)
@@ -304,7 +336,12 @@ def arguments(name, p, q):
 
 @pytest.mark.parametrize(
     "name,case",
-    [(name, case) for name in MEASURE_NAMES for case in BAD_INPUTS if not (name == "entropy" and case == "q_negative")],
+    [
+        (name, case)
+        for name in MEASURE_NAMES
+        for case in BAD_INPUTS
+        if not (name == "entropy" and case == "q_negative")
+    ],
 )
 def test_nothing_computed_on_bad_input(math_calls, name, case, monkeypatch):
     # the device-generic torch path (a CPU tensor's NumPy kernel fuses checks and math in one pass)
@@ -332,15 +369,20 @@ def test_validate_false_accepts_what_validation_refuses(backend):
     p_np, q_np = with_entry(0.4), with_entry(-0.25)
     with np.errstate(invalid="ignore"):
         # the plain formulas on the given values (log of a negative q is NaN)
-        want = {"entropy": sp.entr(p_np).sum(-1), "cross_entropy": -(p_np * np.log(q_np)).sum(-1),
-                "kl_divergence": sp.rel_entr(p_np, q_np).sum(-1)[:1]}  # row 1: log of a negative ratio
+        want = {
+            "entropy": sp.entr(p_np).sum(-1),
+            "cross_entropy": -(p_np * np.log(q_np)).sum(-1),
+            "kl_divergence": sp.rel_entr(p_np, q_np).sum(-1)[:1],
+        }  # row 1: log of a negative ratio
     for name in MEASURE_NAMES:
         function = getattr(il, name)
         with pytest.raises(il.InputError):
             evaluated(function(*arguments(name, p, q)))
         got = function(*arguments(name, p, q), validate=False)
         if name in want:
-            np.testing.assert_allclose(to_float64(got)[: len(want[name])], want[name], rtol=1e-14, equal_nan=True)
+            np.testing.assert_allclose(
+                to_float64(got)[: len(want[name])], want[name], rtol=1e-14, equal_nan=True
+            )
         elif name == "decompose":
             np.testing.assert_allclose(to_float64(got.entropy), want["entropy"], rtol=1e-14)
         else:  # js on row 0 (both rows valid there); row 1 holds a negative q
@@ -419,7 +461,9 @@ def test_positions_are_exact_in_large_numpy_inputs():
 
 def test_masked_arrays_are_refused_naming_the_argument():
     masked = np.ma.masked_array([0.5, 0.3, 0.2], mask=[False, False, True])
-    with pytest.raises(il.InputTypeError, match=r"^q is a numpy masked array.*q\.filled\(0\).*q\.compressed\(\)") as raised:
+    with pytest.raises(
+        il.InputTypeError, match=r"^q is a numpy masked array.*q\.filled\(0\).*q\.compressed\(\)"
+    ) as raised:
         il.kl_divergence(np.array([0.5, 0.3, 0.2]), masked)
     assert raised.value.argument == "q"
     with pytest.raises(il.InputTypeError, match=r"^p is a numpy masked array"):
@@ -436,22 +480,25 @@ def test_ml_dtypes_bfloat16_is_computed_in_float32_and_returned_in_bfloat16():
     got = il.kl_divergence(p, q)
     assert got.dtype == ml_dtypes.bfloat16
     want = st.entropy(p.astype(np.float64), q.astype(np.float64), axis=-1)
-    np.testing.assert_allclose(got.astype(np.float64), want, rtol=2 ** -8)  # bfloat16's rounding
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=2**-8)  # bfloat16's rounding
     # bfloat16's own tolerance (sqrt(2^-7) = 0.088), not float32's
     off = np.array([0.25, 0.25, 0.53], dtype=ml_dtypes.bfloat16)
-    assert float(il.entropy(off)) == pytest.approx(float(sp.entr(off.astype(np.float64)).sum()), rel=2 ** -8)
+    assert float(il.entropy(off)) == pytest.approx(float(sp.entr(off.astype(np.float64)).sum()), rel=2**-8)
     with pytest.raises(il.InputError, match=r"^p sums to 1\.25 .*tolerance 0\.088 for bfloat16"):
         il.entropy(np.array([0.25, 0.5, 0.5], dtype=ml_dtypes.bfloat16))
     # beside float64 the result is float64
     assert il.kl_divergence(p, q.astype(np.float64)).dtype == np.float64
 
 
-@pytest.mark.parametrize("call,argument,index", [
-    (lambda: il.entropy([10**400, 1], normalize=True), "p", (0,)),
-    (lambda: il.kl_divergence([0.5, 0.5], [[0.5, 0.5], [1, 10**400]], normalize=True), "q", (1, 1)),
-    (lambda: il.entropy({"a": 1, "b": 10**400}, normalize=True), "p", "b"),
-    (lambda: il.kl_divergence(np.array([0.5, 0.5]), [10**400, 1]), "q", (0,)),
-])
+@pytest.mark.parametrize(
+    "call,argument,index",
+    [
+        (lambda: il.entropy([10**400, 1], normalize=True), "p", (0,)),
+        (lambda: il.kl_divergence([0.5, 0.5], [[0.5, 0.5], [1, 10**400]], normalize=True), "q", (1, 1)),
+        (lambda: il.entropy({"a": 1, "b": 10**400}, normalize=True), "p", "b"),
+        (lambda: il.kl_divergence(np.array([0.5, 0.5]), [10**400, 1]), "q", (0,)),
+    ],
+)
 def test_integers_beyond_float64_are_a_clear_error(call, argument, index):
     with pytest.raises(il.InputError, match=r"is an integer too large for a float64") as raised:
         call()

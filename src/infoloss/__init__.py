@@ -54,7 +54,9 @@ __all__ = [
 
 # Subpackages imported on first attribute access (PEP 562), so ``import infoloss`` stays light
 # and never imports torch; ``infoloss.nn`` raises its own ImportError without torch.
-_SUBPACKAGES = frozenset({"losses", "coding", "nn", "estimate", "explore", "plot", "demo", "examples", "special", "measures"})
+_SUBPACKAGES = frozenset(
+    {"losses", "coding", "nn", "estimate", "explore", "plot", "demo", "examples", "special", "measures"}
+)
 
 
 def __getattr__(name: str) -> Any:

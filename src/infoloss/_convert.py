@@ -51,16 +51,13 @@ class Inputs:
     def numpy_fast_path(self) -> bool:
         """NumPy, float32/64, C-contiguous, equal shapes, distributions along the last axis."""
         first = next(iter(self.arrays.values()))
-        return (
-            self.axis == first.ndim - 1
-            and all(
-                _array.is_numpy(a)
-                and a.dtype in (np.float32, np.float64)
-                and a.dtype == first.dtype
-                and a.shape == first.shape
-                and a.flags.c_contiguous
-                for a in self.arrays.values()
-            )
+        return self.axis == first.ndim - 1 and all(
+            _array.is_numpy(a)
+            and a.dtype in (np.float32, np.float64)
+            and a.dtype == first.dtype
+            and a.shape == first.shape
+            and a.flags.c_contiguous
+            for a in self.arrays.values()
         )
 
     def checked(self, *, normalized: bool = True) -> list:
@@ -77,8 +74,14 @@ class Inputs:
             axis = self.axis_of(x)
             if self.validate and not _array.is_tracing(x):
                 _validate.check_distribution(
-                    xp, x, name, axis, normalize=self.normalize, labels=self.labels,
-                    input_dtype=self.out_dtype, hint=self.hint,
+                    xp,
+                    x,
+                    name,
+                    axis,
+                    normalize=self.normalize,
+                    labels=self.labels,
+                    input_dtype=self.out_dtype,
+                    hint=self.hint,
                 )
             if self.normalize and normalized:
                 x = _array.normalize(xp, x, axis)
@@ -106,8 +109,15 @@ class Inputs:
         return value
 
 
-def prepare(named: dict[str, Any], *, axis: int, normalize: bool, validate: bool, base: float | None = None,
-            hint: str | None = _validate.MEASURE_HINT) -> Inputs:
+def prepare(
+    named: dict[str, Any],
+    *,
+    axis: int,
+    normalize: bool,
+    validate: bool,
+    base: float | None = None,
+    hint: str | None = _validate.MEASURE_HINT,
+) -> Inputs:
     """Convert ``{'p': p, 'q': q}`` (or ``{'p': p}``) to arrays of one kind, checking shapes.
 
     ``hint`` is what the errors of :meth:`Inputs.checked` suggest for a row that does not sum
@@ -152,18 +162,26 @@ def prepare(named: dict[str, Any], *, axis: int, normalize: bool, validate: bool
             _validate.check_axis(name, shape, axis)  # a scalar is not a distribution
     # NumPy broadcasting, as in SciPy: axis counts in the broadcast shape, whose number of
     # dimensions is the largest argument's (named in the axis errors).
-    widest = next(name for name in shapes if len(shapes[name]) == max(map(len, shapes.values())))  # the first widest (Dynamo cannot trace max(key=))
+    widest = next(
+        name for name in shapes if len(shapes[name]) == max(map(len, shapes.values()))
+    )  # the first widest (Dynamo cannot trace max(key=))
     axis = _validate.check_axis(widest, shapes[widest], axis)
     if len(shapes) == 2:
         _validate.check_same_support(shapes, axis)
     by_name = {name: f for name, (f, _) in zip(converted, floats)}
     originals = None
     # (NumPy first: a set of torch.compile's symbolic shapes would fix them to constants)
-    if len(by_name) == 2 and all(map(_array.is_numpy, by_name.values())) and len({a.shape for a in by_name.values()}) == 2:
+    if (
+        len(by_name) == 2
+        and all(map(_array.is_numpy, by_name.values()))
+        and len({a.shape for a in by_name.values()}) == 2
+    ):
         # NumPy's fast path needs one C-contiguous shape: broadcast copies (the generic path
         # would make temporaries of that size anyway), checked against the originals.
         originals = by_name
-        by_name = {name: np.ascontiguousarray(a) for name, a in zip(by_name, np.broadcast_arrays(*by_name.values()))}
+        by_name = {
+            name: np.ascontiguousarray(a) for name, a in zip(by_name, np.broadcast_arrays(*by_name.values()))
+        }
     return Inputs(
         xp=xp,
         arrays=by_name,
@@ -192,7 +210,8 @@ def _from_mappings(named: dict[str, Any]) -> tuple[list[Any], dict[str, np.ndarr
     for name, value in named.items():
         if not isinstance(value, Mapping):
             raise _validate.InputTypeError(
-                f"is a {type(value).__name__} but another argument is a mapping", argument=name,
+                f"is a {type(value).__name__} but another argument is a mapping",
+                argument=name,
                 value=_validate._short_value(value),
                 hint="pass label -> probability mappings for both, or arrays/sequences for both",
             )
@@ -215,7 +234,10 @@ def _from_mappings(named: dict[str, Any]) -> tuple[list[Any], dict[str, np.ndarr
 
 def _is_pandas(value: object) -> bool:
     """A pandas Series or DataFrame, recognised without importing pandas."""
-    return type(value).__module__.partition(".")[0] == "pandas" and type(value).__name__ in ("Series", "DataFrame")
+    return type(value).__module__.partition(".")[0] == "pandas" and type(value).__name__ in (
+        "Series",
+        "DataFrame",
+    )
 
 
 def _from_pandas(named: dict[str, Any], axis: int) -> tuple[list[Any], dict[str, np.ndarray], Any, int]:
@@ -238,10 +260,13 @@ def _from_pandas(named: dict[str, Any], axis: int) -> tuple[list[Any], dict[str,
         elif isinstance(value, pd.Series):
             series[name] = value
         elif isinstance(value, Mapping):
-            series[name] = pd.Series({label: _number(name, label, v) for label, v in value.items()}, dtype=np.float64)
+            series[name] = pd.Series(
+                {label: _number(name, label, v) for label, v in value.items()}, dtype=np.float64
+            )
         else:
             raise _validate.InputTypeError(
-                f"is a {type(value).__name__} but another argument is a pandas object", argument=name,
+                f"is a {type(value).__name__} but another argument is a pandas object",
+                argument=name,
                 value=_validate._short_value(value),
                 hint="pass pandas Series/DataFrames (or label -> probability mappings) for both",
             )
@@ -254,7 +279,8 @@ def _from_pandas(named: dict[str, Any], axis: int) -> tuple[list[Any], dict[str,
             label = labels_of[duplicated.argmax()]
             raise _validate.InputError(
                 f"has the label {label!r} twice; each label needs one probability",
-                argument=name, value=_validate._short_value(label),
+                argument=name,
+                value=_validate._short_value(label),
             )
     labels: Any = None  # a pandas Index, extended argument by argument
     for name in named:
@@ -268,10 +294,13 @@ def _from_pandas(named: dict[str, Any], axis: int) -> tuple[list[Any], dict[str,
             if row_index is None:
                 row_index = frame.index
             elif not frame.index.equals(row_index):
-                if frame.index.has_duplicates or not frame.index.sort_values().equals(row_index.sort_values()):
+                if frame.index.has_duplicates or not frame.index.sort_values().equals(
+                    row_index.sort_values()
+                ):
                     raise _validate.InputError(
                         "has other row labels than the first DataFrame; give both the same rows",
-                        argument=name, value=_validate._short_value(list(frame.index)),
+                        argument=name,
+                        value=_validate._short_value(list(frame.index)),
                     )
                 frame = frame.reindex(index=row_index)
             arrays[name] = _pandas_numbers(name, frame, labels)
@@ -302,14 +331,19 @@ def _pandas_numbers(name: str, value: Any, labels: Any) -> np.ndarray:
 
 def _number(name: str, label: object, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _validate.InputTypeError(f"= {value!r} is not a number", argument=name, index=label,
-                                       value=_validate._short_value(value),
-                                       hint="mapping values must be real numbers")
+        raise _validate.InputTypeError(
+            f"= {value!r} is not a number",
+            argument=name,
+            index=label,
+            value=_validate._short_value(value),
+            hint="mapping values must be real numbers",
+        )
     try:
         return float(value)
     except OverflowError:
-        raise _validate.InputError(_TOO_LARGE, argument=name, index=label, value=_validate._short_value(value),
-                                   hint=_TOO_LARGE_HINT) from None
+        raise _validate.InputError(
+            _TOO_LARGE, argument=name, index=label, value=_validate._short_value(value), hint=_TOO_LARGE_HINT
+        ) from None
 
 
 _TOO_LARGE = "is an integer too large for a float64 (over 1.8e308)"
@@ -324,8 +358,13 @@ def _raise_too_large(name: str, value: object) -> NoReturn:
         try:
             float(entry)
         except OverflowError:
-            raise _validate.InputError(_TOO_LARGE, argument=name, index=tuple(index) or None,
-                                       value=_validate._short_value(entry), hint=_TOO_LARGE_HINT) from None
+            raise _validate.InputError(
+                _TOO_LARGE,
+                argument=name,
+                index=tuple(index) or None,
+                value=_validate._short_value(entry),
+                hint=_TOO_LARGE_HINT,
+            ) from None
         except (TypeError, ValueError):
             continue
     raise _validate.InputError(_TOO_LARGE, argument=name, hint=_TOO_LARGE_HINT)
@@ -339,7 +378,9 @@ def _from_sequence(name: str, value: object) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise _validate.InputTypeError(
             "must be an array, a sequence of numbers or a label -> probability mapping; "
-            f"could not read {_short(value)} as numbers ({error})", argument=name, value=_short(value),
+            f"could not read {_short(value)} as numbers ({error})",
+            argument=name,
+            value=_short(value),
         ) from None
 
 
@@ -349,7 +390,9 @@ def _match_arrays(named: dict[str, Any]) -> dict[str, Any]:
     xp = _array.array_namespace(("array", template))
     # The sequence takes the array's dtype only if that is floating: probabilities beside an
     # integer array of counts must not be truncated to integers.
-    floating = str(template.dtype) == "bfloat16" or xp.isdtype(template.dtype, "real floating")  # ml_dtypes too
+    floating = str(template.dtype) == "bfloat16" or xp.isdtype(
+        template.dtype, "real floating"
+    )  # ml_dtypes too
     dtype = template.dtype if floating else None
     out = {}
     for name, value in named.items():
@@ -378,13 +421,20 @@ def as_float64(x: ArrayLike) -> np.ndarray:
     return np.asarray(_array.to_numpy(x) if _array.is_array(x) else x, dtype=np.float64)
 
 
-def outcome_labels(labels: Sequence[object] | None, found: Sequence[object] | None, k: int, *,
-                   default: Callable[[int], str] = str) -> list[str]:
+def outcome_labels(
+    labels: Sequence[object] | None,
+    found: Sequence[object] | None,
+    k: int,
+    *,
+    default: Callable[[int], str] = str,
+) -> list[str]:
     """Names of ``k`` outcomes: the caller's ``labels`` (one per outcome, checked), else the
     labels the input carried (``found``: a mapping's keys), else ``default(i)`` for each."""
     if labels is None:
         return [str(v) for v in found] if found is not None else [default(i) for i in range(k)]
     names = [str(v) for v in labels]
     if len(names) != k:
-        raise _validate.InputError(f"has {len(names)} labels for {k} outcomes", argument="labels", value=len(names))
+        raise _validate.InputError(
+            f"has {len(names)} labels for {k} outcomes", argument="labels", value=len(names)
+        )
     return names

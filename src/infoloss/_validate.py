@@ -41,8 +41,15 @@ class InfolossError(Exception):
       hint: what to change ("pass normalize=True to rescale counts or weights"), or None.
     """
 
-    def __init__(self, reason: str, *, argument: str | None = None, index: Any = None,
-                 value: Any = None, hint: str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        argument: str | None = None,
+        index: Any = None,
+        value: Any = None,
+        hint: str | None = None,
+    ):
         self.reason = reason
         self.argument = argument
         self.index = index
@@ -115,9 +122,17 @@ LOSS_HINT = (
     "or pass validate=False to skip this check"
 )
 
+
 def check_distribution(
-    xp: Namespace, x: Array, name: str, axis: int, *, normalize: bool, labels: Sequence[object] | None = None,
-    input_dtype: DType = None, hint: str | None = None
+    xp: Namespace,
+    x: Array,
+    name: str,
+    axis: int,
+    *,
+    normalize: bool,
+    labels: Sequence[object] | None = None,
+    input_dtype: DType = None,
+    hint: str | None = None,
 ) -> None:
     """Raise :class:`InputError` unless ``x`` holds distributions along ``axis``.
 
@@ -165,7 +180,10 @@ def check_distribution(
         if bool(xp.any(bad_rows)):
             row = _first_true(bad_rows)
             raise InputError(
-                f"sums to 0 along axis {axis}", argument=name, index=_slice_index(row, axis, x.ndim), value=0.0,
+                f"sums to 0 along axis {axis}",
+                argument=name,
+                index=_slice_index(row, axis, x.ndim),
+                value=0.0,
                 hint="normalize=True cannot rescale an all-zero slice",
             )
         return
@@ -178,7 +196,10 @@ def check_distribution(
         total = (float(_array.to_numpy(slices)[row]) if row else float(_array.to_numpy(slices))) / scale
         raise InputError(
             f"sums to {total!r} along axis {axis}, not 1 (tolerance {tolerance:.2g} for {_dtype_name(dtype)})",
-            argument=name, index=_slice_index(row, axis, x.ndim), value=total, hint=hint,
+            argument=name,
+            index=_slice_index(row, axis, x.ndim),
+            value=total,
+            hint=hint,
         )
 
 
@@ -206,12 +227,18 @@ def check_axis(name: str, shape: tuple[int, ...], axis: Any) -> int:
     """
     _check_axis_type(axis)
     if len(shape) == 0:
-        raise InputError("must have at least one dimension (a distribution), got a scalar", argument=name,
-                         value=tuple(shape))
+        raise InputError(
+            "must have at least one dimension (a distribution), got a scalar",
+            argument=name,
+            value=tuple(shape),
+        )
     axis = check_axis_range(name, shape, axis)
     if shape[axis] == 0:
-        raise InputError(f"has an empty axis {axis} (shape {tuple(shape)}); a distribution needs at least one entry",
-                         argument=name, value=tuple(shape))
+        raise InputError(
+            f"has an empty axis {axis} (shape {tuple(shape)}); a distribution needs at least one entry",
+            argument=name,
+            value=tuple(shape),
+        )
     return axis
 
 
@@ -231,8 +258,11 @@ def check_axis_range(name: str, shape: tuple[int, ...], axis: Any) -> int:
     _check_axis_type(axis)
     ndim = max(len(shape), 1)
     if not -ndim <= axis < ndim:
-        raise InputError(f"={axis} is out of range for {name} with {len(shape)} dimension(s), shape {tuple(shape)}",
-                         argument="axis", value=int(axis))
+        raise InputError(
+            f"={axis} is out of range for {name} with {len(shape)} dimension(s), shape {tuple(shape)}",
+            argument="axis",
+            value=int(axis),
+        )
     return int(axis) % ndim
 
 
@@ -257,7 +287,9 @@ def check_array(name: str, x: Any) -> None:
     """
     if isinstance(x, np.ma.MaskedArray):
         raise InputTypeError(
-            "is a numpy masked array, whose mask infoloss would ignore", argument=name, value="numpy.ma.MaskedArray",
+            "is a numpy masked array, whose mask infoloss would ignore",
+            argument=name,
+            value="numpy.ma.MaskedArray",
             hint=f"pass {name}.filled(0) to count masked entries as 0 (with normalize=True for counts), "
             f"or {name}.compressed() for the kept entries of a 1-d row",
         )
@@ -266,11 +298,19 @@ def check_array(name: str, x: Any) -> None:
     import torch  # x is a torch tensor
 
     if x.layout != torch.strided:
-        raise InputTypeError(f"is a sparse torch tensor (layout {x.layout})", argument=name, value=str(x.layout),
-                             hint=f"pass {name}.to_dense()")
+        raise InputTypeError(
+            f"is a sparse torch tensor (layout {x.layout})",
+            argument=name,
+            value=str(x.layout),
+            hint=f"pass {name}.to_dense()",
+        )
     if x.device.type == "meta":
-        raise InputTypeError("is a torch tensor on the meta device, which has a shape but no values",
-                             argument=name, value="meta", hint="pass a tensor on a real device (cpu, cuda)")
+        raise InputTypeError(
+            "is a torch tensor on the meta device, which has a shape but no values",
+            argument=name,
+            value="meta",
+            hint="pass a tensor on a real device (cpu, cuda)",
+        )
 
 
 def check_same_support(shapes: dict, axis: int) -> None:
@@ -289,9 +329,13 @@ def check_same_support(shapes: dict, axis: int) -> None:
     """
     (name_a, shape_a), (name_b, shape_b) = shapes.items()
     ndim = max(len(shape_a), len(shape_b))
-    lengths = [shape[axis - ndim + len(shape)] if axis >= ndim - len(shape) else None for shape in (shape_a, shape_b)]
+    lengths = [
+        shape[axis - ndim + len(shape)] if axis >= ndim - len(shape) else None for shape in (shape_a, shape_b)
+    ]
     if lengths[0] != lengths[1]:
-        missing = [(name, len(shape)) for name, shape, n in zip(shapes, shapes.values(), lengths) if n is None]
+        missing = [
+            (name, len(shape)) for name, shape, n in zip(shapes, shapes.values(), lengths) if n is None
+        ]
         extra = "".join(f" ({name} has only {k} dimension(s), without that axis)" for name, k in missing)
         raise InputError(
             f"shape mismatch: {name_a} has shape {shape_a} and {name_b} has shape {shape_b}; "
@@ -315,9 +359,17 @@ def check_same_support(shapes: dict, axis: int) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def check_real(name: str, value: object, *, low: float | None = None, high: float | None = None,
-               low_open: bool = False, high_open: bool = False, allow_none: bool = False,
-               meaning: str = "") -> None:
+def check_real(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+    meaning: str = "",
+) -> None:
     """A finite real number (Python or NumPy scalar, not bool) in the stated range.
 
     ``low``/``high`` are the bounds (inclusive unless ``*_open``); ``meaning`` says what the
@@ -331,23 +383,33 @@ def check_real(name: str, value: object, *, low: float | None = None, high: floa
         return f"{_range_text(low, high, low_open, high_open)}{' or None' if allow_none else ''}{extra}"
 
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise InputTypeError(f"must be a real number{described()}, got {name}={value!r}",
-                             argument=name, value=_short_value(value))
+        raise InputTypeError(
+            f"must be a real number{described()}, got {name}={value!r}",
+            argument=name,
+            value=_short_value(value),
+        )
     try:  # every option is used as a float: an int beyond float64's range (2**2000) is refused
         number = float(value)
     except OverflowError:
         number = math.inf
-    ok = -math.inf < number < math.inf  # not math.isfinite: torch.compile(dynamic=True) traces floats symbolically
+    ok = (
+        -math.inf < number < math.inf
+    )  # not math.isfinite: torch.compile(dynamic=True) traces floats symbolically
     if ok and low is not None:
         ok = number > low if low_open else number >= low
     if ok and high is not None:
         ok = number < high if high_open else number <= high
     if not ok:
-        raise InputError(f"must be a finite number{described()}, got {name}={value!r}",
-                         argument=name, value=_short_value(value))
+        raise InputError(
+            f"must be a finite number{described()}, got {name}={value!r}",
+            argument=name,
+            value=_short_value(value),
+        )
 
 
-def check_integer(name: str, value: object, *, low: int | None = None, allow_none: bool = False, meaning: str = "") -> None:
+def check_integer(
+    name: str, value: object, *, low: int | None = None, allow_none: bool = False, meaning: str = ""
+) -> None:
     """A Python or NumPy integer (not bool), at least ``low``."""
     if value is None and allow_none:
         return
@@ -355,18 +417,25 @@ def check_integer(name: str, value: object, *, low: int | None = None, allow_non
     none_text = " or None" if allow_none else ""
     bound = f" >= {low}" if low is not None else ""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise InputTypeError(f"must be an int{bound}{none_text}{extra}, got {name}={value!r}",
-                             argument=name, value=_short_value(value))
+        raise InputTypeError(
+            f"must be an int{bound}{none_text}{extra}, got {name}={value!r}",
+            argument=name,
+            value=_short_value(value),
+        )
     if low is not None and value < low:
-        raise InputError(f"must be an int{bound}{none_text}{extra}, got {name}={value!r}",
-                         argument=name, value=int(value))
+        raise InputError(
+            f"must be an int{bound}{none_text}{extra}, got {name}={value!r}", argument=name, value=int(value)
+        )
 
 
 def check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None:
     """One of ``allowed`` (strings such as reductions and modes)."""
     if not isinstance(value, str) or value not in allowed:
-        raise InputError(f"must be one of {', '.join(map(repr, allowed))}, got {name}={value!r}",
-                         argument=name, value=_short_value(value))
+        raise InputError(
+            f"must be one of {', '.join(map(repr, allowed))}, got {name}={value!r}",
+            argument=name,
+            value=_short_value(value),
+        )
 
 
 def check_temperature(temperature: object) -> None:
@@ -376,8 +445,11 @@ def check_temperature(temperature: object) -> None:
 def check_base(base: object) -> None:
     check_real("base", base, low=0, low_open=True, allow_none=True, meaning="2 gives bits, None nats")
     if base is not None and base == 1:
-        raise InputError("must be a finite number > 0 other than 1 (2 gives bits, None nats), got base=1",
-                         argument="base", value=base)
+        raise InputError(
+            "must be a finite number > 0 other than 1 (2 gives bits, None nats), got base=1",
+            argument="base",
+            value=base,
+        )
 
 
 def check_fraction(name: str, value: object, *, low_open: bool = False, high_open: bool = False) -> None:
@@ -425,8 +497,9 @@ def _raise_bad_entry(x: Array, name: str, labels: Sequence[object] | None) -> No
         what = f"= {value!r} is negative"
     # labels name the entries of a 1-d distribution; rows of 2-d input keep their positions
     where = labels[index[0]] if labels is not None and len(index) == 1 else (index or None)
-    raise InputError(what, argument=name, index=where, value=value,
-                     hint="probabilities must be finite and >= 0")
+    raise InputError(
+        what, argument=name, index=where, value=value, hint="probabilities must be finite and >= 0"
+    )
 
 
 def _entry_name(name: str, index: Any) -> str:
@@ -466,8 +539,9 @@ def check_reduction(reduction: object, allowed: tuple[str, ...] = REDUCTIONS) ->
     check_choice("reduction", reduction, allowed)
 
 
-def check_cross_entropy_options(*, ignore_index: Any = -100, label_smoothing: object = 0.0, z_loss: object = 0.0,
-                                softcap: object = None) -> None:
+def check_cross_entropy_options(
+    *, ignore_index: Any = -100, label_smoothing: object = 0.0, z_loss: object = 0.0, softcap: object = None
+) -> None:
     """The options of every cross-entropy from logits (plain, fused linear, vocabulary-parallel).
 
     ``ignore_index``: an int that fits in int64 (a target can hold no other); ``label_smoothing``
@@ -480,12 +554,22 @@ def check_cross_entropy_options(*, ignore_index: Any = -100, label_smoothing: ob
     """
     check_integer("ignore_index", ignore_index, meaning="a target value that counts for nothing")
     if not _INT64[0] <= ignore_index <= _INT64[1]:
-        raise InputError(f"must be an int in [{_INT64[0]}, {_INT64[1]}] (targets are int64), "
-                         f"got ignore_index={ignore_index!r}", argument="ignore_index", value=_short_value(ignore_index))
+        raise InputError(
+            f"must be an int in [{_INT64[0]}, {_INT64[1]}] (targets are int64), "
+            f"got ignore_index={ignore_index!r}",
+            argument="ignore_index",
+            value=_short_value(ignore_index),
+        )
     check_fraction("label_smoothing", label_smoothing)
     check_real("z_loss", z_loss, low=0, meaning="coefficient of logsumexp**2")
-    check_real("softcap", softcap, low=SOFTCAP_RANGE[0], high=SOFTCAP_RANGE[1], allow_none=True,
-               meaning="logits become softcap * tanh(logits / softcap)")
+    check_real(
+        "softcap",
+        softcap,
+        low=SOFTCAP_RANGE[0],
+        high=SOFTCAP_RANGE[1],
+        allow_none=True,
+        meaning="logits become softcap * tanh(logits / softcap)",
+    )
 
 
 # The range of the distillation temperature and of the soft cap. Below 1e-15, T**2 (the usual
@@ -498,7 +582,9 @@ TEMPERATURE_RANGE = (1e-15, 1e4)
 SOFTCAP_RANGE = (1e-15, 1e15)
 
 
-def check_distillation_options(*, direction: object = "forward", beta: object = None, temperature: object = 1.0) -> None:
+def check_distillation_options(
+    *, direction: object = "forward", beta: object = None, temperature: object = 1.0
+) -> None:
     """``direction`` 'forward' or 'reverse'; ``beta`` in (0, 1) (JS only); ``temperature`` in
     :data:`TEMPERATURE_RANGE`.
 
@@ -509,17 +595,30 @@ def check_distillation_options(*, direction: object = "forward", beta: object = 
     """
     check_choice("direction", direction, ("forward", "reverse"))
     if beta is not None:
-        check_real("beta", beta, low=0, high=1, low_open=True, high_open=True,
-                   meaning="the teacher's share of the mixture")
-    check_real("temperature", temperature, low=TEMPERATURE_RANGE[0], high=TEMPERATURE_RANGE[1],
-               meaning="distillation temperature")
+        check_real(
+            "beta",
+            beta,
+            low=0,
+            high=1,
+            low_open=True,
+            high_open=True,
+            meaning="the teacher's share of the mixture",
+        )
+    check_real(
+        "temperature",
+        temperature,
+        low=TEMPERATURE_RANGE[0],
+        high=TEMPERATURE_RANGE[1],
+        meaning="distillation temperature",
+    )
 
 
 def check_real_dtype(xp: Namespace, x: Array, name: str) -> None:
     """Logits and probabilities must be real numbers (integers are taken as floats), not bools."""
     if xp.isdtype(x.dtype, "bool"):
-        raise InputTypeError("must hold real numbers (logits or probabilities), got dtype bool", argument=name,
-                             value="bool")
+        raise InputTypeError(
+            "must hold real numbers (logits or probabilities), got dtype bool", argument=name, value="bool"
+        )
 
 
 def loss_target_kind(xp: Namespace, input: Array, target: Array, axis: int) -> str:
@@ -534,7 +633,9 @@ def loss_target_kind(xp: Namespace, input: Array, target: Array, axis: int) -> s
         if shape != index_shape:
             raise InputError(
                 f"has shape {shape}, but class-index targets need input's shape without the class axis "
-                f"{axis}: {index_shape} (input has shape {input_shape})", argument="target", value=shape,
+                f"{axis}: {index_shape} (input has shape {input_shape})",
+                argument="target",
+                value=shape,
             )
         return "index"
     if xp.isdtype(target.dtype, "real floating"):
@@ -544,15 +645,25 @@ def loss_target_kind(xp: Namespace, input: Array, target: Array, axis: int) -> s
             raise InputTypeError(
                 f"has shape {shape}, the shape of class indices, but floating dtype {_dtype_name(target.dtype)}; "
                 f"class indices must be integers (e.g. target.long() or target.astype(int)), probability "
-                f"targets need input's shape {input_shape}", argument="target", value=_dtype_name(target.dtype),
+                f"targets need input's shape {input_shape}",
+                argument="target",
+                value=_dtype_name(target.dtype),
             )
-        raise InputError(f"has shape {shape}, but probability targets need input's shape {input_shape}",
-                         argument="target", value=shape)
-    raise InputTypeError(f"must hold integer class indices or floating probabilities, got dtype {target.dtype}",
-                         argument="target", value=_dtype_name(target.dtype))
+        raise InputError(
+            f"has shape {shape}, but probability targets need input's shape {input_shape}",
+            argument="target",
+            value=shape,
+        )
+    raise InputTypeError(
+        f"must hold integer class indices or floating probabilities, got dtype {target.dtype}",
+        argument="target",
+        value=_dtype_name(target.dtype),
+    )
 
 
-def check_class_indices(xp: Namespace, target: Array, n_classes: int, ignore_index: int, keep: Array | None = None) -> None:
+def check_class_indices(
+    xp: Namespace, target: Array, n_classes: int, ignore_index: int, keep: Array | None = None
+) -> None:
     """Every kept target is a class index in [0, n_classes) or ``ignore_index``.
 
     The same condition as PyTorch's ``cross_entropy`` (``0 <= target < C``), with the position
@@ -566,16 +677,28 @@ def check_class_indices(xp: Namespace, target: Array, n_classes: int, ignore_ind
         value = int(_array.to_numpy(target)[position])
         raise InputError(
             f"= {value} is not a class index for {n_classes} classes (in [0, {n_classes})) nor "
-            f"ignore_index={ignore_index}", argument="target", index=position or None, value=value,
+            f"ignore_index={ignore_index}",
+            argument="target",
+            index=position or None,
+            value=value,
             hint="pass class indices in range, or ignore_index for elements that count for nothing",
         )
 
 
-def check_probability_targets(xp: Namespace, target: Array, axis: int, *, name: str = "target", keep: Array | None = None,
-                              input_dtype: DType = None) -> None:
+def check_probability_targets(
+    xp: Namespace,
+    target: Array,
+    axis: int,
+    *,
+    name: str = "target",
+    keep: Array | None = None,
+    input_dtype: DType = None,
+) -> None:
     """Probability targets are distributions along ``axis`` (``keep``: only those rows)."""
     if keep is not None:  # padding rows may hold anything (masked out)
-        target = xp.where(xp.expand_dims(keep, axis=axis), target, xp.full_like(target, 1 / target.shape[axis]))
+        target = xp.where(
+            xp.expand_dims(keep, axis=axis), target, xp.full_like(target, 1 / target.shape[axis])
+        )
     check_distribution(xp, target, name, axis, normalize=False, input_dtype=input_dtype, hint=LOSS_HINT)
 
 
@@ -585,8 +708,13 @@ def check_non_negative(xp: Namespace, x: Array, name: str) -> None:
         values = _array.to_numpy(x)
         position = tuple(int(i) for i in np.argwhere(~(np.isfinite(values) & (values >= 0)))[0])
         value = float(values[position])
-        raise InputError(f"= {value!r}; {name} entries must be finite and >= 0", argument=name,
-                         index=position or None, value=value, hint="or pass validate=False to skip this check")
+        raise InputError(
+            f"= {value!r}; {name} entries must be finite and >= 0",
+            argument=name,
+            index=position or None,
+            value=value,
+            hint="or pass validate=False to skip this check",
+        )
 
 
 def check_in_unit_interval(xp: Namespace, x: Array, name: str) -> None:
@@ -595,8 +723,13 @@ def check_in_unit_interval(xp: Namespace, x: Array, name: str) -> None:
         values = _array.to_numpy(x)
         position = tuple(int(i) for i in np.argwhere(~((values >= 0) & (values <= 1)))[0])
         value = float(values[position])
-        raise InputError(f"= {value!r}; {name} must hold probabilities in [0, 1]", argument=name,
-                         index=position or None, value=value, hint="or pass validate=False to skip this check")
+        raise InputError(
+            f"= {value!r}; {name} must hold probabilities in [0, 1]",
+            argument=name,
+            index=position or None,
+            value=value,
+            hint="or pass validate=False to skip this check",
+        )
 
 
 def check_not_nan(xp: Namespace, x: Array, name: str) -> None:
@@ -608,25 +741,38 @@ def check_not_nan(xp: Namespace, x: Array, name: str) -> None:
 def check_not_empty(shape: tuple, name: str = "input") -> None:
     """A 'mean' over no elements is undefined: empty input is an error, as for the measures."""
     if math.prod(shape) == 0:
-        raise InputError(f"is empty (shape {tuple(shape)}); a 'mean' over no elements is undefined",
-                         argument=name, value=tuple(shape), hint="pass reduction='sum' to get 0")
+        raise InputError(
+            f"is empty (shape {tuple(shape)}); a 'mean' over no elements is undefined",
+            argument=name,
+            value=tuple(shape),
+            hint="pass reduction='sum' to get 0",
+        )
 
 
 def check_loss_mask(xp: Namespace, mask: Array, shape: tuple[int, ...], name: str = "mask") -> None:
     """A boolean array with the per-element loss shape (input's shape without the class axis)."""
     if not xp.isdtype(mask.dtype, "bool"):
-        raise InputTypeError(f"must be a boolean array (True = keep), got dtype {_dtype_name(mask.dtype)}",
-                             argument=name, value=_dtype_name(mask.dtype))
+        raise InputTypeError(
+            f"must be a boolean array (True = keep), got dtype {_dtype_name(mask.dtype)}",
+            argument=name,
+            value=_dtype_name(mask.dtype),
+        )
     if tuple(mask.shape) != tuple(shape):
-        raise InputError(f"must have the shape of the per-element loss {tuple(shape)} (input's shape without "
-                         f"the class axis); got shape {tuple(mask.shape)}", argument=name, value=tuple(mask.shape))
+        raise InputError(
+            f"must have the shape of the per-element loss {tuple(shape)} (input's shape without "
+            f"the class axis); got shape {tuple(mask.shape)}",
+            argument=name,
+            value=tuple(mask.shape),
+        )
 
 
 def check_same_shape(names: tuple, shapes: tuple) -> None:
     (name_a, name_b), (shape_a, shape_b) = names, (tuple(shapes[0]), tuple(shapes[1]))
     if shape_a != shape_b:
-        raise InputError(f"{name_a} and {name_b} need the same shape; got {name_a} {shape_a} and {name_b} {shape_b}",
-                         value=(shape_a, shape_b))
+        raise InputError(
+            f"{name_a} and {name_b} need the same shape; got {name_a} {shape_a} and {name_b} {shape_b}",
+            value=(shape_a, shape_b),
+        )
 
 
 # The fused PyTorch losses (infoloss.nn.functional): tensors of one float dtype and device.
@@ -636,15 +782,23 @@ _FLOAT_TENSOR_DTYPES = ("float32", "float64", "bfloat16", "float16")
 
 def check_float_tensor(name: str, x: Array) -> None:
     if not _array.is_torch_array(x):
-        raise InputTypeError(f"must be a torch.Tensor, got {type(x).__name__}", argument=name,
-                             value=type(x).__name__)
+        raise InputTypeError(
+            f"must be a torch.Tensor, got {type(x).__name__}", argument=name, value=type(x).__name__
+        )
     if _dtype_name(x.dtype) not in _FLOAT_TENSOR_DTYPES:
-        raise InputTypeError(f"must be float32, float64, bfloat16 or float16, got {name}.dtype={x.dtype}",
-                             argument=name, value=_dtype_name(x.dtype))
+        raise InputTypeError(
+            f"must be float32, float64, bfloat16 or float16, got {name}.dtype={x.dtype}",
+            argument=name,
+            value=_dtype_name(x.dtype),
+        )
 
 
-def check_linear(hidden: Array, weight: Array, bias: Array | None,
-                 names: tuple[str, str, str] = ("hidden", "weight", "bias")) -> int:
+def check_linear(
+    hidden: Array,
+    weight: Array,
+    bias: Array | None,
+    names: tuple[str, str, str] = ("hidden", "weight", "bias"),
+) -> int:
     """Shapes, dtypes and devices of ``hidden`` (..., D), ``weight`` (V, D), ``bias`` (V,); returns V.
 
     D = 0 is accepted (the logits are the bias, or 0); V = 0 is an error (no class to predict).
@@ -655,55 +809,88 @@ def check_linear(hidden: Array, weight: Array, bias: Array | None,
     if hidden.ndim < 1:
         raise InputError("must have shape (..., D), got a 0-d tensor", argument=hidden_name, value=())
     if weight.ndim != 2:
-        raise InputError(f"must have shape (V, D), got shape {tuple(weight.shape)}", argument=weight_name,
-                         value=tuple(weight.shape))
+        raise InputError(
+            f"must have shape (V, D), got shape {tuple(weight.shape)}",
+            argument=weight_name,
+            value=tuple(weight.shape),
+        )
     if weight.shape[0] == 0:
-        raise InputError(f"has no rows (shape {tuple(weight.shape)}): a loss needs at least one class (V >= 1)",
-                         argument=weight_name, value=tuple(weight.shape))
+        raise InputError(
+            f"has no rows (shape {tuple(weight.shape)}): a loss needs at least one class (V >= 1)",
+            argument=weight_name,
+            value=tuple(weight.shape),
+        )
     if hidden.shape[-1] != weight.shape[1]:
         raise InputError(
             f"hidden size mismatch: {hidden_name} has shape {tuple(hidden.shape)} (D={hidden.shape[-1]}) but "
             f"{weight_name} has shape {tuple(weight.shape)} (D={weight.shape[1]}); {weight_name} must be (V, D)",
-            argument=weight_name, value=tuple(weight.shape),
+            argument=weight_name,
+            value=tuple(weight.shape),
         )
     if hidden.dtype != weight.dtype:
-        raise InputTypeError(f"{hidden_name}.dtype={hidden.dtype} and {weight_name}.dtype={weight.dtype} must match",
-                             argument=weight_name, value=_dtype_name(weight.dtype))
+        raise InputTypeError(
+            f"{hidden_name}.dtype={hidden.dtype} and {weight_name}.dtype={weight.dtype} must match",
+            argument=weight_name,
+            value=_dtype_name(weight.dtype),
+        )
     if hidden.device != weight.device:
-        raise InputError(f"is on {weight.device} and {hidden_name} on {hidden.device}; use one device",
-                         argument=weight_name, value=str(weight.device))
+        raise InputError(
+            f"is on {weight.device} and {hidden_name} on {hidden.device}; use one device",
+            argument=weight_name,
+            value=str(weight.device),
+        )
     if bias is not None:
         check_float_tensor(bias_name, bias)
         if tuple(bias.shape) != (weight.shape[0],):
-            raise InputError(f"must have shape ({weight.shape[0]},) to match {weight_name} {tuple(weight.shape)}, "
-                             f"got {tuple(bias.shape)}", argument=bias_name, value=tuple(bias.shape))
+            raise InputError(
+                f"must have shape ({weight.shape[0]},) to match {weight_name} {tuple(weight.shape)}, "
+                f"got {tuple(bias.shape)}",
+                argument=bias_name,
+                value=tuple(bias.shape),
+            )
         if bias.dtype != weight.dtype or bias.device != weight.device:
-            raise InputTypeError(f"must have {weight_name}'s dtype and device ({weight.dtype}, {weight.device})",
-                                 argument=bias_name, value=_dtype_name(bias.dtype))
+            raise InputTypeError(
+                f"must have {weight_name}'s dtype and device ({weight.dtype}, {weight.device})",
+                argument=bias_name,
+                value=_dtype_name(bias.dtype),
+            )
     return int(weight.shape[0])
 
 
-def check_index_target_tensor(target: Array, hidden: Array, vocab: int | None, ignore_index: int, *,
-                              hidden_name: str = "hidden") -> None:
+def check_index_target_tensor(
+    target: Array, hidden: Array, vocab: int | None, ignore_index: int, *, hidden_name: str = "hidden"
+) -> None:
     """Integer class indices of shape ``hidden.shape[:-1]``, each in [0, vocab) or ``ignore_index``.
 
     ``vocab`` None skips the range (checked later, where the size is known); the range check
     reads values, so it is skipped under ``torch.compile`` tracing.
     """
     if not _array.is_torch_array(target):
-        raise InputTypeError(f"must be a torch.Tensor of class indices, got {type(target).__name__}",
-                             argument="target", value=type(target).__name__)
+        raise InputTypeError(
+            f"must be a torch.Tensor of class indices, got {type(target).__name__}",
+            argument="target",
+            value=type(target).__name__,
+        )
     if target.dtype.is_floating_point or target.dtype.is_complex or _dtype_name(target.dtype) == "bool":
-        raise InputTypeError(f"must hold integer class indices (e.g. torch.long), got target.dtype={target.dtype}; "
-                             "soft (probability) targets are not supported by the fused loss",
-                             argument="target", value=_dtype_name(target.dtype))
+        raise InputTypeError(
+            f"must hold integer class indices (e.g. torch.long), got target.dtype={target.dtype}; "
+            "soft (probability) targets are not supported by the fused loss",
+            argument="target",
+            value=_dtype_name(target.dtype),
+        )
     if tuple(target.shape) != tuple(hidden.shape[:-1]):
-        raise InputError(f"has shape {tuple(target.shape)} but must have shape {tuple(hidden.shape[:-1])} "
-                         f"({hidden_name}'s shape {tuple(hidden.shape)} without the last axis)",
-                         argument="target", value=tuple(target.shape))
+        raise InputError(
+            f"has shape {tuple(target.shape)} but must have shape {tuple(hidden.shape[:-1])} "
+            f"({hidden_name}'s shape {tuple(hidden.shape)} without the last axis)",
+            argument="target",
+            value=tuple(target.shape),
+        )
     if target.device != hidden.device:
-        raise InputError(f"is on {target.device} but {hidden_name} on {hidden.device}", argument="target",
-                         value=str(target.device))
+        raise InputError(
+            f"is on {target.device} but {hidden_name} on {hidden.device}",
+            argument="target",
+            value=str(target.device),
+        )
     if vocab is not None and target.numel() and not _array.is_tracing(target):
         import torch
 
@@ -712,8 +899,18 @@ def check_index_target_tensor(target: Array, hidden: Array, vocab: int | None, i
 
 def check_token_mask(mask: Array, shape: tuple[int, ...]) -> None:
     """The fused distillation's mask: a boolean tensor with the tokens' shape."""
-    if not _array.is_torch_array(mask) or tuple(mask.shape) != tuple(shape) or _dtype_name(mask.dtype) != "bool":
-        what = (f"{mask.dtype} of shape {tuple(mask.shape)}" if _array.is_torch_array(mask)
-                else type(mask).__name__)
-        raise InputError(f"must be a boolean tensor of shape {tuple(shape)}, got {what}", argument="mask",
-                         value=_short_value(what))
+    if (
+        not _array.is_torch_array(mask)
+        or tuple(mask.shape) != tuple(shape)
+        or _dtype_name(mask.dtype) != "bool"
+    ):
+        what = (
+            f"{mask.dtype} of shape {tuple(mask.shape)}"
+            if _array.is_torch_array(mask)
+            else type(mask).__name__
+        )
+        raise InputError(
+            f"must be a boolean tensor of shape {tuple(shape)}, got {what}",
+            argument="mask",
+            value=_short_value(what),
+        )

@@ -44,8 +44,20 @@ from ._typing import ArrayLike
 from .measures import cross_entropy, decompose, entropy, kl_divergence
 from .special import log_softmax, softmax
 
-__all__ = ["EXAMPLES", "Example", "Claim", "Check", "Preset", "check_all", "presets", "topics",
-           "PRINTED", "EXACT", "IDENTITY", "CONDITION"]
+__all__ = [
+    "EXAMPLES",
+    "Example",
+    "Claim",
+    "Check",
+    "Preset",
+    "check_all",
+    "presets",
+    "topics",
+    "PRINTED",
+    "EXACT",
+    "IDENTITY",
+    "CONDITION",
+]
 
 # How closely a computed value must meet what the text says (Claim.precision):
 PRINTED = "as printed"  # each figure to half a unit of its last printed digit
@@ -224,8 +236,10 @@ def _kl_loss_example() -> Example:
         return kl_divergence(p, q), cross_entropy(p, q) + float(np.sum(np.asarray(p) * np.log(p)))
 
     def gap_is_entropy(p: Sequence[float], models: Sequence[Sequence[float]]) -> Any:
-        gaps = [float(cross_entropy(p, softmax(np.asarray(z))) - kl_divergence(p, softmax(np.asarray(z))))
-                for z in models]
+        gaps = [
+            float(cross_entropy(p, softmax(np.asarray(z))) - kl_divergence(p, softmax(np.asarray(z))))
+            for z in models
+        ]
         return gaps, [float(entropy(p))] * len(models)
 
     def same_gradients(p: ArrayLike, z: ArrayLike) -> Any:
@@ -235,8 +249,10 @@ def _kl_loss_example() -> Example:
         analytic = softmax(z) - np.asarray(p)  # d CE / d z for softmax outputs
         gap = float(np.max(np.abs(grad_kl - grad_ce)))
         holds = gap < 1e-8 and float(np.max(np.abs(grad_kl - analytic))) < 1e-6
-        return holds, (f"grad KL {_short(grad_kl)}, grad CE {_short(grad_ce)}, softmax(z)-p {_short(analytic)}; "
-                       f"max |grad KL - grad CE| = {gap:.1g}")
+        return holds, (
+            f"grad KL {_short(grad_kl)}, grad CE {_short(grad_ce)}, softmax(z)-p {_short(analytic)}; "
+            f"max |grad KL - grad CE| = {gap:.1g}"
+        )
 
     def soft_targets_vary(targets: Sequence[Sequence[float]]) -> Any:
         h = entropy(np.asarray(targets))
@@ -244,42 +260,83 @@ def _kl_loss_example() -> Example:
 
     def relative_to_difficulty(easy: Sequence[float], hard: Sequence[float]) -> Any:
         parts = {"easy": decompose(easy, easy), "hard": decompose(hard, hard)}
-        holds = (parts["easy"].kl_divergence == 0 == parts["hard"].kl_divergence
-                 and parts["hard"].cross_entropy > parts["easy"].cross_entropy)
-        return holds, "; ".join(f"{name}: CE {float(d.cross_entropy):.4f}, KL {float(d.kl_divergence)}"
-                                for name, d in parts.items())
+        holds = (
+            parts["easy"].kl_divergence == 0 == parts["hard"].kl_divergence
+            and parts["hard"].cross_entropy > parts["easy"].cross_entropy
+        )
+        return holds, "; ".join(
+            f"{name}: CE {float(d.cross_entropy):.4f}, KL {float(d.kl_divergence)}"
+            for name, d in parts.items()
+        )
 
     one_hot = np.eye(3)[[0, 2, 1, 1]].tolist()
     smoothed = (0.9 * np.eye(3)[[0, 2]] + 0.1 / 3).tolist()
     claims = (
-        Claim("KL loss = cross-entropy + the targets' negative entropy sum p log p",
-              {"p": VOTES, "z": LOGITS}, "D(p||q) = H(p,q) + sum p log p", IDENTITY,
-              "kl_divergence(p, softmax(z)); cross_entropy(p, softmax(z)) + (p*log p).sum()",
-              negative_entropy_term),
-        Claim("That term depends only on the targets: CE - KL = H(p) for every model",
-              {"p": VOTES, "models": [LOGITS, [0.0, 0.0, 0.0], [-1.0, 3.0, 0.2]]},
-              "H(p,q) - D(p||q) = H(p), 3 models", IDENTITY,
-              "cross_entropy(p, q_m) - kl_divergence(p, q_m) vs entropy(p)", gap_is_entropy),
-        Claim("Its gradient is zero: gradient descent on KL and on CE takes identical steps",
-              {"p": VOTES, "z": LOGITS}, "grad_z KL = grad_z CE", CONDITION,
-              "central finite differences of kl_divergence/cross_entropy(p, softmax(z)) in z", same_gradients),
-        Claim("With one-hot targets the term is 0 for every sample", {"targets": one_hot}, "0, 0, 0, 0", EXACT,
-              "entropy(one_hot_rows)", lambda targets: entropy(np.asarray(targets))),
-        Claim("It varies only with soft targets (label smoothing, votes)", {"targets": [*smoothed, VOTES]},
-              "H(soft targets) > 0, differs per sample", CONDITION, "entropy(smoothed_and_voted_rows)",
-              soft_targets_vary),
-        Claim("As a metric KL scores a model relative to the data's difficulty: a perfect model "
-              "has KL 0 on easy and hard data alike, its CE is the data's entropy",
-              {"easy": [0.9, 0.05, 0.05], "hard": [0.4, 0.3, 0.3]}, "KL = 0 both; CE(hard) > CE(easy)",
-              CONDITION, "decompose(targets, targets)", relative_to_difficulty),
+        Claim(
+            "KL loss = cross-entropy + the targets' negative entropy sum p log p",
+            {"p": VOTES, "z": LOGITS},
+            "D(p||q) = H(p,q) + sum p log p",
+            IDENTITY,
+            "kl_divergence(p, softmax(z)); cross_entropy(p, softmax(z)) + (p*log p).sum()",
+            negative_entropy_term,
+        ),
+        Claim(
+            "That term depends only on the targets: CE - KL = H(p) for every model",
+            {"p": VOTES, "models": [LOGITS, [0.0, 0.0, 0.0], [-1.0, 3.0, 0.2]]},
+            "H(p,q) - D(p||q) = H(p), 3 models",
+            IDENTITY,
+            "cross_entropy(p, q_m) - kl_divergence(p, q_m) vs entropy(p)",
+            gap_is_entropy,
+        ),
+        Claim(
+            "Its gradient is zero: gradient descent on KL and on CE takes identical steps",
+            {"p": VOTES, "z": LOGITS},
+            "grad_z KL = grad_z CE",
+            CONDITION,
+            "central finite differences of kl_divergence/cross_entropy(p, softmax(z)) in z",
+            same_gradients,
+        ),
+        Claim(
+            "With one-hot targets the term is 0 for every sample",
+            {"targets": one_hot},
+            "0, 0, 0, 0",
+            EXACT,
+            "entropy(one_hot_rows)",
+            lambda targets: entropy(np.asarray(targets)),
+        ),
+        Claim(
+            "It varies only with soft targets (label smoothing, votes)",
+            {"targets": [*smoothed, VOTES]},
+            "H(soft targets) > 0, differs per sample",
+            CONDITION,
+            "entropy(smoothed_and_voted_rows)",
+            soft_targets_vary,
+        ),
+        Claim(
+            "As a metric KL scores a model relative to the data's difficulty: a perfect model "
+            "has KL 0 on easy and hard data alike, its CE is the data's entropy",
+            {"easy": [0.9, 0.05, 0.05], "hard": [0.4, 0.3, 0.3]},
+            "KL = 0 both; CE(hard) > CE(easy)",
+            CONDITION,
+            "decompose(targets, targets)",
+            relative_to_difficulty,
+        ),
     )
     return Example(
-        "kl-loss", "Why does a KL-divergence loss 'add a negative entropy'?",
+        "kl-loss",
+        "Why does a KL-divergence loss 'add a negative entropy'?",
         "a Q&A thread on a course forum: soft targets from three annotators' votes against a softmax output",
         f"Soft targets p = {_short(VOTES)}, logits z = {_short(LOGITS)}, q = softmax(z).",
         claims,
-        (Preset("votes", "Soft targets: three annotators' votes (.7, .2, .1) against softmax(2, .5, -1)",
-                p=tuple(VOTES), logits=tuple(LOGITS), unit="nats"),),
+        (
+            Preset(
+                "votes",
+                "Soft targets: three annotators' votes (.7, .2, .1) against softmax(2, .5, -1)",
+                p=tuple(VOTES),
+                logits=tuple(LOGITS),
+                unit="nats",
+            ),
+        ),
     )
 
 
@@ -289,9 +346,11 @@ def _weather_example() -> Example:
 
     def good_close_poor_far(p: Sequence[float], good: Sequence[float], poor: Sequence[float]) -> Any:
         holds = 0 < kl_divergence(p, good) < kl_divergence(p, poor)
-        return holds, (f"H(p) {entropy(p):.4f}; good q: H(p,q) {cross_entropy(p, good):.4f}, "
-                       f"KL {kl_divergence(p, good):.4f}; uniform q: H(p,q) {cross_entropy(p, poor):.4f}, "
-                       f"KL {kl_divergence(p, poor):.4f}")
+        return holds, (
+            f"H(p) {entropy(p):.4f}; good q: H(p,q) {cross_entropy(p, good):.4f}, "
+            f"KL {kl_divergence(p, good):.4f}; uniform q: H(p,q) {cross_entropy(p, poor):.4f}, "
+            f"KL {kl_divergence(p, poor):.4f}"
+        )
 
     def same_ranking(p: Sequence[float], models: Sequence[Sequence[float]]) -> Any:
         by_kl = np.argsort([kl_divergence(p, m) for m in models])
@@ -299,33 +358,90 @@ def _weather_example() -> Example:
         return bool(np.array_equal(by_kl, by_ce)), f"order by KL {by_kl.tolist()}, by CE {by_ce.tolist()}"
 
     claims = (
-        Claim("The weather distribution's entropy, from a Python dict", {"p": WEATHER}, "1.1055291211185652",
-              PRINTED, "entropy({'rain': .14, 'snow': .37, 'sleet': .03, 'hail': .46})",
-              lambda p: entropy(p), unit="nats"),
-        Claim("The same in bits", {"p": WEATHER}, "1.5949", PRINTED, "entropy(p, base=2)",
-              lambda p: entropy(p, base=2), unit="bits"),
-        Claim("A coin that always lands heads has entropy 0", {"p": [1.0, 0.0]}, "0", EXACT, "entropy([1, 0])",
-              lambda p: entropy(p)),
-        Claim("A good classifier has H(p,q) close to H(p); the gap is KL >= 0",
-              {"p": p, "good": good, "poor": poor}, "KL(good) small, KL(poor) larger, both > 0", CONDITION,
-              "cross_entropy(p, q), kl_divergence(p, q)", good_close_poor_far),
-        Claim("KL is zero when p = q", {"p": WEATHER}, "0", EXACT, "kl_divergence(p, p)",
-              lambda p: kl_divergence(p, p)),
-        Claim("H(p) is constant in the model, so minimising KL = minimising CE",
-              {"p": p, "models": [good, poor, [0.1, 0.4, 0.1, 0.4], [0.4, 0.3, 0.2, 0.1], [0.14, 0.36, 0.04, 0.46]]},
-              "same ranking of 5 models", CONDITION, "argsort of kl_divergence(p, q_m) and of cross_entropy(p, q_m)",
-              same_ranking),
+        Claim(
+            "The weather distribution's entropy, from a Python dict",
+            {"p": WEATHER},
+            "1.1055291211185652",
+            PRINTED,
+            "entropy({'rain': .14, 'snow': .37, 'sleet': .03, 'hail': .46})",
+            lambda p: entropy(p),
+            unit="nats",
+        ),
+        Claim(
+            "The same in bits",
+            {"p": WEATHER},
+            "1.5949",
+            PRINTED,
+            "entropy(p, base=2)",
+            lambda p: entropy(p, base=2),
+            unit="bits",
+        ),
+        Claim(
+            "A coin that always lands heads has entropy 0",
+            {"p": [1.0, 0.0]},
+            "0",
+            EXACT,
+            "entropy([1, 0])",
+            lambda p: entropy(p),
+        ),
+        Claim(
+            "A good classifier has H(p,q) close to H(p); the gap is KL >= 0",
+            {"p": p, "good": good, "poor": poor},
+            "KL(good) small, KL(poor) larger, both > 0",
+            CONDITION,
+            "cross_entropy(p, q), kl_divergence(p, q)",
+            good_close_poor_far,
+        ),
+        Claim(
+            "KL is zero when p = q",
+            {"p": WEATHER},
+            "0",
+            EXACT,
+            "kl_divergence(p, p)",
+            lambda p: kl_divergence(p, p),
+        ),
+        Claim(
+            "H(p) is constant in the model, so minimising KL = minimising CE",
+            {
+                "p": p,
+                "models": [good, poor, [0.1, 0.4, 0.1, 0.4], [0.4, 0.3, 0.2, 0.1], [0.14, 0.36, 0.04, 0.46]],
+            },
+            "same ranking of 5 models",
+            CONDITION,
+            "argsort of kl_divergence(p, q_m) and of cross_entropy(p, q_m)",
+            same_ranking,
+        ),
     )
     labels = tuple(WEATHER)
     return Example(
-        "weather", "Cross-entropy and KL divergence",
+        "weather",
+        "Cross-entropy and KL divergence",
         "a blog post on cross-entropy and KL divergence: a weather forecast of rain, snow, sleet and hail",
         "p = {rain: .14, snow: .37, sleet: .03, hail: .46}, the true weather distribution.",
         claims,
-        (Preset("weather-good", "Weather: a good forecaster (H(p,q) close to H(p))", tuple(p), tuple(good), labels),
-         Preset("weather-uniform", "Weather: a forecaster who knows nothing (q uniform)", tuple(p), tuple(poor),
-                labels),
-         Preset("coin-heads", "A coin that always lands heads: entropy 0", (1.0, 0.0), (0.5, 0.5), ("heads", "tails"))),
+        (
+            Preset(
+                "weather-good",
+                "Weather: a good forecaster (H(p,q) close to H(p))",
+                tuple(p),
+                tuple(good),
+                labels,
+            ),
+            Preset(
+                "weather-uniform",
+                "Weather: a forecaster who knows nothing (q uniform)",
+                tuple(p),
+                tuple(poor),
+                labels,
+            ),
+            Preset(
+                "coin-heads",
+                "A coin that always lands heads: entropy 0",
+                (1.0, 0.0),
+                (0.5, 0.5),
+                ("heads", "tails"),
+            ),
+        ),
     )
 
 
@@ -335,7 +451,10 @@ def _coding_example() -> Example:
         uniform = np.full(outcomes, 1 / outcomes)
         largest, top = float(np.max(entropy(rows, base=2))), float(entropy(uniform, base=2))
         holds = largest < top and math.isclose(top, math.log2(outcomes), rel_tol=IDENTITY_RTOL)
-        return holds, f"max over {samples} random {outcomes}-outcome p: {largest:.4f} bits; uniform: {top!r} bits"
+        return (
+            holds,
+            f"max over {samples} random {outcomes}-outcome p: {largest:.4f} bits; uniform: {top!r} bits",
+        )
 
     def own_code(p: Sequence[float]) -> Any:
         return coding.expected_length(coding.huffman_code(p), p)
@@ -346,42 +465,102 @@ def _coding_example() -> Example:
     digit_logits = [0.1, -1.2, 0.3, 0.8, -0.5, 0.0, -2.0, 3.1, 0.4, -0.3]
     seven = np.eye(10)[7].tolist()  # the ground truth "7" of a handwritten digit, one-hot
     claims = (
-        Claim("A fair coin has 1 bit of entropy", {"p": [0.5, 0.5]}, "1", EXACT, "entropy([.5, .5], base=2)",
-              lambda p: entropy(p, base=2), unit="bit"),
-        Claim("A uniform distribution has the maximum entropy", {"outcomes": 4, "samples": 2000},
-              "H(any p) <= H(uniform) = log2 4 = 2 bits", CONDITION,
-              "entropy(dirichlet_rows, base=2), entropy(uniform, base=2)", uniform_is_largest),
-        Claim("A handwritten digit's one-hot ground truth P has entropy 0", {"p": seven}, "0", EXACT,
-              "entropy(one_hot_7)", lambda p: entropy(p)),
-        Claim("So KL(P||Q), cross-entropy minus entropy, is the cross-entropy itself",
-              {"p": seven, "z": digit_logits}, "D(P||Q) = H(P,Q) - H(P) = H(P,Q)", IDENTITY,
-              "kl_divergence(P, softmax(z)), cross_entropy(P, softmax(z))",
-              lambda p, z: (kl_divergence(p, softmax(np.asarray(z))), cross_entropy(p, softmax(np.asarray(z))))),
-        Claim("The Huffman code for p = (1/2, 1/4, 1/8, 1/8) averages", {"p": DYADIC_P}, "1.75", PRINTED,
-              "coding.expected_length(coding.huffman_code(p), p)", own_code, unit="bits/symbol"),
-        Claim("No code does better: the optimal average length is the entropy", {"p": DYADIC_P},
-              "L(Huffman) = H(p) in bits", IDENTITY, "expected_length(huffman_code(p), p) vs entropy(p, base=2)",
-              lambda p: (own_code(p), entropy(p, base=2))),
-        Claim("Cross-entropy = average length of p's messages coded with the codebook built for q",
-              {"p": DYADIC_P, "q": DYADIC_Q}, "L(q's code under p) = H(p,q), q = (1/8, 1/8, 1/4, 1/2)", IDENTITY,
-              "expected_length(huffman_code(q), p) vs cross_entropy(p, q, base=2)",
-              lambda p, q: (cross_code(p, q), cross_entropy(p, q, base=2))),
-        Claim("KL is the excess over the optimum H(p)", {"p": DYADIC_P, "q": DYADIC_Q},
-              "L(q's code) - L(p's code) = D(p||q)", IDENTITY, "kl_divergence(p, q, base=2)",
-              lambda p, q: (cross_code(p, q) - own_code(p), kl_divergence(p, q, base=2))),
+        Claim(
+            "A fair coin has 1 bit of entropy",
+            {"p": [0.5, 0.5]},
+            "1",
+            EXACT,
+            "entropy([.5, .5], base=2)",
+            lambda p: entropy(p, base=2),
+            unit="bit",
+        ),
+        Claim(
+            "A uniform distribution has the maximum entropy",
+            {"outcomes": 4, "samples": 2000},
+            "H(any p) <= H(uniform) = log2 4 = 2 bits",
+            CONDITION,
+            "entropy(dirichlet_rows, base=2), entropy(uniform, base=2)",
+            uniform_is_largest,
+        ),
+        Claim(
+            "A handwritten digit's one-hot ground truth P has entropy 0",
+            {"p": seven},
+            "0",
+            EXACT,
+            "entropy(one_hot_7)",
+            lambda p: entropy(p),
+        ),
+        Claim(
+            "So KL(P||Q), cross-entropy minus entropy, is the cross-entropy itself",
+            {"p": seven, "z": digit_logits},
+            "D(P||Q) = H(P,Q) - H(P) = H(P,Q)",
+            IDENTITY,
+            "kl_divergence(P, softmax(z)), cross_entropy(P, softmax(z))",
+            lambda p, z: (kl_divergence(p, softmax(np.asarray(z))), cross_entropy(p, softmax(np.asarray(z)))),
+        ),
+        Claim(
+            "The Huffman code for p = (1/2, 1/4, 1/8, 1/8) averages",
+            {"p": DYADIC_P},
+            "1.75",
+            PRINTED,
+            "coding.expected_length(coding.huffman_code(p), p)",
+            own_code,
+            unit="bits/symbol",
+        ),
+        Claim(
+            "No code does better: the optimal average length is the entropy",
+            {"p": DYADIC_P},
+            "L(Huffman) = H(p) in bits",
+            IDENTITY,
+            "expected_length(huffman_code(p), p) vs entropy(p, base=2)",
+            lambda p: (own_code(p), entropy(p, base=2)),
+        ),
+        Claim(
+            "Cross-entropy = average length of p's messages coded with the codebook built for q",
+            {"p": DYADIC_P, "q": DYADIC_Q},
+            "L(q's code under p) = H(p,q), q = (1/8, 1/8, 1/4, 1/2)",
+            IDENTITY,
+            "expected_length(huffman_code(q), p) vs cross_entropy(p, q, base=2)",
+            lambda p, q: (cross_code(p, q), cross_entropy(p, q, base=2)),
+        ),
+        Claim(
+            "KL is the excess over the optimum H(p)",
+            {"p": DYADIC_P, "q": DYADIC_Q},
+            "L(q's code) - L(p's code) = D(p||q)",
+            IDENTITY,
+            "kl_divergence(p, q, base=2)",
+            lambda p, q: (cross_code(p, q) - own_code(p), kl_divergence(p, q, base=2)),
+        ),
     )
     return Example(
-        "coding", "Entropy from the deep-learning point of view",
+        "coding",
+        "Entropy from the deep-learning point of view",
         "a blog post on entropy for deep learning: disorder, a classifier of handwritten digits, and Huffman codes",
         "Disorder, a one-hot digit label against a softmax prediction, and the coding view.",
         claims,
-        (Preset("huffman",
+        (
+            Preset(
+                "huffman",
                 "Huffman code of 1.75 bits: p = (1/2, 1/4, 1/8, 1/8), q's code built for (1/8, 1/8, 1/4, 1/2)",
-                tuple(DYADIC_P.values()), tuple(DYADIC_Q.values()), tuple(DYADIC_P)),
-         Preset("huffman-uniform", "The same p coded with a fixed-length code (q uniform): 2 bits",
-                tuple(DYADIC_P.values()), (0.25,) * 4, tuple(DYADIC_P)),
-         Preset("digit", 'A digit classifier: one-hot truth "7" against its softmax prediction',
-                labels=tuple(str(d) for d in range(10)), logits=tuple(digit_logits), target=7)),
+                tuple(DYADIC_P.values()),
+                tuple(DYADIC_Q.values()),
+                tuple(DYADIC_P),
+            ),
+            Preset(
+                "huffman-uniform",
+                "The same p coded with a fixed-length code (q uniform): 2 bits",
+                tuple(DYADIC_P.values()),
+                (0.25,) * 4,
+                tuple(DYADIC_P),
+            ),
+            Preset(
+                "digit",
+                'A digit classifier: one-hot truth "7" against its softmax prediction',
+                labels=tuple(str(d) for d in range(10)),
+                logits=tuple(digit_logits),
+                target=7,
+            ),
+        ),
     )
 
 
@@ -400,7 +579,8 @@ def _loss_functions_example() -> Example:
         softmax_gain = float(softmax(louder)[2] - softmax(scores)[2])
         return softmax_gain > count_gain > 0, (
             f"top share: softmax {float(softmax(scores)[2]):.4f} -> {float(softmax(louder)[2]):.4f}, "
-            f"counting {scores[2] / scores.sum():.4f} -> {louder[2] / louder.sum():.4f}")
+            f"counting {scores[2] / scores.sum():.4f} -> {louder[2] / louder.sum():.4f}"
+        )
 
     def sigmoid_is_softmax(z: ArrayLike) -> Any:
         z = np.asarray(z)
@@ -412,50 +592,143 @@ def _loss_functions_example() -> Example:
 
     coin, die = [1 / 2] * 2, [1 / 6] * 6
     claims = (
-        Claim("A fair coin's entropy", {"p": coin}, "0.693", PRINTED, "entropy([1/2] * 2)",
-              lambda p: entropy(p), unit="nats"),
-        Claim("A die's entropy", {"p": die}, "1.79", PRINTED, "entropy([1/6] * 6)", lambda p: entropy(p),
-              unit="nats"),
-        Claim("The die's entropy is higher than the coin's", {"coin": coin, "die": die}, "H(die) > H(coin)",
-              CONDITION, "entropy", entropies),
-        Claim("log(1/p) is an outcome's information; entropy is its expectation", {"p": list(WEATHER.values())},
-              "H(p) = sum p log(1/p)", IDENTITY, "entropy(p) vs (p * log(1/p)).sum() in NumPy",
-              information_expectation),
-        Claim("A bag of balls (red .8, green .1, yellow .1): the entropy of the truth", {"p": BALLS_TRUE},
-              "0.6390", PRINTED, "entropy(p)", lambda p: entropy(p), unit="nats"),
-        Claim("... the cross-entropy against the prediction (.2, .2, .6)", {"p": BALLS_TRUE, "q": BALLS_PREDICTED},
-              "1.4996", PRINTED, "cross_entropy(p, q)", lambda p, q: cross_entropy(p, q), unit="nats"),
-        Claim("... the KL divergence", {"p": BALLS_TRUE, "q": BALLS_PREDICTED}, "0.8605", PRINTED,
-              "kl_divergence(p, q)", lambda p, q: kl_divergence(p, q), unit="nats"),
-        Claim("... and CE = H + KL on these numbers", {"p": BALLS_TRUE, "q": BALLS_PREDICTED},
-              "H(p,q) = H(p) + D(p||q)", IDENTITY, "decompose(p, q)",
-              lambda p, q: (decompose(p, q).cross_entropy, decompose(p, q).entropy + decompose(p, q).kl_divergence)),
-        Claim("Binary cross-entropy on a sigmoid output is two-class cross-entropy",
-              {"cases": [[1.0, 1.4], [0.0, -0.85], [0.75, 0.4]]},
-              "-(y log x + (1-y) log(1-x)) = H((y,1-y), (x,1-x))", IDENTITY,
-              "math.log formula vs cross_entropy([y, 1-y], [x, 1-x]), x = sigmoid(z), 3 cases", bce_is_two_class_ce),
-        Claim("Softmax of scores (1, 1, 3)", {"z": [1.0, 1.0, 3.0]}, "(0.1065, 0.1065, 0.7870)", PRINTED,
-              "softmax([1, 1, 3])", lambda z: softmax(np.asarray(z))),
-        Claim("Normalising the same scores by counting", {"scores": [1.0, 1.0, 3.0]}, "(.2, .2, .6)", EXACT,
-              "scores / scores.sum()", lambda scores: np.asarray(scores) / np.sum(scores)),
-        Claim("Softmax favours the large value and reacts strongly to small changes",
-              {"scores": [1.0, 1.0, 3.0], "louder": [1.0, 1.0, 4.0]}, "raise 3 to 4: softmax's top share grows more",
-              CONDITION, "softmax([1, 1, 4]) vs [1, 1, 4] / 6", softmax_reacts),
-        Claim("For two classes sigmoid and softmax coincide", {"z": [-30.0, -2.0, 0.0, 0.4, 5.0, 30.0]},
-              "sigmoid(z) = softmax([z, 0])[0], z from -30 to 30", IDENTITY,
-              "1 / (1 + exp(-z)) vs softmax(stack([z, 0]))[:, 0]", sigmoid_is_softmax),
+        Claim(
+            "A fair coin's entropy",
+            {"p": coin},
+            "0.693",
+            PRINTED,
+            "entropy([1/2] * 2)",
+            lambda p: entropy(p),
+            unit="nats",
+        ),
+        Claim(
+            "A die's entropy",
+            {"p": die},
+            "1.79",
+            PRINTED,
+            "entropy([1/6] * 6)",
+            lambda p: entropy(p),
+            unit="nats",
+        ),
+        Claim(
+            "The die's entropy is higher than the coin's",
+            {"coin": coin, "die": die},
+            "H(die) > H(coin)",
+            CONDITION,
+            "entropy",
+            entropies,
+        ),
+        Claim(
+            "log(1/p) is an outcome's information; entropy is its expectation",
+            {"p": list(WEATHER.values())},
+            "H(p) = sum p log(1/p)",
+            IDENTITY,
+            "entropy(p) vs (p * log(1/p)).sum() in NumPy",
+            information_expectation,
+        ),
+        Claim(
+            "A bag of balls (red .8, green .1, yellow .1): the entropy of the truth",
+            {"p": BALLS_TRUE},
+            "0.6390",
+            PRINTED,
+            "entropy(p)",
+            lambda p: entropy(p),
+            unit="nats",
+        ),
+        Claim(
+            "... the cross-entropy against the prediction (.2, .2, .6)",
+            {"p": BALLS_TRUE, "q": BALLS_PREDICTED},
+            "1.4996",
+            PRINTED,
+            "cross_entropy(p, q)",
+            lambda p, q: cross_entropy(p, q),
+            unit="nats",
+        ),
+        Claim(
+            "... the KL divergence",
+            {"p": BALLS_TRUE, "q": BALLS_PREDICTED},
+            "0.8605",
+            PRINTED,
+            "kl_divergence(p, q)",
+            lambda p, q: kl_divergence(p, q),
+            unit="nats",
+        ),
+        Claim(
+            "... and CE = H + KL on these numbers",
+            {"p": BALLS_TRUE, "q": BALLS_PREDICTED},
+            "H(p,q) = H(p) + D(p||q)",
+            IDENTITY,
+            "decompose(p, q)",
+            lambda p, q: (
+                decompose(p, q).cross_entropy,
+                decompose(p, q).entropy + decompose(p, q).kl_divergence,
+            ),
+        ),
+        Claim(
+            "Binary cross-entropy on a sigmoid output is two-class cross-entropy",
+            {"cases": [[1.0, 1.4], [0.0, -0.85], [0.75, 0.4]]},
+            "-(y log x + (1-y) log(1-x)) = H((y,1-y), (x,1-x))",
+            IDENTITY,
+            "math.log formula vs cross_entropy([y, 1-y], [x, 1-x]), x = sigmoid(z), 3 cases",
+            bce_is_two_class_ce,
+        ),
+        Claim(
+            "Softmax of scores (1, 1, 3)",
+            {"z": [1.0, 1.0, 3.0]},
+            "(0.1065, 0.1065, 0.7870)",
+            PRINTED,
+            "softmax([1, 1, 3])",
+            lambda z: softmax(np.asarray(z)),
+        ),
+        Claim(
+            "Normalising the same scores by counting",
+            {"scores": [1.0, 1.0, 3.0]},
+            "(.2, .2, .6)",
+            EXACT,
+            "scores / scores.sum()",
+            lambda scores: np.asarray(scores) / np.sum(scores),
+        ),
+        Claim(
+            "Softmax favours the large value and reacts strongly to small changes",
+            {"scores": [1.0, 1.0, 3.0], "louder": [1.0, 1.0, 4.0]},
+            "raise 3 to 4: softmax's top share grows more",
+            CONDITION,
+            "softmax([1, 1, 4]) vs [1, 1, 4] / 6",
+            softmax_reacts,
+        ),
+        Claim(
+            "For two classes sigmoid and softmax coincide",
+            {"z": [-30.0, -2.0, 0.0, 0.4, 5.0, 30.0]},
+            "sigmoid(z) = softmax([z, 0])[0], z from -30 to 30",
+            IDENTITY,
+            "1 / (1 + exp(-z)) vs softmax(stack([z, 0]))[:, 0]",
+            sigmoid_is_softmax,
+        ),
     )
     return Example(
-        "loss-functions", "Loss functions: entropy, cross-entropy, BCE, softmax",
+        "loss-functions",
+        "Loss functions: entropy, cross-entropy, BCE, softmax",
         "a blog post on loss functions: a coin, a die, a bag of red, green and yellow balls, sigmoid and softmax",
         "Natural logs throughout: a coin, a die, a bag of balls, sigmoid and softmax.",
         claims,
-        (Preset("coin", "A fair coin: 1 bit", (0.5, 0.5), (0.5, 0.5), ("heads", "tails")),
-         Preset("die", "A fair die: log 6", (1 / 6,) * 6, (1 / 6,) * 6, tuple("123456"), unit="nats"),
-         Preset("balls", "Bag of balls: true (.8, .1, .1), predicted (.2, .2, .6)", tuple(BALLS_TRUE),
-                tuple(BALLS_PREDICTED), ("red", "green", "yellow")),
-         Preset("softmax", "Scores (1, 1, 3): softmax (0.1065, 0.1065, 0.7870) against counting (.2, .2, .6)",
-                logits=(1.0, 1.0, 3.0), target=2, unit="nats")),
+        (
+            Preset("coin", "A fair coin: 1 bit", (0.5, 0.5), (0.5, 0.5), ("heads", "tails")),
+            Preset("die", "A fair die: log 6", (1 / 6,) * 6, (1 / 6,) * 6, tuple("123456"), unit="nats"),
+            Preset(
+                "balls",
+                "Bag of balls: true (.8, .1, .1), predicted (.2, .2, .6)",
+                tuple(BALLS_TRUE),
+                tuple(BALLS_PREDICTED),
+                ("red", "green", "yellow"),
+            ),
+            Preset(
+                "softmax",
+                "Scores (1, 1, 3): softmax (0.1065, 0.1065, 0.7870) against counting (.2, .2, .6)",
+                logits=(1.0, 1.0, 3.0),
+                target=2,
+                unit="nats",
+            ),
+        ),
     )
 
 
@@ -466,14 +739,17 @@ def _likelihood_example() -> Example:
         estimate, standard_error = float(np.mean(surprisal)), float(np.std(surprisal) / math.sqrt(draws))
         exact = float(cross_entropy(p, q))
         return abs(estimate - exact) < 4 * standard_error, (
-            f"sample mean {estimate:.5f} +- {standard_error:.5f}, H(P,q) = {exact:.5f}")
+            f"sample mean {estimate:.5f} +- {standard_error:.5f}, H(P,q) = {exact:.5f}"
+        )
 
     def likelihood_of_counts(counts: Sequence[int], q: Sequence[float]) -> Any:
-        likelihood = math.prod(q_i ** n_i for q_i, n_i in zip(q, counts))
+        likelihood = math.prod(q_i**n_i for q_i, n_i in zip(q, counts))
         return -math.log(likelihood) / sum(counts), cross_entropy(counts, q, normalize=True)
 
     def nll_of_days(counts: Sequence[int], q: Sequence[float]) -> Any:
-        days = np.random.default_rng(4).permutation(np.repeat(np.arange(len(counts)), counts))  # in some order
+        days = np.random.default_rng(4).permutation(
+            np.repeat(np.arange(len(counts)), counts)
+        )  # in some order
         return float(np.mean(-np.log(np.asarray(q))[days])), cross_entropy(counts, q, normalize=True)
 
     def same_best_theta(heads: int, flips: int) -> Any:
@@ -481,53 +757,101 @@ def _likelihood_example() -> Example:
         coins = np.stack([thetas, 1 - thetas], axis=-1)
         observed = np.broadcast_to(np.array([heads, flips - heads]), coins.shape)
         log_likelihood = heads * np.log(thetas) + (flips - heads) * np.log(1 - thetas)
-        best = {"likelihood": thetas[np.argmax(log_likelihood)],
-                "CE": thetas[np.argmin(cross_entropy(observed, coins, normalize=True))],
-                "KL": thetas[np.argmin(kl_divergence(observed, coins, normalize=True))]}
+        best = {
+            "likelihood": thetas[np.argmax(log_likelihood)],
+            "CE": thetas[np.argmin(cross_entropy(observed, coins, normalize=True))],
+            "KL": thetas[np.argmin(kl_divergence(observed, coins, normalize=True))],
+        }
         holds = best["likelihood"] == best["CE"] == best["KL"] == heads / flips
         return holds, ", ".join(f"{k}: {v:.2f}" for k, v in best.items())
 
     def ce_is_nll_of_log_softmax(z: ArrayLike, y: ArrayLike) -> Any:
         z, y = np.asarray(z), np.asarray(y)
         by_hand = float(-np.mean(log_softmax(z)[np.arange(len(y)), y]))
-        witnesses = [float(np.mean(cross_entropy(np.eye(z.shape[1])[y], softmax(z)))),
-                     float(losses.cross_entropy(z, y)), float(losses.nll_loss(log_softmax(z), y))]
+        witnesses = [
+            float(np.mean(cross_entropy(np.eye(z.shape[1])[y], softmax(z)))),
+            float(losses.cross_entropy(z, y)),
+            float(losses.nll_loss(log_softmax(z), y)),
+        ]
         return [by_hand] * len(witnesses), witnesses
 
     P, Q, model_q = [0.36, 0.48, 0.16], [1 / 3] * 3, [0.25, 0.6, 0.15]
     counts, month_model = [3, 11, 1, 15], [0.14, 0.37, 0.03, 0.46]  # a month of rain, snow, sleet, hail
     claims = (
-        Claim("KL is the expected log-ratio", {"p": P, "q": Q}, "D(P||Q) = sum P log(P/Q)", IDENTITY,
-              "kl_divergence(P, Q) vs (P * log(P / Q)).sum() in NumPy",
-              lambda p, q: (kl_divergence(p, q), float(np.sum(np.asarray(p) * np.log(np.divide(p, q)))))),
-        Claim("... and equals cross-entropy minus entropy", {"p": P, "q": Q}, "D(P||Q) = H(P,Q) - H(P)", IDENTITY,
-              "cross_entropy(P, Q) - entropy(P)", lambda p, q: (kl_divergence(p, q), cross_entropy(p, q) - entropy(p))),
-        Claim("Cross-entropy is the expected surprisal under the model: H(p,q) = -E_p[log q]",
-              {"p": P, "q": model_q, "draws": 100_000}, "mean of -log q(x), x ~ p, 100000 draws", CONDITION,
-              "cross_entropy(P, q) vs sampled -log q, q = (.25, .6, .15)", sampled_surprisal),
-        Claim(f"Likelihood of counts N = {counts} under q: -(1/N) log L = H(p_empirical, q)",
-              {"counts": counts, "q": month_model}, "-(1/N) log prod q_i^N_i = H(N/N, q)", IDENTITY,
-              "math.prod(q_i ** N_i) vs cross_entropy(counts, q, normalize=True)", likelihood_of_counts),
-        Claim("Hence NLL = CE: the mean negative log-likelihood of the observed days",
-              {"counts": counts, "q": month_model}, "mean -log q(x_t) = H(p_empirical, q)", IDENTITY,
-              "mean(-log q[days]) vs cross_entropy(counts, q, normalize=True)", nll_of_days),
-        Claim("Minimising KL = minimising CE = maximising likelihood (7 heads in 10 flips, theta grid)",
-              {"heads": 7, "flips": 10}, "same best theta = 0.7", CONDITION,
-              "argmax log L, argmin cross_entropy / kl_divergence(counts, coins, normalize=True)", same_best_theta),
-        Claim("CrossEntropyLoss takes raw logits, NLLLoss log-probabilities: CE = NLL o log_softmax",
-              {"z": [[2.0, -1.0, 0.5, 0.1], [0.3, 0.3, -2.0, 1.7], [-0.4, 1.1, 0.0, 2.6]], "y": [2, 0, 3]},
-              "CE(z, y) = NLL(log_softmax(z), y)", IDENTITY,
-              "-mean(log_softmax(z)[i, y_i]) vs mean cross_entropy(one_hot(y), softmax(z)), "
-              "losses.cross_entropy(z, y), losses.nll_loss(log_softmax(z), y)", ce_is_nll_of_log_softmax),
+        Claim(
+            "KL is the expected log-ratio",
+            {"p": P, "q": Q},
+            "D(P||Q) = sum P log(P/Q)",
+            IDENTITY,
+            "kl_divergence(P, Q) vs (P * log(P / Q)).sum() in NumPy",
+            lambda p, q: (kl_divergence(p, q), float(np.sum(np.asarray(p) * np.log(np.divide(p, q))))),
+        ),
+        Claim(
+            "... and equals cross-entropy minus entropy",
+            {"p": P, "q": Q},
+            "D(P||Q) = H(P,Q) - H(P)",
+            IDENTITY,
+            "cross_entropy(P, Q) - entropy(P)",
+            lambda p, q: (kl_divergence(p, q), cross_entropy(p, q) - entropy(p)),
+        ),
+        Claim(
+            "Cross-entropy is the expected surprisal under the model: H(p,q) = -E_p[log q]",
+            {"p": P, "q": model_q, "draws": 100_000},
+            "mean of -log q(x), x ~ p, 100000 draws",
+            CONDITION,
+            "cross_entropy(P, q) vs sampled -log q, q = (.25, .6, .15)",
+            sampled_surprisal,
+        ),
+        Claim(
+            f"Likelihood of counts N = {counts} under q: -(1/N) log L = H(p_empirical, q)",
+            {"counts": counts, "q": month_model},
+            "-(1/N) log prod q_i^N_i = H(N/N, q)",
+            IDENTITY,
+            "math.prod(q_i ** N_i) vs cross_entropy(counts, q, normalize=True)",
+            likelihood_of_counts,
+        ),
+        Claim(
+            "Hence NLL = CE: the mean negative log-likelihood of the observed days",
+            {"counts": counts, "q": month_model},
+            "mean -log q(x_t) = H(p_empirical, q)",
+            IDENTITY,
+            "mean(-log q[days]) vs cross_entropy(counts, q, normalize=True)",
+            nll_of_days,
+        ),
+        Claim(
+            "Minimising KL = minimising CE = maximising likelihood (7 heads in 10 flips, theta grid)",
+            {"heads": 7, "flips": 10},
+            "same best theta = 0.7",
+            CONDITION,
+            "argmax log L, argmin cross_entropy / kl_divergence(counts, coins, normalize=True)",
+            same_best_theta,
+        ),
+        Claim(
+            "CrossEntropyLoss takes raw logits, NLLLoss log-probabilities: CE = NLL o log_softmax",
+            {"z": [[2.0, -1.0, 0.5, 0.1], [0.3, 0.3, -2.0, 1.7], [-0.4, 1.1, 0.0, 2.6]], "y": [2, 0, 3]},
+            "CE(z, y) = NLL(log_softmax(z), y)",
+            IDENTITY,
+            "-mean(log_softmax(z)[i, y_i]) vs mean cross_entropy(one_hot(y), softmax(z)), "
+            "losses.cross_entropy(z, y), losses.nll_loss(log_softmax(z), y)",
+            ce_is_nll_of_log_softmax,
+        ),
     )
     return Example(
-        "likelihood", "KL divergence, cross-entropy and likelihood",
+        "likelihood",
+        "KL divergence, cross-entropy and likelihood",
         "a blog post on KL divergence, cross-entropy and likelihood, after Wikipedia's presentation",
         "P = (.36, .48, .16) against uniform Q; a month of weather counts; a batch of logits.",
         claims,
-        (Preset("kl-uniform", "P = (.36, .48, .16) against a uniform Q", tuple(P), tuple(Q)),
-         Preset("weather-month", "A month of weather counts (3, 11, 1, 15) against the forecast: the likelihood view",
-                tuple(c / sum(counts) for c in counts), tuple(month_model), tuple(WEATHER))),
+        (
+            Preset("kl-uniform", "P = (.36, .48, .16) against a uniform Q", tuple(P), tuple(Q)),
+            Preset(
+                "weather-month",
+                "A month of weather counts (3, 11, 1, 15) against the forecast: the likelihood view",
+                tuple(c / sum(counts) for c in counts),
+                tuple(month_model),
+                tuple(WEATHER),
+            ),
+        ),
     )
 
 
@@ -559,5 +883,9 @@ def _short(values: Any) -> str:
 
 
 EXAMPLES: tuple[Example, ...] = (
-    _kl_loss_example(), _weather_example(), _coding_example(), _loss_functions_example(), _likelihood_example(),
+    _kl_loss_example(),
+    _weather_example(),
+    _coding_example(),
+    _loss_functions_example(),
+    _likelihood_example(),
 )

@@ -118,7 +118,8 @@ def _logits_in(z: ArrayLike, axis: int) -> tuple[Array, Namespace, int, Callable
         except (TypeError, ValueError) as error:
             raise _validate.InputTypeError(
                 f"must be an array or a sequence of numbers; could not read it as numbers ({error})",
-                argument="z", value=_validate._short_value(z),
+                argument="z",
+                value=_validate._short_value(z),
             ) from None
     _validate.check_array("z", z)
     axis = _validate.check_axis_range("z", tuple(z.shape), axis)

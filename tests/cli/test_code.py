@@ -86,14 +86,18 @@ def test_long_tables_are_cut_but_the_summary_covers_every_symbol():
     p = np.full(2500, 1 / 2500)
     out = ok("--p", ",".join(map(str, p)), "--max-rows", "10")
     assert "2,490 more symbols not shown" in out and "│ 9 " in out and "│ 10 " not in out
-    assert _value(out, "expected length L") == pytest.approx(coding.expected_length(coding.huffman_code(p), p))
+    assert _value(out, "expected length L") == pytest.approx(
+        coding.expected_length(coding.huffman_code(p), p)
+    )
     assert "more symbols" not in ok("--p", ",".join(map(str, p[:20] * 125)), "--max-rows", "0")
 
 
 def test_shown_codewords_are_the_librarys_code(tmp_path):
     # Only the shown rows are spelt out; they must be huffman_code's words, in the same places.
     counts = np.random.default_rng(4).integers(0, 50, size=300)
-    (tmp_path / "p.csv").write_text(",".join(f"s{i}" for i in range(300)) + "\n" + ",".join(map(str, counts)) + "\n")
+    (tmp_path / "p.csv").write_text(
+        ",".join(f"s{i}" for i in range(300)) + "\n" + ",".join(map(str, counts)) + "\n"
+    )
     out = ok("--p-file", tmp_path / "p.csv", "--counts", "--max-rows", "40")
     code = coding.huffman_code({f"s{i}": float(c) for i, c in enumerate(counts)}, normalize=True)
     rows = dict(re.findall(r"│ (s\d+)\s+│[^│]*│ ([01]+|\(none: probability 0\))\s+│", out))
@@ -190,7 +194,9 @@ def test_other_model_gap_is_the_kl(tmp_path):
     (tmp_path / "data.bin").write_bytes(_skewed_bytes(100_000, seed=1, exponent=1.1))
     (tmp_path / "other.bin").write_bytes(_skewed_bytes(100_000, seed=2, exponent=1.5))
     own = ok("compress", tmp_path / "data.bin", "-o", tmp_path / "own.ilc")
-    cross = ok("compress", tmp_path / "data.bin", "-o", tmp_path / "cross.ilc", "--model", tmp_path / "other.bin")
+    cross = ok(
+        "compress", tmp_path / "data.bin", "-o", tmp_path / "cross.ilc", "--model", tmp_path / "other.bin"
+    )
     assert "other.bin's byte frequencies" in cross
     kl = _value(cross, "gap KL(p||q)")
     assert kl > 0.1
@@ -221,7 +227,9 @@ def test_size_limit_and_non_regular_inputs(tmp_path):
     assert result.exit_code == 2 and "/dev/zero is a character device, not a regular file" in result.output
     ok("compress", tmp_path / "data.txt", "--max-size", "100")
     result = run("decompress", tmp_path / "data.txt.ilc", "-o", tmp_path / "back", "--max-size", "99")
-    assert result.exit_code == 2 and "more than the limit" in result.output and not (tmp_path / "back").exists()
+    assert (
+        result.exit_code == 2 and "more than the limit" in result.output and not (tmp_path / "back").exists()
+    )
 
 
 def test_damaged_file_is_refused_and_nothing_written(tmp_path):
@@ -276,9 +284,13 @@ def test_progress_bar_on_large_files(tmp_path, monkeypatch):
 def test_installed_entry_point(tmp_path):
     script = Path(sys.executable).with_name("infoloss")
     (tmp_path / "x.txt").write_bytes(b"abracadabra" * 10)
-    done = subprocess.run([str(script), "code", "compress", str(tmp_path / "x.txt")], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(script), "code", "compress", str(tmp_path / "x.txt")], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
-    again = subprocess.run([str(script), "code", "compress", str(tmp_path / "x.txt")], capture_output=True, text=True)
+    again = subprocess.run(
+        [str(script), "code", "compress", str(tmp_path / "x.txt")], capture_output=True, text=True
+    )
     assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
     assert coding.decompress((tmp_path / "x.txt.ilc").read_bytes()) == b"abracadabra" * 10
 
@@ -295,28 +307,53 @@ print(" ".join(sorted(sys.modules)), file=sys.stderr)
 
 
 def _modules_imported_by(*args) -> set[str]:
-    done = subprocess.run([sys.executable, "-c", _IMPORTED_BY, *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTED_BY, *map(str, args)], capture_output=True, text=True, timeout=120
+    )
     return set(done.stderr.split())
 
 
 def test_help_and_compress_import_only_what_they_need(tmp_path):
     heavy = {"torch", "scipy", "jax", "dask", "matplotlib", "pandas", "sklearn"}
     imported = _modules_imported_by("--help")
-    commands = {"infoloss.cli.code", "infoloss.cli.measure", "infoloss.cli.tour", "infoloss.cli.estimate",
-                "infoloss.cli.explore", "infoloss.cli.demo"}
-    assert not imported & (heavy | commands | {"constriction", "rich", "rich.progress", "hashlib",
-                                               "importlib.metadata", "infoloss.coding.files",
-                                               "infoloss.coding.huffman", "infoloss.coding.range"})
+    commands = {
+        "infoloss.cli.code",
+        "infoloss.cli.measure",
+        "infoloss.cli.tour",
+        "infoloss.cli.estimate",
+        "infoloss.cli.explore",
+        "infoloss.cli.demo",
+    }
+    assert not imported & (
+        heavy
+        | commands
+        | {
+            "constriction",
+            "rich",
+            "rich.progress",
+            "hashlib",
+            "importlib.metadata",
+            "infoloss.coding.files",
+            "infoloss.coding.huffman",
+            "infoloss.coding.range",
+        }
+    )
     (tmp_path / "small").write_bytes(b"abracadabra" * 100)
     imported = _modules_imported_by("code", "compress", tmp_path / "small")
-    assert {"infoloss.coding.files", "infoloss.coding.container", "infoloss.coding.range", "constriction"} <= imported
-    assert not imported & (heavy | {"rich.progress", "infoloss.coding.huffman"} | (commands - {"infoloss.cli.code"}))
+    assert {
+        "infoloss.coding.files",
+        "infoloss.coding.container",
+        "infoloss.coding.range",
+        "constriction",
+    } <= imported
+    assert not imported & (
+        heavy | {"rich.progress", "infoloss.coding.huffman"} | (commands - {"infoloss.cli.code"})
+    )
     imported = _modules_imported_by("code", "decompress", tmp_path / "small.ilc", "-o", tmp_path / "back")
     assert "infoloss.coding.blocks" in imported and (tmp_path / "back").read_bytes() == b"abracadabra" * 100
-    assert not imported & (heavy | {"infoloss.coding.huffman", "concurrent.futures.process"}
-                           | (commands - {"infoloss.cli.code"}))  # a small file: no worker processes
-
+    assert not imported & (
+        heavy | {"infoloss.coding.huffman", "concurrent.futures.process"} | (commands - {"infoloss.cli.code"})
+    )  # a small file: no worker processes
 
 
 def test_format_version_and_workers_options(tmp_path, monkeypatch):

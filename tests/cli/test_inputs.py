@@ -68,7 +68,9 @@ def test_a_directory_and_a_missing_file(tmp_path):
 def test_a_file_over_max_size_is_refused_before_reading(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("0.5,0.5\n")  # 8 bytes
-    one_line_error(run("--p-file", path, "--max-size", "7"), "is 8 bytes, over the 7 bytes limit", "--max-size")
+    one_line_error(
+        run("--p-file", path, "--max-size", "7"), "is 8 bytes, over the 7 bytes limit", "--max-size"
+    )
     assert run("--p-file", path, "--max-size", "8").exit_code == 0
     assert run("--p-file", path).exit_code == 0  # the default: 4 GiB
 
@@ -82,8 +84,16 @@ def test_a_sparse_file_of_five_gibibytes_is_refused_by_the_default_limit(tmp_pat
 
 @pytest.mark.parametrize(
     "text, size",
-    [("1000", 1000), ("512K", 512 << 10), ("100M", 100 << 20), ("4G", 4 << 30), ("4GiB", 4 << 30),
-     ("1.5k", 1536), ("2 MB", 2 << 20), ("1T", 1 << 40)],
+    [
+        ("1000", 1000),
+        ("512K", 512 << 10),
+        ("100M", 100 << 20),
+        ("4G", 4 << 30),
+        ("4GiB", 4 << 30),
+        ("1.5k", 1536),
+        ("2 MB", 2 << 20),
+        ("1T", 1 << 40),
+    ],
 )
 def test_sizes(text, size):
     assert ByteSize().convert(text, None, None) == size
@@ -104,7 +114,9 @@ def npy_with_header(path, shape, dtype="<f8", data=b""):
 def test_an_npy_header_announcing_eight_tebibytes_is_refused(tmp_path):
     path = tmp_path / "huge.npy"
     npy_with_header(path, (2**40,))
-    one_line_error(run("--p-file", path), "announces shape (1099511627776,) of float64 (8 TiB)", "holds only 0 bytes")
+    one_line_error(
+        run("--p-file", path), "announces shape (1099511627776,) of float64 (8 TiB)", "holds only 0 bytes"
+    )
 
 
 def test_a_truncated_npy_is_refused(tmp_path):
@@ -125,8 +137,11 @@ def test_an_empty_npy_is_an_error(tmp_path, shape):
     one_line_error(run("--p-file", tmp_path / "empty.npy"), "empty")
 
 
-@pytest.mark.parametrize("array", [np.array([1 + 1j, 0j]), np.array([(0.5, 0.5)], dtype=[("a", "f8"), ("b", "f8")])],
-                         ids=["complex", "structured"])
+@pytest.mark.parametrize(
+    "array",
+    [np.array([1 + 1j, 0j]), np.array([(0.5, 0.5)], dtype=[("a", "f8"), ("b", "f8")])],
+    ids=["complex", "structured"],
+)
 def test_an_npy_of_other_values_is_refused(tmp_path, array):
     np.save(tmp_path / "other.npy", array)
     one_line_error(run("--p-file", tmp_path / "other.npy"), "expected real numbers")
@@ -143,7 +158,9 @@ def test_big_endian_and_fortran_order_npy_are_read(tmp_path):
     result = CliRunner().invoke(main, ["measure", "--p-file", str(tmp_path / "p.npy"), "--json"])
     assert result.exit_code == 0
     rows = json.loads(result.stdout)["rows"]
-    assert [r["entropy_p"] for r in rows] == pytest.approx([np.log(2), -(0.25 * np.log(0.25) + 0.75 * np.log(0.75))])
+    assert [r["entropy_p"] for r in rows] == pytest.approx(
+        [np.log(2), -(0.25 * np.log(0.25) + 0.75 * np.log(0.75))]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,15 +178,31 @@ def test_big_endian_and_fortran_order_npy_are_read(tmp_path):
         ("[[[0.5]]]", ["row 1, column 1: is a list, not a number"]),
         ("[" + "1" * 400 + ", 1]", ["row 1, column 1: an integer of 400 digits is too large"]),
         ("[-" + "9" * 5000 + ", 1]", ["an integer of more than 4300 digits is too large"]),
-        ("[" + "1" * 308 + ", 1]", ["row 1 sums to 1.1111111111111111e+307, not 1"]),  # a float, but no probability
+        (
+            "[" + "1" * 308 + ", 1]",
+            ["row 1 sums to 1.1111111111111111e+307, not 1"],
+        ),  # a float, but no probability
         ("[1e999, 1]", ["column 1", "infinite"]),
         ('{"": 1}', ["label 1 has an empty label"]),
         ("[]", ["expected a list of numbers"]),
         ("", ["invalid JSON"]),
         ('[0.5, "' + "x" * 1000 + '"]', ['"xxxxxxxxxx', 'x"... is not a number']),
     ],
-    ids=["duplicate", "duplicate-row-2", "deep-1000", "deep-100000", "nested", "int-400", "int-5000",
-         "int-308", "1e999", "empty-label", "empty-list", "empty-file", "long-string"],
+    ids=[
+        "duplicate",
+        "duplicate-row-2",
+        "deep-1000",
+        "deep-100000",
+        "nested",
+        "int-400",
+        "int-5000",
+        "int-308",
+        "1e999",
+        "empty-label",
+        "empty-list",
+        "empty-file",
+        "long-string",
+    ],
 )
 def test_hostile_json(tmp_path, document, fragments):
     path = tmp_path / "p.json"
@@ -193,11 +226,13 @@ def test_csv_that_is_not_utf8_and_csv_with_nul_bytes(tmp_path):
 
 @pytest.mark.parametrize(
     "value, fragment",
-    [("1" * 400 + "/3,1", "is too large for a floating-point number"),
-     ("1/" + "3" * 5000 + ",1", "has 5001 digits"),
-     ("1" * 400 + ",1", "infinite"),
-     ("1e400,1", "infinite"),
-     ("0x10,1", "'0x10' is not a number")],
+    [
+        ("1" * 400 + "/3,1", "is too large for a floating-point number"),
+        ("1/" + "3" * 5000 + ",1", "has 5001 digits"),
+        ("1" * 400 + ",1", "infinite"),
+        ("1e400,1", "infinite"),
+        ("0x10,1", "'0x10' is not a number"),
+    ],
 )
 def test_huge_inline_numbers(value, fragment):
     one_line_error(run("--p", value), "--p item 1", fragment)
@@ -209,7 +244,10 @@ def test_huge_inline_numbers(value, fragment):
 
 
 def test_escape_sequences_in_labels_are_shown_escaped():
-    result = CliRunner().invoke(main, ["measure", "--p", "\x1b[31mred=0.5,[bold]b[/bold]=0.5", "--q", "\x1b[31mred=0.5,[bold]b[/bold]=0.5"])
+    result = CliRunner().invoke(
+        main,
+        ["measure", "--p", "\x1b[31mred=0.5,[bold]b[/bold]=0.5", "--q", "\x1b[31mred=0.5,[bold]b[/bold]=0.5"],
+    )
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout
     assert "\\x1b[31mred" in result.stdout and "[bold]b[/bold]" in result.stdout  # not read as markup
@@ -284,11 +322,28 @@ def test_many_json_labels_and_a_duplicate_among_them(tmp_path):
     one_line_error(run("--p", labels, "--counts"), "label 'l5' appears twice (items 6 and 100001)")
 
 
-@pytest.mark.parametrize("text", [
-    "a,b,c\n1,2,3\n", "a,b\n0.5,0.5\n0.25,0.75", "1,2,3\n4,5,6\n", " a , b \n 1 , 2 \n", "x\ty\n1\t2\n",
-    "a,b\n1,2\n3\n", "a,b\n1,\n", "a,b\n1/2,1/2\n", "a,b\n\n1,2\n", "# c\na,b\n1,2\n", '"a",b\n1,2\n',
-    "a,b\r\n1,2\r\n", "a,a\n1,2\n", "a,b\n1,inf\n", "a,b\n1_0,2\n", "a,b\n", "a,b\n1e400,1\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a,b,c\n1,2,3\n",
+        "a,b\n0.5,0.5\n0.25,0.75",
+        "1,2,3\n4,5,6\n",
+        " a , b \n 1 , 2 \n",
+        "x\ty\n1\t2\n",
+        "a,b\n1,2\n3\n",
+        "a,b\n1,\n",
+        "a,b\n1/2,1/2\n",
+        "a,b\n\n1,2\n",
+        "# c\na,b\n1,2\n",
+        '"a",b\n1,2\n',
+        "a,b\r\n1,2\r\n",
+        "a,a\n1,2\n",
+        "a,b\n1,inf\n",
+        "a,b\n1_0,2\n",
+        "a,b\n",
+        "a,b\n1e400,1\n",
+    ],
+)
 def test_the_fast_csv_path_reads_what_the_csv_module_reads(text):
     # Either the plain reader declines (and the csv module reads the file), or both give the same.
     from infoloss.cli import inputs
@@ -308,7 +363,9 @@ def test_the_fast_csv_path_reads_what_the_csv_module_reads(text):
     assert not isinstance(reference, Exception), reference
     np.testing.assert_array_equal(plain.values, reference.values)
     assert (plain.labels, plain.lines) == (reference.labels, reference.lines)
-    assert text.startswith(("a,b,c", "a,b\n0.5", "1,2,3", " a ", "x\ty"))  # the plain files take the fast path
+    assert text.startswith(
+        ("a,b,c", "a,b\n0.5", "1,2,3", " a ", "x\ty")
+    )  # the plain files take the fast path
 
 
 def test_a_million_labels_go_through_the_fast_path(tmp_path):

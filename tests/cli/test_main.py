@@ -57,8 +57,12 @@ def test_help_and_version():
 
 
 def test_python_dash_m_infoloss_is_the_same_command():
-    done = subprocess.run([sys.executable, "-m", "infoloss", "measure", "--p", "0.5,0.5", "--json"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "infoloss", "measure", "--p", "0.5,0.5", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0 and '"entropy_p": 0.6931471805599453' in done.stdout
 
 
@@ -72,8 +76,10 @@ def _commands(group, path=()):
 def test_every_command_that_reads_files_takes_the_shared_max_size():
     readers = []
     for path, command in _commands(main):
-        reads = any(p.name.endswith("file") or (isinstance(p, click.Argument) and p.name in ("file", "source"))
-                    for p in command.params)
+        reads = any(
+            p.name.endswith("file") or (isinstance(p, click.Argument) and p.name in ("file", "source"))
+            for p in command.params
+        )
         if reads:
             readers.append(" ".join(path))
             assert "--max-size" in [opt for p in command.params for opt in p.opts], path

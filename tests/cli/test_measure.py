@@ -95,8 +95,14 @@ def test_fractions_inline():
 
 @pytest.mark.parametrize(
     "options, base, unit",
-    [([], None, "nats"), (["--bits"], 2, "bits"), (["--base", "2"], 2, "bits"), (["--base", "10"], 10, "hartleys"),
-     (["--base", "3"], 3, "log-base-3 units"), (["--bits", "--base", "2"], 2, "bits")],
+    [
+        ([], None, "nats"),
+        (["--bits"], 2, "bits"),
+        (["--base", "2"], 2, "bits"),
+        (["--base", "10"], 10, "hartleys"),
+        (["--base", "3"], 3, "log-base-3 units"),
+        (["--bits", "--base", "2"], 2, "bits"),
+    ],
 )
 def test_base_and_bits(options, base, unit):
     out = measured("--p", "0.8,0.1,0.1", "--q", "0.2,0.2,0.6", *options)
@@ -115,7 +121,9 @@ def test_counts_normalise_each_row(tmp_path):
 
 
 def test_csv_with_header_comments_blank_lines_and_a_single_q_row(tmp_path):
-    (tmp_path / "p.csv").write_text("rain, snow ,sleet,hail\n0.14,0.37,0.03,0.46\n\n# a comment\n.25,.25,.25,.25\n")
+    (tmp_path / "p.csv").write_text(
+        "rain, snow ,sleet,hail\n0.14,0.37,0.03,0.46\n\n# a comment\n.25,.25,.25,.25\n"
+    )
     (tmp_path / "q.csv").write_text("hail,rain,snow,sleet\n0.4,0.2,0.3,0.1\n")
     out = measured("--p-file", tmp_path / "p.csv", "--q-file", tmp_path / "q.csv")
     assert out["labels"] == ["rain", "snow", "sleet", "hail"]
@@ -162,7 +170,9 @@ def test_json_files(tmp_path, document):
     expected = [[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]
     for row, p in zip(out["rows"], expected):
         assert_row(row, reference_row(p, [0.2, 0.3, 0.5]))
-    assert len(out["rows"]) == (2 if isinstance(document, list) and isinstance(document[0], (list, dict)) else 1)
+    assert len(out["rows"]) == (
+        2 if isinstance(document, list) and isinstance(document[0], (list, dict)) else 1
+    )
 
 
 def test_labelled_json_rows_missing_a_label_have_zero_there(tmp_path):
@@ -176,10 +186,21 @@ def test_labelled_json_rows_missing_a_label_have_zero_there(tmp_path):
 
 
 def test_table_output_and_digits():
-    result = run("measure", "--p", "red=.8,green=.1,yellow=.1", "--q", "red=.2,green=.2,yellow=.6", "--digits", "4")
+    result = run(
+        "measure", "--p", "red=.8,green=.1,yellow=.1", "--q", "red=.2,green=.2,yellow=.6", "--digits", "4"
+    )
     assert result.exit_code == 0
     text = result.stdout
-    for heading in ("H(p)", "H(q)", "H(p,q)", "KL(p||q)", "KL(q||p)", "JS(p,q)", "nats", "red, green, yellow"):
+    for heading in (
+        "H(p)",
+        "H(q)",
+        "H(p,q)",
+        "KL(p||q)",
+        "KL(q||p)",
+        "JS(p,q)",
+        "nats",
+        "red, green, yellow",
+    ):
         assert heading in text
     for value in (0.639032, 1.499577, 0.860545):
         assert f"{value:.4f}" in text
@@ -278,8 +299,14 @@ BAD_INPUT = [
     (["--p-file", "p.txt"], ["p.txt", "unknown file type '.txt'", ".csv"]),
     (["--p-file", "missing.csv"], ["--p-file missing.csv", "no such file"]),
     (["--p-file", "folder.csv"], ["folder.csv", "is a directory"]),
-    (["--p", "a=0.5,b=0.5", "--q-file", "negq.csv"], ["--q-file negq.csv, row 2 (line 3), column 2 ('b')", "negative"]),
-    (["--p", "0.5,0.5", "--q-file", "three.csv"], ["shape mismatch", "--p has 2 entries", "--q-file three.csv has 3"]),
+    (
+        ["--p", "a=0.5,b=0.5", "--q-file", "negq.csv"],
+        ["--q-file negq.csv, row 2 (line 3), column 2 ('b')", "negative"],
+    ),
+    (
+        ["--p", "0.5,0.5", "--q-file", "three.csv"],
+        ["shape mismatch", "--p has 2 entries", "--q-file three.csv has 3"],
+    ),
     (["--p-file", "rows3.csv", "--q-file", "rows2.csv"], ["shape mismatch", "has 3 rows", "has 2"]),
     (["--p", "0.5,0.5", "--p-file", "rows2.csv"], ["--p or --p-file, not both"]),
     (["--q", "0.5,0.5"], ["give the distribution p"]),
@@ -294,7 +321,9 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("arguments, fragments", BAD_INPUT, ids=[" ".join(a) or "nothing" for a, _ in BAD_INPUT])
+@pytest.mark.parametrize(
+    "arguments, fragments", BAD_INPUT, ids=[" ".join(a) or "nothing" for a, _ in BAD_INPUT]
+)
 def test_bad_input_is_one_line_and_exit_status_2(files, arguments, fragments):
     result = run("measure", *arguments)
     assert result.exit_code == 2
@@ -310,13 +339,15 @@ def test_the_installed_script(tmp_path):
     assert SCRIPT.exists(), f"the console script is not installed beside {sys.executable}"
     good = subprocess.run(
         [SCRIPT, "measure", "--p", "0.8,0.1,0.1", "--q", "0.2,0.2,0.6", "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert good.returncode == 0, good.stderr
     assert_row(json.loads(good.stdout)["rows"][0], reference_row([0.8, 0.1, 0.1], [0.2, 0.2, 0.6]))
     (tmp_path / "bad.csv").write_text("0.5,0.5\n0.5,-0.5,1\n")
-    bad = subprocess.run([SCRIPT, "measure", "--p-file", tmp_path / "bad.csv"], capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [SCRIPT, "measure", "--p-file", tmp_path / "bad.csv"], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.count("\n") == 1 and "bad.csv, row 2 has 3 columns" in bad.stderr
-
-

@@ -71,7 +71,7 @@ def test_kraft_equality_prefix_free_and_entropy_bounds(p):
 
 
 _PROFILES = {n: np.array(list(itertools.product(range(1, n), repeat=n))) for n in range(2, 7)}
-_FEASIBLE = {n: profiles[(2.0 ** -profiles).sum(axis=1) <= 1] for n, profiles in _PROFILES.items()}
+_FEASIBLE = {n: profiles[(2.0**-profiles).sum(axis=1) <= 1] for n, profiles in _PROFILES.items()}
 
 
 @pytest.mark.parametrize("n", range(2, 7))
@@ -138,7 +138,12 @@ def test_kraft_sum_of_lengths_and_codes():
 def test_torch_input():
     import torch
 
-    assert coding.huffman_code(torch.tensor(SEED_P, dtype=torch.float64)) == {0: "0", 1: "10", 2: "110", 3: "111"}
+    assert coding.huffman_code(torch.tensor(SEED_P, dtype=torch.float64)) == {
+        0: "0",
+        1: "10",
+        2: "110",
+        3: "111",
+    }
 
 
 @pytest.mark.parametrize(
@@ -288,7 +293,11 @@ def test_floor_makes_every_symbol_codable():
         (lambda: coding.arithmetic_encode([0, 0.5], [0.5, 0.5]), TypeError, r"symbols\[1\]"),
         (lambda: coding.arithmetic_encode([[0]], [0.5, 0.5]), ValueError, "1-D"),
         (lambda: coding.arithmetic_encode([0, 1], [[0.5, 0.5]] * 3), ValueError, "3 per-position"),
-        (lambda: coding.arithmetic_encode(["x"], {"a": 1.0}), ValueError, r"symbols\[0\] = 'x' is not a label"),
+        (
+            lambda: coding.arithmetic_encode(["x"], {"a": 1.0}),
+            ValueError,
+            r"symbols\[0\] = 'x' is not a label",
+        ),
         (lambda: coding.arithmetic_encode([0], [0.5, 0.5], floor=0), ValueError, "floor"),
         (lambda: coding.arithmetic_encode([0], [0.5, 0.6]), ValueError, "sums to"),
         (lambda: coding.arithmetic_encode([0], np.full((1, 1, 2), 0.5)), ValueError, "2-D"),
@@ -411,21 +420,23 @@ def test_version_2_index_is_as_documented():
     where = layout(blob)
     n, block_bytes, blocks = struct.unpack_from("<QII", blob, 12)
     assert (n, block_bytes, blocks) == (len(data), container.CHUNK, 3)
-    index = np.frombuffer(blob[where["index"]:where["header_crc"]], dtype=[("offset", "<u8"), ("length", "<u4"),
-                                                                           ("crc", "<u4")])
+    index = np.frombuffer(
+        blob[where["index"] : where["header_crc"]],
+        dtype=[("offset", "<u8"), ("length", "<u4"), ("crc", "<u4")],
+    )
     assert index["offset"].tolist() == [0, int(index["length"][0]), int(index["length"][:2].sum())]
     assert where["header_size"] + int(index["length"].sum()) == len(blob)
-    payload = blob[where["header_size"]:]
+    payload = blob[where["header_size"] :]
     for offset, length, crc in index.tolist():
-        assert zlib.crc32(payload[offset:offset + length]) == crc
+        assert zlib.crc32(payload[offset : offset + length]) == crc
     # Each block decodes alone with the model: independent coders.
     k = where["k"]
-    entries = np.frombuffer(blob[62:62 + 5 * k], dtype=[("byte", "u1"), ("frequency", "<u4")])
+    entries = np.frombuffer(blob[62 : 62 + 5 * k], dtype=[("byte", "u1"), ("frequency", "<u4")])
     from infoloss.coding.blocks import BlockModel, decode_block
 
     model = BlockModel(entries["byte"].copy(), entries["frequency"].astype(np.int64))
     offset, length, crc = index.tolist()[2]
-    assert decode_block(model, payload[offset:offset + length], crc, 5).tobytes() == data[-5:]
+    assert decode_block(model, payload[offset : offset + length], crc, 5).tobytes() == data[-5:]
 
 
 def test_bad_format_version_and_workers_are_named():
@@ -491,7 +502,9 @@ def test_other_model_grows_the_output_by_the_kl(tmp_path):
 
 def test_unmodelled_byte_is_an_error_naming_offset_unless_floored():
     model = coding.byte_counts(b"hell")
-    with pytest.raises(ValueError, match=r"byte 111 \(0x6f, b'o'\) at offset 4 of data has probability 0.*floor"):
+    with pytest.raises(
+        ValueError, match=r"byte 111 \(0x6f, b'o'\) at offset 4 of data has probability 0.*floor"
+    ):
         coding.compress(b"hello", model=model)
     assert coding.decompress(coding.compress(b"hello", model=model, floor=1e-6)) == b"hello"
 
@@ -573,8 +586,21 @@ def test_consistent_checksums_but_wrong_content_is_refused(format_name):
 
 
 @pytest.mark.parametrize("format_name", FORMATS)
-@pytest.mark.parametrize("field", ["length", "kind", "precision", "k", "entry", "block-length", "block-count",
-                                   "block-offset", "block-payload-length", "payload-length"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "length",
+        "kind",
+        "precision",
+        "k",
+        "entry",
+        "block-length",
+        "block-count",
+        "block-offset",
+        "block-payload-length",
+        "payload-length",
+    ],
+)
 def test_every_resigned_header_field_change_is_refused(format_name, field):
     # Header CRC (and payload CRCs) recomputed after the change: only the consistency checks,
     # the decoder's word count or the SHA-256 can stop it; never a wrong output.
@@ -637,9 +663,16 @@ def test_progress_reports_every_phase(tmp_path, monkeypatch, version, workers):
     data = _skewed_bytes(4500)
     (tmp_path / "d").write_bytes(data)
     calls = []
-    coding.compress_file(tmp_path / "d", tmp_path / "d.ilc", progress=lambda *a: calls.append(a),
-                         format_version=version, workers=workers)
-    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "e", progress=lambda *a: calls.append(a), workers=workers)
+    coding.compress_file(
+        tmp_path / "d",
+        tmp_path / "d.ilc",
+        progress=lambda *a: calls.append(a),
+        format_version=version,
+        workers=workers,
+    )
+    coding.decompress_file(
+        tmp_path / "d.ilc", tmp_path / "e", progress=lambda *a: calls.append(a), workers=workers
+    )
     assert [c for c in calls if c[0] == "scan"][-1] == ("scan", 4500, 4500)
     assert [c[1] for c in calls if c[0] == "encode"] == [1000, 2000, 3000, 4000, 4500]
     assert [c[1] for c in calls if c[0] == "decode"] == [1000, 2000, 3000, 4000, 4500]
@@ -680,7 +713,13 @@ def test_two_queue_construction_equals_the_heap_with_its_tie_rules(weights):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from([1.0, 2.0, 3.0, 4.0, 0.5]), st.floats(1e-30, 1e30)), min_size=2, max_size=600))
+@given(
+    st.lists(
+        st.one_of(st.sampled_from([1.0, 2.0, 3.0, 4.0, 0.5]), st.floats(1e-30, 1e30)),
+        min_size=2,
+        max_size=600,
+    )
+)
 def test_vectorised_rounds_equal_the_heap_on_long_inputs(weights):
     # Long runs of ties (many pairs per round) mixed with weights spanning 60 decades (one pair per round).
     from infoloss.coding.huffman import _huffman_lengths
@@ -724,7 +763,7 @@ def test_canonical_code_is_deflates_and_checks_its_input():
 
 
 def test_codes_deeper_than_63_bits():
-    p = np.array([2.0 ** -i for i in range(1, 90)] + [2.0 ** -89])  # lengths 1 .. 89, 89
+    p = np.array([2.0**-i for i in range(1, 90)] + [2.0**-89])  # lengths 1 .. 89, 89
     code = coding.huffman_code(p)
     assert [len(code[i]) for i in range(len(p))] == [*range(1, 90), 89]
     assert coding.kraft_sum(code) == 1.0 and _is_prefix_free(code.values())
@@ -750,7 +789,6 @@ def test_public_names_resolve_lazily_from_their_modules():
     assert set(package.__all__) <= set(dir(package))
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         package.nothing  # noqa: B018 - the attribute access is what raises
-
 
 
 def test_workers_start_safely_while_other_threads_run(monkeypatch):

@@ -97,16 +97,21 @@ def test_header_must_be_consistent_with_the_payload_before_decoding():
     # Version 2: the same bound for each block, before anything is decoded (a 1-bit model:
     # one 32-bit word holds at most 32 + 64 bytes, not 200).
     blob = forge_v2(400, [97, 98], [1 << 23, 1 << 23], [bytes(100), bytes(4)], block_bytes=200)
-    with pytest.raises(coding.FormatError, match=r"inconsistent header: block 1 holds 200 bytes.* at most 96"):
+    with pytest.raises(
+        coding.FormatError, match=r"inconsistent header: block 1 holds 200 bytes.* at most 96"
+    ):
         coding.decompress(blob)
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"blocks": 3}, "3 blocks where .* make 2"),  # m must be ceil(n / B)
-    ({"blocks": (1 << 32) - 1}, "blocks where"),
-    ({"block_bytes": 0}, "block length 0"),
-    ({"block_bytes": (1 << 26) + 1}, "block length"),
-])
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"blocks": 3}, "3 blocks where .* make 2"),  # m must be ceil(n / B)
+        ({"blocks": (1 << 32) - 1}, "blocks where"),
+        ({"block_bytes": 0}, "block length 0"),
+        ({"block_bytes": (1 << 26) + 1}, "block length"),
+    ],
+)
 def test_version_2_block_layout_is_checked_before_the_index_is_read(fields, message):
     options = {"block_bytes": 1000} | fields
     with pytest.raises(coding.FormatError, match=message):
@@ -129,15 +134,19 @@ def test_version_2_index_must_fit_the_file_and_add_up():
     where = layout(good)
     index = where["index"]
     shifted = bytearray(good)
-    shifted[index:index + 8] = (4).to_bytes(8, "little")  # block 0 must start at offset 0
+    shifted[index : index + 8] = (4).to_bytes(8, "little")  # block 0 must start at offset 0
     with pytest.raises(coding.FormatError, match="block 0 starts at payload offset 4, not 0"):
         coding.decompress(resign(shifted, where))
     odd = bytearray(good)
-    odd[index + 8:index + 12] = (int.from_bytes(good[index + 8:index + 12], "little") - 1).to_bytes(4, "little")
+    odd[index + 8 : index + 12] = (int.from_bytes(good[index + 8 : index + 12], "little") - 1).to_bytes(
+        4, "little"
+    )
     with pytest.raises(coding.FormatError, match="multiple of 4"):
         coding.decompress(resign(odd, where))
     gap = bytearray(good)  # block 1 starting 4 bytes late: the lengths no longer add up to the offsets
-    gap[index + 16:index + 24] = (int.from_bytes(good[index + 16:index + 24], "little") + 4).to_bytes(8, "little")
+    gap[index + 16 : index + 24] = (int.from_bytes(good[index + 16 : index + 24], "little") + 4).to_bytes(
+        8, "little"
+    )
     with pytest.raises(coding.FormatError, match="block 1 starts at payload offset"):
         coding.decompress(resign(gap, where))
 
@@ -218,8 +227,12 @@ def test_sigterm_removes_the_part_file(tmp_path):
         "from infoloss.cli.main import main; "
         "main(['code', 'decompress', sys.argv[1], '-o', sys.argv[2]], prog_name='infoloss')"
     )
-    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "d.ilc"), str(tmp_path / "out")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "d.ilc"), str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     part = tmp_path / "out.part"
     deadline = time.monotonic() + 60
     while not part.exists() and time.monotonic() < deadline and child.poll() is None:
@@ -254,8 +267,13 @@ def _start_slow_decompress(tmp_path):
         coding.compress_file(_write(tmp_path / "d", _skewed_bytes(1 << 21)), tmp_path / "d.ilc")  # 128 blocks
     finally:
         container.CHUNK = original
-    child = subprocess.Popen([sys.executable, "-c", _SLOW_DECOMPRESS, str(tmp_path / "d.ilc"), str(tmp_path / "out")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_DECOMPRESS, str(tmp_path / "d.ilc"), str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     part = tmp_path / "out.part"
     deadline = time.monotonic() + 60
     while not part.exists() and time.monotonic() < deadline and child.poll() is None:

@@ -18,7 +18,14 @@ from infoloss.demo import digits
 from infoloss.demo.plots import NO_MATPLOTLIB
 
 QUICK = ["--epochs", "1", "--repeats", "2"]
-REQUIRED_KEYS = ("test_accuracy", "max_param_diff", "coded_bits", "ideal_bits_quantized", "ideal_bits", "round_trip_ok")
+REQUIRED_KEYS = (
+    "test_accuracy",
+    "max_param_diff",
+    "coded_bits",
+    "ideal_bits_quantized",
+    "ideal_bits",
+    "round_trip_ok",
+)
 
 
 def run(*args):
@@ -52,7 +59,12 @@ def test_plots_are_written_and_skipped_with_one_note_without_matplotlib(tmp_path
     assert written == ["entropy_scaled_step.png", "kl_vs_ce_losses.png", "q_against_p.png"]
     for name in written:
         assert (tmp_path / "with" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for heading in ("1. KL and cross-entropy", "2. The entropy-scaled step", "3. Labels coded", "4. Q against P"):
+    for heading in (
+        "1. KL and cross-entropy",
+        "2. The entropy-scaled step",
+        "3. Labels coded",
+        "4. Q against P",
+    ):
         assert heading in result.output
     assert "<- P = 1" in result.output  # the text bars
 
@@ -85,7 +97,9 @@ def test_without_scikit_learn_the_command_says_how_to_install_the_extra():
     assert completed.stdout == ""
     lines = completed.stderr.splitlines()
     assert len(lines) == 1, completed.stderr
-    assert lines[0].startswith("Error: the digits demo needs scikit-learn and torch (scikit-learn not installed)")
+    assert lines[0].startswith(
+        "Error: the digits demo needs scikit-learn and torch (scikit-learn not installed)"
+    )
     assert "pip install 'infoloss[demo]'" in lines[0]
 
 

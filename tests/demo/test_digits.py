@@ -50,7 +50,11 @@ def section1(data):
 
 def test_kl_and_cross_entropy_training_end_at_the_same_parameters(section1):
     figures, _ = section1
-    assert [k["target_kind"] for k in figures["target_kinds"]] == ["one-hot", "label smoothing 0.1", "distillation"]
+    assert [k["target_kind"] for k in figures["target_kinds"]] == [
+        "one-hot",
+        "label smoothing 0.1",
+        "distillation",
+    ]
     for kind in figures["target_kinds"]:
         assert kind["parameter_difference"] < 1e-9, kind["target_kind"]
         assert kind["accuracy_cross_entropy_run"] == kind["accuracy_kl_run"]
@@ -71,7 +75,9 @@ def test_the_losses_differ_by_the_batch_mean_target_entropy_at_every_step(sectio
     smoothed = figures["target_kinds"][1]
     row = np.full(CLASSES, LABEL_SMOOTHING / CLASSES)
     row[0] += 1 - LABEL_SMOOTHING
-    np.testing.assert_allclose(smoothed["step_batch_mean_target_entropy"], scipy.stats.entropy(row), rtol=1e-13)
+    np.testing.assert_allclose(
+        smoothed["step_batch_mean_target_entropy"], scipy.stats.entropy(row), rtol=1e-13
+    )
     assert figures["target_kinds"][0]["mean_target_entropy_nats"] == 0.0
     assert figures["target_kinds"][2]["mean_target_entropy_nats"] > 0.1  # distilled targets are soft
 
@@ -101,7 +107,9 @@ def test_entropy_scaled_step_compares_three_rules_over_the_seeds(data, section1)
     for rule in figures["rules"]:
         assert len(rule["accuracy_per_seed"]) == 2
         assert rule["accuracy_mean"] == pytest.approx(np.mean(rule["accuracy_per_seed"]), abs=0)
-        assert rule["test_cross_entropy_nats_std"] == pytest.approx(np.std(rule["test_cross_entropy_nats_per_seed"], ddof=1), abs=0)
+        assert rule["test_cross_entropy_nats_std"] == pytest.approx(
+            np.std(rule["test_cross_entropy_nats_per_seed"], ddof=1), abs=0
+        )
     # With two seeds no difference counts as clear.
     assert figures["verdict"].startswith("it did not help")
 
@@ -126,7 +134,9 @@ def test_test_labels_are_coded_within_64_bits_of_the_quantised_ideal(data, secti
     assert figures["fixed_length_bits"] == 1800 and figures["raw_bytes_bits"] == 3600
     counts = np.bincount(data.y_test, minlength=CLASSES)
     assert figures["order0_entropy_bits"] == pytest.approx(n * scipy.stats.entropy(counts, base=2), rel=1e-12)
-    assert figures["order0_entropy_bits"] <= figures["order0_huffman_bits"] < figures["order0_entropy_bits"] + n
+    assert (
+        figures["order0_entropy_bits"] <= figures["order0_huffman_bits"] < figures["order0_entropy_bits"] + n
+    )
     assert figures["ideal_bits"] < figures["order0_entropy_bits"] / 2  # the classifier knows a lot
 
 
@@ -155,9 +165,13 @@ def test_prequential_code_is_shorter_than_the_uniform_code(data):
     assert figures["prequential_coded_bits"] < figures["uniform_code_bits"] / 4
     assert 0 <= figures["prequential_coded_bits"] - figures["prequential_ideal_bits"] <= 64
     blocks = figures["blocks"]
-    assert blocks[0]["trained_on"] == 0 and blocks[0]["bits_per_label"] == pytest.approx(math.log2(10), rel=1e-15)
+    assert blocks[0]["trained_on"] == 0 and blocks[0]["bits_per_label"] == pytest.approx(
+        math.log2(10), rel=1e-15
+    )
     assert sum(b["labels"] for b in blocks) == 1797
-    assert sum(b["block_ideal_bits"] for b in blocks) == pytest.approx(figures["prequential_ideal_bits"], rel=1e-12)
+    assert sum(b["block_ideal_bits"] for b in blocks) == pytest.approx(
+        figures["prequential_ideal_bits"], rel=1e-12
+    )
     # Learning shows: the last block costs far less per label than the second.
     assert blocks[-1]["bits_per_label"] < blocks[1]["bits_per_label"] / 5
 
@@ -201,11 +215,17 @@ def test_the_demo_losses_are_pytorchs_on_a_training_batch(data):
 
     params = init_params(3)
     x = torch.from_numpy(data.x_train[:64])
-    p = torch.softmax(torch.randn(64, CLASSES, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), 1)
-    ours = [losses.cross_entropy(forward(params, x), p),
-            losses.kl_div(log_softmax(forward(params, x)), p, reduction="batchmean")]
-    theirs = [F.cross_entropy(forward(params, x), p),
-              F.kl_div(F.log_softmax(forward(params, x), dim=1), p, reduction="batchmean")]
+    p = torch.softmax(
+        torch.randn(64, CLASSES, dtype=torch.float64, generator=torch.Generator().manual_seed(1)), 1
+    )
+    ours = [
+        losses.cross_entropy(forward(params, x), p),
+        losses.kl_div(log_softmax(forward(params, x)), p, reduction="batchmean"),
+    ]
+    theirs = [
+        F.cross_entropy(forward(params, x), p),
+        F.kl_div(F.log_softmax(forward(params, x), dim=1), p, reduction="batchmean"),
+    ]
     for mine, reference in zip(ours, theirs):
         assert mine.item() == pytest.approx(reference.item(), rel=1e-14)
         for g, h in zip(torch.autograd.grad(mine, params), torch.autograd.grad(reference, params)):

@@ -29,7 +29,8 @@ def test_table_is_complete():
     rows = _rows()
     assert len(rows) == 18
     assert {(r[0], r[1], r[2]) for r in rows} == {
-        (d, k, n) for d in ("uniform", "zipf") for k in (10, 100, 1000) for n in (k // 5, k, 10 * k)}
+        (d, k, n) for d in ("uniform", "zipf") for k in (10, 100, 1000) for n in (k // 5, k, 10 * k)
+    }
 
 
 @pytest.mark.parametrize("method, smallest_k", [("nsb", 10), ("chao-shen", 100)])

@@ -61,15 +61,23 @@ def test_one_column_every_file_type(files, data, kind):
 def test_two_columns(files, data):
     x, y = data
     rows = results(files["csv"], "--column", "colour", "--column", "y", "--bits")
-    assert rows["I(colour;y)"]["value"] == pytest.approx(estimate.mutual_information(x, y, base=2).value, rel=1e-13)
-    assert rows["H(colour|y)"]["value"] == pytest.approx(estimate.conditional_entropy(x, y, base=2).value, rel=1e-13)
-    assert rows["H(colour,y)"]["value"] == pytest.approx(estimate.joint_entropy(x, y, base=2).value, rel=1e-13)
+    assert rows["I(colour;y)"]["value"] == pytest.approx(
+        estimate.mutual_information(x, y, base=2).value, rel=1e-13
+    )
+    assert rows["H(colour|y)"]["value"] == pytest.approx(
+        estimate.conditional_entropy(x, y, base=2).value, rel=1e-13
+    )
+    assert rows["H(colour,y)"]["value"] == pytest.approx(
+        estimate.joint_entropy(x, y, base=2).value, rel=1e-13
+    )
     # 'colour' letters and 'y' numbers share no symbol: KL with the plug-in is infinite.
     assert rows["KL(colour||y)"]["value"] == "Infinity"
 
 
 def test_nsb_ci_and_alphabet(files, data):
-    rows = results(files["csv"], "--column", "x", "--method", "nsb", "--alphabet-size", 8, "--ci", 0.9, "--n-boot", 50)
+    rows = results(
+        files["csv"], "--column", "x", "--method", "nsb", "--alphabet-size", 8, "--ci", 0.9, "--n-boot", 50
+    )
     row = rows["H(x)"]
     expected = estimate.entropy(data[0], "nsb", alphabet_size=8, ci=0.9, n_boot=50, random_state=0)
     assert row["value"] == pytest.approx(expected.value, rel=1e-14)
@@ -82,7 +90,9 @@ def test_continuous_columns(tmp_path):
     points = rng.normal(size=(400, 2))
     np.save(tmp_path / "p.npy", points)
     rows = results(tmp_path / "p.npy", "--column", 0, "--column", 1, "--k", 3)
-    assert rows["h(0)"]["value"] == pytest.approx(estimate.differential_entropy(points[:, 0], k=3).value, rel=1e-14)
+    assert rows["h(0)"]["value"] == pytest.approx(
+        estimate.differential_entropy(points[:, 0], k=3).value, rel=1e-14
+    )
     assert rows["I(0;1)"]["method"] == "ksg"
 
 
@@ -92,14 +102,17 @@ def test_table_output(files):
     assert "H(x)" in outcome.stdout and "chao-shen" in outcome.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--column", "nope"], "no column 'nope'; its columns are 'x', 'y', 'colour'"),
-    ([], "has 3 columns"),
-    (["--column", "x", "--method", "nsb"], "--alphabet-size is needed by --method nsb"),
-    (["--column", "x", "--alphabet-size", 2], "--alphabet-size is smaller than the 5 distinct symbols"),
-    (["--column", "x", "--ci", 2], "--ci must be a finite number in (0, 1)"),
-    (["--column", "x", "--column", "y", "--column", "colour"], "one or two --column"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--column", "nope"], "no column 'nope'; its columns are 'x', 'y', 'colour'"),
+        ([], "has 3 columns"),
+        (["--column", "x", "--method", "nsb"], "--alphabet-size is needed by --method nsb"),
+        (["--column", "x", "--alphabet-size", 2], "--alphabet-size is smaller than the 5 distinct symbols"),
+        (["--column", "x", "--ci", 2], "--ci must be a finite number in (0, 1)"),
+        (["--column", "x", "--column", "y", "--column", "colour"], "one or two --column"),
+    ],
+)
 def test_errors_are_one_line_exit_2(files, args, message):
     outcome = run(files["csv"], *args)
     assert outcome.exit_code == 2
@@ -110,10 +123,12 @@ def test_file_errors(tmp_path):
     (tmp_path / "gap.csv").write_text("x,y\n1,2\n,3\n4,5\n")
     (tmp_path / "empty.csv").write_text("x,y\n")
     (tmp_path / "d.txt").write_text("1\n")
-    for path, message in [(tmp_path / "gap.csv", "gap.csv, column 'x', row 2: is missing"),
-                          (tmp_path / "empty.csv", "column 'x' is empty"),
-                          (tmp_path / "missing.csv", "no such file"),
-                          (tmp_path / "d.txt", "unknown file type '.txt'")]:
+    for path, message in [
+        (tmp_path / "gap.csv", "gap.csv, column 'x', row 2: is missing"),
+        (tmp_path / "empty.csv", "column 'x' is empty"),
+        (tmp_path / "missing.csv", "no such file"),
+        (tmp_path / "d.txt", "unknown file type '.txt'"),
+    ]:
         outcome = run(path, "--column", "x")
         assert outcome.exit_code == 2, outcome.output
         assert message in outcome.stderr and len(outcome.stderr.strip().splitlines()) == 1
@@ -145,10 +160,12 @@ def test_two_columns_with_intervals(files, data):
     x, y = data
     rows = results(files["csv"], "--column", "x", "--column", "y", "--ci", 0.9, "--n-boot", 50)
     options = dict(ci=0.9, n_boot=50, random_state=0)
-    for label, expected in (("I(x;y)", estimate.mutual_information(x, y, **options)),
-                            ("H(x|y)", estimate.conditional_entropy(x, y, **options)),
-                            ("H(x,y)", estimate.joint_entropy(x, y, **options)),
-                            ("KL(x||y)", estimate.kl_divergence(x, y, **options))):
+    for label, expected in (
+        ("I(x;y)", estimate.mutual_information(x, y, **options)),
+        ("H(x|y)", estimate.conditional_entropy(x, y, **options)),
+        ("H(x,y)", estimate.joint_entropy(x, y, **options)),
+        ("KL(x||y)", estimate.kl_divergence(x, y, **options)),
+    ):
         assert rows[label]["ci"] == pytest.approx(list(expected.ci), rel=1e-14), label
         assert rows[label]["level"] == 0.9
     # y has a symbol (5) x never shows: plug-in KL(y||x) is infinite, and so is its interval's

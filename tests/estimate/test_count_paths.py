@@ -26,16 +26,18 @@ CASES = {
     "small non-negative ints": (rng.integers(0, 300, 5000), "dense"),
     "table past 1 MiB (prefetched)": (rng.integers(-(1 << 18), 1 << 18, 500_000), "dense"),
     "negative offset": (rng.integers(-(1 << 40), -(1 << 40) + 4000, 3000), "dense"),
-    "large offset, int32": (rng.integers(2 ** 31 - 5000, 2 ** 31 - 1, 3000).astype(np.int32), "dense"),
+    "large offset, int32": (rng.integers(2**31 - 5000, 2**31 - 1, 3000).astype(np.int32), "dense"),
     "int8, full range": (rng.integers(-128, 128, 2000).astype(np.int8), "dense"),
     "uint16": (rng.integers(0, 1 << 16, 100).astype(np.uint16), "dense"),
-    "uint64 near 2**64": (np.uint64(2 ** 64 - 1) - rng.integers(0, 50, 999).astype(np.uint64), "dense"),
+    "uint64 near 2**64": (np.uint64(2**64 - 1) - rng.integers(0, 50, 999).astype(np.uint64), "dense"),
     "one value (interleaved table)": (np.full(4097, 7, dtype=np.int64), "dense"),
     "bool": (rng.random(301) < 0.3, "dense"),
     "wide int64, 50 distinct": (WIDE_POOL[rng.integers(0, 50, 4000)], "hash"),
     "wide uint64, 40 distinct": (
-        rng.integers(0, 1 << 63, 40, dtype=np.uint64)[rng.integers(0, 40, 2000)] * np.uint64(2), "hash"),
-    "wide int32": (rng.integers(-(2 ** 31), 2 ** 31 - 1, 30).astype(np.int32)[rng.integers(0, 30, 700)], "hash"),
+        rng.integers(0, 1 << 63, 40, dtype=np.uint64)[rng.integers(0, 40, 2000)] * np.uint64(2),
+        "hash",
+    ),
+    "wide int32": (rng.integers(-(2**31), 2**31 - 1, 30).astype(np.int32)[rng.integers(0, 30, 700)], "hash"),
     "floats with -0.0": (np.array([0.5, -0.0, 0.0, -2.5, 1e300, -1e-300, 0.5, -np.inf, np.inf] * 20), "hash"),
     "wide int64, differing in high bits": ((np.arange(-20, 20) << 48)[rng.integers(0, 40, 3000)], "hash"),
     "float32": (rng.normal(size=20).astype(np.float32)[rng.integers(0, 20, 500)], "hash"),
@@ -56,8 +58,12 @@ def _reference(x):
 def _spy(monkeypatch):
     """Record which of the three counting functions produced the result."""
     taken = []
-    for path, function in (("dense", "_count_in_range"), ("hash", "_count_by_hashing"),
-                           ("pandas", "_count_by_pandas"), ("sort", "_count_by_sorting")):
+    for path, function in (
+        ("dense", "_count_in_range"),
+        ("hash", "_count_by_hashing"),
+        ("pandas", "_count_by_pandas"),
+        ("sort", "_count_by_sorting"),
+    ):
         original = getattr(_counts, function)
 
         def spy(*args, _original=original, _path=path, **kwargs):
@@ -99,8 +105,14 @@ def test_non_contiguous_and_byte_swapped_inputs(monkeypatch, kernels):
         monkeypatch.setattr(_counts, "_KERNELS", None)
     base = rng.integers(-50, 50, 3001)
     few_wide = WIDE_POOL[rng.integers(0, 50, 3000)]
-    for x in (base[::3], base.astype(">i8"), WIDE_POOL[rng.integers(0, 50, 999)].astype(">i8")[::2],
-              few_wide.astype(">i8"), few_wide.astype(">i8")[::2], (few_wide / 7).astype(">f8")):
+    for x in (
+        base[::3],
+        base.astype(">i8"),
+        WIDE_POOL[rng.integers(0, 50, 999)].astype(">i8")[::2],
+        few_wide.astype(">i8"),
+        few_wide.astype(">i8")[::2],
+        (few_wide / 7).astype(">f8"),
+    ):
         labels, counts = _reference(x)
         result = _counts.count(x, keep_codes=True)
         np.testing.assert_array_equal(result.labels, labels)
@@ -135,7 +147,7 @@ def test_kernel_in_parts_and_numpy_in_blocks(monkeypatch):
     monkeypatch.setattr(_counts, "_BLOCK", 256)
     for kernels in ([KERNELS] if KERNELS is not None else []) + [None]:
         monkeypatch.setattr(_counts, "_KERNELS", kernels)
-        for sample in (x, x.astype(np.uint64) + np.uint64(2 ** 63)):
+        for sample in (x, x.astype(np.uint64) + np.uint64(2**63)):
             result = _counts.count(sample, keep_codes=True)
             np.testing.assert_array_equal(result.labels, np.unique(sample))
             np.testing.assert_array_equal(result.counts, counts)
@@ -154,7 +166,9 @@ def test_kernels_reject_bad_arguments():
     with pytest.raises(TypeError, match="integers"):
         KERNELS.count_dense(x.astype(np.float64), 5, np.zeros(5, dtype=np.uint32))
     with pytest.raises(ValueError, match="nonzero entries"):
-        KERNELS.dense_nonzero(np.array([1, 0, 2], dtype=np.uint32), np.empty(1, np.int64), np.empty(1, np.int64))
+        KERNELS.dense_nonzero(
+            np.array([1, 0, 2], dtype=np.uint32), np.empty(1, np.int64), np.empty(1, np.int64)
+        )
     with pytest.raises(ValueError, match="codes"):
         KERNELS.hash_count(x, 4, np.empty(4, np.uint64), np.empty(4, np.int64), np.empty(2, np.int64))
     assert KERNELS.hash_count(x, 2, np.empty(2, np.uint64), np.empty(2, np.int64), None) == -1
@@ -176,9 +190,11 @@ def test_dense_path_makes_no_copy_of_the_input():
 
 
 def test_environment_variable_turns_the_counting_kernels_off():
-    code = ("from infoloss.estimate import _counts, count; import numpy as np; "
-            "c = count(np.array([2**40, -1, 2**40])); "
-            "print(_counts._KERNELS is None, c.labels.tolist(), c.counts.tolist())")
+    code = (
+        "from infoloss.estimate import _counts, count; import numpy as np; "
+        "c = count(np.array([2**40, -1, 2**40])); "
+        "print(_counts._KERNELS is None, c.labels.tolist(), c.counts.tolist())"
+    )
     env = dict(os.environ, INFOLOSS_NO_KERNELS="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "[-1,", "1099511627776]", "[1,", "2]"]
@@ -192,12 +208,17 @@ def test_two_dimensional_samples_match_rows_by_content():
     counted = estimate.count(x)
     assert counted.labels.tolist() == [[0, 0], [1, 1]] and counted.counts.tolist() == [1, 2]
     for method in ("plugin", "laplace"):
-        assert float(estimate.kl_divergence(x, y, method)) == float(estimate.kl_divergence(*as_tuples, method))
-        assert float(estimate.js_divergence(x, y, method)) == float(estimate.js_divergence(*as_tuples, method))
+        assert float(estimate.kl_divergence(x, y, method)) == float(
+            estimate.kl_divergence(*as_tuples, method)
+        )
+        assert float(estimate.js_divergence(x, y, method)) == float(
+            estimate.js_divergence(*as_tuples, method)
+        )
     assert float(estimate.kl_divergence(x, y)) == np.inf  # [0, 0] never occurs in y
     # By hand: p = (1/3, 2/3, 0), q = (0, 1/3, 2/3) over [0,0], [1,1], [2,2]; JS in nats.
     p, q = np.array([1 / 3, 2 / 3, 0]), np.array([0, 1 / 3, 2 / 3])
     from scipy.spatial.distance import jensenshannon
+
     assert float(estimate.js_divergence(x, y)) == pytest.approx(jensenshannon(p, q) ** 2, rel=1e-12)
 
 

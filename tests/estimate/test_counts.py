@@ -15,13 +15,16 @@ def _numpy_reference(x):
     return dict(zip(labels.tolist(), counts.tolist()))
 
 
-@pytest.mark.parametrize("x", [
-    np.array([3, 1, 3, 0, 3, 1]),                 # small non-negative ints: bincount
-    np.array([-5, 2 ** 40, -5, 7]),               # wide-range ints: hashing
-    np.array([0.5, 0.25, 0.5, 1e300]),            # floats are labels
-    np.array(["x", "yy", "x", ""]),               # strings
-    np.array([True, False, True]),
-])
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([3, 1, 3, 0, 3, 1]),  # small non-negative ints: bincount
+        np.array([-5, 2**40, -5, 7]),  # wide-range ints: hashing
+        np.array([0.5, 0.25, 0.5, 1e300]),  # floats are labels
+        np.array(["x", "yy", "x", ""]),  # strings
+        np.array([True, False, True]),
+    ],
+)
 def test_numpy_paths_agree_with_unique(x):
     assert _as_dict(estimate.count(x)) == _numpy_reference(x)
 
@@ -39,8 +42,11 @@ def test_dask_array_counts_in_one_pass_like_numpy():
     import dask
 
     rng = np.random.default_rng(0)
-    for values in (rng.integers(0, 50, 1003), rng.integers(-10 ** 12, 10 ** 12, 997) // 10 ** 11,
-                   rng.choice(np.array(["a", "b", "c", "dd"]), 1000)):
+    for values in (
+        rng.integers(0, 50, 1003),
+        rng.integers(-(10**12), 10**12, 997) // 10**11,
+        rng.choice(np.array(["a", "b", "c", "dd"]), 1000),
+    ):
         lazy = da.from_array(values, chunks=97)  # 11 chunks
         computed = []
 
@@ -52,7 +58,8 @@ def test_dask_array_counts_in_one_pass_like_numpy():
         assert len(computed) == 1  # one compute for the whole table
         assert _as_dict(result) == _numpy_reference(values)
         assert estimate.entropy(lazy, "miller-madow").value == pytest.approx(
-            estimate.entropy(values, "miller-madow").value, rel=1e-13)
+            estimate.entropy(values, "miller-madow").value, rel=1e-13
+        )
 
 
 def test_dask_array_with_nan_is_an_error():
@@ -68,13 +75,15 @@ def test_dask_dataframe_column_like_numpy():
     import dask.dataframe as dd
 
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"colour": rng.choice(np.array(["red", "green", "blue"]), 600),
-                          "n": rng.integers(0, 9, 600)})
+    frame = pd.DataFrame(
+        {"colour": rng.choice(np.array(["red", "green", "blue"]), 600), "n": rng.integers(0, 9, 600)}
+    )
     lazy = dd.from_pandas(frame, npartitions=5)
     for column in ("colour", "n"):
         assert _as_dict(estimate.count(lazy[column])) == _numpy_reference(frame[column].to_numpy())
         assert estimate.entropy(lazy[column], "shrink").value == pytest.approx(
-            estimate.entropy(frame[column], "shrink").value, rel=1e-13)
+            estimate.entropy(frame[column], "shrink").value, rel=1e-13
+        )
     with pytest.raises(InputError, match="missing"):
         estimate.entropy(dd.from_pandas(pd.Series([1.0, None, 2.0]), npartitions=2))
 

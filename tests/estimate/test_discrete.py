@@ -21,8 +21,16 @@ Y = [4, 2, 3, 0, 2, 4, 0, 0, 2, 1, 1]  # R entropy's example: 11 bins, N = 19
 
 # entropy 1.3.2: entropy.empirical, .MillerMadow, .Dirichlet(a=1/2, 1, 1/K, sqrt(N)/K),
 # .ChaoShen, .shrink (nats).
-R_VALUES = {"plugin": 1.968382, "miller-madow": 2.152593, "jeffreys": 2.179480, "laplace": 2.257876,
-            "sg": 2.036888, "minimax": 2.154091, "chao-shen": 2.201137, "shrink": 2.379603}
+R_VALUES = {
+    "plugin": 1.968382,
+    "miller-madow": 2.152593,
+    "jeffreys": 2.179480,
+    "laplace": 2.257876,
+    "sg": 2.036888,
+    "minimax": 2.154091,
+    "chao-shen": 2.201137,
+    "shrink": 2.379603,
+}
 
 NSB_COUNTS = [4, 12, 4, 5, 3, 1, 5, 1, 2, 2, 2, 2, 11, 3, 4, 12, 12, 1, 2]
 NSB_MPMATH = 2.8060969160543  # exact posterior integral (mpmath), K = 100
@@ -73,19 +81,28 @@ def _nsb_over_xi(counts, size):
     total = counts.sum()
 
     def beta_of(xi):
-        return optimize.brentq(lambda b: special.digamma(size * b + 1) - special.digamma(b + 1) - xi,
-                               1e-12, 1e12, xtol=1e-300, rtol=1e-15)
+        return optimize.brentq(
+            lambda b: special.digamma(size * b + 1) - special.digamma(b + 1) - xi,
+            1e-12,
+            1e12,
+            xtol=1e-300,
+            rtol=1e-15,
+        )
 
     def log_likelihood(b):
-        return (special.gammaln(size * b) - special.gammaln(total + size * b)
-                + np.sum(special.gammaln(counts + b) - special.gammaln(b)))
+        return (
+            special.gammaln(size * b)
+            - special.gammaln(total + size * b)
+            + np.sum(special.gammaln(counts + b) - special.gammaln(b))
+        )
 
     def mean_given(b):
         a = counts + b
         return special.digamma(total + size * b + 1) - np.sum(a * special.digamma(a + 1)) / (total + size * b)
 
-    peak = optimize.minimize_scalar(lambda xi: -log_likelihood(beta_of(xi)), bounds=(1e-6, math.log(size) - 1e-6),
-                                    method="bounded").x
+    peak = optimize.minimize_scalar(
+        lambda xi: -log_likelihood(beta_of(xi)), bounds=(1e-6, math.log(size) - 1e-6), method="bounded"
+    ).x
     scale = log_likelihood(beta_of(peak))
 
     def weight(xi):
@@ -93,7 +110,9 @@ def _nsb_over_xi(counts, size):
 
     bounds = dict(points=[peak], limit=200, epsabs=0, epsrel=1e-13)
     norm = integrate.quad(weight, 1e-9, math.log(size) - 1e-12, **bounds)[0]
-    first = integrate.quad(lambda xi: weight(xi) * mean_given(beta_of(xi)), 1e-9, math.log(size) - 1e-12, **bounds)[0]
+    first = integrate.quad(
+        lambda xi: weight(xi) * mean_given(beta_of(xi)), 1e-9, math.log(size) - 1e-12, **bounds
+    )[0]
     return first / norm
 
 
@@ -107,7 +126,9 @@ def test_nsb_matches_mpmath_and_ndd():
 @pytest.mark.parametrize("counts, size", [(NSB_COUNTS, 100), (Y, 11), ([3, 1, 1, 1, 2], 20), ([50, 1, 1], 3)])
 def test_nsb_against_integral_over_xi(counts, size):
     expected = _nsb_over_xi(counts, size)
-    assert estimate.entropy(counts, "nsb", counts=True, alphabet_size=size).value == pytest.approx(expected, rel=1e-8)
+    assert estimate.entropy(counts, "nsb", counts=True, alphabet_size=size).value == pytest.approx(
+        expected, rel=1e-8
+    )
 
 
 def test_nsb_is_not_the_integral_over_beta_without_jacobian():
@@ -116,13 +137,19 @@ def test_nsb_is_not_the_integral_over_beta_without_jacobian():
     total, size = counts.sum(), 100
 
     def integrand(b, moment):
-        log_l = (special.gammaln(size * b) - special.gammaln(total + size * b)
-                 + np.sum(special.gammaln(counts + b) - special.gammaln(b)))
+        log_l = (
+            special.gammaln(size * b)
+            - special.gammaln(total + size * b)
+            + np.sum(special.gammaln(counts + b) - special.gammaln(b))
+        )
         a = counts + b
         mean = special.digamma(total + size * b + 1) - np.sum(a * special.digamma(a + 1)) / (total + size * b)
         return math.exp(log_l + 60) * (mean if moment else 1.0)
 
-    wrong = integrate.quad(integrand, 0, 50, args=(1,), limit=200)[0] / integrate.quad(integrand, 0, 50, args=(0,), limit=200)[0]
+    wrong = (
+        integrate.quad(integrand, 0, 50, args=(1,), limit=200)[0]
+        / integrate.quad(integrand, 0, 50, args=(0,), limit=200)[0]
+    )
     ours = estimate.entropy(NSB_COUNTS, "nsb", counts=True, alphabet_size=100).value
     assert abs(wrong - NSB_MPMATH) > 1e-3
     assert ours == pytest.approx(NSB_MPMATH, rel=1e-10)
@@ -137,7 +164,7 @@ def test_nsb_conditional_moments_match_dirichlet_draws():
     draws = np.random.default_rng(0).dirichlet(counts + beta, size=400_000)
     h = -np.sum(special.xlogy(draws, draws), axis=1)
     assert first[0] == pytest.approx(h.mean(), abs=4 * h.std() / math.sqrt(len(h)))
-    assert second[0] == pytest.approx(np.mean(h ** 2), abs=4 * np.std(h ** 2) / math.sqrt(len(h)))
+    assert second[0] == pytest.approx(np.mean(h**2), abs=4 * np.std(h**2) / math.sqrt(len(h)))
 
 
 def test_nsb_large_alphabet_is_finite_and_near_truth():
@@ -165,7 +192,9 @@ def test_bias_claim_and_corrections():
     for seed in range(repeats):
         x = np.random.default_rng(seed).integers(0, size, draws)
         for method in ("plugin", "miller-madow", "grassberger", "zhang", "chao-shen", "nsb"):
-            bias.setdefault(method, []).append(estimate.entropy(x, method, alphabet_size=size).value - math.log(size))
+            bias.setdefault(method, []).append(
+                estimate.entropy(x, method, alphabet_size=size).value - math.log(size)
+            )
     mean = {m: float(np.mean(v)) for m, v in bias.items()}
     assert -1.85 < mean["plugin"] < -1.6
     for method in ("miller-madow", "zhang", "grassberger"):
@@ -191,8 +220,17 @@ def test_label_kinds_give_the_same_number():
     names = np.array(["red", "green", "blue", "cyan", "magenta", "yellow", "black"])[codes]
     tuples = [(int(c) // 2, int(c) % 2) for c in codes]
     reference = estimate.entropy(codes, "miller-madow").value
-    for x in (names, list(names), pd.Series(names), pd.Series(names).astype("category"), tuples,
-              codes.astype(float), codes.astype(np.uint64), codes + 2 ** 40, np.stack([codes // 2, codes % 2], 1)):
+    for x in (
+        names,
+        list(names),
+        pd.Series(names),
+        pd.Series(names).astype("category"),
+        tuples,
+        codes.astype(float),
+        codes.astype(np.uint64),
+        codes + 2**40,
+        np.stack([codes // 2, codes % 2], 1),
+    ):
         assert estimate.entropy(x, "miller-madow").value == pytest.approx(reference, rel=1e-13)
 
 
@@ -227,7 +265,9 @@ def test_bits():
     assert bits.value == pytest.approx(nats.value / math.log(2), rel=1e-14)
     assert bits.std == pytest.approx(nats.std / math.log(2), rel=1e-14)
     assert bits.ci[0] == pytest.approx(nats.ci[0] / math.log(2), rel=1e-14)
-    assert bits.details["posterior_std"] == pytest.approx(nats.details["posterior_std"] / math.log(2), rel=1e-14)
+    assert bits.details["posterior_std"] == pytest.approx(
+        nats.details["posterior_std"] / math.log(2), rel=1e-14
+    )
     assert bits.base == 2 and "bits" in repr(bits)
 
 
@@ -248,8 +288,9 @@ def test_intervals_cover_about_nominally_when_n_exceeds_k(method, ci_method):
     hits = 0
     for seed in range(100):
         x = np.random.default_rng(seed).choice(10, size=1000, p=p)
-        result = estimate.entropy(x, method, alphabet_size=10, ci=0.9, n_boot=200, random_state=seed,
-                                  ci_method=ci_method)
+        result = estimate.entropy(
+            x, method, alphabet_size=10, ci=0.9, n_boot=200, random_state=seed, ci_method=ci_method
+        )
         low, high = result.ci
         assert low <= high and result.std > 0
         hits += low <= truth <= high
@@ -259,7 +300,9 @@ def test_intervals_cover_about_nominally_when_n_exceeds_k(method, ci_method):
 def test_jackknife_standard_error_against_leaving_out_every_sample():
     x = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
     result = estimate.entropy(x, "chao-shen", ci=0.9, ci_method="jackknife")
-    loo = np.array([estimate.entropy(np.delete(x, i), "chao-shen", alphabet_size=4).value for i in range(len(x))])
+    loo = np.array(
+        [estimate.entropy(np.delete(x, i), "chao-shen", alphabet_size=4).value for i in range(len(x))]
+    )
     n = len(x)
     se = math.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2))
     assert result.std == pytest.approx(se, rel=1e-12)

@@ -38,14 +38,17 @@ def test_uniform_entropy_and_scipy():
     assert ours == pytest.approx(scipy.stats.differential_entropy(x), abs=4 * _sd(n, 1, k, 0.0) + 0.01)
     normal = np.random.default_rng(8).normal(size=n)
     assert estimate.differential_entropy(normal, k=k).value == pytest.approx(
-        scipy.stats.differential_entropy(normal), abs=4 * _sd(n, 1, k, 0.5))
+        scipy.stats.differential_entropy(normal), abs=4 * _sd(n, 1, k, 0.5)
+    )
 
 
 def test_entropy_in_bits_and_through_entropy_k():
     x = np.random.default_rng(0).normal(size=(500, 2))
     nats = estimate.differential_entropy(x, k=4)
     assert estimate.entropy(x, k=4).value == nats.value
-    assert estimate.differential_entropy(x, k=4, base=2).value == pytest.approx(nats.value / math.log(2), rel=1e-14)
+    assert estimate.differential_entropy(x, k=4, base=2).value == pytest.approx(
+        nats.value / math.log(2), rel=1e-14
+    )
     assert nats.method == "kozachenko-leonenko" and nats.details == {"k": 4, "d": 2}
 
 
@@ -96,8 +99,13 @@ def test_duplicate_rule_against_brute_force():
     k = 2
     eps = _brute_positive_kth(x, x, k, same=True)
     n, d = x.shape
-    expected = (special.digamma(n) - special.digamma(k) + math.log(math.pi) - special.gammaln(2)
-                + d * np.mean(np.log(eps)))
+    expected = (
+        special.digamma(n)
+        - special.digamma(k)
+        + math.log(math.pi)
+        - special.gammaln(2)
+        + d * np.mean(np.log(eps))
+    )
     assert estimate.differential_entropy(x, k=k).value == pytest.approx(expected, rel=1e-12)
     y = np.concatenate([x[:10], rng.normal(size=(50, 2))])  # y shares points with x
     nu = _brute_positive_kth(y, x, k, same=False)
@@ -188,7 +196,9 @@ def test_auto_uses_brute_force_from_the_dimension_threshold(monkeypatch):
 
     calls = []
     original = knn._kth_positive_brute
-    monkeypatch.setattr(knn, "_kth_positive_brute", lambda *a, **kw: calls.append(a[0].shape) or original(*a, **kw))
+    monkeypatch.setattr(
+        knn, "_kth_positive_brute", lambda *a, **kw: calls.append(a[0].shape) or original(*a, **kw)
+    )
     rng = np.random.default_rng(4)
     estimate.differential_entropy(rng.normal(size=(50, knn.BRUTE_FROM_DIMENSION - 1)), k=2)
     assert calls == []
@@ -210,12 +220,18 @@ def test_one_dimensional_counts_by_sorting_equal_the_tree():
     from infoloss.estimate.knn import _count_within_sorted
 
     rng = np.random.default_rng(31)
-    grid = np.round(rng.normal(size=4000), 1)                 # many ties, radii exactly on the grid
+    grid = np.round(rng.normal(size=4000), 1)  # many ties, radii exactly on the grid
     offset = 1e8 + np.round(rng.normal(size=4000), 2) * 0.5  # v +- r rounds at this magnitude
     smooth = rng.normal(size=4000)
-    for values, radius in ((grid, np.full(4000, 0.1)), (grid, rng.choice([0.0, 0.1, 0.2, 0.3], 4000)),
-                           (offset, np.full(4000, 0.005)), (offset, np.abs(rng.normal(size=4000)) * 0.01),
-                           (smooth, np.abs(rng.normal(size=4000)) * 0.01)):
+    for values, radius in (
+        (grid, np.full(4000, 0.1)),
+        (grid, rng.choice([0.0, 0.1, 0.2, 0.3], 4000)),
+        (offset, np.full(4000, 0.005)),
+        (offset, np.abs(rng.normal(size=4000)) * 0.01),
+        (smooth, np.abs(rng.normal(size=4000)) * 0.01),
+    ):
         tree = cKDTree(values[:, None])
-        expected = np.asarray(tree.query_ball_point(values[:, None], radius, p=np.inf, return_length=True)) - 1
+        expected = (
+            np.asarray(tree.query_ball_point(values[:, None], radius, p=np.inf, return_length=True)) - 1
+        )
         np.testing.assert_array_equal(_count_within_sorted(values, radius), expected)

@@ -17,9 +17,14 @@ Q = np.array([0.25, 0.25, 0.25, 0.25])
 def _truth(quantity):
     p_x, p_y = JOINT.sum(axis=1), JOINT.sum(axis=0)
     h_xy = stats.entropy(JOINT.ravel())
-    return {"mi": stats.entropy(p_x) + stats.entropy(p_y) - h_xy, "conditional": h_xy - stats.entropy(p_y),
-            "joint": h_xy, "kl": stats.entropy(P, Q), "cross": stats.entropy(P) + stats.entropy(P, Q),
-            "js": 0.5 * stats.entropy(P, (P + Q) / 2) + 0.5 * stats.entropy(Q, (P + Q) / 2)}[quantity]
+    return {
+        "mi": stats.entropy(p_x) + stats.entropy(p_y) - h_xy,
+        "conditional": h_xy - stats.entropy(p_y),
+        "joint": h_xy,
+        "kl": stats.entropy(P, Q),
+        "cross": stats.entropy(P) + stats.entropy(P, Q),
+        "js": 0.5 * stats.entropy(P, (P + Q) / 2) + 0.5 * stats.entropy(Q, (P + Q) / 2),
+    }[quantity]
 
 
 def _pairs(rng, n):
@@ -27,14 +32,17 @@ def _pairs(rng, n):
     return cells // 3, cells % 3
 
 
-@pytest.mark.parametrize("quantity, function, ci_method", [
-    ("mi", estimate.mutual_information, "bootstrap"),
-    ("conditional", estimate.conditional_entropy, "jackknife"),
-    ("joint", estimate.joint_entropy, "bc"),
-    ("kl", estimate.kl_divergence, "bootstrap"),
-    ("cross", estimate.cross_entropy, "jackknife"),
-    ("js", estimate.js_divergence, "bc"),
-])
+@pytest.mark.parametrize(
+    "quantity, function, ci_method",
+    [
+        ("mi", estimate.mutual_information, "bootstrap"),
+        ("conditional", estimate.conditional_entropy, "jackknife"),
+        ("joint", estimate.joint_entropy, "bc"),
+        ("kl", estimate.kl_divergence, "bootstrap"),
+        ("cross", estimate.cross_entropy, "jackknife"),
+        ("js", estimate.js_divergence, "bc"),
+    ],
+)
 def test_intervals_cover_the_truth_at_about_the_nominal_rate(quantity, function, ci_method):
     rng = np.random.default_rng(11)
     truth, covered, reps = _truth(quantity), 0, 60
@@ -43,8 +51,15 @@ def test_intervals_cover_the_truth_at_about_the_nominal_rate(quantity, function,
             x, y = _pairs(rng, 1000)
         else:
             x, y = rng.choice(4, size=800, p=P), rng.choice(4, size=800, p=Q)
-        result = function(x, y, "miller-madow" if quantity in ("mi", "conditional", "joint") else "plugin",
-                          ci=0.9, n_boot=200, ci_method=ci_method, random_state=rep)
+        result = function(
+            x,
+            y,
+            "miller-madow" if quantity in ("mi", "conditional", "joint") else "plugin",
+            ci=0.9,
+            n_boot=200,
+            ci_method=ci_method,
+            random_state=rep,
+        )
         low, high = result.ci
         covered += low <= truth <= high
     # 90% nominal; 60 draws: a binomial 95% range is about 0.82-0.97, allowed a little wider.
@@ -60,8 +75,10 @@ def test_intervals_are_deterministic_with_random_state():
     assert first.ci == again.ci and first.std == again.std
     assert first.ci != other.ci
     a, b = rng.choice(4, size=200, p=P), rng.choice(4, size=300, p=Q)
-    assert (estimate.kl_divergence(a, b, "laplace", ci=0.9, random_state=3).ci
-            == estimate.kl_divergence(a, b, "laplace", ci=0.9, random_state=3).ci)
+    assert (
+        estimate.kl_divergence(a, b, "laplace", ci=0.9, random_state=3).ci
+        == estimate.kl_divergence(a, b, "laplace", ci=0.9, random_state=3).ci
+    )
 
 
 def test_counts_and_samples_give_the_same_interval():
@@ -95,13 +112,22 @@ def _jackknife_se(thetas):
 def test_paired_jackknife_equals_a_leave_one_pair_out_loop():
     rng = np.random.default_rng(4)
     x, y = _pairs(rng, 60)
-    for function, method in ((estimate.mutual_information, "plugin"), (estimate.conditional_entropy, "miller-madow"),
-                             (estimate.mutual_information, "shrink"), (estimate.joint_entropy, "chao-shen")):
+    for function, method in (
+        (estimate.mutual_information, "plugin"),
+        (estimate.conditional_entropy, "miller-madow"),
+        (estimate.mutual_information, "shrink"),
+        (estimate.joint_entropy, "chao-shen"),
+    ):
         result = function(x, y, method, ci=0.9, ci_method="jackknife", alphabet_size=(3, 3))
-        loop = [function(np.delete(x, i), np.delete(y, i), method, alphabet_size=(3, 3)).value for i in range(len(x))]
+        loop = [
+            function(np.delete(x, i), np.delete(y, i), method, alphabet_size=(3, 3)).value
+            for i in range(len(x))
+        ]
         assert result.std == pytest.approx(_jackknife_se(loop), rel=1e-10)
         z = stats.norm.ppf(0.95)
-        assert result.ci == pytest.approx((result.value - z * result.std, result.value + z * result.std), rel=1e-12)
+        assert result.ci == pytest.approx(
+            (result.value - z * result.std, result.value + z * result.std), rel=1e-12
+        )
 
 
 def test_two_sample_jackknife_sums_each_samples_variance():

@@ -20,9 +20,13 @@ def test_plugin_mi_equals_scikit_learn():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 6, 2000)
     y = (x + rng.integers(0, 3, 2000)) % 7
-    assert estimate.mutual_information(x, y).value == pytest.approx(metrics.mutual_info_score(x, y), rel=1e-12)
+    assert estimate.mutual_information(x, y).value == pytest.approx(
+        metrics.mutual_info_score(x, y), rel=1e-12
+    )
     labels = np.array(list("abcdef"))[x]
-    assert estimate.mutual_information(labels, y).value == pytest.approx(metrics.mutual_info_score(x, y), rel=1e-12)
+    assert estimate.mutual_information(labels, y).value == pytest.approx(
+        metrics.mutual_info_score(x, y), rel=1e-12
+    )
 
 
 def test_mi_identities_for_every_method():
@@ -59,8 +63,11 @@ def test_nsb_mi_uses_the_joint_alphabet():
     x = rng.integers(0, 3, 300)
     y = rng.integers(0, 4, 300)
     mi = estimate.mutual_information(x, y, "nsb", alphabet_size=(3, 4)).value
-    parts = (estimate.entropy(x, "nsb", alphabet_size=3).value + estimate.entropy(y, "nsb", alphabet_size=4).value
-             - estimate.entropy(list(zip(x, y)), "nsb", alphabet_size=12).value)
+    parts = (
+        estimate.entropy(x, "nsb", alphabet_size=3).value
+        + estimate.entropy(y, "nsb", alphabet_size=4).value
+        - estimate.entropy(list(zip(x, y)), "nsb", alphabet_size=12).value
+    )
     assert mi == pytest.approx(parts, rel=1e-10)
     assert abs(mi) < 0.05  # independent
 
@@ -75,10 +82,15 @@ def test_kl_plugin_is_infinite_and_smoothing_makes_it_finite():
     # Laplace by hand over the union {a, b, c}: each sample smoothed on its own.
     p = (np.array([5, 3, 2]) + 1) / 13
     q = (np.array([6, 4, 0]) + 1) / 13
-    assert estimate.kl_divergence(x, y, "laplace").value == pytest.approx(scipy.stats.entropy(p, q), rel=1e-12)
+    assert estimate.kl_divergence(x, y, "laplace").value == pytest.approx(
+        scipy.stats.entropy(p, q), rel=1e-12
+    )
     assert estimate.cross_entropy(x, y, "laplace").value == pytest.approx(
-        scipy.stats.entropy(p) + scipy.stats.entropy(p, q), rel=1e-12)
-    assert estimate.js_divergence(x, y, "laplace").value == pytest.approx(distance.jensenshannon(p, q) ** 2, rel=1e-10)
+        scipy.stats.entropy(p) + scipy.stats.entropy(p, q), rel=1e-12
+    )
+    assert estimate.js_divergence(x, y, "laplace").value == pytest.approx(
+        distance.jensenshannon(p, q) ** 2, rel=1e-10
+    )
 
 
 def test_divergences_from_counts_rows_and_alphabet():
@@ -100,15 +112,18 @@ def test_samples_and_counts_agree():
     cx, cy = np.bincount(x, minlength=5), np.bincount(y, minlength=5)
     for method in ("plugin", "shrink", "laplace"):
         assert estimate.js_divergence(x, y, method).value == pytest.approx(
-            estimate.js_divergence(cx, cy, method, counts=True).value, rel=1e-12)
+            estimate.js_divergence(cx, cy, method, counts=True).value, rel=1e-12
+        )
 
 
 def test_bits():
     x, y = ["a", "a", "b"], ["a", "b", "b"]
     assert estimate.kl_divergence(x, y, base=2).value == pytest.approx(
-        estimate.kl_divergence(x, y).value / math.log(2), rel=1e-14)
+        estimate.kl_divergence(x, y).value / math.log(2), rel=1e-14
+    )
     assert estimate.mutual_information(x, y, base=2).value == pytest.approx(
-        estimate.mutual_information(x, y).value / math.log(2), rel=1e-14)
+        estimate.mutual_information(x, y).value / math.log(2), rel=1e-14
+    )
 
 
 def test_mismatched_lengths():
@@ -136,7 +151,10 @@ def _one_compute(function):
     import dask
 
     computed = []
-    with dask.config.set(scheduler="threads"), dask.callbacks.Callback(start=lambda *args: computed.append(1)):
+    with (
+        dask.config.set(scheduler="threads"),
+        dask.callbacks.Callback(start=lambda *args: computed.append(1)),
+    ):
         result = function()
     return result, len(computed)
 
@@ -150,13 +168,15 @@ def test_dask_pairs_equal_numpy_in_one_pass(kind):
     if kind == "strings":
         x, y = np.array(list("abcdef"))[x], np.array(["p", "q", "r", "s", "t", "u", "v"])[y]
     elif kind == "wide":
-        x, y = x * 10 ** 12 - 5, y.astype(np.float64) / 3
+        x, y = x * 10**12 - 5, y.astype(np.float64) / 3
     lazy_x, lazy_y = da.from_array(x, chunks=101), da.from_array(y, chunks=230)  # chunked differently
-    for function, method, options in ((estimate.mutual_information, "plugin", {}),
-                                      (estimate.mutual_information, "miller-madow", {}),
-                                      (estimate.conditional_entropy, "shrink", {}),
-                                      (estimate.joint_entropy, "nsb", {"alphabet_size": (6, 7)}),
-                                      (estimate.mutual_information, "nsb", {"alphabet_size": (8, 9)})):
+    for function, method, options in (
+        (estimate.mutual_information, "plugin", {}),
+        (estimate.mutual_information, "miller-madow", {}),
+        (estimate.conditional_entropy, "shrink", {}),
+        (estimate.joint_entropy, "nsb", {"alphabet_size": (6, 7)}),
+        (estimate.mutual_information, "nsb", {"alphabet_size": (8, 9)}),
+    ):
         lazy, computes = _one_compute(lambda f=function, m=method, o=options: f(lazy_x, lazy_y, m, **o))
         assert computes == 1
         eager = function(x, y, method, **options)
@@ -165,21 +185,25 @@ def test_dask_pairs_equal_numpy_in_one_pass(kind):
     if kind == "ints":
         metrics = pytest.importorskip("sklearn.metrics")
         assert estimate.mutual_information(lazy_x, lazy_y).value == pytest.approx(
-            metrics.mutual_info_score(x, y), rel=1e-12)
+            metrics.mutual_info_score(x, y), rel=1e-12
+        )
 
 
 def test_dask_dataframe_columns_pair_by_position():
     pd = pytest.importorskip("pandas")
     dd = pytest.importorskip("dask.dataframe")
     rng = np.random.default_rng(22)
-    frame = pd.DataFrame({"colour": rng.choice(np.array(["red", "green", "blue"]), 700),
-                          "size": rng.integers(0, 4, 700)})
+    frame = pd.DataFrame(
+        {"colour": rng.choice(np.array(["red", "green", "blue"]), 700), "size": rng.integers(0, 4, 700)}
+    )
     frame.loc[frame["colour"] == "red", "size"] = 0  # dependence
     lazy = dd.from_pandas(frame, npartitions=6)
     for function in (estimate.mutual_information, estimate.conditional_entropy, estimate.joint_entropy):
         result, computes = _one_compute(lambda f=function: f(lazy["colour"], lazy["size"], "jeffreys"))
         assert computes == 1
-        assert result.value == pytest.approx(function(frame["colour"], frame["size"], "jeffreys").value, rel=1e-12)
+        assert result.value == pytest.approx(
+            function(frame["colour"], frame["size"], "jeffreys").value, rel=1e-12
+        )
 
 
 def test_dask_pairs_bad_input():
@@ -189,12 +213,16 @@ def test_dask_pairs_bad_input():
     with pytest.raises(InputError, match="has 10 samples but y has 9"):
         estimate.mutual_information(da.arange(10, chunks=3), da.arange(9, chunks=3))
     with pytest.raises(InputError, match="missing"):
-        estimate.mutual_information(da.from_array(np.array([1.0, np.nan, 2.0, 1.0]), chunks=2), da.arange(4, chunks=2))
+        estimate.mutual_information(
+            da.from_array(np.array([1.0, np.nan, 2.0, 1.0]), chunks=2), da.arange(4, chunks=2)
+        )
     with pytest.raises(InputTypeError, match="both be Dask arrays"):
         estimate.mutual_information(da.arange(4, chunks=2), np.arange(4))
     frame = pd.DataFrame({"a": np.arange(20) % 3})
     with pytest.raises(InputError, match="partitioned alike"):
-        estimate.mutual_information(dd.from_pandas(frame, npartitions=2)["a"], dd.from_pandas(frame, npartitions=3)["a"])
+        estimate.mutual_information(
+            dd.from_pandas(frame, npartitions=2)["a"], dd.from_pandas(frame, npartitions=3)["a"]
+        )
     short = dd.from_pandas(pd.DataFrame({"a": np.arange(19) % 3}), npartitions=2)["a"]
     with pytest.raises(InputError, match="chunked alike"):
         estimate.mutual_information(dd.from_pandas(frame, npartitions=2)["a"], short)

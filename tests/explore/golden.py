@@ -130,19 +130,34 @@ def _huffman_inputs():
 def _huffman_case(p) -> dict:
     code = coding.huffman_code(p)
     words = [code.get(i) for i in range(len(p))]
-    return {"p": [float(v) for v in p], "words": words, "lengths": [len(w) if w else None for w in words],
-            "expectedLengthBits": _number(coding.expected_length(code, p))}
+    return {
+        "p": [float(v) for v in p],
+        "words": words,
+        "lengths": [len(w) if w else None for w in words],
+        "expectedLengthBits": _number(coding.expected_length(code, p)),
+    }
 
 
 def _softmax_cases():
     rng = np.random.default_rng(13)
-    cases = [([1.0, 1.0, 3.0], 1.0), ([1.0, 1.0, 3.0], 2.0), ([1.0, 1.0, 4.0], 1.0), ([1000.0, 0.0, -1000.0], 1.0)]
-    cases.extend((list(map(float, rng.normal(0, 4, size=k))), temperature)
-                 for k in range(2, 17, 2) for temperature in (0.25, 1.0, 3.7))
+    cases = [
+        ([1.0, 1.0, 3.0], 1.0),
+        ([1.0, 1.0, 3.0], 2.0),
+        ([1.0, 1.0, 4.0], 1.0),
+        ([1000.0, 0.0, -1000.0], 1.0),
+    ]
+    cases.extend(
+        (list(map(float, rng.normal(0, 4, size=k))), temperature)
+        for k in range(2, 17, 2)
+        for temperature in (0.25, 1.0, 3.7)
+    )
     return [
-        {"z": z, "temperature": t,
-         "softmax": [float(v) for v in infoloss.softmax(z, temperature=t)],
-         "logSoftmax": [float(v) for v in infoloss.log_softmax(z, temperature=t)]}
+        {
+            "z": z,
+            "temperature": t,
+            "softmax": [float(v) for v in infoloss.softmax(z, temperature=t)],
+            "logSoftmax": [float(v) for v in infoloss.log_softmax(z, temperature=t)],
+        }
         for z, t in cases
     ]
 
@@ -156,18 +171,29 @@ def _logits_cases():
     for k in (2, 3, 5, 10, 16):
         z = list(map(float, rng.normal(0, 3, size=k)))
         target = np.eye(k)[rng.integers(k)].tolist() if k % 2 else list(rng.dirichlet(np.ones(k)))
-        cases.append((z, float(rng.choice([0.5, 1.0, 2.0])), [float(v) for v in target], float(rng.choice([0.0, 0.1]))))
+        cases.append(
+            (z, float(rng.choice([0.5, 1.0, 2.0])), [float(v) for v in target], float(rng.choice([0.0, 0.1])))
+        )
     out = []
     for z, t, target, eps in cases:
         logits = torch.tensor(z, dtype=torch.float64, requires_grad=True)
-        loss = torch.nn.functional.cross_entropy((logits / t)[None], torch.tensor([target], dtype=torch.float64),
-                                                 label_smoothing=eps)
+        loss = torch.nn.functional.cross_entropy(
+            (logits / t)[None], torch.tensor([target], dtype=torch.float64), label_smoothing=eps
+        )
         loss.backward()
         library = infoloss.losses.cross_entropy(np.array(z) / t, np.array(target), label_smoothing=eps)
         assert math.isclose(float(library), loss.item(), rel_tol=1e-12), (z, t, target, eps)
-        out.append({"z": z, "temperature": t, "target": target, "smoothing": eps,
-                    "q": [float(v) for v in infoloss.softmax(z, temperature=t)],
-                    "loss": float(library), "gradient": logits.grad.tolist()})
+        out.append(
+            {
+                "z": z,
+                "temperature": t,
+                "target": target,
+                "smoothing": eps,
+                "q": [float(v) for v in infoloss.softmax(z, temperature=t)],
+                "loss": float(library),
+                "gradient": logits.grad.tolist(),
+            }
+        )
     return out
 
 
@@ -181,8 +207,12 @@ def _splitmix_cases():
 
 def _sample_cases():
     cases = []
-    for p, n, seed in (([0.5, 0.25, 0.125, 0.125], 200, 1), ([0.14, 0.37, 0.03, 0.46], 300, 7),
-                       ([0.0, 0.3, 0.0, 0.7], 100, 3), ([0.1] * 10, 100, 99)):
+    for p, n, seed in (
+        ([0.5, 0.25, 0.125, 0.125], 200, 1),
+        ([0.14, 0.37, 0.03, 0.46], 300, 7),
+        ([0.0, 0.3, 0.0, 0.7], 100, 3),
+        ([0.1] * 10, 100, 99),
+    ):
         symbols = sample(p, n, seed)
         cases.append({"p": p, "n": n, "seed": seed, "symbols": symbols})
     return cases

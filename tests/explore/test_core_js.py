@@ -47,8 +47,13 @@ def test_golden_file_covers_the_hard_cases():
 def test_node_tests_of_the_js_module_pass(tmp_path):
     fresh = tmp_path / "golden.json"
     fresh.write_text(json.dumps(golden()), encoding="utf-8")
-    result = subprocess.run(["node", "--test", str(JS_TESTS)], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "INFOLOSS_GOLDEN": str(fresh)})
+    result = subprocess.run(
+        ["node", "--test", str(JS_TESTS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "INFOLOSS_GOLDEN": str(fresh)},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
 
@@ -63,6 +68,8 @@ def _assert_close(committed, fresh, where):
         for i, (a, b) in enumerate(zip(committed, fresh)):
             _assert_close(a, b, f"{where}[{i}]")
     elif isinstance(fresh, float) and isinstance(committed, (int, float)):
-        assert abs(committed - fresh) <= 1e-13 * max(1.0, abs(fresh)), f"{where} is stale: {committed!r} vs {fresh!r}"
+        assert abs(committed - fresh) <= 1e-13 * max(1.0, abs(fresh)), (
+            f"{where} is stale: {committed!r} vs {fresh!r}"
+        )
     else:
         assert committed == fresh, f"{where} is stale: {committed!r} vs {fresh!r}"

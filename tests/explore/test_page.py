@@ -36,7 +36,9 @@ NUMBERS = {  # data-testid -> the library's value for (p, q) in bits (base=2)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (CI installs Debian's chromium: .ci/run)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium is missing (CI installs Debian's chromium: .ci/run)"
+    ),
 ]
 
 
@@ -98,14 +100,19 @@ class _View:
         return float(self.testid(name).get_attribute("data-value"))
 
     def bars(self, which) -> list[float]:
-        return [float(v) for v in self.page.eval_on_selector_all(
-            f'[data-testid^="bar-{which}-"]', "nodes => nodes.map(n => n.dataset.value)")]
+        return [
+            float(v)
+            for v in self.page.eval_on_selector_all(
+                f'[data-testid^="bar-{which}-"]', "nodes => nodes.map(n => n.dataset.value)"
+            )
+        ]
 
     def snapshot(self) -> dict:
         """Every data-testid element's text and data-value, in one round trip."""
         return self.page.evaluate(
             "Object.fromEntries([...document.querySelectorAll('[data-testid]')]"
-            ".map(n => [n.dataset.testid, {text: n.textContent, value: n.dataset.value}]))")
+            ".map(n => [n.dataset.testid, {text: n.textContent, value: n.dataset.value}]))"
+        )
 
     def hash(self) -> str:
         return self.page.evaluate("location.hash")
@@ -119,7 +126,9 @@ def _close(actual, expected, what):
     if math.isinf(expected):
         assert actual == expected, what
     else:
-        assert abs(actual - expected) <= 1e-12 * max(1.0, abs(expected)), f"{what}: {actual!r} vs {expected!r}"
+        assert abs(actual - expected) <= 1e-12 * max(1.0, abs(expected)), (
+            f"{what}: {actual!r} vs {expected!r}"
+        )
 
 
 def _check_numbers(view, unit):
@@ -138,7 +147,9 @@ def _check_numbers(view, unit):
         assert text.split()[1] == unit, text
         if math.isfinite(expected):
             printed = float(text.split()[0])
-            assert abs(printed - expected) <= 5e-5 * max(abs(expected), 1e-300) + 1e-300, f"{testid} shows {text!r}"
+            assert abs(printed - expected) <= 5e-5 * max(abs(expected), 1e-300) + 1e-300, (
+                f"{testid} shows {text!r}"
+            )
         else:
             assert text.startswith("∞"), text
     for which, values in (("p", p), ("q", q)):
@@ -160,7 +171,9 @@ def test_numbers_equal_the_library_for_states_set_through_the_hash(view):
         p[0] += 0.1
         q[-1] += 0.1
         hashes.append((explore.state_hash(p / p.sum(), q / q.sum(), unit=unit), unit))
-    hashes.append(("#p=1/2,1/4,1/8,1/8&q=1/4,1/4,1/4,1/4&unit=bits", "bits"))  # fractions, as a teacher types them
+    hashes.append(
+        ("#p=1/2,1/4,1/8,1/8&q=1/4,1/4,1/4,1/4&unit=bits", "bits")
+    )  # fractions, as a teacher types them
     hashes.append(("#p=1,0&q=0,1&unit=bits", "bits"))  # disjoint: infinite CE and KL, JS = 1 bit
     for hash_, unit in hashes:
         view.load(hash_)
@@ -218,7 +231,9 @@ def test_arrow_keys_move_a_bar_and_locks_hold_theirs(view):
     assert view.bars("p")[3] == pytest.approx(0.6, abs=1e-12) and view.bars("p")[1] == 0
     _check_numbers(view, "bits")
     assert view.value("kl-pq") >= 0
-    assert view.value("cross-entropy") == pytest.approx(view.value("entropy-p") + view.value("kl-pq"), rel=1e-12)
+    assert view.value("cross-entropy") == pytest.approx(
+        view.value("entropy-p") + view.value("kl-pq"), rel=1e-12
+    )
 
 
 def test_the_unit_toggle_converts_every_number(view):
@@ -243,7 +258,9 @@ def test_the_sample_button_is_reproducible_from_the_seed_in_the_link(view):
     expected = np.bincount(reference_sample(page_p, 500, 42), minlength=4).tolist()
     assert counts == expected
     lengths = coding.code_lengths(coding.huffman_code(q))
-    assert view.value("sample-rate") == pytest.approx(sum(c * lengths[i] for i, c in enumerate(counts)) / 500, rel=1e-15)
+    assert view.value("sample-rate") == pytest.approx(
+        sum(c * lengths[i] for i, c in enumerate(counts)) / 500, rel=1e-15
+    )
     # The link reproduces the draw; a larger sample lands near L_p(code_q) = H(p,q) here (dyadic q).
     view.load(view.hash())
     assert json.loads(view.testid("sample-counts").get_attribute("data-value")) == counts
@@ -278,7 +295,9 @@ def test_the_logits_mode_shows_softmax_counting_the_loss_and_its_gradient(view):
     temperature.fill("0.5")
     temperature.press("Enter")
     assert "temperature=0.5" in view.hash()
-    for got, want in zip([view.value(f"softmax-{i}") for i in range(4)], infoloss.softmax(z, temperature=0.5)):
+    for got, want in zip(
+        [view.value(f"softmax-{i}") for i in range(4)], infoloss.softmax(z, temperature=0.5)
+    ):
         _close(got, float(want), "softmax at T = 0.5")
     track = view.testid("bar-logits-0")
     track.focus()
@@ -287,8 +306,10 @@ def test_the_logits_mode_shows_softmax_counting_the_loss_and_its_gradient(view):
 
 
 def test_copy_python_gives_code_that_computes_the_same_numbers(view):
-    for hash_ in ("#p=0.14,0.37,0.03,0.46&q=0.15,0.35,0.04,0.46&labels=rain,snow,sleet,hail&unit=bits",
-                  "#mode=logits&logits=2,0.5,-1&temperature=2&target=p&smoothing=0.1&p=0.7,0.2,0.1&unit=nats"):
+    for hash_ in (
+        "#p=0.14,0.37,0.03,0.46&q=0.15,0.35,0.04,0.46&labels=rain,snow,sleet,hail&unit=bits",
+        "#mode=logits&logits=2,0.5,-1&temperature=2&target=p&smoothing=0.1&p=0.7,0.2,0.1&unit=nats",
+    ):
         view.load(hash_)
         code = view.testid("python-code").inner_text()
         namespace: dict = {}
@@ -382,8 +403,12 @@ def test_the_widget_module_renders_and_syncs_its_hash(site):
         }""",
         [widget._esm, widget.hash, widget.presets],
     )
-    assert float(result["first"]) == pytest.approx(infoloss.cross_entropy([0.8, 0.1, 0.1], [0.2, 0.2, 0.6]), rel=1e-12)
-    assert float(result["bits"]) == pytest.approx(infoloss.cross_entropy([0.8, 0.1, 0.1], [0.2, 0.2, 0.6], base=2), rel=1e-12)
+    assert float(result["first"]) == pytest.approx(
+        infoloss.cross_entropy([0.8, 0.1, 0.1], [0.2, 0.2, 0.6]), rel=1e-12
+    )
+    assert float(result["bits"]) == pytest.approx(
+        infoloss.cross_entropy([0.8, 0.1, 0.1], [0.2, 0.2, 0.6], base=2), rel=1e-12
+    )
     assert any("unit=bits" in h for h in result["saved"])  # the click reached the Python side
     assert float(result["after"]) == 0.0  # a hash from Python redrew the view
     assert attempted == [] and errors == []

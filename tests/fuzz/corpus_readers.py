@@ -65,8 +65,14 @@ def generate(directory) -> list[Case]:
         handle.truncate(5 << 30)
     cases.append(Case("sparse-5GiB", ("measure", "--p-file", str(sparse)), "over the 4 GiB limit"))
     file_case("over-max-size.csv", "0.5,0.5\n" * 256, "over the 1 KiB limit", "--max-size", "1K")
-    file_case("over-max-size-code.csv", "0.5,0.5\n" * 256, "over the 1 KiB limit", "--max-size", "1K",
-              command=("code",))
+    file_case(
+        "over-max-size-code.csv",
+        "0.5,0.5\n" * 256,
+        "over the 1 KiB limit",
+        "--max-size",
+        "1K",
+        command=("code",),
+    )
 
     # .npy headers that lie.
     def npy(shape, version=(1, 0), descr="<f8", data=b"") -> bytes:
@@ -74,7 +80,11 @@ def generate(directory) -> list[Case]:
 
         buffer = io.BytesIO()
         header = {"descr": descr, "fortran_order": False, "shape": shape}
-        writer = np.lib.format.write_array_header_1_0 if version == (1, 0) else np.lib.format.write_array_header_2_0
+        writer = (
+            np.lib.format.write_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.write_array_header_2_0
+        )
         writer(buffer, header)
         return buffer.getvalue() + data
 
@@ -84,8 +94,11 @@ def generate(directory) -> list[Case]:
     file_case("npy-empty-rows.npy", npy((0, 3)), "is empty (shape (0, 3))")
     file_case("npy-truncated-data.npy", npy((1000,), data=bytes(80)), "holds only 80 bytes")
     file_case("npy-truncated-header.npy", npy((3,))[:20], "not a readable .npy array")
-    file_case("npy-header-100KB.npy", b"\x93NUMPY\x02\x00" + (100_000).to_bytes(4, "little") + b" " * 100_000,
-              "not a readable .npy array")
+    file_case(
+        "npy-header-100KB.npy",
+        b"\x93NUMPY\x02\x00" + (100_000).to_bytes(4, "little") + b" " * 100_000,
+        "not a readable .npy array",
+    )
     file_case("npy-object.npy", npy((2,), descr="|O", data=bytes(16)), "holds object values")
     file_case("npy-3d.npy", npy((2, 2, 2), data=bytes(64)), "3 dimension(s)")
     file_case("npy-garbage.npy", os.urandom(4096), "not a readable .npy array")
@@ -99,26 +112,38 @@ def generate(directory) -> list[Case]:
     file_case("json-deep-objects.json", '{"a":' * 100_000 + "1" + "}" * 100_000, "nested too deeply")
     file_case("json-int-400.json", "[" + "7" * 400 + ", 1]", "an integer of 400 digits is too large")
     for digits in (5_000, 1_000_000):
-        file_case(f"json-int-{digits}.json", "[" + "7" * digits + ", 1]", "an integer of more than 4300 digits")
+        file_case(
+            f"json-int-{digits}.json", "[" + "7" * digits + ", 1]", "an integer of more than 4300 digits"
+        )
     file_case("json-duplicate-key.json", '{"a": 0.5, "a": 0.5, "b": 0.5}', "label 'a' appears twice")
-    file_case("json-100k-duplicate.json", "{" + ", ".join(f'"l{i}": 1' for i in range(100_000)) + ', "l7": 1}',
-              "label 'l7' appears twice")
+    file_case(
+        "json-100k-duplicate.json",
+        "{" + ", ".join(f'"l{i}": 1' for i in range(100_000)) + ', "l7": 1}',
+        "label 'l7' appears twice",
+    )
     file_case("json-not-utf8.json", b'{"\xff": 1}', "not a UTF-8 text file")
     file_case("json-nan-literal.json", "[NaN, 1]", "NaN")
 
     # CSV.
     file_case("csv-field-1MiB.csv", "0.5,0.5\n" + "1" * (1 << 20) + ",1\n", "not readable as CSV")
-    file_case("csv-header-100k-duplicate.csv", ",".join(f"l{i}" for i in range(100_000)) + ",l3\n"
-              + ",".join(["1"] * 100_001) + "\n", "label 'l3' appears twice")
+    file_case(
+        "csv-header-100k-duplicate.csv",
+        ",".join(f"l{i}" for i in range(100_000)) + ",l3\n" + ",".join(["1"] * 100_001) + "\n",
+        "label 'l3' appears twice",
+    )
     file_case("csv-ragged.csv", "1,2,3\n" + "1," * 10_000 + "1\n", "has 10001 columns, expected 3")
     file_case("csv-only-header.csv", "a,b,c\n", "has no rows of numbers")
     file_case("csv-binary.csv", bytes(range(256)) * 16, "not a UTF-8 text file")
 
     # Inline values.
-    cases.append(Case("inline-fraction-100k-digits", ("measure", "--p", "1/" + "3" * 100_000 + ",1"), "digits"))
+    cases.append(
+        Case("inline-fraction-100k-digits", ("measure", "--p", "1/" + "3" * 100_000 + ",1"), "digits")
+    )
     cases.append(Case("inline-fraction-400-digits", ("measure", "--p", "7" * 400 + "/3,1"), "too large"))
     cases.append(Case("inline-escape-duplicate", ("measure", "--p", "\x1b[2J=0.5,\x1b[2J=0.5"), "\\x1b[2J"))
-    cases.append(Case("inline-labelled-vs-bare", ("measure", "--p", "a=.5,b=.5", "--q", ".9,.1"), "has labels"))
+    cases.append(
+        Case("inline-labelled-vs-bare", ("measure", "--p", "a=.5,b=.5", "--q", ".9,.1"), "has labels")
+    )
     cases.append(Case("usage-unknown-option", ("measure", "--pp", "1"), "see 'infoloss measure --help'"))
     return cases
 

@@ -18,10 +18,20 @@ HANG_GUARD_S = 60
 
 def run_infoloss(args) -> subprocess.CompletedProcess:
     """``python -m infoloss ARGS`` limited as above; stdout and stderr as text (bytes decoded leniently)."""
-    done = subprocess.run([sys.executable, "-m", "infoloss", *map(os.fsencode, args)], capture_output=True,
-                          timeout=HANG_GUARD_S, preexec_fn=_limit_memory, stdin=subprocess.DEVNULL, check=False)
-    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode("utf-8", errors="replace"),
-                                       done.stderr.decode("utf-8", errors="replace"))
+    done = subprocess.run(
+        [sys.executable, "-m", "infoloss", *map(os.fsencode, args)],
+        capture_output=True,
+        timeout=HANG_GUARD_S,
+        preexec_fn=_limit_memory,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        done.args,
+        done.returncode,
+        done.stdout.decode("utf-8", errors="replace"),
+        done.stderr.decode("utf-8", errors="replace"),
+    )
 
 
 def _limit_memory():

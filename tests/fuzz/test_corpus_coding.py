@@ -40,7 +40,9 @@ def test_hostile_file_is_one_line_exit_2_and_leaves_nothing(corpus, name):
 def test_max_output_is_checked_before_decoding():
     blob = coding.compress(b"abc" * 1000)
     assert coding.decompress(blob, max_output=3000) == b"abc" * 1000
-    with pytest.raises(coding.FormatError, match="announces 3,000 original bytes, more than the limit of 2,999"):
+    with pytest.raises(
+        coding.FormatError, match="announces 3,000 original bytes, more than the limit of 2,999"
+    ):
         coding.decompress(blob, max_output=2999)
     with pytest.raises(coding.FormatError, match="more than the limit"):
         coding.decompress(forge(1 << 62, [65], [1 << 24]))  # default: the machine's memory

@@ -55,10 +55,13 @@ def index_problems(draw):
     counted = ~ignored if mask is None else ~ignored & mask
     dead_rows = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))) & ~counted
     z[dead_rows] = -INF  # a row of -inf logits that counts for nothing
-    z[np.arange(n), target] = np.where(counted, np.nan_to_num(z[np.arange(n), target], neginf=0.0),
-                                       z[np.arange(n), target])  # a counted target's logit is finite
+    z[np.arange(n), target] = np.where(
+        counted, np.nan_to_num(z[np.arange(n), target], neginf=0.0), z[np.arange(n), target]
+    )  # a counted target's logit is finite
     target = np.where(ignored, -100, target)
-    options = draw(st.sampled_from([{}, {"label_smoothing": 0.1}, {"reduction": "sum"}, {"reduction": "none"}]))
+    options = draw(
+        st.sampled_from([{}, {"label_smoothing": 0.1}, {"reduction": "sum"}, {"reduction": "none"}])
+    )
     if options.get("label_smoothing"):  # smoothing puts mass on every class: counted rows finite
         z[counted] = np.nan_to_num(z[counted], neginf=-50.0)
     return z, target, mask, counted, options
@@ -77,8 +80,9 @@ def test_cross_entropy_with_class_indices(problem):
     (expected_grad,) = torch.autograd.grad(expected.sum(), clean)
 
     leaf = torch.tensor(z, requires_grad=True)
-    got = losses.cross_entropy(leaf, torch.tensor(target), mask=None if mask is None else torch.tensor(mask),
-                               **options)
+    got = losses.cross_entropy(
+        leaf, torch.tensor(target), mask=None if mask is None else torch.tensor(mask), **options
+    )
     (grad,) = torch.autograd.grad(got.sum(), leaf)
     assert torch.isfinite(got).all() and torch.isfinite(grad).all()
     assert torch.all(grad[torch.tensor(~counted)] == 0)
@@ -87,7 +91,8 @@ def test_cross_entropy_with_class_indices(problem):
 
     jax_mask = None if mask is None else jnp.asarray(mask)
     value, jax_grad = jax.value_and_grad(
-        lambda a: losses.cross_entropy(a, jnp.asarray(target), mask=jax_mask, **options).sum())(jnp.asarray(z))
+        lambda a: losses.cross_entropy(a, jnp.asarray(target), mask=jax_mask, **options).sum()
+    )(jnp.asarray(z))
     np.testing.assert_allclose(float(value), float(got.sum()), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.asarray(jax_grad), grad.numpy(), rtol=1e-9, atol=1e-12)
     numpy_value = losses.cross_entropy(z, target, mask=mask, **options)
@@ -101,8 +106,11 @@ def probability_problems(draw):
     weights = np.array(draw(st.lists(st.floats(0, 1), min_size=n * c, max_size=n * c))).reshape(n, c)
     weights[:, 0] += 0.1  # every row a distribution
     p = weights / weights.sum(1, keepdims=True)
-    z = np.where((p == 0) & (np.array(draw(st.lists(st.booleans(), min_size=n * c, max_size=n * c))).reshape(n, c)),
-                 -INF, z)  # a masked class where the target has no mass
+    z = np.where(
+        (p == 0) & (np.array(draw(st.lists(st.booleans(), min_size=n * c, max_size=n * c))).reshape(n, c)),
+        -INF,
+        z,
+    )  # a masked class where the target has no mass
     mask = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     z[~mask & np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))] = -INF  # dead padding rows
     return z, p, mask
@@ -127,7 +135,8 @@ def test_cross_entropy_with_probability_targets(problem):
         (reference_grad,) = torch.autograd.grad(reference, kept)
         torch.testing.assert_close(grad[torch.tensor(mask)], reference_grad, rtol=1e-9, atol=1e-12)
     value, jax_grad = jax.value_and_grad(
-        lambda a: losses.cross_entropy(a, jnp.asarray(p), mask=jnp.asarray(mask)))(jnp.asarray(z))
+        lambda a: losses.cross_entropy(a, jnp.asarray(p), mask=jnp.asarray(mask))
+    )(jnp.asarray(z))
     np.testing.assert_allclose(float(value), float(got), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.asarray(jax_grad), grad.numpy(), rtol=1e-9, atol=1e-12)
 
@@ -176,7 +185,9 @@ def test_distillation(problem):
     scale = max(abs(reference_value), 1e-300)
     for path, (v, g) in results.items():
         assert v == pytest.approx(reference_value, rel=1e-8, abs=1e-12 * max(scale, temperature**2)), path
-        np.testing.assert_allclose(g, reference_grad, rtol=1e-7, atol=1e-10 * max(1.0, temperature), err_msg=path)
+        np.testing.assert_allclose(
+            g, reference_grad, rtol=1e-7, atol=1e-10 * max(1.0, temperature), err_msg=path
+        )
 
 
 @st.composite
@@ -184,12 +195,16 @@ def linear_problems(draw):
     n, d, v = draw(st.integers(1, 9)), draw(st.integers(0, 4)), draw(st.integers(1, 7))
     seed = draw(st.integers(0, 2**31 - 1))
     g = torch.Generator().manual_seed(seed)
-    hidden, weight = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(v, d, generator=g,
-                                                                                     dtype=torch.float64)
+    hidden, weight = (
+        torch.randn(n, d, generator=g, dtype=torch.float64),
+        torch.randn(v, d, generator=g, dtype=torch.float64),
+    )
     bias = torch.randn(v, generator=g, dtype=torch.float64)
     target = torch.randint(0, v, (n,), generator=g)
     target[torch.rand(n, generator=g) < draw(st.floats(0, 1))] = -100
-    options = draw(st.sampled_from([{}, {"label_smoothing": 0.2}, {"reduction": "none"}, {"reduction": "sum"}]))
+    options = draw(
+        st.sampled_from([{}, {"label_smoothing": 0.2}, {"reduction": "none"}, {"reduction": "sum"}])
+    )
     return hidden, weight, bias, target, options, draw(st.integers(1, 4))
 
 

@@ -26,8 +26,12 @@ from infoloss.measures import _fast
 from tests.backends import BACKENDS, jax_float64, to_backend, to_float64  # noqa: F401 (fixture)
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
-BOUNDED = settings(max_examples=5000 if LONG else 12, derandomize=not LONG, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+BOUNDED = settings(
+    max_examples=5000 if LONG else 12,
+    derandomize=not LONG,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 # The NumPy fast path (with and without its compiled kernels), NumPy's generic path (reached by
 # a strided view), and every other backend (always the generic path).
 PATHS = ["numpy kernels", "numpy ufuncs", "numpy strided"] + [b for b in BACKENDS if b != "numpy"]

@@ -55,7 +55,9 @@ numbers_as_text = st.one_of(
     st.integers(300, 5000).map(lambda digits: "9" * digits),
     st.sampled_from(["", " ", "1/0", "0x1", "1e999", "-0", "nan", "inf", "1_0", "½", "١", "1/" + "3" * 5000]),
 )
-labels = st.one_of(st.text(any_character, max_size=8), st.sampled_from(["a", "b", "\x1b[31m", "[bold]", "\ud800"]))
+labels = st.one_of(
+    st.text(any_character, max_size=8), st.sampled_from(["a", "b", "\x1b[31m", "[bold]", "\ud800"])
+)
 cells = st.one_of(numbers_as_text, labels)
 
 
@@ -84,7 +86,13 @@ def csv_documents(draw) -> bytes:
 
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.floats(), st.integers(-(10**400), 10**400), st.text(any_character, max_size=5)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.floats(),
+        st.integers(-(10**400), 10**400),
+        st.text(any_character, max_size=5),
+    ),
     lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(labels, children, max_size=4)),
     max_leaves=20,
 )
@@ -112,7 +120,11 @@ def npy_documents(draw) -> bytes:
     dtype = np.dtype(draw(st.sampled_from(["<f8", ">f4", "<f2", "<i8", "|u1", "|b1", "<c16", "<U3", "|O"])))
     shape = tuple(draw(st.lists(st.integers(-2, 2**41), max_size=3)))
     buffer = io.BytesIO()
-    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": draw(st.booleans()), "shape": shape}
+    header = {
+        "descr": np.lib.format.dtype_to_descr(dtype),
+        "fortran_order": draw(st.booleans()),
+        "shape": shape,
+    }
     np.lib.format.write_array_header_1_0(buffer, header)
     return buffer.getvalue() + draw(st.binary(max_size=128))
 
@@ -131,7 +143,9 @@ def with_file(suffix: str, content: bytes, *args: str) -> None:
 
 @given(p=inline_values(), q=st.one_of(st.none(), inline_values()), counts=st.booleans())
 def test_inline_values(p, q, counts):
-    check_outcome(["measure", "--p", p, *(["--q", q] if q is not None else []), *(["--counts"] if counts else [])])
+    check_outcome(
+        ["measure", "--p", p, *(["--q", q] if q is not None else []), *(["--counts"] if counts else [])]
+    )
 
 
 @given(p=inline_values())
@@ -164,7 +178,8 @@ def test_a_valid_npy_passes_the_same_check():
         result = CliRunner().invoke(main, ["measure", "--p-file", str(path), "--counts", "--json"])
     assert result.exit_code == 0
     assert [row["entropy_p"] for row in json.loads(result.stdout)["rows"]] == pytest.approx(
-        [-(0.25 * np.log(0.25) + 0.75 * np.log(0.75)), np.log(2)], rel=1e-12)
+        [-(0.25 * np.log(0.25) + 0.75 * np.log(0.75)), np.log(2)], rel=1e-12
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -26,7 +26,9 @@ def cross_entropy_forms():
         "linear_cross_entropy": lambda **o: fused.linear_cross_entropy(H, W, Y, **o),
         # the options are checked before any communication: no process group is needed to fail
         "vocab_parallel_cross_entropy": lambda **o: fused.vocab_parallel_cross_entropy(LOGITS, Y, **o),
-        "vocab_parallel_linear_cross_entropy": lambda **o: fused.vocab_parallel_linear_cross_entropy(H, W, Y, **o),
+        "vocab_parallel_linear_cross_entropy": lambda **o: fused.vocab_parallel_linear_cross_entropy(
+            H, W, Y, **o
+        ),
         "nn.CrossEntropyLoss": lambda **o: nn.CrossEntropyLoss(**o)(LOGITS, Y),
         "nn.LinearCrossEntropyLoss": lambda **o: nn.LinearCrossEntropyLoss(3, 5, **o)(H, Y),
     }
@@ -65,10 +67,19 @@ def test_cross_entropy_options_agree_everywhere(options, error):
     assert len(set(messages.values())) == 1, messages
 
 
-@pytest.mark.parametrize("options", [dict(label_smoothing=0.0), dict(label_smoothing=1), dict(z_loss=0),
-                                     dict(softcap=1e-15), dict(softcap=30),
-                                     dict(ignore_index=np.int64(-100)), dict(reduction="sum")],
-                         ids=lambda v: repr(v))
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(label_smoothing=0.0),
+        dict(label_smoothing=1),
+        dict(z_loss=0),
+        dict(softcap=1e-15),
+        dict(softcap=30),
+        dict(ignore_index=np.int64(-100)),
+        dict(reduction="sum"),
+    ],
+    ids=lambda v: repr(v),
+)
 def test_accepted_cross_entropy_options_are_accepted_everywhere(options):
     for name, call in cross_entropy_forms().items():
         if name.startswith("vocab_parallel"):
@@ -91,18 +102,22 @@ def distillation_forms():
     }
 
 
-@pytest.mark.parametrize("options, error, family", [
-    (dict(temperature=0), InputError, "both"),
-    (dict(temperature=1e-300), InputError, "both"),
-    (dict(temperature=2e19), InputError, "both"),
-    (dict(temperature=float("inf")), InputError, "both"),
-    (dict(temperature="2"), InputTypeError, "both"),
-    (dict(reduction="batchmean"), InputError, "both"),
-    (dict(direction="both"), InputError, "kl"),
-    (dict(beta=0.0), InputError, "js"),
-    (dict(beta=1.0), InputError, "js"),
-    (dict(beta="half"), InputTypeError, "js"),
-], ids=lambda v: repr(v))
+@pytest.mark.parametrize(
+    "options, error, family",
+    [
+        (dict(temperature=0), InputError, "both"),
+        (dict(temperature=1e-300), InputError, "both"),
+        (dict(temperature=2e19), InputError, "both"),
+        (dict(temperature=float("inf")), InputError, "both"),
+        (dict(temperature="2"), InputTypeError, "both"),
+        (dict(reduction="batchmean"), InputError, "both"),
+        (dict(direction="both"), InputError, "kl"),
+        (dict(beta=0.0), InputError, "js"),
+        (dict(beta=1.0), InputError, "js"),
+        (dict(beta="half"), InputTypeError, "js"),
+    ],
+    ids=lambda v: repr(v),
+)
 def test_distillation_options_agree_everywhere(options, error, family):
     kl, js = distillation_forms()
     forms = {"kl": kl, "js": js, "both": {**kl, **js}}[family]
@@ -115,12 +130,21 @@ def test_distillation_options_agree_everywhere(options, error, family):
     assert len(messages) == 1, messages
 
 
-@pytest.mark.parametrize("call, argument", [
-    (lambda: losses.cross_entropy(np.zeros((2, 3)), np.full((2, 3), 0.3)), "target"),
-    (lambda: losses.distillation_kl(np.zeros((2, 3)), np.full((2, 3), 0.3), teacher_format="probs"), "teacher"),
-    (lambda: losses.distillation_js(np.zeros((2, 3)), np.zeros((2, 3)), teacher_format="log_probs"), "exp(teacher)"),
-    (lambda: nn.CrossEntropyLoss()(torch.zeros(2, 3), torch.full((2, 3), 0.3)), "target"),
-])
+@pytest.mark.parametrize(
+    "call, argument",
+    [
+        (lambda: losses.cross_entropy(np.zeros((2, 3)), np.full((2, 3), 0.3)), "target"),
+        (
+            lambda: losses.distillation_kl(np.zeros((2, 3)), np.full((2, 3), 0.3), teacher_format="probs"),
+            "teacher",
+        ),
+        (
+            lambda: losses.distillation_js(np.zeros((2, 3)), np.zeros((2, 3)), teacher_format="log_probs"),
+            "exp(teacher)",
+        ),
+        (lambda: nn.CrossEntropyLoss()(torch.zeros(2, 3), torch.full((2, 3), 0.3)), "target"),
+    ],
+)
 def test_loss_errors_suggest_the_losses_fix(call, argument):
     with pytest.raises(InputError) as caught:
         call()

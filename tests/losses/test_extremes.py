@@ -21,7 +21,8 @@ from infoloss.nn import functional as fused
 INF = float("inf")
 Z = [[-INF, -INF, -INF], [0.0, 1.0, 2.0]]  # row 0 counts for nothing
 EXPECTED_GRAD_ROW_1 = torch.softmax(torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64), 0) - torch.tensor(
-    [0.0, 0.0, 1.0], dtype=torch.float64)
+    [0.0, 0.0, 1.0], dtype=torch.float64
+)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +34,10 @@ def _jax_float64():
 CE_CASES = {
     "ignore_index": (np.array([-100, 2]), {}),
     "mask, index": (np.array([0, 2]), {"mask": np.array([False, True])}),
-    "mask, probabilities": (np.array([[1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]]), {"mask": np.array([False, True])}),
+    "mask, probabilities": (
+        np.array([[1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]]),
+        {"mask": np.array([False, True])},
+    ),
 }
 CE_OPTIONS = [{}, {"label_smoothing": 0.1}, {"z_loss": 1e-3, "softcap": 5.0}, {"return_entropy": True}]
 
@@ -78,7 +82,9 @@ def test_masked_distillation_row_has_zero_gradient(fn, path):
     teacher = [[-INF, -INF, -INF], [1.0, 0.5, 2.0]]
     mask = [False, True]
     if path == "jax":
-        grad = np.asarray(jax.grad(lambda a: fn(a, jnp.asarray(teacher), mask=jnp.asarray(mask)))(jnp.asarray(Z)))
+        grad = np.asarray(
+            jax.grad(lambda a: fn(a, jnp.asarray(teacher), mask=jnp.asarray(mask)))(jnp.asarray(Z))
+        )
     else:
         z = torch.tensor(Z, dtype=torch.float64, requires_grad=True)
         t = torch.tensor(teacher, dtype=torch.float64, requires_grad=path == "composed")
@@ -96,7 +102,9 @@ def test_linear_cross_entropy_all_ignored_with_minus_inf_bias(reduction):
     h = torch.randn(3, 4, generator=g, requires_grad=True)
     w = torch.randn(5, 4, generator=g, requires_grad=True)
     b = torch.full((5,), -INF, requires_grad=True)
-    loss = fused.linear_cross_entropy(h, w, torch.full((3,), -100), linear_bias=b, reduction=reduction, chunk_size=2)
+    loss = fused.linear_cross_entropy(
+        h, w, torch.full((3,), -100), linear_bias=b, reduction=reduction, chunk_size=2
+    )
     grads = torch.autograd.grad(loss.sum(), (h, w, b))
     assert torch.all(loss == 0)
     for grad in grads:
@@ -107,12 +115,17 @@ def test_linear_cross_entropy_with_a_masked_class_matches_pytorch():
     """A -inf bias on one class (masked out of the vocabulary): the same loss and gradients as
     F.cross_entropy on the logits, ignored rows included."""
     g = torch.Generator().manual_seed(1)
-    h, w = torch.randn(6, 4, generator=g, dtype=torch.float64), torch.randn(5, 4, generator=g, dtype=torch.float64)
+    h, w = (
+        torch.randn(6, 4, generator=g, dtype=torch.float64),
+        torch.randn(5, 4, generator=g, dtype=torch.float64),
+    )
     b = torch.tensor([0.0, -INF, 0.5, 0.0, -1.0], dtype=torch.float64)
     target = torch.tensor([-100, 0, -100, 3, 2, 4])
     for reduction in ("mean", "sum", "none"):
         leaves = [t.clone().requires_grad_() for t in (h, w)]
-        got = fused.linear_cross_entropy(leaves[0], leaves[1], target, linear_bias=b, reduction=reduction, chunk_size=4)
+        got = fused.linear_cross_entropy(
+            leaves[0], leaves[1], target, linear_bias=b, reduction=reduction, chunk_size=4
+        )
         got_grads = torch.autograd.grad(got.sum(), leaves)
         ref_leaves = [t.clone().requires_grad_() for t in (h, w)]
         expected = F.cross_entropy(ref_leaves[0] @ ref_leaves[1].T + b, target, reduction=reduction)
@@ -125,7 +138,10 @@ def test_linear_cross_entropy_with_a_masked_class_matches_pytorch():
 @pytest.mark.parametrize("fn", ["linear_kl_div", "linear_js_div"])
 def test_linear_distillation_with_minus_inf_teacher_logit_equals_unfused(fn):
     g = torch.Generator().manual_seed(2)
-    h, w = torch.randn(4, 3, generator=g, dtype=torch.float64), torch.randn(6, 3, generator=g, dtype=torch.float64)
+    h, w = (
+        torch.randn(4, 3, generator=g, dtype=torch.float64),
+        torch.randn(6, 3, generator=g, dtype=torch.float64),
+    )
     teacher = torch.randn(4, 6, generator=g, dtype=torch.float64)
     teacher[0, 2] = -INF
     teacher[3, :4] = -INF
@@ -139,7 +155,9 @@ def test_linear_distillation_with_minus_inf_teacher_logit_equals_unfused(fn):
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
     torch.testing.assert_close(got_grad, expected_grad @ w, rtol=1e-10, atol=1e-14)
     # the composed (array) path gives the same number
-    assert float(got) == pytest.approx(float(unfused((h @ w.T).numpy(), teacher.numpy(), temperature=1.5)), rel=1e-12)
+    assert float(got) == pytest.approx(
+        float(unfused((h @ w.T).numpy(), teacher.numpy(), temperature=1.5)), rel=1e-12
+    )
 
 
 def test_the_issue_case_minus_inf_teacher_logit():
@@ -147,10 +165,17 @@ def test_the_issue_case_minus_inf_teacher_logit():
     student = torch.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -1.0]], dtype=torch.float64)
     teacher = torch.tensor([[1.0, -INF, 0.5], [0.0, 2.0, 1.0]], dtype=torch.float64)
     p = torch.softmax(teacher, 1)
-    by_hand = torch.where(p > 0, p * (torch.log_softmax(teacher, 1) - torch.log_softmax(student, 1)), 0).sum(1).mean()
+    by_hand = (
+        torch.where(p > 0, p * (torch.log_softmax(teacher, 1) - torch.log_softmax(student, 1)), 0)
+        .sum(1)
+        .mean()
+    )
     eye = torch.eye(3, dtype=torch.float64)  # hidden = logits, weight = identity
-    for value in (losses.distillation_kl(student, teacher), losses.distillation_kl(student.numpy(), teacher.numpy()),
-                  fused.linear_kl_div(student, eye, teacher)):
+    for value in (
+        losses.distillation_kl(student, teacher),
+        losses.distillation_kl(student.numpy(), teacher.numpy()),
+        fused.linear_kl_div(student, eye, teacher),
+    ):
         assert float(value) == pytest.approx(float(by_hand), rel=1e-12)
 
 
@@ -166,7 +191,9 @@ def test_distillation_at_extreme_accepted_temperatures(temperature, dtype):
     s, t = torch.randn(5, 7, generator=g, dtype=dtype), torch.randn(5, 7, generator=g, dtype=dtype)
     for path_teacher_grad in (False, True):
         leaf = s.clone().requires_grad_()
-        loss = losses.distillation_kl(leaf, t.clone().requires_grad_(path_teacher_grad), temperature=temperature)
+        loss = losses.distillation_kl(
+            leaf, t.clone().requires_grad_(path_teacher_grad), temperature=temperature
+        )
         (grad,) = torch.autograd.grad(loss, leaf)
         assert torch.isfinite(loss) and torch.isfinite(grad).all()
     # the small-T limit: T * (max s - s[argmax t]) per row, averaged (softmaxes become one-hot)
@@ -181,17 +208,23 @@ def test_distillation_at_extreme_accepted_temperatures(temperature, dtype):
     if dtype == torch.float64 or temperature < 100:
         # float32 at T >= 100 is rounding-limited (relative error ~ T**2 * 1e-7), as PyTorch's
         # own composition is: only finiteness is asserted there
-        assert float(linear) == pytest.approx(float(loss), rel=1e-4, abs=1e-12 if dtype == torch.float64 else 1e-6)
+        assert float(linear) == pytest.approx(
+            float(loss), rel=1e-4, abs=1e-12 if dtype == torch.float64 else 1e-6
+        )
 
 
 @pytest.mark.parametrize("temperature", [1e-300, 1e-40, 1e-16, 2e19, 1e30, 1e5])
 def test_temperature_outside_the_range_is_a_clear_error(temperature):
     s = torch.zeros(2, 3)
-    for call in (lambda: losses.distillation_kl(s, s, temperature=temperature),
-                 lambda: losses.distillation_js(s.numpy(), s.numpy(), temperature=temperature),
-                 lambda: fused.linear_kl_div(s, torch.eye(3), s, temperature=temperature),
-                 lambda: fused.linear_js_div(s, torch.eye(3), s, temperature=temperature)):
-        with pytest.raises(InputError, match=r"temperature must be a finite number in \[1e-15, 10000.0\]") as caught:
+    for call in (
+        lambda: losses.distillation_kl(s, s, temperature=temperature),
+        lambda: losses.distillation_js(s.numpy(), s.numpy(), temperature=temperature),
+        lambda: fused.linear_kl_div(s, torch.eye(3), s, temperature=temperature),
+        lambda: fused.linear_js_div(s, torch.eye(3), s, temperature=temperature),
+    ):
+        with pytest.raises(
+            InputError, match=r"temperature must be a finite number in \[1e-15, 10000.0\]"
+        ) as caught:
             call()
         assert caught.value.argument == "temperature"
 
@@ -222,15 +255,18 @@ def test_bce_with_logits_at_infinite_logits_is_zero(backend):
     if backend == "torch":
         leaf = torch.tensor(x, requires_grad=True)
         (grad,) = torch.autograd.grad(losses.binary_cross_entropy_with_logits(leaf, torch.tensor(t)), leaf)
-        np.testing.assert_allclose(grad.numpy(), [0.0, 0.0, (torch.sigmoid(torch.tensor(3.0)).item() - 1) / 3],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            grad.numpy(), [0.0, 0.0, (torch.sigmoid(torch.tensor(3.0)).item() - 1) / 3], rtol=1e-6
+        )
     if backend == "jax":
         grad = jax.grad(lambda a: losses.binary_cross_entropy_with_logits(a, jnp.asarray(t)))(jnp.asarray(x))
         assert np.all(np.asarray(grad)[:2] == 0)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
-@pytest.mark.parametrize("fn", [losses.binary_cross_entropy, losses.binary_cross_entropy_with_logits, losses.kl_div])
+@pytest.mark.parametrize(
+    "fn", [losses.binary_cross_entropy, losses.binary_cross_entropy_with_logits, losses.kl_div]
+)
 def test_mean_over_empty_input_is_an_error_everywhere(backend, fn):
     empty = {"numpy": np.zeros, "torch": torch.zeros, "jax": jnp.zeros}[backend]((0, 3))
     with pytest.raises(InputError, match=r"input is empty \(shape \(0, 3\)\)"):
@@ -244,10 +280,13 @@ def test_all_ignored_mean_stays_zero():
 
 
 def test_ignore_index_beyond_int64_is_a_clear_error():
-    for call in (lambda: losses.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), ignore_index=2**70),
-                 lambda: losses.nll_loss(torch.zeros(2, 3), torch.tensor([0, 1]), ignore_index=2**70),
-                 lambda: fused.linear_cross_entropy(torch.zeros(2, 3), torch.eye(3), torch.tensor([0, 1]),
-                                                    ignore_index=-(2**70))):
+    for call in (
+        lambda: losses.cross_entropy(np.zeros((2, 3)), np.array([0, 1]), ignore_index=2**70),
+        lambda: losses.nll_loss(torch.zeros(2, 3), torch.tensor([0, 1]), ignore_index=2**70),
+        lambda: fused.linear_cross_entropy(
+            torch.zeros(2, 3), torch.eye(3), torch.tensor([0, 1]), ignore_index=-(2**70)
+        ),
+    ):
         with pytest.raises(InputError, match="ignore_index must be an int in") as caught:
             call()
         assert caught.value.argument == "ignore_index"

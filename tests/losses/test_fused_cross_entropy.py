@@ -20,16 +20,27 @@ def fused_always(monkeypatch):
     monkeypatch.setattr(losses, "FUSED_MIN_ELEMENTS", 1)
 
 
-def reference(z, y, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, z_loss=0.0,
-              softcap=None, mask=None):
+def reference(
+    z,
+    y,
+    *,
+    weight=None,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+    z_loss=0.0,
+    softcap=None,
+    mask=None,
+):
     """PyTorch's own ops: F.cross_entropy of (capped) logits plus the z-loss of the kept elements,
     with 'mean' over the kept weight, mask as ignored elements."""
     capped = z if softcap is None else softcap * torch.tanh(z / softcap)
     if y.dtype == torch.int64:
         if mask is not None:
             y = torch.where(mask, y, ignore_index)
-        per = F.cross_entropy(capped, y, weight, ignore_index=ignore_index, reduction="none",
-                              label_smoothing=label_smoothing)
+        per = F.cross_entropy(
+            capped, y, weight, ignore_index=ignore_index, reduction="none", label_smoothing=label_smoothing
+        )
         kept = y != ignore_index
         divisor = kept.sum() if weight is None else weight[torch.where(kept, y, 0)][kept].sum()
     else:
@@ -62,7 +73,9 @@ def test_fused_matches_torch_values_and_gradients(fused_always, kind, options):
         y[[2, 5]] = -100  # ignored elements
     else:
         y = torch.softmax(torch.randn(n, c, generator=g, dtype=torch.float64), 1)
-    options = dict(options, weight=torch.rand(c, generator=g, dtype=torch.float64) + 0.1 if options["weight"] else None)
+    options = dict(
+        options, weight=torch.rand(c, generator=g, dtype=torch.float64) + 0.1 if options["weight"] else None
+    )
     loss = losses.cross_entropy(z, y, **options)
     assert "LogitsLoss" in type(loss.grad_fn).__name__ or options["reduction"] == "none"
     want = reference(z, y, **options)
@@ -199,7 +212,9 @@ def test_plain_path_where_no_gradient_or_under_transforms(fused_always):
     y = torch.tensor([0, 1, 2, 3])
     with torch.no_grad():
         assert losses.cross_entropy(z, y).grad_fn is None
-    assert "LogitsLoss" not in type(losses.cross_entropy(z.detach(), y, inplace_backward=True).grad_fn).__name__
+    assert (
+        "LogitsLoss" not in type(losses.cross_entropy(z.detach(), y, inplace_backward=True).grad_fn).__name__
+    )
     loss, _ = losses.cross_entropy(z, y, return_entropy=True)
     assert "LogitsLoss" not in type(loss.grad_fn).__name__
     grad = torch.func.grad(lambda a: losses.cross_entropy(a, y))(z.detach())
@@ -230,22 +245,36 @@ def test_fast_path_values_equal_torch(validate):
     u = torch.rand(64, 10, generator=g, dtype=torch.float64)
     for reduction in ("mean", "sum", "none"):
         options = dict(reduction=reduction, validate=validate)
-        torch.testing.assert_close(losses.cross_entropy(z, y, **options), F.cross_entropy(z, y, reduction=reduction))
-        torch.testing.assert_close(losses.cross_entropy(z, y, w, label_smoothing=0.1, **options),
-                                   F.cross_entropy(z, y, w, reduction=reduction, label_smoothing=0.1))
-        torch.testing.assert_close(losses.cross_entropy(z, p, **options), F.cross_entropy(z, p, reduction=reduction))
-        torch.testing.assert_close(losses.nll_loss(z, y, w, **options), F.nll_loss(z, y, w, reduction=reduction))
-        torch.testing.assert_close(losses.binary_cross_entropy(u, p, **options),
-                                   F.binary_cross_entropy(u, p, reduction=reduction))
-        torch.testing.assert_close(losses.binary_cross_entropy_with_logits(z, p, **options),
-                                   F.binary_cross_entropy_with_logits(z, p, reduction=reduction))
+        torch.testing.assert_close(
+            losses.cross_entropy(z, y, **options), F.cross_entropy(z, y, reduction=reduction)
+        )
+        torch.testing.assert_close(
+            losses.cross_entropy(z, y, w, label_smoothing=0.1, **options),
+            F.cross_entropy(z, y, w, reduction=reduction, label_smoothing=0.1),
+        )
+        torch.testing.assert_close(
+            losses.cross_entropy(z, p, **options), F.cross_entropy(z, p, reduction=reduction)
+        )
+        torch.testing.assert_close(
+            losses.nll_loss(z, y, w, **options), F.nll_loss(z, y, w, reduction=reduction)
+        )
+        torch.testing.assert_close(
+            losses.binary_cross_entropy(u, p, **options), F.binary_cross_entropy(u, p, reduction=reduction)
+        )
+        torch.testing.assert_close(
+            losses.binary_cross_entropy_with_logits(z, p, **options),
+            F.binary_cross_entropy_with_logits(z, p, reduction=reduction),
+        )
     for reduction in ("sum", "batchmean", "none"):
         for log_target in (False, True):
             target = p.log() if log_target else p
             torch.testing.assert_close(
                 losses.kl_div(z, target, reduction=reduction, log_target=log_target, validate=validate),
-                F.kl_div(z, target, reduction=reduction, log_target=log_target))
-    torch.testing.assert_close(losses.kl_div(z, p, validate=validate), F.kl_div(z, p, reduction="sum") / z.numel())
+                F.kl_div(z, target, reduction=reduction, log_target=log_target),
+            )
+    torch.testing.assert_close(
+        losses.kl_div(z, p, validate=validate), F.kl_div(z, p, reduction="sum") / z.numel()
+    )
 
 
 def test_fast_path_keeps_the_general_semantics():
@@ -258,7 +287,10 @@ def test_fast_path_keeps_the_general_semantics():
     assert torch.isfinite(losses.cross_entropy(masked, p))
     assert torch.isfinite(losses.cross_entropy(masked, p, validate=False))
     assert torch.isfinite(losses.kl_div(masked, p))
-    assert float(losses.binary_cross_entropy_with_logits(torch.tensor([[torch.inf]]), torch.tensor([[1.0]]))) == 0.0
+    assert (
+        float(losses.binary_cross_entropy_with_logits(torch.tensor([[torch.inf]]), torch.tensor([[1.0]])))
+        == 0.0
+    )
 
 
 def test_fast_path_errors_are_the_detailed_ones():
@@ -309,13 +341,16 @@ def test_jax_eager_matches_optax_and_raises_the_detailed_errors():
         smoothed = optax.smooth_labels(p, 0.1)
         assert float(got) == pytest.approx(float(optax.softmax_cross_entropy(z, smoothed).mean()), rel=1e-6)
         got = losses.kl_div(jax.nn.log_softmax(z), p, reduction="batchmean", validate=validate)
-        assert float(got) == pytest.approx(float(optax.kl_divergence(jax.nn.log_softmax(z), p).mean()), rel=1e-5)
+        assert float(got) == pytest.approx(
+            float(optax.kl_divergence(jax.nn.log_softmax(z), p).mean()), rel=1e-5
+        )
         got = losses.binary_cross_entropy_with_logits(z, p, validate=validate)
         assert float(got) == pytest.approx(float(optax.sigmoid_binary_cross_entropy(z, p).mean()), rel=1e-6)
     ignored = y.at[3].set(-100)  # ignored elements are fine on the fast path
     want = optax.softmax_cross_entropy_with_integer_labels(z, jnp.where(ignored < 0, 0, ignored))
     assert float(losses.cross_entropy(z, ignored, axis=-1)) == pytest.approx(
-        float(jnp.sum(jnp.where(ignored < 0, 0.0, want)) / 15), rel=1e-6)
+        float(jnp.sum(jnp.where(ignored < 0, 0.0, want)) / 15), rel=1e-6
+    )
     with pytest.raises(InputError) as error:
         losses.cross_entropy(z, y.at[4].set(9), axis=-1)
     assert (error.value.argument, error.value.index, error.value.value) == ("target", (4,), 9)

@@ -95,6 +95,7 @@ def run_ours(backend, fn, arrays, grad_name, dtype, cotangent, **options):
         (grad,) = torch.autograd.grad((out * torch.asarray(cotangent, dtype=out.dtype)).sum(), x)
         return out.detach().numpy(), grad.numpy()
     if backend == "jax":
+
         def f(x):
             return fn(**{**converted, grad_name: x}, **options)
 
@@ -105,9 +106,16 @@ def run_ours(backend, fn, arrays, grad_name, dtype, cotangent, **options):
 
 
 def torch_reference(fn, arrays, grad_name, dtype, cotangent, **options):
-    tensors = {k: (None if v is None else torch.asarray(np.asarray(v).astype(dtype) if np.asarray(v).dtype.kind == "f"
-                                                         else np.asarray(v)))
-               for k, v in arrays.items()}
+    tensors = {
+        k: (
+            None
+            if v is None
+            else torch.asarray(
+                np.asarray(v).astype(dtype) if np.asarray(v).dtype.kind == "f" else np.asarray(v)
+            )
+        )
+        for k, v in arrays.items()
+    }
     x = tensors[grad_name].requires_grad_(True)
     out = fn(**tensors, **options)
     (grad,) = torch.autograd.grad((out * torch.asarray(cotangent, dtype=out.dtype)).sum(), x)
@@ -118,9 +126,13 @@ def check_parity(ours_fn, torch_fn, arrays, grad_name, options, torch_options=No
     """Ours on every backend and dtype == PyTorch's (values; gradients on torch and JAX)."""
     rng = np.random.default_rng(0)
     for dtype in DTYPES:
-        ref_value, ref_grad = torch_reference(torch_fn, arrays, grad_name, dtype, 1.0, **(torch_options or options))
+        ref_value, ref_grad = torch_reference(
+            torch_fn, arrays, grad_name, dtype, 1.0, **(torch_options or options)
+        )
         cotangent = rng.normal(size=ref_value.shape) if ref_value.ndim else np.asarray(1.0)
-        ref_value, ref_grad = torch_reference(torch_fn, arrays, grad_name, dtype, cotangent, **(torch_options or options))
+        ref_value, ref_grad = torch_reference(
+            torch_fn, arrays, grad_name, dtype, cotangent, **(torch_options or options)
+        )
         if expect_nan_mean:  # the documented difference: PyTorch gives NaN, we give 0 and a zero gradient
             assert np.isnan(ref_value)
             ref_value, ref_grad = np.zeros_like(ref_value), np.zeros_like(ref_grad)
@@ -138,8 +150,17 @@ def check_parity(ours_fn, torch_fn, arrays, grad_name, options, torch_options=No
 # --------------------------------------------------------------------------------------------
 
 SHAPES = [(4,), (5, 4), (3, 4, 2), (2, 3, 2, 2)]
-CE_GRID = list(itertools.product(SHAPES, ["index", "probs"], [False, True], ["absent", "present", "all"],
-                                 [0.0, 0.2], ["mean", "sum", "none"], [-100, 1]))
+CE_GRID = list(
+    itertools.product(
+        SHAPES,
+        ["index", "probs"],
+        [False, True],
+        ["absent", "present", "all"],
+        [0.0, 0.2],
+        ["mean", "sum", "none"],
+        [-100, 1],
+    )
+)
 CE_CASES = [CE_GRID[i] for i in np.random.default_rng(7).choice(len(CE_GRID), size=40, replace=False)]
 # every probability-target case ignores ignore_index: drop the duplicates that differ only there
 CE_CASES += [(s, "index", True, "all", 0.2, "mean", -100) for s in SHAPES[:2]]
@@ -157,7 +178,9 @@ def class_index_targets(rng, shape, n_classes, ignore, ignore_index):
 
 @pytest.mark.parametrize("shape, kind, weighted, ignore, smoothing, reduction, ignore_index", CE_CASES)
 def test_cross_entropy_parity(shape, kind, weighted, ignore, smoothing, reduction, ignore_index):
-    rng = np.random.default_rng(zlib.crc32(repr((shape, kind, weighted, ignore, smoothing, reduction)).encode()))
+    rng = np.random.default_rng(
+        zlib.crc32(repr((shape, kind, weighted, ignore, smoothing, reduction)).encode())
+    )
     axis = 1 if len(shape) >= 2 else 0
     n_classes = shape[axis]
     index_shape = tuple(s for i, s in enumerate(shape) if i != axis)
@@ -165,16 +188,23 @@ def test_cross_entropy_parity(shape, kind, weighted, ignore, smoothing, reductio
         target = class_index_targets(rng, index_shape, n_classes, ignore, ignore_index)
     else:
         target = random_probs(rng, shape, axis)
-    arrays = {"input": 2 * rng.normal(size=shape), "target": target,
-              "weight": rng.uniform(0.2, 2.0, n_classes) if weighted else None}
+    arrays = {
+        "input": 2 * rng.normal(size=shape),
+        "target": target,
+        "weight": rng.uniform(0.2, 2.0, n_classes) if weighted else None,
+    }
     if kind == "probs":
         ignore_index = -100  # PyTorch refuses any other with probability targets (so do we)
     options = dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=smoothing)
     all_ignored_mean = kind == "index" and np.all(target == ignore_index) and reduction == "mean"
-    check_parity(losses.cross_entropy, F.cross_entropy, arrays, "input", options, expect_nan_mean=all_ignored_mean)
+    check_parity(
+        losses.cross_entropy, F.cross_entropy, arrays, "input", options, expect_nan_mean=all_ignored_mean
+    )
 
 
-NLL_CASES = list(itertools.product(SHAPES[:3], [False, True], ["absent", "present", "all"], ["mean", "sum", "none"]))
+NLL_CASES = list(
+    itertools.product(SHAPES[:3], [False, True], ["absent", "present", "all"], ["mean", "sum", "none"])
+)
 
 
 @pytest.mark.parametrize("shape, weighted, ignore, reduction", NLL_CASES[::2])
@@ -185,14 +215,26 @@ def test_nll_loss_parity(shape, weighted, ignore, reduction):
     index_shape = tuple(s for i, s in enumerate(shape) if i != axis)
     log_q = rng.normal(size=shape)
     log_q = log_q - np.log(np.exp(log_q).sum(axis=axis, keepdims=True))
-    arrays = {"input": log_q, "target": class_index_targets(rng, index_shape, n_classes, ignore, -100),
-              "weight": rng.uniform(0.2, 2.0, n_classes) if weighted else None}
-    check_parity(losses.nll_loss, F.nll_loss, arrays, "input", dict(reduction=reduction),
-                 expect_nan_mean=bool(np.all(arrays["target"] == -100)) and reduction == "mean")
+    arrays = {
+        "input": log_q,
+        "target": class_index_targets(rng, index_shape, n_classes, ignore, -100),
+        "weight": rng.uniform(0.2, 2.0, n_classes) if weighted else None,
+    }
+    check_parity(
+        losses.nll_loss,
+        F.nll_loss,
+        arrays,
+        "input",
+        dict(reduction=reduction),
+        expect_nan_mean=bool(np.all(arrays["target"] == -100)) and reduction == "mean",
+    )
 
 
-BCE_CASES = list(itertools.product([(6,), (3, 4), (2, 3, 4)], ["none", "full", "last"], [False, True],
-                                   ["mean", "sum", "none"]))
+BCE_CASES = list(
+    itertools.product(
+        [(6,), (3, 4), (2, 3, 4)], ["none", "full", "last"], [False, True], ["mean", "sum", "none"]
+    )
+)
 
 
 @pytest.mark.slow
@@ -200,9 +242,13 @@ BCE_CASES = list(itertools.product([(6,), (3, 4), (2, 3, 4)], ["none", "full", "
 def test_binary_cross_entropy_parity(shape, weight_kind, soft, reduction):
     rng = np.random.default_rng(len(shape) + 7 * len(weight_kind) + 3 * soft)
     target = rng.random(shape) if soft else (rng.random(shape) < 0.5).astype(np.float64)
-    weight = {"none": None, "full": rng.uniform(0.2, 2, shape), "last": rng.uniform(0.2, 2, shape[-1:])}[weight_kind]
+    weight = {"none": None, "full": rng.uniform(0.2, 2, shape), "last": rng.uniform(0.2, 2, shape[-1:])}[
+        weight_kind
+    ]
     arrays = {"input": rng.uniform(0.02, 0.98, shape), "target": target, "weight": weight}
-    check_parity(losses.binary_cross_entropy, F.binary_cross_entropy, arrays, "input", dict(reduction=reduction))
+    check_parity(
+        losses.binary_cross_entropy, F.binary_cross_entropy, arrays, "input", dict(reduction=reduction)
+    )
 
 
 @pytest.mark.parametrize("shape, weight_kind, soft, reduction", BCE_CASES[1::2])
@@ -210,14 +256,28 @@ def test_binary_cross_entropy_parity(shape, weight_kind, soft, reduction):
 def test_binary_cross_entropy_with_logits_parity(shape, weight_kind, soft, reduction, pos_weighted):
     rng = np.random.default_rng(len(shape) + 7 * len(weight_kind) + 3 * soft + pos_weighted)
     target = rng.random(shape) if soft else (rng.random(shape) < 0.5).astype(np.float64)
-    weight = {"none": None, "full": rng.uniform(0.2, 2, shape), "last": rng.uniform(0.2, 2, shape[-1:])}[weight_kind]
+    weight = {"none": None, "full": rng.uniform(0.2, 2, shape), "last": rng.uniform(0.2, 2, shape[-1:])}[
+        weight_kind
+    ]
     pos_weight = rng.uniform(0.3, 3, shape[-1:]) if pos_weighted else None
-    arrays = {"input": 3 * rng.normal(size=shape), "target": target, "weight": weight, "pos_weight": pos_weight}
-    check_parity(losses.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, arrays, "input",
-                 dict(reduction=reduction))
+    arrays = {
+        "input": 3 * rng.normal(size=shape),
+        "target": target,
+        "weight": weight,
+        "pos_weight": pos_weight,
+    }
+    check_parity(
+        losses.binary_cross_entropy_with_logits,
+        F.binary_cross_entropy_with_logits,
+        arrays,
+        "input",
+        dict(reduction=reduction),
+    )
 
 
-KL_CASES = list(itertools.product([(5,), (3, 5), (2, 4, 3)], [False, True], ["mean", "sum", "none", "batchmean"]))
+KL_CASES = list(
+    itertools.product([(5,), (3, 5), (2, 4, 3)], [False, True], ["mean", "sum", "none", "batchmean"])
+)
 
 
 @pytest.mark.slow
@@ -238,11 +298,22 @@ def test_axis_minus_one_matches_pytorch_on_moved_axis():
     rng = np.random.default_rng(3)
     z, y = rng.normal(size=(2, 3, 5)), rng.integers(0, 5, size=(2, 3))  # (B, T, C): classes last
     weight = rng.uniform(0.5, 1.5, 5)
-    expected = F.cross_entropy(torch.tensor(z).permute(0, 2, 1), torch.tensor(y), torch.tensor(weight),
-                               reduction="none", label_smoothing=0.1).numpy()
+    expected = F.cross_entropy(
+        torch.tensor(z).permute(0, 2, 1),
+        torch.tensor(y),
+        torch.tensor(weight),
+        reduction="none",
+        label_smoothing=0.1,
+    ).numpy()
     for backend in BACKENDS:
-        got = losses.cross_entropy(to_backend(backend, z), to_backend(backend, y), to_backend(backend, weight),
-                                   axis=-1, reduction="none", label_smoothing=0.1)
+        got = losses.cross_entropy(
+            to_backend(backend, z),
+            to_backend(backend, y),
+            to_backend(backend, weight),
+            axis=-1,
+            reduction="none",
+            label_smoothing=0.1,
+        )
         assert_close(to_numpy(got), expected, "float64", backend)
     log_q = torch.log_softmax(torch.tensor(z), -1)
     expected = F.nll_loss(log_q.permute(0, 2, 1), torch.tensor(y)).numpy()
@@ -258,7 +329,9 @@ def test_kl_div_batchmean_with_axis_counts_distributions():
     got = losses.kl_div(log_q, p, reduction="batchmean", axis=-1)
     assert float(got) == pytest.approx(float(np.mean(per_distribution)), rel=1e-12)
     # PyTorch's batchmean (axis=None) divides by input.shape[0] only
-    assert float(losses.kl_div(log_q, p, reduction="batchmean")) == pytest.approx(float(np.sum(per_distribution)) / 2, rel=1e-12)
+    assert float(losses.kl_div(log_q, p, reduction="batchmean")) == pytest.approx(
+        float(np.sum(per_distribution)) / 2, rel=1e-12
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,12 +347,25 @@ def test_all_ignored_mean_is_zero_with_zero_gradient(backend, smoothing, weighte
     y = np.full(3, -100)
     w = np.array([1.0, 2.0, 0.5, 1.0]) if weighted else None
     assert torch.isnan(F.cross_entropy(torch.tensor(z), torch.tensor(y), label_smoothing=smoothing))
-    value, grad = run_ours(backend, losses.cross_entropy, {"input": z, "target": y, "weight": w}, "input",
-                           "float64", 1.0, label_smoothing=smoothing)
+    value, grad = run_ours(
+        backend,
+        losses.cross_entropy,
+        {"input": z, "target": y, "weight": w},
+        "input",
+        "float64",
+        1.0,
+        label_smoothing=smoothing,
+    )
     assert value == 0.0 and np.all(grad == 0.0)
     mask = np.zeros(3, dtype=bool)
-    value, grad = run_ours(backend, losses.cross_entropy, {"input": z, "target": random_probs(np.random.default_rng(1), (3, 4), 1),
-                                                           "mask": mask}, "input", "float64", 1.0)
+    value, grad = run_ours(
+        backend,
+        losses.cross_entropy,
+        {"input": z, "target": random_probs(np.random.default_rng(1), (3, 4), 1), "mask": mask},
+        "input",
+        "float64",
+        1.0,
+    )
     assert value == 0.0 and np.all(grad == 0.0)
 
 
@@ -292,7 +378,9 @@ def test_minus_inf_logits_give_finite_loss_and_nan_free_gradients(backend):
     y = np.array([2, 0])
     p = np.array([[0.3, 0.0, 0.7, 0.0], [0.5, 0.5, 0.0, 0.0]])
     assert torch.isnan(F.cross_entropy(torch.tensor(z), torch.tensor(p)))
-    index_value, index_grad = run_ours(backend, losses.cross_entropy, {"input": z, "target": y}, "input", "float64", 1.0)
+    index_value, index_grad = run_ours(
+        backend, losses.cross_entropy, {"input": z, "target": y}, "input", "float64", 1.0
+    )
     expected = F.cross_entropy(torch.tensor(z), torch.tensor(y)).item()
     assert index_value == pytest.approx(expected, rel=1e-12)
     assert np.isfinite(index_grad).all()
@@ -301,21 +389,34 @@ def test_minus_inf_logits_give_finite_loss_and_nan_free_gradients(backend):
     log_q = torch.log_softmax(torch.tensor(z), 1).numpy()
     expected = -np.where(p > 0, p * np.where(np.isinf(log_q), 0, log_q), 0).sum(1).mean()
     # the same as F.cross_entropy over the classes each row can take (dropping the -inf ones)
-    by_row = [F.cross_entropy(torch.tensor(z[i][np.isfinite(z[i])]), torch.tensor(p[i][np.isfinite(z[i])])).item()
-              for i in range(2)]
+    by_row = [
+        F.cross_entropy(torch.tensor(z[i][np.isfinite(z[i])]), torch.tensor(p[i][np.isfinite(z[i])])).item()
+        for i in range(2)
+    ]
     assert expected == pytest.approx(np.mean(by_row), rel=1e-12)
     assert value == pytest.approx(expected, rel=1e-12)
     assert np.isfinite(grad).all() and np.all(grad[np.isinf(z)] == 0)
-    for fn in (lambda s, t: losses.distillation_kl(s, t), lambda s, t: losses.distillation_kl(s, t, direction="reverse"),
-               lambda s, t: losses.distillation_js(s, t, beta=0.3)):
-        value, grad = run_ours(backend, lambda input, target, fn=fn: fn(input, target), {"input": z, "target": z + 0.5},
-                               "input", "float64", 1.0)
+    for fn in (
+        lambda s, t: losses.distillation_kl(s, t),
+        lambda s, t: losses.distillation_kl(s, t, direction="reverse"),
+        lambda s, t: losses.distillation_js(s, t, beta=0.3),
+    ):
+        value, grad = run_ours(
+            backend,
+            lambda input, target, fn=fn: fn(input, target),
+            {"input": z, "target": z + 0.5},
+            "input",
+            "float64",
+            1.0,
+        )
         # the teacher is the student shifted by a constant: the same distribution, divergence 0
         assert value == pytest.approx(0.0, abs=1e-15) and np.all(np.abs(grad) < 1e-15)
-    value, grad = run_ours(backend, losses.kl_div, {"input": log_q, "target": p}, "input", "float64", 1.0,
-                           reduction="batchmean")
-    expected_kl = np.mean([float(np.sum(p[i][p[i] > 0] * (np.log(p[i][p[i] > 0]) - log_q[i][p[i] > 0])))
-                           for i in range(2)])
+    value, grad = run_ours(
+        backend, losses.kl_div, {"input": log_q, "target": p}, "input", "float64", 1.0, reduction="batchmean"
+    )
+    expected_kl = np.mean(
+        [float(np.sum(p[i][p[i] > 0] * (np.log(p[i][p[i] > 0]) - log_q[i][p[i] > 0]))) for i in range(2)]
+    )
     assert value == pytest.approx(expected_kl, rel=1e-12)
     np.testing.assert_allclose(grad, np.where(p > 0, -p / 2, 0.0), rtol=1e-12, atol=0)  # d/dlog_q = -p / N
 
@@ -332,7 +433,9 @@ def test_optax_softmax_cross_entropy():
     ours = losses.cross_entropy(z, p, axis=-1, reduction="none")
     np.testing.assert_allclose(ours, optax.softmax_cross_entropy(z, p), rtol=1e-12)
     # optax reduces nothing: PyTorch's default 'mean' is optax's output averaged
-    np.testing.assert_allclose(losses.cross_entropy(z, p), jnp.mean(optax.softmax_cross_entropy(z, p)), rtol=1e-12)
+    np.testing.assert_allclose(
+        losses.cross_entropy(z, p), jnp.mean(optax.softmax_cross_entropy(z, p)), rtol=1e-12
+    )
     g_ours = jax.grad(lambda a: losses.cross_entropy(a, p, axis=-1, reduction="sum"))(z)
     g_optax = jax.grad(lambda a: optax.softmax_cross_entropy(a, p).sum())(z)
     np.testing.assert_allclose(g_ours, g_optax, rtol=1e-12, atol=1e-15)
@@ -355,11 +458,13 @@ def test_optax_label_smoothing():
     z, y = jnp.asarray(rng.normal(size=(4, 5))), rng.integers(0, 5, size=4)
     smoothed = optax.smooth_labels(jax.nn.one_hot(y, 5, dtype=z.dtype), 0.2)
     expected = optax.softmax_cross_entropy(z, smoothed)
-    np.testing.assert_allclose(losses.cross_entropy(z, jnp.asarray(y), label_smoothing=0.2, reduction="none"),
-                               expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        losses.cross_entropy(z, jnp.asarray(y), label_smoothing=0.2, reduction="none"), expected, rtol=1e-12
+    )
     one_hot = jax.nn.one_hot(y, 5, dtype=z.dtype)  # probability targets smooth the same way
-    np.testing.assert_allclose(losses.cross_entropy(z, one_hot, label_smoothing=0.2, reduction="none"),
-                               expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        losses.cross_entropy(z, one_hot, label_smoothing=0.2, reduction="none"), expected, rtol=1e-12
+    )
 
 
 @pytest.mark.slow
@@ -367,7 +472,9 @@ def test_optax_sigmoid_binary_cross_entropy():
     rng = np.random.default_rng(14)
     x, t = jnp.asarray(3 * rng.normal(size=(3, 4))), jnp.asarray(rng.random((3, 4)))
     expected = optax.sigmoid_binary_cross_entropy(x, t)
-    np.testing.assert_allclose(losses.binary_cross_entropy_with_logits(x, t, reduction="none"), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        losses.binary_cross_entropy_with_logits(x, t, reduction="none"), expected, rtol=1e-12
+    )
     g_ours = jax.grad(lambda a: losses.binary_cross_entropy_with_logits(a, t, reduction="sum"))(x)
     g_optax = jax.grad(lambda a: optax.sigmoid_binary_cross_entropy(a, t).sum())(x)
     np.testing.assert_allclose(g_ours, g_optax, rtol=1e-12)
@@ -390,10 +497,13 @@ def test_optax_kl_divergence_conventions():
     optax_from_log = optax.losses.kl_divergence_with_log_targets(log_q, jnp.log(p))
     has_zero = np.asarray((p == 0).any(-1))
     assert has_zero.any() and np.isnan(np.asarray(optax_from_log)[has_zero]).all()
-    np.testing.assert_allclose(np.asarray(from_log)[~has_zero], np.asarray(optax_from_log)[~has_zero], rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(from_log)[~has_zero], np.asarray(optax_from_log)[~has_zero], rtol=1e-12
+    )
     # distillation_kl takes the teacher's probabilities second, like optax's targets
-    np.testing.assert_allclose(losses.distillation_kl(log_q, p, teacher_format="probs", reduction="none"),
-                               per_example, rtol=1e-12)
+    np.testing.assert_allclose(
+        losses.distillation_kl(log_q, p, teacher_format="probs", reduction="none"), per_example, rtol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,18 +517,22 @@ def test_cross_entropy_is_nll_of_log_softmax(backend):
     rng = np.random.default_rng(21)
     z, y = rng.normal(size=(6, 5)), rng.integers(0, 5, size=6)
     w = rng.uniform(0.5, 2, 5)
-    ce_value, ce_grad = run_ours(backend, losses.cross_entropy, {"input": z, "target": y, "weight": w}, "input",
-                                 "float64", 1.0)
+    ce_value, ce_grad = run_ours(
+        backend, losses.cross_entropy, {"input": z, "target": y, "weight": w}, "input", "float64", 1.0
+    )
 
     def nll_of_log_softmax(input, target, weight):
         return losses.nll_loss(il.log_softmax(input, axis=1), target, weight)
 
-    nll_value, nll_grad = run_ours(backend, nll_of_log_softmax, {"input": z, "target": y, "weight": w}, "input",
-                                   "float64", 1.0)
+    nll_value, nll_grad = run_ours(
+        backend, nll_of_log_softmax, {"input": z, "target": y, "weight": w}, "input", "float64", 1.0
+    )
     assert ce_value == pytest.approx(float(nll_value), rel=1e-12)
     np.testing.assert_allclose(ce_grad, nll_grad, rtol=1e-12, atol=1e-15)
     # a blog post's scores (1, 1, 3) with true class 2: -log 0.7870 = 0.2395
-    assert float(losses.cross_entropy(np.array([1.0, 1.0, 3.0]), np.array(2))) == pytest.approx(-math.log(0.78698604), rel=1e-7)
+    assert float(losses.cross_entropy(np.array([1.0, 1.0, 3.0]), np.array(2))) == pytest.approx(
+        -math.log(0.78698604), rel=1e-7
+    )
 
 
 def test_binary_cross_entropy_is_two_class_cross_entropy():
@@ -426,14 +540,20 @@ def test_binary_cross_entropy_is_two_class_cross_entropy():
     x, y = rng.normal(size=7), rng.integers(0, 2, size=7)
     two_class = np.stack([np.zeros(7), x], axis=1)  # softmax((0, x))[1] = sigmoid(x)
     expected = losses.cross_entropy(two_class, y, reduction="none")
-    np.testing.assert_allclose(losses.binary_cross_entropy_with_logits(x, y.astype(float), reduction="none"),
-                               expected, rtol=1e-12)
-    np.testing.assert_allclose(losses.binary_cross_entropy(1 / (1 + np.exp(-x)), y.astype(float), reduction="none"),
-                               expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        losses.binary_cross_entropy_with_logits(x, y.astype(float), reduction="none"), expected, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        losses.binary_cross_entropy(1 / (1 + np.exp(-x)), y.astype(float), reduction="none"),
+        expected,
+        rtol=1e-12,
+    )
     soft = rng.random(7)  # soft binary targets are two-class probability targets
-    np.testing.assert_allclose(losses.binary_cross_entropy_with_logits(x, soft, reduction="none"),
-                               losses.cross_entropy(two_class, np.stack([1 - soft, soft], 1), reduction="none"),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        losses.binary_cross_entropy_with_logits(x, soft, reduction="none"),
+        losses.cross_entropy(two_class, np.stack([1 - soft, soft], 1), reduction="none"),
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.slow
@@ -442,8 +562,9 @@ def test_kl_div_and_soft_cross_entropy_differ_by_target_entropy(backend):
     """Same gradient in the logits; values differ by exactly the targets' entropy (the targets are fixed)."""
     rng = np.random.default_rng(23)
     z, p = rng.normal(size=(4, 5)), random_probs(rng, (4, 5), 1)
-    ce_value, ce_grad = run_ours(backend, losses.cross_entropy, {"input": z, "target": p}, "input", "float64", 1.0,
-                                 reduction="sum")
+    ce_value, ce_grad = run_ours(
+        backend, losses.cross_entropy, {"input": z, "target": p}, "input", "float64", 1.0, reduction="sum"
+    )
 
     def kl_of_logits(input, target):
         return losses.kl_div(il.log_softmax(input, axis=1), target, reduction="sum")
@@ -469,7 +590,10 @@ def test_z_loss_softcap_entropy_match_hand_composition(backend):
 
     def hand(z_t):
         capped = cap * torch.tanh(z_t / cap)
-        per = F.cross_entropy(capped, torch.tensor(y), reduction="none") + coefficient * torch.logsumexp(capped, 1) ** 2
+        per = (
+            F.cross_entropy(capped, torch.tensor(y), reduction="none")
+            + coefficient * torch.logsumexp(capped, 1) ** 2
+        )
         loss = (per * torch.tensor(y != -100)).sum() / (y != -100).sum()
         entropy = -(capped.softmax(1) * capped.log_softmax(1)).sum(1)
         return loss, entropy
@@ -485,7 +609,9 @@ def test_z_loss_softcap_entropy_match_hand_composition(backend):
     assert_close(value, expected.item(), "float64")
     if grad is not None:
         assert_close(grad, expected_grad.numpy(), "float64")
-    _, entropy = losses.cross_entropy(to_backend(backend, z), to_backend(backend, y), softcap=cap, return_entropy=True)
+    _, entropy = losses.cross_entropy(
+        to_backend(backend, z), to_backend(backend, y), softcap=cap, return_entropy=True
+    )
     assert_close(to_numpy(entropy), expected_entropy.detach().numpy(), "float64")
     capped = cap * np.tanh(z / cap)
     assert_close(to_numpy(entropy), il.entropy(il.softmax(capped, axis=1), axis=1), "float64")
@@ -497,14 +623,26 @@ def test_cross_entropy_options_gradients_against_finite_differences(kind):
     rng = np.random.default_rng(33)
     z = torch.tensor(3 * rng.normal(size=(4, 5)), requires_grad=True)
     target = torch.tensor([1, -100, 4, 0]) if kind == "index" else torch.tensor(random_probs(rng, (4, 5), 1))
-    options = dict(weight=torch.tensor(rng.uniform(0.5, 2, 5)), label_smoothing=0.1, z_loss=1e-2, softcap=2.5,
-                   mask=torch.tensor([True, True, False, True]))
+    options = dict(
+        weight=torch.tensor(rng.uniform(0.5, 2, 5)),
+        label_smoothing=0.1,
+        z_loss=1e-2,
+        softcap=2.5,
+        mask=torch.tensor([True, True, False, True]),
+    )
     assert torch.autograd.gradcheck(lambda a: losses.cross_entropy(a, target, **options), (z,))
-    assert torch.autograd.gradcheck(lambda a: losses.cross_entropy(a, target, return_entropy=True,
-                                                                    reduction="none")[1], (z,))
-    jax_options = {k: (jnp.asarray(v.numpy()) if isinstance(v, torch.Tensor) else v) for k, v in options.items()}
-    check_grads(lambda a: losses.cross_entropy(jnp.asarray(a), jnp.asarray(target.numpy()), **jax_options),
-                (jnp.asarray(z.detach().numpy()),), order=1, modes=["rev"])
+    assert torch.autograd.gradcheck(
+        lambda a: losses.cross_entropy(a, target, return_entropy=True, reduction="none")[1], (z,)
+    )
+    jax_options = {
+        k: (jnp.asarray(v.numpy()) if isinstance(v, torch.Tensor) else v) for k, v in options.items()
+    }
+    check_grads(
+        lambda a: losses.cross_entropy(jnp.asarray(a), jnp.asarray(target.numpy()), **jax_options),
+        (jnp.asarray(z.detach().numpy()),),
+        order=1,
+        modes=["rev"],
+    )
 
 
 def test_softcap_keeps_masked_classes_masked():
@@ -525,10 +663,14 @@ def test_mask_ignores_soft_labels_and_class_indices(backend):
     w = rng.uniform(0.5, 2, 4)
     b = lambda a: to_backend(backend, a)  # noqa: E731
     got = losses.cross_entropy(b(z), b(p_padded), b(w), mask=b(keep), label_smoothing=0.1)
-    expected = F.cross_entropy(torch.tensor(z[keep]), torch.tensor(p[keep]), torch.tensor(w), label_smoothing=0.1)
+    expected = F.cross_entropy(
+        torch.tensor(z[keep]), torch.tensor(p[keep]), torch.tensor(w), label_smoothing=0.1
+    )
     assert_close(to_numpy(got), expected.item(), "float64")
     got = losses.cross_entropy(b(z), b(y), b(w), mask=b(keep), reduction="none")
-    expected = F.cross_entropy(torch.tensor(z), torch.tensor(np.where(keep, y, -100)), torch.tensor(w), reduction="none")
+    expected = F.cross_entropy(
+        torch.tensor(z), torch.tensor(np.where(keep, y, -100)), torch.tensor(w), reduction="none"
+    )
     assert_close(to_numpy(got), expected.numpy(), "float64")
     got = losses.cross_entropy(b(z), b(y), b(w), mask=b(keep))
     expected = F.cross_entropy(torch.tensor(z[keep]), torch.tensor(y[keep]), torch.tensor(w))
@@ -549,8 +691,9 @@ def hand_distillation(s, t, mode, temperature, beta=0.5):
         per = F.kl_div(log_t, log_s, log_target=True, reduction="none").sum(-1)
     else:
         log_m = torch.logsumexp(torch.stack([log_t + math.log(beta), log_s + math.log(1 - beta)]), 0)
-        per = (beta * F.kl_div(log_m, log_t, log_target=True, reduction="none").sum(-1)
-               + (1 - beta) * F.kl_div(log_m, log_s, log_target=True, reduction="none").sum(-1))
+        per = beta * F.kl_div(log_m, log_t, log_target=True, reduction="none").sum(-1) + (
+            1 - beta
+        ) * F.kl_div(log_m, log_s, log_target=True, reduction="none").sum(-1)
     return per * temperature**2
 
 
@@ -572,10 +715,20 @@ def test_distillation_matches_hand_composition(mode, reduction):
         per = hand_distillation(s_t, torch.tensor(t.astype(dtype)), mode, temperature, beta=0.3)
         expected = {"mean": per.mean(), "sum": per.sum(), "none": per}[reduction]
         cotangent = rng.normal(size=expected.shape)
-        (expected_grad,) = torch.autograd.grad((expected * torch.tensor(cotangent, dtype=per.dtype)).sum(), s_t)
+        (expected_grad,) = torch.autograd.grad(
+            (expected * torch.tensor(cotangent, dtype=per.dtype)).sum(), s_t
+        )
         for backend in BACKENDS:
-            value, grad = run_ours(backend, distill(mode), {"input": s, "target": t}, "input", dtype, cotangent,
-                                   temperature=temperature, reduction=reduction)
+            value, grad = run_ours(
+                backend,
+                distill(mode),
+                {"input": s, "target": t},
+                "input",
+                dtype,
+                cotangent,
+                temperature=temperature,
+                reduction=reduction,
+            )
             assert_close(value, expected.detach().numpy(), dtype, f"{backend} {dtype}")
             if grad is not None:
                 assert_close(grad, expected_grad.numpy(), dtype, f"gradient {backend} {dtype}")
@@ -591,7 +744,9 @@ def test_distillation_against_measures_and_teacher_formats(backend):
     for teacher, fmt in [(t, "logits"), (il.log_softmax(t), "log_probs"), (il.softmax(t), "probs")]:
         got = losses.distillation_kl(b(s), b(teacher), temperature=T, teacher_format=fmt)
         assert_close(to_numpy(got), forward, "float64", fmt)
-    reverse = losses.distillation_kl(b(s), b(t), temperature=T, direction="reverse", scale_by_temperature=False)
+    reverse = losses.distillation_kl(
+        b(s), b(t), temperature=T, direction="reverse", scale_by_temperature=False
+    )
     assert_close(to_numpy(reverse), np.mean(il.kl_divergence(q, p)), "float64")
     js = losses.distillation_js(b(s), b(t), temperature=T, reduction="none", scale_by_temperature=False)
     assert_close(to_numpy(js), il.js_divergence(p, q), "float64")
@@ -618,8 +773,12 @@ def test_distillation_gradients_against_finite_differences(mode):
     # the composed path (teacher needs a gradient too), and JAX
     t_grad = t.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda a, b: distill(mode)(a, b, temperature=1.5), (s, t_grad))
-    check_grads(lambda a: distill(mode)(jnp.asarray(a), jnp.asarray(t.numpy()), temperature=1.5), (jnp.asarray(s.detach().numpy()),),
-                order=1, modes=["rev"])
+    check_grads(
+        lambda a: distill(mode)(jnp.asarray(a), jnp.asarray(t.numpy()), temperature=1.5),
+        (jnp.asarray(s.detach().numpy()),),
+        order=1,
+        modes=["rev"],
+    )
 
 
 def test_distillation_fused_path_equals_composed_path_with_mask_and_axis(monkeypatch):
@@ -635,10 +794,14 @@ def test_distillation_fused_path_equals_composed_path_with_mask_and_axis(monkeyp
         fused = distill(mode)(fused_s, torch.tensor(t), temperature=2.0, mask=torch.tensor(mask), axis=-1)
         fused.backward()
         composed_s = torch.tensor(s, requires_grad=True)
-        composed = distill(mode)(composed_s, torch.tensor(t, requires_grad=True), temperature=2.0,
-                                 mask=torch.tensor(mask), axis=-1)
+        composed = distill(mode)(
+            composed_s, torch.tensor(t, requires_grad=True), temperature=2.0, mask=torch.tensor(mask), axis=-1
+        )
         composed.backward()
-        assert "LogitsLoss" in type(fused.grad_fn).__name__ and "LogitsLoss" not in type(composed.grad_fn).__name__
+        assert (
+            "LogitsLoss" in type(fused.grad_fn).__name__
+            and "LogitsLoss" not in type(composed.grad_fn).__name__
+        )
         torch.testing.assert_close(fused, composed, rtol=1e-12, atol=0)
         torch.testing.assert_close(fused_s.grad, composed_s.grad, rtol=1e-10, atol=1e-15)
         assert torch.all(fused_s.grad[~torch.tensor(mask)] == 0)
@@ -660,51 +823,134 @@ def test_distillation_all_masked_is_zero_and_half_precision():
 Z = np.zeros((3, 4))
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: losses.cross_entropy(Z, np.array([0, 4, 1])), ValueError,
-     r"target\[1\] = 4 is not a class index for 4 classes \(in \[0, 4\)\) nor ignore_index=-100"),
-    (lambda: losses.cross_entropy(Z, np.array([0, -1, 1])), ValueError, r"target\[1\] = -1 is not a class index"),
-    (lambda: losses.nll_loss(torch.zeros(3, 4), torch.tensor([0, 1, 9])), ValueError, r"target\[2\] = 9"),
-    (lambda: losses.cross_entropy(Z, np.array([0.0, 1.0, 2.0])), TypeError,
-     r"target has shape \(3,\), the shape of class indices, but floating dtype float64; class indices must be integers"),
-    (lambda: losses.cross_entropy(Z, np.full((3, 5), 0.2)), ValueError,
-     r"target has shape \(3, 5\), but probability targets need input's shape \(3, 4\)"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1])), ValueError, r"target has shape \(2,\), but class-index targets need"),
-    (lambda: losses.cross_entropy(Z, np.full((3, 4), 0.3)), ValueError, r"target\[0, :\] sums to"),
-    (lambda: losses.cross_entropy(Z, np.full((3, 4), 0.25), ignore_index=0), ValueError,
-     r"ignore_index=0 applies to class-index targets only; to ignore elements with probability targets pass mask="),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), np.array([1.0, 1.0, -1.0, 1.0])), ValueError,
-     r"weight\[2\] = -1.0; weight entries must be finite and >= 0"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), np.ones(3)), ValueError, r"weight must have shape \(4,\)"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), reduction="avg"), ValueError, r"reduction=.avg."),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), label_smoothing=1.5), ValueError, r"label_smoothing=1.5"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), z_loss=-1.0), ValueError, r"z_loss=-1.0"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), softcap=0.0), ValueError, r"softcap=0.0"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), mask=np.ones(3)), TypeError, r"mask must be a boolean"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), mask=np.ones(4, bool)), ValueError, r"mask must have the shape"),
-    (lambda: losses.cross_entropy(torch.zeros(3, 4), np.array([0, 1, 2])), TypeError, r"different kinds"),
-    (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), axis=2), ValueError, r"axis=2 is out of range"),
-    (lambda: losses.binary_cross_entropy(np.array([0.5, 1.5]), np.array([1.0, 0.0])), ValueError,
-     r"input\[1\] = 1.5; input must hold probabilities in \[0, 1\]"),
-    (lambda: losses.binary_cross_entropy_with_logits(np.zeros(2), np.array([1.0, 2.0])), ValueError, r"target\[1\] = 2.0"),
-    (lambda: losses.binary_cross_entropy_with_logits(np.zeros(2), np.ones(2), pos_weight=np.array([-2.0])), ValueError,
-     r"pos_weight\[0\] = -2.0"),
-    (lambda: losses.binary_cross_entropy(np.zeros(2), np.ones(3)), ValueError, r"target must have input's shape \(2,\)"),
-    (lambda: losses.kl_div(np.zeros(3), -np.ones(3)), ValueError, r"target\[0\] = -1.0"),
-    (lambda: losses.kl_div(np.zeros(3), np.ones(2)), ValueError, r"same shape"),
-    (lambda: losses.kl_div(np.zeros(3), np.ones(3), reduction="batch"), ValueError, r"'batchmean'"),
-    (lambda: losses.distillation_kl(Z, Z, temperature=0), ValueError,
-     r"temperature must be a finite number in \[1e-15, 10000.0\] \(distillation temperature\), got temperature=0"),
-    (lambda: losses.distillation_js(Z, Z, temperature=-1.0), ValueError, r"got temperature=-1.0"),
-    (lambda: losses.distillation_js(Z, Z, beta=1.0), ValueError, r"beta must be a finite number in \(0, 1\) \(the teacher's share of the mixture\), got beta=1.0"),
-    (lambda: losses.distillation_kl(Z, Z, direction="both"), ValueError, r"direction=.both."),
-    (lambda: losses.distillation_kl(Z, Z, teacher_format="softmax"), ValueError, r"teacher_format=.softmax."),
-    (lambda: losses.distillation_kl(Z, np.full((3, 4), 0.3), teacher_format="probs"), ValueError,
-     r"teacher\[0, :\] sums to"),
-    (lambda: losses.distillation_kl(Z, np.zeros((3, 4)), teacher_format="log_probs"), ValueError,
-     r"exp\(teacher\)\[0, :\] sums to 4.0"),
-    (lambda: losses.distillation_kl(Z, np.zeros((3, 5))), ValueError, r"student \(3, 4\) and teacher \(3, 5\)"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 4, 1])),
+            ValueError,
+            r"target\[1\] = 4 is not a class index for 4 classes \(in \[0, 4\)\) nor ignore_index=-100",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, -1, 1])),
+            ValueError,
+            r"target\[1\] = -1 is not a class index",
+        ),
+        (lambda: losses.nll_loss(torch.zeros(3, 4), torch.tensor([0, 1, 9])), ValueError, r"target\[2\] = 9"),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0.0, 1.0, 2.0])),
+            TypeError,
+            r"target has shape \(3,\), the shape of class indices, but floating dtype float64; class indices must be integers",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.full((3, 5), 0.2)),
+            ValueError,
+            r"target has shape \(3, 5\), but probability targets need input's shape \(3, 4\)",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 1])),
+            ValueError,
+            r"target has shape \(2,\), but class-index targets need",
+        ),
+        (lambda: losses.cross_entropy(Z, np.full((3, 4), 0.3)), ValueError, r"target\[0, :\] sums to"),
+        (
+            lambda: losses.cross_entropy(Z, np.full((3, 4), 0.25), ignore_index=0),
+            ValueError,
+            r"ignore_index=0 applies to class-index targets only; to ignore elements with probability targets pass mask=",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), np.array([1.0, 1.0, -1.0, 1.0])),
+            ValueError,
+            r"weight\[2\] = -1.0; weight entries must be finite and >= 0",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), np.ones(3)),
+            ValueError,
+            r"weight must have shape \(4,\)",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), reduction="avg"),
+            ValueError,
+            r"reduction=.avg.",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), label_smoothing=1.5),
+            ValueError,
+            r"label_smoothing=1.5",
+        ),
+        (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), z_loss=-1.0), ValueError, r"z_loss=-1.0"),
+        (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), softcap=0.0), ValueError, r"softcap=0.0"),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), mask=np.ones(3)),
+            TypeError,
+            r"mask must be a boolean",
+        ),
+        (
+            lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), mask=np.ones(4, bool)),
+            ValueError,
+            r"mask must have the shape",
+        ),
+        (lambda: losses.cross_entropy(torch.zeros(3, 4), np.array([0, 1, 2])), TypeError, r"different kinds"),
+        (lambda: losses.cross_entropy(Z, np.array([0, 1, 2]), axis=2), ValueError, r"axis=2 is out of range"),
+        (
+            lambda: losses.binary_cross_entropy(np.array([0.5, 1.5]), np.array([1.0, 0.0])),
+            ValueError,
+            r"input\[1\] = 1.5; input must hold probabilities in \[0, 1\]",
+        ),
+        (
+            lambda: losses.binary_cross_entropy_with_logits(np.zeros(2), np.array([1.0, 2.0])),
+            ValueError,
+            r"target\[1\] = 2.0",
+        ),
+        (
+            lambda: losses.binary_cross_entropy_with_logits(
+                np.zeros(2), np.ones(2), pos_weight=np.array([-2.0])
+            ),
+            ValueError,
+            r"pos_weight\[0\] = -2.0",
+        ),
+        (
+            lambda: losses.binary_cross_entropy(np.zeros(2), np.ones(3)),
+            ValueError,
+            r"target must have input's shape \(2,\)",
+        ),
+        (lambda: losses.kl_div(np.zeros(3), -np.ones(3)), ValueError, r"target\[0\] = -1.0"),
+        (lambda: losses.kl_div(np.zeros(3), np.ones(2)), ValueError, r"same shape"),
+        (lambda: losses.kl_div(np.zeros(3), np.ones(3), reduction="batch"), ValueError, r"'batchmean'"),
+        (
+            lambda: losses.distillation_kl(Z, Z, temperature=0),
+            ValueError,
+            r"temperature must be a finite number in \[1e-15, 10000.0\] \(distillation temperature\), got temperature=0",
+        ),
+        (lambda: losses.distillation_js(Z, Z, temperature=-1.0), ValueError, r"got temperature=-1.0"),
+        (
+            lambda: losses.distillation_js(Z, Z, beta=1.0),
+            ValueError,
+            r"beta must be a finite number in \(0, 1\) \(the teacher's share of the mixture\), got beta=1.0",
+        ),
+        (lambda: losses.distillation_kl(Z, Z, direction="both"), ValueError, r"direction=.both."),
+        (
+            lambda: losses.distillation_kl(Z, Z, teacher_format="softmax"),
+            ValueError,
+            r"teacher_format=.softmax.",
+        ),
+        (
+            lambda: losses.distillation_kl(Z, np.full((3, 4), 0.3), teacher_format="probs"),
+            ValueError,
+            r"teacher\[0, :\] sums to",
+        ),
+        (
+            lambda: losses.distillation_kl(Z, np.zeros((3, 4)), teacher_format="log_probs"),
+            ValueError,
+            r"exp\(teacher\)\[0, :\] sums to 4.0",
+        ),
+        (
+            lambda: losses.distillation_kl(Z, np.zeros((3, 5))),
+            ValueError,
+            r"student \(3, 4\) and teacher \(3, 5\)",
+        ),
+    ],
+)
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -725,8 +971,12 @@ def test_jax_jit_skips_value_checks():
     z, y = jnp.asarray(rng.normal(size=(4, 3))), jnp.asarray([0, 2, 1, -100])
     compiled = jax.jit(lambda a, b, w: losses.cross_entropy(a, b, w, label_smoothing=0.1))
     w = jnp.asarray([1.0, 2.0, 0.5])
-    expected = F.cross_entropy(torch.tensor(np.asarray(z)), torch.tensor(np.asarray(y)), torch.tensor(np.asarray(w)),
-                               label_smoothing=0.1)
+    expected = F.cross_entropy(
+        torch.tensor(np.asarray(z)),
+        torch.tensor(np.asarray(y)),
+        torch.tensor(np.asarray(w)),
+        label_smoothing=0.1,
+    )
     assert float(compiled(z, y, w)) == pytest.approx(expected.item(), rel=1e-12)
     compiled(z, y, -w)  # eager mode rejects negative weights; under jit the check is skipped
     with pytest.raises(ValueError, match="weight"):
@@ -743,16 +993,21 @@ def test_torch_compile_fullgraph_skips_value_checks():
     rng = np.random.default_rng(52)
     z = torch.tensor(rng.normal(size=(4, 3)), requires_grad=True)
     y, w = torch.tensor([0, 2, 1, -100]), torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
-    compiled = torch.compile(lambda a, b, c: losses.cross_entropy(a, b, c), fullgraph=True, backend="aot_eager")
+    compiled = torch.compile(
+        lambda a, b, c: losses.cross_entropy(a, b, c), fullgraph=True, backend="aot_eager"
+    )
     got = compiled(z, y, w)
     expected = F.cross_entropy(z, y, w)
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
     compiled(z, y, -w)  # a negative weight is rejected eagerly only
-    distill = torch.compile(lambda a, b: losses.distillation_kl(a, b, temperature=2.0), fullgraph=True,
-                            backend="aot_eager")
+    distill = torch.compile(
+        lambda a, b: losses.distillation_kl(a, b, temperature=2.0), fullgraph=True, backend="aot_eager"
+    )
     loss = distill(z, z.detach() * 2)
     loss.backward()
-    torch.testing.assert_close(loss, hand_distillation(z, z.detach() * 2, "forward", 2.0).mean(), rtol=1e-12, atol=0)
+    torch.testing.assert_close(
+        loss, hand_distillation(z, z.detach() * 2, "forward", 2.0).mean(), rtol=1e-12, atol=0
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -761,8 +1016,10 @@ def test_torch_compile_fullgraph_skips_value_checks():
 
 
 def test_importing_infoloss_and_losses_does_not_import_torch():
-    code = ("import sys, infoloss, infoloss.losses; import numpy as np; "
-            "infoloss.losses.cross_entropy(np.zeros((2, 3)), np.array([0, 1])); "
-            "infoloss.losses.distillation_js(np.zeros((2, 3)), np.zeros((2, 3))); "
-            "assert 'torch' not in sys.modules and 'jax' not in sys.modules, 'imported'")
+    code = (
+        "import sys, infoloss, infoloss.losses; import numpy as np; "
+        "infoloss.losses.cross_entropy(np.zeros((2, 3)), np.array([0, 1])); "
+        "infoloss.losses.distillation_js(np.zeros((2, 3)), np.zeros((2, 3))); "
+        "assert 'torch' not in sys.modules and 'jax' not in sys.modules, 'imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

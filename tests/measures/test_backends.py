@@ -60,11 +60,19 @@ def torch_path(request, monkeypatch):
 def test_torch_values(torch_path, name, dtype, axis):
     rng = np.random.default_rng(3)
     p, q = distributions(rng, (5, 7), 0.2, axis), distributions(rng, (5, 7), 0.0, axis)
-    got = call(name, torch.tensor(p, dtype=dtype), torch.tensor(q, dtype=dtype), axis=axis, keepdims=True, base=2)
-    assert isinstance(got, torch.Tensor) and got.dtype == dtype and got.shape == ((1, 7) if axis == 0 else (5, 1))
+    got = call(
+        name, torch.tensor(p, dtype=dtype), torch.tensor(q, dtype=dtype), axis=axis, keepdims=True, base=2
+    )
+    assert (
+        isinstance(got, torch.Tensor)
+        and got.dtype == dtype
+        and got.shape == ((1, 7) if axis == 0 else (5, 1))
+    )
     rtol = 1e-12 if dtype == torch.float64 else 2e-5
     expected = np.expand_dims(scipy_value(name, p, q, axis) / np.log(2), axis)
-    np.testing.assert_allclose(got.numpy(), expected, rtol=rtol, atol=1e-7 if dtype == torch.float32 else 1e-15)
+    np.testing.assert_allclose(
+        got.numpy(), expected, rtol=rtol, atol=1e-7 if dtype == torch.float32 else 1e-15
+    )
 
 
 @pytest.mark.parametrize("name", MEASURES)
@@ -73,8 +81,11 @@ def test_torch_gradients_match_finite_differences(torch_path, name):
     p = torch.tensor(distributions(rng, (3, 4)), requires_grad=True)
     q = torch.tensor(distributions(rng, (3, 4)), requires_grad=True)
     arguments = (p,) if name == "entropy" else (p, q)
+
     def measure(*a):
-        return il.entropy(a[0], validate=False) if name == "entropy" else getattr(il, name)(*a, validate=False)
+        return (
+            il.entropy(a[0], validate=False) if name == "entropy" else getattr(il, name)(*a, validate=False)
+        )
 
     assert torch.autograd.gradcheck(measure, arguments, eps=1e-7, atol=1e-7, rtol=1e-6)
 
@@ -117,8 +128,11 @@ def test_torch_result_and_gradient_follow_the_input():
 def test_torch_errors_are_the_eager_numpy_ones(torch_path, axis, requires_grad):
     rng = np.random.default_rng(5)
     q = distributions(rng, (4, 6), 0.0, axis)
-    cases = [distributions(rng, (4, 6), 0.0, axis) * 1.5, np.where(np.arange(24).reshape(4, 6) == 13, np.nan, q),
-             np.where(np.arange(24).reshape(4, 6) == 9, -0.1, q)]
+    cases = [
+        distributions(rng, (4, 6), 0.0, axis) * 1.5,
+        np.where(np.arange(24).reshape(4, 6) == 13, np.nan, q),
+        np.where(np.arange(24).reshape(4, 6) == 9, -0.1, q),
+    ]
     for p in cases:
         with pytest.raises(InputError) as expected:
             il.kl_divergence(p, q, axis=axis)
@@ -149,7 +163,9 @@ def test_jax_eager_is_the_jitted_program(name):
     jp, jq = jnp.asarray(p), jnp.asarray(q)
     _jax._program.cache_clear()
     eager = call(name, jp, jq, base=2)
-    traced = jax.jit(lambda a, b: tuple(call(name, a, b, base=2)) if name == "decompose" else call(name, a, b, base=2))
+    traced = jax.jit(
+        lambda a, b: tuple(call(name, a, b, base=2)) if name == "decompose" else call(name, a, b, base=2)
+    )
     jitted = traced(jp, jq)
     if name == "decompose":
         eager = tuple(eager)
@@ -178,16 +194,22 @@ def test_jax_eager_compiles_once_per_shape():
 def test_jax_errors_are_the_eager_numpy_ones(normalize):
     rng = np.random.default_rng(8)
     q = distributions(rng, (3, 4))
-    for p in [distributions(rng, (3, 4)) * (1 if normalize else 2), np.where(np.arange(12).reshape(3, 4) == 5, np.nan, q),
-              np.where(np.arange(12).reshape(3, 4) < 4, 0.0, q)]:
+    for p in [
+        distributions(rng, (3, 4)) * (1 if normalize else 2),
+        np.where(np.arange(12).reshape(3, 4) == 5, np.nan, q),
+        np.where(np.arange(12).reshape(3, 4) < 4, 0.0, q),
+    ]:
         try:
             il.kl_divergence(p, q, normalize=normalize)
         except InputError as error:
             expected = str(error)
         else:
             expected = None
-            np.testing.assert_allclose(np.asarray(il.kl_divergence(jnp.asarray(p), jnp.asarray(q), normalize=normalize)),
-                                       il.kl_divergence(p, q, normalize=normalize), rtol=1e-12)
+            np.testing.assert_allclose(
+                np.asarray(il.kl_divergence(jnp.asarray(p), jnp.asarray(q), normalize=normalize)),
+                il.kl_divergence(p, q, normalize=normalize),
+                rtol=1e-12,
+            )
             continue
         with pytest.raises(InputError) as got:
             il.kl_divergence(jnp.asarray(p), jnp.asarray(q), normalize=normalize)
@@ -200,8 +222,12 @@ def test_jax_outer_jit_and_grad_take_the_generic_path(monkeypatch):
 
     monkeypatch.setattr(_jax, "_program", refuse)
     p, q = jnp.asarray([0.2, 0.8]), jnp.asarray([0.5, 0.5])
-    assert float(jax.jit(il.kl_divergence)(p, q)) == pytest.approx(st.entropy([0.2, 0.8], [0.5, 0.5]), rel=1e-12)
-    np.testing.assert_allclose(np.asarray(jax.grad(lambda b: il.kl_divergence(p, b))(q)), [-0.4, -1.6], rtol=1e-12)
+    assert float(jax.jit(il.kl_divergence)(p, q)) == pytest.approx(
+        st.entropy([0.2, 0.8], [0.5, 0.5]), rel=1e-12
+    )
+    np.testing.assert_allclose(
+        np.asarray(jax.grad(lambda b: il.kl_divergence(p, b))(q)), [-0.4, -1.6], rtol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,14 +263,22 @@ def test_dask_one_long_row_in_chunks_is_exact():
 
 def test_dask_checks_run_at_compute_time_with_the_eager_message(monkeypatch):
     computed = []
-    monkeypatch.setattr(dask, "compute", lambda *a, **k: computed.append(a) or (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(
+        dask, "compute", lambda *a, **k: computed.append(a) or (_ for _ in ()).throw(AssertionError)
+    )
     rng = np.random.default_rng(11)
     q = distributions(rng, (6, 8))
-    for p in [distributions(rng, (6, 8)) * 2, np.where(np.arange(48).reshape(6, 8) == 29, np.nan, q),
-              np.where(np.arange(48).reshape(6, 8) == 30, -1.0, q), np.where(np.arange(48).reshape(6, 8) == 41, np.inf, q)]:
+    for p in [
+        distributions(rng, (6, 8)) * 2,
+        np.where(np.arange(48).reshape(6, 8) == 29, np.nan, q),
+        np.where(np.arange(48).reshape(6, 8) == 30, -1.0, q),
+        np.where(np.arange(48).reshape(6, 8) == 41, np.inf, q),
+    ]:
         with pytest.raises(InputError) as expected:
             il.kl_divergence(p, q)
-        lazy = il.kl_divergence(da.from_array(p, chunks=(4, 3)), da.from_array(q, chunks=(4, 3)))  # no pass yet
+        lazy = il.kl_divergence(
+            da.from_array(p, chunks=(4, 3)), da.from_array(q, chunks=(4, 3))
+        )  # no pass yet
         with pytest.raises(InputError) as got:
             lazy.compute(scheduler="sync")
         assert str(got.value) == str(expected.value)
@@ -256,13 +290,19 @@ def test_dask_on_a_distributed_local_cluster():
     distributed = pytest.importorskip("dask.distributed")
     rng = np.random.default_rng(12)
     p, q = distributions(rng, (8, 50)), distributions(rng, (8, 50))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         dp, dq = (client.persist(da.from_array(x, chunks=(4, 20))) for x in (p, q))
         np.testing.assert_allclose(il.kl_divergence(dp, dq).compute(), st.entropy(p, q, axis=-1), rtol=1e-13)
         with pytest.raises(InputError, match=r"p\[3, :\] sums to"):
-            il.kl_divergence(client.persist(da.from_array(np.where(np.arange(8)[:, None] == 3, p * 2, p), chunks=(4, 20))),
-                             dq).compute()
+            il.kl_divergence(
+                client.persist(da.from_array(np.where(np.arange(8)[:, None] == 3, p * 2, p), chunks=(4, 20))),
+                dq,
+            ).compute()
 
 
 def test_dask_unknown_chunk_sizes_take_the_generic_path():
@@ -272,5 +312,5 @@ def test_dask_unknown_chunk_sizes_take_the_generic_path():
     for validate in (True, False):
         value = il.entropy(kept, validate=validate)
         assert float(value.compute()) == pytest.approx(float(st.entropy([0.25, 0.25, 0.5])), rel=1e-14)
-    with pytest.raises(il.InputError, match="sums to 1.5"):
+    with pytest.raises(il.InputError, match=r"sums to 1\.5"):
         il.entropy(p[p >= 0] * 1.5)

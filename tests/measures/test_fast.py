@@ -60,7 +60,6 @@ def generic(function, *args, **kwargs):
         _inputs.Inputs.numpy_fast_path = fast
 
 
-
 def fast_only(name, p, q, *, keepdims=False, **kwargs):
     """The fast path itself (not the public function, which may fall back to the generic one)."""
     named = {"p": p} if name == "entropy" else {"p": p, "q": q}
@@ -135,7 +134,9 @@ def test_against_scipy(shape):
     rel_entr = scipy.special.rel_entr(p, q).sum(-1)
     np.testing.assert_allclose(infoloss.entropy(p), scipy.stats.entropy(p, axis=-1), rtol=1e-12)
     np.testing.assert_allclose(infoloss.entropy(p), entr, rtol=1e-12)
-    np.testing.assert_allclose(infoloss.kl_divergence(p, q), scipy.stats.entropy(p, q, axis=-1), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        infoloss.kl_divergence(p, q), scipy.stats.entropy(p, q, axis=-1), rtol=1e-12, atol=1e-15
+    )
     np.testing.assert_allclose(infoloss.kl_divergence(p, q), rel_entr, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(infoloss.cross_entropy(p, q), entr + rel_entr, rtol=1e-12)
     js = scipy.spatial.distance.jensenshannon(p, q, axis=-1) ** 2
@@ -145,8 +146,10 @@ def test_against_scipy(shape):
 def test_against_scipy_counts_in_bits():
     p, q = distributions((30, 17), seed=7, normalized=False)
     np.testing.assert_allclose(
-        infoloss.kl_divergence(p, q, normalize=True, base=2), scipy.stats.entropy(p, q, axis=1, base=2),
-        rtol=1e-12, atol=1e-15,
+        infoloss.kl_divergence(p, q, normalize=True, base=2),
+        scipy.stats.entropy(p, q, axis=1, base=2),
+        rtol=1e-12,
+        atol=1e-15,
     )
     np.testing.assert_allclose(
         infoloss.entropy(p, normalize=True, base=2), scipy.stats.entropy(p, axis=1, base=2), rtol=1e-12

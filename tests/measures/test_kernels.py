@@ -50,7 +50,6 @@ TOLERANCE = {np.float64: dict(rtol=1e-13, atol=1e-15), np.float32: dict(rtol=2e-
 BLOCK_SHAPES = [(1, 1), (3, 2), (5, 3), (4, 7), (2, 9), (9, 17), (6, 31), (2, 1000), (1, 8192)]
 
 
-
 def compiled(module, name, p, q):
     """One kernel call: (totals, sums, smallest entry)."""
     blocks = (p,) if name == "entropy" else (p, q)
@@ -94,8 +93,10 @@ def test_ci_builds_the_kernels():
         assert _numpy_fast.KERNEL != "none", "CI must build the compiled kernels (setup.py)"
         x86_glibc = platform.machine() in ("x86_64", "AMD64") and platform.libc_ver()[0] == "glibc"
         if x86_glibc and sys.platform.startswith("linux"):
-            assert "_kernels" in MODULES and "_kernels_avx2" in importlib.util.find_spec(
-                "infoloss.measures._kernels_avx2").origin
+            assert (
+                "_kernels" in MODULES
+                and "_kernels_avx2" in importlib.util.find_spec("infoloss.measures._kernels_avx2").origin
+            )
 
 
 def test_environment_variable_turns_the_kernels_off():
@@ -135,7 +136,9 @@ def test_kernel_against_scipy(module, dtype):
     np.testing.assert_allclose(compiled(module, "cross_entropy", p, q)[0], -(entr + rel_entr), **tolerance)
     np.testing.assert_allclose(compiled(module, "kl_divergence", p, q)[0], rel_entr, **tolerance)
     np.testing.assert_allclose(compiled(module, "js_divergence", p, q)[0], js2, **tolerance)
-    np.testing.assert_allclose(compiled(module, "kl_divergence", p, q)[1], [p64.sum(1), q64.sum(1)], **tolerance)
+    np.testing.assert_allclose(
+        compiled(module, "kl_divergence", p, q)[1], [p64.sum(1), q64.sum(1)], **tolerance
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,7 +158,9 @@ def test_zero_and_infinite_terms(module, dtype):
     p = np.array([[0.5, 0.0, 0.5, 0.0, 0.0], [0.5, 0.25, 0.25, 0.0, 0.0]], dtype)
     q = np.array([[0.25, 0.0, 0.75, 0.0, 0.0], [0.5, 0.0, 0.5, 0.0, 0.0]], dtype)
     # row 0: zero in both contributes nothing; row 1: p > 0 = q
-    kl, ce, js = (compiled(module, name, p, q)[0] for name in ("kl_divergence", "cross_entropy", "js_divergence"))
+    kl, ce, js = (
+        compiled(module, name, p, q)[0] for name in ("kl_divergence", "cross_entropy", "js_divergence")
+    )
     reference = scipy.special.rel_entr(p[0].astype(float), q[0].astype(float)).sum()
     np.testing.assert_allclose(kl[0], reference, **TOLERANCE[dtype])
     assert kl[1] == np.inf and ce[1] == -np.inf
@@ -243,11 +248,21 @@ def test_arguments_are_checked(module):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_public_functions_same_with_and_without_kernels(monkeypatch, shape, dtype):
     p, q = distributions(shape, seed=5, dtype=dtype)
-    with_kernels = [infoloss.entropy(p), infoloss.cross_entropy(p, q), infoloss.kl_divergence(p, q),
-                    infoloss.js_divergence(p, q), infoloss.kl_divergence(100 * p, q, normalize=True)]
+    with_kernels = [
+        infoloss.entropy(p),
+        infoloss.cross_entropy(p, q),
+        infoloss.kl_divergence(p, q),
+        infoloss.js_divergence(p, q),
+        infoloss.kl_divergence(100 * p, q, normalize=True),
+    ]
     monkeypatch.setattr(_numpy_fast, "_KERNELS", None)
-    without = [infoloss.entropy(p), infoloss.cross_entropy(p, q), infoloss.kl_divergence(p, q),
-               infoloss.js_divergence(p, q), infoloss.kl_divergence(100 * p, q, normalize=True)]
+    without = [
+        infoloss.entropy(p),
+        infoloss.cross_entropy(p, q),
+        infoloss.kl_divergence(p, q),
+        infoloss.js_divergence(p, q),
+        infoloss.kl_divergence(100 * p, q, normalize=True),
+    ]
     for fast, slow in zip(with_kernels, without):
         np.testing.assert_allclose(fast, slow, **TOLERANCE[dtype])
 
@@ -265,7 +280,11 @@ def test_modes_plain_checked_accurate(module, name):
         getattr(module, name)(p, q, out, sums, mode)
         return out[0]
 
-    plain, checked, accurate = totals(_numpy_fast.PLAIN), totals(_numpy_fast.CHECKED), totals(_numpy_fast.ACCURATE)
+    plain, checked, accurate = (
+        totals(_numpy_fast.PLAIN),
+        totals(_numpy_fast.CHECKED),
+        totals(_numpy_fast.ACCURATE),
+    )
     if name == "js_divergence":
         m = (p + q) / 2
         terms = scipy.special.rel_entr(p, m) + scipy.special.rel_entr(q, m)

@@ -52,7 +52,6 @@ def random_distributions(rng, shape, axis=-1, zero_fraction=0.3):
     return x / x.sum(axis=axis, keepdims=True)
 
 
-
 def is_kind(backend, result) -> bool:
     return {
         "numpy": lambda r: isinstance(r, (np.ndarray, np.generic)),
@@ -61,7 +60,6 @@ def is_kind(backend, result) -> bool:
         "dask": lambda r: isinstance(r, da.Array),
         "array_api_strict": lambda r: type(r).__module__.startswith("array_api_strict"),
     }[backend](result)
-
 
 
 def dtype_name(result) -> str:
@@ -185,7 +183,9 @@ def test_large_numpy_inputs_match_scipy(shape, dtype):
 
 
 def test_integer_counts_are_computed_in_float():
-    assert il.entropy(np.array([3, 1, 0, 4]), normalize=True) == pytest.approx(st.entropy([3, 1, 0, 4]), rel=1e-14)
+    assert il.entropy(np.array([3, 1, 0, 4]), normalize=True) == pytest.approx(
+        st.entropy([3, 1, 0, 4]), rel=1e-14
+    )
     assert il.entropy(np.array([3, 1, 0, 4]), normalize=True).dtype == np.float64
     # a probability sequence beside an integer array is not truncated to integers
     got = il.kl_divergence(np.array([1, 2, 3]), [0.2, 0.3, 0.5], normalize=True)
@@ -399,7 +399,13 @@ def test_every_backend_own_kind_same_numbers(backend, dtype, name):
 
 @pytest.mark.parametrize(
     "backend,dtype",
-    [("numpy", "float16"), ("torch", "float16"), ("torch", "bfloat16"), ("jax", "float16"), ("jax", "bfloat16")],
+    [
+        ("numpy", "float16"),
+        ("torch", "float16"),
+        ("torch", "bfloat16"),
+        ("jax", "float16"),
+        ("jax", "bfloat16"),
+    ],
 )
 @pytest.mark.parametrize("name", list(MEASURES))
 def test_half_precision_computed_in_float32(backend, dtype, name):
@@ -410,7 +416,10 @@ def test_half_precision_computed_in_float32(backend, dtype, name):
     result = call(name, p_low, q_low)
     assert is_kind(backend, result) and dtype_name(result) == dtype
     # computed in float32 from the low-precision values, then rounded once to the input dtype
-    p32, q32 = to_backend(backend, to_float64(p_low), "float32"), to_backend(backend, to_float64(q_low), "float32")
+    p32, q32 = (
+        to_backend(backend, to_float64(p_low), "float32"),
+        to_backend(backend, to_float64(q_low), "float32"),
+    )
     in_float32 = call(name, p32, q32, validate=False)  # bfloat16 rows miss float32's tolerance
     rounded = in_float32.astype(p_low.dtype) if backend != "torch" else in_float32.to(p_low.dtype)
     np.testing.assert_array_equal(to_float64(result), to_float64(rounded))
@@ -461,7 +470,9 @@ def test_seed_claims():
     assert (round(h, 4), round(ce, 4), round(kl, 4)) == (0.6390, 1.4996, 0.8605)
     assert [round(float(v), 4) for v in il.softmax([1.0, 1.0, 3.0])] == [0.1065, 0.1065, 0.7870]
     # a one-hot target has entropy 0, so its KL is its cross-entropy (002)
-    assert il.kl_divergence([0.0, 1.0, 0.0], [0.2, 0.5, 0.3]) == il.cross_entropy([0.0, 1.0, 0.0], [0.2, 0.5, 0.3])
+    assert il.kl_divergence([0.0, 1.0, 0.0], [0.2, 0.5, 0.3]) == il.cross_entropy(
+        [0.0, 1.0, 0.0], [0.2, 0.5, 0.3]
+    )
     # NLL of observed counts under q, per observation, is H(empirical p, q) (004)
     counts, q = np.array([3, 0, 5, 2]), np.array([0.1, 0.2, 0.4, 0.3])
     nll = -np.sum(counts * np.log(q)) / counts.sum()

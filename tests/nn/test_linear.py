@@ -33,7 +33,9 @@ def reference_cross_entropy(hidden, weight, target, bias, *, reduction, label_sm
         logits = softcap * torch.tanh(logits / softcap)
     logits = logits.reshape(-1, weight.shape[0])
     flat = target.reshape(-1)
-    per_token = F.cross_entropy(logits, flat, ignore_index=IGNORE, reduction="none", label_smoothing=label_smoothing)
+    per_token = F.cross_entropy(
+        logits, flat, ignore_index=IGNORE, reduction="none", label_smoothing=label_smoothing
+    )
     kept = flat != IGNORE
     per_token = per_token + z_loss * torch.logsumexp(logits, dim=-1) ** 2 * kept
     if reduction == "none":
@@ -47,7 +49,11 @@ def make_problem(batch_shape, width, vocab, *, dtype=torch.float32, bias=True, i
     g = torch.Generator().manual_seed(seed)
     hidden = torch.randn(*batch_shape, width, generator=g, dtype=torch.float64).to(dtype).requires_grad_()
     weight = (torch.randn(vocab, width, generator=g, dtype=torch.float64) * 0.7).to(dtype).requires_grad_()
-    b = (torch.randn(vocab, generator=g, dtype=torch.float64) * 0.3).to(dtype).requires_grad_() if bias else None
+    b = (
+        (torch.randn(vocab, generator=g, dtype=torch.float64) * 0.3).to(dtype).requires_grad_()
+        if bias
+        else None
+    )
     target = torch.randint(0, vocab, batch_shape, generator=g)
     if ignore == "some":
         target.view(-1)[::3] = IGNORE
@@ -71,8 +77,18 @@ def assert_close_rel(actual, expected, rtol):
 
 # Shapes: (batch shape, D, V, chunk). N not a multiple of the chunk, V not a multiple of the
 # Triton tile (64 on CPU) or of anything, a 3-D hidden, a single chunk, chunk of one row.
-SHAPES = [((37,), 8, 29, 8), ((4, 9), 6, 131, 5), ((16,), 5, 64, 16), ((7,), 3, 11, 1), ((2, 3, 5), 4, 70, None)]
-OPTIONS = list(itertools.product(["mean", "sum", "none"], ["none", "some", "all"], [0.0, 0.1], [0.0, 1e-3], [None, 2.5], [True, False]))
+SHAPES = [
+    ((37,), 8, 29, 8),
+    ((4, 9), 6, 131, 5),
+    ((16,), 5, 64, 16),
+    ((7,), 3, 11, 1),
+    ((2, 3, 5), 4, 70, None),
+]
+OPTIONS = list(
+    itertools.product(
+        ["mean", "sum", "none"], ["none", "some", "all"], [0.0, 0.1], [0.0, 1e-3], [None, 2.5], [True, False]
+    )
+)
 
 
 @pytest.mark.parametrize("case", range(len(OPTIONS)))
@@ -86,7 +102,9 @@ def test_parity_grid_float32(case):
     assert got.dtype == torch.float32 and got.shape == want.shape
     assert_close_rel(got, want, 1e-5)
     upstream = torch.rand(want.shape, generator=torch.Generator().manual_seed(case)) + 0.5
-    for g_got, g_want in zip(grads_of(got, (hidden, weight, b), upstream), grads_of(want, (hidden, weight, b), upstream)):
+    for g_got, g_want in zip(
+        grads_of(got, (hidden, weight, b), upstream), grads_of(want, (hidden, weight, b), upstream)
+    ):
         if ignore == "all" and reduction != "none":
             assert not g_got.any()
         assert_close_rel(g_got, g_want, 1e-5)
@@ -160,7 +178,9 @@ def test_gradients_match_finite_differences():
 
 def test_return_lse_is_logsumexp_of_capped_logits():
     hidden, weight, b, target = make_problem((2, 5), 4, 12, seed=6)
-    _, lse = fused.linear_cross_entropy(hidden, weight, target, linear_bias=b, softcap=3.0, return_lse=True, chunk_size=3)
+    _, lse = fused.linear_cross_entropy(
+        hidden, weight, target, linear_bias=b, softcap=3.0, return_lse=True, chunk_size=3
+    )
     logits = 3.0 * torch.tanh((hidden @ weight.T + b) / 3.0)
     assert lse.shape == target.shape and not lse.requires_grad
     torch.testing.assert_close(lse, torch.logsumexp(logits, -1).detach(), rtol=1e-6, atol=1e-6)
@@ -170,7 +190,9 @@ def test_backward_scales_stored_gradients_and_refuses_a_second_pass():
     hidden, weight, b, target = make_problem((9,), 4, 13, seed=7)
     loss = fused.linear_cross_entropy(hidden, weight, target, linear_bias=b, chunk_size=4)
     (3.0 * loss).backward(retain_graph=True)
-    want = reference_cross_entropy(hidden, weight, target, b, reduction="mean", label_smoothing=0.0, z_loss=0.0, softcap=None)
+    want = reference_cross_entropy(
+        hidden, weight, target, b, reduction="mean", label_smoothing=0.0, z_loss=0.0, softcap=None
+    )
     expected = torch.autograd.grad(3.0 * want, (hidden, weight, b))
     for t, e in zip((hidden, weight, b), expected):
         assert_close_rel(t.grad, e, 1e-5)
@@ -202,7 +224,9 @@ def test_matches_infoloss_losses_cross_entropy():
         want = losses.cross_entropy(hidden @ weight.T + b, target, **options)
         assert_close_rel(got, want, 1e-5)
         upstream = torch.ones(want.shape)
-        for a, e in zip(grads_of(got, (hidden, weight, b), upstream), grads_of(want, (hidden, weight, b), upstream)):
+        for a, e in zip(
+            grads_of(got, (hidden, weight, b), upstream), grads_of(want, (hidden, weight, b), upstream)
+        ):
             assert_close_rel(a, e, 1e-5)
 
 
@@ -220,8 +244,9 @@ def reference_distill(student_logits, teacher_logits, *, kind, beta=0.5, tempera
     if kind == "reverse":
         return F.kl_div(log_t, log_s, reduction="none", log_target=True).sum(-1)
     mixture = torch.log(beta * log_t.exp() + (1 - beta) * log_s.exp())
-    return (beta * F.kl_div(mixture, log_t, reduction="none", log_target=True).sum(-1)
-            + (1 - beta) * F.kl_div(mixture, log_s, reduction="none", log_target=True).sum(-1))
+    return beta * F.kl_div(mixture, log_t, reduction="none", log_target=True).sum(-1) + (1 - beta) * F.kl_div(
+        mixture, log_s, reduction="none", log_target=True
+    ).sum(-1)
 
 
 DISTILL = list(itertools.product(["forward", "reverse", "js"], ["mean", "sum", "none"], ["logits", "hidden"]))
@@ -238,19 +263,29 @@ def test_distillation_parity(case):
     teacher_hidden = torch.randn(4, 5, 9, generator=g).requires_grad_()
     teacher_weight = torch.randn(23, 9, generator=g)
     teacher_logits = teacher_hidden @ teacher_weight.T
-    common = dict(linear_bias=b, temperature=temperature, scale_by_temperature=scaled, mask=mask, reduction=reduction,
-                  chunk_size=6)
+    common = dict(
+        linear_bias=b,
+        temperature=temperature,
+        scale_by_temperature=scaled,
+        mask=mask,
+        reduction=reduction,
+        chunk_size=6,
+    )
     teacher = (teacher_logits,) if teacher_form == "logits" else (teacher_hidden, teacher_weight)
     if kind == "js":
         got = fused.linear_js_div(hidden, weight, *teacher, beta=beta, **common)
     else:
         got = fused.linear_kl_div(hidden, weight, *teacher, direction=kind, **common)
-    per_token = reference_distill(hidden @ weight.T + b, teacher_logits.detach(), kind=kind, beta=beta, temperature=temperature)
+    per_token = reference_distill(
+        hidden @ weight.T + b, teacher_logits.detach(), kind=kind, beta=beta, temperature=temperature
+    )
     per_token = per_token * mask * (temperature**2 if scaled else 1.0)
     want = {"none": per_token, "sum": per_token.sum(), "mean": per_token.sum() / mask.sum()}[reduction]
     assert_close_rel(got, want, 1e-5)
     upstream = torch.rand(want.shape, generator=g) + 0.5
-    for a, e in zip(grads_of(got, (hidden, weight, b), upstream), grads_of(want, (hidden, weight, b), upstream)):
+    for a, e in zip(
+        grads_of(got, (hidden, weight, b), upstream), grads_of(want, (hidden, weight, b), upstream)
+    ):
         assert_close_rel(a, e, 1e-5)
     assert teacher_hidden.grad is None  # the teacher is a fixed target
 
@@ -268,7 +303,9 @@ def test_distillation_matches_infoloss_losses(kind):
         got = fused.linear_js_div(hidden, weight, teacher, linear_bias=b, beta=0.25, chunk_size=4, **options)
         want = losses.distillation_js(hidden @ weight.T + b, teacher, beta=0.25, axis=-1, **options)
     else:
-        got = fused.linear_kl_div(hidden, weight, teacher, linear_bias=b, direction=kind, chunk_size=4, **options)
+        got = fused.linear_kl_div(
+            hidden, weight, teacher, linear_bias=b, direction=kind, chunk_size=4, **options
+        )
         want = losses.distillation_kl(hidden @ weight.T + b, teacher, direction=kind, axis=-1, **options)
     assert_close_rel(got, want, 1e-5)
     for a, e in zip(grads_of(got, (hidden, weight, b), 1.0), grads_of(want, (hidden, weight, b), 1.0)):
@@ -277,7 +314,9 @@ def test_distillation_matches_infoloss_losses(kind):
 
 def test_js_is_zero_for_identical_teacher_and_bounded_by_log2():
     hidden, weight, b, _ = make_problem((12,), 4, 15, seed=30)
-    same = fused.linear_js_div(hidden, weight, (hidden @ weight.T + b).detach(), linear_bias=b, reduction="none")
+    same = fused.linear_js_div(
+        hidden, weight, (hidden @ weight.T + b).detach(), linear_bias=b, reduction="none"
+    )
     assert same.abs().max() < 1e-6
     far = fused.linear_js_div(hidden * 50, weight, -(hidden @ weight.T).detach() * 50, reduction="none")
     assert (far <= torch.log(torch.tensor(2.0)) + 1e-6).all() and (far > 0.5).all()
@@ -290,13 +329,19 @@ def test_module_forms_match_functional():
     with torch.no_grad():
         module.linear.weight.copy_(weight)
         module.linear.bias.copy_(b)
-    assert torch.equal(module(hidden, target),
-                       fused.linear_cross_entropy(hidden, weight, target, linear_bias=b, z_loss=1e-3, chunk_size=3))
-    assert torch.equal(LinearKLDivLoss(direction="reverse", temperature=2.0)(hidden, weight, teacher, linear_bias=b),
-                       fused.linear_kl_div(hidden, weight, teacher, linear_bias=b, direction="reverse", temperature=2.0))
+    assert torch.equal(
+        module(hidden, target),
+        fused.linear_cross_entropy(hidden, weight, target, linear_bias=b, z_loss=1e-3, chunk_size=3),
+    )
+    assert torch.equal(
+        LinearKLDivLoss(direction="reverse", temperature=2.0)(hidden, weight, teacher, linear_bias=b),
+        fused.linear_kl_div(hidden, weight, teacher, linear_bias=b, direction="reverse", temperature=2.0),
+    )
     mask = target != IGNORE
-    assert torch.equal(LinearJSDivLoss(beta=0.2)(hidden, weight, teacher, mask=mask),
-                       fused.linear_js_div(hidden, weight, teacher, beta=0.2, mask=mask))
+    assert torch.equal(
+        LinearJSDivLoss(beta=0.2)(hidden, weight, teacher, mask=mask),
+        fused.linear_js_div(hidden, weight, teacher, beta=0.2, mask=mask),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,15 +352,31 @@ def test_module_forms_match_functional():
 @pytest.mark.parametrize(
     "change, error, message",
     [
-        (dict(weight=torch.randn(12, 5)), ValueError, r"hidden size mismatch: input has shape \(10, 4\).*\(12, 5\)"),
+        (
+            dict(weight=torch.randn(12, 5)),
+            ValueError,
+            r"hidden size mismatch: input has shape \(10, 4\).*\(12, 5\)",
+        ),
         (dict(target=torch.zeros(9, dtype=torch.long)), ValueError, r"target has shape \(9,\).*\(10,\)"),
         (dict(target=torch.zeros(10)), TypeError, r"integer class indices.*float32"),
-        (dict(target=torch.tensor([0, 1, 2, 12, 0, 0, 0, 0, 0, 0])), ValueError, r"target\[3\] = 12 .*\[0, 12\)"),
-        (dict(chunk_size=0), ValueError, r"chunk_size must be an int >= 1 or None \(rows per chunk\), got chunk_size=0"),
+        (
+            dict(target=torch.tensor([0, 1, 2, 12, 0, 0, 0, 0, 0, 0])),
+            ValueError,
+            r"target\[3\] = 12 .*\[0, 12\)",
+        ),
+        (
+            dict(chunk_size=0),
+            ValueError,
+            r"chunk_size must be an int >= 1 or None \(rows per chunk\), got chunk_size=0",
+        ),
         (dict(chunk_size=-3), ValueError, r"chunk_size=-3"),
         (dict(chunk_size=2.5), TypeError, r"chunk_size=2.5"),
         (dict(bias=torch.randn(11)), ValueError, r"linear_bias must have shape \(12,\)"),
-        (dict(class_weight=torch.ones(11)), ValueError, r"weight must have shape \(12,\), one entry per class"),
+        (
+            dict(class_weight=torch.ones(11)),
+            ValueError,
+            r"weight must have shape \(12,\), one entry per class",
+        ),
         (dict(class_weight=torch.ones(12, 1)), ValueError, r"weight must have shape \(V,\)"),
         (dict(class_weight=torch.ones(12, dtype=torch.long)), TypeError, r"weight must be float32"),
         (dict(class_weight=-torch.ones(12)), ValueError, r"weight"),
@@ -324,17 +385,28 @@ def test_module_forms_match_functional():
         (dict(reduction="batchmean"), ValueError, r"reduction must be one of"),
         (dict(label_smoothing=1.5), ValueError, r"label_smoothing must be a finite number in \[0, 1\]"),
         (dict(z_loss=-1.0), ValueError, r"z_loss must be a finite number >= 0"),
-        (dict(softcap=0.0), ValueError, r"softcap must be a finite number in \[1e-15, 1000000000000000.0\] or None"),
+        (
+            dict(softcap=0.0),
+            ValueError,
+            r"softcap must be a finite number in \[1e-15, 1000000000000000.0\] or None",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(change, error, message):
-    args = dict(hidden=torch.randn(10, 4), weight=torch.randn(12, 4), target=torch.zeros(10, dtype=torch.long), bias=None)
+    args = dict(
+        hidden=torch.randn(10, 4),
+        weight=torch.randn(12, 4),
+        target=torch.zeros(10, dtype=torch.long),
+        bias=None,
+    )
     options = {k: change.pop(k) for k in list(change) if k not in args}
     if "class_weight" in options:
         options["weight"] = options.pop("class_weight")
     args.update(change)
     with pytest.raises(error, match=message):
-        fused.linear_cross_entropy(args["hidden"], args["weight"], args["target"], linear_bias=args["bias"], **options)
+        fused.linear_cross_entropy(
+            args["hidden"], args["weight"], args["target"], linear_bias=args["bias"], **options
+        )
 
 
 def test_distillation_bad_input():
@@ -364,8 +436,11 @@ def test_distillation_bad_input():
 
 def run_python(code, **env):
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        env={**os.environ, **env}, timeout=300,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -410,7 +485,8 @@ TRITON_CHECK = """
         z = h @ w.T + b
         z = cap * torch.tanh(z / cap) if cap else z
         kept = y != -100
-        per = F.cross_entropy(z, y, weight=cw, reduction="none", label_smoothing=eps) + c * torch.logsumexp(z, -1) ** 2 * kept
+        per = F.cross_entropy(z, y, weight=cw, reduction="none", label_smoothing=eps)
+        per = per + c * torch.logsumexp(z, -1) ** 2 * kept
         divisor = kept.sum() if cw is None else (cw[y.clamp_min(0)] * kept).sum()
         return {"none": per, "sum": per.sum(), "mean": per.sum() / divisor}[reduction]
 
@@ -459,7 +535,9 @@ def test_non_contiguous_inputs():
 # Drop-in for PyTorch's F.linear_cross_entropy and nn.LinearCrossEntropyLoss
 # --------------------------------------------------------------------------------------------
 
-TORCH_GRID = list(itertools.product(["mean", "sum", "none"], [False, True], [None, -100, 5], [0.0, 0.15], [False, True]))
+TORCH_GRID = list(
+    itertools.product(["mean", "sum", "none"], [False, True], [None, -100, 5], [0.0, 0.15], [False, True])
+)
 
 
 def torch_problem(seed, *, ignore_index, bias, weighted, dtype=torch.float64):
@@ -480,9 +558,15 @@ def torch_problem(seed, *, ignore_index, bias, weighted, dtype=torch.float64):
 def test_parity_with_torch_linear_cross_entropy(case):
     reduction, weighted, ignore_index, smoothing, bias = case
     hidden, weight, b, target, class_weight = torch_problem(
-        TORCH_GRID.index(case), ignore_index=ignore_index, bias=bias, weighted=weighted)
-    options = dict(linear_bias=b, weight=class_weight, reduction=reduction, ignore_index=ignore_index,
-                   label_smoothing=smoothing)
+        TORCH_GRID.index(case), ignore_index=ignore_index, bias=bias, weighted=weighted
+    )
+    options = dict(
+        linear_bias=b,
+        weight=class_weight,
+        reduction=reduction,
+        ignore_index=ignore_index,
+        label_smoothing=smoothing,
+    )
     got = fused.linear_cross_entropy(hidden, weight, target, chunk_size=4, **options)
     want = F.linear_cross_entropy(hidden, weight, target, options=None, **options)
     assert got.shape == want.shape and got.dtype == want.dtype
@@ -497,9 +581,15 @@ def test_parity_with_torch_linear_cross_entropy(case):
 def test_parity_with_torch_linear_cross_entropy_float32(case):
     reduction, weighted, ignore_index, smoothing, bias = case
     hidden, weight, b, target, class_weight = torch_problem(
-        7, ignore_index=ignore_index, bias=bias, weighted=weighted, dtype=torch.float32)
-    options = dict(linear_bias=b, weight=class_weight, reduction=reduction, ignore_index=ignore_index,
-                   label_smoothing=smoothing)
+        7, ignore_index=ignore_index, bias=bias, weighted=weighted, dtype=torch.float32
+    )
+    options = dict(
+        linear_bias=b,
+        weight=class_weight,
+        reduction=reduction,
+        ignore_index=ignore_index,
+        label_smoothing=smoothing,
+    )
     got = fused.linear_cross_entropy(hidden, weight, target, **options)
     want = F.linear_cross_entropy(hidden, weight, target, **options)
     assert_close_rel(got, want, 1e-5)
@@ -512,9 +602,16 @@ def test_parity_with_torch_linear_cross_entropy_float32(case):
 def test_module_parity_with_torch_linear_cross_entropy_loss(case):
     reduction, weighted, ignore_index, smoothing, bias = case
     hidden, _, _, target, class_weight = torch_problem(
-        TORCH_GRID.index(case), ignore_index=ignore_index, bias=bias, weighted=weighted)
-    options = dict(bias=bias, dtype=torch.float64, reduction=reduction, weight=class_weight,
-                   ignore_index=ignore_index, label_smoothing=smoothing)
+        TORCH_GRID.index(case), ignore_index=ignore_index, bias=bias, weighted=weighted
+    )
+    options = dict(
+        bias=bias,
+        dtype=torch.float64,
+        reduction=reduction,
+        weight=class_weight,
+        ignore_index=ignore_index,
+        label_smoothing=smoothing,
+    )
     theirs = torch.nn.LinearCrossEntropyLoss(5, 29, **options)
     ours = LinearCrossEntropyLoss(5, 29, **options, chunk_size=4)
     assert ours.state_dict().keys() == theirs.state_dict().keys()
@@ -534,12 +631,16 @@ def test_signature_is_torchs_with_extras_after():
 
     ours = list(inspect.signature(fused.linear_cross_entropy).parameters.values())
     theirs = list(inspect.signature(F.linear_cross_entropy).parameters.values())
-    assert [(p.name, p.kind, p.default) for p in ours[: len(theirs)]] == [(p.name, p.kind, p.default) for p in theirs]
-    assert [p.name for p in ours[len(theirs):]] == ["z_loss", "softcap", "chunk_size", "return_lse"]
-    assert all(p.kind is p.KEYWORD_ONLY for p in ours[len(theirs):])
+    assert [(p.name, p.kind, p.default) for p in ours[: len(theirs)]] == [
+        (p.name, p.kind, p.default) for p in theirs
+    ]
+    assert [p.name for p in ours[len(theirs) :]] == ["z_loss", "softcap", "chunk_size", "return_lse"]
+    assert all(p.kind is p.KEYWORD_ONLY for p in ours[len(theirs) :])
     ours = list(inspect.signature(LinearCrossEntropyLoss).parameters.values())
     theirs = list(inspect.signature(torch.nn.LinearCrossEntropyLoss).parameters.values())
-    assert [(p.name, p.kind, p.default) for p in ours[: len(theirs)]] == [(p.name, p.kind, p.default) for p in theirs]
+    assert [(p.name, p.kind, p.default) for p in ours[: len(theirs)]] == [
+        (p.name, p.kind, p.default) for p in theirs
+    ]
     for function in (fused.linear_kl_div, fused.linear_js_div, fused.vocab_parallel_linear_cross_entropy):
         names = list(inspect.signature(function).parameters)
         assert names[:2] == ["input", "linear_weight"] and "linear_bias" in names, function.__name__
@@ -548,8 +649,14 @@ def test_signature_is_torchs_with_extras_after():
 def test_options_are_accepted_and_ignored():
     hidden, weight, b, target, class_weight = torch_problem(3, ignore_index=None, bias=True, weighted=True)
     plain = fused.linear_cross_entropy(hidden, weight, target, linear_bias=b, weight=class_weight)
-    chunked = fused.linear_cross_entropy(hidden, weight, target, linear_bias=b, weight=class_weight,
-                                         options=torch.nn.LinearCrossEntropyOptions())
+    chunked = fused.linear_cross_entropy(
+        hidden,
+        weight,
+        target,
+        linear_bias=b,
+        weight=class_weight,
+        options=torch.nn.LinearCrossEntropyOptions(),
+    )
     assert torch.equal(plain, chunked)
 
 
@@ -571,7 +678,9 @@ def test_class_weights_with_z_loss_and_softcap_match_infoloss_losses():
 
     hidden, weight, b, target, class_weight = torch_problem(5, ignore_index=None, bias=True, weighted=True)
     for reduction in ("mean", "none"):
-        options = dict(weight=class_weight, reduction=reduction, label_smoothing=0.1, z_loss=1e-2, softcap=2.0)
+        options = dict(
+            weight=class_weight, reduction=reduction, label_smoothing=0.1, z_loss=1e-2, softcap=2.0
+        )
         got = fused.linear_cross_entropy(hidden, weight, target, linear_bias=b, chunk_size=3, **options)
         want = losses.cross_entropy(hidden @ weight.T + b, target, **options)
         assert_close_rel(got, want, 1e-12)

@@ -20,23 +20,59 @@ def _grad(loss, x):
     return g
 
 
-@pytest.mark.parametrize("ours, theirs, make", [
-    (nn.CrossEntropyLoss(torch.tensor([1.0, 2.0, 0.5, 1.0], dtype=torch.float64), ignore_index=1, label_smoothing=0.1),
-     torch.nn.CrossEntropyLoss(torch.tensor([1.0, 2.0, 0.5, 1.0], dtype=torch.float64), ignore_index=1,
-                               label_smoothing=0.1),
-     lambda g: (torch.randn(5, 4, 3, dtype=torch.float64, generator=g), torch.randint(0, 4, (5, 3), generator=g))),
-    (nn.NLLLoss(reduction="sum"), torch.nn.NLLLoss(reduction="sum"),
-     lambda g: (torch.randn(5, 4, dtype=torch.float64, generator=g).log_softmax(1), torch.randint(0, 4, (5,), generator=g))),
-    (nn.BCELoss(torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)),
-     torch.nn.BCELoss(torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)),
-     lambda g: (torch.rand(4, 3, dtype=torch.float64, generator=g) * 0.9 + 0.05, torch.rand(4, 3, dtype=torch.float64, generator=g))),
-    (nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0, 0.5, 1.0], dtype=torch.float64), reduction="none"),
-     torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0, 0.5, 1.0], dtype=torch.float64), reduction="none"),
-     lambda g: (torch.randn(4, 3, dtype=torch.float64, generator=g), torch.rand(4, 3, dtype=torch.float64, generator=g))),
-    (nn.KLDivLoss(reduction="batchmean", log_target=True), torch.nn.KLDivLoss(reduction="batchmean", log_target=True),
-     lambda g: (torch.randn(4, 5, dtype=torch.float64, generator=g).log_softmax(1),
-                torch.randn(4, 5, dtype=torch.float64, generator=g).log_softmax(1))),
-])
+@pytest.mark.parametrize(
+    "ours, theirs, make",
+    [
+        (
+            nn.CrossEntropyLoss(
+                torch.tensor([1.0, 2.0, 0.5, 1.0], dtype=torch.float64), ignore_index=1, label_smoothing=0.1
+            ),
+            torch.nn.CrossEntropyLoss(
+                torch.tensor([1.0, 2.0, 0.5, 1.0], dtype=torch.float64), ignore_index=1, label_smoothing=0.1
+            ),
+            lambda g: (
+                torch.randn(5, 4, 3, dtype=torch.float64, generator=g),
+                torch.randint(0, 4, (5, 3), generator=g),
+            ),
+        ),
+        (
+            nn.NLLLoss(reduction="sum"),
+            torch.nn.NLLLoss(reduction="sum"),
+            lambda g: (
+                torch.randn(5, 4, dtype=torch.float64, generator=g).log_softmax(1),
+                torch.randint(0, 4, (5,), generator=g),
+            ),
+        ),
+        (
+            nn.BCELoss(torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)),
+            torch.nn.BCELoss(torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)),
+            lambda g: (
+                torch.rand(4, 3, dtype=torch.float64, generator=g) * 0.9 + 0.05,
+                torch.rand(4, 3, dtype=torch.float64, generator=g),
+            ),
+        ),
+        (
+            nn.BCEWithLogitsLoss(
+                pos_weight=torch.tensor([2.0, 0.5, 1.0], dtype=torch.float64), reduction="none"
+            ),
+            torch.nn.BCEWithLogitsLoss(
+                pos_weight=torch.tensor([2.0, 0.5, 1.0], dtype=torch.float64), reduction="none"
+            ),
+            lambda g: (
+                torch.randn(4, 3, dtype=torch.float64, generator=g),
+                torch.rand(4, 3, dtype=torch.float64, generator=g),
+            ),
+        ),
+        (
+            nn.KLDivLoss(reduction="batchmean", log_target=True),
+            torch.nn.KLDivLoss(reduction="batchmean", log_target=True),
+            lambda g: (
+                torch.randn(4, 5, dtype=torch.float64, generator=g).log_softmax(1),
+                torch.randn(4, 5, dtype=torch.float64, generator=g).log_softmax(1),
+            ),
+        ),
+    ],
+)
 def test_modules_match_torch_nn(ours, theirs, make):
     generator = torch.Generator().manual_seed(0)
     x, target = make(generator)
@@ -44,8 +80,9 @@ def test_modules_match_torch_nn(ours, theirs, make):
     expected, got = theirs(x, target), ours(x, target)
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-15)
     cotangent = torch.randn(expected.shape, dtype=expected.dtype, generator=generator)
-    torch.testing.assert_close(_grad((got * cotangent).sum(), x), _grad((expected * cotangent).sum(), x),
-                               rtol=1e-12, atol=1e-15)
+    torch.testing.assert_close(
+        _grad((got * cotangent).sum(), x), _grad((expected * cotangent).sum(), x), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_buffers_follow_the_module():
@@ -80,8 +117,11 @@ def test_distillation_kl_module(direction):
     got = module(s, t)
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=0)
     torch.testing.assert_close(_grad(got, s), _grad(expected, s), rtol=1e-10, atol=1e-15)
-    assert repr(module) == (f"DistillationKLLoss(direction='{direction}', temperature=2.0)" if direction == "reverse"
-                            else "DistillationKLLoss(temperature=2.0)")
+    assert repr(module) == (
+        f"DistillationKLLoss(direction='{direction}', temperature=2.0)"
+        if direction == "reverse"
+        else "DistillationKLLoss(temperature=2.0)"
+    )
 
 
 def test_distillation_js_module_and_teacher_probs():
@@ -95,12 +135,15 @@ def test_distillation_js_module_and_teacher_probs():
     assert math.isclose(float(nn.DistillationJSLoss()(s, t, torch.zeros(3, dtype=torch.bool))), 0.0)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: nn.DistillationKLLoss(temperature=0.0), "temperature=0.0"),
-    (lambda: nn.DistillationKLLoss(direction="sideways"), "direction='sideways'"),
-    (lambda: nn.DistillationJSLoss(beta=0.0), "beta=0.0"),
-    (lambda: nn.DistillationJSLoss(teacher_format="odds"), "teacher_format='odds'"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: nn.DistillationKLLoss(temperature=0.0), "temperature=0.0"),
+        (lambda: nn.DistillationKLLoss(direction="sideways"), "direction='sideways'"),
+        (lambda: nn.DistillationJSLoss(beta=0.0), "beta=0.0"),
+        (lambda: nn.DistillationJSLoss(teacher_format="odds"), "teacher_format='odds'"),
+    ],
+)
 def test_distillation_modules_check_options_at_construction(make, message):
     with pytest.raises(ValueError, match=message):
         make()
@@ -110,7 +153,9 @@ def test_modules_train_a_model():
     """A tiny classifier trained with the module reaches a low loss (gradients flow through)."""
     torch.manual_seed(0)
     x = torch.randn(64, 3)
-    y = (x @ torch.tensor([[2.0, -1.0, 0.0], [0.0, 2.0, -2.0], [1.0, 0.0, 1.0]])).argmax(1)  # linearly separable
+    y = (x @ torch.tensor([[2.0, -1.0, 0.0], [0.0, 2.0, -2.0], [1.0, 0.0, 1.0]])).argmax(
+        1
+    )  # linearly separable
     model = torch.nn.Linear(3, 3)
     optimiser = torch.optim.SGD(model.parameters(), lr=0.5)
     criterion = nn.CrossEntropyLoss(label_smoothing=0.05)
@@ -125,8 +170,10 @@ def test_modules_train_a_model():
 
 
 def test_infoloss_nn_without_torch_says_how_to_install():
-    code = ("import sys; sys.modules['torch'] = None  # as if torch were not installed\n"
-            "import infoloss\n"
-            "try:\n    import infoloss.nn\nexcept ImportError as e:\n    print(e)\n")
+    code = (
+        "import sys; sys.modules['torch'] = None  # as if torch were not installed\n"
+        "import infoloss\n"
+        "try:\n    import infoloss.nn\nexcept ImportError as e:\n    print(e)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert "pip install torch" in out

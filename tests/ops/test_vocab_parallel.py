@@ -24,14 +24,17 @@ WORLD = 2
 VOCAB, WIDTH, ROWS = 29, 6, 11
 SPLIT = [15, 14]
 IGNORE = -100
-CASES = list(itertools.product(["mean", "sum", "none"], [0.0, 0.1], [(0.0, None), (1e-3, 2.5)], [False, True]))
+CASES = list(
+    itertools.product(["mean", "sum", "none"], [0.0, 0.1], [(0.0, None), (1e-3, 2.5)], [False, True])
+)
 
 
 def reference(logits, target, *, reduction, label_smoothing, z_loss, softcap, weight):
     if softcap is not None:
         logits = softcap * torch.tanh(logits / softcap)
-    per = F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE, reduction="none",
-                          label_smoothing=label_smoothing)
+    per = F.cross_entropy(
+        logits, target, weight=weight, ignore_index=IGNORE, reduction="none", label_smoothing=label_smoothing
+    )
     kept = target != IGNORE
     per = per + z_loss * torch.logsumexp(logits, -1) ** 2 * kept  # the z-loss is not weighted
     divisor = kept.sum() if weight is None else (weight[target.clamp_min(0)] * kept).sum()
@@ -63,8 +66,13 @@ def run_case(rank, index, case):
     reduction, smoothing, (z_loss, softcap), weighted = case
     lo, hi = sum(SPLIT[:rank]), sum(SPLIT[: rank + 1])
     hidden, weight, bias, target, upstream, class_weight = problem(index)
-    options = dict(reduction=reduction, label_smoothing=smoothing, z_loss=z_loss, softcap=softcap,
-                   weight=class_weight if weighted else None)
+    options = dict(
+        reduction=reduction,
+        label_smoothing=smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        weight=class_weight if weighted else None,
+    )
     up = upstream if reduction == "none" else torch.tensor(1.7, dtype=torch.float64)
 
     # Sharded logits.
@@ -113,8 +121,9 @@ def out_of_range_errors(rank):
     errors = {}
     calls = {
         "logits": lambda: fused.vocab_parallel_cross_entropy((hidden @ weight.T)[:, lo:hi], target),
-        "linear": lambda: fused.vocab_parallel_linear_cross_entropy(hidden, weight[lo:hi], target,
-                                                                    linear_bias=bias[lo:hi]),
+        "linear": lambda: fused.vocab_parallel_linear_cross_entropy(
+            hidden, weight[lo:hi], target, linear_bias=bias[lo:hi]
+        ),
     }
     for name, call in calls.items():
         try:
@@ -156,7 +165,9 @@ def worker(rank, init_file, out_dir):
 
 def case_id(case):
     reduction, smoothing, (z_loss, softcap), weighted = case
-    return f"{reduction}-smoothing{smoothing}-zloss{z_loss}-softcap{softcap}" + ("-weighted" if weighted else "")
+    return f"{reduction}-smoothing{smoothing}-zloss{z_loss}-softcap{softcap}" + (
+        "-weighted" if weighted else ""
+    )
 
 
 @pytest.fixture(scope="module")

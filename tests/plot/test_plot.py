@@ -42,8 +42,10 @@ def test_distributions_bars_are_the_probabilities():
 
 
 def test_distributions_of_labelled_mappings_and_p_alone():
-    ax = plot.distributions({"rain": 0.14, "snow": 0.37, "sleet": 0.03, "hail": 0.46},
-                            {"hail": 0.25, "rain": 0.25, "snow": 0.25, "sleet": 0.25})
+    ax = plot.distributions(
+        {"rain": 0.14, "snow": 0.37, "sleet": 0.03, "hail": 0.46},
+        {"hail": 0.25, "rain": 0.25, "snow": 0.25, "sleet": 0.25},
+    )
     assert [t.get_text() for t in ax.get_xticklabels()] == ["rain", "snow", "sleet", "hail"]
     assert [bar.get_height() for bar in ax.containers[0]] == [0.14, 0.37, 0.03, 0.46]
     ax = plot.distributions([0.5, 0.5])
@@ -94,7 +96,10 @@ def test_huffman_tree_draws_every_codeword():
     assert len(ax.lines) == 8
     assert sorted(t.get_text() for t in ax.texts if t.get_text() in "01") == ["0"] * 4 + ["1"] * 4
     length = coding.expected_length(code, p)
-    assert ax.get_title() == f"Huffman code: L = {length:.4g} bits, H(p) = {scipy_entropy(list(p.values()), base=2):.4g} bits"
+    assert (
+        ax.get_title()
+        == f"Huffman code: L = {length:.4g} bits, H(p) = {scipy_entropy(list(p.values()), base=2):.4g} bits"
+    )
     with pytest.raises(infoloss.InputError, match="is not a codeword"):
         plot.huffman_tree({"a": "01x"})
 
@@ -120,7 +125,11 @@ def test_estimates_shows_the_bias_of_each_method():
     sizes, repeats = (10, 40, 160), 60
     ax = plot.estimates(p, methods=("plugin", "miller-madow"), sizes=sizes, repeats=repeats, seed=3)
     plugin, miller, zero = ax.lines
-    assert plugin.get_label() == "plugin" and miller.get_label() == "miller-madow" and zero.get_label() == "unbiased"
+    assert (
+        plugin.get_label() == "plugin"
+        and miller.get_label() == "miller-madow"
+        and zero.get_label() == "unbiased"
+    )
     # Recompute the plug-in line one sample at a time, from the same draws.
     rng = np.random.default_rng(3)
     truth = scipy_entropy(p)
@@ -144,7 +153,9 @@ def test_importing_infoloss_plot_and_explore_stays_light():
     import subprocess
     import sys
 
-    code = ("import sys, infoloss; infoloss.plot; infoloss.explore; "
-            "heavy = {'matplotlib', 'anywidget', 'torch', 'scipy'} & set(sys.modules); assert not heavy, heavy")
+    code = (
+        "import sys, infoloss; infoloss.plot; infoloss.explore; "
+        "heavy = {'matplotlib', 'anywidget', 'torch', 'scipy'} & set(sys.modules); assert not heavy, heavy"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

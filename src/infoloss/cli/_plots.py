@@ -28,7 +28,10 @@ MAX_OUTCOMES = 64  # bars and tree leaves beyond this are unreadable: --plot say
 def measure_plot_option(function: _Command) -> _Command:
     """The ``--plot FILE`` option of ``infoloss measure``."""
     return click.option(
-        "--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False),
+        "--plot",
+        "plot_path",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
         help="Also save a figure to FILE (.png, .svg, .pdf): the bars of p and q (first row) and "
         "H(p,q) = H(p) + KL(p||q) stacked for every row. Needs infoloss[plot].",
     )(function)
@@ -37,13 +40,22 @@ def measure_plot_option(function: _Command) -> _Command:
 def code_plot_option(function: _Command) -> _Command:
     """The ``--plot FILE`` option of ``infoloss code``."""
     return click.option(
-        "--plot", "plot_path", metavar="FILE", type=click.Path(dir_okay=False),
+        "--plot",
+        "plot_path",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
         help="Also save the Huffman tree (of q's code with --q) to FILE (.png, .svg, .pdf). Needs infoloss[plot].",
     )(function)
 
 
-def save_measure_plot(path: str, p: Distributions, q: Distributions | None, *, base: float | None = None,
-                      normalize: bool = False) -> Figure:
+def save_measure_plot(
+    path: str,
+    p: Distributions,
+    q: Distributions | None,
+    *,
+    base: float | None = None,
+    normalize: bool = False,
+) -> Figure:
     """Bars of p and q's first rows beside the stacked H(p) + KL(p||q) of every row; or p's bars alone.
 
     ``p``, ``q``: :class:`infoloss.cli.inputs.Distributions` (q may be None). Returns the Figure.
@@ -65,14 +77,20 @@ def save_measure_plot(path: str, p: Distributions, q: Distributions | None, *, b
         plot.distributions(list(p_rows[0]), list(q_rows[0]), labels=labels, base=base, ax=axes[0])
         if rows > 1:
             axes[0].set_title("row 1: " + axes[0].get_title(), fontsize="medium")
-        plot.decomposition(np.ascontiguousarray(p_rows), np.ascontiguousarray(q_rows), base=base, ax=axes[1],
-                           labels=[f"row {r + 1}" for r in range(rows)] if rows > 1 else None)
+        plot.decomposition(
+            np.ascontiguousarray(p_rows),
+            np.ascontiguousarray(q_rows),
+            base=base,
+            ax=axes[1],
+            labels=[f"row {r + 1}" for r in range(rows)] if rows > 1 else None,
+        )
     _save(figure, path)
     return figure
 
 
-def save_code_plot(path: str, p: Distributions, q: Distributions | None = None, *,
-                   normalize: bool = False) -> Figure:
+def save_code_plot(
+    path: str, p: Distributions, q: Distributions | None = None, *, normalize: bool = False
+) -> Figure:
     """The Huffman tree of the code built for q (or p), leaves labelled with p's probabilities; returns the Figure."""
     from .. import coding, plot
 
@@ -84,8 +102,10 @@ def save_code_plot(path: str, p: Distributions, q: Distributions | None = None, 
     code = coding.huffman_code(dict(zip(labels, map(float, built_for))))
     ax = plot.huffman_tree(code, dict(zip(labels, map(float, p_row))), ax=figure.axes[0])
     if q is not None:
-        ax.set_title("code built for q, used under p: " + ax.get_title().replace("Huffman code: ", ""),
-                     fontsize="medium")
+        ax.set_title(
+            "code built for q, used under p: " + ax.get_title().replace("Huffman code: ", ""),
+            fontsize="medium",
+        )
     _save(figure, path)
     return figure
 
@@ -93,8 +113,10 @@ def save_code_plot(path: str, p: Distributions, q: Distributions | None = None, 
 def _check_size(p: Distributions) -> None:
     k = p.values.shape[-1]
     if k > MAX_OUTCOMES:
-        raise InputError(f"--plot draws at most {MAX_OUTCOMES} outcomes, {p.origin} has {k}; leave --plot out, "
-                         "or plot a summary with infoloss.plot from Python")
+        raise InputError(
+            f"--plot draws at most {MAX_OUTCOMES} outcomes, {p.origin} has {k}; leave --plot out, "
+            "or plot a summary with infoloss.plot from Python"
+        )
 
 
 def _rows(distributions: Distributions, normalize: bool) -> np.ndarray:

@@ -49,27 +49,55 @@ PROGRESS_FROM = 8 << 20  # show a progress bar for inputs of 8 MiB and more
 MAX_ROWS = 100  # rows of the Huffman table shown by default (rich renders about 0.4 ms a row)
 
 _workers_option = click.option(
-    "-j", "--workers", type=click.IntRange(1), metavar="N",
-    help="Processes coding blocks at the same time [default: one per CPU, for files of 2 MiB and more].")
+    "-j",
+    "--workers",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Processes coding blocks at the same time [default: one per CPU, for files of 2 MiB and more].",
+)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--p", "p_inline", metavar="VALUES",
-              help="The distribution to code, inline as for `infoloss measure` (0.5,0.25,0.25 or a=.5,b=.25,c=.25 "
-                   "or 1/2,1/4,1/4).")
+@click.option(
+    "--p",
+    "p_inline",
+    metavar="VALUES",
+    help="The distribution to code, inline as for `infoloss measure` (0.5,0.25,0.25 or a=.5,b=.25,c=.25 "
+    "or 1/2,1/4,1/4).",
+)
 @click.option("--p-file", metavar="FILE", help="Read p from a file (.csv, .tsv, .npy, .json), one row.")
-@click.option("--q", "q_inline", metavar="VALUES",
-              help="Build the code for q instead, and measure it under p (the cross-entropy view).")
+@click.option(
+    "--q",
+    "q_inline",
+    metavar="VALUES",
+    help="Build the code for q instead, and measure it under p (the cross-entropy view).",
+)
 @click.option("--q-file", metavar="FILE", help="Read q from a file, like --p-file.")
 @click.option("--counts", is_flag=True, help="The numbers are counts or weights: divide by their sum.")
-@click.option("--digits", type=click.IntRange(0, 17), default=4, show_default=True, help="Decimals in the table.")
-@click.option("--max-rows", type=click.IntRange(0), default=MAX_ROWS, show_default=True,
-              help="Show at most this many symbols in the table (0: all); the summary always covers every symbol.")
+@click.option(
+    "--digits", type=click.IntRange(0, 17), default=4, show_default=True, help="Decimals in the table."
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(0),
+    default=MAX_ROWS,
+    show_default=True,
+    help="Show at most this many symbols in the table (0: all); the summary always covers every symbol.",
+)
 @max_size_option
 @code_plot_option
 @click.pass_context
-def code(ctx: click.Context, p_inline: str | None, q_inline: str | None, p_file: str | None, q_file: str | None,
-         counts: bool, digits: int, max_rows: int, plot_path: str | None) -> None:
+def code(
+    ctx: click.Context,
+    p_inline: str | None,
+    q_inline: str | None,
+    p_file: str | None,
+    q_file: str | None,
+    counts: bool,
+    digits: int,
+    max_rows: int,
+    plot_path: str | None,
+) -> None:
     """Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.
 
     With --p: the optimal prefix (Huffman) code of p, one row per symbol, with its expected
@@ -109,19 +137,39 @@ def code(ctx: click.Context, p_inline: str | None, q_inline: str | None, p_file:
 @code.command()
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", metavar="OUT", help=f"The compressed file [default: SOURCE{SUFFIX}].")
-@click.option("--model", metavar="OTHER", type=click.Path(dir_okay=False),
-              help="Code with OTHER's byte frequencies instead of SOURCE's own: the output grows by KL(p||q) bits "
-                   "per byte.")
-@click.option("--floor", type=float, metavar="P",
-              help="Give every byte value at least probability P under the model, so bytes the model never saw can "
-                   "be coded.")
+@click.option(
+    "--model",
+    metavar="OTHER",
+    type=click.Path(dir_okay=False),
+    help="Code with OTHER's byte frequencies instead of SOURCE's own: the output grows by KL(p||q) bits "
+    "per byte.",
+)
+@click.option(
+    "--floor",
+    type=float,
+    metavar="P",
+    help="Give every byte value at least probability P under the model, so bytes the model never saw can "
+    "be coded.",
+)
 @click.option("-f", "--force", is_flag=True, help="Overwrite OUT if it exists.")
-@click.option("--format-version", type=click.Choice(["1", "2"]), default="2", show_default=True,
-              help="2: blocks of 1 MiB coded on every core; 1: one coder, readable by infoloss before version 2.")
+@click.option(
+    "--format-version",
+    type=click.Choice(["1", "2"]),
+    default="2",
+    show_default=True,
+    help="2: blocks of 1 MiB coded on every core; 1: one coder, readable by infoloss before version 2.",
+)
 @_workers_option
 @max_size_option
-def compress(source: str, output: str | None, model: str | None, floor: float | None, force: bool,
-             format_version: str, workers: int | None) -> None:
+def compress(
+    source: str,
+    output: str | None,
+    model: str | None,
+    floor: float | None,
+    force: bool,
+    format_version: str,
+    workers: int | None,
+) -> None:
     """Compress SOURCE's bytes with a range coder under an order-0 byte model.
 
     The model is SOURCE's own byte frequencies (the payload approaches n H(p) bits), or with
@@ -134,8 +182,18 @@ def compress(source: str, output: str | None, model: str | None, floor: float | 
     with _signals_interrupt() as stop:
         weights = _run(coding.byte_counts, model, max_size=limit) if model else None
         with _progress(_size_of(source), "compress", stop) as progress:
-            stats = _run(coding.compress_file, source, output, model=weights, floor=floor, force=force,
-                         progress=progress, max_size=limit, format_version=int(format_version), workers=workers)
+            stats = _run(
+                coding.compress_file,
+                source,
+                output,
+                model=weights,
+                floor=floor,
+                force=force,
+                progress=progress,
+                max_size=limit,
+                format_version=int(format_version),
+                workers=workers,
+            )
     heading, table = _compression_report(source, output, model, stats)
     console = _console()
     console.print(heading, soft_wrap=True)  # long paths stay on one line
@@ -160,13 +218,21 @@ def decompress(source: str, output: str | None, force: bool, workers: int | None
         output = source[: -len(SUFFIX)]
     limit = max_size()
     with _signals_interrupt() as stop, _progress(_size_of(source), "decompress", stop) as progress:
-        stats = _run(coding.decompress_file, source, output, force=force, progress=progress,
-                     max_output=limit, max_size=limit, workers=workers)
+        stats = _run(
+            coding.decompress_file,
+            source,
+            output,
+            force=force,
+            progress=progress,
+            max_output=limit,
+            max_size=limit,
+            workers=workers,
+        )
     _console().print(
         Text.assemble(
             ("restored ", "bold"),
             f"{printable(output)}: {stats.original_bytes:,} bytes from {stats.compressed_bytes:,} "
-            f"(SHA-256 verified) in {stats.seconds:.2f} s{_speed(stats.original_bytes, stats.seconds)}"
+            f"(SHA-256 verified) in {stats.seconds:.2f} s{_speed(stats.original_bytes, stats.seconds)}",
         ),
         soft_wrap=True,
     )
@@ -177,14 +243,18 @@ def decompress(source: str, output: str | None, force: bool, workers: int | None
 # --------------------------------------------------------------------------------------------
 
 
-def _huffman_table(p: Distributions, q: Distributions | None, counts: bool, digits: int, max_rows: int) -> None:
+def _huffman_table(
+    p: Distributions, q: Distributions | None, counts: bool, digits: int, max_rows: int
+) -> None:
     from rich.table import Table
 
     if q is not None:
         p, q = align(p, q)
     for source in (p, q):
         if source is not None and len(source.values) != 1:
-            raise InputError(f"{source.origin} has {len(source.values)} rows; `infoloss code` codes one distribution")
+            raise InputError(
+                f"{source.origin} has {len(source.values)} rows; `infoloss code` codes one distribution"
+            )
     # The measures validate (and name bad entries by option, item and label) before the code is built.
     h_p = float(library_call(entropy, p, base=2, normalize=counts)[0])
     h_pq = float(library_call(cross_entropy, p, q, base=2, normalize=counts)[0]) if q is not None else None
@@ -241,15 +311,29 @@ def _summary(length: float, h_p: float, h_pq: float | None, kraft: float, digits
     summary.add_row("entropy H(p)", _bits(h_p, digits), "the shortest possible average length")
     efficiency = h_p / length if math.isfinite(length) and length > 0 else 0.0
     if h_pq is None:
-        summary.add_row("efficiency H(p)/L", f"{100 * efficiency:.2f} %", "100 % iff every p_i is a power of 1/2")
-        summary.add_row("redundancy L - H(p)", _bits(length - h_p, digits), "0 <= L - H(p) < 1 for p's own code")
+        summary.add_row(
+            "efficiency H(p)/L", f"{100 * efficiency:.2f} %", "100 % iff every p_i is a power of 1/2"
+        )
+        summary.add_row(
+            "redundancy L - H(p)", _bits(length - h_p, digits), "0 <= L - H(p) < 1 for p's own code"
+        )
     else:
-        summary.add_row("cross-entropy H(p,q)", _bits(h_pq, digits), "what a code with lengths -log2 q_i costs under p")
-        summary.add_row("KL(p||q) = H(p,q) - H(p)", _bits(h_pq - h_p, digits), "the cost of coding for q instead of p")
-        summary.add_row("rounding L - H(p,q)", _bits(length - h_pq, digits),
-                        "q's code lengths in whole bits; 0 when every q_i is a power of 1/2")
-        summary.add_row("efficiency H(p)/L", f"{100 * efficiency:.2f} %",
-                        "below 100 % by the two gaps: L - H(p) = KL + rounding")
+        summary.add_row(
+            "cross-entropy H(p,q)", _bits(h_pq, digits), "what a code with lengths -log2 q_i costs under p"
+        )
+        summary.add_row(
+            "KL(p||q) = H(p,q) - H(p)", _bits(h_pq - h_p, digits), "the cost of coding for q instead of p"
+        )
+        summary.add_row(
+            "rounding L - H(p,q)",
+            _bits(length - h_pq, digits),
+            "q's code lengths in whole bits; 0 when every q_i is a power of 1/2",
+        )
+        summary.add_row(
+            "efficiency H(p)/L",
+            f"{100 * efficiency:.2f} %",
+            "below 100 % by the two gaps: L - H(p) = KL + rounding",
+        )
         summary.add_row("redundancy L - H(p)", _bits(length - h_p, digits), "KL(p||q) + (L - H(p,q))")
     summary.add_row("Kraft sum", f"{kraft:g}", "sum 2^-length_i: 1 for a complete prefix code")
     return summary
@@ -266,11 +350,15 @@ def _bits(value: float, digits: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _compression_report(source: str, output: str, model: str | None, stats: CompressionStats) -> tuple[Text, Table]:
+def _compression_report(
+    source: str, output: str, model: str | None, stats: CompressionStats
+) -> tuple[Text, Table]:
     from rich.table import Table
 
     origin = f"{model}'s byte frequencies" if model else f"{source}'s own byte frequencies"
-    heading = Text.assemble(("compressed ", "bold"), printable(f"{source} -> {output}, order-0 model: {origin}"))
+    heading = Text.assemble(
+        ("compressed ", "bold"), printable(f"{source} -> {output}, order-0 model: {origin}")
+    )
     table = Table(show_header=False)
     table.add_column()
     table.add_column(justify="right")
@@ -278,23 +366,39 @@ def _compression_report(source: str, output: str, model: str | None, stats: Comp
     n = stats.original_bytes
     table.add_row("size before", f"{n:,} bytes", "")
     ratio = f"{100 * stats.compressed_bytes / n:.2f} % of the original" if n else ""
-    table.add_row("size after", f"{stats.compressed_bytes:,} bytes",
-                  f"{ratio}; header {stats.header_bytes:,} + payload {stats.payload_bytes:,}".lstrip("; "))
+    table.add_row(
+        "size after",
+        f"{stats.compressed_bytes:,} bytes",
+        f"{ratio}; header {stats.header_bytes:,} + payload {stats.payload_bytes:,}".lstrip("; "),
+    )
     if not n:
         table.add_row("bits per byte", "n/a", "the file is empty: no distribution to measure")
         table.add_row("time", f"{stats.seconds:.2f} s", "")
         return heading, table
-    table.add_row("bits per byte", f"{stats.bits_per_byte:.4f}", f"payload alone {stats.payload_bits_per_byte:.4f}")
+    table.add_row(
+        "bits per byte", f"{stats.bits_per_byte:.4f}", f"payload alone {stats.payload_bits_per_byte:.4f}"
+    )
     table.add_row("entropy H(p)", f"{stats.entropy:.4f}", "predicted bound: p = the file's byte distribution")
-    table.add_row("cross-entropy H(p,q)", f"{stats.cross_entropy:.4f}",
-                  "predicted payload: q = the model as coded (24-bit)")
-    table.add_row("gap KL(p||q)", f"{stats.kl_divergence:.4f}", "predicted: H(p,q) - H(p), what the model costs")
+    table.add_row(
+        "cross-entropy H(p,q)",
+        f"{stats.cross_entropy:.4f}",
+        "predicted payload: q = the model as coded (24-bit)",
+    )
+    table.add_row(
+        "gap KL(p||q)", f"{stats.kl_divergence:.4f}", "predicted: H(p,q) - H(p), what the model costs"
+    )
     payload_rate, entropy_rate, overhead = stats.payload_bits_per_byte, stats.entropy, stats.overhead
-    assert payload_rate is not None and entropy_rate is not None and overhead is not None, "None only for empty input"
+    assert payload_rate is not None and entropy_rate is not None and overhead is not None, (
+        "None only for empty input"
+    )
     table.add_row("observed gap", f"{payload_rate - entropy_rate:.4f}", "payload bits per byte - H(p)")
-    table.add_row("coder overhead", f"{overhead:+.6f}",
-                  f"payload - H(p,q), {100 * overhead / stats.cross_entropy:+.4f} %" if stats.cross_entropy
-                  else "payload - H(p,q)")
+    table.add_row(
+        "coder overhead",
+        f"{overhead:+.6f}",
+        f"payload - H(p,q), {100 * overhead / stats.cross_entropy:+.4f} %"
+        if stats.cross_entropy
+        else "payload - H(p,q)",
+    )
     table.add_row("time", f"{stats.seconds:.2f} s", _speed(n, stats.seconds).strip(" ,"))
     return heading, table
 
@@ -311,8 +415,9 @@ def _speed(size: int, seconds: float) -> str:
 # The library's hints name its keywords; here the options do the same.
 _CLI_HINTS: dict[str | None, str] = {
     "pass force=True (--force) to overwrite it": "pass --force to overwrite it",
-    "pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least that much":
-        "pass --floor 1e-6 to give every byte value at least that probability",
+    "pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least that much": (
+        "pass --floor 1e-6 to give every byte value at least that probability"
+    ),
     "raise the limit (max_output=, --max-size) if you trust the file": "raise --max-size if you trust the file",
     "raise the limit (max_size=, --max-size) to read it": "raise --max-size to read it",
 }
@@ -420,11 +525,20 @@ class _progress:
                 TimeRemainingColumn,
                 TransferSpeedColumn,
             )
-        self.bar: Progress | None = Progress(
-            TextColumn("{task.description:<10}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-            auto_refresh=False,  # redrawn at each block (update): no refresh thread, so workers may fork
-        ) if self.enabled else None
+        self.bar: Progress | None = (
+            Progress(
+                TextColumn("{task.description:<10}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+                auto_refresh=False,  # redrawn at each block (update): no refresh thread, so workers may fork
+            )
+            if self.enabled
+            else None
+        )
 
     def __enter__(self) -> Callable[[str, int, int], None]:
         if self.bar is not None:

@@ -25,14 +25,34 @@ def demo() -> None:
 
 @demo.command(short_help="Learning is compression, on handwritten digits: KL vs CE, coded labels, Q vs P.")
 @click.option("--json", "as_json", is_flag=True, help="Print every figure as JSON instead of the panels.")
-@click.option("--plot", "plot_dir", metavar="DIR", type=click.Path(file_okay=False),
-              help="Also write PNG figures into DIR (needs matplotlib).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seeds the split, initialisations, batch order and simulated votes.")
-@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Passes over the training digits per training run (fewer: a quicker look).")
-@click.option("--repeats", type=click.IntRange(min=2), default=5, show_default=True,
-              help="Seeds of the entropy-scaled-step comparison.")
+@click.option(
+    "--plot",
+    "plot_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Also write PNG figures into DIR (needs matplotlib).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seeds the split, initialisations, batch order and simulated votes.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Passes over the training digits per training run (fewer: a quicker look).",
+)
+@click.option(
+    "--repeats",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Seeds of the entropy-scaled-step comparison.",
+)
 def digits(as_json: bool, plot_dir: str | None, seed: int, epochs: int, repeats: int) -> None:
     """Learning is compression, on scikit-learn's 1797 handwritten digits.
 

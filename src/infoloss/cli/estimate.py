@@ -43,32 +43,86 @@ __all__ = ["estimate"]
 
 FILE_TYPES = (".csv", ".tsv", ".parquet", ".npy")
 _PROGRESS_BYTES = 64 << 20
-_METHODS = ("plugin", "miller-madow", "jeffreys", "laplace", "sg", "minimax", "shrink", "chao-shen",
-            "grassberger", "zhang", "nsb", "auto")
+_METHODS = (
+    "plugin",
+    "miller-madow",
+    "jeffreys",
+    "laplace",
+    "sg",
+    "minimax",
+    "shrink",
+    "chao-shen",
+    "grassberger",
+    "zhang",
+    "nsb",
+    "auto",
+)
 
 
 @click.command("estimate")
 @click.argument("file", metavar="FILE")
-@click.option("--column", "columns", multiple=True, metavar="NAME",
-              help="A column to use (give it twice for two); NPY: an index. Default: the only column.")
-@click.option("--method", type=click.Choice(_METHODS), default="plugin", show_default=True,
-              help="The estimator (see infoloss.estimate); auto: nsb when --alphabet-size is given, else chao-shen.")
-@click.option("--alphabet-size", type=int, default=None, metavar="K",
-              help="The number of possible symbols of each column [default: the number seen].")
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="NAME",
+    help="A column to use (give it twice for two); NPY: an index. Default: the only column.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(_METHODS),
+    default="plugin",
+    show_default=True,
+    help="The estimator (see infoloss.estimate); auto: nsb when --alphabet-size is given, else chao-shen.",
+)
+@click.option(
+    "--alphabet-size",
+    type=int,
+    default=None,
+    metavar="K",
+    help="The number of possible symbols of each column [default: the number seen].",
+)
 @click.option("--bits", is_flag=True, help="Bits instead of nats.")
-@click.option("--ci", type=float, default=None, metavar="LEVEL",
-              help="A confidence interval for each discrete estimate (entropies, MI, conditional, KL), e.g. 0.95.")
-@click.option("--ci-method", type=click.Choice(("bootstrap", "bc", "jackknife")), default="bootstrap",
-              show_default=True, help="How --ci is computed.")
+@click.option(
+    "--ci",
+    type=float,
+    default=None,
+    metavar="LEVEL",
+    help="A confidence interval for each discrete estimate (entropies, MI, conditional, KL), e.g. 0.95.",
+)
+@click.option(
+    "--ci-method",
+    type=click.Choice(("bootstrap", "bc", "jackknife")),
+    default="bootstrap",
+    show_default=True,
+    help="How --ci is computed.",
+)
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for --ci.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--k", "neighbours", type=int, default=None, metavar="K",
-              help="Continuous columns: k-NN estimators (Kozachenko-Leonenko, KSG, Wang-Kulkarni-Verdu) with k "
-                   "neighbours.")
+@click.option(
+    "--k",
+    "neighbours",
+    type=int,
+    default=None,
+    metavar="K",
+    help="Continuous columns: k-NN estimators (Kozachenko-Leonenko, KSG, Wang-Kulkarni-Verdu) with k "
+    "neighbours.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (full precision) instead of a table.")
 @max_size_option
-def estimate(file: str, columns: tuple[str, ...], method: str, alphabet_size: int | None, bits: bool, ci: float | None,
-             ci_method: str, n_boot: int, seed: int, neighbours: int | None, as_json: bool) -> None:
+def estimate(
+    file: str,
+    columns: tuple[str, ...],
+    method: str,
+    alphabet_size: int | None,
+    bits: bool,
+    ci: float | None,
+    ci_method: str,
+    n_boot: int,
+    seed: int,
+    neighbours: int | None,
+    as_json: bool,
+) -> None:
     """Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE."""
     from .. import estimate as est
 
@@ -78,21 +132,53 @@ def estimate(file: str, columns: tuple[str, ...], method: str, alphabet_size: in
     base = 2.0 if bits else None
     origin = Path(file).name
     try:
-        rows = _estimates(est, data, names, method=method, alphabet_size=alphabet_size, base=base, ci=ci,
-                          ci_method=ci_method, n_boot=n_boot, seed=seed, k=neighbours)
+        rows = _estimates(
+            est,
+            data,
+            names,
+            method=method,
+            alphabet_size=alphabet_size,
+            base=base,
+            ci=ci,
+            ci_method=ci_method,
+            n_boot=n_boot,
+            seed=seed,
+            k=neighbours,
+        )
     except InfolossError as error:
         raise InputError(_translate(error, origin, names)) from None
     unit = "bits" if bits else "nats"
     if as_json:
-        click.echo(json.dumps({"file": str(file), "columns": names, "unit": unit,
-                               "results": [_json_row(label, r) for label, r in rows]}, indent=2, allow_nan=False))
+        click.echo(
+            json.dumps(
+                {
+                    "file": str(file),
+                    "columns": names,
+                    "unit": unit,
+                    "results": [_json_row(label, r) for label, r in rows],
+                },
+                indent=2,
+                allow_nan=False,
+            )
+        )
         return
     _print(rows, origin, names, unit)
 
 
-def _estimates(est: ModuleType, data: list[np.ndarray], names: list[str], *, method: str, alphabet_size: int | None,
-               base: float | None, ci: float | None, ci_method: str, n_boot: int, seed: int,
-               k: int | None) -> list[tuple[str, Estimate]]:
+def _estimates(
+    est: ModuleType,
+    data: list[np.ndarray],
+    names: list[str],
+    *,
+    method: str,
+    alphabet_size: int | None,
+    base: float | None,
+    ci: float | None,
+    ci_method: str,
+    n_boot: int,
+    seed: int,
+    k: int | None,
+) -> list[tuple[str, Estimate]]:
     """(label, Estimate) for every quantity this many columns give."""
     options: dict[str, Any] = dict(base=base)
     entropy_options = dict(options, ci=ci, ci_method=ci_method, n_boot=n_boot, random_state=seed)
@@ -100,21 +186,32 @@ def _estimates(est: ModuleType, data: list[np.ndarray], names: list[str], *, met
         rows = [(f"h({names[0]})", est.differential_entropy(data[0], k=k, base=base))]
         if len(data) == 2:
             rows.append((f"h({names[1]})", est.differential_entropy(data[1], k=k, base=base)))
-            rows.append((f"I({names[0]};{names[1]})", est.mutual_information(data[0], data[1], k=k, base=base)))
-            rows.append((f"KL({names[0]}||{names[1]})", est.kl_divergence(data[0], data[1], k=max(k, 1), base=base)))
+            rows.append(
+                (f"I({names[0]};{names[1]})", est.mutual_information(data[0], data[1], k=k, base=base))
+            )
+            rows.append(
+                (f"KL({names[0]}||{names[1]})", est.kl_divergence(data[0], data[1], k=max(k, 1), base=base))
+            )
         return rows
     if len(data) == 1:
-        return [(f"H({names[0]})", est.entropy(data[0], method, alphabet_size=alphabet_size, **entropy_options))]
+        return [
+            (f"H({names[0]})", est.entropy(data[0], method, alphabet_size=alphabet_size, **entropy_options))
+        ]
     x, y = data
     x_name, y_name = names
     pair = (alphabet_size, alphabet_size) if alphabet_size is not None else None
-    pair_method = "chao-shen" if method == "auto" and pair is None else ("nsb" if method == "auto" else method)
+    pair_method = (
+        "chao-shen" if method == "auto" and pair is None else ("nsb" if method == "auto" else method)
+    )
     kl_method = pair_method if pair_method in est.DISTRIBUTION_METHODS else "plugin"
     pair_options = dict(entropy_options, alphabet_size=pair)
     kl_options = dict(entropy_options, alphabet_size=alphabet_size)
     return [
         (f"H({x_name})", est.entropy(x, method, alphabet_size=alphabet_size, **entropy_options)),
-        (f"H({y_name})", _second_column(est.entropy, y, method, alphabet_size=alphabet_size, **entropy_options)),
+        (
+            f"H({y_name})",
+            _second_column(est.entropy, y, method, alphabet_size=alphabet_size, **entropy_options),
+        ),
         (f"H({x_name},{y_name})", est.joint_entropy(x, y, pair_method, **pair_options)),
         (f"I({x_name};{y_name})", est.mutual_information(x, y, pair_method, **pair_options)),
         (f"H({x_name}|{y_name})", est.conditional_entropy(x, y, pair_method, **pair_options)),
@@ -145,8 +242,9 @@ def _read(path: Path, columns: list[str]) -> _Columns:
     suffix = path.suffix.lower()
     origin = path.name
     if suffix not in FILE_TYPES:
-        raise InputError(f"{origin}: unknown file type {suffix or '(no extension)'!r}; "
-                         f"use one of {', '.join(FILE_TYPES)}")
+        raise InputError(
+            f"{origin}: unknown file type {suffix or '(no extension)'!r}; use one of {', '.join(FILE_TYPES)}"
+        )
     size = check_file(path, origin)  # a regular file within --max-size (never a device or FIFO)
     try:
         if suffix == ".npy":
@@ -161,8 +259,10 @@ def _read(path: Path, columns: list[str]) -> _Columns:
 def _choose(origin: str, available: list[str], columns: list[str]) -> list[str]:
     if not columns:
         if len(available) != 1:
-            raise InputError(f"{origin} has {len(available)} columns ({_listed(available)}); "
-                             "choose one or two with --column")
+            raise InputError(
+                f"{origin} has {len(available)} columns ({_listed(available)}); "
+                "choose one or two with --column"
+            )
         return available
     for name in columns:
         if name not in available:
@@ -246,7 +346,9 @@ def _read_npy(path: Path, origin: str, columns: list[str]) -> _Columns:
     elif array.ndim == 2:
         available = [str(i) for i in range(array.shape[1])]
     else:
-        raise InputError(f"{origin}: has shape {array.shape}; expected 1 dimension (one column) or 2 (columns)")
+        raise InputError(
+            f"{origin}: has shape {array.shape}; expected 1 dimension (one column) or 2 (columns)"
+        )
     names = _choose(origin, available, columns)
     data = [np.asarray(array if array.ndim == 1 else array[:, int(n)]) for n in names]
     return [_checked(origin, n, d) for n, d in zip(names, data)], names
@@ -256,8 +358,14 @@ def _read_npy(path: Path, origin: str, columns: list[str]) -> _Columns:
 # Errors and output
 # --------------------------------------------------------------------------------------------
 
-_OPTIONS = {"alphabet_size": "--alphabet-size", "ci": "--ci", "n_boot": "--n-boot", "k": "--k",
-            "ci_method": "--ci-method", "base": "--bits"}
+_OPTIONS = {
+    "alphabet_size": "--alphabet-size",
+    "ci": "--ci",
+    "n_boot": "--n-boot",
+    "k": "--k",
+    "ci_method": "--ci-method",
+    "base": "--bits",
+}
 
 
 def _translate(error: InfolossError, origin: str, names: list[str]) -> str:
@@ -305,11 +413,19 @@ def _json_float(value: Any) -> float | str:
 def _print(rows: list[tuple[str, Estimate]], origin: str, names: list[str], unit: str) -> None:
     piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     console = Console(highlight=False, width=120 if piped else None)
-    console.print(Text.assemble(("infoloss estimate", "bold"), f" {origin}, column(s) {', '.join(names)}, in {unit}"))
+    console.print(
+        Text.assemble(("infoloss estimate", "bold"), f" {origin}, column(s) {', '.join(names)}, in {unit}")
+    )
     table = Table()
     justify: Literal["left", "right"]
-    for heading, justify in (("quantity", "left"), ("estimate", "right"), ("std", "right"), ("CI", "right"),
-                             ("method", "left"), ("n", "right")):
+    for heading, justify in (
+        ("quantity", "left"),
+        ("estimate", "right"),
+        ("std", "right"),
+        ("CI", "right"),
+        ("method", "left"),
+        ("n", "right"),
+    ):
         table.add_column(heading, justify=justify)
     for label, result in rows:
         ci = f"[{result.ci[0]:.6f}, {result.ci[1]:.6f}] ({result.level:.0%})" if result.ci is not None else ""

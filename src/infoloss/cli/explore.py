@@ -24,29 +24,67 @@ DEFAULT_OUTPUT = "infoloss-explore.html"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--p", "p_inline", metavar="VALUES",
-              help="The distribution p (2 to 16 outcomes), inline as for `infoloss measure` (0.5,0.25,0.25, "
-                   "a=.5,b=.5 or 1/2,1/4,1/4); counts are divided by their sum.")
+@click.option(
+    "--p",
+    "p_inline",
+    metavar="VALUES",
+    help="The distribution p (2 to 16 outcomes), inline as for `infoloss measure` (0.5,0.25,0.25, "
+    "a=.5,b=.5 or 1/2,1/4,1/4); counts are divided by their sum.",
+)
 @click.option("--q", "q_inline", metavar="VALUES", help="The model q, given like --p.")
-@click.option("--p-file", metavar="FILE",
-              help="Read p from a file (.csv, .tsv, .npy, .json; one row), as `infoloss measure` does.")
+@click.option(
+    "--p-file",
+    metavar="FILE",
+    help="Read p from a file (.csv, .tsv, .npy, .json; one row), as `infoloss measure` does.",
+)
 @click.option("--q-file", metavar="FILE", help="Read q from a file, like --p-file.")
-@click.option("--logits", "logits_inline", metavar="VALUES",
-              help="Start in the logits mode with these scores (q = softmax(logits / T)).")
-@click.option("--target", type=int, default=None,
-              help="With --logits: the one-hot target's class (from 0) [default: the largest logit, or the soft "
-                   "target --p].")
-@click.option("--temperature", type=float, default=1.0, show_default=True,
-              help="With --logits: the softmax temperature.")
+@click.option(
+    "--logits",
+    "logits_inline",
+    metavar="VALUES",
+    help="Start in the logits mode with these scores (q = softmax(logits / T)).",
+)
+@click.option(
+    "--target",
+    type=int,
+    default=None,
+    help="With --logits: the one-hot target's class (from 0) [default: the largest logit, or the soft "
+    "target --p].",
+)
+@click.option(
+    "--temperature",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="With --logits: the softmax temperature.",
+)
 @click.option("--nats", is_flag=True, help="Show nats instead of bits.")
-@click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="The sample button's seed.")
-@click.option("-o", "--output", metavar="PAGE", default=DEFAULT_OUTPUT, show_default=True,
-              help="The HTML file to write.")
+@click.option(
+    "--seed", type=click.IntRange(0), default=1, show_default=True, help="The sample button's seed."
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="PAGE",
+    default=DEFAULT_OUTPUT,
+    show_default=True,
+    help="The HTML file to write.",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
 @max_size_option
-def explore(p_inline: str | None, q_inline: str | None, p_file: str | None, q_file: str | None,
-            logits_inline: str | None, target: int | None, temperature: float, nats: bool, seed: int, output: str,
-            open_browser: bool) -> None:
+def explore(
+    p_inline: str | None,
+    q_inline: str | None,
+    p_file: str | None,
+    q_file: str | None,
+    logits_inline: str | None,
+    target: int | None,
+    temperature: float,
+    nats: bool,
+    seed: int,
+    output: str,
+    open_browser: bool,
+) -> None:
     """Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.
 
     One self-contained HTML file (no network: it works from file:// offline). Drag the bars

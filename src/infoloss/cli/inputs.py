@@ -41,8 +41,18 @@ import numpy as np
 from .._validate import MEASURE_HINT, InfolossError, sum_tolerance
 from .main import CommandError, printable
 
-__all__ = ["InputError", "Distributions", "read", "align", "library_call", "check_file", "max_size",
-           "max_size_option", "DEFAULT_MAX_SIZE", "FILE_TYPES"]
+__all__ = [
+    "InputError",
+    "Distributions",
+    "read",
+    "align",
+    "library_call",
+    "check_file",
+    "max_size",
+    "max_size_option",
+    "DEFAULT_MAX_SIZE",
+    "FILE_TYPES",
+]
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])  # a click command, returned as it came
 
@@ -75,22 +85,32 @@ class ByteSize(click.ParamType):
             return value
         match = _SIZE.fullmatch(str(value))
         if not match:
-            self.fail(f"{value!r} is not a size; give bytes, or a number with K, M, G or T (e.g. 512M)", param, ctx)
+            self.fail(
+                f"{value!r} is not a size; give bytes, or a number with K, M, G or T (e.g. 512M)", param, ctx
+            )
         number, unit = match.groups()
         return int(float(number) * 1024 ** ("kmgt".find(unit.lower()) + 1 if unit else 0))
 
 
 def _store_max_size(ctx: click.Context, param: click.Parameter, value: int) -> None:
     # A subcommand's default must not override a size given to its group (`code --max-size 1G compress`).
-    if ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT or _MAX_SIZE_KEY not in ctx.meta:
+    if (
+        ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT
+        or _MAX_SIZE_KEY not in ctx.meta
+    ):
         ctx.meta[_MAX_SIZE_KEY] = value
 
 
 def max_size_option(command: _Command) -> _Command:
     """Add ``--max-size SIZE`` to a click command; :func:`max_size` reads it back anywhere."""
     return click.option(
-        "--max-size", type=ByteSize(), default=DEFAULT_MAX_SIZE, expose_value=False, is_eager=True,
-        callback=_store_max_size, metavar="SIZE",
+        "--max-size",
+        type=ByteSize(),
+        default=DEFAULT_MAX_SIZE,
+        expose_value=False,
+        is_eager=True,
+        callback=_store_max_size,
+        metavar="SIZE",
         help="Refuse input files larger than SIZE (bytes, or with K, M, G, T) before reading them [default: 4G].",
     )(command)
 
@@ -122,7 +142,13 @@ def _check_stat(origin: str, info: os.stat_result) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{origin}: is a directory, not a file")
     if not stat.S_ISREG(info.st_mode):
-        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device"
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(info.st_mode)
+            else "a device"
+        )
         raise InputError(f"{origin}: is {kind}, not a regular file; save the data to a file first")
     if info.st_size > max_size():
         raise InputError(
@@ -197,7 +223,9 @@ def align(p: Distributions, q: Distributions) -> tuple[Distributions, Distributi
             f"{labelled.origin} has labels but {bare.origin} has none; label both (rain=.5,snow=.5) to "
             "align them by label, or neither to align them by position"
         )
-    if p.labels is not None and q.labels is not None and p.labels != q.labels:  # both labelled (checked above)
+    if (
+        p.labels is not None and q.labels is not None and p.labels != q.labels
+    ):  # both labelled (checked above)
         labels = list(dict.fromkeys(p.labels + q.labels))
         p, q = _reorder(p, labels), _reorder(q, labels)
     elif p.values.shape[1] != q.values.shape[1]:
@@ -227,7 +255,9 @@ def library_call(function: Callable[..., Any], *sources: Distributions, **keywor
         raise InputError(_command_message(error, dict(zip("pq", sources)), keywords)) from None
 
 
-def _command_message(error: InfolossError, sources: dict[str, Distributions], keywords: dict[str, Any]) -> str:
+def _command_message(
+    error: InfolossError, sources: dict[str, Distributions], keywords: dict[str, Any]
+) -> str:
     """The message of a library error, with the command's names for its argument and index."""
     source = sources.get(error.argument) if error.argument is not None else None
     if source is None:  # an option (--base) or the pair of inputs (no argument)
@@ -240,8 +270,12 @@ def _command_message(error: InfolossError, sources: dict[str, Distributions], ke
         where = source.where(row)
         if keywords.get("normalize") and error.value == 0:
             return f"{where} sums to 0; --counts cannot rescale a row of zeros"
-        if error.hint == MEASURE_HINT:  # not 1: the library's reason says "along axis 1", which the command has not
-            return f"{where} sums to {error.value!r}, not 1 (tolerance {sum_tolerance(np.float64):.2g}); {hint}"
+        if (
+            error.hint == MEASURE_HINT
+        ):  # not 1: the library's reason says "along axis 1", which the command has not
+            return (
+                f"{where} sums to {error.value!r}, not 1 (tolerance {sum_tolerance(np.float64):.2g}); {hint}"
+            )
     else:
         where = source.where(row, column) if row is not None else source.origin
     return f"{where} {error.reason}" + (f"; {hint}" if hint else "")
@@ -272,7 +306,9 @@ def _read_inline(name: str, text: str) -> Distributions:
         items = [value.strip() for _, value in pairs]
     values = []
     for i, item in enumerate(items):
-        values.append(_number(item, lambda i=i: f"{origin} item {i + 1}" + (f" ({labels[i]!r})" if labels else "")))
+        values.append(
+            _number(item, lambda i=i: f"{origin} item {i + 1}" + (f" ({labels[i]!r})" if labels else ""))
+        )
     return Distributions(np.array([values], dtype=np.float64), labels, origin, inline=True)
 
 
@@ -299,7 +335,9 @@ def _parse_number(text: str) -> float:
     # A fraction of integers; Python refuses integers of more digits than its conversion limit.
     digits = sum(map(len, re.findall(r"\d+", text)))
     if digits > sys.get_int_max_str_digits():
-        raise _NotANumber(f" has {digits} digits, more than a number here may have ({sys.get_int_max_str_digits()})")
+        raise _NotANumber(
+            f" has {digits} digits, more than a number here may have ({sys.get_int_max_str_digits()})"
+        )
     try:
         return float(Fraction(text))
     except ZeroDivisionError:
@@ -421,8 +459,9 @@ def _read_plain_csv(origin: str, text: str, delimiter: str) -> Distributions | N
     if not body:
         return None
     try:
-        values = np.loadtxt(io.StringIO("\n".join(body)), delimiter=delimiter, dtype=np.float64, ndmin=2,
-                            comments=None)
+        values = np.loadtxt(
+            io.StringIO("\n".join(body)), delimiter=delimiter, dtype=np.float64, ndmin=2, comments=None
+        )
     except ValueError:
         return None
     if values.shape != (len(body), len(first)) or not np.isfinite(values).all():
@@ -478,21 +517,29 @@ def _read_json(origin: str, text: str) -> Distributions:
     try:
         data = json.loads(text, object_pairs_hook=_json_object)
     except json.JSONDecodeError as error:
-        raise InputError(f"{origin}: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
+        raise InputError(
+            f"{origin}: invalid JSON at line {error.lineno}, column {error.colno} ({error.msg})"
+        ) from None
     except _BadJSON as problem:
         raise InputError(f"{origin}: {problem}") from None
     except RecursionError:
-        raise InputError(f"{origin}: nested too deeply; expected rows of numbers (a list of lists at most)") from None
+        raise InputError(
+            f"{origin}: nested too deeply; expected rows of numbers (a list of lists at most)"
+        ) from None
     except ValueError:  # not a syntax error: Python's limit on the digits of an integer
-        raise InputError(f"{origin}: an integer of more than {sys.get_int_max_str_digits()} digits is too large "
-                         "for a floating-point number") from None
+        raise InputError(
+            f"{origin}: an integer of more than {sys.get_int_max_str_digits()} digits is too large "
+            "for a floating-point number"
+        ) from None
     if isinstance(data, dict) or (isinstance(data, list) and data and not isinstance(data[0], (list, dict))):
         data = [data]
     if not isinstance(data, list) or not data:
         raise InputError(f"{origin}: expected a list of numbers, a list of lists or label -> number objects")
     kinds = {type(row) for row in data}
     if kinds == {dict}:
-        labels = list(data[0]) if len(data) == 1 else list(dict.fromkeys(label for row in data for label in row))
+        labels = (
+            list(data[0]) if len(data) == 1 else list(dict.fromkeys(label for row in data for label in row))
+        )
         _check_labels(labels, origin, "label")
         column_of = {label: c for c, label in enumerate(labels)} if len(data) > 1 else None
         source = Distributions(np.zeros((len(data), len(labels))), labels, origin, inline=False)
@@ -500,7 +547,9 @@ def _read_json(origin: str, text: str) -> Distributions:
             numbers = list(row.values())
             if _plain_numbers(numbers):  # the common case, fast
                 try:
-                    source.values[r, [column_of[label] for label in row] if column_of else slice(None)] = numbers
+                    source.values[r, [column_of[label] for label in row] if column_of else slice(None)] = (
+                        numbers
+                    )
                     continue
                 except OverflowError:  # an integer too large for a float: named below
                     pass
@@ -565,13 +614,16 @@ def _json_number(value: object, where: _Where) -> float:
             shown = json.dumps(value[:40]) + ("..." if len(value) > 40 else "")
         else:
             shown = None if isinstance(value, (list, dict)) else json.dumps(value)
-        raise InputError(f"{where()}: "
-                         + (f"{shown} is not a number" if shown else f"is {_json_kind(value)}, not a number"))
+        raise InputError(
+            f"{where()}: "
+            + (f"{shown} is not a number" if shown else f"is {_json_kind(value)}, not a number")
+        )
     try:
         return float(value)
     except OverflowError:
-        raise InputError(f"{where()}: an integer of {len(str(abs(value)))} digits is too large for a "
-                         "floating-point number") from None
+        raise InputError(
+            f"{where()}: an integer of {len(str(abs(value)))} digits is too large for a floating-point number"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -602,7 +654,9 @@ def _check_labels(labels: list[str], where: str, kind: str) -> None:
         if not label:
             raise InputError(f"{where}: {kind} {i + 1} has an empty label")
         if label in first_at:
-            raise InputError(f"{where}: label {label!r} appears twice ({kind}s {first_at[label] + 1} and {i + 1})")
+            raise InputError(
+                f"{where}: label {label!r} appears twice ({kind}s {first_at[label] + 1} and {i + 1})"
+            )
         first_at[label] = i
 
 
@@ -612,7 +666,9 @@ _NUMBER_START = re.compile(r"\x00\s*(?:[-+.\d]|nan|inf)", re.IGNORECASE)  # a li
 
 def _has_number(cells: list[str]) -> bool:
     """Is any cell a number? (A CSV's first row is a header of labels when none is.)"""
-    if not _NUMBER_START.search("\x00" + "\x00".join(cells)):  # the usual header: no cell even starts like one
+    if not _NUMBER_START.search(
+        "\x00" + "\x00".join(cells)
+    ):  # the usual header: no cell even starts like one
         return False
     return any(_is_number(cell) for cell in cells)
 

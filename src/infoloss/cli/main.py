@@ -46,8 +46,9 @@ class _Group(click.Group):
     group's ``invoke``, so they are covered too.
     """
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as error:
@@ -97,8 +98,9 @@ class _Group(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
-    def resolve_command(self, ctx: click.Context,
-                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         ctx.meta[_COMMAND_KEY] = f"{ctx.command_path} {name}"  # for errors that come without a context
         return name, command, rest
@@ -123,8 +125,14 @@ def _one_line(error: click.UsageError, command_path: str | None = None) -> Comma
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=lambda ctx, _, value: _version(ctx, value), help="Show the version and exit.")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _, value: _version(ctx, value),
+    help="Show the version and exit.",
+)
 def main() -> None:
     """infoloss: entropy, cross-entropy and KL divergence, as measures, losses and code lengths."""
 
@@ -165,15 +173,33 @@ def printable(text: str) -> str:
 
 
 # Each command: its name, where it lives, and its help's first sentence (shown by `infoloss --help`).
-main.lazy_command("measure", "infoloss.cli.measure:measure",
-                  "H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.")
-main.lazy_command("tour", "infoloss.cli.tour:tour",
-                  "Recompute the worked examples of five texts on entropy, cross-entropy and KL divergence.")
-main.lazy_command("code", "infoloss.cli.code:code",
-                  "Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.")
-main.lazy_command("estimate", "infoloss.cli.estimate:estimate",
-                  "Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE.")
-main.lazy_command("explore", "infoloss.cli.explore:explore",
-                  "Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.")
-main.lazy_command("demo", "infoloss.cli.demo:demo",
-                  "Demonstrations on real data (needs the extra: pip install 'infoloss[demo]').")
+main.lazy_command(
+    "measure",
+    "infoloss.cli.measure:measure",
+    "H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.",
+)
+main.lazy_command(
+    "tour",
+    "infoloss.cli.tour:tour",
+    "Recompute the worked examples of five texts on entropy, cross-entropy and KL divergence.",
+)
+main.lazy_command(
+    "code",
+    "infoloss.cli.code:code",
+    "Code lengths in bits: the Huffman code of a distribution, or compress/decompress a file.",
+)
+main.lazy_command(
+    "estimate",
+    "infoloss.cli.estimate:estimate",
+    "Estimate entropy (one column) or MI, conditional entropy and KL (two columns) of FILE.",
+)
+main.lazy_command(
+    "explore",
+    "infoloss.cli.explore:explore",
+    "Write the interactive page of H(p), H(p,q), KL, JS and Huffman codes, and print its address.",
+)
+main.lazy_command(
+    "demo",
+    "infoloss.cli.demo:demo",
+    "Demonstrations on real data (needs the extra: pip install 'infoloss[demo]').",
+)

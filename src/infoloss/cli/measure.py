@@ -44,15 +44,28 @@ LABELS_SHOWN = 20  # the heading lists this many labels, then says how many ther
 )
 @click.option("--q-file", metavar="FILE", help="Read q from a file, like --p-file.")
 @click.option("--counts", is_flag=True, help="Rows are counts or weights: divide each by its sum.")
-@click.option("--base", type=float, default=None,
-              help="Logarithm base: 2 for bits, 10 for hartleys [default: e, nats].")
+@click.option(
+    "--base", type=float, default=None, help="Logarithm base: 2 for bits, 10 for hartleys [default: e, nats]."
+)
 @click.option("--bits", is_flag=True, help="Same as --base 2.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table (full precision).")
-@click.option("--digits", type=click.IntRange(0, 17), default=6, show_default=True, help="Decimals in the table.")
+@click.option(
+    "--digits", type=click.IntRange(0, 17), default=6, show_default=True, help="Decimals in the table."
+)
 @max_size_option
 @measure_plot_option
-def measure(p_inline: str | None, q_inline: str | None, p_file: str | None, q_file: str | None, counts: bool,
-            base: float | None, bits: bool, as_json: bool, digits: int, plot_path: str | None) -> None:
+def measure(
+    p_inline: str | None,
+    q_inline: str | None,
+    p_file: str | None,
+    q_file: str | None,
+    counts: bool,
+    base: float | None,
+    bits: bool,
+    as_json: bool,
+    digits: int,
+    plot_path: str | None,
+) -> None:
     """H(p), H(q), H(p,q), KL(p||q), KL(q||p) and JS(p,q), one result row per distribution row.
 
     With only p, its entropy. When p and q are both labelled they are aligned by label (a label
@@ -112,8 +125,9 @@ _JSON_KEYS = {
 }
 
 
-def _as_json(columns: dict[str, np.ndarray], labels: list[str] | None, unit: str, base: float | None,
-             counts: bool) -> dict[str, Any]:
+def _as_json(
+    columns: dict[str, np.ndarray], labels: list[str] | None, unit: str, base: float | None, counts: bool
+) -> dict[str, Any]:
     rows = len(next(iter(columns.values())))
     return {
         "unit": unit,

@@ -34,12 +34,26 @@ from typing import Any
 # `infoloss --help` then imports none of them, and `infoloss code compress` only what it uses.
 _HOMES = {
     "FormatError": "container",
-    **dict.fromkeys(["CompressionStats", "DecompressionStats", "byte_counts", "compress", "compress_file",
-                     "decompress", "decompress_file"], "files"),
-    **dict.fromkeys(["canonical_code", "code_lengths", "expected_length", "huffman_code", "huffman_lengths",
-                     "kraft_sum"], "huffman"),
-    **dict.fromkeys(["Compressed", "arithmetic_decode", "arithmetic_encode", "coder_probabilities",
-                     "ideal_code_length"], "range"),
+    **dict.fromkeys(
+        [
+            "CompressionStats",
+            "DecompressionStats",
+            "byte_counts",
+            "compress",
+            "compress_file",
+            "decompress",
+            "decompress_file",
+        ],
+        "files",
+    ),
+    **dict.fromkeys(
+        ["canonical_code", "code_lengths", "expected_length", "huffman_code", "huffman_lengths", "kraft_sum"],
+        "huffman",
+    ),
+    **dict.fromkeys(
+        ["Compressed", "arithmetic_decode", "arithmetic_encode", "coder_probabilities", "ideal_code_length"],
+        "range",
+    ),
 }
 
 

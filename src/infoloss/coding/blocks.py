@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 __all__ = ["BlockModel", "BlockPool", "encode_block", "decode_block", "default_workers"]
 
 IN_FLIGHT_PER_WORKER = 2  # blocks submitted ahead per worker: keeps every core busy, memory bounded
-PARALLEL_FROM = 2 << 20  # by default, workers start only for this many bytes and more (a start costs ~1 block)
+PARALLEL_FROM = (
+    2 << 20
+)  # by default, workers start only for this many bytes and more (a start costs ~1 block)
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,9 @@ class BlockPool:
 
             import constriction  # noqa: F401 - imported before the fork: no worker imports it again
 
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_start_worker,
-                                                 initargs=(self.model,))
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=_context(), initializer=_start_worker, initargs=(self.model,)
+            )
         return self
 
     def __exit__(self, *exc: object) -> Literal[False]:
@@ -194,7 +197,10 @@ def _worker_model() -> BlockModel:
     return _MODEL
 
 
-_INLINE: dict[Callable[..., Any], Callable[..., Any]] = {_encode_task: encode_block, _decode_task: decode_block}
+_INLINE: dict[Callable[..., Any], Callable[..., Any]] = {
+    _encode_task: encode_block,
+    _decode_task: decode_block,
+}
 
 
 def _context() -> BaseContext:

@@ -86,7 +86,9 @@ VERSION = 2  # written by default
 VERSIONS = (1, 2)  # read
 MODEL_ORDER0 = 1
 PRECISION = 24
-CHUNK = 1 << 20  # bytes read at a time, and version 2's block length B: a block's int32 symbols (4 MiB) stay in cache
+CHUNK = (
+    1 << 20
+)  # bytes read at a time, and version 2's block length B: a block's int32 symbols (4 MiB) stay in cache
 MAX_BLOCK_BYTES = 1 << 26  # the largest B a version-2 file may declare (a block is decoded whole, in memory)
 
 _FIXED = struct.Struct("<8sHBBQQI32sH")  # version 1, magic .. k: 66 bytes
@@ -145,8 +147,15 @@ class Header:
 
     def pack(self) -> bytes:
         body = _FIXED.pack(
-            MAGIC, 1, MODEL_ORDER0, PRECISION, self.length, self.payload_bytes,
-            self.payload_crc, self.sha256, len(self.byte_values),
+            MAGIC,
+            1,
+            MODEL_ORDER0,
+            PRECISION,
+            self.length,
+            self.payload_bytes,
+            self.payload_crc,
+            self.sha256,
+            len(self.byte_values),
         ) + _entries(self.byte_values, self.frequencies)
         return body + _CRC.pack(zlib.crc32(body))
 
@@ -165,7 +174,12 @@ class HeaderV2:
 
     @property
     def size(self) -> int:
-        return _FIXED_V2.size + _ENTRY.itemsize * len(self.byte_values) + _BLOCK.itemsize * len(self.blocks) + _CRC.size
+        return (
+            _FIXED_V2.size
+            + _ENTRY.itemsize * len(self.byte_values)
+            + _BLOCK.itemsize * len(self.blocks)
+            + _CRC.size
+        )
 
     @property
     def payload_bytes(self) -> int:
@@ -179,10 +193,21 @@ class HeaderV2:
         return counts
 
     def pack(self) -> bytes:
-        body = _FIXED_V2.pack(
-            MAGIC, 2, MODEL_ORDER0, PRECISION, self.length, self.block_bytes, len(self.blocks),
-            self.sha256, len(self.byte_values),
-        ) + _entries(self.byte_values, self.frequencies) + np.ascontiguousarray(self.blocks, dtype=_BLOCK).tobytes()
+        body = (
+            _FIXED_V2.pack(
+                MAGIC,
+                2,
+                MODEL_ORDER0,
+                PRECISION,
+                self.length,
+                self.block_bytes,
+                len(self.blocks),
+                self.sha256,
+                len(self.byte_values),
+            )
+            + _entries(self.byte_values, self.frequencies)
+            + np.ascontiguousarray(self.blocks, dtype=_BLOCK).tobytes()
+        )
         return body + _CRC.pack(zlib.crc32(body))
 
 
@@ -217,9 +242,15 @@ def scan(source: Source, progress: Progress | None = None) -> Scan:
     return Scan(counts=counts, length=done, sha256=sha.digest(), crc32=crc)
 
 
-def build(source: Source, *, model: ArrayLike | None, floor: float | None, progress: Progress | None,
-          version: int = VERSION, workers: int | None = None,
-          ) -> tuple[Header | HeaderV2, list[bytes] | list[memoryview], dict[str, Any]]:
+def build(
+    source: Source,
+    *,
+    model: ArrayLike | None,
+    floor: float | None,
+    progress: Progress | None,
+    version: int = VERSION,
+    workers: int | None = None,
+) -> tuple[Header | HeaderV2, list[bytes] | list[memoryview], dict[str, Any]]:
     """Header, payload parts and the predicted rates of ``source`` coded under ``model`` (or its own).
 
     ``version`` 2 codes blocks of ``CHUNK`` bytes on ``workers`` processes
@@ -240,18 +271,37 @@ def build(source: Source, *, model: ArrayLike | None, floor: float | None, progr
     if version == 1:
         payload = [_encode(source, seen, byte_values, frequencies[byte_values], progress)] if coded else []
         size = sum(len(part) for part in payload)
-        header = Header(length=seen.length, payload_bytes=size, payload_crc=zlib.crc32(payload[0]) if payload else 0,
-                        sha256=seen.sha256, byte_values=byte_values, frequencies=frequencies[byte_values])
+        header = Header(
+            length=seen.length,
+            payload_bytes=size,
+            payload_crc=zlib.crc32(payload[0]) if payload else 0,
+            sha256=seen.sha256,
+            byte_values=byte_values,
+            frequencies=frequencies[byte_values],
+        )
     else:
         if coded:
             model_ = BlockModel(byte_values, frequencies[byte_values])
             payload, index = _encode_blocks(source, seen, model_, workers, progress)
         else:
             payload, index = [], np.zeros(0, _BLOCK)
-        header = HeaderV2(length=seen.length, block_bytes=CHUNK, sha256=seen.sha256, byte_values=byte_values,
-                          frequencies=frequencies[byte_values], blocks=index)
-    return header, payload, dict(original_bytes=seen.length, model="fitted" if model is None else "given",
-                                 **_figures(seen, frequencies))
+        header = HeaderV2(
+            length=seen.length,
+            block_bytes=CHUNK,
+            sha256=seen.sha256,
+            byte_values=byte_values,
+            frequencies=frequencies[byte_values],
+            blocks=index,
+        )
+    return (
+        header,
+        payload,
+        dict(
+            original_bytes=seen.length,
+            model="fitted" if model is None else "given",
+            **_figures(seen, frequencies),
+        ),
+    )
 
 
 def _figures(seen: Scan, frequencies: np.ndarray) -> dict[str, float | None]:
@@ -268,8 +318,9 @@ def _figures(seen: Scan, frequencies: np.ndarray) -> dict[str, float | None]:
     }
 
 
-def _encode_blocks(source: Source, seen: Scan, model: BlockModel, workers: int | None,
-                   progress: Progress | None) -> tuple[list[bytes], np.ndarray]:
+def _encode_blocks(
+    source: Source, seen: Scan, model: BlockModel, workers: int | None, progress: Progress | None
+) -> tuple[list[bytes], np.ndarray]:
     """Version 2: each CHUNK of ``source`` coded on its own (in parallel); payloads and index."""
     crc, done = 0, 0
     parts: list[bytes] = []
@@ -297,16 +348,20 @@ def _encode_blocks(source: Source, seen: Scan, model: BlockModel, workers: int |
     return parts, index
 
 
-def _encode(source: Source, seen: Scan, byte_values: np.ndarray, frequencies: np.ndarray,
-            progress: Progress | None) -> memoryview:
+def _encode(
+    source: Source, seen: Scan, byte_values: np.ndarray, frequencies: np.ndarray, progress: Progress | None
+) -> memoryview:
     """Version 1: the whole input through one coder."""
     model = BlockModel(byte_values, frequencies)
     encoder = Encoder()
     crc, done = 0, 0
     for chunk in source.chunks():
         crc = zlib.crc32(chunk.data, crc)
-        encoder.encode(chunk.astype(np.int32) if model.identity else np.take(model.to_symbol, chunk),
-                       model.probabilities, perfect=True)
+        encoder.encode(
+            chunk.astype(np.int32) if model.identity else np.take(model.to_symbol, chunk),
+            model.probabilities,
+            perfect=True,
+        )
         done += chunk.size
         _report(progress, "encode", done, seen.length)
     if crc != seen.crc32 or done != seen.length:
@@ -332,15 +387,22 @@ def _checked_model(model: ArrayLike) -> np.ndarray:
     try:
         weights = np.asarray(model, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise InputError(f"must be 256 byte counts or probabilities, could not read it as numbers ({error})",
-                         argument="model") from None
+        raise InputError(
+            f"must be 256 byte counts or probabilities, could not read it as numbers ({error})",
+            argument="model",
+        ) from None
     if weights.shape != (256,):
-        raise InputError(f"must hold one weight per byte value, shape (256,), got shape {weights.shape}",
-                         argument="model")
+        raise InputError(
+            f"must hold one weight per byte value, shape (256,), got shape {weights.shape}", argument="model"
+        )
     bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
     if bad.size:
-        raise InputError(f"= {weights[bad[0]]!r}; byte weights must be finite and >= 0", argument="model",
-                         index=(int(bad[0]),), value=float(weights[bad[0]]))
+        raise InputError(
+            f"= {weights[bad[0]]!r}; byte weights must be finite and >= 0",
+            argument="model",
+            index=(int(bad[0]),),
+            value=float(weights[bad[0]]),
+        )
     if weights.sum() <= 0:
         raise InputError("is all zeros; it must give some byte a positive weight", argument="model")
     return weights
@@ -356,9 +418,12 @@ def _raise_unmodelled(source: Source, unmodelled: np.ndarray) -> NoReturn:
             raise InputError(
                 f"byte {value} (0x{value:02x}, {bytes([value])!r}) at offset {position} of {source.name} "
                 "has probability 0 under the model (it never occurs in the model's data), so it cannot "
-                "be coded", argument=None, value=value,
+                "be coded",
+                argument=None,
+                value=value,
                 hint="pass a floor probability (floor=1e-6, or --floor 1e-6) to give every byte value at least "
-                     "that much")
+                "that much",
+            )
         offset += chunk.size
     raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
 
@@ -368,8 +433,9 @@ def _raise_unmodelled(source: Source, unmodelled: np.ndarray) -> NoReturn:
 # --------------------------------------------------------------------------------------------
 
 
-def read(stream: BinaryIO, size: int, name: str, *,
-         max_output: int | None = None) -> tuple[Header | HeaderV2, bytes | BinaryIO]:
+def read(
+    stream: BinaryIO, size: int, name: str, *, max_output: int | None = None
+) -> tuple[Header | HeaderV2, bytes | BinaryIO]:
     """Parse and check the header (and a version-1 payload); nothing is decoded yet.
 
     ``stream`` is positioned at the start of the file, whose total size is ``size``; the
@@ -383,8 +449,11 @@ def read(stream: BinaryIO, size: int, name: str, *,
     if max_output is not None and header.length > max_output:
         raise FormatError(
             f"{name} announces {header.length:,} original bytes, more than the limit of {max_output:,}; "
-            "refusing to decode it", argument=None, value=header.length,
-            hint="raise the limit (max_output=, --max-size) if you trust the file")
+            "refusing to decode it",
+            argument=None,
+            value=header.length,
+            hint="raise the limit (max_output=, --max-size) if you trust the file",
+        )
     available = size - header.size
     if available < header.payload_bytes:
         raise FormatError(
@@ -400,14 +469,24 @@ def read(stream: BinaryIO, size: int, name: str, *,
         return header, stream
     payload = stream.read(header.payload_bytes)
     if len(payload) != header.payload_bytes:
-        raise FormatError(f"{name} is truncated: the payload is {len(payload)} of {header.payload_bytes} bytes")
+        raise FormatError(
+            f"{name} is truncated: the payload is {len(payload)} of {header.payload_bytes} bytes"
+        )
     if zlib.crc32(payload) != header.payload_crc:
-        raise FormatError(f"{name} has a corrupted payload (payload checksum mismatch); refusing to decode it")
+        raise FormatError(
+            f"{name} has a corrupted payload (payload checksum mismatch); refusing to decode it"
+        )
     return header, payload
 
 
-def decoded_blocks(header: Header | HeaderV2, payload: bytes | BinaryIO, name: str, *,
-                   progress: Progress | None = None, workers: int | None = None) -> Iterator[np.ndarray]:
+def decoded_blocks(
+    header: Header | HeaderV2,
+    payload: bytes | BinaryIO,
+    name: str,
+    *,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> Iterator[np.ndarray]:
     """The original bytes block by block (uint8 arrays); FormatError unless the SHA-256 matches.
 
     ``payload`` as :func:`read` returns it. Version-2 blocks are decoded on ``workers``
@@ -430,7 +509,9 @@ def decoded_blocks(header: Header | HeaderV2, payload: bytes | BinaryIO, name: s
         _report(progress, "decode", done, header.length)
         pending = block
     if done != header.length or sha.digest() != header.sha256:
-        raise FormatError(f"{name} decodes to bytes whose SHA-256 differs from the original's; refusing to write them")
+        raise FormatError(
+            f"{name} decodes to bytes whose SHA-256 differs from the original's; refusing to write them"
+        )
     if pending is not None:
         yield pending
 
@@ -442,7 +523,8 @@ def _read_header(stream: BinaryIO, size: int, name: str) -> Header | HeaderV2:
             raise FormatError(f"{name} is empty (0 bytes), not an infoloss compressed file")
         if len(head) < len(MAGIC) and MAGIC.startswith(head):
             raise FormatError(
-                f"{name} is truncated: {len(head)} bytes, shorter than the {_FIXED_V2.size + 4}-byte header")
+                f"{name} is truncated: {len(head)} bytes, shorter than the {_FIXED_V2.size + 4}-byte header"
+            )
         raise FormatError(
             f"{name} is not an infoloss compressed file: it starts with {head.hex(' ')}, "
             f"not the magic bytes {MAGIC.hex(' ')}"
@@ -475,8 +557,8 @@ def _read_header(stream: BinaryIO, size: int, name: str) -> Header | HeaderV2:
     table = stream.read(rest_size)
     if len(table) < rest_size:
         raise FormatError(f"{name} is truncated inside its header ({size} bytes)")
-    body += table[:-_CRC.size]
-    if zlib.crc32(body) != _CRC.unpack(table[-_CRC.size:])[0]:
+    body += table[: -_CRC.size]
+    if zlib.crc32(body) != _CRC.unpack(table[-_CRC.size :])[0]:
         raise FormatError(f"{name} has a corrupted header (header checksum mismatch); refusing to decode it")
     entries = np.frombuffer(body, dtype=_ENTRY, count=k, offset=fixed.size)
     byte_values, frequencies = entries["byte"].copy(), entries["frequency"].astype(np.int64)
@@ -484,7 +566,9 @@ def _read_header(stream: BinaryIO, size: int, name: str) -> Header | HeaderV2:
     if version == 1:
         header = Header(length, payload_bytes, payload_crc, sha, byte_values, frequencies)
     else:
-        index = np.frombuffer(body, dtype=_BLOCK, count=blocks, offset=fixed.size + _ENTRY.itemsize * k).copy()
+        index = np.frombuffer(
+            body, dtype=_BLOCK, count=blocks, offset=fixed.size + _ENTRY.itemsize * k
+        ).copy()
         header = HeaderV2(length, block_bytes, sha, byte_values, frequencies, index)
     _check_consistent(header, kind, precision, name)
     return header
@@ -493,17 +577,23 @@ def _read_header(stream: BinaryIO, size: int, name: str) -> Header | HeaderV2:
 def _check_block_layout(name: str, size: int, length: int, block_bytes: int, blocks: int, k: int) -> None:
     """Version 2, before the index is read: B in range, m = ceil(n / B), and m entries fit in the file."""
     if not 1 <= block_bytes <= MAX_BLOCK_BYTES:
-        raise FormatError(f"{name} has an inconsistent header: block length {block_bytes:,} "
-                          f"(at least 1, at most {MAX_BLOCK_BYTES:,})")
+        raise FormatError(
+            f"{name} has an inconsistent header: block length {block_bytes:,} "
+            f"(at least 1, at most {MAX_BLOCK_BYTES:,})"
+        )
     expected = block_count(length, block_bytes, k)
     if blocks != expected:
-        raise FormatError(f"{name} has an inconsistent header: {blocks:,} blocks where {length:,} bytes of "
-                          f"{k} byte values in blocks of {block_bytes:,} make {expected:,}")
+        raise FormatError(
+            f"{name} has an inconsistent header: {blocks:,} blocks where {length:,} bytes of "
+            f"{k} byte values in blocks of {block_bytes:,} make {expected:,}"
+        )
     # Each block's entry takes 16 header bytes and its payload at least 4 more.
     needed = _FIXED_V2.size + _ENTRY.itemsize * k + (_BLOCK.itemsize + 4) * blocks + _CRC.size
     if needed > size:
-        raise FormatError(f"{name} is truncated: its header announces {blocks:,} blocks, which need at least "
-                          f"{needed:,} bytes, but the file has {size:,}")
+        raise FormatError(
+            f"{name} is truncated: its header announces {blocks:,} blocks, which need at least "
+            f"{needed:,} bytes, but the file has {size:,}"
+        )
 
 
 def _check_consistent(header: Header | HeaderV2, kind: int, precision: int, name: str) -> None:
@@ -514,8 +604,11 @@ def _check_consistent(header: Header | HeaderV2, kind: int, precision: int, name
     if precision != PRECISION:
         problems.append(f"model precision {precision} bits (expected {PRECISION})")
     k = len(header.byte_values)
-    model_ok = not k or not (np.any(np.diff(header.byte_values.astype(np.int64)) <= 0)
-                             or np.any(header.frequencies < 1) or int(header.frequencies.sum()) != TOTAL)
+    model_ok = not k or not (
+        np.any(np.diff(header.byte_values.astype(np.int64)) <= 0)
+        or np.any(header.frequencies < 1)
+        or int(header.frequencies.sum()) != TOTAL
+    )
     if not model_ok:
         problems.append("the model table is not increasing byte values with frequencies summing to 2**24")
     if header.length and not k:
@@ -530,7 +623,8 @@ def _check_consistent(header: Header | HeaderV2, kind: int, precision: int, name
             if capacity is not None and header.length > capacity:
                 problems.append(
                     f"it announces {header.length:,} bytes, but a {header.payload_bytes}-byte payload holds at "
-                    f"most {capacity:,} under its model (each byte costs at least the shortest code length)")
+                    f"most {capacity:,} under its model (each byte costs at least the shortest code length)"
+                )
     elif len(header.blocks):
         problems += _index_problems(header, model_ok and not problems)
     if problems:
@@ -545,11 +639,15 @@ def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     bad = np.flatnonzero((lengths < 4) | (lengths % 4 != 0))
     if bad.size:
-        return [f"block {int(bad[0])} has payload length {int(lengths[bad[0]])} (a positive multiple of 4 is needed)"]
+        return [
+            f"block {int(bad[0])} has payload length {int(lengths[bad[0]])} (a positive multiple of 4 is needed)"
+        ]
     bad = np.flatnonzero(offsets != starts.astype(np.uint64))
     if bad.size:
-        return [f"block {int(bad[0])} starts at payload offset {int(offsets[bad[0]]):,}, not {int(starts[bad[0]]):,} "
-                "where the block before it ends"]
+        return [
+            f"block {int(bad[0])} starts at payload offset {int(offsets[bad[0]]):,}, not {int(starts[bad[0]]):,} "
+            "where the block before it ends"
+        ]
     if model_ok:
         # Every block costs at least the shortest code length per byte: the least payload it needs.
         capacities = capacity_symbols(lengths // 4, header.frequencies)
@@ -557,9 +655,11 @@ def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
         bad = np.flatnonzero(header.block_counts() > capacities)
         if bad.size:
             i = int(bad[0])
-            return [f"block {i} holds {int(header.block_counts()[i]):,} bytes, but its {int(lengths[i])}-byte payload "
-                    f"holds at most {int(capacities[i]):,} under the model (each byte costs at least the shortest "
-                    "code length)"]
+            return [
+                f"block {i} holds {int(header.block_counts()[i]):,} bytes, but its {int(lengths[i])}-byte payload "
+                f"holds at most {int(capacities[i]):,} under the model (each byte costs at least the shortest "
+                "code length)"
+            ]
     return []
 
 
@@ -598,7 +698,9 @@ def _blocks_v2(header: HeaderV2, stream: BinaryIO, name: str, workers: int | Non
         for number, (_, length, crc) in enumerate(header.blocks.tolist()):
             payload = stream.read(length)
             if len(payload) != length:
-                raise FormatError(f"{name} is truncated: block {number}'s payload is {len(payload)} of {length} bytes")
+                raise FormatError(
+                    f"{name} is truncated: block {number}'s payload is {len(payload)} of {length} bytes"
+                )
             yield payload, crc, int(counts[number])
 
     model = BlockModel(header.byte_values, header.frequencies)

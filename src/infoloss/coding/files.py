@@ -50,8 +50,15 @@ BytesLike = bytes | bytearray | memoryview | np.ndarray
 #: A file's path.
 StrPath = str | os.PathLike[str]
 
-__all__ = ["byte_counts", "compress", "decompress", "compress_file", "decompress_file",
-           "CompressionStats", "DecompressionStats"]
+__all__ = [
+    "byte_counts",
+    "compress",
+    "decompress",
+    "compress_file",
+    "decompress_file",
+    "CompressionStats",
+    "DecompressionStats",
+]
 
 
 class TargetExistsError(InputError, FileExistsError):
@@ -120,8 +127,15 @@ def byte_counts(source: BytesLike | StrPath, /, *, max_size: int | None = None) 
     return container.scan(_BytesSource(source, "source")).counts
 
 
-def compress(data: BytesLike, /, *, model: ArrayLike | None = None, floor: float | None = None,
-             format_version: int = 2, workers: int | None = None) -> bytes:
+def compress(
+    data: BytesLike,
+    /,
+    *,
+    model: ArrayLike | None = None,
+    floor: float | None = None,
+    format_version: int = 2,
+    workers: int | None = None,
+) -> bytes:
     """Compress bytes with a range coder under an order-0 byte model (see :func:`compress_file`).
 
     ``data`` is bytes-like (``bytes``, ``bytearray``, ``memoryview``, a uint8 array); a ``str``
@@ -134,8 +148,14 @@ def compress(data: BytesLike, /, *, model: ArrayLike | None = None, floor: float
     True
     """
     _check_coding_options(format_version, workers)
-    header, payload, _ = container.build(_BytesSource(data, "data"), model=model, floor=floor, progress=None,
-                                         version=format_version, workers=workers)
+    header, payload, _ = container.build(
+        _BytesSource(data, "data"),
+        model=model,
+        floor=floor,
+        progress=None,
+        version=format_version,
+        workers=workers,
+    )
     return b"".join([header.pack(), *payload])
 
 
@@ -160,13 +180,25 @@ def decompress(blob: BytesLike, /, *, max_output: int | None = None, workers: in
     header, payload = container.read(io.BytesIO(view.data), view.size, "data", max_output=limit)
     out = io.BytesIO()
     for block in container.decoded_blocks(header, payload, "data", workers=workers):
-        out.write(block.data)  # .data: the array's buffer (NumPy's stubs call an array a Buffer only on Python >= 3.12)
+        out.write(
+            block.data
+        )  # .data: the array's buffer (NumPy's stubs call an array a Buffer only on Python >= 3.12)
     return out.getvalue()
 
 
-def compress_file(source: StrPath, target: StrPath, /, *, model: ArrayLike | None = None, floor: float | None = None,
-                  force: bool = False, progress: container.Progress | None = None, max_size: int | None = None,
-                  format_version: int = 2, workers: int | None = None) -> CompressionStats:
+def compress_file(
+    source: StrPath,
+    target: StrPath,
+    /,
+    *,
+    model: ArrayLike | None = None,
+    floor: float | None = None,
+    force: bool = False,
+    progress: container.Progress | None = None,
+    max_size: int | None = None,
+    format_version: int = 2,
+    workers: int | None = None,
+) -> CompressionStats:
     """Compress the regular file ``source`` into ``target``; return sizes and predicted bit rates.
 
     The model is order-0 (each byte independent): by default the byte frequencies of
@@ -199,18 +231,32 @@ def compress_file(source: StrPath, target: StrPath, /, *, model: ArrayLike | Non
     start = time.perf_counter()
     with _FileSource(source, "source", max_size) as data:
         _check_target(data, target, force)
-        header, payload, figures = container.build(data, model=model, floor=floor, progress=progress,
-                                                   version=format_version, workers=workers)
+        header, payload, figures = container.build(
+            data, model=model, floor=floor, progress=progress, version=format_version, workers=workers
+        )
     with _output(target, force) as out:
         out.write(header.pack())
         out.writelines(payload)
-    return CompressionStats(**figures, header_bytes=header.size, payload_bytes=header.payload_bytes,
-                            compressed_bytes=header.size + header.payload_bytes, seconds=time.perf_counter() - start)
+    return CompressionStats(
+        **figures,
+        header_bytes=header.size,
+        payload_bytes=header.payload_bytes,
+        compressed_bytes=header.size + header.payload_bytes,
+        seconds=time.perf_counter() - start,
+    )
 
 
-def decompress_file(source: StrPath, target: StrPath, /, *, force: bool = False,
-                    progress: container.Progress | None = None, max_output: int | None = None,
-                    max_size: int | None = None, workers: int | None = None) -> DecompressionStats:
+def decompress_file(
+    source: StrPath,
+    target: StrPath,
+    /,
+    *,
+    force: bool = False,
+    progress: container.Progress | None = None,
+    max_output: int | None = None,
+    max_size: int | None = None,
+    workers: int | None = None,
+) -> DecompressionStats:
     """Restore the file compressed by :func:`compress_file` (either format version).
 
     The header, the payload (each block's, in version 2) and the restored bytes are all
@@ -230,18 +276,26 @@ def decompress_file(source: StrPath, target: StrPath, /, *, force: bool = False,
         header, payload = container.read(data.stream, data.size, data.name, max_output=max_output)
         _check_free_space(target, header.length, data.name)
         with _output(target, force) as out:
-            for block in container.decoded_blocks(header, payload, data.name, progress=progress, workers=workers):
+            for block in container.decoded_blocks(
+                header, payload, data.name, progress=progress, workers=workers
+            ):
                 out.write(block.data)
-    return DecompressionStats(compressed_bytes=data.size, original_bytes=header.length,
-                              seconds=time.perf_counter() - start)
+    return DecompressionStats(
+        compressed_bytes=data.size, original_bytes=header.length, seconds=time.perf_counter() - start
+    )
 
 
 def _check_coding_options(format_version: int, workers: int | None) -> None:
     check_integer("format_version", format_version, low=1, meaning="1 or 2")
     if format_version not in container.VERSIONS:
-        raise InputError(f"must be 1 or 2, got format_version={format_version!r}", argument="format_version",
-                         value=format_version)
-    check_integer("workers", workers, low=1, allow_none=True, meaning="processes coding blocks at the same time")
+        raise InputError(
+            f"must be 1 or 2, got format_version={format_version!r}",
+            argument="format_version",
+            value=format_version,
+        )
+    check_integer(
+        "workers", workers, low=1, allow_none=True, meaning="processes coding blocks at the same time"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,19 +308,22 @@ class _BytesSource:
         if isinstance(data, (str, os.PathLike)):
             raise InputTypeError(
                 f"must be bytes-like (bytes, bytearray, memoryview, a uint8 array), got {type(data).__name__}",
-                argument=argument, value=repr(data)[:60],
-                hint="to compress a file, use compress_file(path, target); for text, pass text.encode()")
+                argument=argument,
+                value=repr(data)[:60],
+                hint="to compress a file, use compress_file(path, target); for text, pass text.encode()",
+            )
         try:
             self.view = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
         except TypeError:
             raise InputTypeError(
                 f"must be bytes-like (bytes, bytearray, memoryview, a uint8 array), got {type(data).__name__}",
-                argument=argument) from None
+                argument=argument,
+            ) from None
         self.name, self.size = "data", self.view.size
 
     def chunks(self) -> Iterator[np.ndarray]:
         for start in range(0, self.size, container.CHUNK):
-            yield self.view[start:start + container.CHUNK]
+            yield self.view[start : start + container.CHUNK]
 
 
 class _FileSource:
@@ -282,8 +339,11 @@ class _FileSource:
         self.size = self.identity.st_size
         if self.max_size is not None and self.size > self.max_size:
             self.stream.close()
-            raise InputError(f"{self.name} is {self.size:,} bytes, more than the limit of {self.max_size:,}",
-                             value=self.size, hint="raise the limit (max_size=, --max-size) to read it")
+            raise InputError(
+                f"{self.name} is {self.size:,} bytes, more than the limit of {self.max_size:,}",
+                value=self.size,
+                hint="raise the limit (max_size=, --max-size) to read it",
+            )
         return self
 
     def __exit__(self, *exc: object) -> Literal[False]:
@@ -314,17 +374,24 @@ def _open_regular(path: Path, argument: str) -> io.FileIO:
     mode = os.fstat(descriptor).st_mode
     if not stat.S_ISREG(mode):
         os.close(descriptor)
-        raise InputError(f"{path} is {_kind(mode)}, not a regular file; only regular files are read "
-                         "(copy the data into a file first)", value=_kind(mode))
+        raise InputError(
+            f"{path} is {_kind(mode)}, not a regular file; only regular files are read "
+            "(copy the data into a file first)",
+            value=_kind(mode),
+        )
     if _NONBLOCK:
         os.set_blocking(descriptor, True)
     return os.fdopen(descriptor, "rb", buffering=0)
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -364,8 +431,10 @@ def _check_free_space(target: StrPath, needed: int, name: str) -> None:
     if needed > free:
         raise InputError(
             f"{name} announces {needed:,} original bytes, more than the {free:,} bytes free on the "
-            f"filesystem of {directory}; refusing to start", value=needed,
-            hint="free some space or restore it elsewhere (-o)")
+            f"filesystem of {directory}; refusing to start",
+            value=needed,
+            hint="free some space or restore it elsewhere (-o)",
+        )
 
 
 def part_path(target: StrPath) -> Path:
@@ -383,7 +452,9 @@ def _output(target_path: StrPath, force: bool) -> Iterator[io.BufferedWriter]:
         with os.fdopen(descriptor, "wb") as stream:
             yield stream
             if target.exists() and not force:
-                raise TargetExistsError(f"{target} already exists", hint="pass force=True (--force) to overwrite it")
+                raise TargetExistsError(
+                    f"{target} already exists", hint="pass force=True (--force) to overwrite it"
+                )
             os.replace(part, target)  # while the lock is held: no other run removes it meanwhile
     except BaseException:
         _unlink(part)
@@ -422,8 +493,10 @@ def _remove_stale(part: Path) -> None:
             if fcntl is not None:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise InputError(f"{part} is being written by another infoloss process; wait for it to finish "
-                             "or choose another output") from None
+            raise InputError(
+                f"{part} is being written by another infoloss process; wait for it to finish "
+                "or choose another output"
+            ) from None
         os.unlink(part)
     finally:
         os.close(descriptor)

@@ -23,7 +23,14 @@ from .._convert import prepare
 from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError
 
-__all__ = ["huffman_code", "huffman_lengths", "canonical_code", "code_lengths", "kraft_sum", "expected_length"]
+__all__ = [
+    "huffman_code",
+    "huffman_lengths",
+    "canonical_code",
+    "code_lengths",
+    "kraft_sum",
+    "expected_length",
+]
 
 
 def huffman_code(p: ArrayLike, /, *, normalize: bool = False) -> dict[Any, str]:
@@ -122,12 +129,17 @@ def canonical_code(lengths: ArrayLike, /, *, symbols: ArrayLike | None = None) -
     sizes = _length_array(lengths)
     total = kraft_sum(sizes)
     if total > 1:
-        raise InputError(f"has Kraft sum {total:g} > 1: no prefix code has these lengths", argument="lengths",
-                         hint="lengthen some codewords until sum 2^-length <= 1")
+        raise InputError(
+            f"has Kraft sum {total:g} > 1: no prefix code has these lengths",
+            argument="lengths",
+            hint="lengthen some codewords until sum 2^-length <= 1",
+        )
     wanted = np.flatnonzero(sizes) if symbols is None else np.unique(np.asarray(symbols, dtype=np.int64))
     if wanted.size and (wanted[0] < 0 or wanted[-1] >= sizes.size):
         bad = int(wanted[0] if wanted[0] < 0 else wanted[-1])
-        raise InputError(f"= {bad} is not a position of lengths (0..{sizes.size - 1})", argument="symbols", value=bad)
+        raise InputError(
+            f"= {bad} is not a position of lengths (0..{sizes.size - 1})", argument="symbols", value=bad
+        )
     wanted = wanted[sizes[wanted] > 0]
     return dict(zip(wanted.tolist(), _canonical_codewords(sizes, wanted)))
 
@@ -165,8 +177,9 @@ def kraft_sum(code: Mapping[Any, str | int] | ArrayLike) -> float:
     return math.fsum((counts * np.exp2(-distinct.astype(np.float64))).tolist())
 
 
-def expected_length(code: Mapping[Any, str | int] | ArrayLike, p: ArrayLike, /, *,
-                    normalize: bool = False) -> float:
+def expected_length(
+    code: Mapping[Any, str | int] | ArrayLike, p: ArrayLike, /, *, normalize: bool = False
+) -> float:
     """Expected code length ``L = sum_i p_i l_i`` in bits of ``code`` under distribution ``p``.
 
     With ``code = huffman_code(q)`` this is the cost of coding ``p``'s messages with ``q``'s
@@ -195,8 +208,11 @@ def expected_length(code: Mapping[Any, str | int] | ArrayLike, p: ArrayLike, /, 
     else:
         sizes = _length_array(code)
         if sizes.size != probabilities.size:
-            raise InputError(f"has {sizes.size} lengths but p has {probabilities.size} symbols", argument="code",
-                             hint="give one length per symbol of p (0: no codeword)")
+            raise InputError(
+                f"has {sizes.size} lengths but p has {probabilities.size} symbols",
+                argument="code",
+                hint="give one length per symbol of p (0: no codeword)",
+            )
     occurring = probabilities > 0
     if np.any(sizes[occurring] == 0):
         return math.inf
@@ -239,14 +255,16 @@ def _huffman_lengths(weights: np.ndarray) -> np.ndarray:
     while (count - leaf) + (made - subtree) > 1:
         waiting_merged = merged[subtree:made]
         # The two lightest fronts (a leaf first at a tie) give the round's first new weight.
-        fronts = np.concatenate((leaf_weights[leaf:leaf + 2], waiting_merged[:2]))
+        fronts = np.concatenate((leaf_weights[leaf : leaf + 2], waiting_merged[:2]))
         first_two = np.argsort(fronts, kind="stable")[:2]  # stable: leaves (listed first) win ties
         lightest = float(fronts[first_two[0]] + fronts[first_two[1]])
         # Everything waiting that weighs <= lightest goes in this round (both queues are sorted).
         leaves_in = int(np.searchsorted(leaf_weights[leaf:], lightest, side="right"))
         merged_in = int(np.searchsorted(waiting_merged, lightest, side="right"))
-        candidates = np.concatenate((leaf_weights[leaf:leaf + leaves_in], waiting_merged[:merged_in]))
-        nodes = np.concatenate((order[leaf:leaf + leaves_in], np.arange(count + subtree, count + subtree + merged_in)))
+        candidates = np.concatenate((leaf_weights[leaf : leaf + leaves_in], waiting_merged[:merged_in]))
+        nodes = np.concatenate(
+            (order[leaf : leaf + leaves_in], np.arange(count + subtree, count + subtree + merged_in))
+        )
         popped = np.argsort(candidates, kind="stable")  # the queues' merged order, a leaf first at a tie
         pairs = len(popped) // 2
         popped = popped[: 2 * pairs]
@@ -254,7 +272,7 @@ def _huffman_lengths(weights: np.ndarray) -> np.ndarray:
         taken_leaves = int(np.count_nonzero(popped < leaves_in))
         taken_merged = 2 * pairs - taken_leaves
         weights_popped = candidates[popped]
-        merged[made:made + pairs] = weights_popped[0::2] + weights_popped[1::2]
+        merged[made : made + pairs] = weights_popped[0::2] + weights_popped[1::2]
         parent[nodes[popped]] = np.repeat(np.arange(count + made, count + made + pairs), 2)
         rounds.append((made, made + pairs))
         leaf += taken_leaves
@@ -272,7 +290,7 @@ def _depths(parent: np.ndarray, count: int, rounds: list) -> np.ndarray:
     """
     depth = np.zeros(count - 1, dtype=np.int64)  # of the subtrees; the root's stays 0
     for first, end in reversed(rounds[:-1]):  # the last round makes only the root
-        depth[first:end] = depth[parent[count + first:count + end] - count] + 1
+        depth[first:end] = depth[parent[count + first : count + end] - count] + 1
     return depth[parent[:count] - count] + 1
 
 
@@ -292,7 +310,9 @@ def _canonical_codewords(sizes: np.ndarray, wanted: np.ndarray) -> list[str]:
     if longest > 63:  # very deep trees (weights spanning more than 2^63): Python's unbounded ints
         return _canonical_codewords_slowly(sizes, order, wanted)
     shifts = (longest - sizes[order]).astype(np.uint64)
-    starts = np.concatenate(([np.uint64(0)], np.cumsum(np.left_shift(np.uint64(1), shifts), dtype=np.uint64)[:-1]))
+    starts = np.concatenate(
+        ([np.uint64(0)], np.cumsum(np.left_shift(np.uint64(1), shifts), dtype=np.uint64)[:-1])
+    )
     values = np.zeros(len(sizes), dtype=np.uint64)
     values[order] = np.right_shift(starts, shifts)
     wanted_sizes = sizes[wanted]
@@ -302,7 +322,9 @@ def _canonical_codewords(sizes: np.ndarray, wanted: np.ndarray) -> list[str]:
         # One ASCII line per codeword: '0'/'1' digits, then a newline; str.split makes the strings in C.
         lines = np.full((members.size, size + 1), ord("\n"), dtype=np.uint8)
         bits = np.unpackbits(values[wanted[members]].astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)
-        lines[:, :size] = bits[:, 64 - size:] + ord("0")  # the last `size` of the 64 bits, most significant first
+        lines[:, :size] = bits[:, 64 - size :] + ord(
+            "0"
+        )  # the last `size` of the 64 bits, most significant first
         words[members] = lines.tobytes().decode("ascii").split("\n")[:-1]
     return words.tolist()
 
@@ -329,7 +351,9 @@ def _lengths_by_position(probabilities: np.ndarray) -> np.ndarray:
 
 def _checked_code(code: Any) -> Mapping[Any, str]:
     if not isinstance(code, Mapping):
-        raise InputTypeError(f"must be a mapping label -> codeword, got {type(code).__name__}", argument="code")
+        raise InputTypeError(
+            f"must be a mapping label -> codeword, got {type(code).__name__}", argument="code"
+        )
     for label, word in code.items():
         _check_codeword(label, word)
     return code
@@ -338,8 +362,13 @@ def _checked_code(code: Any) -> Mapping[Any, str]:
 def _check_codeword(label: Any, word: Any) -> None:
     # str.strip runs in C: a codeword is non-empty and nothing is left once its 0s and 1s go.
     if not isinstance(word, str) or not word or word.strip("01"):
-        raise InputError(f"= {word!r} is not a codeword", argument="code", index=label, value=repr(word)[:60],
-                         hint="codewords are non-empty strings of '0' and '1'")
+        raise InputError(
+            f"= {word!r} is not a codeword",
+            argument="code",
+            index=label,
+            value=repr(word)[:60],
+            hint="codewords are non-empty strings of '0' and '1'",
+        )
 
 
 def _lengths_of(code: Mapping[Any, Any] | Iterable[Any]) -> dict[Any, int]:
@@ -358,8 +387,12 @@ def _lengths_of(code: Mapping[Any, Any] | Iterable[Any]) -> dict[Any, int]:
         elif isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0:
             lengths[label] = int(value)
         else:
-            raise InputError(f"= {value!r} is neither a codeword (a string of '0'/'1') nor a length (an int >= 0)",
-                             argument="code", index=label, value=repr(value)[:60])
+            raise InputError(
+                f"= {value!r} is neither a codeword (a string of '0'/'1') nor a length (an int >= 0)",
+                argument="code",
+                index=label,
+                value=repr(value)[:60],
+            )
     return lengths
 
 
@@ -368,18 +401,27 @@ def _length_array(code: Mapping[Any, Any] | ArrayLike) -> np.ndarray:
     if isinstance(code, Mapping):
         return np.fromiter(_lengths_of(code).values(), dtype=np.int64, count=len(code))
     if isinstance(code, (str, bytes)):
-        raise InputTypeError(f"must be a mapping label -> codeword or a sequence of lengths, got {type(code).__name__}",
-                             argument="code")
+        raise InputTypeError(
+            f"must be a mapping label -> codeword or a sequence of lengths, got {type(code).__name__}",
+            argument="code",
+        )
     values = np.asarray(_array.to_numpy(code) if _array.is_array(code) else code)
     if values.ndim == 1 and values.dtype.kind in "iu":  # the array form: checked at NumPy speed
         negative = np.flatnonzero(values < 0)
         if negative.size:
             position = int(negative[0])
-            raise InputError(f"= {int(values[position])} is neither a codeword (a string of '0'/'1') nor a length "
-                             "(an int >= 0)", argument="code", index=position, value=repr(int(values[position])))
+            raise InputError(
+                f"= {int(values[position])} is neither a codeword (a string of '0'/'1') nor a length "
+                "(an int >= 0)",
+                argument="code",
+                index=position,
+                value=repr(int(values[position])),
+            )
         return values.astype(np.int64, copy=False)
     if values.ndim > 1:
-        raise InputError(f"must be one length per symbol (1-D), got shape {tuple(values.shape)}", argument="code")
+        raise InputError(
+            f"must be one length per symbol (1-D), got shape {tuple(values.shape)}", argument="code"
+        )
     return np.fromiter(_lengths_of(list(code)).values(), dtype=np.int64)
 
 

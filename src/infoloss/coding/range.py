@@ -64,8 +64,9 @@ class Compressed:
         return 8 * len(self.data)
 
 
-def ideal_code_length(symbols: ArrayLike, q: ArrayLike, /, *, floor: float | None = None,
-                      normalize: bool = False) -> float:
+def ideal_code_length(
+    symbols: ArrayLike, q: ArrayLike, /, *, floor: float | None = None, normalize: bool = False
+) -> float:
     """``sum_i -log2 q_i(x_i)`` in bits: the code length of ``symbols`` under the model ``q``.
 
     For ``n`` samples from ``p`` and a fixed ``q`` this is ``n H(p_hat, q)``, ``p_hat`` the
@@ -85,8 +86,9 @@ def ideal_code_length(symbols: ArrayLike, q: ArrayLike, /, *, floor: float | Non
     return float(-np.sum(np.log2(probabilities))) + 0.0
 
 
-def coder_probabilities(q: ArrayLike, /, *, floor: float | None = None,
-                        normalize: bool = False) -> np.ndarray | dict[Any, float]:
+def coder_probabilities(
+    q: ArrayLike, /, *, floor: float | None = None, normalize: bool = False
+) -> np.ndarray | dict[Any, float]:
     """The probabilities :func:`arithmetic_encode` actually codes with, for each row of ``q``.
 
     The range coder works in 24-bit fixed point: each distribution of ``K`` probabilities
@@ -129,8 +131,9 @@ def coder_probabilities(q: ArrayLike, /, *, floor: float | None = None,
     return probabilities
 
 
-def arithmetic_encode(symbols: ArrayLike, q: ArrayLike, /, *, floor: float | None = None,
-                      normalize: bool = False) -> Compressed:
+def arithmetic_encode(
+    symbols: ArrayLike, q: ArrayLike, /, *, floor: float | None = None, normalize: bool = False
+) -> Compressed:
     """Code ``symbols`` under the model ``q`` with a range coder (arithmetic coding).
 
     The size is within 64 bits (two 32-bit output words) of ``sum_i -log2 q_i(x_i)``, plus a
@@ -180,8 +183,9 @@ def arithmetic_encode(symbols: ArrayLike, q: ArrayLike, /, *, floor: float | Non
     return Compressed(data=data, length=int(x.size), ideal_bits=ideal)
 
 
-def arithmetic_decode(compressed: Compressed, q: ArrayLike, /, *, floor: float | None = None,
-                      normalize: bool = False) -> np.ndarray | list[Any]:
+def arithmetic_decode(
+    compressed: Compressed, q: ArrayLike, /, *, floor: float | None = None, normalize: bool = False
+) -> np.ndarray | list[Any]:
     """The symbols coded in ``compressed``, decoded under the same model ``q`` (and ``floor``).
 
     Returns a NumPy int64 array, or a list of labels when ``q`` is a mapping. Decoding with a
@@ -191,18 +195,24 @@ def arithmetic_decode(compressed: Compressed, q: ArrayLike, /, *, floor: float |
     See :func:`arithmetic_encode` for an example.
     """
     if not isinstance(compressed, Compressed):
-        raise InputTypeError(f"must be a Compressed from arithmetic_encode, got {type(compressed).__name__}",
-                             argument="compressed")
+        raise InputTypeError(
+            f"must be a Compressed from arithmetic_encode, got {type(compressed).__name__}",
+            argument="compressed",
+        )
     table, labels, fixed = _model("q", q, floor=floor, normalize=normalize)
     n = compressed.length
     if not fixed and table.shape[0] != n:
-        raise InputError(f"has {table.shape[0]} per-position distributions but {n} symbols were coded", argument="q")
+        raise InputError(
+            f"has {table.shape[0]} per-position distributions but {n} symbols were coded", argument="q"
+        )
     if table.shape[-1] == 1 or n == 0:
         x = np.zeros(n, dtype=np.int64)
     else:
         if len(compressed.data) % 4:
-            raise InputError(f"has {len(compressed.data)} bytes, not a whole number of 32-bit words",
-                             argument="compressed.data")
+            raise InputError(
+                f"has {len(compressed.data)} bytes, not a whole number of 32-bit words",
+                argument="compressed.data",
+            )
         words = np.frombuffer(compressed.data, dtype="<u4").astype(np.uint32)
         # constriction quantises (perfect=False) so that no symbol's probability exceeds
         # 1 - (K - 1) 2^-24: the shortest code length under q is at least that one's.
@@ -211,8 +221,10 @@ def arithmetic_decode(compressed: Compressed, q: ArrayLike, /, *, floor: float |
         if minimum_bits > capacity_bits(words.size):
             raise InputError(
                 f"announces {n} symbols, which need at least {minimum_bits:.0f} bits under q, but its "
-                f"{words.size} words hold at most {capacity_bits(words.size)}", argument="compressed",
-                hint="it was not made by arithmetic_encode with this q, or it is damaged")
+                f"{words.size} words hold at most {capacity_bits(words.size)}",
+                argument="compressed",
+                hint="it was not made by arithmetic_encode with this q, or it is damaged",
+            )
         x = _categorical_decode(words, table[0] if fixed else table, n).astype(np.int64)
     return [labels[i] for i in x] if labels is not None else x
 
@@ -232,7 +244,9 @@ def quantise(probabilities: np.ndarray) -> np.ndarray:
     >>> quantise(np.array([0.5, 0.25, 0.25, 0.0])).tolist()
     [8388608, 4194304, 4194304, 0]
     """
-    frequencies = np.where(probabilities > 0, np.maximum(1, np.rint(probabilities * TOTAL)), 0).astype(np.int64)
+    frequencies = np.where(probabilities > 0, np.maximum(1, np.rint(probabilities * TOTAL)), 0).astype(
+        np.int64
+    )
     frequencies[int(np.argmax(frequencies))] += TOTAL - int(frequencies.sum())
     return frequencies
 
@@ -347,7 +361,8 @@ class BoundedDecoder:
         if self._decoded_bits > self._capacity:
             raise PayloadExhausted(
                 f"is exhausted: its {self._capacity - SLACK_BITS} bits hold fewer symbols than the header announces",
-                argument="payload")
+                argument="payload",
+            )
         return data
 
 
@@ -380,8 +395,9 @@ def _categorical_decode(words: np.ndarray, probabilities: np.ndarray, count: int
     return decoder.decode(constriction.stream.model.Categorical(perfect=False), probabilities)
 
 
-def _model(name: str, q: ArrayLike, *, floor: float | None,
-           normalize: bool) -> tuple[np.ndarray, list[Any] | None, bool]:
+def _model(
+    name: str, q: ArrayLike, *, floor: float | None, normalize: bool
+) -> tuple[np.ndarray, list[Any] | None, bool]:
     """(table (rows, K) float64, labels or None, fixed?) with the floor applied."""
     inputs = prepare({name: q}, axis=-1, normalize=normalize, validate=True)
     (array,) = inputs.checked()
@@ -389,15 +405,24 @@ def _model(name: str, q: ArrayLike, *, floor: float | None,
     if table.ndim not in (1, 2):
         raise InputError(
             f"must be one distribution (1-D) or one per position (2-D, (n, K)), got shape {tuple(table.shape)}",
-            argument=name)
+            argument=name,
+        )
     fixed = table.ndim == 1
     return apply_floor(np.atleast_2d(table), floor), inputs.labels, fixed
 
 
 def apply_floor(probabilities: np.ndarray, floor: float | None) -> np.ndarray:
     """``max(p, floor)`` renormalised along the last axis; ``p`` itself when ``floor`` is None."""
-    check_real("floor", floor, low=0, high=1, low_open=True, high_open=True, allow_none=True,
-               meaning="the least probability every symbol gets")
+    check_real(
+        "floor",
+        floor,
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+        allow_none=True,
+        meaning="the least probability every symbol gets",
+    )
     if floor is None:
         return probabilities
     floored = np.maximum(probabilities, float(floor))
@@ -411,8 +436,12 @@ def _symbol_indices(symbols: ArrayLike, labels: list[Any] | None, size: int) -> 
         out = np.empty(len(symbols), dtype=np.int64)
         for position, symbol in enumerate(symbols):
             if symbol not in index:
-                raise InputError(f"= {symbol!r} is not a label of q (labels: {_short(labels)})",
-                                 argument="symbols", index=(position,), value=_short(symbol))
+                raise InputError(
+                    f"= {symbol!r} is not a label of q (labels: {_short(labels)})",
+                    argument="symbols",
+                    index=(position,),
+                    value=_short(symbol),
+                )
             out[position] = index[symbol]
         return out
     values = np.asarray(_array.to_numpy(symbols) if _array.is_array(symbols) else symbols)
@@ -424,25 +453,36 @@ def _symbol_indices(symbols: ArrayLike, labels: list[Any] | None, size: int) -> 
         bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
         if bad.size:
             position = int(bad[0])
-            raise InputTypeError(f"= {float(values[position])!r} is not an integer symbol",
-                                 argument="symbols", index=(position,), value=float(values[position]),
-                                 hint=f"symbols index q's alphabet 0..{size - 1}")
+            raise InputTypeError(
+                f"= {float(values[position])!r} is not an integer symbol",
+                argument="symbols",
+                index=(position,),
+                value=float(values[position]),
+                hint=f"symbols index q's alphabet 0..{size - 1}",
+            )
         values = values.astype(np.int64)
     elif values.dtype.kind not in "iu":
-        raise InputTypeError(f"must be integers indexing q's alphabet 0..{size - 1}, got {values.dtype} values",
-                             argument="symbols")
+        raise InputTypeError(
+            f"must be integers indexing q's alphabet 0..{size - 1}, got {values.dtype} values",
+            argument="symbols",
+        )
     outside = np.flatnonzero((values < 0) | (values >= size))
     if outside.size:
         position = int(outside[0])
-        raise InputError(f"= {int(values[position])} is outside q's alphabet 0..{size - 1}",
-                         argument="symbols", index=(position,), value=int(values[position]))
+        raise InputError(
+            f"= {int(values[position])} is outside q's alphabet 0..{size - 1}",
+            argument="symbols",
+            index=(position,),
+            value=int(values[position]),
+        )
     return values.astype(np.int64, copy=False)
 
 
 def _check_length(x: np.ndarray, table: np.ndarray, fixed: bool) -> None:
     if not fixed and table.shape[0] != x.size:
-        raise InputError(f"has {table.shape[0]} per-position distributions but symbols has {x.size} entries",
-                         argument="q")
+        raise InputError(
+            f"has {table.shape[0]} per-position distributions but symbols has {x.size} entries", argument="q"
+        )
 
 
 def _probabilities_of(x: np.ndarray, table: np.ndarray, fixed: bool) -> np.ndarray:
@@ -451,14 +491,18 @@ def _probabilities_of(x: np.ndarray, table: np.ndarray, fixed: bool) -> np.ndarr
     return table[np.arange(x.size), x]
 
 
-def _raise_zero_probability(position: int, symbols: ArrayLike, labels: list[Any] | None, x: np.ndarray,
-                            fixed: bool) -> NoReturn:
+def _raise_zero_probability(
+    position: int, symbols: ArrayLike, labels: list[Any] | None, x: np.ndarray, fixed: bool
+) -> NoReturn:
     symbol = symbols[position] if labels is not None else int(x[position])
     where = "q" if fixed else f"q[{position}]"
     raise InputError(
         f"= {symbol!r} has probability 0 under {where}, so it cannot be coded (its code length -log2 0 is infinite)",
-        argument="symbols", index=(position,), value=_short(symbol),
-        hint="pass floor=1e-9 (or another small probability) to give every symbol at least that probability")
+        argument="symbols",
+        index=(position,),
+        value=_short(symbol),
+        hint="pass floor=1e-9 (or another small probability) to give every symbol at least that probability",
+    )
 
 
 def _short(value: Any, limit: int = 60) -> str:

@@ -156,8 +156,9 @@ class DigitsReport:
         return render(self)
 
 
-def digits(*, seed: int = 0, epochs: int = 20, repeats: int = 5,
-           plot_dir: str | os.PathLike[str] | None = None) -> DigitsReport:
+def digits(
+    *, seed: int = 0, epochs: int = 20, repeats: int = 5, plot_dir: str | os.PathLike[str] | None = None
+) -> DigitsReport:
     """Run the four experiments on the digits; return every figure (see the module docstring).
 
     Args:
@@ -195,9 +196,16 @@ def digits(*, seed: int = 0, epochs: int = 20, repeats: int = 5,
         section4 = q_against_p(data, classifier)
         baseline = logistic_regression_baseline(data)
     settings = {
-        "seed": seed, "epochs": epochs, "repeats": repeats, "model": f"MLP 64-{HIDDEN}-{CLASSES}, tanh",
-        "optimizer": "plain SGD", "learning_rate": LEARNING_RATE, "batch_size": BATCH_SIZE,
-        "dtype": "float64", "train_size": int(data.y_train.size), "test_size": int(data.y_test.size),
+        "seed": seed,
+        "epochs": epochs,
+        "repeats": repeats,
+        "model": f"MLP 64-{HIDDEN}-{CLASSES}, tanh",
+        "optimizer": "plain SGD",
+        "learning_rate": LEARNING_RATE,
+        "batch_size": BATCH_SIZE,
+        "dtype": "float64",
+        "train_size": int(data.y_train.size),
+        "test_size": int(data.y_test.size),
         "split": f"train_test_split(test_size={TEST_SIZE}, random_state={seed})",
     }
     report = DigitsReport(settings, section1, section2, section3, prequential, section4, baseline)
@@ -235,10 +243,13 @@ def load(seed: int = 0) -> Digits:
     scaler = StandardScaler().fit(images_train)  # constant pixels keep scale 1 (no 0/0)
     order = np.random.default_rng([seed, 3]).permutation(labels.size)
     return Digits(
-        x_train=scaler.transform(images_train), y_train=y_train.astype(np.int64),
-        x_test=scaler.transform(images_test), y_test=y_test.astype(np.int64),
+        x_train=scaler.transform(images_train),
+        y_train=y_train.astype(np.int64),
+        x_test=scaler.transform(images_test),
+        y_test=y_test.astype(np.int64),
         images_test=images_test.reshape(-1, 8, 8).astype(np.int64),
-        x_all=StandardScaler().fit_transform(images)[order], y_all=labels[order].astype(np.int64),
+        x_all=StandardScaler().fit_transform(images)[order],
+        y_all=labels[order].astype(np.int64),
     )
 
 
@@ -275,8 +286,15 @@ class _Run:
     step_sizes: np.ndarray
 
 
-def train(x: np.ndarray, targets: np.ndarray, *, loss: str, seed: int, epochs: int,
-          step_scale: Callable[[np.ndarray], float] | None = None) -> _Run:
+def train(
+    x: np.ndarray,
+    targets: np.ndarray,
+    *,
+    loss: str,
+    seed: int,
+    epochs: int,
+    step_scale: Callable[[np.ndarray], float] | None = None,
+) -> _Run:
     """Plain SGD on ``(x, targets)``, one step per batch: ``theta <- theta - lr_t grad L(batch_t)``.
 
     Args:
@@ -299,7 +317,7 @@ def train(x: np.ndarray, targets: np.ndarray, *, loss: str, seed: int, epochs: i
     for _ in range(epochs):
         permutation = order_rng.permutation(n)
         for begin in range(0, n, BATCH_SIZE):
-            batch = permutation[begin: begin + BATCH_SIZE]
+            batch = permutation[begin : begin + BATCH_SIZE]
             z = forward(params, x_all[batch])
             p = p_all[batch]
             if loss == "cross_entropy":
@@ -387,7 +405,9 @@ def same_training(data: Digits, *, seed: int, epochs: int) -> tuple[dict, list[t
     return figures, classifier
 
 
-def _compare_runs(kind: str, targets: np.ndarray, ce_run: _Run, kl_run: _Run, data: Digits, epochs: int) -> dict:
+def _compare_runs(
+    kind: str, targets: np.ndarray, ce_run: _Run, kl_run: _Run, data: Digits, epochs: int
+) -> dict:
     difference = _largest_difference(ce_run.params, kl_run.params)
     gap = ce_run.losses - kl_run.losses  # = mean H(p) of the batch, step by step
     steps_per_epoch = ce_run.losses.size // epochs
@@ -456,7 +476,9 @@ def voted_targets(data: Digits, teacher: list[torch.Tensor], seed: int) -> np.nd
     return targets
 
 
-def entropy_scaled_step(data: Digits, teacher: list[torch.Tensor], *, seed: int, epochs: int, repeats: int) -> dict:
+def entropy_scaled_step(
+    data: Digits, teacher: list[torch.Tensor], *, seed: int, epochs: int, repeats: int
+) -> dict:
     """Constant step against the entropy-scaled step, ``repeats`` seeds, on voted targets.
 
     Three rules, the same initialisation and batches for each seed:
@@ -474,16 +496,30 @@ def entropy_scaled_step(data: Digits, teacher: list[torch.Tensor], *, seed: int,
     """
     targets = voted_targets(data, teacher, seed)
     per_example = entropy(targets)
-    results: dict[str, list[dict]] = {rule: [] for rule in ("constant", "entropy-scaled", "constant, same mean step")}
+    results: dict[str, list[dict]] = {
+        rule: [] for rule in ("constant", "entropy-scaled", "constant, same mean step")
+    }
     mean_steps = []
     for offset in range(repeats):
         run_seed = seed + offset
         constant = train(data.x_train, targets, loss="cross_entropy", seed=run_seed, epochs=epochs)
-        scaled = train(data.x_train, targets, loss="cross_entropy", seed=run_seed, epochs=epochs,
-                       step_scale=entropy_scale)
+        scaled = train(
+            data.x_train,
+            targets,
+            loss="cross_entropy",
+            seed=run_seed,
+            epochs=epochs,
+            step_scale=entropy_scale,
+        )
         factor = float(scaled.step_sizes.mean()) / LEARNING_RATE
-        matched = train(data.x_train, targets, loss="cross_entropy", seed=run_seed, epochs=epochs,
-                        step_scale=_constant_scale(factor))
+        matched = train(
+            data.x_train,
+            targets,
+            loss="cross_entropy",
+            seed=run_seed,
+            epochs=epochs,
+            step_scale=_constant_scale(factor),
+        )
         mean_steps.append(float(scaled.step_sizes.mean()))
         for rule, run in zip(results, (constant, scaled, matched)):
             results[rule].append(evaluate(run.params, data.x_test, data.y_test))
@@ -491,13 +527,17 @@ def entropy_scaled_step(data: Digits, teacher: list[torch.Tensor], *, seed: int,
     for rule, evaluations in results.items():
         accuracy = np.array([e["accuracy"] for e in evaluations])
         test_ce = np.array([e["cross_entropy_nats"] for e in evaluations])
-        rules.append({
-            "rule": rule,
-            "accuracy_mean": float(accuracy.mean()), "accuracy_std": float(accuracy.std(ddof=1)),
-            "test_cross_entropy_nats_mean": float(test_ce.mean()),
-            "test_cross_entropy_nats_std": float(test_ce.std(ddof=1)),
-            "accuracy_per_seed": accuracy.tolist(), "test_cross_entropy_nats_per_seed": test_ce.tolist(),
-        })
+        rules.append(
+            {
+                "rule": rule,
+                "accuracy_mean": float(accuracy.mean()),
+                "accuracy_std": float(accuracy.std(ddof=1)),
+                "test_cross_entropy_nats_mean": float(test_ce.mean()),
+                "test_cross_entropy_nats_std": float(test_ce.std(ddof=1)),
+                "accuracy_per_seed": accuracy.tolist(),
+                "test_cross_entropy_nats_per_seed": test_ce.tolist(),
+            }
+        )
     by_rule = {r["rule"]: r for r in rules}
     comparisons = [
         _paired("entropy-scaled", other, by_rule) for other in ("constant", "constant, same mean step")
@@ -506,9 +546,9 @@ def entropy_scaled_step(data: Digits, teacher: list[torch.Tensor], *, seed: int,
         "suggestion": "multiply the gradient step by a learning rate proportional to the targets' negative entropy",
         "scaling": "lr_t = lr * (1 - mean_batch H(p_n) / log 10) = lr * mean_batch KL(p_n || uniform) / log 10",
         "why": "-H(p) <= 0, so a rate literally proportional to it would ascend; shifting by its minimum -log C "
-               "keeps the direction (more certain targets, larger step) and the full step for one-hot batches",
+        "keeps the direction (more certain targets, larger step) and the full step for one-hot batches",
         "targets": f"{1 - VOTED_FRACTION:.0%} one-hot, {VOTED_FRACTION:.0%} shares of {VOTES_PER_EXAMPLE} "
-                   f"annotator votes (each right with probability {ANNOTATOR_ACCURACY})",
+        f"annotator votes (each right with probability {ANNOTATOR_ACCURACY})",
         "target_entropy_nats_mean": float(per_example.mean()),
         "target_entropy_nats_max": float(per_example.max()),
         "voted_share": float(np.mean(targets.max(axis=1) < 1)),
@@ -556,11 +596,15 @@ def _verdict(comparisons: list, by_rule: dict) -> str:
             relative = mean / by_rule[c["against"]][f"{metric}_mean"]
             relatives.append(abs(relative))
             outcomes.add(outcome)
-            clear.append(f"{name} {outcome} than '{c['against']}' by {mean:+.4f} ± {error:.4f}"
-                         f"{' ' + unit if unit else ''} ({relative:+.1%})")
+            clear.append(
+                f"{name} {outcome} than '{c['against']}' by {mean:+.4f} ± {error:.4f}"
+                f"{' ' + unit if unit else ''} ({relative:+.1%})"
+            )
     if not clear:
-        return ("it did not help: every difference from the constant steps is within the seed-to-seed spread "
-                "(paired over seeds, two standard errors)")
+        return (
+            "it did not help: every difference from the constant steps is within the seed-to-seed spread "
+            "(paired over seeds, two standard errors)"
+        )
     summary = "it helped" if outcomes == {"better"} else "it hurt" if outcomes == {"worse"} else "mixed"
     if max(relatives) < 0.02:
         summary += " slightly"
@@ -645,8 +689,16 @@ def prequential_code(data: Digits) -> dict:
         else:
             q[begin:end] = _softmax_regression(x[:begin], y[:begin], x[begin:end])
         ideal = coding.ideal_code_length(y[begin:end], q[begin:end])
-        blocks.append({"first": begin, "last": end - 1, "labels": end - begin, "trained_on": begin,
-                       "block_ideal_bits": ideal, "bits_per_label": ideal / (end - begin)})
+        blocks.append(
+            {
+                "first": begin,
+                "last": end - 1,
+                "labels": end - begin,
+                "trained_on": begin,
+                "block_ideal_bits": ideal,
+                "bits_per_label": ideal / (end - begin),
+            }
+        )
     message = coding.arithmetic_encode(y, q)
     return {
         "labels": int(n),
@@ -669,12 +721,18 @@ def _softmax_regression(x_train: np.ndarray, y_train: np.ndarray, x_new: np.ndar
     weights = torch.zeros((x_train.shape[1], CLASSES), dtype=torch.float64, requires_grad=True)
     bias = torch.zeros(CLASSES, dtype=torch.float64, requires_grad=True)
     x, y = torch.from_numpy(x_train), torch.from_numpy(y_train)
-    optimizer = torch.optim.LBFGS([weights, bias], max_iter=200, tolerance_grad=1e-9,
-                                  tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(
+        [weights, bias],
+        max_iter=200,
+        tolerance_grad=1e-9,
+        tolerance_change=1e-12,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
 
     def objective() -> torch.Tensor:
         optimizer.zero_grad()
-        penalty = ((weights ** 2).sum() + (bias ** 2).sum()) / (2 * y.numel())
+        penalty = ((weights**2).sum() + (bias**2).sum()) / (2 * y.numel())
         value = losses.cross_entropy(x @ weights + bias, y) + penalty
         value.backward()
         return value
@@ -759,7 +817,9 @@ def _largest_difference(params: list[torch.Tensor], others: list[torch.Tensor]) 
 
 def _require_extra() -> None:
     """Raise :class:`MissingExtraError` (one line, how to install) without scikit-learn or torch."""
-    missing = [name for name, found in (("scikit-learn", _has_sklearn()), ("torch", torch is not None)) if not found]
+    missing = [
+        name for name, found in (("scikit-learn", _has_sklearn()), ("torch", torch is not None)) if not found
+    ]
     if missing:
         raise MissingExtraError(
             f"the digits demo needs scikit-learn and torch ({' and '.join(missing)} not installed): {INSTALL_HINT}"

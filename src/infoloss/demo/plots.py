@@ -34,8 +34,11 @@ def write_plots(report: DigitsReport, directory: str | os.PathLike[str]) -> tupl
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, draw in (("kl_vs_ce_losses.png", _losses), ("entropy_scaled_step.png", _step_rules),
-                       ("q_against_p.png", _q_against_p)):
+    for name, draw in (
+        ("kl_vs_ce_losses.png", _losses),
+        ("entropy_scaled_step.png", _step_rules),
+        ("q_against_p.png", _q_against_p),
+    ):
         figure = draw(Figure, report)
         path = directory / name
         figure.savefig(path, dpi=110, metadata={"Software": None})  # no version stamp: same bytes per seed
@@ -51,7 +54,9 @@ def _losses(Figure: type[MplFigure], report: DigitsReport) -> MplFigure:
         ax.plot(kind["step_cross_entropy"], label="cross-entropy H(p,q)", color="tab:purple", lw=1)
         ax.plot(kind["step_kl"], label="KL(p||q)", color="tab:blue", lw=1)
         ax.plot(kind["step_batch_mean_target_entropy"], label="batch mean H(p)", color="tab:orange", lw=1)
-        ax.set_title(f"{kind['target_kind']}: max |θ_KL − θ_CE| = {kind['parameter_difference']:.0e}", fontsize=9)
+        ax.set_title(
+            f"{kind['target_kind']}: max |θ_KL − θ_CE| = {kind['parameter_difference']:.0e}", fontsize=9
+        )
         ax.set_xlabel("step")
         ax.set_ylabel("nats")
     axes[0].legend(fontsize=8)
@@ -64,8 +69,10 @@ def _step_rules(Figure: type[MplFigure], report: DigitsReport) -> MplFigure:
     figure = Figure(figsize=(8, 3.4), layout="constrained")
     left, right = figure.subplots(1, 2)
     names = [rule["rule"].replace(", ", ",\n") for rule in rules]
-    for ax, metric, label in ((left, "accuracy", "test accuracy"),
-                              (right, "test_cross_entropy_nats", "test cross-entropy (nats)")):
+    for ax, metric, label in (
+        (left, "accuracy", "test accuracy"),
+        (right, "test_cross_entropy_nats", "test cross-entropy (nats)"),
+    ):
         means = [rule[f"{metric}_mean"] for rule in rules]
         errors = [rule[f"{metric}_std"] for rule in rules]
         ax.bar(names, means, yerr=errors, capsize=4, color=["tab:gray", "tab:green", "tab:blue"])
@@ -77,8 +84,10 @@ def _step_rules(Figure: type[MplFigure], report: DigitsReport) -> MplFigure:
         ax.set_ylim(low - 0.5 * (high - low + 1e-3), high + 0.5 * (high - low + 1e-3))
         ax.set_ylabel(label)
         ax.tick_params(axis="x", labelsize=8)
-    figure.suptitle(f"Entropy-scaled step, seeds {report.entropy_scaled_step['seeds']} (mean ± std, dots: seeds)",
-                    fontsize=10)
+    figure.suptitle(
+        f"Entropy-scaled step, seeds {report.entropy_scaled_step['seeds']} (mean ± std, dots: seeds)",
+        fontsize=10,
+    )
     return figure
 
 

@@ -46,8 +46,11 @@ def render(report: DigitsReport) -> Group:
         f"{settings['epochs']} epochs, {settings['dtype']}, seed {settings['seed']}.",
     )
     parts: list[RenderableType] = [
-        heading, _same_training(report.kl_vs_cross_entropy), _entropy_scaled(report.entropy_scaled_step),
-        _coding(report.label_coding, report.prequential, report.baseline), _q_against_p(report.q_against_p),
+        heading,
+        _same_training(report.kl_vs_cross_entropy),
+        _entropy_scaled(report.entropy_scaled_step),
+        _coding(report.label_coding, report.prequential, report.baseline),
+        _q_against_p(report.q_against_p),
     ]
     footer = Text(f"{report.seconds:.1f} s", style="dim")
     for path in report.plot_files:
@@ -85,12 +88,20 @@ def text_bars(q: Sequence[float], true_label: int, width: int = BAR_WIDTH) -> Te
 
 def _same_training(figures: dict) -> Panel:
     table = Table(expand=True)
-    for heading in ("targets", "mean H(p)\nnats", "max |θ_KL − θ_CE|\nafter training",
-                    "max over steps of\n|CE − KL − mean H(p)|", "CE, KL\nlast epoch", "test accuracy\nCE run / KL run"):
+    for heading in (
+        "targets",
+        "mean H(p)\nnats",
+        "max |θ_KL − θ_CE|\nafter training",
+        "max over steps of\n|CE − KL − mean H(p)|",
+        "CE, KL\nlast epoch",
+        "test accuracy\nCE run / KL run",
+    ):
         table.add_column(heading, justify="right" if heading != "targets" else "left")
     for kind in figures["target_kinds"]:
         table.add_row(
-            kind["target_kind"], f"{kind['mean_target_entropy_nats']:.4f}", f"{kind['parameter_difference']:.1e}",
+            kind["target_kind"],
+            f"{kind['mean_target_entropy_nats']:.4f}",
+            f"{kind['parameter_difference']:.1e}",
             f"{kind['loss_gap_error']:.1e}",
             f"{kind['epoch_mean_cross_entropy'][-1]:.4f}, {kind['epoch_mean_kl'][-1]:.4f}",
             f"{kind['accuracy_cross_entropy_run']:.4f} / {kind['accuracy_kl_run']:.4f}",
@@ -107,8 +118,11 @@ def _same_training(figures: dict) -> Panel:
         f"{figures['param_diff_with_mean_reduction']:.2f} apart: every step is 1/C as long.",
         style="dim",
     )
-    return Panel(Group(explanation, table, pitfall), title="[bold]1. KL and cross-entropy give the same training",
-                 title_align="left")
+    return Panel(
+        Group(explanation, table, pitfall),
+        title="[bold]1. KL and cross-entropy give the same training",
+        title_align="left",
+    )
 
 
 def _entropy_scaled(figures: dict) -> Panel:
@@ -118,15 +132,21 @@ def _entropy_scaled(figures: dict) -> Panel:
     table.add_column("test cross-entropy (nats)\nmean ± std", justify="right")
     for rule in figures["rules"]:
         table.add_row(
-            rule["rule"], f"{rule['accuracy_mean']:.4f} ± {rule['accuracy_std']:.4f}",
+            rule["rule"],
+            f"{rule['accuracy_mean']:.4f} ± {rule['accuracy_std']:.4f}",
             f"{rule['test_cross_entropy_nats_mean']:.4f} ± {rule['test_cross_entropy_nats_std']:.4f}",
         )
     seeds = figures["seeds"]
     body = Group(
-        Text(f"Suggestion: {figures['suggestion']}. Used: {figures['scaling']} ({figures['why']}).", style="italic"),
-        Text(f"Targets: {figures['targets']}; mean H(p) {figures['target_entropy_nats_mean']:.3f} nats, "
-             f"at most {figures['target_entropy_nats_max']:.3f}; the scaled step averages "
-             f"{figures['mean_scaled_step']:.4f}. Seeds {seeds[0]}..{seeds[-1]} (initialisation and batch order)."),
+        Text(
+            f"Suggestion: {figures['suggestion']}. Used: {figures['scaling']} ({figures['why']}).",
+            style="italic",
+        ),
+        Text(
+            f"Targets: {figures['targets']}; mean H(p) {figures['target_entropy_nats_mean']:.3f} nats, "
+            f"at most {figures['target_entropy_nats_max']:.3f}; the scaled step averages "
+            f"{figures['mean_scaled_step']:.4f}. Seeds {seeds[0]}..{seeds[-1]} (initialisation and batch order)."
+        ),
         table,
         Text(figures["verdict"], style="bold"),
     )
@@ -163,15 +183,21 @@ def _coding(figures: dict, prequential: dict, baseline: dict) -> Panel:
         f"{figures['quantization_gap_bits']:.2e} bits. Decoded back: {check}. Order-0 codes leave out the "
         "frequency table; gzip/xz include their headers."
     )
-    blocks = Table(expand=True, title="prequential code of all labels (learn from what was sent, code the next block)")
+    blocks = Table(
+        expand=True, title="prequential code of all labels (learn from what was sent, code the next block)"
+    )
     blocks.add_column("labels")
     blocks.add_column("model fitted on", justify="right")
     blocks.add_column("bits", justify="right")
     blocks.add_column("bits / label", justify="right")
     for block in prequential["blocks"]:
         model = "uniform" if block["trained_on"] == 0 else f"{block['trained_on']} labels"
-        blocks.add_row(f"{block['first'] + 1}..{block['last'] + 1}", model, f"{block['block_ideal_bits']:.1f}",
-                       f"{block['bits_per_label']:.3f}")
+        blocks.add_row(
+            f"{block['first'] + 1}..{block['last'] + 1}",
+            model,
+            f"{block['block_ideal_bits']:.1f}",
+            f"{block['bits_per_label']:.3f}",
+        )
     check = "✓" if prequential["prequential_round_trip_ok"] else "✗ FAILED"
     total = Text(
         f"All {prequential['labels']} labels in one arithmetic-coded stream: "
@@ -185,15 +211,21 @@ def _coding(figures: dict, prequential: dict, baseline: dict) -> Panel:
         f"{baseline['test_log_loss_nats']:.4f} nats, {baseline['test_label_bits']:.1f} bits for the test labels.",
         style="dim",
     )
-    return Panel(Group(summary, table, blocks, total, context),
-                 title="[bold]3. Labels coded at the model's cross-entropy", title_align="left")
+    return Panel(
+        Group(summary, table, blocks, total, context),
+        title="[bold]3. Labels coded at the model's cross-entropy",
+        title_align="left",
+    )
 
 
 def _q_against_p(figures: dict) -> Panel:
     cards = []
     for digit in figures["digits"]:
-        image = Text("\n".join("".join(SHADES[min(9, value * 10 // 17)] * 2 for value in row)
-                               for row in digit["image"]))
+        image = Text(
+            "\n".join(
+                "".join(SHADES[min(9, value * 10 // 17)] * 2 for value in row) for row in digit["image"]
+            )
+        )
         right = digit["true_label"] == digit["predicted_label"]
         verdict = "right" if right else f"predicted {digit['predicted_label']}"
         caption = Text(

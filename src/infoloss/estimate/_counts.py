@@ -121,9 +121,11 @@ def count(x: ArrayLike, name: str = "x", *, keep_codes: bool = False) -> Counts:
         return _count_dask_series(x, name)
     if _array.is_dask(x):
         if keep_codes:
-            raise InputTypeError("is a Dask array; pairing two Dask samples (x with y) is not supported, "
-                                 "compute a sample that fits in memory or pass joint counts",
-                                 argument=name)
+            raise InputTypeError(
+                "is a Dask array; pairing two Dask samples (x with y) is not supported, "
+                "compute a sample that fits in memory or pass joint counts",
+                argument=name,
+            )
         return _count_dask_array(x, name)
     values = _as_sample_array(x, name)
     return _count_numpy(values, name, keep_codes=keep_codes)
@@ -135,8 +137,11 @@ def count_pairs(x: ArrayLike, y: ArrayLike) -> tuple[Counts, Counts]:
     cy = count(y, "y", keep_codes=True)
     assert cx.codes is not None and cy.codes is not None  # keep_codes=True
     if len(cx.codes) != len(cy.codes):
-        raise InputError(f"has {len(cx.codes)} samples but y has {len(cy.codes)}; paired samples "
-                         "need the same length", argument="x", value=len(cx.codes))
+        raise InputError(
+            f"has {len(cx.codes)} samples but y has {len(cy.codes)}; paired samples need the same length",
+            argument="x",
+            value=len(cx.codes),
+        )
     return cx, cy
 
 
@@ -163,8 +168,9 @@ def count_joint(x: ArrayLike, y: ArrayLike) -> _Joint:
 def union(first: Counts, second: Counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The two count vectors over the union of their labels: ``(counts_1, counts_2, labels)``."""
     first, second = _rows_as_tuples(first), _rows_as_tuples(second)
-    labels = np.concatenate([_object_if_mixed(first.labels, second.labels),
-                             _object_if_mixed(second.labels, first.labels)])
+    labels = np.concatenate(
+        [_object_if_mixed(first.labels, second.labels), _object_if_mixed(second.labels, first.labels)]
+    )
     codes, uniques = _factorize(labels)
     size = len(uniques)
     split = len(first.labels)
@@ -185,24 +191,42 @@ def check_counts(x: ArrayLike, name: str = "x") -> np.ndarray:
         x = dask.compute(x)[0]
     array = np.asarray(_array.to_numpy(x) if hasattr(x, "__array_namespace__") else x)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise InputTypeError(f"holds {array.dtype} values; counts must be numbers (counts=True)",
-                             argument=name, value=str(array.dtype))
+        raise InputTypeError(
+            f"holds {array.dtype} values; counts must be numbers (counts=True)",
+            argument=name,
+            value=str(array.dtype),
+        )
     if array.ndim == 0:
-        raise InputError("is a scalar; counts=True needs a vector of counts (one per symbol)",
-                         argument=name, value=array.item())
+        raise InputError(
+            "is a scalar; counts=True needs a vector of counts (one per symbol)",
+            argument=name,
+            value=array.item(),
+        )
     if array.size == 0:
-        raise InputError(f"is empty (shape {array.shape}); an estimate needs at least one count",
-                         argument=name)
+        raise InputError(
+            f"is empty (shape {array.shape}); an estimate needs at least one count", argument=name
+        )
     values = array.astype(np.float64, copy=False)
     bad = ~(np.isfinite(values) & (values >= 0) & (values == np.floor(values)))
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         value = float(values[index])
-        what = "is NaN" if np.isnan(value) else (
-            "is negative" if value < 0 else ("is infinite" if np.isinf(value) else "is not a whole number"))
-        raise InputError(f"= {value!r} {what}; counts must be finite whole numbers >= 0",
-                         argument=name, index=index if array.ndim > 1 else index[0], value=value,
-                         hint="pass the samples themselves with counts=False")
+        what = (
+            "is NaN"
+            if np.isnan(value)
+            else (
+                "is negative"
+                if value < 0
+                else ("is infinite" if np.isinf(value) else "is not a whole number")
+            )
+        )
+        raise InputError(
+            f"= {value!r} {what}; counts must be finite whole numbers >= 0",
+            argument=name,
+            index=index if array.ndim > 1 else index[0],
+            value=value,
+            hint="pass the samples themselves with counts=False",
+        )
     return values
 
 
@@ -222,8 +246,9 @@ def _as_sample_array(x: ArrayLike, name: str) -> np.ndarray:
     else:
         items = list(x) if not isinstance(x, (str, bytes)) else None
         if items is None:
-            raise InputTypeError(f"is a single {type(x).__name__}; pass a sequence of samples (labels)",
-                                 argument=name, value=x)
+            raise InputTypeError(
+                f"is a single {type(x).__name__}; pass a sequence of samples (labels)", argument=name, value=x
+            )
         if items and isinstance(items[0], (tuple, list)):
             # Tuples are labels: keep them whole (np.asarray would make a 2-D array of their parts).
             values = np.empty(len(items), dtype=object)
@@ -235,11 +260,17 @@ def _as_sample_array(x: ArrayLike, name: str) -> np.ndarray:
                 values = np.empty(len(items), dtype=object)
                 values[:] = items
     if values.ndim == 0:
-        raise InputError("is a scalar; pass a 1-D sequence of samples (labels)", argument=name,
-                         value=values.item() if values.dtype != object else None)
+        raise InputError(
+            "is a scalar; pass a 1-D sequence of samples (labels)",
+            argument=name,
+            value=values.item() if values.dtype != object else None,
+        )
     if values.ndim > 2:
-        raise InputError(f"has {values.ndim} dimensions, shape {values.shape}; samples are 1-D "
-                         "(one label each) or 2-D (one sample per row)", argument=name)
+        raise InputError(
+            f"has {values.ndim} dimensions, shape {values.shape}; samples are 1-D "
+            "(one label each) or 2-D (one sample per row)",
+            argument=name,
+        )
     if len(values) == 0:
         raise InputError("is empty; an estimate needs at least one sample", argument=name)
     _check_no_missing(values, name)
@@ -260,9 +291,13 @@ def _check_no_missing(values: np.ndarray, name: str) -> None:
 
 
 def _raise_missing(name: str, index: tuple) -> None:
-    raise InputError("is missing (NaN or None); a missing value is not a symbol",
-                     argument=name, index=index if len(index) > 1 else index[0], value=None,
-                     hint="drop the missing samples first, or give them a label of their own")
+    raise InputError(
+        "is missing (NaN or None); a missing value is not a symbol",
+        argument=name,
+        index=index if len(index) > 1 else index[0],
+        value=None,
+        hint="drop the missing samples first, or give them a label of their own",
+    )
 
 
 def _object_missing(values: np.ndarray) -> np.ndarray:
@@ -291,7 +326,11 @@ def _count_numpy(values: np.ndarray, name: str, *, keep_codes: bool) -> Counts:
         if size <= min(per_sample * len(values) + _DENSE_SLACK, _DENSE_MAX):
             return _count_in_range(values, low, size, keep_codes)
     if kind in "iuf":
-        hashed = _count_by_hashing(values, keep_codes) if _KERNELS is not None else _count_by_pandas(values, keep_codes)
+        hashed = (
+            _count_by_hashing(values, keep_codes)
+            if _KERNELS is not None
+            else _count_by_pandas(values, keep_codes)
+        )
         if hashed is not None:
             return hashed
     if kind in "iufcmMb":
@@ -344,7 +383,7 @@ def _count_in_range(values: np.ndarray, low: int, size: int, keep_codes: bool) -
             rank[offsets] = np.arange(len(offsets))
             codes = np.empty(len(values), dtype=np.int64)
             for start in range(0, len(values), _BLOCK):
-                codes[start:start + _BLOCK] = rank[_offsets(values[start:start + _BLOCK], low)]
+                codes[start : start + _BLOCK] = rank[_offsets(values[start : start + _BLOCK], low)]
     return Counts(_labels_at(offsets, low, values.dtype), counts, codes)
 
 
@@ -357,7 +396,7 @@ def _dense_table(values: np.ndarray, low: int, size: int) -> np.ndarray:
     # Blocks of at least the table's length, so that the bincounts' tables cost at most as much as the samples.
     block = max(_BLOCK, size)
     for start in range(0, len(values), block):
-        table += np.bincount(_offsets(values[start:start + block], low), minlength=size)
+        table += np.bincount(_offsets(values[start : start + block], low), minlength=size)
     return table
 
 
@@ -367,7 +406,7 @@ def _dense_table_in_parts(values: np.ndarray, low: int, size: int) -> np.ndarray
     part = np.zeros(size, dtype=np.uint32)
     for start in range(0, len(values), _KERNEL_SAMPLES):
         part[:] = 0
-        _KERNELS.count_dense(values[start:start + _KERNEL_SAMPLES], low, part)
+        _KERNELS.count_dense(values[start : start + _KERNEL_SAMPLES], low, part)
         table += part
     return table
 
@@ -407,9 +446,12 @@ def _count_by_hashing(values: np.ndarray, keep_codes: bool) -> Counts | None:
         rank = np.empty(distinct, dtype=np.int64)
         rank[order] = np.arange(distinct)
         for start in range(0, len(codes), _BLOCK):
-            codes[start:start + _BLOCK] = rank[codes[start:start + _BLOCK]]
-    return Counts(_labels_of_keys(keys[order], ready.dtype).astype(values.dtype, copy=False),
-                  counts[:distinct][order], codes)
+            codes[start : start + _BLOCK] = rank[codes[start : start + _BLOCK]]
+    return Counts(
+        _labels_of_keys(keys[order], ready.dtype).astype(values.dtype, copy=False),
+        counts[:distinct][order],
+        codes,
+    )
 
 
 def _count_by_pandas(values: np.ndarray, keep_codes: bool) -> Counts | None:
@@ -418,7 +460,7 @@ def _count_by_pandas(values: np.ndarray, keep_codes: bool) -> Counts | None:
     distinct, 2.2x faster than np.unique); None (sort) otherwise or without pandas."""
     if not _HAVE_PANDAS:
         return None
-    sample = values[::max(1, len(values) // _PANDAS_SAMPLE)]  # strided: sorted data cannot fool it
+    sample = values[:: max(1, len(values) // _PANDAS_SAMPLE)]  # strided: sorted data cannot fool it
     if len(np.unique(sample)) * _PANDAS_SAMPLES_PER_LABEL > len(sample):
         return None
     codes, labels = _factorize(values)
@@ -428,7 +470,7 @@ def _count_by_pandas(values: np.ndarray, keep_codes: bool) -> Counts | None:
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
         for start in range(0, len(codes), _BLOCK):
-            codes[start:start + _BLOCK] = rank[codes[start:start + _BLOCK]]
+            codes[start : start + _BLOCK] = rank[codes[start : start + _BLOCK]]
     return Counts(labels[order].astype(values.dtype, copy=False), counts, codes if keep_codes else None)
 
 
@@ -506,13 +548,14 @@ def _count_dask_array(x: ArrayLike, name: str) -> Counts:
     import dask
 
     if x.ndim != 1:
-        raise InputError(f"is a {x.ndim}-D Dask array, shape {x.shape}; Dask samples must be 1-D",
-                         argument=name)
+        raise InputError(
+            f"is a {x.ndim}-D Dask array, shape {x.shape}; Dask samples must be 1-D", argument=name
+        )
     if x.shape[0] == 0:
         raise InputError("is empty; an estimate needs at least one sample", argument=name)
     blocks = [dask.delayed(_block_table)(block, name) for block in x.to_delayed().ravel()]
     while len(blocks) > 1:  # tree reduction, 8 tables at a time
-        blocks = [dask.delayed(_merge_tables)(*blocks[i:i + 8]) for i in range(0, len(blocks), 8)]
+        blocks = [dask.delayed(_merge_tables)(*blocks[i : i + 8]) for i in range(0, len(blocks), 8)]
     labels, counts = dask.compute(blocks[0])[0]
     return Counts(*_in_label_order(labels, counts))
 
@@ -542,8 +585,11 @@ def _count_dask_series(x: ArrayLike, name: str) -> Counts:
     if int(total) == 0:
         raise InputError("is empty; an estimate needs at least one sample", argument=name)
     if int(missing):
-        raise InputError(f"has {int(missing)} missing values (NaN or None); a missing value is not a symbol",
-                         argument=name, hint="drop the missing samples first, or give them a label of their own")
+        raise InputError(
+            f"has {int(missing)} missing values (NaN or None); a missing value is not a symbol",
+            argument=name,
+            hint="drop the missing samples first, or give them a label of their own",
+        )
     return Counts(*_in_label_order(np.asarray(table.index), table.to_numpy().astype(np.int64)))
 
 
@@ -565,28 +611,40 @@ def _count_dask_pairs(x: ArrayLike, y: ArrayLike) -> _Joint:
 
     if _is_dask_series(x) and _is_dask_series(y):
         if x.npartitions != y.npartitions:
-            raise InputError(f"has {x.npartitions} partitions but y has {y.npartitions}; paired Dask "
-                             "samples must be partitioned alike", argument="x", value=x.npartitions,
-                             hint="pass two columns of one Dask DataFrame")
+            raise InputError(
+                f"has {x.npartitions} partitions but y has {y.npartitions}; paired Dask "
+                "samples must be partitioned alike",
+                argument="x",
+                value=x.npartitions,
+                hint="pass two columns of one Dask DataFrame",
+            )
         x_blocks, y_blocks = x.to_delayed(), y.to_delayed()
     elif _array.is_dask(x) and _array.is_dask(y):
         for name, array in (("x", x), ("y", y)):
             if array.ndim != 1:
-                raise InputError(f"is a {array.ndim}-D Dask array, shape {array.shape}; Dask samples must be 1-D",
-                                 argument=name)
+                raise InputError(
+                    f"is a {array.ndim}-D Dask array, shape {array.shape}; Dask samples must be 1-D",
+                    argument=name,
+                )
         if not (np.isnan(x.shape[0]) or np.isnan(y.shape[0])) and x.shape[0] != y.shape[0]:
-            raise InputError(f"has {x.shape[0]} samples but y has {y.shape[0]}; paired samples need the same "
-                             "length", argument="x", value=x.shape[0])
+            raise InputError(
+                f"has {x.shape[0]} samples but y has {y.shape[0]}; paired samples need the same length",
+                argument="x",
+                value=x.shape[0],
+            )
         if x.chunks != y.chunks:
             y = y.rechunk(x.chunks)  # same length: lazily aligned, nothing computed
         x_blocks, y_blocks = x.to_delayed().ravel(), y.to_delayed().ravel()
     else:
-        raise InputTypeError("and y must both be Dask arrays or both columns of Dask DataFrames to be paired "
-                             f"lazily, got {type(x).__name__} and {type(y).__name__}", argument="x",
-                             hint="wrap the other one with dask.array.from_array, or compute both")
+        raise InputTypeError(
+            "and y must both be Dask arrays or both columns of Dask DataFrames to be paired "
+            f"lazily, got {type(x).__name__} and {type(y).__name__}",
+            argument="x",
+            hint="wrap the other one with dask.array.from_array, or compute both",
+        )
     blocks = [dask.delayed(_block_pair_table)(a, b, i) for i, (a, b) in enumerate(zip(x_blocks, y_blocks))]
     while len(blocks) > 1:  # tree reduction, 8 tables at a time
-        blocks = [dask.delayed(_merge_pair_tables)(*blocks[i:i + 8]) for i in range(0, len(blocks), 8)]
+        blocks = [dask.delayed(_merge_pair_tables)(*blocks[i : i + 8]) for i in range(0, len(blocks), 8)]
     x_labels, y_labels, counts = dask.compute(blocks[0])[0]
     if counts.sum() == 0:
         raise InputError("is empty; an estimate needs at least one sample", argument="x")
@@ -595,14 +653,20 @@ def _count_dask_pairs(x: ArrayLike, y: ArrayLike) -> _Joint:
     return x_codes, y_codes, counts, x_uniques, y_uniques
 
 
-def _block_pair_table(x_block: np.ndarray, y_block: np.ndarray, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _block_pair_table(
+    x_block: np.ndarray, y_block: np.ndarray, index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The label pairs of one chunk and how often each occurs: ``(x_labels, y_labels, counts)``."""
     x_block = x_block.to_numpy() if hasattr(x_block, "to_numpy") else np.asarray(x_block)
     y_block = y_block.to_numpy() if hasattr(y_block, "to_numpy") else np.asarray(y_block)
     if len(x_block) != len(y_block):
-        raise InputError(f"has {len(x_block)} samples in chunk {index} but y has {len(y_block)}; paired "
-                         "samples need the same length, chunked alike", argument="x", index=index,
-                         value=len(x_block))
+        raise InputError(
+            f"has {len(x_block)} samples in chunk {index} but y has {len(y_block)}; paired "
+            "samples need the same length, chunked alike",
+            argument="x",
+            index=index,
+            value=len(x_block),
+        )
     if len(x_block) == 0:
         return x_block[:0], y_block[:0], np.zeros(0, dtype=np.int64)
     for name, block in (("x", x_block), ("y", y_block)):
@@ -616,7 +680,9 @@ def _block_pair_table(x_block: np.ndarray, y_block: np.ndarray, index: int) -> t
     return cx.labels[cells // size_y], cy.labels[cells % size_y], table[cells]
 
 
-def _merge_pair_tables(*tables: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _merge_pair_tables(
+    *tables: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x_labels = np.concatenate([t[0] for t in tables])
     y_labels = np.concatenate([t[1] for t in tables])
     counts = np.concatenate([t[2] for t in tables])

@@ -58,7 +58,9 @@ class Estimate:
         if value.ndim:
             raise InputTypeError(
                 f"holds {value.size} estimates (shape {value.shape}, one per row of counts); float() "
-                "needs a single one: use .value for the array, or index a row", argument="Estimate")
+                "needs a single one: use .value for the array, or index a row",
+                argument="Estimate",
+            )
         return float(value)
 
     def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
@@ -112,26 +114,46 @@ class Estimate:
 
     def in_base(self, base: float | None) -> Estimate:
         """The same estimate in another logarithm base (None: nats)."""
-        scale = (1.0 if self.base is None else math.log(self.base)) / (1.0 if base is None else math.log(base))
+        scale = (1.0 if self.base is None else math.log(self.base)) / (
+            1.0 if base is None else math.log(base)
+        )
         ci = None if self.ci is None else tuple(np.asarray(c) * scale for c in self.ci)
         details = {key: _scaled(v, scale) if key == "posterior_std" else v for key, v in self.details.items()}
-        return replace(self, value=_scaled(self.value, scale), base=base, details=details,
-                       std=None if self.std is None else _scaled(self.std, scale), ci=_unwrap_ci(ci))
+        return replace(
+            self,
+            value=_scaled(self.value, scale),
+            base=base,
+            details=details,
+            std=None if self.std is None else _scaled(self.std, scale),
+            ci=_unwrap_ci(ci),
+        )
 
 
 def _binary(op: Callable[[Any, Any], Any], reflected: bool = False) -> Callable[[Estimate, Any], Any]:
     def method(self: Estimate, other: Any) -> Any:
         other = other.value if isinstance(other, Estimate) else other
         return op(other, self.value) if reflected else op(self.value, other)
+
     return method
 
 
-for _name, _op in [("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
-                   ("truediv", operator.truediv), ("pow", operator.pow)]:
+for _name, _op in [
+    ("add", operator.add),
+    ("sub", operator.sub),
+    ("mul", operator.mul),
+    ("truediv", operator.truediv),
+    ("pow", operator.pow),
+]:
     setattr(Estimate, f"__{_name}__", _binary(_op))
     setattr(Estimate, f"__r{_name}__", _binary(_op, reflected=True))
-for _name, _op in [("lt", operator.lt), ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge),
-                   ("eq", operator.eq), ("ne", operator.ne)]:
+for _name, _op in [
+    ("lt", operator.lt),
+    ("le", operator.le),
+    ("gt", operator.gt),
+    ("ge", operator.ge),
+    ("eq", operator.eq),
+    ("ne", operator.ne),
+]:
     setattr(Estimate, f"__{_name}__", _binary(_op))
 
 

@@ -35,8 +35,18 @@ CI_METHODS = ("bootstrap", "bc", "jackknife")
 _BLOCK_ENTRIES = 1 << 22
 
 
-def interval(table: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], values: np.ndarray, *, level: float, method: str, n_boot: int,
-             random_state: int | np.random.Generator | None = None, parts: Sequence[int] | None = None, symmetric: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def interval(
+    table: np.ndarray,
+    estimator: Callable[[np.ndarray], np.ndarray],
+    values: np.ndarray,
+    *,
+    level: float,
+    method: str,
+    n_boot: int,
+    random_state: int | np.random.Generator | None = None,
+    parts: Sequence[int] | None = None,
+    symmetric: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(std, low, high)`` per row of ``table`` (rows, K) for ``estimator`` (rows -> values).
 
     ``parts``: lengths of the independent samples the row is made of (default one, ``(K,)``);
@@ -63,8 +73,11 @@ def interval(table: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], v
             # An infinite replicate (plug-in KL of a resample missing a symbol of y): std inf, and
             # quantiles that pick replicates rather than interpolate (inf - inf would be NaN).
             std[r] = replicates.std(ddof=1) if finite else np.inf
-            low[r], high[r] = np.quantile(replicates, _levels(replicates, values[r], level, method),
-                                          method="linear" if finite else "inverted_cdf")
+            low[r], high[r] = np.quantile(
+                replicates,
+                _levels(replicates, values[r], level, method),
+                method="linear" if finite else "inverted_cdf",
+            )
     else:
         z = stats.norm.ppf((1 + level) / 2)
         for r, row in enumerate(table):
@@ -88,16 +101,24 @@ def _levels(replicates: np.ndarray, estimate: float, level: float, method: str) 
     return [float(stats.norm.cdf(2 * z0 - z)), float(stats.norm.cdf(2 * z0 + z))]
 
 
-def bootstrap(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], n_boot: int, rng: np.random.Generator, *, parts: Sequence[int] | None = None) -> np.ndarray:
+def bootstrap(
+    row: np.ndarray,
+    estimator: Callable[[np.ndarray], np.ndarray],
+    n_boot: int,
+    rng: np.random.Generator,
+    *,
+    parts: Sequence[int] | None = None,
+) -> np.ndarray:
     """The estimator on ``n_boot`` multinomial resamples of the counts ``row`` (each part on its own)."""
     segments = _segments(row, parts)
     block = max(1, _BLOCK_ENTRIES // len(row))
     out = np.empty(n_boot)
     for start in range(0, n_boot, block):
         size = min(block, n_boot - start)
-        draws = np.concatenate([rng.multinomial(int(part.sum()), part / part.sum(), size=size)
-                                for part in segments], axis=1).astype(np.float64)
-        out[start:start + size] = estimator(draws)
+        draws = np.concatenate(
+            [rng.multinomial(int(part.sum()), part / part.sum(), size=size) for part in segments], axis=1
+        ).astype(np.float64)
+        out[start : start + size] = estimator(draws)
     return out
 
 
@@ -108,7 +129,13 @@ def _segments(row: np.ndarray, parts: Sequence[int] | None) -> list:
     return np.split(row, np.cumsum(parts)[:-1])
 
 
-def jackknife_se(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], *, parts: Sequence[int] | None = None, symmetric: bool = True) -> float:
+def jackknife_se(
+    row: np.ndarray,
+    estimator: Callable[[np.ndarray], np.ndarray],
+    *,
+    parts: Sequence[int] | None = None,
+    symmetric: bool = True,
+) -> float:
     """Jackknife standard error: one leave-one-out evaluation per distinct count value
     (``symmetric``), else per non-empty cell; for several parts, the sum of each part's variance."""
     if parts is not None or not symmetric:
@@ -130,20 +157,22 @@ def jackknife_se(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray],
     return float(np.sqrt((total - 1) / total * np.sum(weights * (thetas - mean) ** 2)))
 
 
-def _jackknife_cells(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], offset: int, length: int) -> float:
+def _jackknife_cells(
+    row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], offset: int, length: int
+) -> float:
     """``(N - 1) / N sum_i (theta_(i) - mean)^2`` over the N samples of ``row[offset:offset + length]``,
     each left out in turn (the samples of one cell give one value, weighted by its count)."""
-    weights = row[offset:offset + length]
+    weights = row[offset : offset + length]
     total = weights.sum()
     _check_jackknife(total)
     cells = offset + np.flatnonzero(weights)
     thetas = np.empty(len(cells))
     block = max(1, _BLOCK_ENTRIES // len(row))
     for start in range(0, len(cells), block):
-        chosen = cells[start:start + block]
+        chosen = cells[start : start + block]
         left_out = np.repeat(row[None, :], len(chosen), axis=0)
         left_out[np.arange(len(chosen)), chosen] -= 1
-        thetas[start:start + len(chosen)] = estimator(left_out)
+        thetas[start : start + len(chosen)] = estimator(left_out)
     if not np.isfinite(thetas).all():
         return np.inf
     weights = row[cells]
@@ -153,5 +182,9 @@ def _jackknife_cells(row: np.ndarray, estimator: Callable[[np.ndarray], np.ndarr
 
 def _check_jackknife(total: float) -> None:
     if total < 2:
-        raise InputError(f"needs at least 2 samples, got {int(total)}", argument="ci_method", value="jackknife",
-                         hint="use ci_method='bootstrap', or more samples")
+        raise InputError(
+            f"needs at least 2 samples, got {int(total)}",
+            argument="ci_method",
+            value="jackknife",
+            hint="use ci_method='bootstrap', or more samples",
+        )

@@ -50,12 +50,36 @@ __all__ = ["entropy", "METHODS", "DISTRIBUTION_METHODS"]
 
 # Methods that estimate the distribution itself (so divergences and MI can use them too).
 DISTRIBUTION_METHODS = ("plugin", "jeffreys", "laplace", "sg", "minimax", "shrink")
-METHODS = ("plugin", "miller-madow", "jeffreys", "laplace", "sg", "minimax", "shrink", "chao-shen",
-           "grassberger", "zhang", "nsb", "auto")
+METHODS = (
+    "plugin",
+    "miller-madow",
+    "jeffreys",
+    "laplace",
+    "sg",
+    "minimax",
+    "shrink",
+    "chao-shen",
+    "grassberger",
+    "zhang",
+    "nsb",
+    "auto",
+)
 
 
-def entropy(x: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
-            n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None, k: int | None = None) -> Estimate:
+def entropy(
+    x: ArrayLike,
+    method: str = "plugin",
+    *,
+    counts: bool = False,
+    alphabet_size: int | None = None,
+    base: float | None = None,
+    axis: int = -1,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    ci_method: str = "bootstrap",
+    random_state: int | np.random.Generator | None = None,
+    k: int | None = None,
+) -> Estimate:
     """Estimate the Shannon entropy of the distribution that ``x`` was drawn from.
 
     Args:
@@ -101,20 +125,37 @@ def entropy(x: ArrayLike, method: str = "plugin", *, counts: bool = False, alpha
         return differential_entropy(x, k=k, base=base)
     check_choice("method", method, METHODS)
     check_base(base)
-    table, n_samples = _count_table(x, counts=counts, axis=axis, alphabet_size=alphabet_size,
-                                    needs_size=method == "nsb")
+    table, n_samples = _count_table(
+        x, counts=counts, axis=axis, alphabet_size=alphabet_size, needs_size=method == "nsb"
+    )
     method, note = _resolve(method, alphabet_size is not None or counts)
     values, std, details = estimate_rows(table, method)
     if ci is not None:
         if std is not None:  # NSB: the posterior std stays in details; std goes with the ci
             details = {**details, "posterior_std": _shaped(std, n_samples)}
-        std, low, high = _uncertainty.interval(table, lambda t: estimate_rows(t, method)[0], values, level=ci,
-                                               method=ci_method, n_boot=n_boot, random_state=random_state)
+        std, low, high = _uncertainty.interval(
+            table,
+            lambda t: estimate_rows(t, method)[0],
+            values,
+            level=ci,
+            method=ci_method,
+            n_boot=n_boot,
+            random_state=random_state,
+        )
         interval = (_shaped(low, n_samples), _shaped(high, n_samples))
-    result = make(_shaped(values, n_samples), method=method, quantity="entropy", n=n_samples,
-                  observed=_shaped(np.count_nonzero(table, axis=-1), n_samples), alphabet_size=table.shape[-1],
-                  std=_shaped(std, n_samples), ci=interval if ci is not None else None, level=ci, note=note,
-                  details=details)
+    result = make(
+        _shaped(values, n_samples),
+        method=method,
+        quantity="entropy",
+        n=n_samples,
+        observed=_shaped(np.count_nonzero(table, axis=-1), n_samples),
+        alphabet_size=table.shape[-1],
+        std=_shaped(std, n_samples),
+        ci=interval if ci is not None else None,
+        level=ci,
+        note=note,
+        details=details,
+    )
     return result.in_base(base) if base is not None else result
 
 
@@ -164,7 +205,9 @@ def _shrink(table: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, dict[str,
         distance = ((frequencies - target) ** 2).sum(axis=-1, keepdims=True)
         intensity = np.where((distance == 0) | (total <= 1), 1.0, np.clip(variance / distance, 0, 1))
     lam = intensity[..., 0]
-    return intensity * target + (1 - intensity) * frequencies, {"lambda": float(lam.reshape(-1)[0]) if lam.size == 1 else lam}
+    return intensity * target + (1 - intensity) * frequencies, {
+        "lambda": float(lam.reshape(-1)[0]) if lam.size == 1 else lam
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,7 +240,9 @@ def _grassberger(table: np.ndarray) -> np.ndarray:
     total = table.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         sign = np.where(np.mod(table, 2) == 0, 1.0, -1.0)
-        g = special.digamma(table) + 0.5 * sign * (special.digamma((table + 1) / 2) - special.digamma(table / 2))
+        g = special.digamma(table) + 0.5 * sign * (
+            special.digamma((table + 1) / 2) - special.digamma(table / 2)
+        )
         terms = np.where(table > 0, table * g, 0.0)
     return np.log(total) - terms.sum(axis=-1) / total
 
@@ -220,8 +265,12 @@ def _zhang(table: np.ndarray) -> np.ndarray:
     return out
 
 
-_FORMULAS = {"miller-madow": _miller_madow, "chao-shen": _chao_shen, "grassberger": _grassberger,
-             "zhang": _zhang}
+_FORMULAS = {
+    "miller-madow": _miller_madow,
+    "chao-shen": _chao_shen,
+    "grassberger": _grassberger,
+    "zhang": _zhang,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -237,38 +286,58 @@ def _resolve(method: str, size_known: bool) -> tuple[str, str | None]:
     return "chao-shen", "auto: alphabet size unknown"
 
 
-def _count_table(x: ArrayLike, *, counts: bool, axis: int, alphabet_size: int | None, needs_size: bool, name: str = "x") -> tuple[np.ndarray, np.ndarray | int]:
+def _count_table(
+    x: ArrayLike, *, counts: bool, axis: int, alphabet_size: int | None, needs_size: bool, name: str = "x"
+) -> tuple[np.ndarray, np.ndarray | int]:
     """``(table, n)``: counts as a (rows, K) float64 array padded with zeros to K, and N per row
     (an array shaped like the other axes; a scalar for one row)."""
-    check_integer("alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols")
+    check_integer(
+        "alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols"
+    )
     if counts:
         array = _counts.check_counts(x, name)
         check_integer("axis", axis)
         if not -array.ndim <= axis < array.ndim:
-            raise InputError(f"is out of range for {name} with {array.ndim} dimension(s), shape {array.shape}",
-                             argument="axis", value=int(axis))
+            raise InputError(
+                f"is out of range for {name} with {array.ndim} dimension(s), shape {array.shape}",
+                argument="axis",
+                value=int(axis),
+            )
         array = np.moveaxis(array, axis, -1)
         batch_shape = array.shape[:-1]
         table = array.reshape(-1, array.shape[-1])
     else:
         if needs_size and alphabet_size is None:
-            raise InputError("is needed by method='nsb' with samples (the prior spreads over K symbols, "
-                             "seen or not)", argument="alphabet_size", value=None,
-                             hint="pass alphabet_size=K, the number of possible symbols")
+            raise InputError(
+                "is needed by method='nsb' with samples (the prior spreads over K symbols, seen or not)",
+                argument="alphabet_size",
+                value=None,
+                hint="pass alphabet_size=K, the number of possible symbols",
+            )
         table = _counts.count(x, name).counts.astype(np.float64)[None, :]
         batch_shape = ()
     totals = table.sum(axis=-1)
     if (totals == 0).any():
         row = int(np.flatnonzero(totals == 0)[0])
-        raise InputError("holds no samples (all counts are 0); an estimate needs at least one",
-                         argument=name, index=(*np.unravel_index(row, batch_shape), ":") if batch_shape else None)
+        raise InputError(
+            "holds no samples (all counts are 0); an estimate needs at least one",
+            argument=name,
+            index=(*np.unravel_index(row, batch_shape), ":") if batch_shape else None,
+        )
     if alphabet_size is not None:
         observed = int(np.count_nonzero(table, axis=-1).max())
         if alphabet_size < table.shape[-1] and (counts or alphabet_size < observed):
-            what = (f"the length {table.shape[-1]} of the counts' axis" if counts and alphabet_size >= observed
-                    else f"the {observed} distinct symbols observed")
-            raise InputError(f"is smaller than {what}", argument="alphabet_size", value=alphabet_size,
-                             hint="give the number of possible symbols, at least the number seen")
+            what = (
+                f"the length {table.shape[-1]} of the counts' axis"
+                if counts and alphabet_size >= observed
+                else f"the {observed} distinct symbols observed"
+            )
+            raise InputError(
+                f"is smaller than {what}",
+                argument="alphabet_size",
+                value=alphabet_size,
+                hint="give the number of possible symbols, at least the number seen",
+            )
         if alphabet_size > table.shape[-1]:
             table = np.concatenate([table, np.zeros((len(table), alphabet_size - table.shape[-1]))], axis=-1)
     totals = totals.astype(np.int64)

@@ -28,8 +28,22 @@ from .discrete import DISTRIBUTION_METHODS, distributions
 __all__ = ["cross_entropy", "kl_divergence", "js_divergence"]
 
 
-def kl_divergence(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
-                  n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None, k: int | None = None, algorithm: str = "auto") -> Estimate:
+def kl_divergence(
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str = "plugin",
+    *,
+    counts: bool = False,
+    alphabet_size: int | None = None,
+    base: float | None = None,
+    axis: int = -1,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    ci_method: str = "bootstrap",
+    random_state: int | np.random.Generator | None = None,
+    k: int | None = None,
+    algorithm: str = "auto",
+) -> Estimate:
     """Estimate ``D(P || Q)`` from samples ``x ~ P`` and ``y ~ Q`` (or their counts).
 
     Args:
@@ -63,12 +77,34 @@ def kl_divergence(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts:
         from .knn import kl_divergence as knn_kl
 
         return knn_kl(x, y, k=k, base=base, algorithm=algorithm)
-    return _between(measures.kl_divergence, "KL divergence", x, y, method, counts, alphabet_size, base, axis,
-                    (ci, n_boot, ci_method, random_state))
+    return _between(
+        measures.kl_divergence,
+        "KL divergence",
+        x,
+        y,
+        method,
+        counts,
+        alphabet_size,
+        base,
+        axis,
+        (ci, n_boot, ci_method, random_state),
+    )
 
 
-def cross_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
-                  n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
+def cross_entropy(
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str = "plugin",
+    *,
+    counts: bool = False,
+    alphabet_size: int | None = None,
+    base: float | None = None,
+    axis: int = -1,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    ci_method: str = "bootstrap",
+    random_state: int | np.random.Generator | None = None,
+) -> Estimate:
     """Estimate ``H(P, Q) = -sum P log Q`` from samples ``x ~ P`` and ``y ~ Q``.
 
     Arguments as for :func:`kl_divergence` (no k-NN form).
@@ -76,12 +112,34 @@ def cross_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts:
     >>> round(cross_entropy([0, 0, 1, 1], [0, 1, 1, 1]), 6)  # -(1/2) log(1/4) - (1/2) log(3/4)
     0.836988
     """
-    return _between(measures.cross_entropy, "cross-entropy", x, y, method, counts, alphabet_size, base, axis,
-                    (ci, n_boot, ci_method, random_state))
+    return _between(
+        measures.cross_entropy,
+        "cross-entropy",
+        x,
+        y,
+        method,
+        counts,
+        alphabet_size,
+        base,
+        axis,
+        (ci, n_boot, ci_method, random_state),
+    )
 
 
-def js_divergence(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts: bool = False, alphabet_size: int | None = None, base: float | None = None, axis: int = -1, ci: float | None = None,
-                  n_boot: int = 1000, ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
+def js_divergence(
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str = "plugin",
+    *,
+    counts: bool = False,
+    alphabet_size: int | None = None,
+    base: float | None = None,
+    axis: int = -1,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    ci_method: str = "bootstrap",
+    random_state: int | np.random.Generator | None = None,
+) -> Estimate:
     """Estimate the Jensen-Shannon divergence between the distributions of ``x`` and ``y``.
 
     Always finite, at most ``log 2``. Arguments as for :func:`kl_divergence`.
@@ -89,14 +147,37 @@ def js_divergence(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, counts:
     >>> js_divergence(["a", "a"], ["b", "b"], base=2).value  # disjoint: 1 bit
     1.0
     """
-    return _between(measures.js_divergence, "JS divergence", x, y, method, counts, alphabet_size, base, axis,
-                    (ci, n_boot, ci_method, random_state))
+    return _between(
+        measures.js_divergence,
+        "JS divergence",
+        x,
+        y,
+        method,
+        counts,
+        alphabet_size,
+        base,
+        axis,
+        (ci, n_boot, ci_method, random_state),
+    )
 
 
-def _between(measure: Callable[..., Any], quantity: str, x: ArrayLike, y: ArrayLike, method: str, counts: bool, alphabet_size: int | None, base: float | None, axis: int, uncertainty: tuple[float | None, int, str, int | np.random.Generator | None]) -> Estimate:
+def _between(
+    measure: Callable[..., Any],
+    quantity: str,
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str,
+    counts: bool,
+    alphabet_size: int | None,
+    base: float | None,
+    axis: int,
+    uncertainty: tuple[float | None, int, str, int | np.random.Generator | None],
+) -> Estimate:
     check_choice("method", method, DISTRIBUTION_METHODS)
     check_base(base)
-    check_integer("alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols")
+    check_integer(
+        "alphabet_size", alphabet_size, low=1, allow_none=True, meaning="the number of possible symbols"
+    )
     first, second, n = _tables(x, y, counts=counts, axis=axis, alphabet_size=alphabet_size)
     p, details_p = distributions(first, method)
     q, details_q = distributions(second, method)
@@ -115,39 +196,68 @@ def _between(measure: Callable[..., Any], quantity: str, x: ArrayLike, y: ArrayL
         size = first.shape[-1]
 
         def on_rows(rows: np.ndarray) -> np.ndarray:  # rows (r, 2K): x's counts, then y's
-            return measure(distributions(rows[:, :size], method)[0], distributions(rows[:, size:], method)[0],
-                           axis=-1, base=base)
+            return measure(
+                distributions(rows[:, :size], method)[0],
+                distributions(rows[:, size:], method)[0],
+                axis=-1,
+                base=base,
+            )
 
         rows = np.concatenate([first, second], axis=-1).reshape(-1, 2 * size)
-        bounds = _uncertainty.interval(rows, on_rows, np.reshape(value, -1), level=level, method=ci_method,
-                                       n_boot=n_boot, random_state=random_state, parts=(size, size))
+        bounds = _uncertainty.interval(
+            rows,
+            on_rows,
+            np.reshape(value, -1),
+            level=level,
+            method=ci_method,
+            n_boot=n_boot,
+            random_state=random_state,
+            parts=(size, size),
+        )
         std, low, high = (part.reshape(shape) if shape else float(part[0]) for part in bounds)
         interval = (low, high)
-    return make(value if shape else float(value), method=method, quantity=quantity, n=n,
-                alphabet_size=first.shape[-1] if counts or alphabet_size is not None else None,
-                base=base, details=details, std=std, ci=interval, level=level)
+    return make(
+        value if shape else float(value),
+        method=method,
+        quantity=quantity,
+        n=n,
+        alphabet_size=first.shape[-1] if counts or alphabet_size is not None else None,
+        base=base,
+        details=details,
+        std=std,
+        ci=interval,
+        level=level,
+    )
 
 
-def _tables(x: ArrayLike, y: ArrayLike, *, counts: bool, axis: int, alphabet_size: int | None) -> tuple[np.ndarray, np.ndarray, tuple[Any, ...]]:
+def _tables(
+    x: ArrayLike, y: ArrayLike, *, counts: bool, axis: int, alphabet_size: int | None
+) -> tuple[np.ndarray, np.ndarray, tuple[Any, ...]]:
     """The count vectors of x and y over one alphabet (padded to ``alphabet_size``), and N of each."""
     if counts:
         first = np.moveaxis(_counts.check_counts(x, "x"), axis, -1)
         second = np.moveaxis(_counts.check_counts(y, "y"), axis, -1)
         if first.shape[-1] != second.shape[-1]:
-            raise InputError(f"has {first.shape[-1]} counts along axis {axis} but y has {second.shape[-1]}; "
-                             "give counts of the same symbols, in the same order", argument="x",
-                             value=first.shape[-1])
+            raise InputError(
+                f"has {first.shape[-1]} counts along axis {axis} but y has {second.shape[-1]}; "
+                "give counts of the same symbols, in the same order",
+                argument="x",
+                value=first.shape[-1],
+            )
         try:
             first, second = np.broadcast_arrays(first, second)
         except ValueError:
-            raise InputError(f"has shape {first.shape} and y has {second.shape}, which do not broadcast",
-                             argument="x") from None
+            raise InputError(
+                f"has shape {first.shape} and y has {second.shape}, which do not broadcast", argument="x"
+            ) from None
         for name, table in (("x", first), ("y", second)):
             empty = table.sum(axis=-1) == 0
             if empty.any():
-                raise InputError("holds no samples in a row (all counts 0); an estimate needs at least one",
-                                 argument=name, index=(*tuple(int(i) for i in np.argwhere(empty)[0]), ":")
-                                 if table.ndim > 1 else None)
+                raise InputError(
+                    "holds no samples in a row (all counts 0); an estimate needs at least one",
+                    argument=name,
+                    index=(*tuple(int(i) for i in np.argwhere(empty)[0]), ":") if table.ndim > 1 else None,
+                )
     else:
         first, second, _ = _counts.union(_counts.count(x, "x"), _counts.count(y, "y"))
     sums = (first.sum(axis=-1), second.sum(axis=-1))
@@ -155,8 +265,12 @@ def _tables(x: ArrayLike, y: ArrayLike, *, counts: bool, axis: int, alphabet_siz
     size = first.shape[-1]
     if alphabet_size is not None:
         if alphabet_size < size:
-            raise InputError(f"is smaller than the {size} symbols of x and y together", argument="alphabet_size",
-                             value=alphabet_size, hint="give the number of possible symbols, at least the number seen")
+            raise InputError(
+                f"is smaller than the {size} symbols of x and y together",
+                argument="alphabet_size",
+                value=alphabet_size,
+                hint="give the number of possible symbols, at least the number seen",
+            )
         pad = [(0, 0)] * (first.ndim - 1) + [(0, alphabet_size - size)]
         first, second = np.pad(first, pad), np.pad(second, pad)
     return first.astype(np.float64), second.astype(np.float64), n

@@ -65,7 +65,9 @@ BRUTE_FROM_DIMENSION = 16
 _BRUTE_BLOCK_BYTES = 1 << 25
 
 
-def differential_entropy(x: ArrayLike, k: int = 3, *, base: float | None = None, algorithm: str = "auto") -> Estimate:
+def differential_entropy(
+    x: ArrayLike, k: int = 3, *, base: float | None = None, algorithm: str = "auto"
+) -> Estimate:
     """Kozachenko-Leonenko estimate of the differential entropy of continuous samples ``x``.
 
     Args:
@@ -93,7 +95,9 @@ def differential_entropy(x: ArrayLike, k: int = 3, *, base: float | None = None,
     return _finish(value, "kozachenko-leonenko", "differential entropy", n, base, k, d)
 
 
-def kl_divergence(x: ArrayLike, y: ArrayLike, k: int = 1, *, base: float | None = None, algorithm: str = "auto") -> Estimate:
+def kl_divergence(
+    x: ArrayLike, y: ArrayLike, k: int = 1, *, base: float | None = None, algorithm: str = "auto"
+) -> Estimate:
     """Wang-Kulkarni-Verdu estimate of ``D(P || Q)`` from continuous ``x ~ P`` (n, d) and ``y ~ Q`` (m, d).
 
     ``algorithm`` as for :func:`differential_entropy`.
@@ -108,8 +112,11 @@ def kl_divergence(x: ArrayLike, y: ArrayLike, k: int = 1, *, base: float | None 
     xs = _points(x, "x", k + 1)
     ys = _points(y, "y", k)
     if xs.shape[1] != ys.shape[1]:
-        raise InputError(f"has {xs.shape[1]} dimension(s) per sample but y has {ys.shape[1]}",
-                         argument="x", value=xs.shape[1])
+        raise InputError(
+            f"has {xs.shape[1]} dimension(s) per sample but y has {ys.shape[1]}",
+            argument="x",
+            value=xs.shape[1],
+        )
     n, d = xs.shape
     if _brute(algorithm, d):
         rho, nu = _kth_positive_brute(xs, xs, k, p=2), _kth_positive_brute(ys, xs, k, p=2)
@@ -121,7 +128,9 @@ def kl_divergence(x: ArrayLike, y: ArrayLike, k: int = 1, *, base: float | None 
     return _finish(value, "wang-kulkarni-verdu", "KL divergence", (n, len(ys)), base, k, d)
 
 
-def mutual_information(x: ArrayLike, y: ArrayLike, k: int = 3, *, base: float | None = None, algorithm: str = "auto") -> Estimate:
+def mutual_information(
+    x: ArrayLike, y: ArrayLike, k: int = 3, *, base: float | None = None, algorithm: str = "auto"
+) -> Estimate:
     """KSG (estimator I) mutual information of paired continuous samples ``x`` (n, d_x), ``y`` (n, d_y).
 
     ``algorithm`` as for :func:`differential_entropy`, chosen on the joint dimension for the
@@ -137,8 +146,11 @@ def mutual_information(x: ArrayLike, y: ArrayLike, k: int = 3, *, base: float | 
     check_integer("k", k, low=1, meaning="the neighbour used")
     xs, ys = _standardized(_points(x, "x", k + 1)), _standardized(_points(y, "y", k + 1))
     if len(xs) != len(ys):
-        raise InputError(f"has {len(xs)} samples but y has {len(ys)}; paired samples need the same length",
-                         argument="x", value=len(xs))
+        raise InputError(
+            f"has {len(xs)} samples but y has {len(ys)}; paired samples need the same length",
+            argument="x",
+            value=len(xs),
+        )
     joint = np.hstack([xs, ys])
     n = len(joint)
     if _brute(algorithm, joint.shape[1]):
@@ -146,15 +158,22 @@ def mutual_information(x: ArrayLike, y: ArrayLike, k: int = 3, *, base: float | 
     else:
         eps = _kth_positive_distance(cKDTree(joint), joint, k, in_tree=True, p=np.inf)
     radius = np.nextafter(eps, 0)  # strictly closer than eps
-    n_x, n_y = ((_count_within_brute if _brute(algorithm, part.shape[1]) else _count_within)(part, radius)
-                for part in (xs, ys))
-    value = (special.digamma(k) + special.digamma(n)
-             - np.mean(special.digamma(n_x + 1)) - np.mean(special.digamma(n_y + 1)))
+    n_x, n_y = (
+        (_count_within_brute if _brute(algorithm, part.shape[1]) else _count_within)(part, radius)
+        for part in (xs, ys)
+    )
+    value = (
+        special.digamma(k)
+        + special.digamma(n)
+        - np.mean(special.digamma(n_x + 1))
+        - np.mean(special.digamma(n_y + 1))
+    )
     return _finish(value, "ksg", "mutual information", n, base, k, joint.shape[1])
 
 
-def _kth_positive_distance(tree: cKDTree, queries: np.ndarray, k: int, *, in_tree: bool, p: float,
-                           order: np.ndarray | None = None) -> np.ndarray:
+def _kth_positive_distance(
+    tree: cKDTree, queries: np.ndarray, k: int, *, in_tree: bool, p: float, order: np.ndarray | None = None
+) -> np.ndarray:
     """The k-th positive-distance neighbour of each query, asked in ``order`` (default: the
     tree's own leaf order when the queries are its points), so that consecutive queries walk
     the same part of the tree: 5x faster than random order for 10^6 points."""
@@ -167,8 +186,15 @@ def _kth_positive_distance(tree: cKDTree, queries: np.ndarray, k: int, *, in_tre
     return out
 
 
-def _kth_positive_unordered(tree: cKDTree, queries: np.ndarray, k: int, *, in_tree: bool, p: float,
-                            positions: np.ndarray | None = None) -> np.ndarray:
+def _kth_positive_unordered(
+    tree: cKDTree,
+    queries: np.ndarray,
+    k: int,
+    *,
+    in_tree: bool,
+    p: float,
+    positions: np.ndarray | None = None,
+) -> np.ndarray:
     """Distance from each query to its k-th nearest tree point at a positive distance.
 
     One query for all points; only points with ``t`` tree points at distance 0 (copies; the
@@ -187,10 +213,13 @@ def _kth_positive_unordered(tree: cKDTree, queries: np.ndarray, k: int, *, in_tr
             chosen = tied[copies == count]
             if count + k > tree.n:
                 point = int(chosen[0] if positions is None else positions[chosen[0]])  # the caller's index
-                raise InputError(f"has fewer than k={k} points apart from the copies of point {point}; "
-                                 "every point needs k neighbours at a positive distance",
-                                 argument="x", index=point,
-                                 hint="use a smaller k, or the discrete estimators for data with many ties")
+                raise InputError(
+                    f"has fewer than k={k} points apart from the copies of point {point}; "
+                    "every point needs k neighbours at a positive distance",
+                    argument="x",
+                    index=point,
+                    hint="use a smaller k, or the discrete estimators for data with many ties",
+                )
             distance[chosen] = tree.query(queries[chosen], k=[int(count) + k], p=p, workers=-1)[0][:, 0]
     return distance
 
@@ -219,13 +248,13 @@ def _kth_positive_brute(points: np.ndarray, queries: np.ndarray, k: int, *, p: f
         centred_t = np.ascontiguousarray(centred.T)  # BLAS runs 2-5x faster on this layout
         slack = 4 * (d + 4) * np.finfo(np.float64).eps
     for start in range(0, len(queries), rows):
-        block = queries[start:start + rows]
+        block = queries[start : start + rows]
         if p != 2:
             distance = _max_norm_distances(block, points)
             distance[distance == 0] = np.inf  # copies (the point itself among them)
-            out[start:start + len(block)] = _kth_column(distance, k, block, start, n)
+            out[start : start + len(block)] = _kth_column(distance, k, block, start, n)
             continue
-        centred_block = centred_queries[start:start + rows]
+        centred_block = centred_queries[start : start + rows]
         block_norms = np.einsum("ij,ij->i", centred_block, centred_block)
         # |q - x|^2 - |q|^2 = |x|^2 - 2 q.x: the row's constant |q|^2 moves to the thresholds.
         approx = (-2 * centred_block) @ centred_t
@@ -242,17 +271,19 @@ def _kth_positive_brute(points: np.ndarray, queries: np.ndarray, k: int, *, p: f
         exact[exact == 0] = np.inf
         kth = _kth_column(exact, k, block, start, n, enough=m == n)
         # Any point closer than kth has a BLAS value below kth^2 + its error: all must be candidates.
-        inside = np.count_nonzero(approx <= (kth ** 2 + error - block_norms)[:, None], axis=1)
+        inside = np.count_nonzero(approx <= (kth**2 + error - block_norms)[:, None], axis=1)
         redo = np.flatnonzero((inside > m) | ~np.isfinite(kth)) if m < n else np.empty(0, dtype=np.intp)
         for r in map(int, redo):
             full = np.sqrt(np.sum((block[r] - points) ** 2, axis=-1))
             full[full == 0] = np.inf
-            kth[r] = _kth_column(full[None, :], k, block[r:r + 1], start + r, n)[0]
-        out[start:start + len(block)] = kth
+            kth[r] = _kth_column(full[None, :], k, block[r : r + 1], start + r, n)[0]
+        out[start : start + len(block)] = kth
     return out
 
 
-def _kth_column(distance: np.ndarray, k: int, block: np.ndarray, start: int, n: int, *, enough: bool = True) -> np.ndarray:
+def _kth_column(
+    distance: np.ndarray, k: int, block: np.ndarray, start: int, n: int, *, enough: bool = True
+) -> np.ndarray:
     """The k-th smallest finite entry of each row (zeros already set to inf); the tree path's
     error when a row of all the points has fewer than k. ``enough=False``: rows of candidates
     only, where too few is answered with inf (the caller recomputes them)."""
@@ -260,10 +291,13 @@ def _kth_column(distance: np.ndarray, k: int, block: np.ndarray, start: int, n: 
     short = np.flatnonzero(~np.isfinite(kth))
     if short.size and enough:
         point = start + int(short[0])
-        raise InputError(f"has fewer than k={k} points apart from the copies of point {point}; "
-                         "every point needs k neighbours at a positive distance",
-                         argument="x", index=point,
-                         hint="use a smaller k, or the discrete estimators for data with many ties")
+        raise InputError(
+            f"has fewer than k={k} points apart from the copies of point {point}; "
+            "every point needs k neighbours at a positive distance",
+            argument="x",
+            index=point,
+            hint="use a smaller k, or the discrete estimators for data with many ties",
+        )
     return kth
 
 
@@ -271,7 +305,7 @@ def _max_norm_distances(block: np.ndarray, points: np.ndarray) -> np.ndarray:
     """``max_j |block[i, j] - points[l, j]|`` for every pair, one coordinate at a time."""
     distance = np.abs(block[:, :1] - points[None, :, 0])
     for j in range(1, points.shape[1]):
-        np.maximum(distance, np.abs(block[:, j:j + 1] - points[None, :, j]), out=distance)
+        np.maximum(distance, np.abs(block[:, j : j + 1] - points[None, :, j]), out=distance)
     return distance
 
 
@@ -281,8 +315,10 @@ def _count_within_brute(points: np.ndarray, radius: np.ndarray) -> np.ndarray:
     rows = max(1, _BRUTE_BLOCK_BYTES // (8 * n))
     out = np.empty(n, dtype=np.int64)
     for start in range(0, n, rows):
-        distance = _max_norm_distances(points[start:start + rows], points)
-        out[start:start + len(distance)] = np.count_nonzero(distance <= radius[start:start + rows, None], axis=1)
+        distance = _max_norm_distances(points[start : start + rows], points)
+        out[start : start + len(distance)] = np.count_nonzero(
+            distance <= radius[start : start + rows, None], axis=1
+        )
     return out - 1
 
 
@@ -339,26 +375,39 @@ def _count_within_sorted(values: np.ndarray, radius: np.ndarray) -> np.ndarray:
 def _points(x: ArrayLike, name: str, least: int) -> np.ndarray:
     """``x`` as a finite float64 (n, d) array with at least ``least`` rows."""
     if _array.is_dask(x):
-        raise InputTypeError("is a Dask array; the k-NN estimators need the points in memory",
-                             argument=name, hint="pass x.compute() (a sample that fits in memory)")
+        raise InputTypeError(
+            "is a Dask array; the k-NN estimators need the points in memory",
+            argument=name,
+            hint="pass x.compute() (a sample that fits in memory)",
+        )
     array = np.asarray(_array.to_numpy(x) if _array.is_array(x) else x)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise InputTypeError(f"holds {array.dtype} values; the k-NN estimators need real numbers",
-                             argument=name, value=str(array.dtype),
-                             hint="for labels use the discrete estimators (no k=)")
+        raise InputTypeError(
+            f"holds {array.dtype} values; the k-NN estimators need real numbers",
+            argument=name,
+            value=str(array.dtype),
+            hint="for labels use the discrete estimators (no k=)",
+        )
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
         raise InputError(f"has shape {array.shape}; continuous samples are (n,) or (n, d)", argument=name)
     array = array.astype(np.float64, copy=False)
     if len(array) < least:
-        raise InputError(f"has {len(array)} sample(s); this estimator needs at least {least} "
-                         f"(more than k)", argument=name, value=len(array))
+        raise InputError(
+            f"has {len(array)} sample(s); this estimator needs at least {least} (more than k)",
+            argument=name,
+            value=len(array),
+        )
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"= {float(array[index])!r} is not finite; samples must be finite numbers", argument=name,
-                         index=index if array.shape[1] > 1 else index[0], value=float(array[index]))
+        raise InputError(
+            f"= {float(array[index])!r} is not finite; samples must be finite numbers",
+            argument=name,
+            index=index if array.shape[1] > 1 else index[0],
+            value=float(array[index]),
+        )
     return array
 
 
@@ -367,6 +416,8 @@ def _standardized(points: np.ndarray) -> np.ndarray:
     return points / np.where(scale > 0, scale, 1.0)
 
 
-def _finish(value: float, method: str, quantity: str, n: int | tuple[int, int], base: float | None, k: int, d: int) -> Estimate:
+def _finish(
+    value: float, method: str, quantity: str, n: int | tuple[int, int], base: float | None, k: int, d: int
+) -> Estimate:
     value = float(value) if base is None else float(value) / math.log(base)
     return make(value, method=method, quantity=quantity, n=n, base=base, details={"k": k, "d": d})

@@ -34,8 +34,20 @@ __all__ = ["mutual_information", "conditional_entropy", "joint_entropy"]
 _PAIR_METHODS = tuple(m for m in METHODS if m != "auto")
 
 
-def mutual_information(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, alphabet_size: int | tuple[int, int] | None = None, base: float | None = None, ci: float | None = None, n_boot: int = 1000,
-                       ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None, k: int | None = None, algorithm: str = "auto") -> Estimate:
+def mutual_information(
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str = "plugin",
+    *,
+    alphabet_size: int | tuple[int, int] | None = None,
+    base: float | None = None,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    ci_method: str = "bootstrap",
+    random_state: int | np.random.Generator | None = None,
+    k: int | None = None,
+    algorithm: str = "auto",
+) -> Estimate:
     """Estimate ``I(X; Y) = H(X) + H(Y) - H(X, Y)`` from paired samples.
 
     Args:
@@ -61,21 +73,45 @@ def mutual_information(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, al
         from .knn import mutual_information as ksg
 
         return ksg(x, y, k=k, base=base, algorithm=algorithm)
-    return _paired("mutual information", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
+    return _paired(
+        "mutual information", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state)
+    )
 
 
-def conditional_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, alphabet_size: int | tuple[int, int] | None = None, base: float | None = None, ci: float | None = None, n_boot: int = 1000,
-                        ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
+def conditional_entropy(
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str = "plugin",
+    *,
+    alphabet_size: int | tuple[int, int] | None = None,
+    base: float | None = None,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    ci_method: str = "bootstrap",
+    random_state: int | np.random.Generator | None = None,
+) -> Estimate:
     """Estimate ``H(X | Y) = H(X, Y) - H(Y)`` from paired samples. Arguments as for :func:`mutual_information`.
 
     >>> conditional_entropy([0, 1, 0, 1], [0, 0, 1, 1], base=2).value  # y says nothing about x
     1.0
     """
-    return _paired("conditional entropy", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
+    return _paired(
+        "conditional entropy", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state)
+    )
 
 
-def joint_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, alphabet_size: int | tuple[int, int] | None = None, base: float | None = None, ci: float | None = None, n_boot: int = 1000,
-                  ci_method: str = "bootstrap", random_state: int | np.random.Generator | None = None) -> Estimate:
+def joint_entropy(
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str = "plugin",
+    *,
+    alphabet_size: int | tuple[int, int] | None = None,
+    base: float | None = None,
+    ci: float | None = None,
+    n_boot: int = 1000,
+    ci_method: str = "bootstrap",
+    random_state: int | np.random.Generator | None = None,
+) -> Estimate:
     """Estimate ``H(X, Y)``, the entropy of the pairs ``(x[i], y[i])``, on ``K_x K_y`` symbols.
 
     Arguments as for :func:`mutual_information`.
@@ -86,7 +122,15 @@ def joint_entropy(x: ArrayLike, y: ArrayLike, method: str = "plugin", *, alphabe
     return _paired("joint entropy", x, y, method, alphabet_size, base, (ci, n_boot, ci_method, random_state))
 
 
-def _paired(quantity: str, x: ArrayLike, y: ArrayLike, method: str, alphabet_size: int | tuple[int, int] | None, base: float | None, uncertainty: tuple[float | None, int, str, int | np.random.Generator | None]) -> Estimate:
+def _paired(
+    quantity: str,
+    x: ArrayLike,
+    y: ArrayLike,
+    method: str,
+    alphabet_size: int | tuple[int, int] | None,
+    base: float | None,
+    uncertainty: tuple[float | None, int, str, int | np.random.Generator | None],
+) -> Estimate:
     """The Estimate of ``quantity`` on the joint table of x and y, with its interval if asked."""
     check_base(base)
     table, n = _joint(x, y, method, alphabet_size)
@@ -98,17 +142,35 @@ def _paired(quantity: str, x: ArrayLike, y: ArrayLike, method: str, alphabet_siz
         if std is not None:  # NSB: the posterior std stays in details; std goes with the ci
             details = {**details, "posterior_std": float(std[0]) * scale}
         std, low, high = _uncertainty.interval(
-            table.reshape(1, -1), lambda rows: _on_rows(quantity, rows, table.shape, method)[0], values,
-            level=level, method=ci_method, n_boot=n_boot, random_state=random_state, symmetric=quantity == "joint entropy")
+            table.reshape(1, -1),
+            lambda rows: _on_rows(quantity, rows, table.shape, method)[0],
+            values,
+            level=level,
+            method=ci_method,
+            n_boot=n_boot,
+            random_state=random_state,
+            symmetric=quantity == "joint entropy",
+        )
         interval = (float(low[0]) * scale, float(high[0]) * scale)
     joint = quantity == "joint entropy"
-    return make(float(values[0]) * scale, method=method, quantity=quantity, n=n,
-                observed=int(np.count_nonzero(table)) if joint else None,
-                alphabet_size=table.size if joint else table.shape, base=base,
-                std=None if std is None else float(std[0]) * scale, ci=interval, level=level, details=details)
+    return make(
+        float(values[0]) * scale,
+        method=method,
+        quantity=quantity,
+        n=n,
+        observed=int(np.count_nonzero(table)) if joint else None,
+        alphabet_size=table.size if joint else table.shape,
+        base=base,
+        std=None if std is None else float(std[0]) * scale,
+        ci=interval,
+        level=level,
+        details=details,
+    )
 
 
-def _on_rows(quantity: str, rows: np.ndarray, shape: tuple[int, int], method: str) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+def _on_rows(
+    quantity: str, rows: np.ndarray, shape: tuple[int, int], method: str
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """``(values, std or None, details)`` in nats for each row of flattened joint tables (r, K_x K_y).
 
     Distribution methods: the smoothed joint ``p``, then ``I = D(p || p_x p_y)``,
@@ -124,7 +186,9 @@ def _on_rows(quantity: str, rows: np.ndarray, shape: tuple[int, int], method: st
         p_x, p_y = joint.sum(axis=2), joint.sum(axis=1)
         if quantity == "mutual information":
             product = p_x[:, :, None] * p_y[:, None, :]
-            values = measures.kl_divergence(joint.reshape(len(rows), -1), product.reshape(len(rows), -1), axis=-1)
+            values = measures.kl_divergence(
+                joint.reshape(len(rows), -1), product.reshape(len(rows), -1), axis=-1
+            )
         else:
             values = measures.entropy(joint.reshape(len(rows), -1), axis=-1) - measures.entropy(p_y, axis=-1)
         return np.asarray(values, dtype=np.float64).reshape(-1), None, details
@@ -138,26 +202,38 @@ def _h(counts: np.ndarray, method: str) -> np.ndarray:
     return np.asarray(estimate_rows(counts.astype(np.float64), method)[0], dtype=np.float64).reshape(-1)
 
 
-def _joint(x: ArrayLike, y: ArrayLike, method: str, alphabet_size: int | tuple[int, int] | None) -> tuple[np.ndarray, int]:
+def _joint(
+    x: ArrayLike, y: ArrayLike, method: str, alphabet_size: int | tuple[int, int] | None
+) -> tuple[np.ndarray, int]:
     """The dense joint count table (K_x, K_y) of paired samples, and N."""
     check_choice("method", method, _PAIR_METHODS)
     if alphabet_size is not None:
         if not isinstance(alphabet_size, (tuple, list)) or len(alphabet_size) != 2:
-            raise InputTypeError(f"must be a pair (K_x, K_y), got alphabet_size={alphabet_size!r}",
-                                 argument="alphabet_size", value=repr(alphabet_size))
+            raise InputTypeError(
+                f"must be a pair (K_x, K_y), got alphabet_size={alphabet_size!r}",
+                argument="alphabet_size",
+                value=repr(alphabet_size),
+            )
         for name, size in zip(("alphabet_size[0]", "alphabet_size[1]"), alphabet_size):
             check_integer(name, size, low=1)
     elif method == "nsb":
-        raise InputError("is needed by method='nsb' (the prior spreads over K_x K_y joint symbols, seen or not)",
-                         argument="alphabet_size", value=None, hint="pass alphabet_size=(K_x, K_y)")
+        raise InputError(
+            "is needed by method='nsb' (the prior spreads over K_x K_y joint symbols, seen or not)",
+            argument="alphabet_size",
+            value=None,
+            hint="pass alphabet_size=(K_x, K_y)",
+        )
     x_codes, y_codes, weights, x_labels, y_labels = _counts.count_joint(x, y)
     kx, ky = len(x_labels), len(y_labels)
     if alphabet_size is not None:
         for axis_name, seen, size in (("x", kx, alphabet_size[0]), ("y", ky, alphabet_size[1])):
             if size < seen:
-                raise InputError(f"is smaller than the {seen} distinct symbols observed in {axis_name}",
-                                 argument="alphabet_size", value=tuple(alphabet_size),
-                                 hint="give the number of possible symbols, at least the number seen")
+                raise InputError(
+                    f"is smaller than the {seen} distinct symbols observed in {axis_name}",
+                    argument="alphabet_size",
+                    value=tuple(alphabet_size),
+                    hint="give the number of possible symbols, at least the number seen",
+                )
         kx, ky = alphabet_size
     joint = x_codes * ky + y_codes  # cell index in the padded (kx, ky) table
     table = np.bincount(joint, weights=weights, minlength=kx * ky).astype(np.float64).reshape(kx, ky)

@@ -127,14 +127,22 @@ class _Posterior:
             m = np.concatenate([m, np.full((1, 1), self.unseen)], axis=1)
         a = c + beta
         big_a = self.total + self.size * beta  # (G, 1)
-        first = special.digamma(big_a[:, 0] + 1) - np.sum(m * a * special.digamma(a + 1), axis=1) / big_a[:, 0]
+        first = (
+            special.digamma(big_a[:, 0] + 1) - np.sum(m * a * special.digamma(a + 1), axis=1) / big_a[:, 0]
+        )
         psi_a2, trigamma_a2 = special.digamma(big_a + 2), special.polygamma(1, big_a + 2)
         u = a * (special.digamma(a + 1) - psi_a2)
         sum_u = np.sum(m * u, axis=1, keepdims=True)
-        cross = sum_u ** 2 - np.sum(m * u * u, axis=1, keepdims=True)
-        cross = cross - trigamma_a2 * (big_a ** 2 - np.sum(m * a * a, axis=1, keepdims=True))
-        diagonal = np.sum(m * a * (a + 1) * ((special.digamma(a + 2) - psi_a2) ** 2
-                                            + special.polygamma(1, a + 2) - trigamma_a2), axis=1, keepdims=True)
+        cross = sum_u**2 - np.sum(m * u * u, axis=1, keepdims=True)
+        cross = cross - trigamma_a2 * (big_a**2 - np.sum(m * a * a, axis=1, keepdims=True))
+        diagonal = np.sum(
+            m
+            * a
+            * (a + 1)
+            * ((special.digamma(a + 2) - psi_a2) ** 2 + special.polygamma(1, a + 2) - trigamma_a2),
+            axis=1,
+            keepdims=True,
+        )
         second = (cross + diagonal) / (big_a * (big_a + 1))
         return first, second[:, 0]
 
@@ -148,8 +156,12 @@ def _prior_density(beta: np.ndarray, size: float) -> np.ndarray:
     beta = np.asarray(beta, dtype=np.float64)
     direct = size * special.polygamma(1, size * beta + 1) - special.polygamma(1, beta + 1)
     inv = 1.0 / beta
-    series = ((1 - 1 / size) / 2 * inv ** 2 - (1 - size ** -2.0) / 6 * inv ** 3
-              + (1 - size ** -4.0) / 30 * inv ** 5 - (1 - size ** -6.0) / 42 * inv ** 7)
+    series = (
+        (1 - 1 / size) / 2 * inv**2
+        - (1 - size**-2.0) / 6 * inv**3
+        + (1 - size**-4.0) / 30 * inv**5
+        - (1 - size**-6.0) / 42 * inv**7
+    )
     return np.where(beta > 1e3, series, direct)
 
 
@@ -163,10 +175,10 @@ def _log_rising(x: np.ndarray, n: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = special.gammaln(x + n) - special.gammaln(x)
         z = x + n
-        stirling = ((x - 0.5) * np.log1p(n / x) + n * np.log(z) - n + _stirling_tail(z) - _stirling_tail(x))
+        stirling = (x - 0.5) * np.log1p(n / x) + n * np.log(z) - n + _stirling_tail(z) - _stirling_tail(x)
     return np.where(x >= 100, stirling, direct)
 
 
 def _stirling_tail(z: np.ndarray) -> np.ndarray:
     inv = 1.0 / z
-    return inv / 12 - inv ** 3 / 360 + inv ** 5 / 1260
+    return inv / 12 - inv**3 / 360 + inv**5 / 1260

@@ -42,16 +42,40 @@ from .. import _validate
 from .._convert import as_float64, outcome_labels, prepare
 from .._typing import ArrayLike
 
-__all__ = ["page", "state_hash", "widget", "tour_presets", "write_tour_page", "tour_page_note", "TOUR_PAGE",
-           "MIN_OUTCOMES", "MAX_OUTCOMES"]
+__all__ = [
+    "page",
+    "state_hash",
+    "widget",
+    "tour_presets",
+    "write_tour_page",
+    "tour_page_note",
+    "TOUR_PAGE",
+    "MIN_OUTCOMES",
+    "MAX_OUTCOMES",
+]
 
 MIN_OUTCOMES, MAX_OUTCOMES = 2, 16
 TOUR_PAGE = Path("build") / "infoloss-explore.html"
 UNITS = ("bits", "nats")
 
 
-def page(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mapping[Any, float] | None = None, path: str | os.PathLike[str] | None = None, *, logits: ArrayLike | None = None, labels: Sequence[str] | None = None, unit: str = "bits", temperature: float = 1.0,
-         target: int | None = None, smoothing: float = 0.0, seed: int = 1, n: int = 1000, presets: Sequence[dict[str, Any]] | None = None, title: str = "infoloss explore", open_browser: bool = False) -> str | Path:
+def page(
+    p: ArrayLike | Mapping[Any, float] | None = None,
+    q: ArrayLike | Mapping[Any, float] | None = None,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    logits: ArrayLike | None = None,
+    labels: Sequence[str] | None = None,
+    unit: str = "bits",
+    temperature: float = 1.0,
+    target: int | None = None,
+    smoothing: float = 0.0,
+    seed: int = 1,
+    n: int = 1000,
+    presets: Sequence[dict[str, Any]] | None = None,
+    title: str = "infoloss explore",
+    open_browser: bool = False,
+) -> str | Path:
     """The explorer as one self-contained HTML page, showing ``p`` and ``q`` (or ``logits``).
 
     Args:
@@ -75,13 +99,26 @@ def page(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mappin
     >>> "entropy-p" in page({'rain': .14, 'snow': .37, 'sleet': .03, 'hail': .46})
     True
     """
-    initial = state_hash(p, q, logits=logits, labels=labels, unit=unit, temperature=temperature,
-                         target=target, smoothing=smoothing, seed=seed, n=n)
+    initial = state_hash(
+        p,
+        q,
+        logits=logits,
+        labels=labels,
+        unit=unit,
+        temperature=temperature,
+        target=target,
+        smoothing=smoothing,
+        seed=seed,
+        n=n,
+    )
     html = _html(initial, tour_presets() if presets is None else list(presets), title)
     if path is None:
         if open_browser:
-            raise _validate.InputError("needs a path to write the page to before it can be opened",
-                                       argument="open_browser", value=True)
+            raise _validate.InputError(
+                "needs a path to write the page to before it can be opened",
+                argument="open_browser",
+                value=True,
+            )
         return html
     target_path = Path(path)
     target_path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,8 +128,19 @@ def page(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mappin
     return target_path
 
 
-def state_hash(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mapping[Any, float] | None = None, *, logits: ArrayLike | None = None, labels: Sequence[str] | None = None, unit: str = "bits", temperature: float = 1.0, target: int | None = None,
-               smoothing: float = 0.0, seed: int = 1, n: int = 1000) -> str:
+def state_hash(
+    p: ArrayLike | Mapping[Any, float] | None = None,
+    q: ArrayLike | Mapping[Any, float] | None = None,
+    *,
+    logits: ArrayLike | None = None,
+    labels: Sequence[str] | None = None,
+    unit: str = "bits",
+    temperature: float = 1.0,
+    target: int | None = None,
+    smoothing: float = 0.0,
+    seed: int = 1,
+    n: int = 1000,
+) -> str:
     """The page's URL hash for these numbers (``#p=...&q=...&unit=bits...``); checked like :func:`page`.
 
     Numbers are written in Python's shortest exact form (``repr``), which JavaScript reads
@@ -105,14 +153,17 @@ def state_hash(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | 
     _validate.check_integer("seed", seed, low=0)
     _validate.check_integer("n", n, low=1)
     if n > 100_000:
-        raise _validate.InputError(f"must be at most 100000 (symbols drawn per sample), got n={n}", argument="n", value=n)
+        raise _validate.InputError(
+            f"must be at most 100000 (symbols drawn per sample), got n={n}", argument="n", value=n
+        )
     _validate.check_temperature(temperature)
     _validate.check_fraction("smoothing", smoothing)
     pv, qv, found = _distributions(p, q)
     if logits is not None:
         if q is not None:
-            raise _validate.InputError("goes without logits: in the logits mode q is softmax(logits / temperature)",
-                                       argument="q")
+            raise _validate.InputError(
+                "goes without logits: in the logits mode q is softmax(logits / temperature)", argument="q"
+            )
         z = _logits(logits)
         k = len(z)
         if target is None and p is None:
@@ -120,25 +171,46 @@ def state_hash(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | 
         if target is not None:
             _validate.check_integer("target", target, low=0)
             if target >= k:
-                raise _validate.InputError(f"must be a class index 0..{k - 1}, got target={target}", argument="target", value=target)
+                raise _validate.InputError(
+                    f"must be a class index 0..{k - 1}, got target={target}", argument="target", value=target
+                )
         elif len(pv) != k:
-            raise _validate.InputError(f"has {len(pv)} outcomes but logits has {k}; give target=CLASS or a p of {k}",
-                                       argument="p", value=len(pv))
+            raise _validate.InputError(
+                f"has {len(pv)} outcomes but logits has {k}; give target=CLASS or a p of {k}",
+                argument="p",
+                value=len(pv),
+            )
         names = outcome_labels(labels, found, k, default=_default_label)
-        parts = ["mode=logits", f"logits={_join(z)}", f"temperature={_number(temperature)}",
-                 f"target={'p' if target is None else int(target)}", f"smoothing={_number(smoothing)}"]
+        parts = [
+            "mode=logits",
+            f"logits={_join(z)}",
+            f"temperature={_number(temperature)}",
+            f"target={'p' if target is None else int(target)}",
+            f"smoothing={_number(smoothing)}",
+        ]
         if target is None:
             parts.append(f"p={_join(pv)}")
     else:
         if target is not None:
-            raise _validate.InputError("is for the logits mode: give logits=... too", argument="target", value=target)
+            raise _validate.InputError(
+                "is for the logits mode: give logits=... too", argument="target", value=target
+            )
         names = outcome_labels(labels, found, len(pv), default=_default_label)
         parts = ["mode=distributions", f"p={_join(pv)}", f"q={_join(qv)}"]
-    parts += [f"labels={','.join(quote(str(name), safe='') for name in names)}", f"unit={unit}", f"seed={seed}", f"n={n}"]
+    parts += [
+        f"labels={','.join(quote(str(name), safe='') for name in names)}",
+        f"unit={unit}",
+        f"seed={seed}",
+        f"n={n}",
+    ]
     return "#" + "&".join(parts)
 
 
-def widget(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mapping[Any, float] | None = None, **options: Any) -> Any:
+def widget(
+    p: ArrayLike | Mapping[Any, float] | None = None,
+    q: ArrayLike | Mapping[Any, float] | None = None,
+    **options: Any,
+) -> Any:
     """The explorer as a Jupyter widget (anywidget), built from the same JavaScript as the page.
 
     Arguments as for :func:`page` (without ``path``). The widget's ``hash`` trait holds the
@@ -148,7 +220,9 @@ def widget(p: ArrayLike | Mapping[Any, float] | None = None, q: ArrayLike | Mapp
     from ._widget import Explorer
 
     presets = options.pop("presets", None)
-    return Explorer(hash=state_hash(p, q, **options), presets=tour_presets() if presets is None else list(presets))
+    return Explorer(
+        hash=state_hash(p, q, **options), presets=tour_presets() if presets is None else list(presets)
+    )
 
 
 def tour_presets() -> list[dict[str, Any]]:
@@ -173,7 +247,9 @@ def write_tour_page(path: str | os.PathLike[str] = TOUR_PAGE) -> Path:
     first = next((preset for preset in presets if preset["id"] == "huffman"), presets[0])
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(_html(first["hash"], presets, "infoloss explore: the tour's examples"), encoding="utf-8")
+    target.write_text(
+        _html(first["hash"], presets, "infoloss explore: the tour's examples"), encoding="utf-8"
+    )
     return target
 
 
@@ -251,7 +327,9 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _distributions(p: ArrayLike | Mapping[Any, float] | None, q: ArrayLike | Mapping[Any, float] | None) -> tuple[list[float], list[float], list[str] | None]:
+def _distributions(
+    p: ArrayLike | Mapping[Any, float] | None, q: ArrayLike | Mapping[Any, float] | None
+) -> tuple[list[float], list[float], list[str] | None]:
     """(p, q, labels found in mappings) as float lists; counts divided by their sum."""
     default_p = [0.5, 0.25, 0.125, 0.125]
     given = {name: value for name, value in (("p", p), ("q", q)) if value is not None}
@@ -266,11 +344,15 @@ def _distributions(p: ArrayLike | Mapping[Any, float] | None, q: ArrayLike | Map
     arrays = [as_float64(a) for a in checked]
     for name, array in zip(given, arrays):
         if array.ndim != 1:
-            raise _validate.InputError(f"must be one distribution (1-D), got shape {tuple(array.shape)}", argument=name)
+            raise _validate.InputError(
+                f"must be one distribution (1-D), got shape {tuple(array.shape)}", argument=name
+            )
         if not MIN_OUTCOMES <= array.shape[0] <= MAX_OUTCOMES:
             raise _validate.InputError(
-                f"has {array.shape[0]} outcomes; the page shows {MIN_OUTCOMES} to {MAX_OUTCOMES}", argument=name,
-                value=int(array.shape[0]))
+                f"has {array.shape[0]} outcomes; the page shows {MIN_OUTCOMES} to {MAX_OUTCOMES}",
+                argument=name,
+                value=int(array.shape[0]),
+            )
     values = dict(zip(given, ([float(v) for v in a] for a in arrays)))
     k = len(next(iter(values.values())))
     return values.get("p", [1 / k] * k), values.get("q", [1 / k] * k), inputs.labels
@@ -279,12 +361,14 @@ def _distributions(p: ArrayLike | Mapping[Any, float] | None, q: ArrayLike | Map
 def _logits(logits: ArrayLike) -> list[float]:
     z = as_float64(logits)
     if z.ndim != 1 or not MIN_OUTCOMES <= z.shape[0] <= MAX_OUTCOMES:
-        raise _validate.InputError(f"must be {MIN_OUTCOMES} to {MAX_OUTCOMES} numbers, got shape {tuple(z.shape)}",
-                                   argument="logits")
+        raise _validate.InputError(
+            f"must be {MIN_OUTCOMES} to {MAX_OUTCOMES} numbers, got shape {tuple(z.shape)}", argument="logits"
+        )
     bad = np.flatnonzero(~np.isfinite(z))
     if bad.size:
-        raise _validate.InputError("is not a finite number", argument="logits", index=(int(bad[0]),),
-                                   value=float(z[bad[0]]))
+        raise _validate.InputError(
+            "is not a finite number", argument="logits", index=(int(bad[0]),), value=float(z[bad[0]])
+        )
     return [float(v) for v in z]
 
 

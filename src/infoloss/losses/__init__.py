@@ -66,26 +66,56 @@ FUSED_MIN_ELEMENTS = 1 << 22
 
 @overload
 def cross_entropy(
-    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = ..., *, ignore_index: int = ...,
-    reduction: str = ..., label_smoothing: float = ..., axis: int | None = ..., mask: ArrayLike | None = ...,
-    z_loss: float = ..., softcap: float | None = ..., return_entropy: Literal[True], inplace_backward: bool = ...,
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = ...,
+    *,
+    ignore_index: int = ...,
+    reduction: str = ...,
+    label_smoothing: float = ...,
+    axis: int | None = ...,
+    mask: ArrayLike | None = ...,
+    z_loss: float = ...,
+    softcap: float | None = ...,
+    return_entropy: Literal[True],
+    inplace_backward: bool = ...,
     validate: bool = ...,
 ) -> tuple[Array, Array]: ...
 
 
 @overload
 def cross_entropy(
-    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = ..., *, ignore_index: int = ...,
-    reduction: str = ..., label_smoothing: float = ..., axis: int | None = ..., mask: ArrayLike | None = ...,
-    z_loss: float = ..., softcap: float | None = ..., return_entropy: bool = ..., inplace_backward: bool = ...,
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = ...,
+    *,
+    ignore_index: int = ...,
+    reduction: str = ...,
+    label_smoothing: float = ...,
+    axis: int | None = ...,
+    mask: ArrayLike | None = ...,
+    z_loss: float = ...,
+    softcap: float | None = ...,
+    return_entropy: bool = ...,
+    inplace_backward: bool = ...,
     validate: bool = ...,
 ) -> Array: ...
 
 
 def cross_entropy(
-    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *, ignore_index: int = -100,
-    reduction: str = "mean", label_smoothing: float = 0.0, axis: int | None = None, mask: ArrayLike | None = None,
-    z_loss: float = 0.0, softcap: float | None = None, return_entropy: bool = False, inplace_backward: bool = False,
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    axis: int | None = None,
+    mask: ArrayLike | None = None,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    return_entropy: bool = False,
+    inplace_backward: bool = False,
     validate: bool = True,
 ) -> Array | tuple[Array, Array]:
     r"""Cross-entropy between logits and targets: ``torch.nn.functional.cross_entropy``.
@@ -149,26 +179,49 @@ def cross_entropy(
     >>> [round(float(v), 4) for v in h]
     [0.6656]
     """
-    if (_torch_fast.is_tensor(input) and mask is None and not (z_loss or softcap is not None or return_entropy
-                                                               or inplace_backward)
-            and not _fused_applies(input, target, weight, return_entropy, inplace_backward)):
-        loss = _torch_fast.cross_entropy(input, target, weight, ignore_index=ignore_index, reduction=reduction,
-                                         label_smoothing=label_smoothing, axis=axis, validate=validate)
+    if (
+        _torch_fast.is_tensor(input)
+        and mask is None
+        and not (z_loss or softcap is not None or return_entropy or inplace_backward)
+        and not _fused_applies(input, target, weight, return_entropy, inplace_backward)
+    ):
+        loss = _torch_fast.cross_entropy(
+            input,
+            target,
+            weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            axis=axis,
+            validate=validate,
+        )
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
-        loss = _jax_fast.call("cross_entropy", cross_entropy,
-                              dict(input=input, target=target, weight=weight, mask=mask),
-                              dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing,
-                                   axis=axis, z_loss=z_loss, softcap=softcap, return_entropy=return_entropy), validate)
+        loss = _jax_fast.call(
+            "cross_entropy",
+            cross_entropy,
+            dict(input=input, target=target, weight=weight, mask=mask),
+            dict(
+                ignore_index=ignore_index,
+                reduction=reduction,
+                label_smoothing=label_smoothing,
+                axis=axis,
+                z_loss=z_loss,
+                softcap=softcap,
+                return_entropy=return_entropy,
+            ),
+            validate,
+        )
         if loss is not NotImplemented:
             return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight, "mask": mask})
     input, target, weight, mask = arrays.values()
     axis = args.class_axis("input", tuple(input.shape), axis)
     _validate.check_reduction(reduction)
-    _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                          z_loss=z_loss, softcap=softcap)
+    _validate.check_cross_entropy_options(
+        ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap
+    )
     kind = _validate.loss_target_kind(xp, input, target, axis)
     z, out_dtype = args.compute_dtype(xp, input, "input")
     n_classes = input.shape[axis]
@@ -180,23 +233,39 @@ def cross_entropy(
     if kind == "probs":
         if ignore_index != -100:  # PyTorch refuses it too; say what to use instead
             raise _validate.InputError(
-                f"={ignore_index} applies to class-index targets only", argument="ignore_index",
-                value=ignore_index, hint="to ignore elements with probability targets pass mask= (False = ignore)",
+                f"={ignore_index} applies to class-index targets only",
+                argument="ignore_index",
+                value=ignore_index,
+                hint="to ignore elements with probability targets pass mask= (False = ignore)",
             )
         target = args.restore(xp, target, z.dtype)
     if validating:
         _check_targets(xp, target, kind, n_classes, ignore_index, mask, axis, target_dtype)
 
     if _array.is_torch_array(z) and _fused_applies(input, target, weight, return_entropy, inplace_backward):
-        options = dict(weight=weight, ignore_index=ignore_index, mask=mask, reduction=reduction,
-                       label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap)
+        options = dict(
+            weight=weight,
+            ignore_index=ignore_index,
+            mask=mask,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            z_loss=z_loss,
+            softcap=softcap,
+        )
         return _torch_fused_cross_entropy(input, target, kind, axis, element_shape, options, inplace_backward)
 
     plain = not (z_loss or softcap is not None or return_entropy)
     if kind == "index" and plain and _array.is_torch_array(z):
         loss = _torch_index_loss(
-            z, target, axis=axis, weight=weight, ignore_index=ignore_index, mask=mask,
-            reduction=reduction, label_smoothing=label_smoothing, fused="cross_entropy",
+            z,
+            target,
+            axis=axis,
+            weight=weight,
+            ignore_index=ignore_index,
+            mask=mask,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            fused="cross_entropy",
         )
         return args.restore(xp, loss, out_dtype)
 
@@ -210,7 +279,9 @@ def cross_entropy(
     if kind == "index":
         per, kept, total = _index_terms(xp, log_q, target, weight, ignore_index, mask, label_smoothing)
     else:
-        per, kept, total = _prob_terms(xp, log_q, xp.moveaxis(target, axis, -1), weight, mask, label_smoothing)
+        per, kept, total = _prob_terms(
+            xp, log_q, xp.moveaxis(target, axis, -1), weight, mask, label_smoothing
+        )
     if z_loss:
         squared = _array._logsumexp(xp, z, axis=-1) ** 2
         per = per + z_loss * (squared if kept is None else xp.where(kept, squared, xp.zeros_like(squared)))
@@ -221,8 +292,16 @@ def cross_entropy(
     return loss
 
 
-def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *, ignore_index: int = -100,
-             reduction: str = "mean", axis: int | None = None, validate: bool = True) -> Array:
+def nll_loss(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    axis: int | None = None,
+    validate: bool = True,
+) -> Array:
     r"""Negative log-likelihood of class indices: ``torch.nn.functional.nll_loss``.
 
     Element ``n`` contributes ``-w[y_n] input[n, y_n]``, where ``input`` holds
@@ -244,13 +323,25 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
     0.2876820724517809
     """
     if _torch_fast.is_tensor(input):
-        loss = _torch_fast.nll_loss(input, target, weight, ignore_index=ignore_index, reduction=reduction, axis=axis,
-                                    validate=validate)
+        loss = _torch_fast.nll_loss(
+            input,
+            target,
+            weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            axis=axis,
+            validate=validate,
+        )
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
-        loss = _jax_fast.call("nll_loss", nll_loss, dict(input=input, target=target, weight=weight),
-                              dict(ignore_index=ignore_index, reduction=reduction, axis=axis), validate)
+        loss = _jax_fast.call(
+            "nll_loss",
+            nll_loss,
+            dict(input=input, target=target, weight=weight),
+            dict(ignore_index=ignore_index, reduction=reduction, axis=axis),
+            validate,
+        )
         if loss is not NotImplemented:
             return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target, "weight": weight})
@@ -259,9 +350,12 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
     _validate.check_reduction(reduction)
     _validate.check_cross_entropy_options(ignore_index=ignore_index)
     if _validate.loss_target_kind(xp, input, target, axis) != "index":
-        raise _validate.InputTypeError("must hold integer class indices for nll_loss", argument="target",
-                                       value=_validate._dtype_name(target.dtype),
-                                       hint="for probability targets use cross_entropy or kl_div")
+        raise _validate.InputTypeError(
+            "must hold integer class indices for nll_loss",
+            argument="target",
+            value=_validate._dtype_name(target.dtype),
+            hint="for probability targets use cross_entropy or kl_div",
+        )
     log_q, out_dtype = args.compute_dtype(xp, input, "input")
     n_classes = input.shape[axis]
     validating = args.should_validate(validate, input, target, weight)
@@ -270,16 +364,30 @@ def nll_loss(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = Non
         _validate.check_class_indices(xp, target, n_classes, ignore_index)
     if _array.is_torch_array(log_q):
         loss = _torch_index_loss(
-            log_q, target, axis=axis, weight=weight, ignore_index=ignore_index, mask=None,
-            reduction=reduction, label_smoothing=0.0, fused="nll_loss",
+            log_q,
+            target,
+            axis=axis,
+            weight=weight,
+            ignore_index=ignore_index,
+            mask=None,
+            reduction=reduction,
+            label_smoothing=0.0,
+            fused="nll_loss",
         )
         return args.restore(xp, loss, out_dtype)
     per, _, total = _index_terms(xp, xp.moveaxis(log_q, axis, -1), target, weight, ignore_index, None, 0.0)
     return args.restore(xp, _reduce(xp, per, reduction, total), out_dtype)
 
 
-def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *,
-                         reduction: str = "mean", axis: int | None = None, validate: bool = True) -> Array:
+def binary_cross_entropy(
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    *,
+    reduction: str = "mean",
+    axis: int | None = None,
+    validate: bool = True,
+) -> Array:
     r"""Binary cross-entropy of probabilities: ``torch.nn.functional.binary_cross_entropy``.
 
     ``l = -w [t log x + (1 - t) log(1 - x)]`` elementwise, each log clamped at -100 as PyTorch
@@ -300,16 +408,24 @@ def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike 
     0.367
     """
     if weight is None and axis is None and _torch_fast.is_tensor(input):
-        loss = _torch_fast.binary_cross_entropy(input, target, logits=False, reduction=reduction, validate=validate)
+        loss = _torch_fast.binary_cross_entropy(
+            input, target, logits=False, reduction=reduction, validate=validate
+        )
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
-        loss = _jax_fast.call("binary_cross_entropy", binary_cross_entropy,
-                              dict(input=input, target=target, weight=weight), dict(reduction=reduction, axis=axis),
-                              validate)
+        loss = _jax_fast.call(
+            "binary_cross_entropy",
+            binary_cross_entropy,
+            dict(input=input, target=target, weight=weight),
+            dict(reduction=reduction, axis=axis),
+            validate,
+        )
         if loss is not NotImplemented:
             return loss
-    x, t, weight, _, xp, out_dtype, validating = _binary_inputs(input, target, weight, None, reduction, axis, validate)
+    x, t, weight, _, xp, out_dtype, validating = _binary_inputs(
+        input, target, weight, None, reduction, axis, validate
+    )
     if validating:
         _validate.check_in_unit_interval(xp, x, "input")
     if _array.is_torch_array(x):
@@ -320,7 +436,9 @@ def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike 
     safe = xp.where(inside, x, xp.full_like(x, 0.5))
     floor = xp.full_like(x, -100.0)
     log_x = xp.where(inside, xp.maximum(xp.log(safe), floor), xp.where(x <= 0, floor, xp.zeros_like(x)))
-    log_not_x = xp.where(inside, xp.maximum(xp.log1p(-safe), floor), xp.where(x >= 1, floor, xp.zeros_like(x)))
+    log_not_x = xp.where(
+        inside, xp.maximum(xp.log1p(-safe), floor), xp.where(x >= 1, floor, xp.zeros_like(x))
+    )
     per = -(t * log_x + (1 - t) * log_not_x)
     if weight is not None:
         per = per * weight
@@ -328,8 +446,14 @@ def binary_cross_entropy(input: ArrayLike, target: ArrayLike, weight: ArrayLike 
 
 
 def binary_cross_entropy_with_logits(
-    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None = None, *, reduction: str = "mean",
-    pos_weight: ArrayLike | None = None, axis: int | None = None, validate: bool = True,
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: ArrayLike | None = None,
+    axis: int | None = None,
+    validate: bool = True,
 ) -> Array:
     r"""Binary cross-entropy of logits: ``torch.nn.functional.binary_cross_entropy_with_logits``.
 
@@ -355,13 +479,19 @@ def binary_cross_entropy_with_logits(
     0.1269
     """
     if weight is None and pos_weight is None and axis is None and _torch_fast.is_tensor(input):
-        loss = _torch_fast.binary_cross_entropy(input, target, logits=True, reduction=reduction, validate=validate)
+        loss = _torch_fast.binary_cross_entropy(
+            input, target, logits=True, reduction=reduction, validate=validate
+        )
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
-        loss = _jax_fast.call("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits,
-                              dict(input=input, target=target, weight=weight, pos_weight=pos_weight),
-                              dict(reduction=reduction, axis=axis), validate)
+        loss = _jax_fast.call(
+            "binary_cross_entropy_with_logits",
+            binary_cross_entropy_with_logits,
+            dict(input=input, target=target, weight=weight, pos_weight=pos_weight),
+            dict(reduction=reduction, axis=axis),
+            validate,
+        )
         if loss is not NotImplemented:
             return loss
     x, t, weight, pos_weight, xp, out_dtype, _ = _binary_inputs(
@@ -386,8 +516,15 @@ def binary_cross_entropy_with_logits(
     return args.restore(xp, _reduce(xp, per, reduction, math.prod(per.shape)), out_dtype)
 
 
-def kl_div(input: ArrayLike, target: ArrayLike, *, reduction: str = "mean", log_target: bool = False,
-           axis: int | None = None, validate: bool = True) -> Array:
+def kl_div(
+    input: ArrayLike,
+    target: ArrayLike,
+    *,
+    reduction: str = "mean",
+    log_target: bool = False,
+    axis: int | None = None,
+    validate: bool = True,
+) -> Array:
     r"""Pointwise KL divergence: ``torch.nn.functional.kl_div``.
 
     ``input`` is the model's log-probabilities ``log q``; ``target`` the probabilities ``p``
@@ -410,13 +547,19 @@ def kl_div(input: ArrayLike, target: ArrayLike, *, reduction: str = "mean", log_
     0.8605
     """
     if _torch_fast.is_tensor(input):
-        loss = _torch_fast.kl_div(input, target, reduction=reduction, log_target=log_target, axis=axis,
-                                  validate=validate)
+        loss = _torch_fast.kl_div(
+            input, target, reduction=reduction, log_target=log_target, axis=axis, validate=validate
+        )
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
-        loss = _jax_fast.call("kl_div", kl_div, dict(input=input, target=target),
-                              dict(reduction=reduction, log_target=log_target, axis=axis), validate)
+        loss = _jax_fast.call(
+            "kl_div",
+            kl_div,
+            dict(input=input, target=target),
+            dict(reduction=reduction, log_target=log_target, axis=axis),
+            validate,
+        )
         if loss is not NotImplemented:
             return loss
     arrays, xp = args.arrays_of_one_kind({"input": input, "target": target})
@@ -462,8 +605,15 @@ def kl_div(input: ArrayLike, target: ArrayLike, *, reduction: str = "mean", log_
 # --------------------------------------------------------------------------------------------
 
 
-def _index_terms(xp: Namespace, log_q: Array, target: Array, weight: Array | None, ignore_index: int,
-                 mask: Array | None, label_smoothing: float) -> tuple[Array, Array, Array]:
+def _index_terms(
+    xp: Namespace,
+    log_q: Array,
+    target: Array,
+    weight: Array | None,
+    ignore_index: int,
+    mask: Array | None,
+    label_smoothing: float,
+) -> tuple[Array, Array, Array]:
     """Per-element loss of class-index targets, the kept elements, and the 'mean' divisor."""
     kept = target != ignore_index
     if mask is not None:
@@ -485,8 +635,9 @@ def _index_terms(xp: Namespace, log_q: Array, target: Array, weight: Array | Non
     return per, kept, total
 
 
-def _prob_terms(xp: Namespace, log_q: Array, p: Array, weight: Array | None, mask: Array | None,
-                label_smoothing: float) -> tuple[Array, Array | None, Array | int]:
+def _prob_terms(
+    xp: Namespace, log_q: Array, p: Array, weight: Array | None, mask: Array | None, label_smoothing: float
+) -> tuple[Array, Array | None, Array | int]:
     """Per-element loss of probability targets (``0 log q = 0`` even for ``q = 0``)."""
     if label_smoothing:
         p = p * (1 - label_smoothing) + label_smoothing / p.shape[-1]
@@ -535,8 +686,16 @@ def _softcap(xp: Namespace, z: Array, cap: float) -> Array:
     return xp.where(z == -math.inf, z, capped)  # masked classes stay masked
 
 
-def _check_targets(xp: Namespace, target: Array, kind: str, n_classes: int, ignore_index: int, mask: Array | None,
-                   axis: int, input_dtype: DType) -> None:
+def _check_targets(
+    xp: Namespace,
+    target: Array,
+    kind: str,
+    n_classes: int,
+    ignore_index: int,
+    mask: Array | None,
+    axis: int,
+    input_dtype: DType,
+) -> None:
     if kind == "index":
         _validate.check_class_indices(xp, target, n_classes, ignore_index, mask)
         return
@@ -549,13 +708,21 @@ def _check_broadcasts(name: str, shape: tuple[int, ...], input_shape: tuple[int,
     except ValueError:
         ok = False
     if not ok:
-        raise _validate.InputError(f"of shape {tuple(shape)} does not broadcast to input's shape {tuple(input_shape)}",
-                                   argument=name, value=tuple(shape))
+        raise _validate.InputError(
+            f"of shape {tuple(shape)} does not broadcast to input's shape {tuple(input_shape)}",
+            argument=name,
+            value=tuple(shape),
+        )
 
 
 def _binary_inputs(
-    input: ArrayLike, target: ArrayLike, weight: ArrayLike | None, pos_weight: ArrayLike | None, reduction: str,
-    axis: int | None, validate: bool,
+    input: ArrayLike,
+    target: ArrayLike,
+    weight: ArrayLike | None,
+    pos_weight: ArrayLike | None,
+    reduction: str,
+    axis: int | None,
+    validate: bool,
 ) -> tuple[Array, Array, Array | None, Array | None, Namespace, DType, bool]:
     """(input, target, weight, pos_weight) converted and checked, the namespace, the dtype to
     return, and whether the value checks run."""
@@ -564,8 +731,11 @@ def _binary_inputs(
     input, target, weight, pos_weight = arrays.values()
     _validate.check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
-        raise _validate.InputError(f"must have input's shape {tuple(input.shape)}, got shape {tuple(target.shape)}",
-                                   argument="target", value=tuple(target.shape))
+        raise _validate.InputError(
+            f"must have input's shape {tuple(input.shape)}, got shape {tuple(target.shape)}",
+            argument="target",
+            value=tuple(target.shape),
+        )
     if reduction == "mean":
         _validate.check_not_empty(tuple(input.shape))
     x, out_dtype = args.compute_dtype(xp, input, "input")
@@ -585,8 +755,18 @@ def _binary_inputs(
     return x, t, weights["weight"], weights["pos_weight"], xp, out_dtype, validating
 
 
-def _torch_index_loss(z: Array, target: Array, *, axis: int, weight: Array | None, ignore_index: int,
-                      mask: Array | None, reduction: str, label_smoothing: float, fused: str) -> Array:
+def _torch_index_loss(
+    z: Array,
+    target: Array,
+    *,
+    axis: int,
+    weight: Array | None,
+    ignore_index: int,
+    mask: Array | None,
+    reduction: str,
+    label_smoothing: float,
+    fused: str,
+) -> Array:
     """PyTorch's fused kernel for class-index targets; 'mean' as sum / kept weight (0 if none)."""
     import torch
     import torch.nn.functional as F
@@ -606,8 +786,14 @@ def _torch_index_loss(z: Array, target: Array, *, axis: int, weight: Array | Non
         target = target.reshape(-1)
     kernel_reduction = "sum" if reduction == "mean" else reduction
     if fused == "cross_entropy":
-        out = F.cross_entropy(z, target, weight, ignore_index=ignore_index, reduction=kernel_reduction,
-                              label_smoothing=label_smoothing)
+        out = F.cross_entropy(
+            z,
+            target,
+            weight,
+            ignore_index=ignore_index,
+            reduction=kernel_reduction,
+            label_smoothing=label_smoothing,
+        )
     else:
         out = F.nll_loss(z, target, weight, ignore_index=ignore_index, reduction=kernel_reduction)
     if reduction == "none":
@@ -630,8 +816,9 @@ def _torch_index_loss(z: Array, target: Array, *, axis: int, weight: Array | Non
 _REPLAYING = threading.local()  # set while backward(create_graph=True) recomputes by the plain path
 
 
-def _fused_applies(input: Array, target: Array, weight: Array | None, return_entropy: bool,
-                   inplace_backward: bool) -> bool:
+def _fused_applies(
+    input: Array, target: Array, weight: Array | None, return_entropy: bool, inplace_backward: bool
+) -> bool:
     """The memory-saving path runs when ``input``'s gradient will be needed, outside tracing
     (``torch.compile``, ``torch.func``) and the create_graph replay, for large enough input."""
     torch = sys.modules["torch"]
@@ -644,8 +831,15 @@ def _fused_applies(input: Array, target: Array, weight: Array | None, return_ent
     return bool(inplace_backward) or input.numel() >= FUSED_MIN_ELEMENTS
 
 
-def _torch_fused_cross_entropy(input: Array, target: Array, kind: str, axis: int, element_shape: tuple[int, ...],
-                               options: dict[str, Any], inplace_backward: bool) -> Array:
+def _torch_fused_cross_entropy(
+    input: Array,
+    target: Array,
+    kind: str,
+    axis: int,
+    element_shape: tuple[int, ...],
+    options: dict[str, Any],
+    inplace_backward: bool,
+) -> Array:
     """Classes last as (M, C) rows (a view for 2-D input), then the fused op."""
     import torch
 
@@ -671,7 +865,7 @@ def _torch_fused_cross_entropy(input: Array, target: Array, kind: str, axis: int
         finally:
             _REPLAYING.active = False
 
-    loss = logits_cross_entropy_op(rows, target, kind=kind, inplace_backward=inplace_backward, replay=replay,
-                                   **options)
+    loss = logits_cross_entropy_op(
+        rows, target, kind=kind, inplace_backward=inplace_backward, replay=replay, **options
+    )
     return loss.reshape(element_shape) if options["reduction"] == "none" else loss
-

@@ -32,11 +32,17 @@ def arrays_of_one_kind(named: dict[str, Any]) -> tuple[dict[str, Array], Namespa
         try:
             as_numpy = np.asarray(value)
         except (TypeError, ValueError) as error:
-            raise _validate.InputTypeError(f"must be an array or a sequence of numbers; could not read it ({error})",
-                                           argument=name, value=type(value).__name__) from None
+            raise _validate.InputTypeError(
+                f"must be an array or a sequence of numbers; could not read it ({error})",
+                argument=name,
+                value=type(value).__name__,
+            ) from None
         if as_numpy.dtype.kind not in "biuf":
-            raise _validate.InputTypeError(f"must hold real numbers, got {as_numpy.dtype} values", argument=name,
-                                           value=str(as_numpy.dtype))
+            raise _validate.InputTypeError(
+                f"must hold real numbers, got {as_numpy.dtype} values",
+                argument=name,
+                value=str(as_numpy.dtype),
+            )
         if template is None or _array.is_numpy(template):
             out[name] = as_numpy
         else:
@@ -64,21 +70,27 @@ def should_validate(validate: bool, *arrays: Array | None) -> bool:
     return bool(validate) and not any(_array.is_tracing(a) for a in arrays if a is not None)
 
 
-def class_weight(xp: Namespace, weight: Array | None, n_classes: int, dtype: DType, validate: bool,
-                 name: str = "weight") -> Array | None:
+def class_weight(
+    xp: Namespace, weight: Array | None, n_classes: int, dtype: DType, validate: bool, name: str = "weight"
+) -> Array | None:
     """A 1-D, finite, non-negative weight per class, in ``dtype``."""
     if weight is None:
         return None
     if tuple(weight.shape) != (n_classes,):
-        raise _validate.InputError(f"must have shape ({n_classes},), one entry per class; got shape "
-                                   f"{tuple(weight.shape)}", argument=name, value=tuple(weight.shape))
+        raise _validate.InputError(
+            f"must have shape ({n_classes},), one entry per class; got shape {tuple(weight.shape)}",
+            argument=name,
+            value=tuple(weight.shape),
+        )
     weight = weight if weight.dtype == dtype else xp.astype(weight, dtype)
     if validate:
         _validate.check_non_negative(xp, weight, name)
     return weight
 
 
-def element_mask(xp: Namespace, mask: Array | None, shape: tuple[int, ...], name: str = "mask") -> Array | None:
+def element_mask(
+    xp: Namespace, mask: Array | None, shape: tuple[int, ...], name: str = "mask"
+) -> Array | None:
     """A boolean array with the per-element loss shape (input's shape without the class axis)."""
     if mask is None:
         return None

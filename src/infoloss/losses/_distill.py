@@ -26,9 +26,17 @@ TEACHER_FORMATS = ("logits", "log_probs", "probs")
 
 
 def distillation_kl(
-    student: ArrayLike, teacher: ArrayLike, *, direction: str = "forward", temperature: float = 1.0,
-    teacher_format: str = "logits", scale_by_temperature: bool = True, reduction: str = "mean",
-    mask: ArrayLike | None = None, axis: int | None = None, validate: bool = True,
+    student: ArrayLike,
+    teacher: ArrayLike,
+    *,
+    direction: str = "forward",
+    temperature: float = 1.0,
+    teacher_format: str = "logits",
+    scale_by_temperature: bool = True,
+    reduction: str = "mean",
+    mask: ArrayLike | None = None,
+    axis: int | None = None,
+    validate: bool = True,
 ) -> Array:
     r"""KL divergence between teacher and student predictions at temperature ``T``.
 
@@ -75,15 +83,32 @@ def distillation_kl(
     """
     _validate.check_distillation_options(direction=direction, temperature=temperature)
     return _distill(
-        student, teacher, mode=direction, beta=None, temperature=temperature, teacher_format=teacher_format,
-        scale_by_temperature=scale_by_temperature, reduction=reduction, mask=mask, axis=axis, validate=validate,
+        student,
+        teacher,
+        mode=direction,
+        beta=None,
+        temperature=temperature,
+        teacher_format=teacher_format,
+        scale_by_temperature=scale_by_temperature,
+        reduction=reduction,
+        mask=mask,
+        axis=axis,
+        validate=validate,
     )
 
 
 def distillation_js(
-    student: ArrayLike, teacher: ArrayLike, *, beta: float = 0.5, temperature: float = 1.0,
-    teacher_format: str = "logits", scale_by_temperature: bool = True, reduction: str = "mean",
-    mask: ArrayLike | None = None, axis: int | None = None, validate: bool = True,
+    student: ArrayLike,
+    teacher: ArrayLike,
+    *,
+    beta: float = 0.5,
+    temperature: float = 1.0,
+    teacher_format: str = "logits",
+    scale_by_temperature: bool = True,
+    reduction: str = "mean",
+    mask: ArrayLike | None = None,
+    axis: int | None = None,
+    validate: bool = True,
 ) -> Array:
     r"""Generalised Jensen-Shannon divergence between teacher and student predictions.
 
@@ -104,8 +129,17 @@ def distillation_js(
     """
     _validate.check_distillation_options(beta=beta, temperature=temperature)
     return _distill(
-        student, teacher, mode="js", beta=float(beta), temperature=temperature, teacher_format=teacher_format,
-        scale_by_temperature=scale_by_temperature, reduction=reduction, mask=mask, axis=axis, validate=validate,
+        student,
+        teacher,
+        mode="js",
+        beta=float(beta),
+        temperature=temperature,
+        teacher_format=teacher_format,
+        scale_by_temperature=scale_by_temperature,
+        reduction=reduction,
+        mask=mask,
+        axis=axis,
+        validate=validate,
     )
 
 
@@ -118,9 +152,20 @@ def distillation_js(
 _Config = tuple[str, float | None, float, str]
 
 
-def _distill(student: ArrayLike, teacher: ArrayLike, *, mode: str, beta: float | None, temperature: float,
-             teacher_format: str, scale_by_temperature: bool, reduction: str, mask: ArrayLike | None,
-             axis: int | None, validate: bool) -> Array:
+def _distill(
+    student: ArrayLike,
+    teacher: ArrayLike,
+    *,
+    mode: str,
+    beta: float | None,
+    temperature: float,
+    teacher_format: str,
+    scale_by_temperature: bool,
+    reduction: str,
+    mask: ArrayLike | None,
+    axis: int | None,
+    validate: bool,
+) -> Array:
     arrays, xp = args.arrays_of_one_kind({"student": student, "teacher": teacher, "mask": mask})
     student, teacher, mask = arrays.values()
     _validate.check_same_shape(("student", "teacher"), (student.shape, teacher.shape))
@@ -162,8 +207,9 @@ def _distill(student: ArrayLike, teacher: ArrayLike, *, mode: str, beta: float |
     return args.restore(xp, total, out_dtype)
 
 
-def _check_teacher(xp: Namespace, t: Array, teacher_format: str, axis: int, mask: Array | None,
-                   input_dtype: DType) -> None:
+def _check_teacher(
+    xp: Namespace, t: Array, teacher_format: str, axis: int, mask: Array | None, input_dtype: DType
+) -> None:
     if teacher_format == "logits":
         _validate.check_not_nan(xp, t, "teacher")
         return
@@ -234,8 +280,16 @@ def _fused_applies(s: Array, t: Array) -> bool:
     return not torch.compiler.is_compiling() and not t.requires_grad
 
 
-def _torch_fused(s: Array, t: Array, config: _Config, reduction: str, mask: Array | None, axis: int,
-                 element_shape: tuple[int, ...], scale_by_temperature: bool) -> Array:
+def _torch_fused(
+    s: Array,
+    t: Array,
+    config: _Config,
+    reduction: str,
+    mask: Array | None,
+    axis: int,
+    element_shape: tuple[int, ...],
+    scale_by_temperature: bool,
+) -> Array:
     import torch
 
     from ..ops.distill import fused_distillation
@@ -244,7 +298,15 @@ def _torch_fused(s: Array, t: Array, config: _Config, reduction: str, mask: Arra
     n_classes = s.shape[axis]
     rows_s = torch.movedim(s, axis, -1).reshape(-1, n_classes)
     rows_t = torch.movedim(t, axis, -1).reshape(-1, n_classes)
-    loss = fused_distillation(rows_s, rows_t, mode=mode, beta=beta, temperature=temperature,
-                              teacher_format=teacher_format, scale_by_temperature=scale_by_temperature,
-                              reduction=reduction, mask=mask)
+    loss = fused_distillation(
+        rows_s,
+        rows_t,
+        mode=mode,
+        beta=beta,
+        temperature=temperature,
+        teacher_format=teacher_format,
+        scale_by_temperature=scale_by_temperature,
+        reduction=reduction,
+        mask=mask,
+    )
     return loss if reduction != "none" else loss.reshape(element_shape)

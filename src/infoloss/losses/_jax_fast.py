@@ -37,8 +37,13 @@ def is_concrete(x: object) -> bool:
     return jax is not None and isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
 
 
-def call(name: str, function: Callable[..., Array], arrays: dict[str, Array | None], options: dict[str, Any],
-         validate: bool) -> Array | NotImplementedType:
+def call(
+    name: str,
+    function: Callable[..., Array],
+    arrays: dict[str, Array | None],
+    options: dict[str, Any],
+    validate: bool,
+) -> Array | NotImplementedType:
     """``function(**arrays, **options, validate=False)`` as one cached jitted program, or
     NotImplemented (an unhashable option, an array that is not a concrete JAX array, extremes
     that a check would refuse: the caller then runs the general path)."""
@@ -64,8 +69,9 @@ def call(name: str, function: Callable[..., Array], arrays: dict[str, Array | No
     return out
 
 
-def _program(function: Callable[..., Array], present: tuple[str, ...], options: dict[str, Any],
-             stats: _Stats | None) -> _Program:
+def _program(
+    function: Callable[..., Array], present: tuple[str, ...], options: dict[str, Any], stats: _Stats | None
+) -> _Program:
     def program(*values: Array) -> tuple[Array, Any]:
         named = dict(zip(present, values))
         out = function(**named, **options, validate=False)
@@ -85,8 +91,13 @@ def _jnp() -> ModuleType:
     return jnp
 
 
-def _index_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
-                 mask: Array | None = None) -> Array:
+def _index_stats(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    mask: Array | None = None,
+) -> Array:
     """(lowest, highest) kept class index, ignored (and masked) elements left out; the class
     weights' extremes."""
     jnp = _jnp()
@@ -100,8 +111,13 @@ def _index_stats(options: dict[str, Any], input: Array, target: Array, weight: A
     return jnp.stack(parts)
 
 
-def _probs_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
-                 mask: Array | None = None) -> Array:
+def _probs_stats(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    mask: Array | None = None,
+) -> Array:
     """Extremes of the kept probability rows: entries and row sums (classes on ``axis``)."""
     jnp = _jnp()
     axis = _class_axis(options, target.ndim)
@@ -115,8 +131,13 @@ def _probs_stats(options: dict[str, Any], input: Array, target: Array, weight: A
     return jnp.stack([p.astype(jnp.float32) for p in parts])
 
 
-def _cross_entropy_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
-                         mask: Array | None = None) -> Array:
+def _cross_entropy_stats(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    mask: Array | None = None,
+) -> Array:
     jnp = _jnp()
     if jnp.issubdtype(target.dtype, jnp.integer):
         return _index_stats(options, input, target, weight, mask)
@@ -127,12 +148,23 @@ def _kl_stats(options: dict[str, Any], input: Array, target: Array) -> Array:
     jnp = _jnp()
     if options.get("log_target"):
         return jnp.stack([jnp.any(jnp.isnan(input)), jnp.any(jnp.isnan(target))]).astype(jnp.float32)
-    return jnp.stack([jnp.any(jnp.isnan(input)).astype(jnp.float32), jnp.min(target).astype(jnp.float32),
-                      jnp.max(target).astype(jnp.float32)])
+    return jnp.stack(
+        [
+            jnp.any(jnp.isnan(input)).astype(jnp.float32),
+            jnp.min(target).astype(jnp.float32),
+            jnp.max(target).astype(jnp.float32),
+        ]
+    )
 
 
-def _binary_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
-                  pos_weight: Array | None = None, logits: bool = False) -> Array:
+def _binary_stats(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    pos_weight: Array | None = None,
+    logits: bool = False,
+) -> Array:
     jnp = _jnp()
     parts = [jnp.min(target), jnp.max(target)]
     if not logits:
@@ -150,8 +182,13 @@ def _class_axis(options: dict[str, Any], ndim: int) -> int:
     return axis % max(ndim, 1)
 
 
-def _binary_logits_stats(options: dict[str, Any], input: Array, target: Array, weight: Array | None = None,
-                         pos_weight: Array | None = None) -> Array:
+def _binary_logits_stats(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    pos_weight: Array | None = None,
+) -> Array:
     return _binary_stats(options, input, target, weight, pos_weight, logits=True)
 
 
@@ -172,8 +209,9 @@ def _fine(name: str, arrays: dict[str, Array], options: dict[str, Any], extremes
         return rules.indices_ok(extremes[0], extremes[1], n_classes) and _non_negative(extremes[2:])
     if name == "cross_entropy":
         low, high, low_sum, high_sum = extremes[:4]
-        return (rules.probabilities_ok(low, high, low_sum, high_sum, rules.tolerance_of(target.dtype))
-                and _non_negative(extremes[4:]))
+        return rules.probabilities_ok(
+            low, high, low_sum, high_sum, rules.tolerance_of(target.dtype)
+        ) and _non_negative(extremes[4:])
     if name == "kl_div":
         if options.get("log_target"):
             return extremes == [0.0, 0.0]

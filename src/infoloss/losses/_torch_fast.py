@@ -38,13 +38,24 @@ def is_tensor(x: object) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def cross_entropy(input: Array, target: Array, weight: Array | None, *, ignore_index: int, reduction: str,
-                  label_smoothing: float, axis: int | None, validate: bool) -> Array | NotImplementedType:
+def cross_entropy(
+    input: Array,
+    target: Array,
+    weight: Array | None,
+    *,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+    axis: int | None,
+    validate: bool,
+) -> Array | NotImplementedType:
     """``losses.cross_entropy`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
     if not _plain_rows(torch, input, target, axis):
         return NotImplemented
-    if not _options_ok(("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing)):
+    if not _options_ok(
+        ("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing)
+    ):
         _validate.check_reduction(reduction)
         _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing)
         _remember(("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing))
@@ -79,8 +90,16 @@ def cross_entropy(input: Array, target: Array, weight: Array | None, *, ignore_i
     return NotImplemented
 
 
-def nll_loss(input: Array, target: Array, weight: Array | None, *, ignore_index: int, reduction: str,
-             axis: int | None, validate: bool) -> Array | NotImplementedType:
+def nll_loss(
+    input: Array,
+    target: Array,
+    weight: Array | None,
+    *,
+    ignore_index: int,
+    reduction: str,
+    axis: int | None,
+    validate: bool,
+) -> Array | NotImplementedType:
     """``losses.nll_loss`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
     if not _plain_rows(torch, input, target, axis):
@@ -104,14 +123,24 @@ def nll_loss(input: Array, target: Array, weight: Array | None, *, ignore_index:
     return F.nll_loss(input, target, weight, reduction=reduction)
 
 
-def kl_div(input: Array, target: Array, *, reduction: str, log_target: bool, axis: int | None,
-           validate: bool) -> Array | NotImplementedType:
+def kl_div(
+    input: Array, target: Array, *, reduction: str, log_target: bool, axis: int | None, validate: bool
+) -> Array | NotImplementedType:
     """``losses.kl_div`` on float32/float64 tensors of one shape (no ``axis``), or NotImplemented."""
     torch = sys.modules["torch"]
-    if (axis is not None or type(target) is not torch.Tensor or type(input) is not torch.Tensor
-            or input.dtype not in (torch.float32, torch.float64) or target.dtype != input.dtype
-            or target.shape != input.shape or input.ndim == 0 or input.numel() == 0
-            or target.requires_grad or _array.is_torch_tracing(torch, input) or type(log_target) is not bool):
+    if (
+        axis is not None
+        or type(target) is not torch.Tensor
+        or type(input) is not torch.Tensor
+        or input.dtype not in (torch.float32, torch.float64)
+        or target.dtype != input.dtype
+        or target.shape != input.shape
+        or input.ndim == 0
+        or input.numel() == 0
+        or target.requires_grad
+        or _array.is_torch_tracing(torch, input)
+        or type(log_target) is not bool
+    ):
         return NotImplemented
     if not _options_ok(("kl", reduction)):
         _validate.check_reduction(reduction, (*_validate.REDUCTIONS, "batchmean"))
@@ -136,14 +165,21 @@ def kl_div(input: Array, target: Array, *, reduction: str, log_target: bool, axi
     return NotImplemented if bad or not ok else loss
 
 
-def binary_cross_entropy(input: Array, target: Array, *, logits: bool, reduction: str,
-                         validate: bool) -> Array | NotImplementedType:
+def binary_cross_entropy(
+    input: Array, target: Array, *, logits: bool, reduction: str, validate: bool
+) -> Array | NotImplementedType:
     """``losses.binary_cross_entropy`` (``logits=False``) or ``..._with_logits`` without weights
     on float32/float64 tensors of one shape, or NotImplemented."""
     torch = sys.modules["torch"]
-    if (type(target) is not torch.Tensor or type(input) is not torch.Tensor
-            or input.dtype not in (torch.float32, torch.float64) or target.dtype != input.dtype
-            or target.shape != input.shape or input.numel() == 0 or _array.is_torch_tracing(torch, input)):
+    if (
+        type(target) is not torch.Tensor
+        or type(input) is not torch.Tensor
+        or input.dtype not in (torch.float32, torch.float64)
+        or target.dtype != input.dtype
+        or target.shape != input.shape
+        or input.numel() == 0
+        or _array.is_torch_tracing(torch, input)
+    ):
         return NotImplemented
     if not _options_ok(("bce", reduction)):
         _validate.check_reduction(reduction)
@@ -151,18 +187,24 @@ def binary_cross_entropy(input: Array, target: Array, *, logits: bool, reduction
     F = torch.nn.functional
     if logits:
         if validate:
-            low, high, low_logit, high_logit = torch.stack((*torch.aminmax(target), *torch.aminmax(input))).tolist()
+            low, high, low_logit, high_logit = torch.stack(
+                (*torch.aminmax(target), *torch.aminmax(input))
+            ).tolist()
             if not unit_ok(low, high):
                 return NotImplemented
             finite = -math.inf < low_logit and high_logit < math.inf
         else:
             finite = False
-        if not finite:  # an infinite logit with its matching label: loss 0, not 0 * inf (see the general path)
+        if (
+            not finite
+        ):  # an infinite logit with its matching label: loss 0, not 0 * inf (see the general path)
             big = torch.finfo(input.dtype).max
             input = input.clamp(-big, big)
         return F.binary_cross_entropy_with_logits(input, target, reduction=reduction)
     if validate:
-        low, high, low_input, high_input = torch.stack((*torch.aminmax(target), *torch.aminmax(input))).tolist()
+        low, high, low_input, high_input = torch.stack(
+            (*torch.aminmax(target), *torch.aminmax(input))
+        ).tolist()
         if not (unit_ok(low, high) and unit_ok(low_input, high_input)):
             return NotImplemented
     return F.binary_cross_entropy(input, target, reduction=reduction)
@@ -211,8 +253,13 @@ def _plain_rows(torch: ModuleType, input: Array, target: Array, axis: int | None
     if axis is not None and (type(axis) is not int or axis not in (1, -1)):
         return False
     n_rows, n_classes = input.shape
-    return (n_rows > 0 and n_classes > 0 and (input.dtype is torch.float32 or input.dtype is torch.float64)
-            and not _array.is_torch_tracing(torch, input) and not _array.is_torch_tracing(torch, target))
+    return (
+        n_rows > 0
+        and n_classes > 0
+        and (input.dtype is torch.float32 or input.dtype is torch.float64)
+        and not _array.is_torch_tracing(torch, input)
+        and not _array.is_torch_tracing(torch, target)
+    )
 
 
 def _options_ok(key: tuple[Any, ...]) -> bool:
@@ -239,7 +286,9 @@ def _weight_ok(torch: ModuleType, weight: Array, input: Array, validate: bool) -
     return non_negative_ok(low.item(), high.item())
 
 
-def _no_ignored_targets(torch: ModuleType, target: Array, n_classes: int, ignore_index: int, validate: bool) -> bool:
+def _no_ignored_targets(
+    torch: ModuleType, target: Array, n_classes: int, ignore_index: int, validate: bool
+) -> bool:
     """Every target a class index in [0, C), so none is ``ignore_index`` (a negative or >= C
     one): the one reduction of the fast path. Without validation only ``min >= 0`` is read (an
     out-of-range index then fails in PyTorch's kernel, as it would on the general path)."""

@@ -77,26 +77,40 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
         for k in range(len(chunks[axis])):
             index = (*row_block[:axis], k, *row_block[axis:])
             offsets = tuple(starts[d][i] for d, i in enumerate(index))
-            part = delayed(_chunk_share, pure=True)(name, axis, inputs.validate, names, offsets,
-                                                     *[b[index] for b in blocks])
+            part = delayed(_chunk_share, pure=True)(
+                name, axis, inputs.validate, names, offsets, *[b[index] for b in blocks]
+            )
             parts.append(part)
             verdicts.append(part)
         shares[row_block] = delayed(_combine, pure=True)(*parts)
-    row_offsets = {rb: tuple(starts[d][i] for d, i in zip([d for d in range(first.ndim) if d != axis], rb))
-                   for rb in shares}
+    row_offsets = {
+        rb: tuple(starts[d][i] for d, i in zip([d for d in range(first.ndim) if d != axis], rb))
+        for rb in shares
+    }
     check = delayed(_check, pure=True)(
-        names, axis, first.shape, inputs.validate, _validate.sum_tolerance(inputs.out_dtype), str(inputs.out_dtype),
-        inputs.hint, verdicts, [(row_offsets[rb], shares[rb]) for rb in shares],
+        names,
+        axis,
+        first.shape,
+        inputs.validate,
+        _validate.sum_tolerance(inputs.out_dtype),
+        str(inputs.out_dtype),
+        inputs.hint,
+        verdicts,
+        [(row_offsets[rb], shares[rb]) for rb in shares],
     )
     decompose = name == "decompose"
     for row_block, share in shares.items():
         shape = tuple(chunks[d][i] for d, i in zip([d for d in range(first.ndim) if d != axis], row_block))
         result_shape = (*shape[:axis], 1, *shape[axis:]) if keepdims else shape
         value = delayed(_values, pure=True)(share, check, axis if keepdims else None)
-        outputs[row_block] = [da.from_delayed(value[i] if decompose else value, result_shape, dtype=np.float64)
-                              for i in range(2 if decompose else 1)]
-    results = [_assemble({rb: out[i] for rb, out in outputs.items()}, len(row_grid), keepdims, axis)
-               for i in range(2 if decompose else 1)]
+        outputs[row_block] = [
+            da.from_delayed(value[i] if decompose else value, result_shape, dtype=np.float64)
+            for i in range(2 if decompose else 1)
+        ]
+    results = [
+        _assemble({rb: out[i] for rb, out in outputs.items()}, len(row_grid), keepdims, axis)
+        for i in range(2 if decompose else 1)
+    ]
     return tuple(results) if decompose else results[0]
 
 
@@ -119,8 +133,9 @@ def _assemble(blocks: dict[tuple[int, ...], Array], ndim: int, keepdims: bool, a
     return da.block(grid.tolist())
 
 
-def _chunk_share(name: str, axis: int, validate: bool, names: list[str], offsets: tuple[int, ...],
-                 *blocks: np.ndarray) -> _Share:
+def _chunk_share(
+    name: str, axis: int, validate: bool, names: list[str], offsets: tuple[int, ...], *blocks: np.ndarray
+) -> _Share:
     """One chunk: its share of each row's measure, and (validating) its verdict.
 
     The verdict per argument: the eager error for this chunk's first bad entry (with its
@@ -157,15 +172,18 @@ def _numpy_share(name: str, moved: list[np.ndarray]) -> tuple[np.ndarray, ...]:
     return tuple(np.asarray(v, dtype=np.float64) for v in values)
 
 
-def _entry_error(argument: str, block: np.ndarray, axis: int, offsets: tuple[int, ...]) -> _validate.InputError | None:
+def _entry_error(
+    argument: str, block: np.ndarray, axis: int, offsets: tuple[int, ...]
+) -> _validate.InputError | None:
     """The eager checks' error for this chunk, its position counted in the whole array."""
     try:
         _validate.check_distribution(np, block, argument, axis, normalize=True)
     except _validate.InputError as error:
         if isinstance(error.index, tuple) and len(error.index) == block.ndim and ":" not in error.index:
             position = tuple(int(i) + o for i, o in zip(error.index, offsets))
-            return _validate.InputError(error.reason, argument=error.argument, index=position,
-                                        value=error.value, hint=error.hint)
+            return _validate.InputError(
+                error.reason, argument=error.argument, index=position, value=error.value, hint=error.hint
+            )
     return None  # (a chunk whose rows sum to 0 is no error: the rows go on in other chunks)
 
 
@@ -191,8 +209,17 @@ def _compensated_sum(terms: Sequence[np.ndarray]) -> np.ndarray:
         return np.where(np.isfinite(total), total + np.where(np.isfinite(error), error, 0.0), total)
 
 
-def _check(names: list[str], axis: int, shape: tuple[int, ...], validate: bool, tolerance: float, dtype: str,
-           hint: str | None, verdicts: list[_Share], row_sums: list[tuple[tuple[int, ...], _Combined]]) -> None:
+def _check(
+    names: list[str],
+    axis: int,
+    shape: tuple[int, ...],
+    validate: bool,
+    tolerance: float,
+    dtype: str,
+    hint: str | None,
+    verdicts: list[_Share],
+    row_sums: list[tuple[tuple[int, ...], _Combined]],
+) -> None:
     """Raise the first error of the eager checks (entries, then rows; p, then q), or None."""
     if not validate:
         return None
@@ -215,18 +242,27 @@ def _check(names: list[str], axis: int, shape: tuple[int, ...], validate: bool, 
     return None
 
 
-def _raise_row_error(argument: str, axis: int, shape: tuple[int, ...], dtype: str, hint: str | None,
-                     row: tuple[int, ...], total: float) -> None:
+def _raise_row_error(
+    argument: str,
+    axis: int,
+    shape: tuple[int, ...],
+    dtype: str,
+    hint: str | None,
+    row: tuple[int, ...],
+    total: float,
+) -> None:
     """The eager check's error for a row summing to ``total``: the check itself, run on a
     stand-in with that row's total as its one entry (the other rows sum to 1)."""
     if total == math.inf:  # finite entries past the largest float: a stand-in row of two maxima
-        stand_in = np.full((*shape[:axis], 2, *shape[axis + 1:]), 0.5)
+        stand_in = np.full((*shape[:axis], 2, *shape[axis + 1 :]), 0.5)
         whole_row: tuple[int | slice, ...] = (*row[:axis], slice(None), *row[axis:])
         stand_in[whole_row] = np.finfo(np.float64).max
     else:
-        stand_in = np.ones((*shape[:axis], 1, *shape[axis + 1:]), dtype=np.float64)
+        stand_in = np.ones((*shape[:axis], 1, *shape[axis + 1 :]), dtype=np.float64)
         stand_in[(*row[:axis], 0, *row[axis:])] = total
-    _validate.check_distribution(np, stand_in, argument, axis, normalize=False, input_dtype=np.dtype(dtype), hint=hint)
+    _validate.check_distribution(
+        np, stand_in, argument, axis, normalize=False, input_dtype=np.dtype(dtype), hint=hint
+    )
     # (it raises; if not, the total was within rounding of the tolerance: accepted, as eagerly)
 
 

@@ -45,14 +45,17 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
 
 
 @functools.lru_cache(maxsize=256)
-def _program(name: str, axis: int, axes: tuple[int, ...], keepdims: bool, normalize: bool,
-             validate: bool) -> Callable[..., tuple[Array | tuple[Array, Array], Array]]:
+def _program(
+    name: str, axis: int, axes: tuple[int, ...], keepdims: bool, normalize: bool, validate: bool
+) -> Callable[..., tuple[Array | tuple[Array, Array], Array]]:
     """``jax.jit`` of the measure with its checks, for one measure and set of options."""
     import jax
     import jax.numpy as jnp
 
     def run(*arrays: Array) -> tuple[Array | tuple[Array, Array], Array]:
-        value = _dispatch.generic_values(name, list(arrays), axis=axis, keepdims=keepdims, normalize=normalize)
+        value = _dispatch.generic_values(
+            name, list(arrays), axis=axis, keepdims=keepdims, normalize=normalize
+        )
         if not validate:
             return value, jnp.asarray(True)
         tolerance = _validate.sum_tolerance(arrays[0].dtype)

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 #: The closed-form gradients of one measure: ``(*arrays, grad, wanted)`` to one gradient (or None,
 #: where not wanted) per array.
-_Gradient = Callable[..., tuple['torch.Tensor | None', ...]]
+_Gradient = Callable[..., tuple["torch.Tensor | None", ...]]
 
 # Tests set this to False to run the device-generic forward (the one a CUDA tensor takes) on CPU.
 NUMPY_ON_CPU = True
@@ -61,9 +61,15 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     first = arrays[0]
     if _array.is_tracing(first) or inputs.originals is not None:
         return None
-    if not all(a.dtype == first.dtype and a.shape == first.shape and a.device == first.device for a in arrays):
+    if not all(
+        a.dtype == first.dtype and a.shape == first.shape and a.device == first.device for a in arrays
+    ):
         return None
-    if first.dtype not in (torch.float32, torch.float64) or inputs.out_dtype != first.dtype or first.numel() == 0:
+    if (
+        first.dtype not in (torch.float32, torch.float64)
+        or inputs.out_dtype != first.dtype
+        or first.numel() == 0
+    ):
         return None
     needs_grad = torch.is_grad_enabled() and any(a.requires_grad for a in arrays)
     if not needs_grad:
@@ -73,8 +79,9 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     return _Measure.apply(name, inputs, keepdims, *arrays)
 
 
-def _forward(name: str, inputs: Inputs, arrays: Sequence[torch.Tensor],
-             keepdims: bool) -> Array | tuple[Array, Array]:
+def _forward(
+    name: str, inputs: Inputs, arrays: Sequence[torch.Tensor], keepdims: bool
+) -> Array | tuple[Array, Array]:
     """The values, unclamped (float64 from the NumPy kernel, the input dtype elsewhere)."""
     import torch
 
@@ -85,19 +92,27 @@ def _forward(name: str, inputs: Inputs, arrays: Sequence[torch.Tensor],
     if inputs.validate:  # (also where the NumPy kernel declined: JS with normalize=True)
         _check_fused(inputs, arrays)
     with torch.no_grad():
-        return _dispatch.generic_values(name, [a.detach() for a in arrays], axis=inputs.axis,
-                                        keepdims=keepdims, normalize=inputs.normalize)
+        return _dispatch.generic_values(
+            name,
+            [a.detach() for a in arrays],
+            axis=inputs.axis,
+            keepdims=keepdims,
+            normalize=inputs.normalize,
+        )
 
 
-def _numpy_values(name: str, inputs: Inputs, arrays: Sequence[torch.Tensor],
-                  keepdims: bool) -> torch.Tensor | tuple[torch.Tensor, ...] | None:
+def _numpy_values(
+    name: str, inputs: Inputs, arrays: Sequence[torch.Tensor], keepdims: bool
+) -> torch.Tensor | tuple[torch.Tensor, ...] | None:
     """The NumPy kernel's values on the tensors' memory (a copy only to move ``axis`` last)."""
     import torch
     from array_api_compat import numpy as numpy_namespace
 
     axis, last = inputs.axis, arrays[0].ndim - 1
     views = [(a if axis == last else a.movedim(axis, -1)).contiguous().numpy() for a in arrays]
-    numpy_inputs = dataclasses.replace(inputs, xp=numpy_namespace, arrays=dict(zip(inputs.arrays, views)), axis=last)
+    numpy_inputs = dataclasses.replace(
+        inputs, xp=numpy_namespace, arrays=dict(zip(inputs.arrays, views)), axis=last
+    )
     try:
         value = _fast.compute(name, numpy_inputs, False)
     except _validate.InputError:
@@ -147,8 +162,9 @@ def _autograd_function() -> type[torch.autograd.Function]:
         """A measure's value from :func:`_forward`, its gradient in closed form."""
 
         @staticmethod
-        def forward(ctx: Any, name: str, inputs: Inputs, keepdims: bool,
-                    *arrays: torch.Tensor) -> Array | tuple[Array, Array]:
+        def forward(
+            ctx: Any, name: str, inputs: Inputs, keepdims: bool, *arrays: torch.Tensor
+        ) -> Array | tuple[Array, Array]:
             ctx.name, ctx.axis, ctx.keepdims = name, inputs.axis, keepdims
             ctx.save_for_backward(*arrays)
             return _forward(name, inputs, arrays, keepdims)
@@ -158,7 +174,9 @@ def _autograd_function() -> type[torch.autograd.Function]:
             arrays = ctx.saved_tensors
             wanted = ctx.needs_input_grad[3:]
             if torch.is_grad_enabled():  # create_graph=True: the generic path's graph, differentiable
-                grads = _generic_gradients(ctx.name, arrays, grad, wanted, axis=ctx.axis, keepdims=ctx.keepdims)
+                grads = _generic_gradients(
+                    ctx.name, arrays, grad, wanted, axis=ctx.axis, keepdims=ctx.keepdims
+                )
             else:
                 if not ctx.keepdims:
                     grad = grad.unsqueeze(ctx.axis)
@@ -168,8 +186,15 @@ def _autograd_function() -> type[torch.autograd.Function]:
     return Measure
 
 
-def _generic_gradients(name: str, arrays: Sequence[torch.Tensor], grad: torch.Tensor, wanted: Sequence[bool], *,
-                       axis: int, keepdims: bool) -> tuple[torch.Tensor | None, ...]:
+def _generic_gradients(
+    name: str,
+    arrays: Sequence[torch.Tensor],
+    grad: torch.Tensor,
+    wanted: Sequence[bool],
+    *,
+    axis: int,
+    keepdims: bool,
+) -> tuple[torch.Tensor | None, ...]:
     """The gradients through the generic path, with a graph (for second derivatives)."""
     import torch
 
@@ -217,8 +242,9 @@ def _entropy_gradient(p: torch.Tensor, grad: torch.Tensor, wanted: Sequence[bool
     return (out.mul_(grad).neg_(),)
 
 
-def _cross_entropy_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor,
-                            wanted: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def _cross_entropy_gradient(
+    p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor, wanted: Sequence[bool]
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     import torch
 
     dp = dq = None
@@ -229,8 +255,9 @@ def _cross_entropy_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor
     return dp, dq
 
 
-def _kl_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor,
-                 wanted: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def _kl_gradient(
+    p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor, wanted: Sequence[bool]
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     import torch
 
     dp = dq = None
@@ -241,8 +268,9 @@ def _kl_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor,
     return dp, dq
 
 
-def _js_gradient(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor,
-                 wanted: Sequence[bool]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def _js_gradient(
+    p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor, wanted: Sequence[bool]
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     import torch
 
     # log(2a / (a + b)) / 2; -1/2 where a = 0 < b, 0 where a = b = 0

@@ -170,12 +170,31 @@ def linear_cross_entropy(
     """
     ignore_index = _DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
     class_weight = _check_cross_entropy_call(
-        input, linear_weight, target, linear_bias, weight, ignore_index=ignore_index, reduction=reduction,
-        label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size, options=options,
+        input,
+        linear_weight,
+        target,
+        linear_bias,
+        weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        chunk_size=chunk_size,
+        options=options,
     )
     return linear_cross_entropy_op(
-        input, linear_weight, target, linear_bias, class_weight=class_weight, ignore_index=ignore_index,
-        reduction=reduction, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
+        input,
+        linear_weight,
+        target,
+        linear_bias,
+        class_weight=class_weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        chunk_size=chunk_size,
         return_lse=return_lse,
     )
 
@@ -226,9 +245,19 @@ def linear_kl_div(
     """
     _validate.check_distillation_options(direction=direction, temperature=temperature)
     return _linear_distill(
-        input, linear_weight, teacher, teacher_linear_weight, linear_bias=linear_bias,
-        teacher_linear_bias=teacher_linear_bias, divergence=direction, beta=0.5, temperature=temperature,
-        scale_by_temperature=scale_by_temperature, mask=mask, reduction=reduction, chunk_size=chunk_size,
+        input,
+        linear_weight,
+        teacher,
+        teacher_linear_weight,
+        linear_bias=linear_bias,
+        teacher_linear_bias=teacher_linear_bias,
+        divergence=direction,
+        beta=0.5,
+        temperature=temperature,
+        scale_by_temperature=scale_by_temperature,
+        mask=mask,
+        reduction=reduction,
+        chunk_size=chunk_size,
     )
 
 
@@ -263,9 +292,19 @@ def linear_js_div(
     """
     _validate.check_distillation_options(beta=beta, temperature=temperature)
     return _linear_distill(
-        input, linear_weight, teacher, teacher_linear_weight, linear_bias=linear_bias,
-        teacher_linear_bias=teacher_linear_bias, divergence="js", beta=beta, temperature=temperature,
-        scale_by_temperature=scale_by_temperature, mask=mask, reduction=reduction, chunk_size=chunk_size,
+        input,
+        linear_weight,
+        teacher,
+        teacher_linear_weight,
+        linear_bias=linear_bias,
+        teacher_linear_bias=teacher_linear_bias,
+        divergence="js",
+        beta=beta,
+        temperature=temperature,
+        scale_by_temperature=scale_by_temperature,
+        mask=mask,
+        reduction=reduction,
+        chunk_size=chunk_size,
     )
 
 
@@ -295,16 +334,26 @@ def vocab_parallel_cross_entropy(
     ``F.cross_entropy``) on every rank.
     """
     _validate.check_reduction(reduction)
-    _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
-                                          softcap=softcap)
+    _validate.check_cross_entropy_options(
+        ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap
+    )
     _validate.check_float_tensor("logits", logits)
     if logits.ndim < 1:
-        raise _validate.InputError("must have a vocabulary axis, got a 0-d tensor", argument="logits", value=())
+        raise _validate.InputError(
+            "must have a vocabulary axis, got a 0-d tensor", argument="logits", value=()
+        )
     _validate.check_index_target_tensor(target, logits, None, ignore_index, hidden_name="logits")
     class_weight = _class_weight(weight, None, logits)
     return vocab_parallel_cross_entropy_op(
-        logits, target, group=group, class_weight=class_weight, ignore_index=ignore_index, reduction=reduction,
-        label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
+        logits,
+        target,
+        group=group,
+        class_weight=class_weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
     )
 
 
@@ -334,12 +383,32 @@ def vocab_parallel_linear_cross_entropy(
     """
     ignore_index = _DEFAULT_IGNORE_INDEX if ignore_index is None else ignore_index
     class_weight = _check_cross_entropy_call(
-        input, linear_weight, target, linear_bias, weight, ignore_index=ignore_index, reduction=reduction,
-        label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size, local_vocab=True,
+        input,
+        linear_weight,
+        target,
+        linear_bias,
+        weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        chunk_size=chunk_size,
+        local_vocab=True,
     )
     return vocab_parallel_linear_cross_entropy_op(
-        input, linear_weight, target, linear_bias, group=group, class_weight=class_weight, ignore_index=ignore_index,
-        reduction=reduction, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, chunk_size=chunk_size,
+        input,
+        linear_weight,
+        target,
+        linear_bias,
+        group=group,
+        class_weight=class_weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        chunk_size=chunk_size,
     )
 
 
@@ -349,21 +418,34 @@ def vocab_parallel_linear_cross_entropy(
 
 
 def _check_cross_entropy_call(
-    input: torch.Tensor, linear_weight: torch.Tensor, target: torch.Tensor, linear_bias: torch.Tensor | None,
-    weight: torch.Tensor | None, *, ignore_index: int, reduction: str, label_smoothing: float, z_loss: float,
-    softcap: float | None, chunk_size: int | None, options: object | None = None, local_vocab: bool = False,
+    input: torch.Tensor,
+    linear_weight: torch.Tensor,
+    target: torch.Tensor,
+    linear_bias: torch.Tensor | None,
+    weight: torch.Tensor | None,
+    *,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    chunk_size: int | None,
+    options: object | None = None,
+    local_vocab: bool = False,
 ) -> torch.Tensor | None:
     """The checks of :func:`linear_cross_entropy` (and its vocabulary-parallel form, whose
     ``linear_weight`` holds this rank's rows only: the targets' range and the class weights'
     length are checked once the full vocabulary size is known); returns the class weights."""
     _validate.check_reduction(reduction)
-    _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
-                                          softcap=softcap)
+    _validate.check_cross_entropy_options(
+        ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap
+    )
     _validate.check_chunk_size(chunk_size)
     _check_options(options)
     vocab = _validate.check_linear(input, linear_weight, linear_bias, _LINEAR_NAMES)
-    _validate.check_index_target_tensor(target, input, None if local_vocab else vocab, ignore_index,
-                                        hidden_name="input")
+    _validate.check_index_target_tensor(
+        target, input, None if local_vocab else vocab, ignore_index, hidden_name="input"
+    )
     return _class_weight(weight, None if local_vocab else vocab, input)
 
 
@@ -373,8 +455,10 @@ def _check_options(options: object | None) -> None:
     if options is None or (kind is not None and isinstance(options, kind)):
         return
     raise _validate.InputTypeError(
-        f"must be None or a torch.nn.LinearCrossEntropyOptions, got {type(options).__name__}", argument="options",
-        value=type(options).__name__, hint="pass chunk_size= to choose the rows per chunk",
+        f"must be None or a torch.nn.LinearCrossEntropyOptions, got {type(options).__name__}",
+        argument="options",
+        value=type(options).__name__,
+        hint="pass chunk_size= to choose the rows per chunk",
     )
 
 
@@ -385,19 +469,35 @@ def _class_weight(weight: torch.Tensor | None, vocab: int | None, like: torch.Te
         return None
     _validate.check_float_tensor("weight", weight)
     if weight.ndim != 1:
-        raise _validate.InputError(f"must have shape (V,), one entry per class; got shape {tuple(weight.shape)}",
-                                   argument="weight", value=tuple(weight.shape))
+        raise _validate.InputError(
+            f"must have shape (V,), one entry per class; got shape {tuple(weight.shape)}",
+            argument="weight",
+            value=tuple(weight.shape),
+        )
     if weight.device != like.device:
-        raise _validate.InputError(f"is on {weight.device} and the inputs on {like.device}; use one device",
-                                   argument="weight", value=str(weight.device))
+        raise _validate.InputError(
+            f"is on {weight.device} and the inputs on {like.device}; use one device",
+            argument="weight",
+            value=str(weight.device),
+        )
     n_classes = weight.shape[0] if vocab is None else vocab
     return _args.class_weight(torch, weight, n_classes, weight.dtype, not _array.is_tracing(weight))
 
 
 def _linear_distill(
-    input: torch.Tensor, linear_weight: torch.Tensor, teacher: torch.Tensor, teacher_linear_weight: torch.Tensor | None,
-    *, linear_bias: torch.Tensor | None, teacher_linear_bias: torch.Tensor | None, reduction: str,
-    mask: torch.Tensor | None, temperature: float, chunk_size: int | None, divergence: str, beta: float,
+    input: torch.Tensor,
+    linear_weight: torch.Tensor,
+    teacher: torch.Tensor,
+    teacher_linear_weight: torch.Tensor | None,
+    *,
+    linear_bias: torch.Tensor | None,
+    teacher_linear_bias: torch.Tensor | None,
+    reduction: str,
+    mask: torch.Tensor | None,
+    temperature: float,
+    chunk_size: int | None,
+    divergence: str,
+    beta: float,
     scale_by_temperature: bool,
 ) -> torch.Tensor:
     _validate.check_reduction(reduction)
@@ -407,30 +507,50 @@ def _linear_distill(
     if teacher.shape[:-1] != input.shape[:-1]:
         raise _validate.InputError(
             f"has shape {tuple(teacher.shape)} but input has shape {tuple(input.shape)}; they need the same "
-            "leading (token) dimensions", argument="teacher", value=tuple(teacher.shape),
+            "leading (token) dimensions",
+            argument="teacher",
+            value=tuple(teacher.shape),
         )
     if teacher_linear_weight is None:
         if teacher_linear_bias is not None:
-            raise _validate.InputError("needs teacher_linear_weight (a teacher given as logits has no bias)",
-                                       argument="teacher_linear_bias")
+            raise _validate.InputError(
+                "needs teacher_linear_weight (a teacher given as logits has no bias)",
+                argument="teacher_linear_bias",
+            )
         if teacher.shape[-1] != vocab:
             raise _validate.InputError(
                 f"logits have {teacher.shape[-1]} classes (shape {tuple(teacher.shape)}) but linear_weight has {vocab} "
-                f"rows (shape {tuple(linear_weight.shape)}); they need the same vocabulary", argument="teacher",
+                f"rows (shape {tuple(linear_weight.shape)}); they need the same vocabulary",
+                argument="teacher",
                 value=tuple(teacher.shape),
             )
     else:
-        teacher_vocab = _validate.check_linear(teacher, teacher_linear_weight, teacher_linear_bias,
-                                               ("teacher", "teacher_linear_weight", "teacher_linear_bias"))
+        teacher_vocab = _validate.check_linear(
+            teacher,
+            teacher_linear_weight,
+            teacher_linear_bias,
+            ("teacher", "teacher_linear_weight", "teacher_linear_bias"),
+        )
         if teacher_vocab != vocab:
             raise _validate.InputError(
                 f"has {teacher_vocab} rows but linear_weight has {vocab}; they need the same vocabulary",
-                argument="teacher_linear_weight", value=tuple(teacher_linear_weight.shape),
+                argument="teacher_linear_weight",
+                value=tuple(teacher_linear_weight.shape),
             )
     if mask is not None:
         _validate.check_token_mask(mask, tuple(input.shape[:-1]))
     return linear_distill_op(
-        input, linear_weight, teacher, teacher_linear_weight, bias=linear_bias, teacher_bias=teacher_linear_bias,
-        temperature=temperature, mask=mask, reduction=reduction, chunk_size=chunk_size, divergence=divergence,
-        beta=beta, scale_by_temperature=scale_by_temperature,
+        input,
+        linear_weight,
+        teacher,
+        teacher_linear_weight,
+        bias=linear_bias,
+        teacher_bias=teacher_linear_bias,
+        temperature=temperature,
+        mask=mask,
+        reduction=reduction,
+        chunk_size=chunk_size,
+        divergence=divergence,
+        beta=beta,
+        scale_by_temperature=scale_by_temperature,
     )

@@ -41,23 +41,41 @@ class LinearCrossEntropyLoss(torch.nn.Module):
 
     weight: torch.Tensor | None  # a buffer (registered in __init__)
 
-    def __init__(self, in_features: int, num_classes: int, *, out_features: tuple = (), bias: bool = False,
-                 device: torch.device | str | None = None, dtype: torch.dtype | None = None,
-                 reduction: str = "mean", weight: torch.Tensor | None = None,
-                 ignore_index: int | None = None, label_smoothing: float = 0.0, options: object | None = None,
-                 z_loss: float = 0.0, softcap: float | None = None, chunk_size: int | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        *,
+        out_features: tuple = (),
+        bias: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        reduction: str = "mean",
+        weight: torch.Tensor | None = None,
+        ignore_index: int | None = None,
+        label_smoothing: float = 0.0,
+        options: object | None = None,
+        z_loss: float = 0.0,
+        softcap: float | None = None,
+        chunk_size: int | None = None,
+    ) -> None:
         super().__init__()
         _validate.check_integer("in_features", in_features, low=0, meaning="the input size D")
         _validate.check_integer("num_classes", num_classes, low=1, meaning="the number of classes V")
         if tuple(out_features) != ():
             raise _validate.InputError(
                 f"={tuple(out_features)!r}: the K-dimensional loss is not supported; flatten the positions into the "
-                "batch (input (N * d1 * ..., D), target (N * d1 * ...,))", argument="out_features",
+                "batch (input (N * d1 * ..., D), target (N * d1 * ...,))",
+                argument="out_features",
                 value=tuple(out_features),
             )
         _validate.check_reduction(reduction)
-        _validate.check_cross_entropy_options(ignore_index=-100 if ignore_index is None else ignore_index,
-                                              label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap)
+        _validate.check_cross_entropy_options(
+            ignore_index=-100 if ignore_index is None else ignore_index,
+            label_smoothing=label_smoothing,
+            z_loss=z_loss,
+            softcap=softcap,
+        )
         _validate.check_chunk_size(chunk_size)
         F._check_options(options)
         if weight is not None:
@@ -71,22 +89,43 @@ class LinearCrossEntropyLoss(torch.nn.Module):
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return F.linear_cross_entropy(
-            input, self.linear.weight, target, linear_bias=self.linear.bias, weight=self.weight,
-            reduction=self.reduction, ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-            options=self.options, z_loss=self.z_loss, softcap=self.softcap, chunk_size=self.chunk_size,
+            input,
+            self.linear.weight,
+            target,
+            linear_bias=self.linear.bias,
+            weight=self.weight,
+            reduction=self.reduction,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            options=self.options,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+            chunk_size=self.chunk_size,
         )
 
     def extra_repr(self) -> str:
-        text = (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
-                f"bias={self.linear.bias is not None}, reduction={self.reduction!r}, "
-                f"ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing}")
-        extras = dict(z_loss=(self.z_loss, 0.0), softcap=(self.softcap, None), chunk_size=(self.chunk_size, None))
-        return text + "".join(f", {name}={value!r}" for name, (value, default) in extras.items() if value != default)
+        text = (
+            f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+            f"bias={self.linear.bias is not None}, reduction={self.reduction!r}, "
+            f"ignore_index={self.ignore_index}, label_smoothing={self.label_smoothing}"
+        )
+        extras = dict(
+            z_loss=(self.z_loss, 0.0), softcap=(self.softcap, None), chunk_size=(self.chunk_size, None)
+        )
+        return text + "".join(
+            f", {name}={value!r}" for name, (value, default) in extras.items() if value != default
+        )
 
 
 class _LinearDistillLoss(torch.nn.Module):
-    def __init__(self, *, temperature: float = 1.0, scale_by_temperature: bool = True, reduction: str = "mean",
-                 chunk_size: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        temperature: float = 1.0,
+        scale_by_temperature: bool = True,
+        reduction: str = "mean",
+        chunk_size: int | None = None,
+    ) -> None:
         super().__init__()
         self.temperature = temperature
         self.scale_by_temperature = scale_by_temperature
@@ -95,8 +134,10 @@ class _LinearDistillLoss(torch.nn.Module):
 
     def _options(self) -> dict[str, Any]:
         return dict(
-            temperature=self.temperature, scale_by_temperature=self.scale_by_temperature,
-            reduction=self.reduction, chunk_size=self.chunk_size,
+            temperature=self.temperature,
+            scale_by_temperature=self.scale_by_temperature,
+            reduction=self.reduction,
+            chunk_size=self.chunk_size,
         )
 
 
@@ -112,12 +153,27 @@ class LinearKLDivLoss(_LinearDistillLoss):
         super().__init__(**options)
         self.direction = direction
 
-    def forward(self, input: torch.Tensor, linear_weight: torch.Tensor, teacher: torch.Tensor,
-                teacher_linear_weight: torch.Tensor | None = None, *, linear_bias: torch.Tensor | None = None,
-                teacher_linear_bias: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        input: torch.Tensor,
+        linear_weight: torch.Tensor,
+        teacher: torch.Tensor,
+        teacher_linear_weight: torch.Tensor | None = None,
+        *,
+        linear_bias: torch.Tensor | None = None,
+        teacher_linear_bias: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         return F.linear_kl_div(
-            input, linear_weight, teacher, teacher_linear_weight, linear_bias=linear_bias,
-            teacher_linear_bias=teacher_linear_bias, mask=mask, direction=self.direction, **self._options(),
+            input,
+            linear_weight,
+            teacher,
+            teacher_linear_weight,
+            linear_bias=linear_bias,
+            teacher_linear_bias=teacher_linear_bias,
+            mask=mask,
+            direction=self.direction,
+            **self._options(),
         )
 
 
@@ -128,10 +184,25 @@ class LinearJSDivLoss(_LinearDistillLoss):
         super().__init__(**options)
         self.beta = beta
 
-    def forward(self, input: torch.Tensor, linear_weight: torch.Tensor, teacher: torch.Tensor,
-                teacher_linear_weight: torch.Tensor | None = None, *, linear_bias: torch.Tensor | None = None,
-                teacher_linear_bias: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        input: torch.Tensor,
+        linear_weight: torch.Tensor,
+        teacher: torch.Tensor,
+        teacher_linear_weight: torch.Tensor | None = None,
+        *,
+        linear_bias: torch.Tensor | None = None,
+        teacher_linear_bias: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         return F.linear_js_div(
-            input, linear_weight, teacher, teacher_linear_weight, linear_bias=linear_bias,
-            teacher_linear_bias=teacher_linear_bias, mask=mask, beta=self.beta, **self._options(),
+            input,
+            linear_weight,
+            teacher,
+            teacher_linear_weight,
+            linear_bias=linear_bias,
+            teacher_linear_bias=teacher_linear_bias,
+            mask=mask,
+            beta=self.beta,
+            **self._options(),
         )

@@ -55,24 +55,51 @@ class CrossEntropyLoss(_Loss):
     True
     """
 
-    _defaults: ClassVar[dict[str, Any]] = dict(ignore_index=-100, reduction="mean", label_smoothing=0.0, axis=None,
-                                               z_loss=0.0, softcap=None, return_entropy=False)
+    _defaults: ClassVar[dict[str, Any]] = dict(
+        ignore_index=-100,
+        reduction="mean",
+        label_smoothing=0.0,
+        axis=None,
+        z_loss=0.0,
+        softcap=None,
+        return_entropy=False,
+    )
 
-    def __init__(self, weight: torch.Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0, axis: int | None = None, z_loss: float = 0.0,
-                 softcap: float | None = None, return_entropy: bool = False, validate: bool = True) -> None:
+    def __init__(
+        self,
+        weight: torch.Tensor | None = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+        axis: int | None = None,
+        z_loss: float = 0.0,
+        softcap: float | None = None,
+        return_entropy: bool = False,
+        validate: bool = True,
+    ) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.ignore_index, self.reduction, self.label_smoothing = ignore_index, reduction, label_smoothing
         self.axis, self.z_loss, self.softcap, self.return_entropy = axis, z_loss, softcap, return_entropy
         self.validate = validate
 
-    def forward(self, input: torch.Tensor, target: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, input: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         return losses.cross_entropy(
-            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
-            label_smoothing=self.label_smoothing, axis=self.axis, mask=mask, z_loss=self.z_loss,
-            softcap=self.softcap, return_entropy=self.return_entropy, validate=self.validate,
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+            axis=self.axis,
+            mask=mask,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+            return_entropy=self.return_entropy,
+            validate=self.validate,
         )
 
 
@@ -81,15 +108,29 @@ class NLLLoss(_Loss):
 
     _defaults: ClassVar[dict[str, Any]] = dict(ignore_index=-100, reduction="mean", axis=None)
 
-    def __init__(self, weight: torch.Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean",
-                 axis: int | None = None, validate: bool = True) -> None:
+    def __init__(
+        self,
+        weight: torch.Tensor | None = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        axis: int | None = None,
+        validate: bool = True,
+    ) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.ignore_index, self.reduction, self.axis, self.validate = ignore_index, reduction, axis, validate
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return losses.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, axis=self.axis, validate=self.validate)
+        return losses.nll_loss(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            axis=self.axis,
+            validate=self.validate,
+        )
 
 
 class BCELoss(_Loss):
@@ -97,15 +138,22 @@ class BCELoss(_Loss):
 
     _defaults: ClassVar[dict[str, Any]] = dict(reduction="mean", axis=None)
 
-    def __init__(self, weight: torch.Tensor | None = None, *, reduction: str = "mean", axis: int | None = None,
-                 validate: bool = True) -> None:
+    def __init__(
+        self,
+        weight: torch.Tensor | None = None,
+        *,
+        reduction: str = "mean",
+        axis: int | None = None,
+        validate: bool = True,
+    ) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.reduction, self.axis, self.validate = reduction, axis, validate
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return losses.binary_cross_entropy(input, target, self.weight, reduction=self.reduction,
-                                           axis=self.axis, validate=self.validate)
+        return losses.binary_cross_entropy(
+            input, target, self.weight, reduction=self.reduction, axis=self.axis, validate=self.validate
+        )
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -113,8 +161,15 @@ class BCEWithLogitsLoss(_Loss):
 
     _defaults: ClassVar[dict[str, Any]] = dict(reduction="mean", axis=None)
 
-    def __init__(self, weight: torch.Tensor | None = None, *, reduction: str = "mean",
-                 pos_weight: torch.Tensor | None = None, axis: int | None = None, validate: bool = True) -> None:
+    def __init__(
+        self,
+        weight: torch.Tensor | None = None,
+        *,
+        reduction: str = "mean",
+        pos_weight: torch.Tensor | None = None,
+        axis: int | None = None,
+        validate: bool = True,
+    ) -> None:
         super().__init__()
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
@@ -122,8 +177,13 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return losses.binary_cross_entropy_with_logits(
-            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight,
-            axis=self.axis, validate=self.validate,
+            input,
+            target,
+            self.weight,
+            reduction=self.reduction,
+            pos_weight=self.pos_weight,
+            axis=self.axis,
+            validate=self.validate,
         )
 
 
@@ -132,14 +192,26 @@ class KLDivLoss(_Loss):
 
     _defaults: ClassVar[dict[str, Any]] = dict(reduction="mean", log_target=False, axis=None)
 
-    def __init__(self, *, reduction: str = "mean", log_target: bool = False, axis: int | None = None,
-                 validate: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        reduction: str = "mean",
+        log_target: bool = False,
+        axis: int | None = None,
+        validate: bool = True,
+    ) -> None:
         super().__init__()
         self.reduction, self.log_target, self.axis, self.validate = reduction, log_target, axis, validate
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return losses.kl_div(input, target, reduction=self.reduction, log_target=self.log_target,
-                             axis=self.axis, validate=self.validate)
+        return losses.kl_div(
+            input,
+            target,
+            reduction=self.reduction,
+            log_target=self.log_target,
+            axis=self.axis,
+            validate=self.validate,
+        )
 
 
 class DistillationKLLoss(_Loss):
@@ -149,48 +221,94 @@ class DistillationKLLoss(_Loss):
     KL(student || teacher); scaled by ``temperature**2`` unless ``scale_by_temperature=False``.
     """
 
-    _defaults: ClassVar[dict[str, Any]] = dict(direction="forward", temperature=1.0, teacher_format="logits",
-                     scale_by_temperature=True, reduction="mean", axis=None)
+    _defaults: ClassVar[dict[str, Any]] = dict(
+        direction="forward",
+        temperature=1.0,
+        teacher_format="logits",
+        scale_by_temperature=True,
+        reduction="mean",
+        axis=None,
+    )
 
-    def __init__(self, *, direction: str = "forward", temperature: float = 1.0, teacher_format: str = "logits",
-                 scale_by_temperature: bool = True, reduction: str = "mean", axis: int | None = None,
-                 validate: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        direction: str = "forward",
+        temperature: float = 1.0,
+        teacher_format: str = "logits",
+        scale_by_temperature: bool = True,
+        reduction: str = "mean",
+        axis: int | None = None,
+        validate: bool = True,
+    ) -> None:
         super().__init__()
         self.direction, self.temperature, self.teacher_format = direction, temperature, teacher_format
         self.scale_by_temperature, self.reduction, self.axis = scale_by_temperature, reduction, axis
         self.validate = validate
-        losses.distillation_kl(torch.zeros(1), torch.zeros(1), **self._options(), validate=False)  # check options now
+        losses.distillation_kl(
+            torch.zeros(1), torch.zeros(1), **self._options(), validate=False
+        )  # check options now
 
     def _options(self) -> dict[str, Any]:
-        return dict(direction=self.direction, temperature=self.temperature, teacher_format=self.teacher_format,
-                    scale_by_temperature=self.scale_by_temperature, reduction=self.reduction)
+        return dict(
+            direction=self.direction,
+            temperature=self.temperature,
+            teacher_format=self.teacher_format,
+            scale_by_temperature=self.scale_by_temperature,
+            reduction=self.reduction,
+        )
 
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
-        return losses.distillation_kl(student, teacher, **self._options(), mask=mask, axis=self.axis,
-                                      validate=self.validate)
+    def forward(
+        self, student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return losses.distillation_kl(
+            student, teacher, **self._options(), mask=mask, axis=self.axis, validate=self.validate
+        )
 
 
 class DistillationJSLoss(_Loss):
     """:func:`infoloss.losses.distillation_js` (generalised Jensen-Shannon with ``beta``)."""
 
-    _defaults: ClassVar[dict[str, Any]] = dict(beta=0.5, temperature=1.0, teacher_format="logits",
-                                               scale_by_temperature=True, reduction="mean", axis=None)
+    _defaults: ClassVar[dict[str, Any]] = dict(
+        beta=0.5,
+        temperature=1.0,
+        teacher_format="logits",
+        scale_by_temperature=True,
+        reduction="mean",
+        axis=None,
+    )
 
-    def __init__(self, *, beta: float = 0.5, temperature: float = 1.0, teacher_format: str = "logits",
-                 scale_by_temperature: bool = True, reduction: str = "mean", axis: int | None = None,
-                 validate: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        beta: float = 0.5,
+        temperature: float = 1.0,
+        teacher_format: str = "logits",
+        scale_by_temperature: bool = True,
+        reduction: str = "mean",
+        axis: int | None = None,
+        validate: bool = True,
+    ) -> None:
         super().__init__()
         self.beta, self.temperature, self.teacher_format = beta, temperature, teacher_format
         self.scale_by_temperature, self.reduction, self.axis = scale_by_temperature, reduction, axis
         self.validate = validate
-        losses.distillation_js(torch.zeros(1), torch.zeros(1), **self._options(), validate=False)  # check options now
+        losses.distillation_js(
+            torch.zeros(1), torch.zeros(1), **self._options(), validate=False
+        )  # check options now
 
     def _options(self) -> dict[str, Any]:
-        return dict(beta=self.beta, temperature=self.temperature, teacher_format=self.teacher_format,
-                    scale_by_temperature=self.scale_by_temperature, reduction=self.reduction)
+        return dict(
+            beta=self.beta,
+            temperature=self.temperature,
+            teacher_format=self.teacher_format,
+            scale_by_temperature=self.scale_by_temperature,
+            reduction=self.reduction,
+        )
 
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
-        return losses.distillation_js(student, teacher, **self._options(), mask=mask, axis=self.axis,
-                                      validate=self.validate)
+    def forward(
+        self, student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return losses.distillation_js(
+            student, teacher, **self._options(), mask=mask, axis=self.axis, validate=self.validate
+        )

@@ -30,8 +30,16 @@ from typing import Any, Literal, TypeAlias, overload
 
 import torch
 
-__all__ = ["LinearLossFunction", "LogitsLossFunction", "run_chunks", "auto_chunk_size", "logits_chunk_rows",
-           "accumulation_dtype", "empty_result", "finite_or_zero"]
+__all__ = [
+    "LinearLossFunction",
+    "LogitsLossFunction",
+    "run_chunks",
+    "auto_chunk_size",
+    "logits_chunk_rows",
+    "accumulation_dtype",
+    "empty_result",
+    "finite_or_zero",
+]
 
 # Bytes one chunk's float32 logits buffer may take on CPU. Each chunk streams W (V x D) twice and
 # grad_weight once through memory, so taller chunks amortise that traffic; 64 MiB (256 rows at
@@ -95,8 +103,13 @@ class LinearLossFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, rule: ChunkRule,
-        reduction: str, chunk: int,
+        ctx: Any,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        rule: ChunkRule,
+        reduction: str,
+        chunk: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         needs = tuple(ctx.needs_input_grad[:3])
         ctx.rule, ctx.reduction, ctx.chunk = rule, reduction, chunk
@@ -109,15 +122,18 @@ class LinearLossFunction(torch.autograd.Function):
         scale = _reduction_scale(reduction, rule)
         row_scale = None
         if any(needs):
-            row_scale = torch.full((hidden.shape[0],), scale, dtype=accumulation_dtype(hidden.dtype),
-                                   device=hidden.device)
+            row_scale = torch.full(
+                (hidden.shape[0],), scale, dtype=accumulation_dtype(hidden.dtype), device=hidden.device
+            )
         loss, lse, grads = run_chunks(hidden, weight, bias, rule, chunk, row_scale=row_scale, needs=needs)
         ctx.grads = grads
         ctx.mark_non_differentiable(lse)
         return (loss.sum() * scale).to(hidden.dtype), lse
 
     @staticmethod
-    def backward(ctx: Any, grad_loss: torch.Tensor, grad_lse: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:
+    def backward(
+        ctx: Any, grad_loss: torch.Tensor, grad_lse: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, ...]:
         if ctx.reduction == "none":
             hidden, weight, bias, lse = ctx.saved_tensors
             row_scale = grad_loss.to(accumulation_dtype(hidden.dtype))
@@ -205,8 +221,16 @@ class LogitsLossFunction(torch.autograd.Function):
                 z = logits[start:stop].to(acc, copy=copy)
             scale = row_scale[start:stop] if need_grad else None
             if fills and grad is not None:  # the rule writes the scaled gradient straight into ours
-                rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False,
-                           grad_out=grad[start:stop])
+                rule.chunk(
+                    start,
+                    stop,
+                    z,
+                    loss[start:stop],
+                    lse[start:stop],
+                    scale,
+                    lse_known=False,
+                    grad_out=grad[start:stop],
+                )
                 continue
             chunk_grad = rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=False)
             if grad is not None and not (in_buffer and chunk_grad.data_ptr() == z.data_ptr()):
@@ -236,8 +260,11 @@ class LogitsLossFunction(torch.autograd.Function):
             if ctx.replay is None:
                 raise RuntimeError(
                     "fused loss: cannot differentiate twice (backward with create_graph=True): "
-                    + ("the logits were overwritten by their gradient (inplace_backward=True); call it without"
-                       if ctx.grad_into_logits else "this loss has no differentiable gradient")
+                    + (
+                        "the logits were overwritten by their gradient (inplace_backward=True); call it without"
+                        if ctx.grad_into_logits
+                        else "this loss has no differentiable gradient"
+                    )
                 )
             (logits,) = ctx.saved_tensors
             ctx.grad = None
@@ -272,8 +299,14 @@ def _saved_buffer_backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.T
 
 
 def run_chunks(
-    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, rule: ChunkRule, chunk: int, *,
-    row_scale: torch.Tensor | None, needs: tuple[bool, bool, bool] = (False, False, False),
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    rule: ChunkRule,
+    chunk: int,
+    *,
+    row_scale: torch.Tensor | None,
+    needs: tuple[bool, bool, bool] = (False, False, False),
     known_lse: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, Grads]:
     """One pass over the rows of ``hidden`` in chunks; returns (loss_rows, lse, grads).
@@ -315,7 +348,9 @@ def run_chunks(
         else:
             z = _logits_into(buffer[: stop - start], rows, weight.t(), bias, bias_dim=1)
         scale = None if not want_grad or row_scale is None else row_scale[start:stop]
-        grad = rule.chunk(start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=known_lse is not None)
+        grad = rule.chunk(
+            start, stop, z, loss[start:stop], lse[start:stop], scale, lse_known=known_lse is not None
+        )
         if not want_grad:
             continue
         if grad_hidden is not None:  # (need_h)
@@ -353,17 +388,29 @@ def _logits_into(
 
 @overload
 def empty_result(
-    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batch_shape: tuple[int, ...],
-    reduction: str, return_lse: Literal[False],
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    batch_shape: tuple[int, ...],
+    reduction: str,
+    return_lse: Literal[False],
 ) -> torch.Tensor: ...
 @overload
 def empty_result(
-    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batch_shape: tuple[int, ...],
-    reduction: str, return_lse: bool,
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    batch_shape: tuple[int, ...],
+    reduction: str,
+    return_lse: bool,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]: ...
 def empty_result(
-    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, batch_shape: tuple[int, ...],
-    reduction: str, return_lse: bool,
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    batch_shape: tuple[int, ...],
+    reduction: str,
+    return_lse: bool,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     # No rows: a 'mean'/'sum' of nothing is 0, still connected to the inputs for autograd.
     anchor = hidden.sum() * 0 + weight.sum() * 0 + (bias.sum() * 0 if bias is not None else 0)

@@ -47,11 +47,22 @@ class CrossEntropyRule:
     of the kept rows' target weights, as in ``F.cross_entropy``.
     """
 
-    def __init__(self, target: torch.Tensor, *, ignore_index: int, label_smoothing: float, z_loss: float,
-                 softcap: float | None, kernel: str = "torch", first_column: int = 0, block_width: int | None = None,
-                 vocab: int | None = None, all_reduce: Callable[[torch.Tensor, str], object] | None = None,
-                 finish_grads: Callable[[Grads], object] | None = None,
-                 class_weight: torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        target: torch.Tensor,
+        *,
+        ignore_index: int,
+        label_smoothing: float,
+        z_loss: float,
+        softcap: float | None,
+        kernel: str = "torch",
+        first_column: int = 0,
+        block_width: int | None = None,
+        vocab: int | None = None,
+        all_reduce: Callable[[torch.Tensor, str], object] | None = None,
+        finish_grads: Callable[[Grads], object] | None = None,
+        class_weight: torch.Tensor | None = None,
+    ) -> None:
         self.ignore_index = ignore_index
         self.label_smoothing = float(label_smoothing)
         self.z_loss = float(z_loss)
@@ -73,11 +84,13 @@ class CrossEntropyRule:
         self.class_weight = class_weight
         if class_weight is not None:
             safe = torch.where(self.valid, target, torch.zeros_like(target))
-            self.target_weight = torch.where(self.valid, class_weight[safe], torch.zeros_like(class_weight[safe]))
+            self.target_weight = torch.where(
+                self.valid, class_weight[safe], torch.zeros_like(class_weight[safe])
+            )
             self.count = float(self.target_weight.sum(dtype=torch.float64)) if target.numel() else 0.0
             self.weight_total = float(class_weight.sum(dtype=torch.float64))
             width = class_weight.shape[0] if block_width is None else block_width
-            self.block_weight = class_weight[first_column: first_column + width]
+            self.block_weight = class_weight[first_column : first_column + width]
         self._weights: tuple[torch.Tensor, torch.Tensor] | None = None
         self._capped: torch.Tensor | None = None
 
@@ -90,36 +103,71 @@ class CrossEntropyRule:
         self._capped = None
 
     def chunk(
-        self, start: int, stop: int, z: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
-        scale: torch.Tensor | None, *, lse_known: bool,
+        self,
+        start: int,
+        stop: int,
+        z: torch.Tensor,
+        loss_out: torch.Tensor,
+        lse_out: torch.Tensor,
+        scale: torch.Tensor | None,
+        *,
+        lse_known: bool,
     ) -> torch.Tensor | None:
         valid = self.valid[start:stop]
         target = self.local_target[start:stop]
-        options: dict[str, Any] = dict(label_smoothing=self.label_smoothing, z_loss=self.z_loss, softcap=self.softcap,
-                       lse_known=lse_known)
+        options: dict[str, Any] = dict(
+            label_smoothing=self.label_smoothing,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+            lse_known=lse_known,
+        )
         if self.class_weight is not None:
             if self._weights is None:  # in the chunks' float dtype, converted once
                 self._weights = (self.block_weight.to(z.dtype), self.target_weight.to(z.dtype))
-            options.update(class_weight=self._weights[0], target_weight=self._weights[1][start:stop],
-                           weight_total=self.weight_total)
+            options.update(
+                class_weight=self._weights[0],
+                target_weight=self._weights[1][start:stop],
+                weight_total=self.weight_total,
+            )
         if self.kernel == "triton":
             from .triton_cross_entropy import cross_entropy_rows as triton_rows
 
             triton_rows(z, target, valid, loss_out, lse_out, scale, **options)
             return z
         return cross_entropy_rows(
-            z, target, valid, loss_out, lse_out, scale, **options, vocab=self.vocab,
-            in_block=None if self.in_block is None else self.in_block[start:stop], all_reduce=self.all_reduce,
+            z,
+            target,
+            valid,
+            loss_out,
+            lse_out,
+            scale,
+            **options,
+            vocab=self.vocab,
+            in_block=None if self.in_block is None else self.in_block[start:stop],
+            all_reduce=self.all_reduce,
             capped_buffer=None if self._capped is None else self._capped[: z.shape[0]],
         )
 
 
 def cross_entropy_rows(
-    z: torch.Tensor, target: torch.Tensor | None, valid: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
-    scale: torch.Tensor | None, *, label_smoothing: float, z_loss: float, softcap: float | None, lse_known: bool,
-    capped_buffer: torch.Tensor | None = None, vocab: int | None = None, in_block: torch.Tensor | None = None,
-    all_reduce: Callable[[torch.Tensor, str], object] | None = None, target_probs: torch.Tensor | None = None,
-    class_weight: torch.Tensor | None = None, target_weight: torch.Tensor | None = None,
+    z: torch.Tensor,
+    target: torch.Tensor | None,
+    valid: torch.Tensor,
+    loss_out: torch.Tensor,
+    lse_out: torch.Tensor,
+    scale: torch.Tensor | None,
+    *,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    lse_known: bool,
+    capped_buffer: torch.Tensor | None = None,
+    vocab: int | None = None,
+    in_block: torch.Tensor | None = None,
+    all_reduce: Callable[[torch.Tensor, str], object] | None = None,
+    target_probs: torch.Tensor | None = None,
+    class_weight: torch.Tensor | None = None,
+    target_weight: torch.Tensor | None = None,
     weight_total: float | None = None,
 ) -> torch.Tensor | None:
     """Rows of cross-entropy on a float logits block ``z`` (n, V_block), in place.
@@ -186,7 +234,9 @@ def cross_entropy_rows(
     else:
         if target_probs is not None:  # sum_j t_j z_j, with 0 * -inf = 0 (a masked class no target puts
             # weight on); a NaN logit or target still makes the loss NaN, through lse or sum(t)
-            target_logit = torch.mul(target_probs, z).nan_to_num_(nan=0.0, posinf=torch.inf, neginf=-torch.inf).sum(1)
+            target_logit = (
+                torch.mul(target_probs, z).nan_to_num_(nan=0.0, posinf=torch.inf, neginf=-torch.inf).sum(1)
+            )
         else:
             assert column is not None  # (class-index targets)
             target_logit = z.gather(1, column).squeeze(1)
@@ -254,10 +304,20 @@ def cross_entropy_rows(
 
 
 def linear_cross_entropy_op(
-    hidden: torch.Tensor, linear_weight: torch.Tensor, target: torch.Tensor, linear_bias: torch.Tensor | None = None,
-    *, class_weight: torch.Tensor | None = None, ignore_index: int = -100, reduction: str = "mean",
-    label_smoothing: float = 0.0, z_loss: float = 0.0, softcap: float | None = None, chunk_size: int | None = None,
-    return_lse: bool = False, kernel: str = "auto",
+    hidden: torch.Tensor,
+    linear_weight: torch.Tensor,
+    target: torch.Tensor,
+    linear_bias: torch.Tensor | None = None,
+    *,
+    class_weight: torch.Tensor | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    chunk_size: int | None = None,
+    return_lse: bool = False,
+    kernel: str = "auto",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Fused linear cross-entropy on already-validated arguments.
 
@@ -276,13 +336,19 @@ def linear_cross_entropy_op(
     buffers = 2 if (softcap is not None and kernel == "torch") else 1
     chunk = chunk_size or auto_chunk_size(rows.shape[0], vocab, hidden.device, buffers)
     rule = CrossEntropyRule(
-        flat_target, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss,
-        softcap=softcap, kernel=kernel, class_weight=class_weight,
+        flat_target,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        kernel=kernel,
+        class_weight=class_weight,
     )
     if rows.shape[0] == 0:
         return empty_result(hidden, linear_weight, linear_bias, batch_shape, reduction, return_lse)
     loss, lse = LinearLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
-        rows, linear_weight, linear_bias, rule, reduction, chunk)
+        rows, linear_weight, linear_bias, rule, reduction, chunk
+    )
     if reduction == "none":
         loss = loss.reshape(batch_shape)
     if return_lse:

@@ -45,9 +45,18 @@ from ._engine import (
 __all__ = ["DistillRule", "divergence_rows", "fused_distillation", "linear_distill_op"]
 
 
-def fused_distillation(student: torch.Tensor, teacher: torch.Tensor, *, mode: str, beta: float | None,
-                       temperature: float, teacher_format: str, scale_by_temperature: bool, reduction: str,
-                       mask: torch.Tensor | None) -> torch.Tensor:
+def fused_distillation(
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    *,
+    mode: str,
+    beta: float | None,
+    temperature: float,
+    teacher_format: str,
+    scale_by_temperature: bool,
+    reduction: str,
+    mask: torch.Tensor | None,
+) -> torch.Tensor:
     """The losses' fused distillation: ``student``, ``teacher`` (N, V) rows, ``mask`` (N,) or None.
 
     Returns the loss (0-d, or (N,) for 'none'); the student's gradient is taken in the forward
@@ -59,11 +68,24 @@ def fused_distillation(student: torch.Tensor, teacher: torch.Tensor, *, mode: st
     row_scale = valid.to(acc)
     if reduction == "mean":
         row_scale = row_scale / valid.sum().clamp_min(1)
-    rule = DistillRule(teacher=teacher, teacher_weight=None, teacher_bias=None, divergence=mode, beta=beta,
-                       temperature=temperature, scale_t2=scale_by_temperature, valid=valid,
-                       teacher_format=teacher_format)
-    return LogitsLossFunction.apply(student, rule, row_scale, reduction != "none",  # type: ignore[no-untyped-call]
-                                    logits_chunk_rows(student.shape[1]))  # (Function.apply is unannotated)
+    rule = DistillRule(
+        teacher=teacher,
+        teacher_weight=None,
+        teacher_bias=None,
+        divergence=mode,
+        beta=beta,
+        temperature=temperature,
+        scale_t2=scale_by_temperature,
+        valid=valid,
+        teacher_format=teacher_format,
+    )
+    return LogitsLossFunction.apply(
+        student,
+        rule,
+        row_scale,
+        reduction != "none",  # type: ignore[no-untyped-call]
+        logits_chunk_rows(student.shape[1]),
+    )  # (Function.apply is unannotated)
 
 
 class DistillRule:
@@ -71,9 +93,19 @@ class DistillRule:
     (``teacher_weight`` None; or log-probabilities, or probabilities with ``teacher_format``) or
     hidden states with ``teacher_weight`` (and ``teacher_bias``)."""
 
-    def __init__(self, *, teacher: torch.Tensor, teacher_weight: torch.Tensor | None,
-                 teacher_bias: torch.Tensor | None, divergence: str, beta: float | None, temperature: float,
-                 scale_t2: bool, valid: torch.Tensor, teacher_format: str = "logits") -> None:
+    def __init__(
+        self,
+        *,
+        teacher: torch.Tensor,
+        teacher_weight: torch.Tensor | None,
+        teacher_bias: torch.Tensor | None,
+        divergence: str,
+        beta: float | None,
+        temperature: float,
+        scale_t2: bool,
+        valid: torch.Tensor,
+        teacher_format: str = "logits",
+    ) -> None:
         self.teacher = teacher
         self.teacher_weight = teacher_weight
         self.teacher_bias = teacher_bias
@@ -131,31 +163,52 @@ class DistillRule:
     fills_grad_out = True
 
     def chunk(
-        self, start: int, stop: int, z: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
-        scale: torch.Tensor | None, *, lse_known: bool, grad_out: torch.Tensor | None = None,
+        self,
+        start: int,
+        stop: int,
+        z: torch.Tensor,
+        loss_out: torch.Tensor,
+        lse_out: torch.Tensor,
+        scale: torch.Tensor | None,
+        *,
+        lse_known: bool,
+        grad_out: torch.Tensor | None = None,
     ) -> torch.Tensor | None:
         # lse_out is left as it is: no distillation result uses the student's logsumexp.
         valid = self.valid[start:stop]
         teacher = self._teacher_logits(start, stop, z.dtype)
-        per, grad = divergence_rows(z, teacher, mode=self.divergence, beta=self.beta,
-                                    temperature=self.temperature, need_grad=scale is not None,
-                                    work=self._work_blocks(z))
+        per, grad = divergence_rows(
+            z,
+            teacher,
+            mode=self.divergence,
+            beta=self.beta,
+            temperature=self.temperature,
+            need_grad=scale is not None,
+            work=self._work_blocks(z),
+        )
         loss_out.copy_(torch.where(valid, per, torch.zeros_like(per)) * self.loss_scale)
         if scale is None:
             return None
         assert grad is not None  # (need_grad was True)
         if self.count < self.valid.numel():  # masked rows: exactly 0, whatever they held
             grad.masked_fill_(~valid.unsqueeze(1), 0)
-        factor = (torch.where(valid, scale, torch.zeros_like(scale))
-                  * (self.loss_scale / self.temperature)).unsqueeze(1)
+        factor = (
+            torch.where(valid, scale, torch.zeros_like(scale)) * (self.loss_scale / self.temperature)
+        ).unsqueeze(1)
         if grad_out is not None:
             return torch.mul(grad, factor, out=grad_out)
         return grad.mul_(factor)
 
 
 def divergence_rows(
-    student: torch.Tensor, teacher: torch.Tensor, *, mode: str, beta: float | None, temperature: float,
-    need_grad: bool, work: list[torch.Tensor] | None = None,
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    *,
+    mode: str,
+    beta: float | None,
+    temperature: float,
+    need_grad: bool,
+    work: list[torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Per-row divergence between ``softmax(teacher / T)`` and ``softmax(student / T)``.
 
@@ -188,8 +241,11 @@ def divergence_rows(
         grad = _centred(p_s, diff, per, zeros_matter) if need_grad else None
     else:
         assert beta is not None  # ('js' always comes with its beta)
-        log_m = torch.logaddexp(torch.add(log_t, math.log(beta), out=work[2]),
-                                torch.add(log_s, math.log1p(-beta), out=work[3]), out=work[2])
+        log_m = torch.logaddexp(
+            torch.add(log_t, math.log(beta), out=work[2]),
+            torch.add(log_s, math.log1p(-beta), out=work[3]),
+            out=work[2],
+        )
         p_t = torch.exp(log_t, out=work[3])
         teacher_part, _ = _weighted_sum(p_t, log_t.sub_(log_m), exact, out=work[0])
         diff_s = torch.sub(log_s, log_m, out=work[2])
@@ -208,7 +264,9 @@ def _blocks(z: torch.Tensor, count: int) -> list[torch.Tensor]:
     return [torch.empty(z.shape, dtype=z.dtype, device=z.device) for _ in range(count)]
 
 
-def _log_softmax(z: torch.Tensor, temperature: float, *, out: torch.Tensor, spare: torch.Tensor) -> torch.Tensor:
+def _log_softmax(
+    z: torch.Tensor, temperature: float, *, out: torch.Tensor, spare: torch.Tensor
+) -> torch.Tensor:
     """``log_softmax(z / T)`` into ``out`` (``spare``: a block for ``z / T``; both overwritten).
 
     For T < 1 the row maximum is subtracted before dividing, so ``z / T`` cannot overflow, and a
@@ -255,10 +313,20 @@ def _centred(p: torch.Tensor, diff: torch.Tensor, mean: torch.Tensor, zeros_matt
 
 
 def linear_distill_op(
-    hidden: torch.Tensor, weight: torch.Tensor, teacher: torch.Tensor, teacher_weight: torch.Tensor | None = None, *,
-    bias: torch.Tensor | None = None, teacher_bias: torch.Tensor | None = None, divergence: str = "forward",
-    beta: float | None = 0.5, temperature: float = 1.0, scale_by_temperature: bool = True,
-    mask: torch.Tensor | None = None, reduction: str = "mean", chunk_size: int | None = None,
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    teacher: torch.Tensor,
+    teacher_weight: torch.Tensor | None = None,
+    *,
+    bias: torch.Tensor | None = None,
+    teacher_bias: torch.Tensor | None = None,
+    divergence: str = "forward",
+    beta: float | None = 0.5,
+    temperature: float = 1.0,
+    scale_by_temperature: bool = True,
+    mask: torch.Tensor | None = None,
+    reduction: str = "mean",
+    chunk_size: int | None = None,
 ) -> torch.Tensor:
     """Fused linear KL / JS distillation on already-validated arguments (see nn.functional)."""
     width = hidden.shape[-1]
@@ -275,9 +343,14 @@ def linear_distill_op(
     else:
         valid = mask.reshape(-1).to(device=hidden.device, dtype=torch.bool)
     rule = DistillRule(
-        teacher=teacher_rows, teacher_weight=teacher_weight, teacher_bias=teacher_bias,
-        divergence=divergence, beta=beta, temperature=temperature,
-        scale_t2=scale_by_temperature, valid=valid,
+        teacher=teacher_rows,
+        teacher_weight=teacher_weight,
+        teacher_bias=teacher_bias,
+        divergence=divergence,
+        beta=beta,
+        temperature=temperature,
+        scale_t2=scale_by_temperature,
+        valid=valid,
     )
     vocab = weight.shape[0]
     # Student and teacher buffers, plus the row function's three or four work blocks in part (the

@@ -35,9 +35,19 @@ __all__ = ["logits_cross_entropy_op"]
 
 
 def logits_cross_entropy_op(
-    logits: torch.Tensor, target: torch.Tensor, *, kind: str, weight: torch.Tensor | None, ignore_index: int,
-    mask: torch.Tensor | None, reduction: str, label_smoothing: float, z_loss: float, softcap: float | None,
-    inplace_backward: bool, replay: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    kind: str,
+    weight: torch.Tensor | None,
+    ignore_index: int,
+    mask: torch.Tensor | None,
+    reduction: str,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    inplace_backward: bool,
+    replay: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Cross-entropy of ``logits`` (N, C) on validated arguments; the loss (0-d, or (N,) for 'none').
 
@@ -57,8 +67,17 @@ def logits_cross_entropy_op(
     """
     n_rows, n_classes = logits.shape
     acc = accumulation_dtype(logits.dtype)
-    rule = _LogitsRule(kind=kind, target=target, weight=weight, ignore_index=ignore_index, mask=mask,
-                       label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap, acc=acc)
+    rule = _LogitsRule(
+        kind=kind,
+        target=target,
+        weight=weight,
+        ignore_index=ignore_index,
+        mask=mask,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        acc=acc,
+    )
     rule.grad_into_logits = bool(inplace_backward)
     rule.replay = replay
     row_scale = rule.row_scale
@@ -67,7 +86,8 @@ def logits_cross_entropy_op(
         row_scale = row_scale / torch.where(total == 0, torch.ones_like(total), total)
     chunk = _chunk_rows(rule, n_rows, n_classes, in_buffer=logits.dtype == acc)
     return LogitsLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
-        logits, rule, row_scale, reduction != "none", chunk)
+        logits, rule, row_scale, reduction != "none", chunk
+    )
 
 
 # Dense targets and softcap need a few chunk-sized temporaries (about 2-3 floats per logit):
@@ -98,9 +118,19 @@ class _LogitsRule:
     grad_into_logits = False
     replay: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
-    def __init__(self, *, kind: str, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int,
-                 mask: torch.Tensor | None, label_smoothing: float, z_loss: float, softcap: float | None,
-                 acc: torch.dtype) -> None:
+    def __init__(
+        self,
+        *,
+        kind: str,
+        target: torch.Tensor,
+        weight: torch.Tensor | None,
+        ignore_index: int,
+        mask: torch.Tensor | None,
+        label_smoothing: float,
+        z_loss: float,
+        softcap: float | None,
+        acc: torch.dtype,
+    ) -> None:
         self.z_loss = float(z_loss)
         self.softcap = None if softcap is None else float(softcap)
         self.label_smoothing = float(label_smoothing)
@@ -118,7 +148,9 @@ class _LogitsRule:
             self.mean_total = valid.sum().to(acc) if target_weight is None else target_weight.sum()
             self.row_scale = valid.to(acc) if target_weight is None or self.dense else target_weight
         else:
-            valid = torch.ones(target.shape[0], dtype=torch.bool, device=target.device) if mask is None else mask
+            valid = (
+                torch.ones(target.shape[0], dtype=torch.bool, device=target.device) if mask is None else mask
+            )
             self.target, self.probs, self.dense = None, target, True
             self.mean_total = valid.sum().to(acc)
             self.row_scale = valid.to(acc)
@@ -131,17 +163,41 @@ class _LogitsRule:
         pass
 
     def chunk(
-        self, start: int, stop: int, z: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
-        scale: torch.Tensor | None, *, lse_known: bool,
+        self,
+        start: int,
+        stop: int,
+        z: torch.Tensor,
+        loss_out: torch.Tensor,
+        lse_out: torch.Tensor,
+        scale: torch.Tensor | None,
+        *,
+        lse_known: bool,
     ) -> torch.Tensor | None:
         options: dict[str, Any] = dict(z_loss=self.z_loss, softcap=self.softcap, lse_known=lse_known)
         valid = self.valid[start:stop]
         if not self.dense:
             assert self.target is not None  # (not dense: class indices)
-            return cross_entropy_rows(z, self.target[start:stop], valid, loss_out, lse_out, scale,
-                                      label_smoothing=self.label_smoothing, **options)
-        return cross_entropy_rows(z, None, valid, loss_out, lse_out, scale, label_smoothing=0.0,
-                                  target_probs=self._target_weights(start, stop, z), **options)
+            return cross_entropy_rows(
+                z,
+                self.target[start:stop],
+                valid,
+                loss_out,
+                lse_out,
+                scale,
+                label_smoothing=self.label_smoothing,
+                **options,
+            )
+        return cross_entropy_rows(
+            z,
+            None,
+            valid,
+            loss_out,
+            lse_out,
+            scale,
+            label_smoothing=0.0,
+            target_probs=self._target_weights(start, stop, z),
+            **options,
+        )
 
     def _target_weights(self, start: int, stop: int, z: torch.Tensor) -> torch.Tensor:
         """``w * ((1 - eps) p + eps / C)`` for the chunk's rows (p one-hot for class indices)."""
@@ -152,8 +208,11 @@ class _LogitsRule:
         else:
             assert self.target is not None  # (no probabilities: class indices)
             t = torch.full_like(z, eps / n_classes)
-            t.scatter_add_(1, self.target[start:stop].unsqueeze(1),
-                           torch.full((stop - start, 1), 1.0 - eps, dtype=z.dtype, device=z.device))
+            t.scatter_add_(
+                1,
+                self.target[start:stop].unsqueeze(1),
+                torch.full((stop - start, 1), 1.0 - eps, dtype=z.dtype, device=z.device),
+            )
         if self.weight is not None:
             t.mul_(self.weight)
         return t

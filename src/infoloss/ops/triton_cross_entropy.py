@@ -32,9 +32,19 @@ __all__ = ["cross_entropy_rows"]
 
 
 def cross_entropy_rows(
-    z: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, loss_out: torch.Tensor, lse_out: torch.Tensor,
-    scale: torch.Tensor | None, *, label_smoothing: float, z_loss: float, softcap: float | None, lse_known: bool,
-    class_weight: torch.Tensor | None = None, target_weight: torch.Tensor | None = None,
+    z: torch.Tensor,
+    target: torch.Tensor,
+    valid: torch.Tensor,
+    loss_out: torch.Tensor,
+    lse_out: torch.Tensor,
+    scale: torch.Tensor | None,
+    *,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    lse_known: bool,
+    class_weight: torch.Tensor | None = None,
+    target_weight: torch.Tensor | None = None,
     weight_total: float | None = None,
 ) -> torch.Tensor:
     """Same contract as :func:`infoloss.ops.cross_entropy.cross_entropy_rows` (one block holds
@@ -50,13 +60,20 @@ def cross_entropy_rows(
     valid_i32 = valid.to(torch.int32)
     weighted = class_weight is not None
     _cross_entropy_rows_kernel[(n_rows,)](
-        z, z.stride(0), z.stride(1),
-        target, valid_i32,
+        z,
+        z.stride(0),
+        z.stride(1),
+        target,
+        valid_i32,
         loss_out if scale is None else scale,
-        class_weight if weighted else loss_out, target_weight if weighted else loss_out,
-        loss_out, lse_out,
+        class_weight if weighted else loss_out,
+        target_weight if weighted else loss_out,
+        loss_out,
+        lse_out,
         vocab,
-        float(label_smoothing), float(z_loss), 1.0 if softcap is None else float(softcap),
+        float(label_smoothing),
+        float(z_loss),
+        1.0 if softcap is None else float(softcap),
         float(weight_total) if weighted and weight_total is not None else float(vocab),
         HAS_SOFTCAP=softcap is not None,
         HAS_SCALE=scale is not None,
@@ -77,13 +94,25 @@ def _tanh(x):  # type: ignore[no-untyped-def]  # (a Triton kernel: see above)
 
 @triton.jit  # type: ignore[untyped-decorator]  # (triton ships no type information)
 def _cross_entropy_rows_kernel(  # type: ignore[no-untyped-def]  # (a Triton kernel: see above)
-    z_ptr, stride_row, stride_col,
-    target_ptr, valid_ptr, scale_ptr,
-    class_weight_ptr, target_weight_ptr,
-    loss_ptr, lse_ptr,
+    z_ptr,
+    stride_row,
+    stride_col,
+    target_ptr,
+    valid_ptr,
+    scale_ptr,
+    class_weight_ptr,
+    target_weight_ptr,
+    loss_ptr,
+    lse_ptr,
     vocab,
-    label_smoothing, z_loss, softcap, weight_total,
-    HAS_SOFTCAP: tl.constexpr, HAS_SCALE: tl.constexpr, HAS_WEIGHT: tl.constexpr, LSE_KNOWN: tl.constexpr,
+    label_smoothing,
+    z_loss,
+    softcap,
+    weight_total,
+    HAS_SOFTCAP: tl.constexpr,
+    HAS_SCALE: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr,
+    LSE_KNOWN: tl.constexpr,
     BLOCK_V: tl.constexpr,
 ):
     row = tl.program_id(0).to(tl.int64)
@@ -125,8 +154,11 @@ def _cross_entropy_rows_kernel(  # type: ignore[no-untyped-def]  # (a Triton ker
             running_max = new_max
         lse = running_max + tl.log(running_sum)
         tl.store(lse_ptr + row, lse)
-        loss = mass * lse - (1.0 - label_smoothing) * target_weight * target_logit \
+        loss = (
+            mass * lse
+            - (1.0 - label_smoothing) * target_weight * target_logit
             - (label_smoothing / vocab) * logit_sum
+        )
         loss += z_loss * lse * lse
     tl.store(loss_ptr + row, tl.where(valid, loss, 0.0))
 

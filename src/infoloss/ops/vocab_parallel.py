@@ -41,16 +41,34 @@ _OPS = {"max": dist.ReduceOp.MAX, "sum": dist.ReduceOp.SUM}
 
 
 def vocab_parallel_cross_entropy_op(
-    logits: torch.Tensor, target: torch.Tensor, *, group: dist.ProcessGroup | None, class_weight: torch.Tensor | None,
-    ignore_index: int, reduction: str, label_smoothing: float, z_loss: float, softcap: float | None,
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    group: dist.ProcessGroup | None,
+    class_weight: torch.Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
 ) -> torch.Tensor:
     """Sharded-logits cross-entropy on validated arguments (see nn.functional)."""
     start, vocab = _shard_offsets(logits.shape[-1], logits.device, group)
     rows = logits.reshape(-1, logits.shape[-1])
     flat_target = target.reshape(-1).to(torch.long)
     _check_targets(flat_target, target, vocab, ignore_index, class_weight)
-    rule = _rule(flat_target, start, rows.shape[1], vocab, group, ignore_index, label_smoothing, z_loss, softcap,
-                 class_weight)
+    rule = _rule(
+        flat_target,
+        start,
+        rows.shape[1],
+        vocab,
+        group,
+        ignore_index,
+        label_smoothing,
+        z_loss,
+        softcap,
+        class_weight,
+    )
     acc = accumulation_dtype(logits.dtype)
     if reduction == "mean":
         # 'mean' divides by the kept rows' target weights (their number without class weights); 0 if none.
@@ -59,34 +77,67 @@ def vocab_parallel_cross_entropy_op(
         row_scale = torch.ones(rows.shape[0], dtype=acc, device=logits.device)
     chunk = _agree_on(logits_chunk_rows(rows.shape[1]), logits.device, group)
     loss = LogitsLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
-        rows, rule, row_scale, reduction != "none", chunk)
+        rows, rule, row_scale, reduction != "none", chunk
+    )
     return loss.reshape(target.shape) if reduction == "none" else loss
 
 
 def vocab_parallel_linear_cross_entropy_op(
-    hidden: torch.Tensor, linear_weight: torch.Tensor, target: torch.Tensor, linear_bias: torch.Tensor | None = None,
-    *, group: dist.ProcessGroup | None, class_weight: torch.Tensor | None, ignore_index: int, reduction: str,
-    label_smoothing: float, z_loss: float, softcap: float | None, chunk_size: int | None,
+    hidden: torch.Tensor,
+    linear_weight: torch.Tensor,
+    target: torch.Tensor,
+    linear_bias: torch.Tensor | None = None,
+    *,
+    group: dist.ProcessGroup | None,
+    class_weight: torch.Tensor | None,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    chunk_size: int | None,
 ) -> torch.Tensor:
     """Sharded-weight fused linear cross-entropy on validated arguments (see nn.functional)."""
     start, vocab = _shard_offsets(linear_weight.shape[0], hidden.device, group)
     flat_target = target.reshape(-1).to(torch.long)
     rows = hidden.reshape(flat_target.shape[0], hidden.shape[-1])  # (not -1: D may be 0)
     _check_targets(flat_target, target, vocab, ignore_index, class_weight)
-    rule = _rule(flat_target, start, linear_weight.shape[0], vocab, group, ignore_index, label_smoothing, z_loss,
-                 softcap, class_weight, linear=True)
+    rule = _rule(
+        flat_target,
+        start,
+        linear_weight.shape[0],
+        vocab,
+        group,
+        ignore_index,
+        label_smoothing,
+        z_loss,
+        softcap,
+        class_weight,
+        linear=True,
+    )
     buffers = 2 if softcap is not None else 1
     local_vocab = max(linear_weight.shape[0], vocab // max(_world(group), 1))
     chunk = chunk_size or auto_chunk_size(rows.shape[0], local_vocab, hidden.device, buffers)
     chunk = _agree_on(chunk, hidden.device, group)
     loss, _ = LinearLossFunction.apply(  # type: ignore[no-untyped-call]  # (Function.apply is unannotated)
-        rows, linear_weight, linear_bias, rule, reduction, chunk)
+        rows, linear_weight, linear_bias, rule, reduction, chunk
+    )
     return loss.reshape(target.shape) if reduction == "none" else loss
 
 
-def _rule(target: torch.Tensor, start: int, width: int, vocab: int, group: dist.ProcessGroup | None,
-          ignore_index: int, label_smoothing: float, z_loss: float, softcap: float | None,
-          class_weight: torch.Tensor | None, linear: bool = False) -> CrossEntropyRule:
+def _rule(
+    target: torch.Tensor,
+    start: int,
+    width: int,
+    vocab: int,
+    group: dist.ProcessGroup | None,
+    ignore_index: int,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    class_weight: torch.Tensor | None,
+    linear: bool = False,
+) -> CrossEntropyRule:
     def all_reduce(tensor: torch.Tensor, op: str) -> None:
         dist.all_reduce(tensor, op=_OPS[op], group=group)
 
@@ -95,21 +146,36 @@ def _rule(target: torch.Tensor, start: int, width: int, vocab: int, group: dist.
             dist.all_reduce(grads[0], op=dist.ReduceOp.SUM, group=group)
 
     return CrossEntropyRule(
-        target, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss, softcap=softcap,
-        first_column=start, block_width=width, vocab=vocab, all_reduce=all_reduce,
-        finish_grads=sum_grad_hidden if linear else None, class_weight=class_weight,
+        target,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+        softcap=softcap,
+        first_column=start,
+        block_width=width,
+        vocab=vocab,
+        all_reduce=all_reduce,
+        finish_grads=sum_grad_hidden if linear else None,
+        class_weight=class_weight,
     )
 
 
-def _check_targets(flat_target: torch.Tensor, target: torch.Tensor, vocab: int, ignore_index: int,
-                   class_weight: torch.Tensor | None) -> None:
+def _check_targets(
+    flat_target: torch.Tensor,
+    target: torch.Tensor,
+    vocab: int,
+    ignore_index: int,
+    class_weight: torch.Tensor | None,
+) -> None:
     """Targets are global class indices: in [0, V) for the full V, or ignore_index; class
     weights, if any, one per class of the full vocabulary (every rank holds the same targets and
     weights, so every rank raises the same error)."""
     if class_weight is not None and class_weight.shape[0] != vocab:
         raise _validate.InputError(
             f"has {class_weight.shape[0]} entries but the vocabulary has {vocab} classes over the ranks; every rank "
-            "passes the weights of all classes", argument="weight", value=tuple(class_weight.shape),
+            "passes the weights of all classes",
+            argument="weight",
+            value=tuple(class_weight.shape),
         )
     if flat_target.numel() and not torch.compiler.is_compiling():
         _validate.check_class_indices(torch, target, vocab, ignore_index)

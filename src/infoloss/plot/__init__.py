@@ -44,7 +44,15 @@ __all__ = ["distributions", "decomposition", "huffman_tree", "entropy_curve", "e
 COLORS = {"p": "#c0392b", "q": "#1f6fb2", "entropy": "#e67e22", "kl": "#8e44ad"}
 
 
-def distributions(p: ArrayLike, q: ArrayLike | None = None, *, labels: Sequence[object] | None = None, base: float | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
+def distributions(
+    p: ArrayLike,
+    q: ArrayLike | None = None,
+    *,
+    labels: Sequence[object] | None = None,
+    base: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """Bars of ``p`` (and ``q``) side by side, one group per outcome; H, H(p,q), KL in the title.
 
     ``p`` is drawn in red as the truth (a one-hot label, votes, the data), ``q`` in blue as the
@@ -85,14 +93,25 @@ def distributions(p: ArrayLike, q: ArrayLike | None = None, *, labels: Sequence[
         h = entropy(values[0], base=base)
         title = f"H(p) = {_short(h)} {unit}"
         if q is not None:
-            ce, kl = cross_entropy(values[0], values[1], base=base), kl_divergence(values[0], values[1], base=base)
+            ce, kl = (
+                cross_entropy(values[0], values[1], base=base),
+                kl_divergence(values[0], values[1], base=base),
+            )
             title = f"H(p) = {_short(h)}, H(p,q) = {_short(ce)}, KL(p‖q) = {_short(kl)} {unit}"
     ax.set_title(title)
     ax.legend(frameon=False)
     return ax
 
 
-def decomposition(p_or_parts: Decomposition | ArrayLike, q: ArrayLike | None = None, *, base: float | None = None, labels: Sequence[object] | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
+def decomposition(
+    p_or_parts: Decomposition | ArrayLike,
+    q: ArrayLike | None = None,
+    *,
+    base: float | None = None,
+    labels: Sequence[object] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """``H(p,q) = H(p) + KL(p||q)``: one horizontal bar per row, entropy then KL stacked.
 
     Args:
@@ -114,19 +133,28 @@ def decomposition(p_or_parts: Decomposition | ArrayLike, q: ArrayLike | None = N
     """
     if isinstance(p_or_parts, Decomposition):
         if q is not None or base is not None:
-            raise _validate.InputError("goes with p and q, not with a Decomposition (it has its unit already)",
-                                       argument="q" if q is not None else "base")
+            raise _validate.InputError(
+                "goes with p and q, not with a Decomposition (it has its unit already)",
+                argument="q" if q is not None else "base",
+            )
         parts = p_or_parts
     else:
         if q is None:
-            raise _validate.InputError("is needed: decomposition(p, q) or decomposition(infoloss.decompose(p, q))",
-                                       argument="q")
+            raise _validate.InputError(
+                "is needed: decomposition(p, q) or decomposition(infoloss.decompose(p, q))", argument="q"
+            )
         parts = decompose(p_or_parts, q, base=base)
     ce, h, kl = (np.atleast_1d(as_float64(v)).ravel() for v in parts)
     rows = ce.shape[0]
-    names = [str(v) for v in labels] if labels is not None else ([""] if rows == 1 else [str(i + 1) for i in range(rows)])
+    names = (
+        [str(v) for v in labels]
+        if labels is not None
+        else ([""] if rows == 1 else [str(i + 1) for i in range(rows)])
+    )
     if len(names) != rows:
-        raise _validate.InputError(f"has {len(names)} names for {rows} bars", argument="labels", value=len(names))
+        raise _validate.InputError(
+            f"has {len(names)} names for {rows} bars", argument="labels", value=len(names)
+        )
     ax = _axes(ax)
     y = np.arange(rows)[::-1]
     finite_ce = ce[np.isfinite(ce)]
@@ -139,8 +167,14 @@ def decomposition(p_or_parts: Decomposition | ArrayLike, q: ArrayLike | None = N
             bar.set_hatch("//")
             bar.set_alpha(0.5)
     for yi, total in zip(y, ce):
-        ax.annotate(f"H(p,q) = {_short(total)}", (min(total, right), yi), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize="small")
+        ax.annotate(
+            f"H(p,q) = {_short(total)}",
+            (min(total, right), yi),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="small",
+        )
     ax.set_yticks(y, names)
     ax.set_xlim(0, right * 1.25)
     ax.set_xlabel(f"{parts.unit}")
@@ -149,7 +183,9 @@ def decomposition(p_or_parts: Decomposition | ArrayLike, q: ArrayLike | None = N
     return ax
 
 
-def huffman_tree(code: Mapping[Any, str], p: ArrayLike | None = None, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+def huffman_tree(
+    code: Mapping[Any, str], p: ArrayLike | None = None, *, ax: Axes | None = None, title: str | None = None
+) -> Axes:
     """A prefix code drawn as its binary tree: 0 to the left, 1 to the right, leaves labelled.
 
     Args:
@@ -193,8 +229,15 @@ def huffman_tree(code: Mapping[Any, str], p: ArrayLike | None = None, *, ax: Axe
             if child is None:
                 continue
             ax.plot([node["x"], child["x"]], [-len(word), -len(word) - 1], color="#777", lw=1.2, zorder=1)
-            ax.text((node["x"] + child["x"]) / 2 + (-0.12 if bit == "0" else 0.12), -len(word) - 0.5, bit,
-                    ha="center", va="center", fontsize="small", color="#555")
+            ax.text(
+                (node["x"] + child["x"]) / 2 + (-0.12 if bit == "0" else 0.12),
+                -len(word) - 0.5,
+                bit,
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="#555",
+            )
     for node in leaves:
         ax.scatter([node["x"]], [-len(node["word"])], s=60, color=COLORS["p"], zorder=2)
         text = f"{node['leaf']}\n{node['word']}"
@@ -217,7 +260,14 @@ def huffman_tree(code: Mapping[Any, str], p: ArrayLike | None = None, *, ax: Axe
     return ax
 
 
-def entropy_curve(*, base: float | None = 2, points: int = 401, mark: ArrayLike | None = None, ax: Axes | None = None, title: str | None = None) -> Axes:
+def entropy_curve(
+    *,
+    base: float | None = 2,
+    points: int = 401,
+    mark: ArrayLike | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """The binary entropy ``H(x, 1 - x)`` against ``x``: 0 at certainty, the maximum at 1/2.
 
     Args:
@@ -245,12 +295,18 @@ def entropy_curve(*, base: float | None = 2, points: int = 401, mark: ArrayLike 
         marks = np.atleast_1d(np.asarray(mark, dtype=np.float64))
         bad = np.flatnonzero(~((marks >= 0) & (marks <= 1)))
         if bad.size:
-            raise _validate.InputError("must be a probability in [0, 1]", argument="mark", index=(int(bad[0]),),
-                                       value=float(marks[bad[0]]))
+            raise _validate.InputError(
+                "must be a probability in [0, 1]",
+                argument="mark",
+                index=(int(bad[0]),),
+                value=float(marks[bad[0]]),
+            )
         heights = entropy(np.stack([marks, 1 - marks], axis=-1), base=base)
         ax.scatter(marks, heights, color=COLORS["kl"], zorder=3)
         for xm, hm in zip(marks, np.atleast_1d(heights)):
-            ax.annotate(f"{_short(hm)}", (xm, hm), xytext=(5, 5), textcoords="offset points", fontsize="small")
+            ax.annotate(
+                f"{_short(hm)}", (xm, hm), xytext=(5, 5), textcoords="offset points", fontsize="small"
+            )
     ax.set_xlabel("x = P(outcome 1)")
     ax.set_ylabel(f"entropy ({unit})")
     ax.set_xlim(0, 1)
@@ -259,8 +315,17 @@ def entropy_curve(*, base: float | None = 2, points: int = 401, mark: ArrayLike 
     return ax
 
 
-def estimates(p: ArrayLike, *, methods: Sequence[str] = ("plugin", "miller-madow", "chao-shen", "nsb"), sizes: Sequence[int] = (10, 20, 50, 100, 200, 500, 1000),
-              repeats: int = 200, base: float | None = None, seed: int = 0, ax: Axes | None = None, title: str | None = None) -> Axes:
+def estimates(
+    p: ArrayLike,
+    *,
+    methods: Sequence[str] = ("plugin", "miller-madow", "chao-shen", "nsb"),
+    sizes: Sequence[int] = (10, 20, 50, 100, 200, 500, 1000),
+    repeats: int = 200,
+    base: float | None = None,
+    seed: int = 0,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """The bias of entropy estimators against the sample size: mean estimate minus H(p).
 
     For each sample size ``N``, ``repeats`` count vectors are drawn from the multinomial
@@ -293,8 +358,10 @@ def estimates(p: ArrayLike, *, methods: Sequence[str] = ("plugin", "miller-madow
     for method in methods:
         bias_of_n, error_of_n = [], []
         for n in n_values:
-            est = np.asarray(estimate.entropy(draws[n], method, counts=True, base=base, alphabet_size=dist.size).value,
-                             dtype=np.float64)
+            est = np.asarray(
+                estimate.entropy(draws[n], method, counts=True, base=base, alphabet_size=dist.size).value,
+                dtype=np.float64,
+            )
             bias_of_n.append(float(np.mean(est)) - truth)
             error_of_n.append(float(np.std(est, ddof=1) / math.sqrt(repeats)))
         means, errors = np.array(bias_of_n), np.array(error_of_n)
@@ -304,7 +371,11 @@ def estimates(p: ArrayLike, *, methods: Sequence[str] = ("plugin", "miller-madow
     ax.set_xscale("log")
     ax.set_xlabel("sample size N")
     ax.set_ylabel(f"bias: mean estimate − H(p) ({_unit(base)})")
-    ax.set_title(title if title is not None else f"entropy estimators, H(p) = {_short(truth)} {_unit(base)}, {repeats} samples per N")
+    ax.set_title(
+        title
+        if title is not None
+        else f"entropy estimators, H(p) = {_short(truth)} {_unit(base)}, {repeats} samples per N"
+    )
     ax.legend(frameon=False)
     return ax
 
@@ -329,7 +400,9 @@ def _distributions(named: dict[str, Any]) -> tuple[list[list[float]], list[str] 
     rows = [as_float64(a) for a in inputs.checked()]
     for name, row in zip(named, rows):
         if row.ndim != 1:
-            raise _validate.InputError(f"must be one distribution (1-D), got shape {tuple(row.shape)}", argument=name)
+            raise _validate.InputError(
+                f"must be one distribution (1-D), got shape {tuple(row.shape)}", argument=name
+            )
     return [list(map(float, row)) for row in rows], inputs.labels
 
 
