@@ -432,6 +432,75 @@ def normalized_kl_terms(xp: Namespace, p: Array, q: Array, p_total: Array, q_tot
         return xp.where(zero_q & ~zero_p, xp.full_like(terms, math.inf), terms)
 
 
+def dominant_rest(xp: Namespace, x: Array, total: Array, axis: int) -> Array:
+    """Per row (kept dims), the sum of the entries other than one above ``total / 2`` (if any).
+
+    At most one entry of a row of non-negative weights exceeds half its sum, so this is
+    ``total - x_max`` for a near-certain row, summed from the small entries (no cancellation),
+    and ``total`` itself for other rows. See :func:`share_logs`.
+
+    >>> import numpy as np
+    >>> dominant_rest(np, np.asarray([1e12, 1.0, 3.0]), np.asarray([1e12 + 4]), -1).tolist()
+    [4.0]
+    """
+    return xp.sum(xp.where(x > total / 2, xp.zeros_like(x), x), axis=axis, keepdims=True)
+
+
+def share_logs(xp: Namespace, x: Array, total: Array, rest: Array) -> Array:
+    """``log(x / total)`` per entry, accurate to a few ulps also for a share near 1; ``-inf`` at 0.
+
+    ``log(c / S)`` of a dominant count takes the log of a share within an ulp of 1, where the
+    share's rounding is all there is of the log: ``[1e6, 1e-3]`` would lose 8 digits. The entry
+    above ``S / 2`` takes ``log1p(-rest / S)`` instead, with ``rest`` (:func:`dominant_rest`)
+    the exact-to-rounding sum of the other entries; the others take ``log(x / S)`` (with ``x``
+    lifted by ``2**200``, and ``200 log 2`` taken off, where the share is not a normal number,
+    so it keeps its digits). Then ``-sum a log a`` (entropy)
+    and ``-sum a log b`` (cross-entropy) of the shares are sums of non-negative terms each
+    accurate to a few ulps. ``total`` and ``rest`` have kept dims; ``total`` must be a positive
+    normal number (see :func:`rescaled`). Each branch reads safe arguments where it is not
+    taken (NaN-free gradients, see :func:`xlogy`).
+
+    >>> import numpy as np
+    >>> x = np.asarray([1e6, 1e-3])
+    >>> total = x.sum(keepdims=True)
+    >>> float(share_logs(np, x, total, dominant_rest(np, x, total, -1))[0])
+    -9.999999995e-10
+    """
+    zero = x == 0
+    one, nothing = xp.ones_like(x), xp.zeros_like(x)
+    safe = xp.where(zero, one, x)
+    # a share below the smallest normal number would lose digits: its weight is lifted by 2**200
+    normal = safe >= total * xp.finfo(x.dtype).smallest_normal
+    lift = xp.where(normal, one, xp.full_like(x, 2.0**200))
+    logs = xp.log((safe * lift) / total) - xp.where(normal, nothing, xp.full_like(x, 200 * math.log(2)))
+    # one log1p per row: rest = total where no entry is dominant (then unused; argument kept > -1/2)
+    rest = xp.where(rest > total / 2, xp.zeros_like(rest), rest)
+    close = xp.log1p(-rest / total)
+    logs = xp.where(x > total / 2, close, logs)
+    return xp.where(zero, xp.full_like(logs, -math.inf), logs)
+
+
+def normalized_cross_entropy_terms(xp: Namespace, p: Array, q: Array, p_total: Array, q_log_shares: Array) -> Array:
+    """The terms ``-a log b`` of ``H(p / p_total, q / q_total)``, each ``>= 0`` (entropy: q = p).
+
+    ``q_log_shares`` is :func:`share_logs` of ``q``; 0 where ``p = 0``, ``+inf`` where
+    ``p > 0 = q``. Used by the generic path and by the NumPy fast path's rows where its
+    identity ``(S_p log S_q - sum p log q) / S_p`` cancels.
+
+    >>> import numpy as np
+    >>> p = np.asarray([1e12, 1.0, 3.0])
+    >>> total = p.sum(keepdims=True)
+    >>> logs = share_logs(np, p, total, dominant_rest(np, p, total, -1))
+    >>> float(normalized_cross_entropy_terms(np, p, p, total, logs).sum())
+    1.1122824759727295e-10
+    """
+    # as xlogy: only a p = 0 facing q = 0 has its log replaced, so elsewhere the gradient with
+    # respect to p keeps its -log b (cross-entropy is linear in p, finite at p = 0)
+    undefined = (p == 0) & (q_log_shares == -math.inf)
+    safe_logs = xp.where(undefined, xp.zeros_like(q_log_shares), q_log_shares)
+    return 0.0 - (p / p_total) * safe_logs
+
+
 def _ignore_log_zero(x: Array) -> contextlib.AbstractContextManager[Any]:
     """``np.errstate(divide='ignore', over='ignore')`` for NumPy-backed arrays; nothing for
     torch and JAX: log(0) = -inf and a ratio that overflows to inf are intended (and handled).

@@ -367,3 +367,73 @@ def test_long_row_whose_chunks_cancel_is_redone(path, monkeypatch):
     value = float(run(path, infoloss.kl_divergence, p, far, monkeypatch=monkeypatch))
     assert value == pytest.approx(0.6 * math.log(0.6 / 0.9) + 0.4 * math.log(4), rel=1e-14)
     assert modes and _fast.ACCURATE not in modes
+
+
+def exact_normalised_cross_entropy(p, q=None) -> float:
+    """H(p / sum p, q / sum q) of the stored floats at 400 digits (entropy where q is None)."""
+    with mpmath.workdps(400):
+        p = [mpmath.mpf(float(v)) for v in p]
+        q = p if q is None else [mpmath.mpf(float(v)) for v in q]
+        sp, sq = sum(p), sum(q)
+        return float(-sum((a / sp) * mpmath.log(b / sq) for a, b in zip(p, q) if a != 0))
+
+
+# Near-certain counts: the fast path's identity log S - (1/S) sum c log c cancels (it was off
+# by 1.3e-7 and 1.5e-5 relative), and log(c / S) of the dominant share, within an ulp of 1,
+# loses the share's rounding (the generic path was off by 4e-9 and 2e-7).
+NEAR_CERTAIN = [([1e6, 1e-3], None), ([1e12, 1.0, 3.0], None), ([1e6, 1e-3], [1e6, 2e-3]),
+                ([1e12, 1.0, 3.0], [1e12, 2.0, 3.0]), ([2e6, 2e6], None), ([5.0, 3.0, 2.0], [1.0, 1.0, 1e-9])]
+FEW_ULPS = 3 * np.finfo(np.float64).eps
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("p, q", NEAR_CERTAIN)
+def test_near_certain_counts_normalised_to_a_few_ulps(path, p, q, monkeypatch):
+    true = exact_normalised_cross_entropy(p, q)
+    if q is None:
+        value = float(run(path, infoloss.entropy, p, monkeypatch=monkeypatch, normalize=True))
+        own, _, _ = (float(v) for v in run(path, infoloss.decompose, p, p, monkeypatch=monkeypatch, normalize=True))
+        assert own == pytest.approx(true, rel=FEW_ULPS, abs=0)
+    else:
+        value = float(run(path, infoloss.cross_entropy, p, q, monkeypatch=monkeypatch, normalize=True))
+        _, own, _ = (float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch, normalize=True))
+        assert own == pytest.approx(exact_normalised_cross_entropy(p), rel=FEW_ULPS, abs=0)
+    assert value == pytest.approx(true, rel=FEW_ULPS, abs=0)
+
+
+@pytest.mark.parametrize("path", ["kernels", "numpy ufuncs"])
+def test_long_near_certain_row_is_redone_in_chunks(path, monkeypatch):
+    # rows longer than a chunk are summed chunk by chunk and recomputed once complete
+    n = 4 * _fast._CHUNK + 5
+    p, q = np.ones(n), np.ones(n)
+    p[5] = q[5] = 1e15
+    q[7] = 3.0
+    rows = np.stack([p, p[::-1]])
+    with mpmath.workdps(60):  # the n - 1 (n - 2) equal entries in closed form
+        sp, sq = mpmath.mpf(n - 1) + mpmath.mpf(1e15), mpmath.mpf(n - 2) + mpmath.mpf(1e15) + 3
+        own = float(-(n - 1) / sp * mpmath.log(1 / sp) - mpmath.mpf(1e15) / sp * mpmath.log(mpmath.mpf(1e15) / sp))
+        cross = float(-(n - 2) / sp * mpmath.log(1 / sq) - mpmath.mpf(1e15) / sp * mpmath.log(mpmath.mpf(1e15) / sq)
+                      - 1 / sp * mpmath.log(3 / sq))
+    entropies = run(path, infoloss.entropy, rows, monkeypatch=monkeypatch, normalize=True)
+    np.testing.assert_allclose(entropies, [own, own], rtol=1e-15, atol=0)
+    value = float(run(path, infoloss.cross_entropy, p, q, monkeypatch=monkeypatch, normalize=True))
+    assert value == pytest.approx(cross, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_normalised_entropy_of_a_certain_row_is_exactly_zero(path, monkeypatch):
+    value = run(path, infoloss.entropy, [[0.0, 3.0, 0.0], [1e300, 0.0, 0.0]], monkeypatch=monkeypatch, normalize=True)
+    assert value.tolist() == [0.0, 0.0]
+
+
+def test_normalised_cross_entropy_gradient_at_a_zero_weight():
+    # dH/dp_j = (-log b_j - H) / S_p, finite at p_j = 0 where q_j > 0 (cross-entropy is linear in p)
+    p = torch.tensor([2.0, 0.0, 1e-3], dtype=torch.float64, requires_grad=True)
+    q = torch.tensor([2e6, 1.0, 3.0], dtype=torch.float64)
+    value = infoloss.cross_entropy(p, q, normalize=True)
+    value.backward()
+    b = q / q.sum()
+    expected = (-torch.log(b) - value.detach()) / p.detach().sum()
+    torch.testing.assert_close(p.grad, expected, rtol=1e-12, atol=0)
+    assert torch.autograd.gradcheck(lambda x: infoloss.entropy(x, normalize=True),
+                                    (torch.tensor([3.0, 1e6, 1e-3], dtype=torch.float64, requires_grad=True),))

@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._array import (
+    dominant_rest,
     has_float64,
     log_ratio_term,
-    normalize as _normalize,
+    normalized_cross_entropy_terms,
     normalized_kl_terms,
     rescaled,
+    share_logs,
     stop_gradient,
     xlogy,
 )
@@ -70,8 +72,8 @@ def entropy(p: Array, /, *, axis: int = -1, base: float | None = None, keepdims:
     inputs = prepare({"p": p}, axis=axis, normalize=normalize, validate=validate, base=base)
     if (fast := _dispatch.compute("entropy", inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
-    xp, (p,) = inputs.xp, inputs.checked()
-    return inputs.finish(_entropy_sum(xp, p, inputs.axis, keepdims), base=base)
+    xp, (p,) = inputs.xp, inputs.checked(normalized=False)  # _entropy_sum normalises
+    return inputs.finish(_entropy_sum(xp, p, inputs.axis, keepdims, normalize=inputs.normalize), base=base)
 
 
 def cross_entropy(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
@@ -89,8 +91,11 @@ def cross_entropy(p: Array, q: Array, /, *, axis: int = -1, base: float | None =
     inputs = prepare({"p": p, "q": q}, axis=axis, normalize=normalize, validate=validate, base=base)
     if (fast := _dispatch.compute("cross_entropy", inputs, keepdims)) is not None:
         return inputs.finish(fast, base=base)
-    xp, (p, q) = inputs.xp, inputs.checked()
-    value = 0.0 - xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)  # +0.0, not -0.0
+    xp, (p, q) = inputs.xp, inputs.checked(normalized=False)
+    if inputs.normalize:
+        value = _normalized_cross_entropy_sum(xp, p, q, inputs.axis, keepdims)
+    else:
+        value = 0.0 - xp.sum(xlogy(xp, p, q), axis=inputs.axis, keepdims=keepdims)  # +0.0, not -0.0
     return inputs.finish(value, base=base)
 
 
@@ -202,7 +207,7 @@ def decompose(p: Array, q: Array, /, *, axis: int = -1, base: float | None = Non
         own, excess = fast
     else:
         xp, (p, q) = inputs.xp, inputs.checked(normalized=False)  # _kl_sum normalises
-        own = _entropy_sum(xp, _normalize(xp, p, inputs.axis) if inputs.normalize else p, inputs.axis, keepdims)
+        own = _entropy_sum(xp, p, inputs.axis, keepdims, normalize=inputs.normalize)
         excess = _kl_sum(xp, p, q, inputs.axis, keepdims, normalize=inputs.normalize)
     excess = _clamp(inputs, excess)
     total = own + excess  # so that H(p, q) >= H(p) holds exactly where KL is clamped
@@ -215,10 +220,33 @@ def decompose(p: Array, q: Array, /, *, axis: int = -1, base: float | None = Non
     )
 
 
-def _entropy_sum(xp: Namespace, p: Array, axis: int, keepdims: bool) -> Array:
-    """``-sum p log p`` along ``axis`` (the generic path)."""
+def _entropy_sum(xp: Namespace, p: Array, axis: int, keepdims: bool, normalize: bool = False) -> Array:
+    """``-sum p log p`` along ``axis`` (the generic path); ``normalize``: of ``p / sum p``."""
+    if normalize:
+        return _normalized_cross_entropy_sum(xp, p, None, axis, keepdims)
     # 0 - sum, not -sum: a certain outcome has entropy +0.0, never -0.0.
     return 0.0 - xp.sum(xlogy(xp, p, p), axis=axis, keepdims=keepdims)
+
+
+def _normalized_cross_entropy_sum(xp: Namespace, p: Array, q: Array | None, axis: int, keepdims: bool) -> Array:
+    """``H(p / sum p, q / sum q)`` along ``axis`` (entropy where ``q`` is None), from the weights.
+
+    By :func:`infoloss._array.normalized_cross_entropy_terms` with the logs of the shares of
+    :func:`infoloss._array.share_logs`: each term is >= 0 and accurate, also for a dominant
+    share near 1 (``log1p`` of minus the others' share), so near-certain counts such as
+    ``[1e6, 1e-3]`` keep their digits (``log(c / S)`` of the rounded share would not); the
+    NumPy fast path computes its cancelling rows by the same terms. float32 rows are computed
+    in float64 where the backend has it, as KL's (:func:`_kl_sum`).
+    """
+    dtype = p.dtype
+    if dtype == xp.float32 and has_float64(p):
+        p = xp.astype(p, xp.float64)
+        q = None if q is None else xp.astype(q, xp.float64)
+    p, p_total = rescaled(xp, p, axis)
+    q, q_total = (p, p_total) if q is None else rescaled(xp, q, axis)
+    logs = share_logs(xp, q, q_total, dominant_rest(xp, q, q_total, axis))
+    terms = normalized_cross_entropy_terms(xp, p, q, p_total, logs)
+    return xp.astype(xp.sum(terms, axis=axis, keepdims=keepdims), dtype)
 
 
 def _kl_sum(xp: Namespace, p: Array, q: Array, axis: int, keepdims: bool, normalize: bool = False) -> Array:

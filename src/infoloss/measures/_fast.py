@@ -69,7 +69,10 @@ are read once, in blocks small enough that every temporary stays in the core's L
 
   (written so that a one-hot row gives exactly 0). Where the KL identity's two parts cancel
   (nearly proportional rows; ``[1, 1e-320]`` against ``[4, 1e-323]``), the row is computed
-  by the generic path's normalised terms instead (``_cancelling``, ``_normalized_kl``). If a
+  by the generic path's normalised terms instead (``_cancelling``, ``_normalized_kl``); so are
+  rows where the entropy or cross-entropy identity cancels (near-certain counts ``[1e6, 1e-3]``,
+  or counts with a large sum: ``_Job.shares_cancelling``, ``_normalized_cross_entropy``, whose
+  terms take the log of a dominant share as ``log1p`` of minus the others'). If a
   check fails, the generic validator
   (``Inputs.checked``) is run so the error message is exactly the generic one; if it does not
   raise (a row sum within rounding of the tolerance), or a normalising sum is so extreme that
@@ -475,6 +478,27 @@ def _normalized_kl(p, q, sp, sq):
     return np.sum(terms, axis=1)
 
 
+def _normalized_cross_entropy(p, q, sp, sq):
+    """Per row, ``H(p / sp, q / sq)`` (entropy where ``q`` is None) by the generic path's terms.
+
+    :func:`infoloss._array.normalized_cross_entropy_terms`: each term >= 0 and accurate, also
+    for a dominant share near 1, so near-certain counts keep their digits. In float64 whatever
+    the input dtype (rows (r, n), sums (r,)).
+    """
+    q, sq = (p, sp) if q is None else (q, sq)
+    q = q.astype(np.float64)
+    rest = _array.dominant_rest(np, q, sq[:, None], -1)
+    return np.sum(_cross_entropy_terms(p, q, sp, sq, rest), axis=1)
+
+
+def _cross_entropy_terms(p, q, sp, sq, rest):
+    """The terms of :func:`_normalized_cross_entropy`, given the rows' dominant rests (r, 1)."""
+    p, q = p.astype(np.float64), q.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        logs = _array.share_logs(np, q, sq[:, None], rest)
+        return _array.normalized_cross_entropy_terms(np, p, q, sp[:, None], logs)
+
+
 @dataclass(frozen=True)
 class _Measure:
     names: tuple[str, ...]
@@ -485,14 +509,16 @@ class _Measure:
     masks: int = 0  # boolean scratch buffers needed
     floats: int = 1  # float scratch buffers needed
     normalizes: bool = True  # normalize=True by the identities of the module docstring
+    shares: bool = False  # an entropy/cross-entropy identity that can cancel (see shares_cancelling)
 
 
-_ENTROPY = _Measure(("p",), "entropy", _entropy_block, _entropy_value)
-_CROSS_ENTROPY = _Measure(("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, masks=1)
+_ENTROPY = _Measure(("p",), "entropy", _entropy_block, _entropy_value, shares=True)
+_CROSS_ENTROPY = _Measure(("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, masks=1,
+                          shares=True)
 _KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value, masks=2, floats=3)
 _JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, floats=4, normalizes=False)
 _DECOMPOSE = _Measure(("p", "q"), "decompose", _decompose_block, _decompose_value,
-                      outputs=2, masks=2, floats=3)
+                      outputs=2, masks=2, floats=3, shares=True)
 _MEASURES = {
     "entropy": _ENTROPY,
     "cross_entropy": _CROSS_ENTROPY,
@@ -677,6 +703,11 @@ class _Job:
                     redo = np.flatnonzero(_cancelling(totals[0], sums[0], sums[-1]))
                     if len(redo):
                         values[-1, redo] = _normalized_kl(*(b[redo] for b in blocks), sums[0][redo], sums[-1][redo])
+                if self.normalize and self.measure.shares:
+                    redo = np.flatnonzero(self.shares_cancelling(totals, sums))
+                    if len(redo):
+                        q = blocks[1][redo] if self.measure is _CROSS_ENTROPY else None
+                        values[0, redo] = _normalized_cross_entropy(blocks[0][redo], q, sums[0][redo], sums[-1][redo])
                 out[:, first:last] = values
 
     # -- long rows -----------------------------------------------------------------------------
@@ -732,7 +763,36 @@ class _Job:
             if self.normalize and self.divergence:
                 for row in np.flatnonzero(_cancelling(totals[0], sums[0], sums[-1])):
                     values[-1, row] = self.normalized_kl_row(row, sums[0][row], sums[-1][row])
+            if self.normalize and self.measure.shares:
+                for row in np.flatnonzero(self.shares_cancelling(totals, sums)):
+                    values[0, row] = self.normalized_cross_entropy_row(row, sums[0][row], sums[-1][row])
         return values
+
+    def shares_cancelling(self, totals, sums):
+        """Rows whose normalised entropy (cross-entropy; decompose's entropy) identity cancels.
+
+        ``(S_p log S_q - sum p log q) / S_p``: where its two parts cancel to below an eighth of
+        their sizes (near-certain counts ``[1e6, 1e-3]``, or counts with a large sum), the row is
+        computed by :func:`_normalized_cross_entropy`. Rows of probabilities (``S_p`` near 1)
+        do not cancel and are left as computed.
+        """
+        q_sums = sums[-1] if self.measure is _CROSS_ENTROPY else sums[0]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            shift, total = sums[0] * np.log(q_sums), totals[-1]  # decompose: totals (kl, own)
+            return ~(np.abs(shift - total) >= _KL_MARGIN * (np.abs(shift) + np.abs(total)))
+
+    def normalized_cross_entropy_row(self, row: int, sp: float, sq: float) -> float:
+        """:func:`_normalized_cross_entropy` of one long row, a block of chunks at a time."""
+        p = self.views[0][row : row + 1]
+        q = self.views[1][row : row + 1] if self.measure is _CROSS_ENTROPY else p
+        q_total = np.array([[sq if self.measure is _CROSS_ENTROPY else sp]])
+        step = _BLOCK * _KERNEL_BLOCKS
+        rest = math.fsum(float(_array.dominant_rest(np, q[:, i : i + step].astype(np.float64), q_total, -1)[0, 0])
+                         for i in range(0, self.n, step))
+        rest = np.array([[rest]])
+        sp_row, sq_row = np.array([sp]), q_total[:, 0]
+        return math.fsum(float(_cross_entropy_terms(p[:, i : i + step], q[:, i : i + step], sp_row, sq_row, rest).sum())
+                         for i in range(0, self.n, step))  # terms >= 0: the chunks' sums do not cancel
 
     def normalized_kl_row(self, row: int, sp: float, sq: float) -> float:
         """:func:`_normalized_kl` of one long row, a block of chunks at a time."""
