@@ -51,7 +51,8 @@ def array_namespace(*named_arrays: tuple[str, Any]) -> Namespace:
         # Several arguments are at fault: the last one is named as the one to convert.
         raise InputTypeError(
             f"arguments are arrays of different kinds ({kinds})",
-            argument=None, value=kinds,
+            argument=None,
+            value=kinds,
             hint=f"convert them to one kind first, e.g. torch.as_tensor({named_arrays[-1][0]}) or "
             f"numpy.asarray({named_arrays[-1][0]})",
         ) from None
@@ -81,7 +82,9 @@ def is_dask(x: object) -> bool:
 
 def is_torch_array(x: object) -> bool:
     """A torch tensor (also a Parameter, or a tensor subclass), without importing torch."""
-    return any(kind.__module__.partition(".")[0] == "torch" and kind.__name__ == "Tensor" for kind in type(x).__mro__)
+    return any(
+        kind.__module__.partition(".")[0] == "torch" and kind.__name__ == "Tensor" for kind in type(x).__mro__
+    )
 
 
 def is_jax_array(x: object) -> bool:
@@ -424,8 +427,9 @@ def normalized_kl_terms(xp: Namespace, p: Array, q: Array, p_total: Array, q_tot
         normal = (ratio >= xp.finfo(p.dtype).smallest_normal) & (ratio < math.inf)
         near_ratio = xp.where(near, ratio, one)
         close = b * (near_ratio * xp.log(near_ratio) - (near_ratio - 1))
-        log_ratio = xp.where(normal, xp.log(xp.where(normal, ratio, one)),
-                             xp.log(safe_p) - xp.log(safe_q) + xp.log(scale))
+        log_ratio = xp.where(
+            normal, xp.log(xp.where(normal, ratio, one)), xp.log(safe_p) - xp.log(safe_q) + xp.log(scale)
+        )
         apart = a * log_ratio - a + b
         terms = xp.where(near, close, apart)
         terms = xp.where(zero_p, b, terms)
@@ -480,7 +484,9 @@ def share_logs(xp: Namespace, x: Array, total: Array, rest: Array) -> Array:
     return xp.where(zero, xp.full_like(logs, -math.inf), logs)
 
 
-def normalized_cross_entropy_terms(xp: Namespace, p: Array, q: Array, p_total: Array, q_log_shares: Array) -> Array:
+def normalized_cross_entropy_terms(
+    xp: Namespace, p: Array, q: Array, p_total: Array, q_log_shares: Array
+) -> Array:
     """The terms ``-a log b`` of ``H(p / p_total, q / q_total)``, each ``>= 0`` (entropy: q = p).
 
     ``q_log_shares`` is :func:`share_logs` of ``q``; 0 where ``p = 0``, ``+inf`` where

@@ -56,7 +56,9 @@ def run(path, function, *arrays, monkeypatch, dtype="float64", **options):
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("validate", [True, False])
 def test_nearly_equal_distributions_give_the_accurate_tiny_kl(path, validate, monkeypatch):
-    value = float(run(path, infoloss.kl_divergence, NEAR_P, NEAR_Q, monkeypatch=monkeypatch, validate=validate))
+    value = float(
+        run(path, infoloss.kl_divergence, NEAR_P, NEAR_Q, monkeypatch=monkeypatch, validate=validate)
+    )
     true = exact_kl(NEAR_P, NEAR_Q)
     assert true == pytest.approx(8.467e-28, rel=1e-3)
     # The terms are ~1.8e-14 with opposite signs: their sum can be no closer than a few ulps
@@ -64,7 +66,9 @@ def test_nearly_equal_distributions_give_the_accurate_tiny_kl(path, validate, mo
     terms = np.abs(scipy.special.rel_entr(NEAR_P, NEAR_Q)).max()
     assert value > 0
     assert abs(value - true) <= 2 * np.spacing(terms)
-    assert value == pytest.approx(scipy.special.rel_entr(NEAR_P, NEAR_Q).sum(), rel=0, abs=2 * np.spacing(terms))
+    assert value == pytest.approx(
+        scipy.special.rel_entr(NEAR_P, NEAR_Q).sum(), rel=0, abs=2 * np.spacing(terms)
+    )
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -74,7 +78,10 @@ def test_ratio_that_underflows_is_not_clamped(path, monkeypatch):
     expected = scipy.special.rel_entr(1e-200, 1e200)
     assert expected == pytest.approx(-9.210340371976183e-198, rel=1e-15)
     assert float(value) == pytest.approx(expected, rel=1e-14, abs=0)
-    log_q, p = torch.log(torch.tensor([1e200], dtype=torch.float64)), torch.tensor([1e-200], dtype=torch.float64)
+    log_q, p = (
+        torch.log(torch.tensor([1e200], dtype=torch.float64)),
+        torch.tensor([1e-200], dtype=torch.float64),
+    )
     torch_value = torch.nn.functional.kl_div(log_q, p, reduction="sum")  # p (log p - log q)
     assert float(value) == pytest.approx(float(torch_value), rel=1e-12, abs=0)
 
@@ -104,17 +111,30 @@ def test_decompose_keeps_cross_entropy_at_least_entropy(path, monkeypatch):
     p, q = [0.5, 0.5], [0.5 + 1e-9, 0.5]
     ce, h, kl = (float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch))
     assert kl == 0.0 and ce == h == pytest.approx(math.log(2), rel=1e-15)
-    ce, h, kl = (float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch, validate=False))
+    ce, h, kl = (
+        float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch, validate=False)
+    )
     assert kl < 0 and ce == h + kl
 
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype, big", [("float64", 1e308), ("float32", 3e38)])
 def test_normalising_sums_that_overflow(path, dtype, big, monkeypatch):
-    value = float(run(path, infoloss.entropy, [big, big], monkeypatch=monkeypatch, dtype=dtype, normalize=True))
+    value = float(
+        run(path, infoloss.entropy, [big, big], monkeypatch=monkeypatch, dtype=dtype, normalize=True)
+    )
     assert value == pytest.approx(math.log(2), rel=1e-15 if dtype == "float64" else 1e-6)
-    kl = float(run(path, infoloss.kl_divergence, [big, big / 2], [big / 2, big], monkeypatch=monkeypatch,
-                   dtype=dtype, normalize=True))
+    kl = float(
+        run(
+            path,
+            infoloss.kl_divergence,
+            [big, big / 2],
+            [big / 2, big],
+            monkeypatch=monkeypatch,
+            dtype=dtype,
+            normalize=True,
+        )
+    )
     assert kl == pytest.approx(math.log(2) / 3, rel=1e-14 if dtype == "float64" else 1e-5)
 
 
@@ -234,7 +254,9 @@ def test_threadpoolctl_limits_the_pool(monkeypatch):
 def test_nearly_equal_distributions_give_the_accurate_tiny_js(path, monkeypatch):
     value = float(run(path, infoloss.js_divergence, NEAR_P, NEAR_Q, monkeypatch=monkeypatch, validate=False))
     p, q = [mpmath.mpf(v) for v in NEAR_P], [mpmath.mpf(v) for v in NEAR_Q]
-    true = float(sum(a * mpmath.log(2 * a / (a + b)) / 2 + b * mpmath.log(2 * b / (a + b)) / 2 for a, b in zip(p, q)))
+    true = float(
+        sum(a * mpmath.log(2 * a / (a + b)) / 2 + b * mpmath.log(2 * b / (a + b)) / 2 for a, b in zip(p, q))
+    )
     assert true == pytest.approx(2.1168e-28, rel=1e-4)
     # a few ulps of the largest term (~1e-14), as for KL
     terms = [abs(float(a * mpmath.log(2 * a / (a + b)) / 2)) for a, b in zip(p, q)]
@@ -295,7 +317,9 @@ def test_float32_counts_past_2_to_the_31_on_every_path(path, monkeypatch):
     p = (rng.random(8) * 1e9).astype(np.float32)
     q = (p * (1 + 1e-4 * rng.standard_normal(8))).astype(np.float32)
     true = exact_normalised_kl(p, q)
-    value = float(run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch, dtype="float32", normalize=True))
+    value = float(
+        run(path, infoloss.kl_divergence, p, q, monkeypatch=monkeypatch, dtype="float32", normalize=True)
+    )
     assert value == pytest.approx(true, rel=2e-3)
 
 
@@ -306,8 +330,16 @@ def test_huge_entries_give_no_warnings(path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         h = float(run(path, infoloss.entropy, [1e308] * 4, monkeypatch=monkeypatch, normalize=True))
-        kl = float(run(path, infoloss.kl_divergence, [1e308, 5e307], [5e307, 1e308], monkeypatch=monkeypatch,
-                       normalize=True))
+        kl = float(
+            run(
+                path,
+                infoloss.kl_divergence,
+                [1e308, 5e307],
+                [5e307, 1e308],
+                monkeypatch=monkeypatch,
+                normalize=True,
+            )
+        )
         with pytest.raises(infoloss.InputError, match="sums to inf"):
             run(path, infoloss.entropy, [1e308, 1e308], monkeypatch=monkeypatch)
     assert h == pytest.approx(math.log(4), rel=1e-15)
@@ -381,8 +413,14 @@ def exact_normalised_cross_entropy(p, q=None) -> float:
 # Near-certain counts: the fast path's identity log S - (1/S) sum c log c cancels (it was off
 # by 1.3e-7 and 1.5e-5 relative), and log(c / S) of the dominant share, within an ulp of 1,
 # loses the share's rounding (the generic path was off by 4e-9 and 2e-7).
-NEAR_CERTAIN = [([1e6, 1e-3], None), ([1e12, 1.0, 3.0], None), ([1e6, 1e-3], [1e6, 2e-3]),
-                ([1e12, 1.0, 3.0], [1e12, 2.0, 3.0]), ([2e6, 2e6], None), ([5.0, 3.0, 2.0], [1.0, 1.0, 1e-9])]
+NEAR_CERTAIN = [
+    ([1e6, 1e-3], None),
+    ([1e12, 1.0, 3.0], None),
+    ([1e6, 1e-3], [1e6, 2e-3]),
+    ([1e12, 1.0, 3.0], [1e12, 2.0, 3.0]),
+    ([2e6, 2e6], None),
+    ([5.0, 3.0, 2.0], [1.0, 1.0, 1e-9]),
+]
 FEW_ULPS = 3 * np.finfo(np.float64).eps
 
 
@@ -392,11 +430,15 @@ def test_near_certain_counts_normalised_to_a_few_ulps(path, p, q, monkeypatch):
     true = exact_normalised_cross_entropy(p, q)
     if q is None:
         value = float(run(path, infoloss.entropy, p, monkeypatch=monkeypatch, normalize=True))
-        own, _, _ = (float(v) for v in run(path, infoloss.decompose, p, p, monkeypatch=monkeypatch, normalize=True))
+        own, _, _ = (
+            float(v) for v in run(path, infoloss.decompose, p, p, monkeypatch=monkeypatch, normalize=True)
+        )
         assert own == pytest.approx(true, rel=FEW_ULPS, abs=0)
     else:
         value = float(run(path, infoloss.cross_entropy, p, q, monkeypatch=monkeypatch, normalize=True))
-        _, own, _ = (float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch, normalize=True))
+        _, own, _ = (
+            float(v) for v in run(path, infoloss.decompose, p, q, monkeypatch=monkeypatch, normalize=True)
+        )
         assert own == pytest.approx(exact_normalised_cross_entropy(p), rel=FEW_ULPS, abs=0)
     assert value == pytest.approx(true, rel=FEW_ULPS, abs=0)
 
@@ -411,9 +453,14 @@ def test_long_near_certain_row_is_redone_in_chunks(path, monkeypatch):
     rows = np.stack([p, p[::-1]])
     with mpmath.workdps(60):  # the n - 1 (n - 2) equal entries in closed form
         sp, sq = mpmath.mpf(n - 1) + mpmath.mpf(1e15), mpmath.mpf(n - 2) + mpmath.mpf(1e15) + 3
-        own = float(-(n - 1) / sp * mpmath.log(1 / sp) - mpmath.mpf(1e15) / sp * mpmath.log(mpmath.mpf(1e15) / sp))
-        cross = float(-(n - 2) / sp * mpmath.log(1 / sq) - mpmath.mpf(1e15) / sp * mpmath.log(mpmath.mpf(1e15) / sq)
-                      - 1 / sp * mpmath.log(3 / sq))
+        own = float(
+            -(n - 1) / sp * mpmath.log(1 / sp) - mpmath.mpf(1e15) / sp * mpmath.log(mpmath.mpf(1e15) / sp)
+        )
+        cross = float(
+            -(n - 2) / sp * mpmath.log(1 / sq)
+            - mpmath.mpf(1e15) / sp * mpmath.log(mpmath.mpf(1e15) / sq)
+            - 1 / sp * mpmath.log(3 / sq)
+        )
     entropies = run(path, infoloss.entropy, rows, monkeypatch=monkeypatch, normalize=True)
     np.testing.assert_allclose(entropies, [own, own], rtol=1e-15, atol=0)
     value = float(run(path, infoloss.cross_entropy, p, q, monkeypatch=monkeypatch, normalize=True))
@@ -422,7 +469,9 @@ def test_long_near_certain_row_is_redone_in_chunks(path, monkeypatch):
 
 @pytest.mark.parametrize("path", PATHS)
 def test_normalised_entropy_of_a_certain_row_is_exactly_zero(path, monkeypatch):
-    value = run(path, infoloss.entropy, [[0.0, 3.0, 0.0], [1e300, 0.0, 0.0]], monkeypatch=monkeypatch, normalize=True)
+    value = run(
+        path, infoloss.entropy, [[0.0, 3.0, 0.0], [1e300, 0.0, 0.0]], monkeypatch=monkeypatch, normalize=True
+    )
     assert value.tolist() == [0.0, 0.0]
 
 
@@ -435,5 +484,7 @@ def test_normalised_cross_entropy_gradient_at_a_zero_weight():
     b = q / q.sum()
     expected = (-torch.log(b) - value.detach()) / p.detach().sum()
     torch.testing.assert_close(p.grad, expected, rtol=1e-12, atol=0)
-    assert torch.autograd.gradcheck(lambda x: infoloss.entropy(x, normalize=True),
-                                    (torch.tensor([3.0, 1e6, 1e-3], dtype=torch.float64, requires_grad=True),))
+    assert torch.autograd.gradcheck(
+        lambda x: infoloss.entropy(x, normalize=True),
+        (torch.tensor([3.0, 1e6, 1e-3], dtype=torch.float64, requires_grad=True),),
+    )

@@ -61,7 +61,8 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Literal, NoReturn, Protocol, cast
 
@@ -486,7 +487,7 @@ def decoded_blocks(
     *,
     progress: Progress | None = None,
     workers: int | None = None,
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     """The original bytes block by block (uint8 arrays); FormatError unless the SHA-256 matches.
 
     ``payload`` as :func:`read` returns it. Version-2 blocks are decoded on ``workers``
@@ -501,13 +502,16 @@ def decoded_blocks(
         blocks = _blocks(header, cast(bytes, payload), name)
     else:
         blocks = _blocks_v2(header, cast(BinaryIO, payload), name, workers)
-    for block in blocks:
-        if pending is not None:
-            yield pending
-        sha.update(block.data)
-        done += block.size
-        _report(progress, "decode", done, header.length)
-        pending = block
+    # closing(): an error or an interrupt here (the progress callback may raise) shuts the block
+    # pool down now; left to the garbage collector, it would run at interpreter exit
+    with closing(blocks):
+        for block in blocks:
+            if pending is not None:
+                yield pending
+            sha.update(block.data)
+            done += block.size
+            _report(progress, "decode", done, header.length)
+            pending = block
     if done != header.length or sha.digest() != header.sha256:
         raise FormatError(
             f"{name} decodes to bytes whose SHA-256 differs from the original's; refusing to write them"
@@ -663,7 +667,7 @@ def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
     return []
 
 
-def _blocks(header: Header, payload: bytes, name: str) -> Iterator[np.ndarray]:
+def _blocks(header: Header, payload: bytes, name: str) -> Generator[np.ndarray, None, None]:
     """Version 1: one bounded decoder over the whole payload, CHUNK bytes at a time."""
     remaining = header.length
     if remaining and len(header.byte_values) == 1:
@@ -684,7 +688,9 @@ def _blocks(header: Header, payload: bytes, name: str) -> Iterator[np.ndarray]:
         remaining -= count
 
 
-def _blocks_v2(header: HeaderV2, stream: BinaryIO, name: str, workers: int | None) -> Iterator[np.ndarray]:
+def _blocks_v2(
+    header: HeaderV2, stream: BinaryIO, name: str, workers: int | None
+) -> Generator[np.ndarray, None, None]:
     """Version 2: block payloads read in order (as long as the index says), decoded on the
     pool, yielded in order."""
     if header.length and len(header.byte_values) == 1:
@@ -711,7 +717,7 @@ def _blocks_v2(header: HeaderV2, stream: BinaryIO, name: str, workers: int | Non
             yield result
 
 
-def _constant_blocks(header: Header | HeaderV2) -> Iterator[np.ndarray]:
+def _constant_blocks(header: Header | HeaderV2) -> Generator[np.ndarray, None, None]:
     """One byte value: the output is that byte, ``length`` times (no payload)."""
     remaining = header.length
     block = np.full(min(CHUNK, remaining), header.byte_values[0], dtype=np.uint8)

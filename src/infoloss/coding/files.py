@@ -26,7 +26,7 @@ import shutil
 import stat
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -179,10 +179,10 @@ def decompress(blob: BytesLike, /, *, max_output: int | None = None, workers: in
     limit = _physical_memory() if max_output is None else max_output
     header, payload = container.read(io.BytesIO(view.data), view.size, "data", max_output=limit)
     out = io.BytesIO()
-    for block in container.decoded_blocks(header, payload, "data", workers=workers):
-        out.write(
-            block.data
-        )  # .data: the array's buffer (NumPy's stubs call an array a Buffer only on Python >= 3.12)
+    # closing(): an error or an interrupt shuts the block pool down now, not at interpreter exit
+    with closing(container.decoded_blocks(header, payload, "data", workers=workers)) as blocks:
+        for block in blocks:
+            out.write(block.data)  # the array's buffer (NumPy types an array as a Buffer only on 3.12+)
     return out.getvalue()
 
 
@@ -275,10 +275,9 @@ def decompress_file(
         _check_target(data, target, force)
         header, payload = container.read(data.stream, data.size, data.name, max_output=max_output)
         _check_free_space(target, header.length, data.name)
-        with _output(target, force) as out:
-            for block in container.decoded_blocks(
-                header, payload, data.name, progress=progress, workers=workers
-            ):
+        blocks = container.decoded_blocks(header, payload, data.name, progress=progress, workers=workers)
+        with _output(target, force) as out, closing(blocks):
+            for block in blocks:
                 out.write(block.data)
     return DecompressionStats(
         compressed_bytes=data.size, original_bytes=header.length, seconds=time.perf_counter() - start

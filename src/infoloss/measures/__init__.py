@@ -35,17 +35,33 @@ from .._array import (
 )
 from .._convert import Inputs, prepare
 from .._typing import Array, DType, Namespace
-from . import _dispatch, _fast
+from . import _dispatch
 from ._fast import set_num_threads
 
 if TYPE_CHECKING:  # matplotlib is imported only when a plot is drawn
     from matplotlib.axes import Axes
 
-__all__ = ["entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose", "Decomposition",
-           "set_num_threads"]
+__all__ = [
+    "entropy",
+    "cross_entropy",
+    "kl_divergence",
+    "js_divergence",
+    "decompose",
+    "Decomposition",
+    "set_num_threads",
+]
 
 
-def entropy(p: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
+def entropy(
+    p: Array,
+    /,
+    *,
+    axis: int = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
+    validate: bool = True,
+) -> Array:
     """Shannon entropy ``H(p) = -sum_i p_i log p_i``, with ``0 log 0 = 0``.
 
     Args:
@@ -76,7 +92,17 @@ def entropy(p: Array, /, *, axis: int = -1, base: float | None = None, keepdims:
     return inputs.finish(_entropy_sum(xp, p, inputs.axis, keepdims, normalize=inputs.normalize), base=base)
 
 
-def cross_entropy(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
+def cross_entropy(
+    p: Array,
+    q: Array,
+    /,
+    *,
+    axis: int = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
+    validate: bool = True,
+) -> Array:
     """Cross-entropy ``H(p, q) = -sum_i p_i log q_i``: the code length of ``p`` under ``q``.
 
     Terms with ``p_i = 0`` are 0; ``p_i > 0`` with ``q_i = 0`` gives ``+inf``. ``H(p, q) >= H(p)``
@@ -99,7 +125,17 @@ def cross_entropy(p: Array, q: Array, /, *, axis: int = -1, base: float | None =
     return inputs.finish(value, base=base)
 
 
-def kl_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
+def kl_divergence(
+    p: Array,
+    q: Array,
+    /,
+    *,
+    axis: int = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
+    validate: bool = True,
+) -> Array:
     """Kullback-Leibler divergence ``D(p || q) = sum_i p_i log(p_i / q_i) = H(p, q) - H(p)``.
 
     Exactly 0 when ``p == q``, ``+inf`` where ``p_i > 0 = q_i``. Each term is formed
@@ -127,7 +163,17 @@ def kl_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None =
     return inputs.finish(_clamp(inputs, value), base=base)
 
 
-def js_divergence(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Array:
+def js_divergence(
+    p: Array,
+    q: Array,
+    /,
+    *,
+    axis: int = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
+    validate: bool = True,
+) -> Array:
     """Jensen-Shannon divergence ``JS(p, q) = KL(p || m) / 2 + KL(q || m) / 2``, ``m = (p + q) / 2``.
 
     Symmetric, always finite, between 0 and ``log 2`` (1 bit): for validated input the result
@@ -187,7 +233,17 @@ class Decomposition:
         return "\n".join(lines)
 
 
-def decompose(p: Array, q: Array, /, *, axis: int = -1, base: float | None = None, keepdims: bool = False, normalize: bool = False, validate: bool = True) -> Decomposition:
+def decompose(
+    p: Array,
+    q: Array,
+    /,
+    *,
+    axis: int = -1,
+    base: float | None = None,
+    keepdims: bool = False,
+    normalize: bool = False,
+    validate: bool = True,
+) -> Decomposition:
     """Cross-entropy, entropy and KL divergence of ``p`` and ``q`` in one call.
 
     ``cross_entropy == entropy + kl_divergence``: the cross-entropy is formed as that sum, with
@@ -228,7 +284,9 @@ def _entropy_sum(xp: Namespace, p: Array, axis: int, keepdims: bool, normalize: 
     return 0.0 - xp.sum(xlogy(xp, p, p), axis=axis, keepdims=keepdims)
 
 
-def _normalized_cross_entropy_sum(xp: Namespace, p: Array, q: Array | None, axis: int, keepdims: bool) -> Array:
+def _normalized_cross_entropy_sum(
+    xp: Namespace, p: Array, q: Array | None, axis: int, keepdims: bool
+) -> Array:
     """``H(p / sum p, q / sum q)`` along ``axis`` (entropy where ``q`` is None), from the weights.
 
     By :func:`infoloss._array.normalized_cross_entropy_terms` with the logs of the shares of

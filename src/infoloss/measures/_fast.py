@@ -310,8 +310,9 @@ def _exact_kl_row(p, q) -> float:
     ratio = p / q
     normal = (ratio >= _TINY64) & (ratio < math.inf)
     # p log r + (p - q r), the residual exact to rounding (Dekker's product, as NumPy has no fma)
-    terms = np.where(normal, p * np.log(np.where(normal, ratio, 1.0)) + _residual(p, q, ratio),
-                     p * (np.log(p) - np.log(q)))
+    terms = np.where(
+        normal, p * np.log(np.where(normal, ratio, 1.0)) + _residual(p, q, ratio), p * (np.log(p) - np.log(q))
+    )
     return math.fsum(terms)
 
 
@@ -320,6 +321,7 @@ _TINY64 = np.finfo(np.float64).tiny
 
 def _residual(p, q, ratio):
     """``p - q * ratio`` exactly to rounding, in float64 (Dekker's product; rare rows only)."""
+
     def split(x):
         t = 134217729.0 * x
         high = t - (t - x)
@@ -513,12 +515,14 @@ class _Measure:
 
 
 _ENTROPY = _Measure(("p",), "entropy", _entropy_block, _entropy_value, shares=True)
-_CROSS_ENTROPY = _Measure(("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, masks=1,
-                          shares=True)
+_CROSS_ENTROPY = _Measure(
+    ("p", "q"), "cross_entropy", _cross_entropy_block, _cross_entropy_value, masks=1, shares=True
+)
 _KL_DIVERGENCE = _Measure(("p", "q"), "kl_divergence", _kl_block, _kl_value, masks=2, floats=3)
 _JS_DIVERGENCE = _Measure(("p", "q"), "js_divergence", _js_block, _js_value, floats=4, normalizes=False)
-_DECOMPOSE = _Measure(("p", "q"), "decompose", _decompose_block, _decompose_value,
-                      outputs=2, masks=2, floats=3, shares=True)
+_DECOMPOSE = _Measure(
+    ("p", "q"), "decompose", _decompose_block, _decompose_value, outputs=2, masks=2, floats=3, shares=True
+)
 _MEASURES = {
     "entropy": _ENTROPY,
     "cross_entropy": _CROSS_ENTROPY,
@@ -664,8 +668,9 @@ class _Job:
             sums = list(sums) if sums is not None else []
             self.check_entries((smallest,), sums)
             return totals, sums
-        totals = np.reshape(np.asarray(self.measure.block(blocks, scratch), dtype=np.float64),
-                            (self.measure.outputs, -1))
+        totals = np.reshape(
+            np.asarray(self.measure.block(blocks, scratch), dtype=np.float64), (self.measure.outputs, -1)
+        )
         if not self.need_sums:
             sums = []
         elif self.normalize and self.dtype == np.float32:  # float32 sums can overflow
@@ -702,12 +707,16 @@ class _Job:
                 if self.normalize and self.divergence:
                     redo = np.flatnonzero(_cancelling(totals[0], sums[0], sums[-1]))
                     if len(redo):
-                        values[-1, redo] = _normalized_kl(*(b[redo] for b in blocks), sums[0][redo], sums[-1][redo])
+                        values[-1, redo] = _normalized_kl(
+                            *(b[redo] for b in blocks), sums[0][redo], sums[-1][redo]
+                        )
                 if self.normalize and self.measure.shares:
                     redo = np.flatnonzero(self.shares_cancelling(totals, sums))
                     if len(redo):
                         q = blocks[1][redo] if self.measure is _CROSS_ENTROPY else None
-                        values[0, redo] = _normalized_cross_entropy(blocks[0][redo], q, sums[0][redo], sums[-1][redo])
+                        values[0, redo] = _normalized_cross_entropy(
+                            blocks[0][redo], q, sums[0][redo], sums[-1][redo]
+                        )
                 out[:, first:last] = values
 
     # -- long rows -----------------------------------------------------------------------------
@@ -748,14 +757,19 @@ class _Job:
         self.check_sums(sums)
         redo = []
         if self.divergence and not self.normalize:
-            margin, mass = (_JS_MARGIN, sums[0] + sums[1]) if self.measure is _JS_DIVERGENCE else (_KL_MARGIN, sums[0])
+            margin, mass = (
+                (_JS_MARGIN, sums[0] + sums[1]) if self.measure is _JS_DIVERGENCE else (_KL_MARGIN, sums[0])
+            )
             with np.errstate(invalid="ignore"):
                 redo = np.flatnonzero((np.abs(totals[0]) < math.inf) & ~(np.abs(totals[0]) >= margin * mass))
         if len(redo):
             self.mode = ACCURATE
             units = [(row * self.units_per_row, (row + 1) * self.units_per_row) for row in redo]
-            _in_parallel(self.units_part, [part for a, b in units for part in _split_range(a, b, self.threads)],
-                         self.threads)
+            _in_parallel(
+                self.units_part,
+                [part for a, b in units for part in _split_range(a, b, self.threads)],
+                self.threads,
+            )
             for row in redo:
                 totals[:, row] = [_fsum(t.reshape(shape)[row]) for t in self.totals]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -787,19 +801,24 @@ class _Job:
         q = self.views[1][row : row + 1] if self.measure is _CROSS_ENTROPY else p
         q_total = np.array([[sq if self.measure is _CROSS_ENTROPY else sp]])
         step = _BLOCK * _KERNEL_BLOCKS
-        rest = math.fsum(float(_array.dominant_rest(np, q[:, i : i + step].astype(np.float64), q_total, -1)[0, 0])
-                         for i in range(0, self.n, step))
+        rest = math.fsum(
+            float(_array.dominant_rest(np, q[:, i : i + step].astype(np.float64), q_total, -1)[0, 0])
+            for i in range(0, self.n, step)
+        )
         rest = np.array([[rest]])
         sp_row, sq_row = np.array([sp]), q_total[:, 0]
-        return math.fsum(float(_cross_entropy_terms(p[:, i : i + step], q[:, i : i + step], sp_row, sq_row, rest).sum())
-                         for i in range(0, self.n, step))  # terms >= 0: the chunks' sums do not cancel
+        return math.fsum(
+            float(_cross_entropy_terms(p[:, i : i + step], q[:, i : i + step], sp_row, sq_row, rest).sum())
+            for i in range(0, self.n, step)
+        )  # terms >= 0: the chunks' sums do not cancel
 
     def normalized_kl_row(self, row: int, sp: float, sq: float) -> float:
         """:func:`_normalized_kl` of one long row, a block of chunks at a time."""
         p, q = (v[row : row + 1] for v in self.views)
         step, sp, sq = _BLOCK * _KERNEL_BLOCKS, np.array([sp]), np.array([sq])
-        return math.fsum(_normalized_kl(p[:, i : i + step], q[:, i : i + step], sp, sq)[0]
-                         for i in range(0, self.n, step))
+        return math.fsum(
+            _normalized_kl(p[:, i : i + step], q[:, i : i + step], sp, sq)[0] for i in range(0, self.n, step)
+        )
 
 
 class _guard:
