@@ -89,21 +89,29 @@ kernels (glibc's vector log differs from libm's by up to 2 ulps, measured) to ab
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import ModuleType, TracebackType
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _array, _validate
+from .._typing import Array
+
+if TYPE_CHECKING:
+    from .._convert import Inputs
 
 
-def _load_kernels():
+def _load_kernels() -> tuple[ModuleType | None, str]:
     """The compiled kernels (``_kernels.c``) best for this CPU, and which: avx2, baseline or none.
 
     ``INFOLOSS_NO_KERNELS=1`` in the environment (read at import) keeps the NumPy code.
@@ -115,16 +123,12 @@ def _load_kernels():
     except ImportError:  # a NumPy without this (private) table: the baseline build is safe
         features = {}
     if features.get("AVX2") and features.get("FMA3"):
-        try:
-            from . import _kernels_avx2
-
-            return _kernels_avx2, "avx2"
+        try:  # by name: the compiled modules have no stubs (and may not exist)
+            return importlib.import_module("._kernels_avx2", __package__), "avx2"
         except ImportError:
             pass
     try:
-        from . import _kernels
-
-        return _kernels, "baseline"
+        return importlib.import_module("._kernels", __package__), "baseline"
     except ImportError:  # installed without a compiler
         return None, "none"
 
@@ -161,7 +165,7 @@ _VECDOT_MIN = 128
 _SCALE_LIMIT = {np.dtype(np.float64): 255, np.dtype(np.float32): 31}
 
 
-def compute(name: str, inputs, keepdims: bool):
+def compute(name: str, inputs: Inputs, keepdims: bool) -> Array | tuple[Array, ...] | None:
     """The measure ``name`` per row, or None for the generic path (the one dispatcher).
 
     ``name`` is one of ``entropy``, ``cross_entropy``, ``kl_divergence``, ``js_divergence``
@@ -186,7 +190,7 @@ def compute(name: str, inputs, keepdims: bool):
 # --------------------------------------------------------------------------------------------
 
 
-def _row_dots(weights, values, ones):
+def _row_dots(weights: np.ndarray, values: np.ndarray, ones: np.ndarray) -> np.ndarray:
     """``sum(weights * values)`` per row (``values`` is scratch and may be overwritten)."""
     if weights.shape[1] >= _VECDOT_MIN:
         return np.vecdot(weights, values)
@@ -194,7 +198,7 @@ def _row_dots(weights, values, ones):
     return _row_sums(values, ones)
 
 
-def _row_sums(x, ones):
+def _row_sums(x: np.ndarray, ones: np.ndarray) -> np.ndarray:
     """Row sums: np.vecdot for long rows, else matrix-vector products of <= _CHUNK entries."""
     rows, n = x.shape
     if n >= _VECDOT_MIN:
@@ -211,7 +215,7 @@ def _row_sums(x, ones):
     return out
 
 
-def _entropy_block(blocks, scratch):
+def _entropy_block(blocks: Sequence[np.ndarray], scratch: _Scratch) -> np.ndarray:
     (p,) = blocks
     log_p = scratch.buffer(p.shape)
     np.fmax(p, scratch.tiny, out=log_p)  # p = 0 -> log(tiny), times p = 0
@@ -219,7 +223,7 @@ def _entropy_block(blocks, scratch):
     return _row_dots(p, log_p, scratch.ones)
 
 
-def _cross_entropy_block(blocks, scratch):
+def _cross_entropy_block(blocks: Sequence[np.ndarray], scratch: _Scratch) -> np.ndarray:
     p, q = blocks
     log_q = scratch.buffer(p.shape)
     p_is_zero = scratch.mask(p.shape)
@@ -229,7 +233,7 @@ def _cross_entropy_block(blocks, scratch):
     return _row_dots(p, log_q, scratch.ones)
 
 
-def _kl_block(blocks, scratch):
+def _kl_block(blocks: Sequence[np.ndarray], scratch: _Scratch) -> np.ndarray:
     """``sum p log(p / q)`` per row, each term accurate also where ``p / q`` is near 1.
 
     ``p log(r)`` with ``r = p / q`` rounded loses the ratio's rounding, up to ``eps p / 2``
@@ -262,7 +266,7 @@ def _kl_block(blocks, scratch):
     return totals
 
 
-def _kl_residuals(p, q, ratio, scratch):
+def _kl_residuals(p: np.ndarray, q: np.ndarray, ratio: np.ndarray, scratch: _Scratch) -> np.ndarray:
     """Per row, the sum of ``p - q r`` (to rounding, see :func:`_kl_block`); ``ratio`` kept."""
     residual = scratch.buffer(p.shape, 1)
     part = scratch.buffer(p.shape, 2)
@@ -277,7 +281,7 @@ def _kl_residuals(p, q, ratio, scratch):
     return _row_sums(residual, scratch.ones)
 
 
-def _extreme_ratios(p, ratio, scratch):
+def _extreme_ratios(p: np.ndarray, ratio: np.ndarray, scratch: _Scratch) -> npt.NDArray[np.bool_] | np.bool_:
     """Per row: some ``p != 0`` whose ``p / q`` is below the smallest normal number or NaN.
 
     Such a ratio underflowed (``p = 1e-200``, ``q = 1e200``) or comes from a NaN or negative
@@ -294,7 +298,7 @@ def _extreme_ratios(p, ratio, scratch):
     return low.any(axis=1)
 
 
-def _exact_kl_row(p, q) -> float:
+def _exact_kl_row(p: np.ndarray, q: np.ndarray) -> float:
     """One row's KL entry by entry, as SciPy's ``rel_entr``: rare (flagged rows only).
 
     ``p log r`` plus the exact residual where the ratio ``r`` is a normal number, else
@@ -319,10 +323,12 @@ def _exact_kl_row(p, q) -> float:
 _TINY64 = np.finfo(np.float64).tiny
 
 
-def _residual(p, q, ratio):
+def _residual(
+    p: npt.NDArray[np.float64], q: npt.NDArray[np.float64], ratio: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """``p - q * ratio`` exactly to rounding, in float64 (Dekker's product; rare rows only)."""
 
-    def split(x):
+    def split(x: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         t = 134217729.0 * x
         high = t - (t - x)
         return high, x - high
@@ -336,7 +342,7 @@ def _residual(p, q, ratio):
     return np.where(np.isfinite(residual), residual, 0.0)
 
 
-def _js_block(blocks, scratch):
+def _js_block(blocks: Sequence[np.ndarray], scratch: _Scratch) -> np.ndarray:
     """``sum p log(2p / (p + q)) + q log(2q / (p + q))`` per row (twice the JS divergence).
 
     Made accurate as the kernels' ``JS_ACCURATE_ROW`` where that matters (see
@@ -374,14 +380,14 @@ _SCANLESS = 4
 _KL_MARGIN, _JS_MARGIN = 0.125, 0.03125
 
 
-def _needs_accuracy(mode: int, totals, mass, margin: float) -> bool:
+def _needs_accuracy(mode: int, totals: np.ndarray, mass: Callable[[], np.ndarray], margin: float) -> bool:
     """Whether a block's totals need the accurate terms: ``mass()`` gives the rows' masses."""
     if mode != CHECKED:
         return mode == ACCURATE
     return not np.all(np.abs(totals) >= margin * mass())
 
 
-def _js_corrections(p, q, mixture, scratch):
+def _js_corrections(p: np.ndarray, q: np.ndarray, mixture: np.ndarray, scratch: _Scratch) -> np.ndarray:
     """What the rounding of ``m = p + q`` and of the shares ``s = x / m`` took from JS's terms.
 
     With ``s = fl(x / m)`` each term is ``x log(2s)`` plus the residual ``x - m s``, less the
@@ -414,7 +420,7 @@ def _js_corrections(p, q, mixture, scratch):
     return (halves[0] + halves[1]) - rounding
 
 
-def _decompose_block(blocks, scratch):
+def _decompose_block(blocks: Sequence[np.ndarray], scratch: _Scratch) -> tuple[np.ndarray, np.ndarray]:
     """KL's and entropy's per-row totals of one block (the kernels do both in one loop)."""
     return _kl_block(blocks, scratch), _entropy_block(blocks[:1], scratch)
 
@@ -426,35 +432,44 @@ def _decompose_block(blocks, scratch):
 # --------------------------------------------------------------------------------------------
 
 
-def _entropy_value(total, sp, sq, normalize):
+def _entropy_value(
+    total: np.ndarray, sp: np.ndarray | None, sq: np.ndarray | None, normalize: bool
+) -> np.ndarray:
     if not normalize:
         return 0.0 - total  # +0.0, never -0.0, for a certain outcome (as the generic path)
+    assert sp is not None  # the row sums are given with normalize=True
     return (sp * np.log(sp) - total) / sp
 
 
-def _cross_entropy_value(total, sp, sq, normalize):
+def _cross_entropy_value(
+    total: np.ndarray, sp: np.ndarray | None, sq: np.ndarray | None, normalize: bool
+) -> np.ndarray:
     if not normalize:
         return 0.0 - total
+    assert sp is not None and sq is not None  # the row sums are given with normalize=True
     with np.errstate(invalid="ignore"):  # -inf total (p > 0 = q) stays +inf
         return (sp * np.log(sq) - total) / sp
 
 
-def _kl_value(total, sp, sq, normalize):
+def _kl_value(total: np.ndarray, sp: np.ndarray | None, sq: np.ndarray | None, normalize: bool) -> np.ndarray:
     if not normalize:
         return total
+    assert sp is not None and sq is not None  # the row sums are given with normalize=True
     return (total + sp * np.log(sq / sp)) / sp
 
 
-def _js_value(total, sp, sq, normalize):
+def _js_value(total: np.ndarray, sp: np.ndarray | None, sq: np.ndarray | None, normalize: bool) -> np.ndarray:
     return total / 2
 
 
-def _decompose_value(totals, sp, sq, normalize):
+def _decompose_value(
+    totals: np.ndarray, sp: np.ndarray | None, sq: np.ndarray | None, normalize: bool
+) -> tuple[np.ndarray, np.ndarray]:
     kl, own = totals
     return _entropy_value(own, sp, sq, normalize), _kl_value(kl, sp, sq, normalize)
 
 
-def _cancelling(total, sp, sq):
+def _cancelling(total: np.ndarray, sp: np.ndarray, sq: np.ndarray) -> np.ndarray:
     """Rows whose normalised KL, ``(total + sp log(sq / sp)) / sp``, could lose digits.
 
     Its two parts are each rounded (and ``total`` leaves out the ratios' rounding, up to
@@ -467,7 +482,7 @@ def _cancelling(total, sp, sq):
         return ~(np.abs(total + shift) >= _KL_MARGIN * (sp + np.abs(total) + np.abs(shift)))
 
 
-def _normalized_kl(p, q, sp, sq):
+def _normalized_kl(p: np.ndarray, q: np.ndarray, sp: np.ndarray, sq: np.ndarray) -> npt.NDArray[np.float64]:
     """Per row, ``KL(p / sp || q / sq)`` by the generic path's formula (rows (r, n), sums (r,)).
 
     :func:`infoloss._array.normalized_kl_terms`: every term is >= 0, so nothing cancels, and
@@ -480,7 +495,9 @@ def _normalized_kl(p, q, sp, sq):
     return np.sum(terms, axis=1)
 
 
-def _normalized_cross_entropy(p, q, sp, sq):
+def _normalized_cross_entropy(
+    p: np.ndarray, q: np.ndarray | None, sp: np.ndarray, sq: np.ndarray
+) -> npt.NDArray[np.float64]:
     """Per row, ``H(p / sp, q / sq)`` (entropy where ``q`` is None) by the generic path's terms.
 
     :func:`infoloss._array.normalized_cross_entropy_terms`: each term >= 0 and accurate, also
@@ -493,7 +510,9 @@ def _normalized_cross_entropy(p, q, sp, sq):
     return np.sum(_cross_entropy_terms(p, q, sp, sq, rest), axis=1)
 
 
-def _cross_entropy_terms(p, q, sp, sq, rest):
+def _cross_entropy_terms(
+    p: np.ndarray, q: np.ndarray, sp: np.ndarray, sq: np.ndarray, rest: np.ndarray
+) -> npt.NDArray[np.float64]:
     """The terms of :func:`_normalized_cross_entropy`, given the rows' dominant rests (r, 1)."""
     p, q = p.astype(np.float64), q.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
@@ -505,8 +524,8 @@ def _cross_entropy_terms(p, q, sp, sq, rest):
 class _Measure:
     names: tuple[str, ...]
     kernel: str  # the compiled kernel's name in _kernels.c (same conventions as `block`)
-    block: Callable
-    value: Callable
+    block: Callable[[Sequence[np.ndarray], _Scratch], np.ndarray | tuple[np.ndarray, np.ndarray]]
+    value: Callable[..., np.ndarray | tuple[np.ndarray, np.ndarray]]
     outputs: int = 1  # totals per row (decompose: KL and entropy)
     masks: int = 0  # boolean scratch buffers needed
     floats: int = 1  # float scratch buffers needed
@@ -548,26 +567,26 @@ class _Fallback(Exception):
 class _Scratch:
     """One thread's preallocated buffers, each one block long."""
 
-    def __init__(self, dtype, size: int, measure: _Measure):
+    def __init__(self, dtype: np.dtype, size: int, measure: _Measure) -> None:
         self.tiny = np.finfo(dtype).tiny
         self.ones = _ones(dtype)
         self._floats = [np.empty(size, dtype) for _ in range(measure.floats)]
         # Set by the job: unvalidated or normalised input can hold ratios that underflow.
         self.ratios_can_underflow = True
         self.mode = CHECKED  # KL and JS: see PLAIN, CHECKED, ACCURATE (set by the job)
-        self._summed = None  # (block, its row sums): see row_sums
+        self._summed: tuple[np.ndarray, np.ndarray] | None = None  # (block, its row sums): see row_sums
         self._masks = [np.empty(size, np.bool_) for _ in range(measure.masks)]
 
-    def buffer(self, shape, index=0):
+    def buffer(self, shape: tuple[int, int], index: int = 0) -> np.ndarray:
         return self._floats[index][: shape[0] * shape[1]].reshape(shape)
 
-    def row_sums(self, x):
+    def row_sums(self, x: np.ndarray) -> np.ndarray:
         """``_row_sums(x)``, once per block: KL's accuracy check and the validation both need p's."""
         if self._summed is None or self._summed[0] is not x:
             self._summed = (x, _row_sums(x, self.ones))
         return self._summed[1]
 
-    def mask(self, shape, second=False):
+    def mask(self, shape: tuple[int, int], second: bool = False) -> np.ndarray:
         return self._masks[1 if second else 0][: shape[0] * shape[1]].reshape(shape)
 
 
@@ -582,12 +601,12 @@ class _Job:
     """
 
     measure: _Measure
-    views: list  # (rows, n) views of p (and q)
+    views: list[np.ndarray]  # (rows, n) views of p (and q)
     normalize: bool
     validate: bool
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.kernel = getattr(_KERNELS, self.measure.kernel) if _KERNELS is not None else None
         self.block = _BLOCK * _KERNEL_BLOCKS if self.kernel is not None else _BLOCK
         self.rows, self.n = self.views[0].shape
@@ -605,7 +624,7 @@ class _Job:
         limit = 1000 if ratio_only else _SCALE_LIMIT[self.dtype]
         self.scale = (2.0**-limit, 2.0**limit)
 
-    def run(self, threads: int):
+    def run(self, threads: int) -> np.ndarray:
         self.threads = threads
         parts = 1
         if threads > 1:
@@ -626,14 +645,14 @@ class _Job:
 
     # -- checks shared by both layouts --------------------------------------------------------
 
-    def check_entries(self, minima, sums) -> None:
+    def check_entries(self, minima: Iterable[Any], sums: Sequence[np.ndarray]) -> None:
         """NaN or negative entries (the blocks' minima: NaN if any is NaN) or infinite ones (row sums)."""
         if not self.validate:
             return
         if not (all(least >= 0 for least in minima) and all(total.max() < math.inf for total in sums)):
             raise _Invalid
 
-    def check_sums(self, sums) -> None:
+    def check_sums(self, sums: Sequence[np.ndarray]) -> None:
         """Row sums: 1 within tolerance, or (normalize) positive and not extreme."""
         for total in sums:
             if self.normalize:
@@ -645,15 +664,17 @@ class _Job:
             elif self.validate and not np.abs(total - 1).max() <= self.tolerance:
                 raise _Invalid
 
-    def value(self, totals, sums):
+    def value(self, totals: np.ndarray, sums: Sequence[np.ndarray]) -> np.ndarray:
         """The per-row values, (outputs, rows), from the (outputs, rows) totals and the sums."""
         sp = sums[0] if self.normalize else None
         sq = sums[-1] if self.normalize else None
-        totals = totals if self.measure.outputs > 1 else totals[0]
-        values = self.measure.value(totals, sp, sq, self.normalize)
+        per_output = totals if self.measure.outputs > 1 else totals[0]
+        values = self.measure.value(per_output, sp, sq, self.normalize)
         return np.reshape(values, (self.measure.outputs, -1))
 
-    def step(self, blocks, scratch):
+    def step(
+        self, blocks: Sequence[np.ndarray], scratch: _Scratch | None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One block: the measure's per-row totals, then the row sums (checked).
 
         In this order the block is fetched from memory once, by the measure's first ufunc;
@@ -662,15 +683,17 @@ class _Job:
         """
         if self.kernel is not None:
             totals = np.empty((self.measure.outputs, len(blocks[0])))
-            sums = np.empty((len(blocks), len(blocks[0]))) if self.need_sums else None
+            sums_out = np.empty((len(blocks), len(blocks[0]))) if self.need_sums else None
             mode = (self.mode | (0 if self.ratios_can_underflow else _SCANLESS),) if self.divergence else ()
-            smallest = self.kernel(*blocks, totals, sums, *mode)
-            sums = list(sums) if sums is not None else []
-            self.check_entries((smallest,), sums)
-            return totals, sums
+            smallest = self.kernel(*blocks, totals, sums_out, *mode)
+            kernel_sums = list(sums_out) if sums_out is not None else []
+            self.check_entries((smallest,), kernel_sums)
+            return totals, kernel_sums
+        assert scratch is not None  # Job.scratch makes one wherever there is no kernel
         totals = np.reshape(
             np.asarray(self.measure.block(blocks, scratch), dtype=np.float64), (self.measure.outputs, -1)
         )
+        sums: list[np.ndarray]
         if not self.need_sums:
             sums = []
         elif self.normalize and self.dtype == np.float32:  # float32 sums can overflow
@@ -680,7 +703,7 @@ class _Job:
         self.check_entries((b.min() for b in blocks), sums)
         return totals, sums
 
-    def scratch(self, size: int):
+    def scratch(self, size: int) -> _Scratch | None:
         """The NumPy code's buffers for blocks of ``size`` entries (the kernels need none)."""
         if self.kernel is not None:
             return None
@@ -691,7 +714,7 @@ class _Job:
 
     # -- short rows ----------------------------------------------------------------------------
 
-    def rows_part(self, start: int, stop: int, out) -> None:
+    def rows_part(self, start: int, stop: int, out: np.ndarray) -> None:
         per_block = max(1, self.block // self.n)
         scratch = self.scratch(min(per_block, stop - start) * self.n)
         with _guard(self), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -700,15 +723,15 @@ class _Job:
                     return
                 last = min(first + per_block, stop)
                 blocks = [v[first:last] for v in self.views]
-                totals, sums = self.step(blocks, scratch)
-                sums = [s.astype(np.float64) for s in sums]
+                totals, block_sums = self.step(blocks, scratch)
+                sums = [s.astype(np.float64) for s in block_sums]
                 self.check_sums(sums)
                 values = self.value(totals, sums)
                 if self.normalize and self.divergence:
                     redo = np.flatnonzero(_cancelling(totals[0], sums[0], sums[-1]))
                     if len(redo):
                         values[-1, redo] = _normalized_kl(
-                            *(b[redo] for b in blocks), sums[0][redo], sums[-1][redo]
+                            blocks[0][redo], blocks[1][redo], sums[0][redo], sums[-1][redo]
                         )
                 if self.normalize and self.measure.shares:
                     redo = np.flatnonzero(self.shares_cancelling(totals, sums))
@@ -744,7 +767,7 @@ class _Job:
                     collected[unit : unit + count] = more
                 unit += count
 
-    def combine(self):
+    def combine(self) -> np.ndarray:
         """Each row's units added up (exactly rounded), checked, then the per-row values.
 
         KL and JS chunks are plain (their rounding left out): a row whose whole total is small
@@ -755,7 +778,7 @@ class _Job:
         totals = np.array([[_fsum(row) for row in t.reshape(shape)] for t in self.totals])
         sums = [np.array([math.fsum(row) for row in s.reshape(shape)]) for s in self.sums]
         self.check_sums(sums)
-        redo = []
+        redo: list[int] | np.ndarray = []
         if self.divergence and not self.normalize:
             margin, mass = (
                 (_JS_MARGIN, sums[0] + sums[1]) if self.measure is _JS_DIVERGENCE else (_KL_MARGIN, sums[0])
@@ -776,13 +799,13 @@ class _Job:
             values = self.value(totals, sums)
             if self.normalize and self.divergence:
                 for row in np.flatnonzero(_cancelling(totals[0], sums[0], sums[-1])):
-                    values[-1, row] = self.normalized_kl_row(row, sums[0][row], sums[-1][row])
+                    values[-1, row] = self.normalized_kl_row(int(row), sums[0][row], sums[-1][row])
             if self.normalize and self.measure.shares:
                 for row in np.flatnonzero(self.shares_cancelling(totals, sums)):
-                    values[0, row] = self.normalized_cross_entropy_row(row, sums[0][row], sums[-1][row])
+                    values[0, row] = self.normalized_cross_entropy_row(int(row), sums[0][row], sums[-1][row])
         return values
 
-    def shares_cancelling(self, totals, sums):
+    def shares_cancelling(self, totals: np.ndarray, sums: Sequence[np.ndarray]) -> np.ndarray:
         """Rows whose normalised entropy (cross-entropy; decompose's entropy) identity cancels.
 
         ``(S_p log S_q - sum p log q) / S_p``: where its two parts cancel to below an eighth of
@@ -805,49 +828,54 @@ class _Job:
             float(_array.dominant_rest(np, q[:, i : i + step].astype(np.float64), q_total, -1)[0, 0])
             for i in range(0, self.n, step)
         )
-        rest = np.array([[rest]])
+        rest_row = np.array([[rest]])
         sp_row, sq_row = np.array([sp]), q_total[:, 0]
         return math.fsum(
-            float(_cross_entropy_terms(p[:, i : i + step], q[:, i : i + step], sp_row, sq_row, rest).sum())
+            float(
+                _cross_entropy_terms(p[:, i : i + step], q[:, i : i + step], sp_row, sq_row, rest_row).sum()
+            )
             for i in range(0, self.n, step)
         )  # terms >= 0: the chunks' sums do not cancel
 
     def normalized_kl_row(self, row: int, sp: float, sq: float) -> float:
         """:func:`_normalized_kl` of one long row, a block of chunks at a time."""
-        p, q = (v[row : row + 1] for v in self.views)
-        step, sp, sq = _BLOCK * _KERNEL_BLOCKS, np.array([sp]), np.array([sq])
+        p, q = self.views[0][row : row + 1], self.views[1][row : row + 1]
+        step, sp_row, sq_row = _BLOCK * _KERNEL_BLOCKS, np.array([sp]), np.array([sq])
         return math.fsum(
-            _normalized_kl(p[:, i : i + step], q[:, i : i + step], sp, sq)[0] for i in range(0, self.n, step)
+            _normalized_kl(p[:, i : i + step], q[:, i : i + step], sp_row, sq_row)[0]
+            for i in range(0, self.n, step)
         )
 
 
 class _guard:
     """On a failed check in one thread, tell the other thread to stop too."""
 
-    def __init__(self, job: _Job):
+    def __init__(self, job: _Job) -> None:
         self.job = job
 
-    def __enter__(self):
+    def __enter__(self) -> _guard:
         return self
 
-    def __exit__(self, kind, error, traceback):
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> Literal[False]:
         if kind is not None:
             self.job.stop.set()
         return False
 
 
-def _split_range(start: int, stop: int, parts: int):
+def _split_range(start: int, stop: int, parts: int) -> list[tuple[int, int]]:
     """``_split`` of ``range(start, stop)``: the units of one row for ``parts`` threads."""
     return [(start + a, start + b) for a, b in _split(stop - start, parts)]
 
 
-def _split(count: int, parts: int):
+def _split(count: int, parts: int) -> list[tuple[int, int]]:
     """``parts`` contiguous, near-equal, non-empty ranges of ``range(count)``."""
     bounds = [count * i // parts for i in range(parts + 1)]
     return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def _compute(measure: _Measure, inputs, keepdims: bool):
+def _compute(measure: _Measure, inputs: Inputs, keepdims: bool) -> Array | tuple[Array, ...] | None:
     arrays = [inputs.arrays[name] for name in measure.names]
     shape = arrays[0].shape
     size, n = arrays[0].size, shape[-1]
@@ -863,14 +891,16 @@ def _compute(measure: _Measure, inputs, keepdims: bool):
     if values is None:  # outside the except clause, so the user's error has no chained noise
         inputs.checked()  # raises the generic, precise message
         return None  # within rounding of the tolerance after all: the generic path decides
-    results = []
+    results: list[Array] = []
     for value in values:
         out = value.reshape(shape[:-1] + ((1,) if keepdims else ()))
         results.append(out[()] if out.ndim == 0 else out)
     return results[0] if measure.outputs == 1 else tuple(results)
 
 
-def _in_parallel(function, argument_lists, threads: int) -> None:
+def _in_parallel(
+    function: Callable[..., None], argument_lists: Sequence[tuple[Any, ...]], threads: int
+) -> None:
     """``function(*args)`` for each, run by this thread and ``threads - 1`` pool threads.
 
     Each thread takes the next arguments when it is done, so a thread that gets more CPU
@@ -879,7 +909,7 @@ def _in_parallel(function, argument_lists, threads: int) -> None:
     pending = iter(argument_lists)
     lock = threading.Lock()
 
-    def take_turns():
+    def take_turns() -> None:
         while True:
             with lock:
                 args = next(pending, None)
@@ -899,7 +929,7 @@ def _in_parallel(function, argument_lists, threads: int) -> None:
             raise error
 
 
-def _fsum(values) -> float:
+def _fsum(values: np.ndarray) -> float:
     """``math.fsum``, which raises on ``inf + -inf``; such a row is NaN (unvalidated input)."""
     try:
         return math.fsum(values)
@@ -910,7 +940,7 @@ def _fsum(values) -> float:
 _POOL: ThreadPoolExecutor | None = None
 _POOL_SIZE = 0
 _POOL_LOCK = threading.Lock()
-_ONES: dict = {}
+_ONES: dict[np.dtype, np.ndarray] = {}
 _NUM_THREADS: int | None = None  # set_num_threads; None: from the environment and the CPUs
 
 
@@ -966,17 +996,20 @@ def _register_with_threadpoolctl() -> None:
     if threadpoolctl is None or not hasattr(threadpoolctl, "register") or _KERNELS is None:
         return
 
-    class _PoolController(threadpoolctl.LibController):
+    # threadpoolctl is untyped (no stubs, ignored in the mypy configuration): its base class is Any.
+    lib_controller: Any = threadpoolctl.LibController
+
+    class _PoolController(lib_controller):  # type: ignore[misc]  # subclassing Any (untyped base)
         user_api = internal_api = "infoloss"
         filename_prefixes = ("_kernels",)
 
-        def get_num_threads(self):
+        def get_num_threads(self) -> int:
             return num_threads()
 
-        def set_num_threads(self, num_threads):
+        def set_num_threads(self, num_threads: int) -> None:
             set_num_threads(max(1, int(num_threads)))
 
-        def get_version(self):
+        def get_version(self) -> None:
             return None
 
     threadpoolctl.register(_PoolController)
@@ -1006,12 +1039,12 @@ if "threadpoolctl" in sys.modules:
     _register_with_threadpoolctl()
 
 
-def _ones(dtype):
+def _ones(dtype: npt.DTypeLike) -> np.ndarray:
     """A read-only row of ones (row sums as BLAS matrix-vector products or vecdot)."""
-    dtype = np.dtype(dtype)
-    ones = _ONES.get(dtype)
+    key = np.dtype(dtype)
+    ones = _ONES.get(key)
     if ones is None or ones.size < max(_BLOCK, _CHUNK):
-        ones = np.ones(max(_BLOCK, _CHUNK), dtype)
+        ones = np.ones(max(_BLOCK, _CHUNK), key)
         ones.flags.writeable = False
-        _ONES[dtype] = ones
+        _ONES[key] = ones
     return ones
