@@ -218,7 +218,8 @@ def _row_sums(x: np.ndarray, ones: np.ndarray) -> np.ndarray:
 def _entropy_block(blocks: Sequence[np.ndarray], scratch: _Scratch) -> np.ndarray:
     (p,) = blocks
     log_p = scratch.buffer(p.shape)
-    np.fmax(p, scratch.tiny, out=log_p)  # p = 0 -> log(tiny), times p = 0
+    # p = 0 -> a finite log, times p = 0; a subnormal p keeps its own log (no clamp to tiny)
+    np.fmax(p, scratch.smallest, out=log_p)
     np.log(log_p, out=log_p)
     return _row_dots(p, log_p, scratch.ones)
 
@@ -569,6 +570,7 @@ class _Scratch:
 
     def __init__(self, dtype: np.dtype, size: int, measure: _Measure) -> None:
         self.tiny = np.finfo(dtype).tiny
+        self.smallest = np.finfo(dtype).smallest_subnormal
         self.ones = _ones(dtype)
         self._floats = [np.empty(size, dtype) for _ in range(measure.floats)]
         # Set by the job: unvalidated or normalised input can hold ratios that underflow.

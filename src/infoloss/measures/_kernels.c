@@ -13,8 +13,8 @@
    measures/_fast.py, entry by entry; keep the two in step. In short:
 
    * p = 0 contributes 0: the argument of the log is raised to the smallest normal number
-     TINY (as np.fmax(x, tiny): a NaN argument becomes TINY too), or, for cross-entropy, is
-     q + [p == 0]. p > 0 = q gives +inf (KL) or -inf (sum p log q). p == q gives a ratio of
+     TINY (as np.fmax(x, tiny): a NaN argument becomes TINY too), except that entropy's p > 0
+     keeps its own log (a subnormal p too), or, for cross-entropy, is q + [p == 0]. p > 0 = q gives +inf (KL) or -inf (sum p log q). p == q gives a ratio of
      exactly 1, so KL(p, p) is exactly 0.
    * JS takes x / m as (x / (p + q)) * 2: (p + q) / 2 underflows for a subnormal entry beside
      a zero, p + q never does.
@@ -101,7 +101,7 @@ residual_dekker(double p, double q, double r)
     OMP_SIMD(reduction(+ : total, sum_p) reduction(min : min_p))          \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         ELEM pi = p[i];                                                               \
-        ELEM x = pi > TINY ? pi : TINY; /* np.fmax(p, tiny) */                        \
+        ELEM x = pi > 0 ? pi : TINY; /* p = 0: log(tiny) * 0; subnormal p: its own log */ \
         total += (double)pi * (double)LOG(x);                                         \
         sum_p += pi;                                                                  \
         min_p = pi < min_p ? pi : min_p;                                              \
@@ -169,7 +169,7 @@ residual_dekker(double p, double q, double r)
     OMP_SIMD(reduction(+ : total, total_h, sum_p, sum_q) reduction(min : min_p, min_q, min_r)) \
     for (Py_ssize_t i = 0; i < n; i++) {                                              \
         TERMS(ELEM, LOG, TINY, ONE)                                                   \
-        ELEM x = pi > TINY ? pi : TINY;                                               \
+        ELEM x = pi > 0 ? pi : TINY;                                                  \
         total_h += (double)pi * (double)LOG(x);                                       \
     }
 
