@@ -6,6 +6,9 @@ path on NumPy views and on every backend. References: mpmath at 50 digits, SciPy
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -248,6 +251,29 @@ def test_threadpoolctl_limits_the_pool(monkeypatch):
         assert infoloss_pools and all(i["num_threads"] == 3 for i in infoloss_pools)
     finally:
         infoloss.set_num_threads(None)
+
+
+def test_threadpoolctl_registers_after_a_call_with_the_kernels_off():
+    # a call while the kernels were turned off (as tests do) once marked the pool registered
+    # for good: threadpool_limits then never reached it in that process
+    pytest.importorskip("threadpoolctl")
+    if _fast._KERNELS is None:
+        pytest.skip("threadpoolctl finds the pool by the compiled kernels' file")
+    code = (
+        "import infoloss\n"
+        "from infoloss.measures import _fast\n"
+        "import threadpoolctl\n"  # after the fast path: registered at the next call
+        "kernels, _fast._KERNELS = _fast._KERNELS, None\n"
+        "_fast.num_threads()\n"
+        "_fast._KERNELS = kernels\n"
+        "infoloss.set_num_threads(3)\n"
+        "assert _fast.num_threads() == 3\n"  # the next call (registers, the kernels being back)
+        "with threadpoolctl.threadpool_limits(limits=1):\n"
+        "    print(_fast.num_threads())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "INFOLOSS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "1"
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -993,10 +993,10 @@ def _register_with_threadpoolctl() -> None:
     imported already, else at the first large call after it is (infoloss never imports it).
     """
     global _THREADPOOLCTL_REGISTERED
-    _THREADPOOLCTL_REGISTERED = True
     threadpoolctl = sys.modules.get("threadpoolctl")
     if threadpoolctl is None or not hasattr(threadpoolctl, "register") or _KERNELS is None:
-        return
+        return  # not now (kernels turned off, e.g. for a test, may be back on later): asked again
+    _THREADPOOLCTL_REGISTERED = True
 
     # threadpoolctl is untyped (no stubs, ignored in the mypy configuration): its base class is Any.
     lib_controller: Any = threadpoolctl.LibController
