@@ -53,7 +53,10 @@ _workers_option = click.option(
     "--workers",
     type=click.IntRange(1),
     metavar="N",
-    help="Processes coding blocks at the same time [default: one per CPU, for files of 2 MiB and more].",
+    help=(
+        "Processes coding blocks at the same time [default: compress in this process; "
+        "decompress on one per CPU, for files of 2 MiB and more]."
+    ),
 )
 
 
@@ -157,7 +160,7 @@ def code(
     type=click.Choice(["1", "2"]),
     default="2",
     show_default=True,
-    help="2: blocks of 1 MiB coded on every core; 1: one coder, readable by infoloss before version 2.",
+    help="2: blocks of 1 MiB, decoded on every core; 1: one coder, readable by infoloss before version 2.",
 )
 @_workers_option
 @max_size_option

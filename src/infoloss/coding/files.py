@@ -218,11 +218,11 @@ def compress_file(
       force: overwrite an existing ``target``.
       progress: optional callable ``progress(phase, done_bytes, total_bytes)``.
       max_size: refuse a ``source`` larger than this many bytes, before reading it.
-      format_version: 2 (blocks of 1 MiB coded independently, on every core) or 1 (one coder
+      format_version: 2 (blocks of 1 MiB coded independently, decoded on every core) or 1 (one coder
         for the whole file, readable by infoloss before version 2 existed).
-      workers: processes coding version-2 blocks at the same time; None: as many as
-        :func:`infoloss.set_num_threads` allows (the CPUs this process may use); 1: all in this
-        process. The output is the same whatever the number.
+      workers: processes coding version-2 blocks at the same time; None: all in this process
+        (encoding a block costs less than sending it to a worker; decoding, the slow direction,
+        uses every core by default). The output is the same whatever the number.
 
     Returns:
       :class:`CompressionStats`: sizes, bits per byte, entropy, cross-entropy and KL in bits.
