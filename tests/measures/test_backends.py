@@ -298,6 +298,13 @@ def test_dask_on_a_distributed_local_cluster():
     ):
         dp, dq = (client.persist(da.from_array(x, chunks=(4, 20))) for x in (p, q))
         np.testing.assert_allclose(il.kl_divergence(dp, dq).compute(), st.entropy(p, q, axis=-1), rtol=1e-13)
+        counts = client.persist(da.from_array(p * 7.0, chunks=(4, 20)))  # normalize=True in the graph
+        for name in ("entropy", "kl_divergence", "js_divergence"):
+            np.testing.assert_allclose(
+                call(name, counts, dq, normalize=True).compute(),
+                call(name, p * 7.0, q, normalize=True),
+                rtol=1e-13,
+            )
         with pytest.raises(InputError, match=r"p\[3, :\] sums to"):
             il.kl_divergence(
                 client.persist(da.from_array(np.where(np.arange(8)[:, None] == 3, p * 2, p), chunks=(4, 20))),
@@ -314,3 +321,103 @@ def test_dask_unknown_chunk_sizes_take_the_generic_path():
         assert float(value.compute()) == pytest.approx(float(st.entropy([0.25, 0.25, 0.5])), rel=1e-14)
     with pytest.raises(il.InputError, match=r"sums to 1\.5"):
         il.entropy(p[p >= 0] * 1.5)
+
+
+# normalize=True in the graph: counts and weights, cut along the reduced axis and across rows
+
+
+def _counts(rng, shape, zeros=0.2):
+    x = rng.random(shape) * rng.choice([1e-3, 1.0, 1e3], size=shape[:1] + (1,) * (len(shape) - 1))
+    x[rng.random(shape) < zeros] = 0.0
+    return x
+
+
+def _values_of(name, value):
+    return tuple(value) if name == "decompose" else (value,)
+
+
+@pytest.mark.parametrize("name", [*MEASURES, "decompose"])
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("chunks", [(3, 4), (2, 9), (7, 2)], ids=["both", "rows", "reduced"])
+def test_dask_normalize_in_the_graph_is_numpys(monkeypatch, name, axis, chunks):
+    computed = []
+    monkeypatch.setattr(dask, "compute", lambda *a, **k: computed.append(a))
+    rng = np.random.default_rng(13)
+    p, q = _counts(rng, (7, 9)), _counts(rng, (7, 9), zeros=0.0) + 0.5
+    lazy = call(
+        name, da.from_array(p, chunks=chunks), da.from_array(q, chunks=chunks), axis=axis, normalize=True
+    )
+    assert computed == []  # no eager pass
+    monkeypatch.undo()
+    expected = call(name, p, q, axis=axis, normalize=True)
+    for g, e in zip(_values_of(name, lazy), _values_of(name, expected)):
+        assert isinstance(g, da.Array) and g.shape == e.shape
+        np.testing.assert_allclose(g.compute(), e, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize(
+    "name, p, q",
+    [
+        ("entropy", [1e6, 1e-3, 0.0, 2e-3], None),  # near-certain counts: the dominant share's log1p
+        ("cross_entropy", [1e6, 1e-3, 3.0, 2e-3], [5e5, 2e-3, 1.0, 1e-3]),
+        ("kl_divergence", [1.0, 1e-320, 2.0, 0.0], [4.0, 1e-323, 8.0, 0.0]),  # KL 7.3e-320 (identity cancels)
+        ("kl_divergence", [1.0, 2.0, 3.0, 4.000000001], [2.0, 4.0, 6.0, 8.0]),  # nearly proportional
+        ("kl_divergence", [1e308, 1e308, 5e307, 1.0], [1.0, 2.0, 3.0, 4.0]),  # p's sum past the largest float
+        ("js_divergence", [1e-310, 3e-310, 0.0, 1e-311], [1.0, 0.0, 2.0, 3.0]),  # subnormal weights
+        ("entropy", [1e300, 3e300, 2e300, 1e290], None),  # sums outside the identities' range
+        ("cross_entropy", [1e-300, 3e-300, 2e-300, 0.0], [1e300, 2e300, 1e300, 5e299]),
+    ],
+)
+def test_dask_normalize_extreme_rows_cut_in_chunks(name, p, q):
+    p = np.asarray(p)
+    q = p if q is None else np.asarray(q)
+    expected = call(name, p, q, normalize=True)
+    got = call(name, da.from_array(p, chunks=1), da.from_array(q, chunks=2), normalize=True).compute()
+    assert float(got) == pytest.approx(float(expected), rel=1e-12, abs=0)
+
+
+@pytest.mark.parametrize("name", MEASURES)
+def test_dask_normalize_float32(name):
+    rng = np.random.default_rng(14)
+    p, q = (_counts(rng, (5, 40), zeros=z).astype(np.float32) + s for z, s in ((0.2, 0), (0, 0.1)))
+    got = call(name, da.from_array(p, chunks=(2, 15)), da.from_array(q, chunks=(2, 15)), normalize=True)
+    expected = call(name, p, q, normalize=True)
+    assert got.dtype == expected.dtype == np.float32
+    np.testing.assert_allclose(got.compute(), expected, rtol=2e-6)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_dask_normalize_errors_at_compute_time_are_numpys(monkeypatch, axis):
+    rng = np.random.default_rng(15)
+    q = _counts(rng, (6, 8), zeros=0.0) + 0.1
+    good = _counts(rng, (6, 8))
+    zero_row = good.copy()
+    zero_row[(slice(None), 5) if axis == 0 else (4, slice(None))] = 0.0
+    cases = [
+        (zero_row, q),
+        (good, np.where(np.arange(48).reshape(6, 8) == 29, np.nan, q)),
+        (np.where(np.arange(48).reshape(6, 8) == 30, -1.0, good), q),
+        (np.where(np.arange(48).reshape(6, 8) == 41, np.inf, good), q),
+        (good, np.where(np.arange(48).reshape(6, 8) % 8 == 3, 0.0, q) * (np.arange(8) != 3)),
+    ]
+    for name in ("kl_divergence", "js_divergence", "entropy"):
+        for p, q_case in cases:
+            try:
+                call(name, p, q_case, axis=axis, normalize=True)
+            except InputError as error:
+                expected = str(error)
+            else:
+                expected = None
+            lazy = call(
+                name,
+                da.from_array(p, chunks=(4, 3)),
+                da.from_array(q_case, chunks=(4, 3)),
+                axis=axis,
+                normalize=True,
+            )
+            if expected is None:
+                lazy.compute(scheduler="sync")
+                continue
+            with pytest.raises(InputError) as got:
+                lazy.compute(scheduler="sync")
+            assert str(got.value) == expected

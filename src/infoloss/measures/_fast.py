@@ -483,6 +483,15 @@ def _cancelling(total: np.ndarray, sp: np.ndarray, sq: np.ndarray) -> np.ndarray
         return ~(np.abs(total + shift) >= _KL_MARGIN * (sp + np.abs(total) + np.abs(shift)))
 
 
+def _shares_cancelling(total: np.ndarray, sp: np.ndarray, sq: np.ndarray) -> np.ndarray:
+    """Rows whose normalised cross-entropy (entropy: ``sq = sp``), ``(sp log sq - total) / sp``
+    with ``total = sum p log q``, could lose digits: its two parts cancel to below an eighth
+    of their sizes (see :meth:`_Job.shares_cancelling`)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        shift = sp * np.log(sq)
+        return ~(np.abs(shift - total) >= _KL_MARGIN * (np.abs(shift) + np.abs(total)))
+
+
 def _normalized_kl(p: np.ndarray, q: np.ndarray, sp: np.ndarray, sq: np.ndarray) -> npt.NDArray[np.float64]:
     """Per row, ``KL(p / sp || q / sq)`` by the generic path's formula (rows (r, n), sums (r,)).
 
@@ -816,9 +825,7 @@ class _Job:
         do not cancel and are left as computed.
         """
         q_sums = sums[-1] if self.measure is _CROSS_ENTROPY else sums[0]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            shift, total = sums[0] * np.log(q_sums), totals[-1]  # decompose: totals (kl, own)
-            return ~(np.abs(shift - total) >= _KL_MARGIN * (np.abs(shift) + np.abs(total)))
+        return _shares_cancelling(totals[-1], sums[0], q_sums)  # decompose: totals (kl, own)
 
     def normalized_cross_entropy_row(self, row: int, sp: float, sq: float) -> float:
         """:func:`_normalized_cross_entropy` of one long row, a block of chunks at a time."""
