@@ -43,6 +43,18 @@ def test_the_bare_import_loads_no_subpackage_and_no_framework():
     assert out == "[]"
 
 
+def test_the_first_numpy_calls_load_none_of_numpys_lazy_submodules():
+    # NumPy arrays are computed in NumPy's own namespace: array-api-compat's NumPy wrapper
+    # star-imports NumPy, loading f2py, testing, ma... (0.15 s at a command's first call).
+    out = _fresh(
+        "import sys, numpy as np, infoloss; p = np.array([0.5, 0.25, 0.25]); q = np.full(3, 1 / 3); "
+        "infoloss.entropy(p); infoloss.kl_divergence(p, q, normalize=True); infoloss.js_divergence([1, 0], [0, 1]); "
+        "infoloss.special.log_softmax(np.zeros((2, 3))); "
+        "print([m for m in ('array_api_compat.numpy', 'numpy.f2py', 'numpy.testing', 'numpy.ma') if m in sys.modules])"
+    )
+    assert out == "[]"
+
+
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'codings'"):
         infoloss.codings  # noqa: B018 - the access is the test

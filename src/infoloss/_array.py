@@ -37,6 +37,11 @@ def array_namespace(*named_arrays: tuple[str, Any]) -> Namespace:
     from ._validate import InputTypeError  # _validate imports this module
 
     arrays = [a for _, a in named_arrays]
+    if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays):
+        # NumPy 2's own namespace is the array API standard's. array-api-compat's NumPy wrapper
+        # is built by a star import of NumPy, which loads every lazy submodule (f2py, testing,
+        # ma, random...): 0.15 s at a process's first call, most of a short command's run.
+        return np
     if all(is_torch_array(a) for a in arrays):
         # torch.compile traces this call: array-api-compat's lookups are functools.lru_cache
         # wrappers, which Dynamo warns about (and traces through); torch's namespace is a

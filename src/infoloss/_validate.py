@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, Self
 
@@ -285,7 +286,9 @@ def check_array(name: str, x: Any) -> None:
     ...
     infoloss.InputTypeError: p is a numpy masked array, whose mask infoloss would ignore; pass p.filled(0) to count masked entries as 0 (with normalize=True for counts), or p.compressed() for the kept entries of a 1-d row
     """
-    if isinstance(x, np.ma.MaskedArray):
+    # (np.ma is one of NumPy's lazy submodules: unloaded, nothing can be a masked array yet)
+    masked = sys.modules.get("numpy.ma")
+    if masked is not None and isinstance(x, masked.MaskedArray):
         raise InputTypeError(
             "is a numpy masked array, whose mask infoloss would ignore",
             argument=name,
