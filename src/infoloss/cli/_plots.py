@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 import numpy as np
 
-from .inputs import Distributions, InputError
+from .main import CommandError as InputError  # inputs.InputError; inputs itself is not needed here
 
 if TYPE_CHECKING:  # matplotlib is optional and imported only when a figure is drawn
     from matplotlib.figure import Figure
+
+    from .inputs import Distributions
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])  # a click command, returned with the option added
 

@@ -23,24 +23,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
-from rich.text import Text
 
-# rich's tables and progress bars are imported where they are used: `infoloss --help` needs
-# neither, and compressing a file under 8 MiB draws no progress bar.
+# rich, the readers of distributions (.inputs) and the measures are imported where they are
+# used: `compress` and `decompress` need none of them until the report (rich), and compressing
+# a file under 8 MiB draws no progress bar.
 if TYPE_CHECKING:
     from types import FrameType
 
     from rich.progress import Progress, TaskID
     from rich.table import Table
+    from rich.text import Text
 
     from ..coding.files import CompressionStats
+    from .inputs import Distributions
 
 from .. import coding
 from .._validate import InfolossError
-from ..measures import cross_entropy, entropy
-from ._plots import code_plot_option, save_code_plot
-from .inputs import Distributions, InputError, align, library_call, max_size, max_size_option, read
-from .main import console as _console, printable
+from ._plots import code_plot_option
+from ._sizes import max_size, max_size_option
+from .main import CommandError as InputError, console as _console, printable
 
 __all__ = ["code"]
 
@@ -54,8 +55,8 @@ _workers_option = click.option(
     type=click.IntRange(1),
     metavar="N",
     help=(
-        "Processes coding blocks at the same time [default: compress in this process; "
-        "decompress on one per CPU, for files of 2 MiB and more]."
+        "Processes coding blocks at the same time, this one included [default: one per CPU for "
+        "files of 2 MiB and more, else 1]."
     ),
 )
 
@@ -125,6 +126,8 @@ def code(
                 f"--p/--q/--plot go without a subcommand: `infoloss code --p ...`, not with `{ctx.invoked_subcommand}`"
             )
         return
+    from .inputs import read
+
     p = read("p", p_inline, p_file)
     q = read("q", q_inline, q_file)
     if p is None:
@@ -134,6 +137,8 @@ def code(
         return
     _huffman_table(p, q, counts, digits, max_rows)
     if plot_path:
+        from ._plots import save_code_plot
+
         save_code_plot(plot_path, p, q, normalize=counts)
 
 
@@ -231,6 +236,8 @@ def decompress(source: str, output: str | None, force: bool, workers: int | None
             max_size=limit,
             workers=workers,
         )
+    from rich.text import Text
+
     _console().print(
         Text.assemble(
             ("restored ", "bold"),
@@ -250,6 +257,10 @@ def _huffman_table(
     p: Distributions, q: Distributions | None, counts: bool, digits: int, max_rows: int
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from ..measures import cross_entropy, entropy
+    from .inputs import align, library_call
 
     if q is not None:
         p, q = align(p, q)
@@ -297,6 +308,8 @@ def _huffman_table(
 
 
 def _title(cross: bool) -> Text:
+    from rich.text import Text
+
     if cross:
         return Text.assemble(("Huffman code built for q", "bold"), ", used for messages from p (bits)")
     return Text.assemble(("Huffman code of p", "bold"), " (bits)")
@@ -357,6 +370,7 @@ def _compression_report(
     source: str, output: str, model: str | None, stats: CompressionStats
 ) -> tuple[Text, Table]:
     from rich.table import Table
+    from rich.text import Text
 
     origin = f"{model}'s byte frequencies" if model else f"{source}'s own byte frequencies"
     heading = Text.assemble(

@@ -33,12 +33,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
-import click
 import numpy as np
 
 from .._validate import MEASURE_HINT, InfolossError, sum_tolerance
+from ._sizes import (
+    DEFAULT_MAX_SIZE,
+    ByteSize as ByteSize,  # re-exported: --max-size lives in _sizes
+    max_size,
+    max_size_option,
+)
 from .main import CommandError, printable
 
 __all__ = [
@@ -54,71 +59,13 @@ __all__ = [
     "FILE_TYPES",
 ]
 
-_Command = TypeVar("_Command", bound=Callable[..., Any])  # a click command, returned as it came
-
 FILE_TYPES = (".csv", ".tsv", ".npy", ".json")
-DEFAULT_MAX_SIZE = 4 << 30  # 4 GiB: larger inputs are refused before they are read
 CLI_HINT = "pass --counts to rescale counts or weights"
 
 InputError = CommandError  # the name the commands use for "bad input: one line, exit 2"
 # Where a bad value is, built only when there is an error: called with no arguments (the lambdas
 # passed bind their loop variables as defaults, which Callable[[], str] cannot express).
 _Where = Callable[..., str]
-
-
-# --------------------------------------------------------------------------------------------
-# --max-size: one setting, shared by every command that reads files
-# --------------------------------------------------------------------------------------------
-
-_MAX_SIZE_KEY = "infoloss.max_size"
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
-
-
-class ByteSize(click.ParamType):
-    """A size in bytes: ``1000``, ``512K``, ``100M``, ``4G``, ``1T`` (powers of 1024; ``KiB``,
-    ``MB`` and the like are read the same way)."""
-
-    name = "SIZE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        match = _SIZE.fullmatch(str(value))
-        if not match:
-            self.fail(
-                f"{value!r} is not a size; give bytes, or a number with K, M, G or T (e.g. 512M)", param, ctx
-            )
-        number, unit = match.groups()
-        return int(float(number) * 1024 ** ("kmgt".find(unit.lower()) + 1 if unit else 0))
-
-
-def _store_max_size(ctx: click.Context, param: click.Parameter, value: int) -> None:
-    # A subcommand's default must not override a size given to its group (`code --max-size 1G compress`).
-    if (
-        ctx.get_parameter_source(param.name) is not click.core.ParameterSource.DEFAULT
-        or _MAX_SIZE_KEY not in ctx.meta
-    ):
-        ctx.meta[_MAX_SIZE_KEY] = value
-
-
-def max_size_option(command: _Command) -> _Command:
-    """Add ``--max-size SIZE`` to a click command; :func:`max_size` reads it back anywhere."""
-    return click.option(
-        "--max-size",
-        type=ByteSize(),
-        default=DEFAULT_MAX_SIZE,
-        expose_value=False,
-        is_eager=True,
-        callback=_store_max_size,
-        metavar="SIZE",
-        help="Refuse input files larger than SIZE (bytes, or with K, M, G, T) before reading them [default: 4G].",
-    )(command)
-
-
-def max_size() -> int:
-    """The ``--max-size`` of the running command (the default outside one)."""
-    ctx = click.get_current_context(silent=True)
-    return ctx.meta.get(_MAX_SIZE_KEY, DEFAULT_MAX_SIZE) if ctx is not None else DEFAULT_MAX_SIZE
 
 
 def check_file(path: str | os.PathLike[str], origin: str | None = None) -> int:

@@ -59,6 +59,8 @@ output is moved into place (the last block is withheld until then).
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import struct
 import zlib
 from collections.abc import Callable, Generator, Iterator
@@ -105,12 +107,25 @@ Progress = Callable[[str, int, int], object]
 
 
 class Source(Protocol):
-    """What the writer reads: ``size`` bytes named ``name``, as uint8 arrays from the start per pass."""
+    """What the writer reads: ``size`` bytes named ``name``, as uint8 arrays of ``CHUNK`` bytes (the
+    last one shorter) from the start per pass, or any part by offset (from any process)."""
 
     name: str
     size: int
 
     def chunks(self) -> Iterator[np.ndarray]: ...
+
+    def read(self, offset: int, length: int) -> Any: ...  # a bytes-like object of at most length bytes
+
+    def current_size(self) -> int: ...
+
+
+class Sink(Protocol):
+    """Where the decoder puts the original bytes: written and read back by offset, from any process."""
+
+    def write(self, offset: int, data: np.ndarray) -> None: ...
+
+    def read(self, offset: int, length: int) -> Any: ...  # a bytes-like object
 
 
 class FormatError(InputError):
@@ -128,6 +143,7 @@ class Scan:
     length: int
     sha256: bytes
     crc32: int
+    block_crcs: list[int]  # CRC-32 of each CHUNK of the data, in order
 
 
 @dataclass(frozen=True)
@@ -232,31 +248,32 @@ def block_count(length: int, block_bytes: int, k: int) -> int:
 def scan(source: Source, progress: Progress | None = None) -> Scan:
     """Count bytes and hash ``source`` (anything with ``chunks()`` and ``size``) in one pass."""
     counts = np.zeros(256, dtype=np.int64)
-    sha, crc, done = hashlib.sha256(), 0, 0
+    sha, crc, done, block_crcs = hashlib.sha256(), 0, 0, []
     for chunk in source.chunks():
         # .data: the array's buffer (NumPy's stubs call an array a Buffer only on Python >= 3.12).
         sha.update(chunk.data)
+        block_crcs.append(zlib.crc32(chunk.data))
         crc = zlib.crc32(chunk.data, crc)
         counts += count_bytes(chunk)
         done += chunk.size
         _report(progress, "scan", done, source.size)
-    return Scan(counts=counts, length=done, sha256=sha.digest(), crc32=crc)
+    return Scan(counts=counts, length=done, sha256=sha.digest(), crc32=crc, block_crcs=block_crcs)
 
 
-def build(
-    source: Source,
-    *,
-    model: ArrayLike | None,
-    floor: float | None,
-    progress: Progress | None,
-    version: int = VERSION,
-    workers: int | None = None,
-) -> tuple[Header | HeaderV2, list[bytes] | list[memoryview], dict[str, Any]]:
-    """Header, payload parts and the predicted rates of ``source`` coded under ``model`` (or its own).
+@dataclass(frozen=True)
+class Plan:
+    """What the first pass over the data decided: its scan, the model as coded, the predicted rates."""
 
-    ``version`` 2 codes blocks of ``CHUNK`` bytes on ``workers`` processes
-    (:class:`~infoloss.coding.blocks.BlockPool`); version 1 codes the whole input with one
-    coder, in this process. The payload is a list of buffers, written after the header in order.
+    seen: Scan
+    byte_values: np.ndarray  # uint8, increasing
+    frequencies: np.ndarray  # int64 (sum TOTAL), one per byte value
+    figures: dict[str, Any]
+
+
+def plan(source: Source, *, model: ArrayLike | None, floor: float | None, progress: Progress | None) -> Plan:
+    """Scan ``source`` and fix the model (its own bytes', or ``model``); refuse unmodelled bytes.
+
+    Nothing is written yet: every problem with the data or the model is raised before any output exists.
     """
     seen = scan(source, progress)
     probabilities = _model_probabilities(seen, model, floor)
@@ -264,45 +281,63 @@ def build(
     unmodelled = (seen.counts > 0) & (frequencies == 0)
     if unmodelled.any():
         _raise_unmodelled(source, unmodelled)
-
     byte_values = np.flatnonzero(frequencies).astype(np.uint8)
-    coded = seen.length and len(byte_values) > 1
+    figures = dict(
+        original_bytes=seen.length,
+        model="fitted" if model is None else "given",
+        **_figures(seen, frequencies),
+    )
+    return Plan(seen, byte_values, frequencies[byte_values], figures)
+
+
+def write(
+    source: Source,
+    planned: Plan,
+    out: BinaryIO,
+    *,
+    progress: Progress | None,
+    version: int = VERSION,
+    workers: int | None = None,
+) -> Header | HeaderV2:
+    """Code ``source`` as ``planned`` into the seekable ``out`` (at its start); return the header.
+
+    ``version`` 2 codes blocks of ``CHUNK`` bytes on ``workers`` processes
+    (:class:`~infoloss.coding.blocks.BlockPool`): the payloads are written as they come, in
+    order, after room for the header, which is written last. Version 1 codes the whole input
+    with one coder, in this process. Raises InputError if ``source`` changed since the scan.
+    """
+    seen, byte_values, frequencies = planned.seen, planned.byte_values, planned.frequencies
+    coded = bool(seen.length) and len(byte_values) > 1
     header: Header | HeaderV2
-    payload: list[bytes] | list[memoryview]
     if version == 1:
-        payload = [_encode(source, seen, byte_values, frequencies[byte_values], progress)] if coded else []
-        size = sum(len(part) for part in payload)
+        payload = _encode(source, seen, byte_values, frequencies, progress) if coded else b""
         header = Header(
             length=seen.length,
-            payload_bytes=size,
-            payload_crc=zlib.crc32(payload[0]) if payload else 0,
+            payload_bytes=len(payload),
+            payload_crc=zlib.crc32(payload),
             sha256=seen.sha256,
             byte_values=byte_values,
-            frequencies=frequencies[byte_values],
+            frequencies=frequencies,
         )
-    else:
-        if coded:
-            model_ = BlockModel(byte_values, frequencies[byte_values])
-            payload, index = _encode_blocks(source, seen, model_, workers, progress)
-        else:
-            payload, index = [], np.zeros(0, _BLOCK)
-        header = HeaderV2(
-            length=seen.length,
-            block_bytes=CHUNK,
-            sha256=seen.sha256,
-            byte_values=byte_values,
-            frequencies=frequencies[byte_values],
-            blocks=index,
-        )
-    return (
-        header,
-        payload,
-        dict(
-            original_bytes=seen.length,
-            model="fitted" if model is None else "given",
-            **_figures(seen, frequencies),
-        ),
+        out.write(header.pack())
+        out.write(payload)
+        return header
+    index = np.zeros(block_count(seen.length, CHUNK, len(byte_values)) if coded else 0, _BLOCK)
+    header = HeaderV2(
+        length=seen.length,
+        block_bytes=CHUNK,
+        sha256=seen.sha256,
+        byte_values=byte_values,
+        frequencies=frequencies,
+        blocks=index,
     )
+    out.write(bytes(header.size))  # room for the header, whose index is known at the end
+    if coded:
+        _encode_blocks(source, seen, BlockModel(byte_values, frequencies), index, out, workers, progress)
+    out.seek(0)
+    out.write(header.pack())
+    out.seek(0, io.SEEK_END)
+    return header
 
 
 def _figures(seen: Scan, frequencies: np.ndarray) -> dict[str, float | None]:
@@ -320,38 +355,38 @@ def _figures(seen: Scan, frequencies: np.ndarray) -> dict[str, float | None]:
 
 
 def _encode_blocks(
-    source: Source, seen: Scan, model: BlockModel, workers: int | None, progress: Progress | None
-) -> tuple[list[bytes], np.ndarray]:
-    """Version 2: each CHUNK of ``source`` coded on its own (in parallel); payloads and index."""
-    crc, done = 0, 0
-    parts: list[bytes] = []
-    index = np.zeros(block_count(seen.length, CHUNK, len(model.byte_values)), dtype=_BLOCK)
+    source: Source,
+    seen: Scan,
+    model: BlockModel,
+    index: np.ndarray,
+    out: BinaryIO,
+    workers: int | None,
+    progress: Progress | None,
+) -> None:
+    """Version 2: each CHUNK of ``source`` coded on its own (in parallel) and written to ``out``
+    in order; ``index`` filled in. Each block's bytes are checked against the scan's CRC-32."""
+    block_bytes = CHUNK
 
-    def blocks(copy: bool) -> Iterator[bytes | np.ndarray]:
-        nonlocal crc, done
-        for chunk in source.chunks():
-            crc = zlib.crc32(chunk.data, crc)
-            done += chunk.size
-            # The source reuses its buffer: a pool, which sends blocks later, gets a copy.
-            yield chunk.tobytes() if copy else chunk
+    def read_block(number: int) -> Any:
+        start = number * block_bytes
+        return source.read(start, min(block_bytes, seen.length - start))
 
-    if workers is None:
-        # Encoding a block costs less than handing it to a worker process and back (measured on
-        # 20 MB, 2 cores: 0.51 s in this process, 0.66 s on two workers); decoding is the slow
-        # direction, which the pool speeds up. Explicit workers still code on processes.
-        workers = 1
     with BlockPool(model, workers, len(index), seen.length) as pool:
         offset = 0
-        for number, (payload, payload_crc) in enumerate(pool.encode(blocks(copy=pool.workers > 1))):
-            if number >= len(index):
-                break  # the source grew: refused below
-            index[number] = (offset, len(payload), payload_crc)
+        for number, (payload, crc, input_crc, input_length) in enumerate(pool.encode(read_block, len(index))):
+            expected = min(block_bytes, seen.length - number * block_bytes)
+            if input_length != expected or input_crc != seen.block_crcs[number]:
+                _raise_changed(source)
+            index[number] = (offset, len(payload), crc)
             offset += len(payload)
-            parts.append(payload)
-            _report(progress, "encode", min((number + 1) * CHUNK, seen.length), seen.length)
-    if crc != seen.crc32 or done != seen.length or len(parts) != len(index):
-        raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
-    return parts, index
+            out.write(payload)
+            _report(progress, "encode", min((number + 1) * block_bytes, seen.length), seen.length)
+    if source.current_size() != seen.length:
+        _raise_changed(source)
+
+
+def _raise_changed(source: Source) -> NoReturn:
+    raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
 
 
 def _encode(
@@ -363,15 +398,11 @@ def _encode(
     crc, done = 0, 0
     for chunk in source.chunks():
         crc = zlib.crc32(chunk.data, crc)
-        encoder.encode(
-            chunk.astype(np.int32) if model.identity else np.take(model.to_symbol, chunk),
-            model.probabilities,
-            perfect=True,
-        )
+        encoder.encode(model.symbols(chunk), model.probabilities, perfect=True)
         done += chunk.size
         _report(progress, "encode", done, seen.length)
     if crc != seen.crc32 or done != seen.length:
-        raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
+        _raise_changed(source)
     words = encoder.words()
     del encoder  # free the coder's buffer before the header and the write
     return words.astype("<u4", copy=False).data.cast("B")  # no copy on little-endian
@@ -431,7 +462,7 @@ def _raise_unmodelled(source: Source, unmodelled: np.ndarray) -> NoReturn:
                 "that much",
             )
         offset += chunk.size
-    raise InputError("changed while it was being compressed; nothing was written", argument=source.name)
+    _raise_changed(source)
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,44 +516,42 @@ def read(
     return header, payload
 
 
-def decoded_blocks(
+def decode_into(
     header: Header | HeaderV2,
     payload: bytes | BinaryIO,
+    sink: Sink,
     name: str,
     *,
     progress: Progress | None = None,
     workers: int | None = None,
-) -> Generator[np.ndarray, None, None]:
-    """The original bytes block by block (uint8 arrays); FormatError unless the SHA-256 matches.
+) -> None:
+    """Write the original bytes into ``sink`` (at their offsets); FormatError unless the SHA-256 matches.
 
     ``payload`` as :func:`read` returns it. Version-2 blocks are decoded on ``workers``
-    processes (:class:`~infoloss.coding.blocks.BlockPool`), each checked against its CRC
-    first. The check of the last block raises before that block is yielded, so a caller that
-    writes the blocks as they come never holds a complete wrong output.
+    processes (:class:`~infoloss.coding.blocks.BlockPool`), each checked against its CRC first
+    and written into ``sink`` by the process that decoded it; this process hashes them in
+    order. On an error ``sink`` holds a partial or wrong output: the caller discards it
+    (:func:`~infoloss.coding.files.decompress_file` removes ``TARGET.part``).
     """
     sha, done = hashlib.sha256(), 0
-    pending = None
-    # read() returns a version-1 payload as bytes, a version-2 one as the stream its blocks are read from.
-    if header.version == 1:
-        blocks = _blocks(header, cast(bytes, payload), name)
+    if header.length and len(header.byte_values) == 1:
+        blocks: Generator[int, None, None] = _constant_blocks(header, sink)
+    elif header.version == 1:
+        # read() returns a version-1 payload as bytes, a version-2 one as the stream its blocks are read from.
+        blocks = _blocks(header, cast(bytes, payload), sink, name)
     else:
-        blocks = _blocks_v2(header, cast(BinaryIO, payload), name, workers)
-    # closing(): an error or an interrupt here (the progress callback may raise) shuts the block
-    # pool down now; left to the garbage collector, it would run at interpreter exit
+        blocks = _blocks_v2(header, cast(BinaryIO, payload), sink, name, workers)
+    # closing(): an error or an interrupt here (the progress callback may raise) ends the block
+    # pool's processes now; left to the garbage collector, they would end at interpreter exit
     with closing(blocks):
-        for block in blocks:
-            if pending is not None:
-                yield pending
-            sha.update(block.data)
-            done += block.size
+        for size in blocks:
+            sha.update(sink.read(done, size))
+            done += size
             _report(progress, "decode", done, header.length)
-            pending = block
     if done != header.length or sha.digest() != header.sha256:
         raise FormatError(
             f"{name} decodes to bytes whose SHA-256 differs from the original's; refusing to write them"
         )
-    if pending is not None:
-        yield pending
 
 
 def _read_header(stream: BinaryIO, size: int, name: str) -> Header | HeaderV2:
@@ -672,12 +701,10 @@ def _index_problems(header: HeaderV2, model_ok: bool) -> list[str]:
     return []
 
 
-def _blocks(header: Header, payload: bytes, name: str) -> Generator[np.ndarray, None, None]:
-    """Version 1: one bounded decoder over the whole payload, CHUNK bytes at a time."""
-    remaining = header.length
-    if remaining and len(header.byte_values) == 1:
-        yield from _constant_blocks(header)
-        return
+def _blocks(header: Header, payload: bytes, sink: Sink, name: str) -> Generator[int, None, None]:
+    """Version 1: one bounded decoder over the whole payload, CHUNK bytes at a time into ``sink``;
+    yields each part's size once it is written."""
+    remaining, offset = header.length, 0
     if not remaining:
         return
     words = np.frombuffer(payload, dtype="<u4").astype(np.uint32, copy=False)
@@ -685,50 +712,80 @@ def _blocks(header: Header, payload: bytes, name: str) -> Generator[np.ndarray, 
     while remaining:
         count = min(CHUNK, remaining)
         try:
-            yield decoder.decode(count)
+            sink.write(offset, decoder.decode(count))
         except PayloadExhausted as error:
             raise FormatError(f"{name}'s payload {error.reason}; refusing to decode it") from None
         except Exception as error:  # noqa: BLE001 - constriction reports damaged data by raising
             raise FormatError(f"{name} has a payload that cannot be decoded ({error})") from None
         remaining -= count
+        offset += count
+        yield count
 
 
 def _blocks_v2(
-    header: HeaderV2, stream: BinaryIO, name: str, workers: int | None
-) -> Generator[np.ndarray, None, None]:
-    """Version 2: block payloads read in order (as long as the index says), decoded on the
-    pool, yielded in order."""
-    if header.length and len(header.byte_values) == 1:
-        yield from _constant_blocks(header)
-        return
+    header: HeaderV2, stream: BinaryIO, sink: Sink, name: str, workers: int | None
+) -> Generator[int, None, None]:
+    """Version 2: each block's payload read by offset and decoded into ``sink`` by the pool;
+    yields each block's size, in order, once it is written."""
     if not len(header.blocks):
         return
-    counts = header.block_counts()
+    counts = header.block_counts().tolist()
+    offsets, lengths, crcs = (header.blocks[field].tolist() for field in ("offset", "length", "crc"))
+    read_at = _reader(stream, header.size)
+    block_bytes = header.block_bytes
 
-    def payloads() -> Iterator[tuple[bytes, int, int]]:
-        for number, (_, length, crc) in enumerate(header.blocks.tolist()):
-            payload = stream.read(length)
-            if len(payload) != length:
-                raise FormatError(
-                    f"{name} is truncated: block {number}'s payload is {len(payload)} of {length} bytes"
-                )
-            yield payload, crc, int(counts[number])
+    def read_payload(number: int) -> Any:
+        return read_at(offsets[number], lengths[number])
+
+    def write_block(number: int, data: np.ndarray) -> None:
+        sink.write(number * block_bytes, data)
 
     model = BlockModel(header.byte_values, header.frequencies)
     with BlockPool(model, workers, len(counts), header.length) as pool:
-        for number, result in enumerate(pool.decode(payloads())):
-            if isinstance(result, str):
-                raise FormatError(f"{name}'s block {number} {result}; refusing to decode it")
-            yield result
+        for number, status in enumerate(pool.decode(read_payload, lengths, crcs, counts, write_block)):
+            if status is not None:
+                kind, text = status
+                if kind == "truncated":
+                    raise FormatError(
+                        f"{name} is truncated: block {number}'s payload is {text} of {lengths[number]} bytes"
+                    )
+                raise FormatError(f"{name}'s block {number} {text}; refusing to decode it")
+            yield counts[number]
 
 
-def _constant_blocks(header: Header | HeaderV2) -> Generator[np.ndarray, None, None]:
+def _reader(stream: BinaryIO, start: int) -> Callable[[int, int], Any]:
+    """``read(offset, length)``: bytes of ``stream`` from ``start + offset``, readable from any process
+    (``os.pread`` of the file, or a view of an in-memory stream's buffer)."""
+    getbuffer = getattr(stream, "getbuffer", None)
+    if getbuffer is not None:
+        buffer = getbuffer()
+        return lambda offset, length: buffer[start + offset : start + offset + length]
+    descriptor = stream.fileno()
+
+    def read(offset: int, length: int) -> bytes:
+        parts, position, left = [], start + offset, length
+        while left:
+            part = os.pread(descriptor, left, position)
+            if not part:
+                break
+            parts.append(part)
+            position += len(part)
+            left -= len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    return read
+
+
+def _constant_blocks(header: Header | HeaderV2, sink: Sink) -> Generator[int, None, None]:
     """One byte value: the output is that byte, ``length`` times (no payload)."""
-    remaining = header.length
+    remaining, offset = header.length, 0
     block = np.full(min(CHUNK, remaining), header.byte_values[0], dtype=np.uint8)
     while remaining:
-        yield block[: min(CHUNK, remaining)]
-        remaining -= min(CHUNK, remaining)
+        count = min(CHUNK, remaining)
+        sink.write(offset, block[:count])
+        remaining -= count
+        offset += count
+        yield count
 
 
 def _report(progress: Progress | None, phase: str, done: int, total: int) -> None:

@@ -26,7 +26,7 @@ import shutil
 import stat
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -148,15 +148,11 @@ def compress(
     True
     """
     _check_coding_options(format_version, workers)
-    header, payload, _ = container.build(
-        _BytesSource(data, "data"),
-        model=model,
-        floor=floor,
-        progress=None,
-        version=format_version,
-        workers=workers,
-    )
-    return b"".join([header.pack(), *payload])
+    source = _BytesSource(data, "data")
+    planned = container.plan(source, model=model, floor=floor, progress=None)
+    out = io.BytesIO()
+    container.write(source, planned, out, progress=None, version=format_version, workers=workers)
+    return out.getvalue()
 
 
 def decompress(blob: BytesLike, /, *, max_output: int | None = None, workers: int | None = None) -> bytes:
@@ -178,12 +174,11 @@ def decompress(blob: BytesLike, /, *, max_output: int | None = None, workers: in
     view = source.view
     limit = _physical_memory() if max_output is None else max_output
     header, payload = container.read(io.BytesIO(view.data), view.size, "data", max_output=limit)
-    out = io.BytesIO()
-    # closing(): an error or an interrupt shuts the block pool down now, not at interpreter exit
-    with closing(container.decoded_blocks(header, payload, "data", workers=workers)) as blocks:
-        for block in blocks:
-            out.write(block.data)  # the array's buffer (NumPy types an array as a Buffer only on 3.12+)
-    return out.getvalue()
+    if not header.length:
+        return b""
+    with _MemorySink(header.length) as sink:
+        container.decode_into(header, payload, sink, "data", workers=workers)
+        return sink.getvalue()
 
 
 def compress_file(
@@ -220,9 +215,9 @@ def compress_file(
       max_size: refuse a ``source`` larger than this many bytes, before reading it.
       format_version: 2 (blocks of 1 MiB coded independently, decoded on every core) or 1 (one coder
         for the whole file, readable by infoloss before version 2 existed).
-      workers: processes coding version-2 blocks at the same time; None: all in this process
-        (encoding a block costs less than sending it to a worker; decoding, the slow direction,
-        uses every core by default). The output is the same whatever the number.
+      workers: processes coding version-2 blocks at the same time, this one included; None: one
+        per CPU (:func:`~infoloss.coding.blocks.default_workers`) for inputs of 2 MiB and more,
+        else 1. The output is the same whatever the number.
 
     Returns:
       :class:`CompressionStats`: sizes, bits per byte, entropy, cross-entropy and KL in bits.
@@ -231,14 +226,13 @@ def compress_file(
     start = time.perf_counter()
     with _FileSource(source, "source", max_size) as data:
         _check_target(data, target, force)
-        header, payload, figures = container.build(
-            data, model=model, floor=floor, progress=progress, version=format_version, workers=workers
-        )
-    with _output(target, force) as out:
-        out.write(header.pack())
-        out.writelines(payload)
+        planned = container.plan(data, model=model, floor=floor, progress=progress)
+        with _output(target, force) as out:
+            header = container.write(
+                data, planned, out, progress=progress, version=format_version, workers=workers
+            )
     return CompressionStats(
-        **figures,
+        **planned.figures,
         header_bytes=header.size,
         payload_bytes=header.payload_bytes,
         compressed_bytes=header.size + header.payload_bytes,
@@ -275,10 +269,10 @@ def decompress_file(
         _check_target(data, target, force)
         header, payload = container.read(data.stream, data.size, data.name, max_output=max_output)
         _check_free_space(target, header.length, data.name)
-        blocks = container.decoded_blocks(header, payload, data.name, progress=progress, workers=workers)
-        with _output(target, force) as out, closing(blocks):
-            for block in blocks:
-                out.write(block.data)
+        with _output(target, force) as out:
+            container.decode_into(
+                header, payload, _FileSink(out.fileno()), data.name, progress=progress, workers=workers
+            )
     return DecompressionStats(
         compressed_bytes=data.size, original_bytes=header.length, seconds=time.perf_counter() - start
     )
@@ -324,6 +318,12 @@ class _BytesSource:
         for start in range(0, self.size, container.CHUNK):
             yield self.view[start : start + container.CHUNK]
 
+    def read(self, offset: int, length: int) -> np.ndarray:
+        return self.view[offset : offset + length]
+
+    def current_size(self) -> int:
+        return self.size
+
 
 class _FileSource:
     """A regular file opened once (checked with fstat before any read), read from the start per pass."""
@@ -350,13 +350,82 @@ class _FileSource:
         return False
 
     def chunks(self) -> Iterator[np.ndarray]:
+        """The file from its start in CHUNK-sized arrays (one buffer, reused), the last one shorter."""
         self.stream.seek(0)
         buffer = bytearray(container.CHUNK)
+        view = memoryview(buffer)
         while True:
-            count = self.stream.readinto(buffer)
-            if not count:
+            count = 0
+            while count < len(buffer):  # a read may return less than asked for before the end
+                got = self.stream.readinto(view[count:])
+                if not got:
+                    break
+                count += got
+            if count:
+                yield np.frombuffer(buffer, dtype=np.uint8, count=count)
+            if count < len(buffer):
                 return
-            yield np.frombuffer(buffer, dtype=np.uint8, count=count)
+
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes from ``offset`` (fewer at the end), without moving the stream (``os.pread``)."""
+        parts, left = [], length
+        while left:
+            part = os.pread(self.stream.fileno(), left, offset)
+            if not part:
+                break
+            parts.append(part)
+            offset += len(part)
+            left -= len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def current_size(self) -> int:
+        return os.fstat(self.stream.fileno()).st_size
+
+
+# --------------------------------------------------------------------------------------------
+# Sinks: where decoded blocks are written by offset, by whichever process decoded them
+# --------------------------------------------------------------------------------------------
+
+
+class _FileSink:
+    """An open output file, written with ``os.pwrite`` (so forked helpers share it) and read back."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+
+    def write(self, offset: int, data: np.ndarray) -> None:
+        view = data.data.cast("B")  # the array's buffer (NumPy types an array as a Buffer only on 3.12+)
+        while view:
+            written = os.pwrite(self.descriptor, view, offset)
+            view, offset = view[written:], offset + written
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self.descriptor, length, offset)
+
+
+class _MemorySink:
+    """``size`` bytes of shared anonymous memory (forked helpers write into the same pages)."""
+
+    def __init__(self, size: int) -> None:
+        import mmap
+
+        self.memory = mmap.mmap(-1, size)  # MAP_SHARED | MAP_ANONYMOUS on POSIX
+
+    def __enter__(self) -> _MemorySink:
+        return self
+
+    def __exit__(self, *exc: object) -> Literal[False]:
+        self.memory.close()
+        return False
+
+    def write(self, offset: int, data: np.ndarray) -> None:
+        self.memory[offset : offset + data.size] = data.data.cast("B")
+
+    def read(self, offset: int, length: int) -> memoryview:
+        return memoryview(self.memory)[offset : offset + length]
+
+    def getvalue(self) -> bytes:
+        return self.memory[:]
 
 
 def _open_regular(path: Path, argument: str) -> io.FileIO:
@@ -462,7 +531,8 @@ def _output(target_path: StrPath, force: bool) -> Iterator[io.BufferedWriter]:
 
 def _create_part(part: Path) -> int:
     """A new ``part`` file, locked; a stale one (left by a killed run) is removed first."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC | _NOFOLLOW | getattr(os, "O_BINARY", 0)
+    # O_RDWR: the decoder reads its blocks back (hashing them in order) from the file its helpers write.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | _CLOEXEC | _NOFOLLOW | getattr(os, "O_BINARY", 0)
     for _ in range(3):
         try:
             descriptor = os.open(part, flags, 0o666)  # 0o666 & ~umask, applied by the kernel
