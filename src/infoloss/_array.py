@@ -1,7 +1,8 @@
 """The backend seam: array namespaces, tracing, dtype policy and the NaN-free log helpers.
 
 Everything numerical in infoloss is written once against the Python array API standard,
-through ``xp = array_namespace(...)`` from ``array-api-compat``. The standard has no
+through ``xp = array_namespace(...)`` from ``array-api-compat`` (for NumPy arrays, NumPy 2's own
+namespace, which is the standard's). The standard has no
 ``logsumexp``, ``softmax`` or ``xlogy``, and ``array-api-compat``'s torch namespace re-exports
 all of torch, so code that calls ``xp.logsumexp`` works on torch and fails on NumPy. The
 helpers here are written in standard calls only, with native fast paths where a backend has an
