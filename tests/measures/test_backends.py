@@ -216,7 +216,7 @@ def test_jax_errors_are_the_eager_numpy_ones(normalize):
         assert str(got.value) == expected
 
 
-def test_jax_outer_jit_and_grad_take_the_generic_path(monkeypatch):
+def test_jax_outer_jit_and_grad_run_no_eager_program(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the eager program ran under tracing")
 
@@ -227,6 +227,58 @@ def test_jax_outer_jit_and_grad_take_the_generic_path(monkeypatch):
     )
     np.testing.assert_allclose(
         np.asarray(jax.grad(lambda b: il.kl_divergence(p, b))(q)), [-0.4, -1.6], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", MEASURES)
+@pytest.mark.parametrize("close", [False, True], ids=["plain terms", "accurate terms"])
+def test_jax_jit_values_and_gradients_match_scipy_and_finite_differences(name, close):
+    """Under jit: values as SciPy's; gradients as central differences (also with p = 0 entries,
+    NaN-free), whichever of the plain and the accurate terms the program takes."""
+    rng = np.random.default_rng(16)
+    p = distributions(rng, (3, 6), 0.25)
+    q = p * (1 + 1e-3 * rng.standard_normal((3, 6))) + 1e-4 if close else distributions(rng, (3, 6))
+    q = q / q.sum(axis=-1, keepdims=True)
+    function = getattr(il, name)
+    total = jax.jit(lambda a, b: jnp.sum(function(a) if name == "entropy" else function(a, b)))
+    # (SciPy's JS of nearly equal rows keeps the rounding of its m = (p + q) / 2: 1e-9 there)
+    np.testing.assert_allclose(
+        float(total(jnp.asarray(p), jnp.asarray(q))),
+        scipy_value(name, p, q).sum(),
+        rtol=1e-9 if close and name == "js_divergence" else 1e-12,
+    )
+    for argument in (0, 1) if name != "entropy" else (0,):
+        gradient = np.asarray(jax.jit(jax.grad(total, argnums=argument))(jnp.asarray(p), jnp.asarray(q)))
+        assert np.isfinite(gradient).all()
+        point = [p, q][argument]
+        step = 1e-7
+        for index in [(0, 0), (1, 3), (2, 5), *zip(*np.nonzero(point > 0))][:8]:
+            if point[index] <= step:
+                continue  # (a central difference needs both sides inside the domain)
+            moved = [x.copy() for x in (p, q)]
+            moved[argument][index] += step
+            up = float(total(*map(jnp.asarray, moved)))
+            moved[argument][index] -= 2 * step
+            down = float(total(*map(jnp.asarray, moved)))
+            assert gradient[index] == pytest.approx((up - down) / (2 * step), rel=1e-5, abs=1e-6)
+
+
+def test_jax_jit_takes_the_accurate_terms_where_the_plain_ones_fail():
+    # each row is one case the plain terms cannot serve: nearly equal rows (KL 8.5e-28), a ratio
+    # that underflows (p / q = 1e-400), and p > 0 = q (inf)
+    p = jnp.asarray([[0.2671141599494014, 0.7328858400505986], [1e-200, 1.0 - 1e-200], [0.5, 0.5]])
+    q = jnp.asarray([[0.2671141599493832, 0.7328858400506168], [1e200, 1.0], [1.0, 0.0]])
+    got = np.asarray(jax.jit(lambda a, b: il.kl_divergence(a, b, validate=False))(p, q))
+    expected = sp.rel_entr(np.asarray(p), np.asarray(q)).sum(axis=-1)
+    assert got[0] == pytest.approx(expected[0], rel=0, abs=1e-29) and got[0] > 0
+    assert got[1] == pytest.approx(expected[1], rel=1e-13) and got[2] == np.inf
+    js = np.asarray(jax.jit(il.js_divergence)(p[:1], q[:1]))
+    m = (np.asarray(p[:1]) + np.asarray(q[:1])) / 2
+    true = (sp.rel_entr(p[:1], m).sum() + sp.rel_entr(q[:1], m).sum()) / 2  # log1p near 1: accurate
+    assert js[0] == pytest.approx(float(true), rel=1e-6)
+    # vmap turns the choice into a select: the same values
+    np.testing.assert_array_equal(
+        np.asarray(jax.vmap(lambda a, b: il.kl_divergence(a, b, validate=False))(p, q)), got
     )
 
 
