@@ -6,16 +6,17 @@
 * PyTorch: :mod:`._torch` (CPU tensors through the NumPy kernel zero-copy; an autograd
   Function with the closed-form gradients when a gradient is needed);
 * JAX: :mod:`._jax` (eager calls run one cached jitted program per shape, dtype and options,
-  with the checks fused into it);
+  with the checks fused into it; under tracing KL and JS take its lean terms, no checks);
 * Dask: :mod:`._dask` (each chunk through the NumPy kernel, the checks in the same graph).
 
 Every backend returns what ``_fast.compute`` returns (the unclamped values with the reduced
 axis removed or kept, a pair ``(entropy, kl)`` for ``decompose``), or None, and then the
-generic array-API code in ``measures/__init__.py`` runs; under ``jax.jit``, ``torch.compile``
-and ``torch.func`` tracing every backend returns None. The public function applies the one
-clamping rule and the unit to whatever came back. A backend path may compute its values by
-calling the public function with ``validate=False`` inside :func:`generic_only`, which makes
-this seam answer None (the generic path, exactly), after checking the input its own way.
+generic array-API code in ``measures/__init__.py`` runs; under ``torch.compile`` and
+``torch.func`` tracing, and under ``jax.jit`` but for JAX's KL and JS, every backend returns
+None. The public function applies the one clamping rule and the unit to whatever came back.
+A backend path may compute its values by calling the public function with ``validate=False``
+inside :func:`generic_only`, which makes this seam answer None (the generic path, exactly),
+after checking the input its own way.
 """
 
 from __future__ import annotations

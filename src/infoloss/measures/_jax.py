@@ -11,13 +11,16 @@ the generic checks run on the arguments for their precise message.
 
 Under an outer ``jax.jit``, ``jax.grad`` or ``jax.vmap`` the arguments are tracers: no
 checks, and the same values as the eager program's. KL and JS there (and in the eager program)
-are :func:`_kl_terms`: the generic path's accurate terms (:func:`infoloss._array.log_ratio_term`)
-take three logs per entry (``log1p`` near a ratio of 1, ``log`` of a normal ratio, and
-``log p - log q`` where the ratio under- or overflows), all of which XLA computes for every
-entry (a ``where`` evaluates both sides): 3x the time of ``jnp.sum(rel_entr(p, q))``. Here each
-entry takes one ``log``, of an argument chosen per entry, with the same accuracy. The other
-measures, ``normalize=True`` and float16/bfloat16 input (computed in float32, returned in its
-own dtype) take the generic path.
+are :func:`_kl_sum` and :func:`_js_sum`: the generic path's accurate terms
+(:func:`infoloss._array.log_ratio_term`) take four logarithms per entry (``log1p`` near a ratio
+of 1, ``log`` of a normal ratio, ``log p - log q`` where the ratio under- or overflows), all of
+which XLA computes for every entry (a ``where`` evaluates both sides): 3x the time of
+``jnp.sum(rel_entr(p, q))``. As the NumPy kernel does, the plain terms come first (one division
+and one ``log`` per entry, closed-form gradients), and only where a row's plain total is not
+finite or cancels is the sum taken again from the accurate terms (``jax.lax.cond``), the
+values the same to a few ulps. The other measures (already one log per entry),
+``normalize=True`` and float16/bfloat16 input (computed in float32, returned in its own dtype)
+take the generic path.
 """
 
 from __future__ import annotations
