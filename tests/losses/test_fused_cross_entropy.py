@@ -320,6 +320,150 @@ def test_fast_path_errors_are_the_detailed_ones():
         losses.cross_entropy(z, torch.tensor([0, 1, 2, 2]), ignore_index=True)
 
 
+def _general_cross_entropy(z, y, *args, **options):
+    """The general path of losses.cross_entropy (a mask of all True: the fast path never takes it)."""
+    return losses.cross_entropy(z, y, *args, mask=torch.ones(z.shape[0], dtype=torch.bool), **options)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("ignore_index", [-100, 2])
+def test_fast_path_with_ignored_elements_equals_the_general_path(grad, validate, ignore_index):
+    """Ignored elements (some, all, ignore_index a class): the general path's values and, when a
+    gradient is taken, its zero gradient for ignored rows, also rows of -inf logits."""
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(8, 5, generator=g, dtype=torch.float64)
+    z[1] = -torch.inf  # an ignored row of -inf logits: F.cross_entropy's gradient there is NaN
+    y = torch.randint(0, 5, (8,), generator=g)
+    w = torch.rand(5, generator=g, dtype=torch.float64)
+    some = torch.where(torch.arange(8) % 3 == 1, ignore_index, y)
+    every = torch.full((8,), ignore_index)
+    for target, weight, smoothing, reduction in itertools.product(
+        (some, every), (None, w), (0.0, 0.1), ("mean", "sum", "none")
+    ):
+        options = dict(reduction=reduction, label_smoothing=smoothing, ignore_index=ignore_index)
+        fast_z, general_z = (z.clone().requires_grad_(grad) for _ in range(2))
+        fast = losses.cross_entropy(fast_z, target, weight, validate=validate, **options)
+        general = _general_cross_entropy(general_z, target, weight, validate=validate, **options)
+        torch.testing.assert_close(fast, general, rtol=1e-13, atol=0)
+        assert not fast.isnan().any()
+        if grad:
+            fast.sum().backward()
+            general.sum().backward()
+            torch.testing.assert_close(fast_z.grad, general_z.grad, rtol=1e-13, atol=0)
+            assert torch.all(fast_z.grad[1] == 0)
+        nll_options = dict(reduction=reduction, ignore_index=ignore_index, validate=validate)
+        fast_nll = losses.nll_loss(z, target, weight, **nll_options)
+        general_nll = losses.nll_loss(z, target.int(), weight, **nll_options)  # int32: the general path
+        torch.testing.assert_close(fast_nll, general_nll, rtol=1e-13, atol=0)
+
+
+def test_fast_path_takes_ignored_elements_when_no_gradient_is_taken():
+    """Without a gradient an ignored element needs no extra pass: the fast path returns the loss
+    (and a 'mean' over no kept element goes to the general path, which gives 0)."""
+    from infoloss.losses import _torch_fast
+
+    z = torch.randn(6, 4)
+    y = torch.tensor([0, 3, -100, 1, -100, 2])
+    options = dict(ignore_index=-100, reduction="mean", label_smoothing=0.0, axis=None)
+    loss = _torch_fast.cross_entropy(z, y, None, validate=False, **options)
+    assert loss is not NotImplemented
+    torch.testing.assert_close(loss, F.cross_entropy(z, y))
+    everything = torch.full((6,), -100)
+    assert _torch_fast.cross_entropy(z, everything, None, validate=False, **options) is NotImplemented
+    assert float(losses.cross_entropy(z, everything, validate=False)) == 0.0
+    # ignore_index a class, validating: the extremes are in range, PyTorch ignores those elements
+    in_class = dict(options, ignore_index=1)
+    loss = _torch_fast.cross_entropy(z, y.clamp(min=0), None, validate=True, **in_class)
+    assert loss is not NotImplemented
+    torch.testing.assert_close(loss, F.cross_entropy(z, y.clamp(min=0), ignore_index=1))
+    # a gradient will be taken: an ignored element sends the call to the general path
+    assert _torch_fast.cross_entropy(z.requires_grad_(), y, None, validate=False, **options) is NotImplemented
+
+
+@pytest.mark.parametrize("validate", [True, False])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_fast_path_infinite_logits_with_logits_loss(validate, reduction):
+    """Binary cross-entropy with logits: +-inf logits (with every kind of label) give the general
+    path's values; finite ones its values and gradients."""
+    from infoloss.losses import _torch_fast
+
+    inf = torch.inf
+    x = torch.tensor(
+        [[inf, -inf, inf, -inf, 2.0, -1.0], [inf, -inf, 0.5, 3.0, -2.0, 0.0]], dtype=torch.float64
+    )
+    t = torch.tensor([[1.0, 0.0, 0.5, 0.5, 1.0, 0.0], [0.0, 1.0, 0.2, 0.9, 0.3, 1.0]], dtype=torch.float64)
+    for rows in ([0], [1], [0, 1]):
+        fast = losses.binary_cross_entropy_with_logits(
+            x[rows], t[rows], reduction=reduction, validate=validate
+        )
+        general = losses.binary_cross_entropy_with_logits(
+            x[rows], t[rows], reduction=reduction, validate=validate, axis=-1
+        )
+        torch.testing.assert_close(fast, general, rtol=1e-15, atol=0)
+    if reduction != "none":
+        direct = _torch_fast.binary_cross_entropy(x, t, logits=True, reduction=reduction, validate=validate)
+        assert direct is NotImplemented  # an infinite logit: PyTorch's loss is NaN or inf
+    finite = x[:, 4:].clone().requires_grad_()
+    general_finite = finite.detach().clone().requires_grad_()
+    fast = losses.binary_cross_entropy_with_logits(finite, t[:, 4:], reduction=reduction, validate=validate)
+    general = losses.binary_cross_entropy_with_logits(
+        general_finite, t[:, 4:], reduction=reduction, validate=validate, axis=-1
+    )
+    torch.testing.assert_close(fast, general, rtol=1e-15, atol=0)
+    fast.sum().backward()
+    general.sum().backward()
+    torch.testing.assert_close(finite.grad, general_finite.grad, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_fast_path_minus_inf_logits_elementwise(validate):
+    """'none' reductions with -inf logits (probability targets, kl_div, log-targets): the general
+    path's finite values (0 log 0 = 0), where F.* gives NaN."""
+    z = torch.tensor([[0.0, -torch.inf, 1.0], [2.0, 0.5, -1.0]], dtype=torch.float64)
+    p = torch.tensor([[0.5, 0.0, 0.5], [0.2, 0.3, 0.5]], dtype=torch.float64)
+    got = losses.cross_entropy(z, p, reduction="none", validate=validate)
+    want = _general_cross_entropy(z, p, reduction="none", validate=validate)
+    torch.testing.assert_close(got, want, rtol=1e-15, atol=0)
+    assert torch.isfinite(got).all()
+    log_q = torch.log_softmax(z, 1)
+    for log_target in (False, True):
+        target = p.log() if log_target else p
+        got = losses.kl_div(log_q, target, reduction="none", log_target=log_target, validate=validate)
+        want = losses.kl_div(
+            log_q, target, reduction="none", log_target=log_target, validate=validate, axis=1
+        )
+        torch.testing.assert_close(got, want, rtol=1e-15, atol=0)
+        assert not got.isnan().any()
+
+
+def test_fast_path_probability_target_errors():
+    """The fast path reads no maximum of probability targets (entries >= 0 with rows summing to 1
+    are finite): a negative entry in a row summing to 1, or an infinite or NaN one, is still the
+    general path's detailed error."""
+    z = torch.randn(3, 3)
+    for bad, index in (
+        ([[0.5, 0.5, 0.0], [1.5, -0.5, 0.0], [0.2, 0.3, 0.5]], (1, 1)),
+        ([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [torch.inf, 0.0, 0.0]], (2, 0)),
+        ([[torch.nan, 0.5, 0.5], [0.2, 0.3, 0.5], [0.2, 0.3, 0.5]], (0, 0)),
+    ):
+        with pytest.raises(InputError) as error:
+            losses.cross_entropy(z, torch.tensor(bad))
+        assert (error.value.argument, error.value.index) == ("target", index)
+    fine = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    torch.testing.assert_close(losses.cross_entropy(z, fine), F.cross_entropy(z, fine))
+
+
+def test_fast_path_leaves_torch_func_transforms_to_the_general_path():
+    """Inside torch.func.vmap the fast path (which reads values) never runs: per-example losses
+    over batched targets, including ignored ones, are the general path's."""
+    z = torch.randn(4, 3)
+    targets = torch.tensor([[0, 1, 2, 1], [2, -100, 0, 0]])
+    got = torch.func.vmap(lambda t: losses.cross_entropy(z, t))(targets)
+    want = torch.stack([losses.cross_entropy(z, t) for t in targets])
+    torch.testing.assert_close(got, want)
+
+
 # --------------------------------------------------------------------------------------------
 # JAX eager calls: one cached jitted program, the same values and errors
 # --------------------------------------------------------------------------------------------

@@ -777,8 +777,9 @@ def _torch_index_loss(
         target = target.long()
     ignored = target == ignore_index
     # An ignored row of -inf logits has a NaN log-softmax gradient (NaN * 0): zero such rows first
-    # (one pass, only when some row is ignored; always under tracing, where bool() cannot run).
-    if z.ndim >= 1 and (_array.is_tracing(z) or bool(ignored.any())):
+    # (one pass, only when some row is ignored; always under tracing, where bool() cannot run:
+    # of either, as torch.func.vmap over the targets alone traces them only).
+    if z.ndim >= 1 and (_array.is_tracing(z) or _array.is_tracing(target) or bool(ignored.any())):
         z = torch.where(ignored.unsqueeze(axis if z.ndim >= 2 else 0), 0, z)
     element_shape = target.shape
     if z.ndim >= 2 and axis != 1:  # the kernels want classes on dim 1: (M, C) rows

@@ -118,14 +118,14 @@ def _probs_stats(
     weight: Array | None = None,
     mask: Array | None = None,
 ) -> Array:
-    """Extremes of the kept probability rows: entries and row sums (classes on ``axis``)."""
+    """Extremes of the kept probability rows: the lowest entry and row sums (classes on ``axis``)."""
     jnp = _jnp()
     axis = _class_axis(options, target.ndim)
     sums = jnp.sum(target, axis=axis)
     if mask is not None:
         target = jnp.where(jnp.expand_dims(mask, axis), target, 1.0 / target.shape[axis])
         sums = jnp.where(mask, sums, 1.0)
-    parts = [jnp.min(target), jnp.max(target), jnp.min(sums), jnp.max(sums)]
+    parts = [jnp.min(target), jnp.min(sums), jnp.max(sums)]  # (no maximum: see probabilities_ok)
     if weight is not None:
         parts += [jnp.min(weight), jnp.max(weight)]
     return jnp.stack([p.astype(jnp.float32) for p in parts])
@@ -208,10 +208,10 @@ def _fine(name: str, arrays: dict[str, Array], options: dict[str, Any], extremes
         n_classes = input.shape[_class_axis(options, input.ndim)]
         return rules.indices_ok(extremes[0], extremes[1], n_classes) and _non_negative(extremes[2:])
     if name == "cross_entropy":
-        low, high, low_sum, high_sum = extremes[:4]
-        return rules.probabilities_ok(
-            low, high, low_sum, high_sum, rules.tolerance_of(target.dtype)
-        ) and _non_negative(extremes[4:])
+        low, low_sum, high_sum = extremes[:3]
+        return rules.probabilities_ok(low, low_sum, high_sum, rules.tolerance_of(target.dtype)) and (
+            _non_negative(extremes[3:])
+        )
     if name == "kl_div":
         if options.get("log_target"):
             return extremes == [0.0, 0.0]

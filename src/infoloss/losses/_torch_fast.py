@@ -4,14 +4,15 @@ A training loop calls a loss on small batches thousands of times, where the gene
 argument conversion, namespace lookups and one check per condition (each a reduction and a
 device sync) cost several times the loss itself. Here, for the common case (2-D ``(N, C)``
 float32/float64 tensors, no mask, the class axis 1), the option checks are cached per distinct
-option values and the value checks are fused into one reduction pass with one sync: the
-extremes of the targets (and of the logits, where a ``-inf`` would need the general path's
-``0 log 0 = 0``). When every extreme is fine, the result is exactly the general path's, from
-one ``F.*`` call. When one is not (an ignored element, an out-of-range target, a ``-inf``
-logit), or any argument is unusual, the function returns :data:`NotImplemented` and the caller
+option values and the value checks read only extremes (``aminmax``) of the arrays, with the
+loss itself as a sentinel where ``F.*``'s value can differ from the general path's (a ``-inf``
+logit where the general path has ``0 log 0 = 0``, a 'mean' over no kept element), all in one
+device sync (:func:`_read`). When every extreme is fine, the result is the general path's,
+from one ``F.*`` call. When one is not (an out-of-range target, a ``-inf`` logit, a NaN
+loss), or any argument is unusual, the function returns :data:`NotImplemented` and the caller
 runs the general path, which repeats its detailed checks to raise the precise error (argument,
-position, value) or computes the special case. With ``validate=False`` only the reduction that
-the semantics need is kept (is any element ignored? is any logit ``-inf``?).
+position, value) or computes the special case. With ``validate=False`` only what the
+semantics need is read (mostly the loss itself).
 
 Nothing here imports torch: these run only for tensors, when torch is already imported.
 """
@@ -24,12 +25,13 @@ import sys
 from types import ModuleType, NotImplementedType
 from typing import Any
 
-from .. import _array, _validate
+from .. import _validate
 from .._typing import Array, DType
 
 # Option tuples already checked (with their types: True == 1 but a bool is no ignore_index).
 _CHECKED: set[tuple[Any, ...]] = set()
 _CHECKED_MAX = 512
+_TOLERANCES: dict[DType, float] = {}  # per dtype (a handful)
 
 
 def is_tensor(x: object) -> bool:
@@ -51,42 +53,44 @@ def cross_entropy(
 ) -> Array | NotImplementedType:
     """``losses.cross_entropy`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
-    if not _plain_rows(torch, input, target, axis):
+    n_classes = _plain_rows(torch, input, target, axis)
+    if not n_classes:
         return NotImplemented
-    if not _options_ok(
-        ("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing)
-    ):
+    key = ("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing)
+    if not _options_ok(key):
         _validate.check_reduction(reduction)
         _validate.check_cross_entropy_options(ignore_index=ignore_index, label_smoothing=label_smoothing)
-        _remember(("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing))
-    n_rows, n_classes = input.shape
+        _remember(key)
     if weight is not None and not _weight_ok(torch, weight, input, validate):
         return NotImplemented
     F = torch.nn.functional
-    if target.dtype == torch.int64 and target.shape == (n_rows,):
-        if not _no_ignored_targets(torch, target, n_classes, ignore_index, validate):
-            return NotImplemented
-        if weight is not None and reduction == "mean":  # divisor sum w[y] (0 when all weights are 0)
-            loss = F.cross_entropy(input, target, weight, reduction="sum", label_smoothing=label_smoothing)
-            total = weight[target].sum()
-            return loss / torch.where(total == 0, 1, total)
-        return F.cross_entropy(input, target, weight, reduction=reduction, label_smoothing=label_smoothing)
-    if target.dtype == input.dtype and target.shape == input.shape and ignore_index == -100:
+    if target.dtype is torch.int64 and target.dim() == 1:  # (N,): _plain_rows compared the lengths
+        return _class_index_loss(
+            torch,
+            F.cross_entropy,
+            input,
+            target,
+            weight,
+            n_classes,
+            ignore_index,
+            reduction,
+            validate,
+            label_smoothing,
+        )
+    if target.dtype is input.dtype and target.shape == input.shape and ignore_index == -100:
         loss = F.cross_entropy(input, target, weight, reduction=reduction, label_smoothing=label_smoothing)
         # A -inf logit with target 0 needs 0 log 0 = 0 (the general path): PyTorch gives NaN there.
-        # A reduced loss that is not NaN says there was none, in the same sync as the checks.
-        sentinel = loss.detach() if reduction != "none" else input.amin() > -math.inf
+        # A reduced loss that is not NaN says there was none; elementwise, the lowest logit says it.
+        sentinel = loss if reduction != "none" else input.amin()
         if validate:
-            low, high, low_sum, high_sum, value = torch.stack(
-                (*torch.aminmax(target), *torch.aminmax(target.sum(1)), sentinel.to(target.dtype))
-            ).tolist()
-            ok = probabilities_ok(low, high, low_sum, high_sum, tolerance_of(target.dtype))
+            low_sum, high_sum = torch.aminmax(target.sum(1))
+            low, low_sum, high_sum, value = _read(torch, target.min(), low_sum, high_sum, sentinel)
+            if not probabilities_ok(low, low_sum, high_sum, tolerance_of(target.dtype)):
+                return NotImplemented
         else:
             value = sentinel.item()
-            ok = True
-        if not ok or math.isnan(value) or (value == 0 and reduction == "none"):  # ('none': the flag, False)
-            return NotImplemented
-        return loss
+        # (-inf: a logit, elementwise; or a loss that only negative targets give, the same there)
+        return NotImplemented if math.isnan(value) or value == -math.inf else loss
     return NotImplemented
 
 
@@ -102,25 +106,20 @@ def nll_loss(
 ) -> Array | NotImplementedType:
     """``losses.nll_loss`` for a plain call on (N, C) tensors, or NotImplemented."""
     torch = sys.modules["torch"]
-    if not _plain_rows(torch, input, target, axis):
+    n_classes = _plain_rows(torch, input, target, axis)
+    if not n_classes or target.dtype is not torch.int64 or target.dim() != 1:
         return NotImplemented
-    n_rows, n_classes = input.shape
-    if target.dtype != torch.int64 or target.shape != (n_rows,):
-        return NotImplemented
-    if not _options_ok(("nll", type(ignore_index), ignore_index, reduction)):
+    key = ("nll", type(ignore_index), ignore_index, reduction)
+    if not _options_ok(key):
         _validate.check_reduction(reduction)
         _validate.check_cross_entropy_options(ignore_index=ignore_index)
-        _remember(("nll", type(ignore_index), ignore_index, reduction))
+        _remember(key)
     if weight is not None and not _weight_ok(torch, weight, input, validate):
         return NotImplemented
-    if not _no_ignored_targets(torch, target, n_classes, ignore_index, validate):
-        return NotImplemented
     F = torch.nn.functional
-    if weight is not None and reduction == "mean":
-        loss = F.nll_loss(input, target, weight, reduction="sum")
-        total = weight[target].sum()
-        return loss / torch.where(total == 0, 1, total)
-    return F.nll_loss(input, target, weight, reduction=reduction)
+    return _class_index_loss(
+        torch, F.nll_loss, input, target, weight, n_classes, ignore_index, reduction, validate, None
+    )
 
 
 def kl_div(
@@ -132,14 +131,14 @@ def kl_div(
         axis is not None
         or type(target) is not torch.Tensor
         or type(input) is not torch.Tensor
-        or input.dtype not in (torch.float32, torch.float64)
-        or target.dtype != input.dtype
+        or (input.dtype is not torch.float32 and input.dtype is not torch.float64)
+        or target.dtype is not input.dtype
         or target.shape != input.shape
         or input.ndim == 0
         or input.numel() == 0
         or target.requires_grad
-        or _array.is_torch_tracing(torch, input)
         or type(log_target) is not bool
+        or _traced(torch)
     ):
         return NotImplemented
     if not _options_ok(("kl", reduction)):
@@ -152,17 +151,21 @@ def kl_div(
         loss = F.kl_div(input, target, reduction=reduction, log_target=log_target)
     # F.kl_div gives 0 * -inf = NaN where the general path's 0 log 0 = 0 applies (and NaN for NaN
     # input, which the general path reports): a reduced loss that is not NaN says neither occurred.
-    if reduction == "none":
-        sentinel = torch.stack((input.amin(), target.amin() if log_target else input.amin())).amin()
+    if reduction != "none":
+        sentinel = loss
+    elif log_target:  # elementwise: the lowest input and log-target say it, -inf or NaN
+        sentinel = torch.minimum(input.amin(), target.amin())
     else:
-        sentinel = loss.detach()
+        sentinel = input.amin()
     if validate and not log_target:
-        value, low, high = torch.stack((sentinel, *torch.aminmax(target))).tolist()
-        ok = non_negative_ok(low, high)
+        value, low, high = _read(torch, sentinel, *torch.aminmax(target))
+        if not non_negative_ok(low, high):
+            return NotImplemented
     else:
-        value, ok = sentinel.item(), True
-    bad = math.isnan(value) or (reduction == "none" and value == -math.inf)
-    return NotImplemented if bad or not ok else loss
+        value = sentinel.item()
+    if math.isnan(value) or (value == -math.inf and reduction == "none"):
+        return NotImplemented
+    return loss
 
 
 def binary_cross_entropy(
@@ -174,11 +177,11 @@ def binary_cross_entropy(
     if (
         type(target) is not torch.Tensor
         or type(input) is not torch.Tensor
-        or input.dtype not in (torch.float32, torch.float64)
-        or target.dtype != input.dtype
+        or (input.dtype is not torch.float32 and input.dtype is not torch.float64)
+        or target.dtype is not input.dtype
         or target.shape != input.shape
         or input.numel() == 0
-        or _array.is_torch_tracing(torch, input)
+        or _traced(torch)
     ):
         return NotImplemented
     if not _options_ok(("bce", reduction)):
@@ -186,25 +189,27 @@ def binary_cross_entropy(
         _remember(("bce", reduction))
     F = torch.nn.functional
     if logits:
+        if reduction == "none":
+            # An infinite logit with its matching label: loss 0, not 0 * inf (see the general path).
+            big = torch.finfo(input.dtype).max
+            loss = F.binary_cross_entropy_with_logits(input.clamp(-big, big), target, reduction="none")
+            if validate:
+                low, high = _read(torch, *torch.aminmax(target))
+                return loss if unit_ok(low, high) else NotImplemented
+            return loss
+        # Any infinite logit makes PyTorch's reduced loss NaN or inf ((1 - t) x with t = 1, or
+        # x - x): a finite loss says there was none, and then clipping them would change nothing,
+        # value or gradient. Else the general path clips them.
+        loss = F.binary_cross_entropy_with_logits(input, target, reduction=reduction)
         if validate:
-            low, high, low_logit, high_logit = torch.stack(
-                (*torch.aminmax(target), *torch.aminmax(input))
-            ).tolist()
+            low, high, value = _read(torch, *torch.aminmax(target), loss)
             if not unit_ok(low, high):
                 return NotImplemented
-            finite = -math.inf < low_logit and high_logit < math.inf
         else:
-            finite = False
-        if (
-            not finite
-        ):  # an infinite logit with its matching label: loss 0, not 0 * inf (see the general path)
-            big = torch.finfo(input.dtype).max
-            input = input.clamp(-big, big)
-        return F.binary_cross_entropy_with_logits(input, target, reduction=reduction)
+            value = loss.item()
+        return loss if math.isfinite(value) else NotImplemented
     if validate:
-        low, high, low_input, high_input = torch.stack(
-            (*torch.aminmax(target), *torch.aminmax(input))
-        ).tolist()
+        low, high, low_input, high_input = _read(torch, *torch.aminmax(target), *torch.aminmax(input))
         if not (unit_ok(low, high) and unit_ok(low_input, high_input)):
             return NotImplemented
     return F.binary_cross_entropy(input, target, reduction=reduction)
@@ -221,13 +226,19 @@ def indices_ok(low: float, high: float, n_classes: int) -> bool:
     return low >= 0 and high < n_classes
 
 
-def probabilities_ok(low: float, high: float, low_sum: float, high_sum: float, tolerance: float) -> bool:
-    """Finite entries >= 0 and every row sum within ``tolerance`` of 1 (check_distribution)."""
-    return low >= 0 and high < math.inf and abs(low_sum - 1) <= tolerance and abs(high_sum - 1) <= tolerance
+def probabilities_ok(low: float, low_sum: float, high_sum: float, tolerance: float) -> bool:
+    """Entries >= 0 and every row sum within ``tolerance`` of 1 (check_distribution): the entries
+    are then at most ``1 + tolerance``, finite, so their maximum need not be read."""
+    return low >= 0 and abs(low_sum - 1) <= tolerance and abs(high_sum - 1) <= tolerance
 
 
 def tolerance_of(dtype: DType) -> float:
-    return _validate.sum_tolerance(dtype)
+    """:func:`infoloss._validate.sum_tolerance`, remembered per dtype."""
+    try:
+        return _TOLERANCES[dtype]
+    except KeyError:
+        _TOLERANCES[dtype] = tolerance = _validate.sum_tolerance(dtype)
+        return tolerance
 
 
 def non_negative_ok(low: float, high: float) -> bool:
@@ -245,21 +256,34 @@ def unit_ok(low: float, high: float) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _plain_rows(torch: ModuleType, input: Array, target: Array, axis: int | None) -> bool:
-    """(N, C) float32/float64 logits with N, C >= 1, classes on axis 1, a tensor target, outside
-    tracing."""
+def _plain_rows(torch: ModuleType, input: Array, target: Array, axis: int | None) -> int:
+    """C, for (N, C) float32/float64 logits with N, C >= 1, classes on axis 1 and a tensor
+    target with N rows first, outside tracing; else 0."""
     if type(input) is not torch.Tensor or type(target) is not torch.Tensor or input.dim() != 2:
-        return False
+        return 0
     if axis is not None and (type(axis) is not int or axis not in (1, -1)):
-        return False
+        return 0
     n_rows, n_classes = input.shape
-    return (
+    plain = (
         n_rows > 0
-        and n_classes > 0
         and (input.dtype is torch.float32 or input.dtype is torch.float64)
-        and not _array.is_torch_tracing(torch, input)
-        and not _array.is_torch_tracing(torch, target)
+        and target.dim() >= 1
+        and target.shape[0] == n_rows
+        and not _traced(torch)
     )
+    return n_classes if plain else 0
+
+
+def _traced(torch: ModuleType) -> bool:
+    """Under ``torch.compile`` tracing or inside a ``torch.func`` transform. One global query
+    instead of :func:`infoloss._array.is_torch_tracing` per tensor (a wrapped tensor exists only
+    inside a transform): the general path then runs, which asks per tensor which are traced."""
+    if torch.compiler.is_compiling():
+        return True
+    try:
+        return bool(torch._C._are_functorch_transforms_active())
+    except AttributeError:  # a torch without the query: the general path, always
+        return True
 
 
 def _options_ok(key: tuple[Any, ...]) -> bool:
@@ -286,17 +310,62 @@ def _weight_ok(torch: ModuleType, weight: Array, input: Array, validate: bool) -
     return non_negative_ok(low.item(), high.item())
 
 
-def _no_ignored_targets(
-    torch: ModuleType, target: Array, n_classes: int, ignore_index: int, validate: bool
-) -> bool:
-    """Every target a class index in [0, C), so none is ``ignore_index`` (a negative or >= C
-    one): the one reduction of the fast path. Without validation only ``min >= 0`` is read (an
-    out-of-range index then fails in PyTorch's kernel, as it would on the general path)."""
-    if 0 <= ignore_index < n_classes:  # an ignore_index that is a class: the general path looks for it
-        return False
+def _class_index_loss(
+    torch: ModuleType,
+    kernel: Any,
+    input: Array,
+    target: Array,
+    weight: Array | None,
+    n_classes: int,
+    ignore_index: int,
+    reduction: str,
+    validate: bool,
+    label_smoothing: float | None,
+) -> Array | NotImplementedType:
+    """``kernel`` (``F.cross_entropy``, or ``F.nll_loss`` with ``label_smoothing=None``) on int64
+    class indices of (N, C) rows.
+
+    An ignored element changes nothing in ``kernel``'s forward but two things: a 'mean' over no
+    kept element (0 / 0: NaN in PyTorch, 0 on the general path) and the gradient of an ignored
+    row of non-finite logits (NaN in PyTorch, 0 there). So when a gradient may be taken (or the
+    'mean' is weighted: its divisor is computed here) the call must have no ignored element, read
+    from the targets' extremes; when none will be, an ignored element is fine and a NaN 'mean'
+    sends the call to the general path. Validating, the extremes are read anyway: every target
+    a class index in [0, C) (no ignored element either, unless ``ignore_index`` is a class).
+    Without validation an out-of-range target fails in PyTorch's kernel, as on the general path.
+    """
+    weighted_mean = weight is not None and reduction == "mean"
+    all_kept = weighted_mean or (
+        (input.requires_grad or (weight is not None and weight.requires_grad)) and torch.is_grad_enabled()
+    )
+    if all_kept and 0 <= ignore_index < n_classes:  # an ignore_index that is a class: the general path
+        return NotImplemented
     if validate:
-        low, high = torch.aminmax(target)
-        return indices_ok(low.item(), high.item(), n_classes)
-    if ignore_index >= n_classes:
-        return False
-    return target.min().item() >= 0
+        low, high = _read(torch, *torch.aminmax(target))
+        if not indices_ok(low, high, n_classes):  # an ignored element (or a bad one): the general path
+            return NotImplemented
+    elif all_kept and (ignore_index >= n_classes or target.min().item() < 0):
+        return NotImplemented
+    options = {} if label_smoothing is None else {"label_smoothing": label_smoothing}
+    if weight is not None and weighted_mean:  # divisor sum w[y] (0 if all weights are 0), all kept
+        loss = kernel(input, target, weight, reduction="sum", **options)
+        total = weight[target].sum()
+        return loss / torch.where(total == 0, 1, total)
+    loss = kernel(input, target, weight, ignore_index=ignore_index, reduction=reduction, **options)
+    # Can every element be ignored? Not if the checks above excluded ignored ones.
+    if (
+        reduction == "mean"
+        and not all_kept
+        and (not validate or 0 <= ignore_index < n_classes)
+        and math.isnan(loss.item())  # (or a NaN logit: the general path gives NaN too)
+    ):
+        return NotImplemented
+    return loss
+
+
+def _read(torch: ModuleType, *values: Array) -> list[Any]:
+    """Python numbers of 0-d tensors on one device, in one device sync: on the CPU one
+    ``.item()`` each (no sync there, and cheaper than stacking them), elsewhere one transfer."""
+    if values[0].is_cpu or values[0].device.type == "mps":  # (MPS has no float64 to stack them in)
+        return [v.item() for v in values]
+    return torch.stack([v.detach().to(torch.float64) for v in values]).tolist()
