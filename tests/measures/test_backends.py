@@ -263,6 +263,31 @@ def test_jax_jit_values_and_gradients_match_scipy_and_finite_differences(name, c
             assert gradient[index] == pytest.approx((up - down) / (2 * step), rel=1e-5, abs=1e-6)
 
 
+@pytest.mark.parametrize("name", ["kl_divergence", "js_divergence"])
+def test_jax_jit_gradients_at_zeros_are_the_generic_paths(name):
+    """The closed-form derivatives at p = 0, q = 0 and both (and an underflowing ratio) are
+    those of the generic path's terms, finite wherever the measure is."""
+    p = jnp.asarray([[0.0, 0.3, 0.7, 0.0], [0.25, 0.25, 0.5, 0.0], [1e-200, 0.5, 0.5 - 1e-200, 0.0]])
+    q = jnp.asarray([[0.2, 0.1, 0.7, 0.0], [0.25, 0.25, 0.25, 0.25], [0.5, 1e-200, 0.5 - 1e-200, 0.0]])
+
+    def ours(a, b):
+        return jnp.sum(getattr(il, name)(a, b, validate=False))
+
+    def generic(a, b):
+        return jnp.sum(_dispatch.generic_values(name, [a, b], axis=-1, keepdims=False, normalize=False))
+
+    for argument in (0, 1):
+        got = np.asarray(jax.jit(jax.grad(ours, argnums=argument))(p, q))
+        expected = np.asarray(jax.grad(generic, argnums=argument)(p, q))
+        assert np.isfinite(got).all()
+        # (the generic path's d/dq at p = 0.5, q = 1e-200 overflows to -inf through p / q**2;
+        # the closed form gives -p / q = -5e199)
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-12, atol=1e-300)
+        if name == "kl_divergence" and argument == 1:
+            assert got[2, 1] == pytest.approx(-0.5 / 1e-200, rel=1e-15)
+
+
 def test_jax_jit_takes_the_accurate_terms_where_the_plain_ones_fail():
     # each row is one case the plain terms cannot serve: nearly equal rows (KL 8.5e-28), a ratio
     # that underflows (p / q = 1e-400), and p > 0 = q (inf)

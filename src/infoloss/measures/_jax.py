@@ -115,16 +115,10 @@ def _kl_sum(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
     whose KL is ``inf``) or is below an eighth of its mass ``sum p`` (nearly equal
     distributions, where the ratios' rounding is all there is of the terms; elsewhere the plain
     sum is within 4 ulps of the accurate one), the sum is computed again from the accurate
-    terms. ``jax.lax.cond``: one branch runs (under ``vmap``, both).
+    terms. ``jax.lax.cond``: one branch runs (under ``vmap``, both). The derivatives are the
+    closed forms (:func:`_divergence_sums`), which need no value: ``jax.grad`` computes only them.
     """
-    import jax
-    import jax.numpy as jnp
-
-    total = jnp.sum(_plain_terms()(p, q), axis=axis, keepdims=keepdims)
-    mass = jnp.sum(p, axis=axis, keepdims=keepdims)
-    magnitude = jnp.abs(total)
-    redo = jnp.any(~((magnitude >= mass / 8) & (magnitude < math.inf)))  # (NaN: redone, NaN again)
-    return jax.lax.cond(redo, lambda: jnp.sum(_kl_terms(p, q), axis=axis, keepdims=keepdims), lambda: total)
+    return _divergence_sums()[0](p, q, axis, keepdims)
 
 
 def _js_sum(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
@@ -136,14 +130,28 @@ def _js_sum(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
     at least 1/32 of its mass ``sum p + sum q`` in the kernel's measure (``2 JS``; there the two
     agree to 16 ulps).
     """
+    return _divergence_sums()[1](p, q, axis, keepdims)
+
+
+def _kl_value(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
+    import jax
+    import jax.numpy as jnp
+
+    total = jnp.sum(_plain_terms(p, q), axis=axis, keepdims=keepdims)
+    mass = jnp.sum(p, axis=axis, keepdims=keepdims)
+    magnitude = jnp.abs(total)
+    redo = jnp.any(~((magnitude >= mass / 8) & (magnitude < math.inf)))  # (NaN: redone, NaN again)
+    return jax.lax.cond(redo, lambda: jnp.sum(_kl_terms(p, q), axis=axis, keepdims=keepdims), lambda: total)
+
+
+def _js_value(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
     import jax
     import jax.numpy as jnp
 
     total = p + q
-    plain = _plain_terms()
-    doubled = jnp.sum(plain(2 * p, total) + plain(2 * q, total), axis=axis, keepdims=keepdims)  # 4 JS
+    doubled = jnp.sum(_plain_terms(2 * p, total) + _plain_terms(2 * q, total), axis=axis, keepdims=keepdims)
     mass = jnp.sum(total, axis=axis, keepdims=keepdims)
-    magnitude = jnp.abs(doubled)
+    magnitude = jnp.abs(doubled)  # 4 JS; the kernel's measure 2 JS < mass / 32 is this < mass / 16
     redo = jnp.any(~((magnitude >= mass / 16) & (magnitude < math.inf)))
 
     def accurate() -> Array:
@@ -156,41 +164,89 @@ def _js_sum(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
 
 
 @functools.cache
-def _plain_terms() -> Callable[[Array, Array], Array]:
-    """``p log(p / q)`` per entry, 0 where ``p == 0``: one division, one ``log`` (``rel_entr``'s
-    cost). Where ``p / q`` under- or overflows the term is ``-inf`` or ``inf`` (the sums that
-    use it then take the accurate terms). A ``jax.custom_jvp`` with :func:`_kl_terms`' derivatives."""
+def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]:
+    """KL and JS sums as ``jax.custom_jvp`` functions with closed-form derivatives (made once).
+
+    Per entry, where ``p > 0``: KL's ``d/dp = log(p / q) + 1`` and ``d/dq = -p / q`` (0 where
+    ``p == 0``); JS's ``d/dp = log(2p / (p + q)) / 2`` (where ``p == 0 < q``, ``-1/2``; 0 where
+    both are 0), and the same in ``q`` -- the derivatives of the generic path's terms, also at
+    its zeros. No derivative needs the value, so under ``jax.grad`` the value (and its choice
+    of terms) is not computed, and a zero tangent (``symbolic_zeros``) costs nothing; where a
+    plain log ratio under- or overflowed the logs are :func:`_log_ratios` (``lax.cond``).
+    """
     import jax
     import jax.numpy as jnp
 
-    def terms(p: Array, q: Array) -> Array:
-        return jnp.where(p > 0, p * jnp.log(p / q), jnp.zeros_like(p))
+    def logs(p: Array, q: Array) -> Array:
+        """``log(p / q)`` where ``p > 0`` (0 elsewhere): the plain logs, or where one under- or
+        overflowed (their sum is not finite) :func:`_log_ratios` (``lax.cond``)."""
+        positive = p > 0
+        plain = jnp.where(positive, jnp.log(p / jnp.where(positive, q, jnp.ones_like(q))), jnp.zeros_like(p))
+        extreme = ~(jnp.abs(jnp.sum(plain)) < math.inf)  # (a sum: cheaper than any() on XLA's CPU)
+        return jax.lax.cond(extreme, lambda: _log_ratios(p, q), lambda: plain)
 
-    def terms_and_logs(p: Array, q: Array) -> tuple[Array, Array]:
-        log_ratio = jnp.where(p > 0, jnp.log(p / q), jnp.zeros_like(p))
-        return p * log_ratio, log_ratio
+    def given(tangent: Any) -> bool:
+        return not isinstance(tangent, jax.custom_derivatives.SymbolicZero)
 
-    return _with_closed_form_gradient(jax.custom_jvp(terms), terms_and_logs)
+    kl = jax.custom_jvp(_kl_value, nondiff_argnums=(2, 3))
+    js = jax.custom_jvp(_js_value, nondiff_argnums=(2, 3))
+
+    def kl_derivative(
+        axis: int, keepdims: bool, primals: tuple[Array, Array], tangents: tuple[Any, Any]
+    ) -> tuple[Array, Array]:
+        (p, q), (dp, dq) = primals, tangents
+        positive = p > 0
+        change = jnp.zeros_like(p)
+        if given(dp):
+            change = change + jnp.where(positive, logs(p, q) + 1, jnp.zeros_like(p)) * dp
+        if given(dq):
+            change = change - jnp.where(positive, p / jnp.where(positive, q, jnp.ones_like(q)), 0.0) * dq
+        return _kl_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
+
+    def js_derivative(
+        axis: int, keepdims: bool, primals: tuple[Array, Array], tangents: tuple[Any, Any]
+    ) -> tuple[Array, Array]:
+        (p, q), (dp, dq) = primals, tangents
+        total = p + q
+        change = jnp.zeros_like(p)
+        for x, other, dx in ((p, q, dp), (q, p, dq)):
+            if given(dx):
+                by_x = jnp.where(x > 0, logs(2 * x, total) / 2, jnp.where(other > 0, -0.5, 0.0))
+                change = change + by_x * dx
+        return _js_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
+
+    kl.defjvp(kl_derivative, symbolic_zeros=True)
+    js.defjvp(js_derivative, symbolic_zeros=True)
+    return kl, js
 
 
-def _with_closed_form_gradient(
-    terms: Any, terms_and_logs: Callable[[Array, Array], tuple[Array, Array]]
-) -> Callable[[Array, Array], Array]:
-    """Give the custom_jvp ``terms`` of ``p log(p / q)`` its closed-form derivatives:
-    ``d/dp = log(p / q) + 1`` and ``d/dq = -p / q`` where ``p > 0``, 0 where ``p == 0``."""
+def _log_ratios(p: Array, q: Array) -> Array:
+    """``log(p / q)`` where ``p > 0`` (0 elsewhere; ``inf`` where ``q = 0``), one ``log`` per entry,
+    also where the ratio under- or overflows (by :func:`_kl_terms`' exact scalings)."""
     import jax.numpy as jnp
 
-    @terms.defjvp  # type: ignore[untyped-decorator]
-    def derivative(primals: tuple[Array, Array], tangents: tuple[Array, Array]) -> tuple[Array, Array]:
-        (p, q), (dp, dq) = primals, tangents
-        value, log_ratio = terms_and_logs(p, q)
-        zero = p == 0
-        by_p = jnp.where(zero, jnp.zeros_like(p), log_ratio + 1)
-        by_q = jnp.where(zero, jnp.zeros_like(p), -(p / jnp.where(zero, jnp.ones_like(q), q)))
-        return value, by_p * dp + by_q * dq
+    shift = _RANGE_SHIFT[str(p.dtype)]
+    positive = p > 0
+    one = jnp.ones_like(p)
+    safe_p, safe_q = jnp.where(positive, p, one), jnp.where(positive, q, one)
+    ratio = safe_p / safe_q
+    normal = (ratio >= np.finfo(p.dtype).smallest_normal) & (ratio < math.inf)
+    below = ratio < 1
+    scale = jnp.where(below, 2.0**shift, 2.0**-shift).astype(p.dtype)
+    inverse = jnp.where(below, 2.0**-shift, 2.0**shift).astype(p.dtype)
+    scaled = (safe_p * scale) / (safe_q * inverse)
+    doubled = 2 * shift * math.log(2)
+    shifted = jnp.where(normal, 0.0, jnp.where(below, -doubled, doubled))
+    return jnp.where(positive, jnp.log(jnp.where(normal, ratio, scaled)) + shifted, jnp.zeros_like(p))
 
-    function: Callable[[Array, Array], Array] = terms
-    return function
+
+def _plain_terms(p: Array, q: Array) -> Array:
+    """``p log(p / q)`` per entry, 0 where ``p == 0``: one division, one ``log`` (``rel_entr``'s
+    cost). Where ``p / q`` under- or overflows the term is ``-inf`` or ``inf`` (the sums that
+    use it then take the accurate terms)."""
+    import jax.numpy as jnp
+
+    return jnp.where(p > 0, p * jnp.log(p / q), jnp.zeros_like(p))
 
 
 #: Per dtype, ``k`` such that for a ratio ``p / q`` that under- or overflows,
@@ -214,25 +270,14 @@ def _kl_terms(p: Array, q: Array) -> Array:
     log, but XLA simplifies ``x - ((1 + x) - 1)`` to 0.) The sums use these terms only where
     the plain ones (:func:`_plain_terms`) are not accurate: see :func:`_kl_sum`.
 
-    The derivatives are the closed forms (a ``jax.custom_jvp``: autodiff through the scaled
-    branch would overflow), ``d/dp = log(p / q) + 1`` and ``d/dq = -p / q`` where ``p > 0``,
-    and 0 where ``p == 0``, as the generic path's: NaN-free wherever the term is finite.
+    Differentiated only through :func:`_divergence_sums`' closed forms (autodiff through the
+    scaled branch would overflow).
 
     >>> import jax.numpy as jnp  # float32: p / q = 1e-60 underflows; p (log p - log q)
     >>> print(f"{float(_kl_terms(jnp.asarray(1e-30), jnp.asarray(1e30))):.7g}")
     -1.381551e-28
     """
-    return _kl_terms_with_gradient()(p, q)
-
-
-@functools.cache
-def _kl_terms_with_gradient() -> Callable[[Array, Array], Array]:
-    """:func:`_kl_terms` as a ``jax.custom_jvp`` with the closed-form derivatives (made once)."""
-    import jax
-
-    return _with_closed_form_gradient(
-        jax.custom_jvp(lambda p, q: _kl_terms_and_logs(p, q)[0]), _kl_terms_and_logs
-    )
+    return _kl_terms_and_logs(p, q)[0]
 
 
 def _kl_terms_and_logs(p: Array, q: Array) -> tuple[Array, Array]:
