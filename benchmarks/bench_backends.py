@@ -4,8 +4,10 @@ hand-written code on the same backend, measured in one run.
 
 Parts (``--part``, default all):
   measures   each measure against the fastest hand composition on torch (forward and
-             forward + backward, peak memory), JAX (eager vs the user's own ``jax.jit``) and
-             Dask (local scheduler and a 2-worker ``dask.distributed.LocalCluster``)
+             forward + backward; peak extra memory: VmHWM in a fresh process per case), JAX
+             (eager vs the user's own ``jax.jit``; under ``jax.jit`` and ``jit(grad)`` against
+             the fastest hand composition) and Dask (local scheduler and a 2-worker
+             ``dask.distributed.LocalCluster``; also ``normalize=True`` against ``x / x.sum()``)
   losses     each loss at 64x10, 1024x1000 and 8192x32000 against ``torch.nn.functional`` and
              optax (time, peak memory), validation on and off
 
@@ -127,21 +129,68 @@ def _fastest(candidates, *arguments, repeat=3):
     return name, candidates[name]
 
 
-def _torch_peak_bytes(function):
-    """Peak CPU memory allocated by torch during ``function()`` (the profiler's allocation events
-    replayed in order; what is freed inside counts against the running total)."""
-    import torch
+def _measure_distributions(rng, n):
+    """Two distributions of ``n`` entries, ``p`` with 5% zeros (0 log 0 terms, as real ones have)."""
+    p, q = rng.random(n), rng.random(n)
+    p[rng.random(n) < 0.05] = 0.0
+    return p / p.sum(), q / q.sum()
 
-    with torch.profiler.profile(
-        activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True
-    ) as profile:
-        function()
-    events = sorted(profile.events(), key=lambda e: e.time_range.start)
-    level = peak = 0
-    for event in events:  # each allocation and free counted once, at the op that made it
-        level += event.self_cpu_memory_usage
-        peak = max(peak, level)
-    return peak
+
+def _torch_measure_memory(name, size, backward, implementation):
+    """In this (fresh) process: the peak RSS growth (bytes) of one call of ``implementation``
+    (``"ours"``, a hand composition's label, or ``"calibration"``: ``torch.ones(size)``, which
+    must come out at 8 bytes per entry), over the inputs already resident.
+
+    Linux's VmHWM (peak resident set) is reset to the current RSS by writing 5 to
+    /proc/self/clear_refs, so ``VmHWM - VmRSS`` after the call is what it added at its peak;
+    torch returns large CPU buffers to the system when freed (mmap), so each counts while alive.
+    """
+    import numpy as np
+    import torch
+    from bench_losses import _rss
+
+    import infoloss
+
+    p, q = (torch.from_numpy(x) for x in _measure_distributions(np.random.default_rng(0), size))
+    if implementation == "ours":
+        function = getattr(infoloss, name)
+    elif implementation != "calibration":
+        function = _torch_hand_compositions(torch)[name][implementation]
+    if implementation != "calibration":
+        ours_entropy = implementation == "ours" and name == "entropy"
+        call = (lambda a, b, f=function: f(a)) if ours_entropy else function  # (hands take p, q)
+        wrt = 0 if name == "entropy" else 1  # the argument a model would produce (as the timing)
+        small = [
+            torch.from_numpy(x).requires_grad_(backward and i == wrt)
+            for i, x in enumerate(_measure_distributions(np.random.default_rng(1), 4))
+        ]
+        warm = call(*small)  # lazy imports and first-call allocations happen here
+        if backward:
+            warm.backward()
+        p.requires_grad_(backward and wrt == 0)
+        q.requires_grad_(backward and wrt == 1)
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    before = _rss("VmRSS")
+    if implementation == "calibration":
+        block = torch.ones(size, dtype=torch.float64)
+        del block
+    else:
+        value = call(p, q)
+        if backward:
+            value.backward()
+    print(json.dumps({"peak_delta": _rss("VmHWM") - before, "inputs": p.numel() * p.element_size()}))
+
+
+def _torch_peak_bytes(name, size, backward, implementation):
+    """:func:`_torch_measure_memory` in a fresh Python process; its peak growth in bytes."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (
+        f"import sys; sys.path.insert(0, {here!r}); import bench_backends; "
+        f"bench_backends._torch_measure_memory({name!r}, {size!r}, {backward!r}, {implementation!r})"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_delta"]
 
 
 def _mib(n):
@@ -157,9 +206,7 @@ def measures_part(args):
     rng = np.random.default_rng(0)
 
     def distributions(n):
-        p, q = rng.random(n), rng.random(n)
-        p[rng.random(n) < 0.05] = 0.0  # some 0 log 0 terms, as real distributions have
-        return p / p.sum(), q / q.sum()
+        return _measure_distributions(rng, n)
 
     _measures_torch(args, infoloss, distributions)
     _measures_jax(args, infoloss, distributions)
@@ -174,11 +221,19 @@ def _measures_torch(args, infoloss, distributions):
         f"measures, torch CPU float64 (forward at {TORCH_FORWARD_SIZE:.0e}, forward + backward at "
         f"{TORCH_BACKWARD_SIZE:.0e}; threads {torch.get_num_threads()})"
     )
+    calibration = _torch_peak_bytes("entropy", TORCH_FORWARD_SIZE, False, "calibration")
+    print(
+        f"(peak memory: VmHWM - VmRSS around one call in a fresh process; calibration: "
+        f"torch.ones({TORCH_FORWARD_SIZE:.0e}) float64 reads {calibration / (8 * TORCH_FORWARD_SIZE):.3f} "
+        "x its 8 bytes per entry)"
+    )
     p, q = (torch.from_numpy(x) for x in distributions(TORCH_FORWARD_SIZE))
+    fastest_forward = {}
     for name in MEASURE_NAMES:
         ours = getattr(infoloss, name)
         call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
         label, hand = _fastest(hands[name], p, q)
+        fastest_forward[name] = label
         compare(
             f"{name} forward vs {label}",
             lambda: call(p, q),
@@ -186,6 +241,9 @@ def _measures_torch(args, infoloss, distributions):
             repeat=args.repeat,
             target=1.0,
         )
+    p = q = None  # (freed before the memory subprocesses)
+    for name, label in fastest_forward.items():
+        _print_torch_memory(name, TORCH_FORWARD_SIZE, False, label)
     p, q = (torch.from_numpy(x) for x in distributions(TORCH_BACKWARD_SIZE))
     for name in MEASURE_NAMES:
         ours = getattr(infoloss, name)
@@ -204,33 +262,64 @@ def _measures_torch(args, infoloss, distributions):
         compare(
             f"{name} forward + backward vs {label}", lambda: step(call), hand, repeat=args.repeat, target=1.0
         )
-        print(
-            f"{'':<58} peak memory (torch profiler's allocation events, approximate): "
-            f"infoloss {_mib(_torch_peak_bytes(lambda: step(call)))}, "
-            f"reference {_mib(_torch_peak_bytes(hand))} (input {_mib(p.numel() * 8)} each)"
-        )
+        _print_torch_memory(name, TORCH_BACKWARD_SIZE, True, label)
+
+
+def _print_torch_memory(name, size, backward, label):
+    """One row: peak extra memory of ours and of the hand composition ``label`` (fresh processes)."""
+    ours, reference = (_torch_peak_bytes(name, size, backward, impl) for impl in ("ours", label))
+    print(
+        f"{name + (' forward + backward' if backward else ' forward') + ' peak extra memory':<58} "
+        f"{_mib(ours):>10} {_mib(reference):>10} {ours / max(reference, 1):6.2f}x  "
+        f"(vs {label}; inputs {_mib(size * 8)} each)"
+    )
+    sys.stdout.flush()
+
+
+def _jax_hand_compositions(jnp):
+    """Hand-written JAX expressions of each measure with 0 log 0 = 0 (the fastest is the reference)."""
+    from jax.scipy.special import entr, rel_entr, xlogy
+
+    def js_by_rel_entr(p, q):
+        m = (p + q) / 2
+        return (jnp.sum(rel_entr(p, m)) + jnp.sum(rel_entr(q, m))) / 2
+
+    def js_by_xlogy(p, q):
+        m = (p + q) / 2
+        return (jnp.sum(xlogy(p, p)) + jnp.sum(xlogy(q, q)) - 2 * jnp.sum(xlogy(m, m))) / 2
+
+    return {
+        "entropy": {
+            "sum(entr(p))": lambda p, q: jnp.sum(entr(p)),
+            "-sum(xlogy(p, p))": lambda p, q: -jnp.sum(xlogy(p, p)),
+        },
+        "cross_entropy": {
+            "-sum(xlogy(p, q))": lambda p, q: -jnp.sum(xlogy(p, q)),
+            "-sum(where(p > 0, p log q, 0))": lambda p, q: -jnp.sum(jnp.where(p > 0, p * jnp.log(q), 0.0)),
+        },
+        "kl_divergence": {
+            "sum(rel_entr(p, q))": lambda p, q: jnp.sum(rel_entr(p, q)),
+            "sum(xlogy(p, p) - xlogy(p, q))": lambda p, q: jnp.sum(xlogy(p, p) - xlogy(p, q)),
+            "sum(where(p > 0, p log(p / q), 0))": lambda p, q: jnp.sum(
+                jnp.where(p > 0, p * jnp.log(p / q), 0.0)
+            ),
+        },
+        "js_divergence": {"rel_entr(p, m) + rel_entr(q, m)": js_by_rel_entr, "xlogy terms": js_by_xlogy},
+    }
 
 
 def _measures_jax(args, infoloss, distributions):
     import jax
     import jax.numpy as jnp
-    from jax.scipy.special import entr, rel_entr, xlogy
 
-    hands = {
-        "entropy": lambda p, q: jnp.sum(entr(p)),
-        "cross_entropy": lambda p, q: -jnp.sum(xlogy(p, q)),
-        "kl_divergence": lambda p, q: jnp.sum(rel_entr(p, q)),
-        "js_divergence": lambda p, q: (
-            (jnp.sum(rel_entr(p, (p + q) / 2)) + jnp.sum(rel_entr(q, (p + q) / 2))) / 2
-        ),
-    }
+    hands = _jax_hand_compositions(jnp)
     with jax.enable_x64(True):
-        header(f"measures, JAX CPU float64 at {JAX_SIZE:.0e} (eager: not under jax.jit)")
+        header(f"measures, JAX CPU float64 at {JAX_SIZE:.0e} (eager; under jax.jit; jit of grad)")
         p, q = (jnp.asarray(x) for x in distributions(JAX_SIZE))
         for name in MEASURE_NAMES:
             ours = getattr(infoloss, name)
             call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
-            jitted, hand = jax.jit(call), jax.jit(hands[name])
+            jitted = jax.jit(call)
             compare(
                 f"{name} eager vs the user's jax.jit of it",
                 lambda: call(p, q).block_until_ready(),
@@ -238,22 +327,27 @@ def _measures_jax(args, infoloss, distributions):
                 repeat=args.repeat,
                 target=1.2,
             )
+            candidates = {k: jax.jit(f) for k, f in hands[name].items()}
+            label, hand = _fastest(
+                {k: (lambda f=f: f(p, q).block_until_ready()) for k, f in candidates.items()}
+            )
             compare(
-                f"{name} eager vs jax.jit of jax.scipy.special",
-                lambda: call(p, q).block_until_ready(),
-                lambda: hand(p, q).block_until_ready(),
+                f"{name} jax.jit vs jax.jit of {label}",
+                lambda: jitted(p, q).block_until_ready(),
+                hand,
                 repeat=args.repeat,
                 target=1.0,
             )
             wrt = 0 if name == "entropy" else 1
-            ours_grad, hand_grad = (
-                jax.jit(jax.grad(call, argnums=wrt)),
-                jax.jit(jax.grad(hands[name], argnums=wrt)),
+            ours_grad = jax.jit(jax.grad(call, argnums=wrt))
+            grads = {k: jax.jit(jax.grad(f, argnums=wrt)) for k, f in hands[name].items()}
+            label, hand_grad = _fastest(
+                {k: (lambda f=f: f(p, q).block_until_ready()) for k, f in grads.items()}
             )
             compare(
-                f"{name} jit(grad) vs jit(grad) of jax.scipy.special",
+                f"{name} jit(grad) vs jit(grad) of {label}",
                 lambda: ours_grad(p, q).block_until_ready(),
-                lambda: hand_grad(p, q).block_until_ready(),
+                hand_grad,
                 repeat=args.repeat,
                 target=1.0,
             )
@@ -283,15 +377,28 @@ def _measures_dask(args, infoloss, distributions):
         generator = da.random.default_rng(0)  # made on the workers (no data in the graph)
         p, q = (generator.random(DASK_SIZE, chunks=DASK_SIZE // DASK_CHUNKS) for _ in range(2))
         p = da.where(generator.random(DASK_SIZE, chunks=DASK_SIZE // DASK_CHUNKS) < 0.05, 0.0, p)
-        p, q = (x / x.sum() for x in (p, q))
+        weights = p.persist(), q.persist()  # for normalize=True: weights summing to about 1e7
+        p, q = (x / x.sum() for x in weights)
         p, q = p.persist(), q.persist()
         for name in MEASURE_NAMES:
             ours = getattr(infoloss, name)
-            call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
+            call = (lambda a, b, f=ours, **k: f(a, **k)) if name == "entropy" else ours
             compare(
                 f"{name}(...).compute() vs hand-written",
                 lambda: call(p, q).compute(**compute_options),
                 lambda: hands[name](p, q).compute(**compute_options),
+                repeat=args.repeat,
+                target=1.0,
+            )
+        # normalize=True against the same expressions of x / x.sum() (the distribution axis is cut
+        # into the chunks: the row sums come from every chunk before the terms)
+        for name in MEASURE_NAMES:
+            ours = getattr(infoloss, name)
+            call = (lambda a, b, f=ours, **k: f(a, **k)) if name == "entropy" else ours
+            compare(
+                f"{name}(..., normalize=True) vs hand-written of x / x.sum()",
+                lambda: call(*weights, normalize=True).compute(**compute_options),
+                lambda: hands[name](*(x / x.sum() for x in weights)).compute(**compute_options),
                 repeat=args.repeat,
                 target=1.0,
             )

@@ -352,7 +352,7 @@ def _chunk_redo(name: str, axis: int, plan: dict[str, Any], *blocks: np.ndarray)
         out.append(result)
         if not len(rows):
             continue
-        p, q = (np.ldexp(flat[i][rows].astype(np.float64), -exponents[i][rows][:, None]) for i in (a, b))
+        p, q = (_scaled_rows(flat[i], rows, exponents[i]) for i in (a, b))
         sp, sq = totals[a][rows], totals[b][rows]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             if kind == "kl":
@@ -372,12 +372,26 @@ def _chunk_redo(name: str, axis: int, plan: dict[str, Any], *blocks: np.ndarray)
     return out
 
 
+def _scaled_rows(x: np.ndarray, rows: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+    """The rows ``rows`` of ``x`` times ``2**-exponent`` each, in float64 (read only: ``x``
+    itself where every row is taken unscaled in float64, as JS's rows are, all redone)."""
+    every = len(rows) == len(x)
+    picked = x if every else x[rows]
+    shifts = exponents if every else exponents[rows]
+    if not shifts.any():
+        return picked.astype(np.float64, copy=False)  # (read only below)
+    return np.ldexp(picked.astype(np.float64), -shifts[:, None])
+
+
 def _normalized_entries(x: np.ndarray, total: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
     """``x / total`` per row in ``dtype``; a positive entry whose share rounds to 0 keeps the
     smallest positive share (:func:`infoloss._array.normalize`'s rule: KL stays finite)."""
-    out = (x / total[:, None]).astype(dtype)
-    smallest = np.finfo(dtype).smallest_normal * np.finfo(dtype).eps
-    return np.ascontiguousarray(np.where((out == 0) & (x > 0), smallest, out).astype(dtype))
+    out = np.divide(x, total[:, None]).astype(dtype, copy=False)
+    lost = out == 0
+    if lost.any():  # (zeros are usually zero weights: the fix is rare)
+        smallest = np.finfo(dtype).smallest_normal * np.finfo(dtype).eps
+        out[lost & (x > 0)] = smallest
+    return out
 
 
 def _normalized(name: str, plan: dict[str, Any], *parts: list[np.ndarray]) -> _Combined:
