@@ -507,3 +507,21 @@ def test_jax_eager_matches_optax_and_raises_the_detailed_errors():
     # under an outer jit the general (traced) path runs, unchanged
     jitted = jax.jit(lambda a, b: losses.cross_entropy(a, b, axis=-1))
     assert float(jitted(z, y)) == pytest.approx(float(losses.cross_entropy(z, y, axis=-1)), rel=1e-6)
+
+
+def test_jax_eager_checks_float64_targets_in_float64():
+    """With x64 enabled, the eager program's extremes are read in float64: a row summing to
+    1 + 3e-8 (outside float64's tolerance 1.5e-8, but 1.0 once rounded to float32) is refused."""
+    jax = pytest.importorskip("jax")
+    if not hasattr(jax, "enable_x64"):
+        pytest.skip("this jax has no enable_x64 context")
+    import numpy as np
+
+    with jax.enable_x64(True):
+        z = jax.numpy.zeros((2, 3), jax.numpy.float64)
+        p = jax.numpy.asarray(np.array([[0.5, 0.25, 0.25 + 3e-8], [0.2, 0.3, 0.5]]))
+        with pytest.raises(InputError) as error:
+            losses.cross_entropy(z, p, axis=-1)
+        assert (error.value.argument, error.value.index) == ("target", (0, ":"))
+        fine = p.at[0, 2].set(0.25)
+        assert float(losses.cross_entropy(z, fine, axis=-1)) == pytest.approx(np.log(3), rel=1e-12)

@@ -180,10 +180,12 @@ def cross_entropy(
     [0.6656]
     """
     if (
-        _torch_fast.is_tensor(input)
-        and mask is None
+        mask is None
         and not (z_loss or softcap is not None or return_entropy or inplace_backward)
-        and not _fused_applies(input, target, weight, return_entropy, inplace_backward)
+        and _torch_fast.is_tensor(input)
+        and not (
+            input.requires_grad and _fused_applies(input, target, weight, return_entropy, inplace_backward)
+        )
     ):
         loss = _torch_fast.cross_entropy(
             input,

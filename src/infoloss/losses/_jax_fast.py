@@ -91,6 +91,12 @@ def _jnp() -> ModuleType:
     return jnp
 
 
+def _stats_dtype() -> Any:
+    """The dtype the extremes are read in: JAX's default float (float64 with x64 enabled), so
+    that float64 values (and int64 indices) are not rounded to float32 and passed by mistake."""
+    return _jnp().result_type(float)
+
+
 def _index_stats(
     options: dict[str, Any],
     input: Array,
@@ -104,10 +110,11 @@ def _index_stats(
     kept = target != options.get("ignore_index", -100)
     if mask is not None:
         kept = kept & mask
-    safe = jnp.where(kept, target, 0).astype(jnp.float32)
+    dtype = _stats_dtype()
+    safe = jnp.where(kept, target, 0).astype(dtype)
     parts = [jnp.min(safe), jnp.max(safe)]
     if weight is not None:
-        parts += [jnp.min(weight).astype(jnp.float32), jnp.max(weight).astype(jnp.float32)]
+        parts += [jnp.min(weight).astype(dtype), jnp.max(weight).astype(dtype)]
     return jnp.stack(parts)
 
 
@@ -128,7 +135,7 @@ def _probs_stats(
     parts = [jnp.min(target), jnp.min(sums), jnp.max(sums)]  # (no maximum: see probabilities_ok)
     if weight is not None:
         parts += [jnp.min(weight), jnp.max(weight)]
-    return jnp.stack([p.astype(jnp.float32) for p in parts])
+    return jnp.stack([p.astype(_stats_dtype()) for p in parts])
 
 
 def _cross_entropy_stats(
@@ -147,12 +154,12 @@ def _cross_entropy_stats(
 def _kl_stats(options: dict[str, Any], input: Array, target: Array) -> Array:
     jnp = _jnp()
     if options.get("log_target"):
-        return jnp.stack([jnp.any(jnp.isnan(input)), jnp.any(jnp.isnan(target))]).astype(jnp.float32)
+        return jnp.stack([jnp.any(jnp.isnan(input)), jnp.any(jnp.isnan(target))]).astype(_stats_dtype())
     return jnp.stack(
         [
-            jnp.any(jnp.isnan(input)).astype(jnp.float32),
-            jnp.min(target).astype(jnp.float32),
-            jnp.max(target).astype(jnp.float32),
+            jnp.any(jnp.isnan(input)).astype(_stats_dtype()),
+            jnp.min(target).astype(_stats_dtype()),
+            jnp.max(target).astype(_stats_dtype()),
         ]
     )
 
@@ -172,7 +179,7 @@ def _binary_stats(
     for w in (weight, pos_weight):
         if w is not None:
             parts += [jnp.min(w), jnp.max(w)]
-    return jnp.stack([p.astype(jnp.float32) for p in parts])
+    return jnp.stack([p.astype(_stats_dtype()) for p in parts])
 
 
 def _class_axis(options: dict[str, Any], ndim: int) -> int:
@@ -204,7 +211,7 @@ STATS: dict[str, _Stats] = {
 def _fine(name: str, arrays: dict[str, Array], options: dict[str, Any], extremes: list[float]) -> bool:
     """Do the extremes pass the checks the general path would run? (False: it runs them.)"""
     input, target = arrays["input"], arrays["target"]
-    if name in ("cross_entropy", "nll_loss") and _jnp().issubdtype(target.dtype, _jnp().integer):
+    if name in ("cross_entropy", "nll_loss") and target.dtype.kind in "iu":  # (class indices)
         n_classes = input.shape[_class_axis(options, input.ndim)]
         return rules.indices_ok(extremes[0], extremes[1], n_classes) and _non_negative(extremes[2:])
     if name == "cross_entropy":
