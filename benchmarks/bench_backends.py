@@ -572,7 +572,8 @@ def losses_part(args):
         "interleaved calls (ours with validation, without, the reference), in one run."
     )
     print(f"{'loss (forward)':<44} {'validate':>10} {'no check':>10} {'reference':>10}")
-    for shape in LOSS_SHAPES:
+    shapes = LOSS_SHAPES[:1] if getattr(args, "small", False) else LOSS_SHAPES
+    for shape in shapes:
         calls = _calls_for(shape, args.repeat)
         for name in LOSS_NAMES:
             a, b = _torch_loss_inputs(torch, name, shape)
@@ -592,7 +593,7 @@ def losses_part(args):
     except ImportError:
         print("(jax/optax not installed: no JAX rows)")
     else:
-        for shape in LOSS_SHAPES:
+        for shape in shapes:
             calls = _calls_for(shape, args.repeat) // (10 if shape == LOSS_SHAPES[0] else 1)
             for name in LOSS_NAMES:
                 pair = _jax_loss_pair(name)
@@ -614,7 +615,7 @@ def losses_part(args):
         f"\n{'loss (forward + backward, torch)':<44} {'infoloss':>10} {'F.*':>10}  ratio   "
         f"{'peak MiB ours / F.*':>20} (x logits)"
     )
-    for shape in LOSS_SHAPES[1:]:
+    for shape in shapes[1:]:
         for name in LOSS_NAMES:
             a, b = _torch_loss_inputs(torch, name, shape, requires_grad=True)
             ours, reference = _torch_loss_pair(name)
@@ -647,6 +648,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default=None, help="comma-separated parts (default: all)")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--small", action="store_true", help="losses: the 64x10 batch only (the added-microseconds targets)"
+    )
     args = parser.parse_args()
     names = args.part.split(",") if args.part else list(PARTS)
     for name in names:
