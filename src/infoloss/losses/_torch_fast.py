@@ -346,12 +346,14 @@ def _class_index_loss(
             return NotImplemented
     elif all_kept and (ignore_index >= n_classes or target.min().item() < 0):
         return NotImplemented
-    options = {} if label_smoothing is None else {"label_smoothing": label_smoothing}
+    # Positional (faster than keywords): input, target, weight, size_average, ignore_index, reduce,
+    # reduction[, label_smoothing], the order of both signatures.
+    smoothing = () if label_smoothing is None else (label_smoothing,)
     if weight is not None and weighted_mean:  # divisor sum w[y] (0 if all weights are 0), all kept
-        loss = kernel(input, target, weight, reduction="sum", **options)
+        loss = kernel(input, target, weight, None, ignore_index, None, "sum", *smoothing)
         total = weight[target].sum()
         return loss / torch.where(total == 0, 1, total)
-    loss = kernel(input, target, weight, ignore_index=ignore_index, reduction=reduction, **options)
+    loss = kernel(input, target, weight, None, ignore_index, None, reduction, *smoothing)
     # Can every element be ignored? Not if the checks above excluded ignored ones.
     if (
         reduction == "mean"
