@@ -347,13 +347,17 @@ def test_help_and_compress_import_only_what_they_need(tmp_path):
         "constriction",
     } <= imported
     assert not imported & (
-        heavy | {"rich.progress", "infoloss.coding.huffman"} | (commands - {"infoloss.cli.code"})
-    )
+        heavy
+        | {"rich.progress", "infoloss.coding.huffman", "infoloss.cli.inputs"}
+        | (commands - {"infoloss.cli.code"})
+    )  # the readers of distributions serve --p/--q only
     imported = _modules_imported_by("code", "decompress", tmp_path / "small.ilc", "-o", tmp_path / "back")
     assert "infoloss.coding.blocks" in imported and (tmp_path / "back").read_bytes() == b"abracadabra" * 100
     assert not imported & (
-        heavy | {"infoloss.coding.huffman", "concurrent.futures.process"} | (commands - {"infoloss.cli.code"})
-    )  # a small file: no worker processes
+        heavy
+        | {"infoloss.coding.huffman", "concurrent.futures.process", "infoloss.cli.inputs", "rich.table"}
+        | (commands - {"infoloss.cli.code"})
+    )  # a small file: no worker processes; a one-line report
 
 
 def test_format_version_and_workers_options(tmp_path, monkeypatch):

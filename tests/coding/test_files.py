@@ -312,3 +312,123 @@ def test_a_killed_command_leaves_no_worker_processes(tmp_path):
     child.communicate(timeout=60)
     assert _session_is_empty(child.pid)  # the workers got SIGKILL when their parent died
     assert not (tmp_path / "out").exists()  # the .part stays (SIGKILL); the next run replaces it
+
+
+def _multi_block_file(tmp_path, monkeypatch, blocks=8):
+    import infoloss.coding.container as container
+
+    monkeypatch.setattr(container, "CHUNK", 4096)
+    data = _skewed_bytes(4096 * blocks - 7, seed=5)
+    return _write(tmp_path / "d", data), data
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers are forked on Linux")
+@pytest.mark.parametrize("direction", ["encode", "decode"])
+def test_the_calling_process_and_its_helpers_share_the_blocks(tmp_path, monkeypatch, direction):
+    # Every block records the process that coded it (an O_APPEND file: the helpers are forked, so
+    # a list in this process would not see their entries); a pause per block lets both start.
+    from infoloss.coding import blocks
+
+    source, data = _multi_block_file(tmp_path, monkeypatch)
+    log = tmp_path / "pids"
+    function = "encode_block" if direction == "encode" else "decode_block"
+    original = getattr(blocks, function)
+    me = os.getpid()
+
+    def recorded(*args):
+        with open(log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        if os.getpid() == me:
+            _wait_for(lambda: len(set(log.read_text().split())) > 1)  # until the helper has a block
+        return original(*args)
+
+    if direction == "decode":
+        coding.compress_file(source, tmp_path / "d.ilc", workers=1)
+    monkeypatch.setattr(blocks, function, recorded)
+    if direction == "encode":
+        coding.compress_file(source, tmp_path / "d.ilc", workers=2)
+        monkeypatch.setattr(blocks, function, original)
+    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+    assert (tmp_path / "back").read_bytes() == data
+    pids = log.read_text().split()
+    assert len(pids) == 8 and str(os.getpid()) in pids and len(set(pids)) == 2  # one helper beside this one
+    assert (
+        coding.compress(data, workers=2)
+        == coding.compress(data, workers=1)
+        == (tmp_path / "d.ilc").read_bytes()
+    )
+
+
+@pytest.mark.parametrize("version, workers", [(1, 1), (2, 1), (2, 2)])
+@pytest.mark.parametrize("change", ["overwrite", "append", "truncate"])
+def test_a_source_changed_after_its_scan_is_refused(tmp_path, monkeypatch, version, workers, change):
+    source, data = _multi_block_file(tmp_path, monkeypatch)
+
+    def meddle(phase, done, total):
+        if phase == "scan" and done == total:  # the model is fixed: now the bytes change
+            with open(source, "r+b") as stream:
+                if change == "overwrite":
+                    stream.seek(5000)
+                    stream.write(bytes([data[5000] ^ 1]))
+                elif change == "append":
+                    stream.seek(0, os.SEEK_END)
+                    stream.write(data[:10])
+                else:
+                    stream.truncate(len(data) - 3)
+
+    with pytest.raises(InputError, match="changed while it was being compressed; nothing was written"):
+        coding.compress_file(
+            source, tmp_path / "d.ilc", progress=meddle, format_version=version, workers=workers
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers are forked on Linux")
+def test_a_helper_that_fails_is_an_error_and_leaves_no_output(tmp_path, monkeypatch):
+    import errno
+
+    from infoloss.coding import blocks
+
+    source, data = _multi_block_file(tmp_path, monkeypatch)
+    coding.compress_file(source, tmp_path / "d.ilc", workers=1)
+    me = os.getpid()
+    original = files._FileSink.write
+
+    helped = tmp_path / "helped"
+
+    def full_disk(self, offset, block):
+        if os.getpid() != me:  # only the helper's writes fail
+            helped.touch()
+            raise OSError(errno.ENOSPC, "No space left on device", "back.part")
+        _wait_for(helped.exists)  # the helper gets a block before this process takes them all
+        original(self, offset, block)
+
+    monkeypatch.setattr(files._FileSink, "write", full_disk)
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+    assert raised.value.errno == errno.ENOSPC
+    assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()
+
+    def killed(self, offset, block):  # a helper that dies (the OOM killer): an error, not a hang
+        if os.getpid() != me:
+            helped.touch()
+            os._exit(9)
+        _wait_for(helped.exists)
+        original(self, offset, block)
+
+    helped.unlink()
+
+    monkeypatch.setattr(files._FileSink, "write", killed)
+    with pytest.raises(blocks.WorkerError, match="helper process ended"):
+        coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+    assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()
+    monkeypatch.setattr(files._FileSink, "write", original)
+    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+    assert (tmp_path / "back").read_bytes() == data
+
+
+def _wait_for(condition, wait: float = 60) -> None:
+    deadline = time.monotonic() + wait
+    while not condition():
+        assert time.monotonic() < deadline, "no helper process took a block"
+        time.sleep(0.005)

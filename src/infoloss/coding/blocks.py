@@ -162,7 +162,7 @@ class BlockPool:
 
     def __exit__(self, *exc: object) -> Literal[False]:
         if self._team is not None:
-            self._team.close(kill=exc[0] is not None)
+            self._team.close(kill=exc[0] is not None, last=True)
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
         return False
@@ -379,19 +379,20 @@ class _Team:
             self._fork(task, codec)
         results: dict[int, Any] = {}
         poller = select.poll()
-        readers = {}
-        for reader in self.children.values():
+        readers = set(self.children.values())  # helpers' pipes not at their end yet
+        for reader in readers:
             poller.register(reader, select.POLLIN)
-            readers[reader] = reader
         working = True  # this process still takes blocks
         for number in range(count):
             while number not in results:
-                ready = poller.poll(0 if working else None)
+                if not working and not readers:
+                    raise WorkerError(f"a helper process ended before it sent block {number}")
+                ready = poller.poll(0 if working else None) if readers else []
                 if ready:
                     for reader, _ in ready:
                         if not self._receive(reader, codec, results):
                             poller.unregister(reader)
-                            del readers[reader]
+                            readers.discard(reader)
                     continue
                 if working:
                     mine = self.counter.take()
@@ -399,8 +400,6 @@ class _Team:
                         working = False
                     else:
                         results[mine] = task(mine)
-                elif not readers:
-                    raise WorkerError(f"a helper process ended before it sent block {number}")
             yield results.pop(number)
         self.close(kill=False)
 
@@ -449,8 +448,9 @@ class _Team:
         results[number] = codec.unpack(body)
         return True
 
-    def close(self, *, kill: bool) -> None:
-        """Wait for the helpers (they end when the blocks run out), or end them at once."""
+    def close(self, *, kill: bool, last: bool = False) -> None:
+        """Wait for the helpers (they end when the blocks run out), or end them at once;
+        ``last``: the team is done (its counter is closed too)."""
         for pid, reader in self.children.items():
             if kill:
                 with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
@@ -458,6 +458,8 @@ class _Team:
             os.close(reader)
             os.waitpid(pid, 0)
         self.children.clear()
+        if last:
+            self.counter.close()
 
 
 def _become_helper(parent: int) -> None:
