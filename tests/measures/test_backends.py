@@ -263,7 +263,7 @@ def test_jax_jit_values_and_gradients_match_scipy_and_finite_differences(name, c
             assert gradient[index] == pytest.approx((up - down) / (2 * step), rel=1e-5, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", ["kl_divergence", "js_divergence"])
+@pytest.mark.parametrize("name", ["cross_entropy", "kl_divergence", "js_divergence"])
 def test_jax_jit_gradients_at_zeros_are_the_generic_paths(name):
     """The closed-form derivatives at p = 0, q = 0 and both (and an underflowing ratio) are
     those of the generic path's terms, finite wherever the measure is."""

@@ -83,7 +83,7 @@ def _program(
 
 
 #: The measures with a leaner traced program than the generic path's (without normalize=True).
-_LEAN = ("kl_divergence", "js_divergence", "decompose")
+_LEAN = ("cross_entropy", "kl_divergence", "js_divergence", "decompose")
 
 
 def _values(
@@ -98,6 +98,8 @@ def _values(
     import jax.numpy as jnp
 
     p, q = jnp.broadcast_arrays(*arrays)
+    if name == "cross_entropy":
+        return _divergence_sums()[2](p, q, axis, keepdims)
     if name == "kl_divergence":
         return _kl_sum(p, q, axis, keepdims)
     if name == "decompose":
@@ -165,7 +167,8 @@ def _js_value(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
 
 @functools.cache
 def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]:
-    """KL and JS sums as ``jax.custom_jvp`` functions with closed-form derivatives (made once).
+    """KL, JS and cross-entropy sums as ``jax.custom_jvp`` functions with closed-form derivatives
+    (made once; cross-entropy's value is the generic path's, one log per entry already).
 
     Per entry, where ``p > 0``: KL's ``d/dp = log(p / q) + 1`` and ``d/dq = -p / q`` (0 where
     ``p == 0``); JS's ``d/dp = log(2p / (p + q)) / 2`` (where ``p == 0 < q``, ``-1/2``; 0 where
@@ -215,9 +218,32 @@ def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]
                 change = change + by_x * dx
         return _js_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
 
+    def cross_entropy_value(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
+        value: Array = _dispatch.generic_values(
+            "cross_entropy", [p, q], axis=axis, keepdims=keepdims, normalize=False
+        )
+        return value
+
+    def cross_entropy_derivative(
+        axis: int, keepdims: bool, primals: tuple[Array, Array], tangents: tuple[Any, Any]
+    ) -> tuple[Array, Array]:
+        """``-sum xlogy(p, q)``'s: ``d/dp = -log q``, ``d/dq = -p / q``, with xlogy's ``q = 1``
+        where ``p = 0`` and ``q`` is 0 or not finite (so 0 there)."""
+        (p, q), (dp, dq) = primals, tangents
+        undefined = (p == 0) & ~((q > 0) & (q < math.inf))
+        safe_q = jnp.where(undefined, jnp.ones_like(q), q)
+        change = jnp.zeros_like(p)
+        if given(dp):
+            change = change - jnp.log(safe_q) * dp
+        if given(dq):
+            change = change - (p / safe_q) * dq
+        return cross_entropy_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
+
+    cross_entropy = jax.custom_jvp(cross_entropy_value, nondiff_argnums=(2, 3))
     kl.defjvp(kl_derivative, symbolic_zeros=True)
     js.defjvp(js_derivative, symbolic_zeros=True)
-    return kl, js
+    cross_entropy.defjvp(cross_entropy_derivative, symbolic_zeros=True)
+    return kl, js, cross_entropy
 
 
 def _log_ratios(p: Array, q: Array) -> Array:
