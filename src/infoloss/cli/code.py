@@ -531,6 +531,7 @@ class _progress:
         # Off a terminal a transient bar shows nothing: then neither rich.progress nor its thread.
         self.enabled = size >= PROGRESS_FROM and _stderr_is_terminal()
         self.action, self.stop = action, stop
+        self.reporting = False  # the report's modules imported
         self.tasks: dict[str, TaskID] = {}
         if self.enabled:
             from rich.console import Console
@@ -569,6 +570,14 @@ class _progress:
 
     def update(self, phase: str, done: int, total: int) -> None:
         self.stop.check()
+        if not self.reporting and phase in ("encode", "decode"):
+            # The report's imports now, while helper processes code blocks: on every core they
+            # cost this process a block's share, not a wait after the last block.
+            self.reporting = True
+            import importlib
+
+            for module in ("rich.console", "rich.text", *(["rich.table"] if phase == "encode" else [])):
+                importlib.import_module(module)
         if self.bar is None:
             return
         if phase not in self.tasks:

@@ -142,8 +142,7 @@ class Scan:
     counts: np.ndarray  # int64, 256
     length: int
     sha256: bytes
-    crc32: int
-    block_crcs: list[int]  # CRC-32 of each CHUNK of the data, in order
+    block_crcs: list[int]  # CRC-32 of each CHUNK of the data, in order (the second pass compares)
 
 
 @dataclass(frozen=True)
@@ -248,16 +247,15 @@ def block_count(length: int, block_bytes: int, k: int) -> int:
 def scan(source: Source, progress: Progress | None = None) -> Scan:
     """Count bytes and hash ``source`` (anything with ``chunks()`` and ``size``) in one pass."""
     counts = np.zeros(256, dtype=np.int64)
-    sha, crc, done, block_crcs = hashlib.sha256(), 0, 0, []
+    sha, done, block_crcs = hashlib.sha256(), 0, []
     for chunk in source.chunks():
         # .data: the array's buffer (NumPy's stubs call an array a Buffer only on Python >= 3.12).
         sha.update(chunk.data)
         block_crcs.append(zlib.crc32(chunk.data))
-        crc = zlib.crc32(chunk.data, crc)
         counts += count_bytes(chunk)
         done += chunk.size
         _report(progress, "scan", done, source.size)
-    return Scan(counts=counts, length=done, sha256=sha.digest(), crc32=crc, block_crcs=block_crcs)
+    return Scan(counts=counts, length=done, sha256=sha.digest(), block_crcs=block_crcs)
 
 
 @dataclass(frozen=True)
@@ -395,13 +393,14 @@ def _encode(
     """Version 1: the whole input through one coder."""
     model = BlockModel(byte_values, frequencies)
     encoder = Encoder()
-    crc, done = 0, 0
-    for chunk in source.chunks():
-        crc = zlib.crc32(chunk.data, crc)
+    done = 0
+    for number, chunk in enumerate(source.chunks()):
+        if number >= len(seen.block_crcs) or zlib.crc32(chunk.data) != seen.block_crcs[number]:
+            _raise_changed(source)
         encoder.encode(model.symbols(chunk), model.probabilities, perfect=True)
         done += chunk.size
         _report(progress, "encode", done, seen.length)
-    if crc != seen.crc32 or done != seen.length:
+    if done != seen.length:
         _raise_changed(source)
     words = encoder.words()
     del encoder  # free the coder's buffer before the header and the write
