@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .range import TOTAL, BoundedDecoder, Encoder, PayloadExhausted
+from .range import TOTAL, BoundedDecoder, Encoder, PayloadExhausted, count_bytes
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -64,6 +64,8 @@ WriteBlock = Callable[[int, np.ndarray], None]
 Encoded = tuple[bytes, int, int, int]
 #: What decoding a block gives: None (written), ``("damaged", reason)`` or ``("truncated", bytes read)``.
 Status = tuple[str, str] | None
+#: What scanning a block gives: its 256 byte counts (int64), CRC-32 and length.
+Counted = tuple[np.ndarray, int, int]
 
 
 @dataclass(frozen=True)
@@ -138,8 +140,8 @@ class BlockPool:
     context manager: leaving it (normally, on an error or on an interrupt) ends every helper.
     """
 
-    def __init__(self, model: BlockModel, workers: int | None, blocks: int, size: int) -> None:
-        self.model = model
+    def __init__(self, model: BlockModel | None, workers: int | None, blocks: int, size: int) -> None:
+        self.model = model  # None: a pool that only counts (:meth:`counted`)
         if workers is None:
             workers = default_workers() if size >= PARALLEL_FROM else 1
         self.workers = max(1, min(workers, blocks))
@@ -152,13 +154,18 @@ class BlockPool:
 
             if _can_fork():
                 self._team = _Team(self.workers - 1)
-            else:
+            elif self.model is not None:  # a pool that only counts counts here: cheaper than sending blocks
                 from concurrent.futures import ProcessPoolExecutor
 
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=_context(), initializer=_start_worker, initargs=(self.model,)
                 )
         return self
+
+    @property
+    def forked(self) -> bool:
+        """Blocks are coded by this process and forked helpers (not by one process, nor a process pool)."""
+        return self._team is not None
 
     def __exit__(self, *exc: object) -> Literal[False]:
         if self._team is not None:
@@ -175,6 +182,7 @@ class BlockPool:
         did not change since they were first read.
         """
         model = self.model
+        assert model is not None, "a pool that codes has a model"
 
         def encode(number: int) -> Encoded:
             data = read_block(number)
@@ -201,6 +209,7 @@ class BlockPool:
         process that decodes the block.
         """
         model = self.model
+        assert model is not None, "a pool that codes has a model"
 
         def decode(number: int) -> Status:
             payload = read_payload(number)
@@ -215,6 +224,19 @@ class BlockPool:
         if self._executor is not None:
             return self._pooled_decode(read_payload, lengths, crcs, counts, write_block)
         return self._ordered(decode, len(counts), _STATUS)
+
+    def counted(self, read_block: ReadBlock, count: int) -> Iterator[Counted]:
+        """``(byte counts, CRC-32, length)`` of blocks ``0 .. count - 1``, in order (the scan's
+        work, shared like the coding; with a process pool, all in this process: counting a
+        block costs less than sending it)."""
+
+        def counts(number: int) -> Counted:
+            data = read_block(number)
+            return count_bytes(np.frombuffer(data, dtype=np.uint8)), zlib.crc32(data), len(data)
+
+        if self._executor is not None:
+            return (counts(number) for number in range(count))
+        return self._ordered(counts, count, _COUNTED)
 
     # ----------------------------------------------------------------------------------------
 
@@ -317,7 +339,22 @@ def _unpack_status(body: memoryview) -> Status:
     return kind, text
 
 
+_COUNTED_TAIL = struct.Struct("<IQ")  # after the 256 counts: CRC-32, length
+
+
+def _pack_counted(result: Counted) -> bytes:
+    counts, crc, length = result
+    return counts.astype("<i8").tobytes() + _COUNTED_TAIL.pack(crc, length)
+
+
+def _unpack_counted(body: memoryview) -> Counted:
+    counts = np.frombuffer(body, dtype="<i8", count=256).astype(np.int64)
+    crc, length = _COUNTED_TAIL.unpack_from(body, 256 * 8)
+    return counts, crc, length
+
+
 _ENCODED = _Codec(_pack_encoded, _unpack_encoded)
+_COUNTED = _Codec(_pack_counted, _unpack_counted)
 _STATUS = _Codec(_pack_status, _unpack_status)
 
 # A message: block number, kind (0: the result, 1: an OSError, 2: another exception), body length.

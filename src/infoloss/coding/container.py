@@ -244,8 +244,17 @@ def block_count(length: int, block_bytes: int, k: int) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def scan(source: Source, progress: Progress | None = None) -> Scan:
-    """Count bytes and hash ``source`` (anything with ``chunks()`` and ``size``) in one pass."""
+def scan(source: Source, progress: Progress | None = None, workers: int | None = None) -> Scan:
+    """Count bytes and hash ``source`` (anything with ``chunks()`` and ``size``) in one pass.
+
+    With ``workers`` (None: as :class:`~infoloss.coding.blocks.BlockPool` decides, from the
+    size) above 1, the blocks are counted on that many processes while this one hashes them
+    in order; a source whose size changes meanwhile is refused.
+    """
+    blocks = -(-source.size // CHUNK)
+    with BlockPool(None, workers, blocks, source.size) as pool:
+        if pool.forked:
+            return _scan_blocks(source, pool, blocks, progress)
     counts = np.zeros(256, dtype=np.int64)
     sha, done, block_crcs = hashlib.sha256(), 0, []
     for chunk in source.chunks():
@@ -254,6 +263,25 @@ def scan(source: Source, progress: Progress | None = None) -> Scan:
         block_crcs.append(zlib.crc32(chunk.data))
         counts += count_bytes(chunk)
         done += chunk.size
+        _report(progress, "scan", done, source.size)
+    return Scan(counts=counts, length=done, sha256=sha.digest(), block_crcs=block_crcs)
+
+
+def _scan_blocks(source: Source, pool: BlockPool, blocks: int, progress: Progress | None) -> Scan:
+    """The scan on every core: blocks counted by any process, hashed here in order."""
+    counts = np.zeros(256, dtype=np.int64)
+    sha, done, block_crcs = hashlib.sha256(), 0, []
+
+    def read_block(number: int) -> Any:
+        return source.read(number * CHUNK, CHUNK)
+
+    for number, (block_counts, crc, length) in enumerate(pool.counted(read_block, blocks)):
+        if length != min(CHUNK, source.size - number * CHUNK):
+            _raise_changed(source)
+        sha.update(read_block(number))
+        counts += block_counts
+        block_crcs.append(crc)
+        done += length
         _report(progress, "scan", done, source.size)
     return Scan(counts=counts, length=done, sha256=sha.digest(), block_crcs=block_crcs)
 
@@ -268,12 +296,20 @@ class Plan:
     figures: dict[str, Any]
 
 
-def plan(source: Source, *, model: ArrayLike | None, floor: float | None, progress: Progress | None) -> Plan:
-    """Scan ``source`` and fix the model (its own bytes', or ``model``); refuse unmodelled bytes.
+def plan(
+    source: Source,
+    *,
+    model: ArrayLike | None,
+    floor: float | None,
+    progress: Progress | None,
+    workers: int | None = None,
+) -> Plan:
+    """Scan ``source`` (on ``workers`` processes) and fix the model (its own bytes', or ``model``);
+    refuse unmodelled bytes.
 
     Nothing is written yet: every problem with the data or the model is raised before any output exists.
     """
-    seen = scan(source, progress)
+    seen = scan(source, progress, workers)
     probabilities = _model_probabilities(seen, model, floor)
     frequencies = quantise(probabilities) if probabilities is not None else np.zeros(256, np.int64)
     unmodelled = (seen.counts > 0) & (frequencies == 0)

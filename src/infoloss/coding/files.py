@@ -149,7 +149,7 @@ def compress(
     """
     _check_coding_options(format_version, workers)
     source = _BytesSource(data, "data")
-    planned = container.plan(source, model=model, floor=floor, progress=None)
+    planned = container.plan(source, model=model, floor=floor, progress=None, workers=workers)
     out = io.BytesIO()
     container.write(source, planned, out, progress=None, version=format_version, workers=workers)
     return out.getvalue()
@@ -226,7 +226,7 @@ def compress_file(
     start = time.perf_counter()
     with _FileSource(source, "source", max_size) as data:
         _check_target(data, target, force)
-        planned = container.plan(data, model=model, floor=floor, progress=progress)
+        planned = container.plan(data, model=model, floor=floor, progress=progress, workers=workers)
         with _output(target, force) as out:
             header = container.write(
                 data, planned, out, progress=progress, version=format_version, workers=workers
