@@ -78,7 +78,7 @@ def cross_entropy(
             label_smoothing,
         )
     if target.dtype is input.dtype and target.shape == input.shape and ignore_index == -100:
-        loss = F.cross_entropy(input, target, weight, reduction=reduction, label_smoothing=label_smoothing)
+        loss = F.cross_entropy(input, target, weight, None, -100, None, reduction, label_smoothing)
         # A -inf logit with target 0 needs 0 log 0 = 0 (the general path): PyTorch gives NaN there.
         # A reduced loss that is not NaN says there was none; elementwise, the lowest logit says it.
         sentinel = loss if reduction != "none" else input.amin()
