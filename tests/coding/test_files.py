@@ -326,20 +326,20 @@ def _multi_block_file(tmp_path, monkeypatch, blocks=8):
 @pytest.mark.parametrize("direction", ["encode", "decode"])
 def test_the_calling_process_and_its_helpers_share_the_blocks(tmp_path, monkeypatch, direction):
     # Every block records the process that coded it (an O_APPEND file: the helpers are forked, so
-    # a list in this process would not see their entries); a pause per block lets both start.
+    # a list in this process would not see their entries).
     from infoloss.coding import blocks
 
     source, data = _multi_block_file(tmp_path, monkeypatch)
     log = tmp_path / "pids"
     function = "encode_block" if direction == "encode" else "decode_block"
     original = getattr(blocks, function)
-    me = os.getpid()
 
     def recorded(*args):
         with open(log, "a") as out:
             out.write(f"{os.getpid()}\n")
-        if os.getpid() == me:
-            _wait_for(lambda: len(set(log.read_text().split())) > 1)  # until the helper has a block
+        # Each process's block waits until the other has one too (else, on a busy machine, one of
+        # them could code every block before the other is scheduled at all).
+        _wait_for(lambda: len(set(log.read_text().split())) > 1)
         return original(*args)
 
     if direction == "decode":

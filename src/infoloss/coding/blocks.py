@@ -50,7 +50,15 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
     from multiprocessing.context import BaseContext
 
-__all__ = ["BlockModel", "BlockPool", "encode_block", "decode_block", "default_workers"]
+__all__ = [
+    "BlockModel",
+    "BlockPool",
+    "encode_block",
+    "decode_block",
+    "default_workers",
+    "read_at",
+    "write_at",
+]
 
 IN_FLIGHT_PER_WORKER = 2  # process pool: blocks submitted ahead per worker (every core busy, memory bounded)
 # By default, helpers start only for this many bytes and more (a start costs about one block).
@@ -121,6 +129,35 @@ def decode_block(model: BlockModel, payload: bytes | memoryview, crc: int, count
         return str(error.reason)
     except Exception as error:  # noqa: BLE001 - constriction reports damaged data by raising
         return f"cannot be decoded ({error})"
+
+
+def read_at(descriptor: int, length: int, offset: int) -> bytes:
+    """Up to ``length`` bytes of an open file from ``offset`` (fewer only at its end): ``os.pread``,
+    which leaves the file's position alone (POSIX: helpers share the open file); elsewhere
+    (Windows, where no helper shares it) by seeking."""
+    parts = []
+    while length:
+        if hasattr(os, "pread"):
+            part = os.pread(descriptor, length, offset)
+        else:  # pragma: no cover - Windows
+            os.lseek(descriptor, offset, os.SEEK_SET)
+            part = os.read(descriptor, length)
+        if not part:
+            break
+        parts.append(part)
+        offset, length = offset + len(part), length - len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def write_at(descriptor: int, data: memoryview, offset: int) -> None:
+    """Write all of ``data`` into an open file at ``offset`` (``os.pwrite``, as :func:`read_at`)."""
+    while data:
+        if hasattr(os, "pwrite"):
+            written = os.pwrite(descriptor, data, offset)
+        else:  # pragma: no cover - Windows
+            os.lseek(descriptor, offset, os.SEEK_SET)
+            written = os.write(descriptor, data)
+        data, offset = data[written:], offset + written
 
 
 def default_workers() -> int:

@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import struct
 import zlib
 from collections.abc import Callable, Generator, Iterator
@@ -72,7 +71,7 @@ import numpy as np
 
 from .._typing import ArrayLike
 from .._validate import InputError
-from .blocks import BlockModel, BlockPool
+from .blocks import BlockModel, BlockPool, read_at
 from .range import (
     TOTAL,
     BoundedDecoder,
@@ -790,25 +789,13 @@ def _blocks_v2(
 
 def _reader(stream: BinaryIO, start: int) -> Callable[[int, int], Any]:
     """``read(offset, length)``: bytes of ``stream`` from ``start + offset``, readable from any process
-    (``os.pread`` of the file, or a view of an in-memory stream's buffer)."""
+    (:func:`~infoloss.coding.blocks.read_at` of the file, or a view of an in-memory stream's buffer)."""
     getbuffer = getattr(stream, "getbuffer", None)
     if getbuffer is not None:
         buffer = getbuffer()
         return lambda offset, length: buffer[start + offset : start + offset + length]
     descriptor = stream.fileno()
-
-    def read(offset: int, length: int) -> bytes:
-        parts, position, left = [], start + offset, length
-        while left:
-            part = os.pread(descriptor, left, position)
-            if not part:
-                break
-            parts.append(part)
-            position += len(part)
-            left -= len(part)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    return read
+    return lambda offset, length: read_at(descriptor, length, start + offset)
 
 
 def _constant_blocks(header: Header | HeaderV2, sink: Sink) -> Generator[int, None, None]:

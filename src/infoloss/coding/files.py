@@ -36,6 +36,7 @@ import numpy as np
 from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError, check_integer
 from . import container
+from .blocks import read_at, write_at
 
 try:
     import fcntl  # POSIX: a .part file being written is locked, so a second run can tell it from a stale one
@@ -367,16 +368,8 @@ class _FileSource:
                 return
 
     def read(self, offset: int, length: int) -> bytes:
-        """``length`` bytes from ``offset`` (fewer at the end), without moving the stream (``os.pread``)."""
-        parts, left = [], length
-        while left:
-            part = os.pread(self.stream.fileno(), left, offset)
-            if not part:
-                break
-            parts.append(part)
-            offset += len(part)
-            left -= len(part)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        """``length`` bytes from ``offset`` (fewer at the end), by any process (``read_at``)."""
+        return read_at(self.stream.fileno(), length, offset)
 
     def current_size(self) -> int:
         return os.fstat(self.stream.fileno()).st_size
@@ -388,19 +381,17 @@ class _FileSource:
 
 
 class _FileSink:
-    """An open output file, written with ``os.pwrite`` (so forked helpers share it) and read back."""
+    """An open output file, written by offset (``os.pwrite``: forked helpers share it) and read back."""
 
     def __init__(self, descriptor: int) -> None:
         self.descriptor = descriptor
 
     def write(self, offset: int, data: np.ndarray) -> None:
-        view = data.data.cast("B")  # the array's buffer (NumPy types an array as a Buffer only on 3.12+)
-        while view:
-            written = os.pwrite(self.descriptor, view, offset)
-            view, offset = view[written:], offset + written
+        # .data: the array's buffer (NumPy types an array as a Buffer only on Python >= 3.12).
+        write_at(self.descriptor, data.data.cast("B"), offset)
 
     def read(self, offset: int, length: int) -> bytes:
-        return os.pread(self.descriptor, length, offset)
+        return read_at(self.descriptor, length, offset)
 
 
 class _MemorySink:
