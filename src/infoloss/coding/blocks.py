@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 IN_FLIGHT_PER_WORKER = 2  # process pool: blocks submitted ahead per worker (every core busy, memory bounded)
+PIPE_BYTES = 1 << 20  # a helper's result pipe holds this much (an encoded 1 MiB block, mostly)
 # By default, helpers start only for this many bytes and more (a start costs about one block).
 PARALLEL_FROM = 2 << 20
 
@@ -479,6 +480,7 @@ class _Team:
 
     def _fork(self, task: Callable[[int], Any], codec: _Codec) -> None:
         reader, writer = os.pipe()
+        _widen(writer)
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the helper: never returns into the caller's stack
@@ -534,6 +536,16 @@ class _Team:
         self.children.clear()
         if last:
             self.counter.close()
+
+
+def _widen(pipe: int) -> None:
+    """Room for a whole encoded block in the pipe (Linux: 1 MiB, the unprivileged limit), so that
+    a helper does not wait for this process, busy with a block of its own, to read the last one."""
+    import fcntl
+
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):  # a lower system limit: the default size, and some waiting
+            fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _become_helper(parent: int) -> None:
