@@ -30,6 +30,18 @@ def test_subpackage_is_an_attribute_after_a_bare_import(name):
     assert out == f"infoloss.{name} True"
 
 
+@pytest.mark.parametrize("name", ["entropy", "kl_divergence", "Decomposition", "set_num_threads", "softmax"])
+def test_top_level_functions_load_their_module_at_first_use(name):
+    out = _fresh(
+        f"import infoloss, sys; print(infoloss.{name}.__module__, '{name}' in dir(infoloss)); "
+        f"from infoloss import {name}; print({name} is infoloss.{name})"
+    )
+    module = {"softmax": "infoloss.special", "set_num_threads": "infoloss.measures._fast"}.get(
+        name, "infoloss.measures"
+    )
+    assert out.split() == [module, "True", "True"]
+
+
 def test_nn_is_an_attribute_too():
     assert _fresh("import infoloss; print(infoloss.nn.CrossEntropyLoss.__name__)") == "CrossEntropyLoss"
 
@@ -37,6 +49,7 @@ def test_nn_is_an_attribute_too():
 def test_the_bare_import_loads_no_subpackage_and_no_framework():
     out = _fresh(
         "import infoloss, sys; heavy = ['torch', 'jax', 'scipy', 'matplotlib', 'pandas', 'infoloss.coding', "
+        "'infoloss.measures', 'infoloss.special', "
         "'infoloss.losses', 'infoloss.estimate', 'infoloss.nn', 'infoloss.cli']; "
         "print([m for m in heavy if m in sys.modules])"
     )

@@ -11,19 +11,21 @@ interactive page), ``infoloss.plot`` (matplotlib figures) and ``infoloss.demo``.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._validate import InfolossError, InputError, InputTypeError
-from .measures import (
-    Decomposition,
-    cross_entropy,
-    decompose,
-    entropy,
-    js_divergence,
-    kl_divergence,
-    set_num_threads,
-)
-from .special import log_softmax, logsumexp, softmax
+
+if TYPE_CHECKING:
+    from .measures import (
+        Decomposition,
+        cross_entropy,
+        decompose,
+        entropy,
+        js_divergence,
+        kl_divergence,
+        set_num_threads,
+    )
+    from .special import log_softmax, logsumexp, softmax
 
 __all__ = [
     "entropy",
@@ -59,7 +61,30 @@ _SUBPACKAGES = frozenset(
 )
 
 
+# The top-level functions load with their module at first use, as the subpackages do: a command
+# that needs none of them (``infoloss code decompress``) does not load the measures' kernels.
+_FUNCTIONS = {
+    **dict.fromkeys(
+        [
+            "Decomposition",
+            "cross_entropy",
+            "decompose",
+            "entropy",
+            "js_divergence",
+            "kl_divergence",
+            "set_num_threads",
+        ],
+        "measures",
+    ),
+    **dict.fromkeys(["log_softmax", "logsumexp", "softmax"], "special"),
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _FUNCTIONS:
+        value = getattr(importlib.import_module(f"{__name__}.{_FUNCTIONS[name]}"), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         version = globals()["__version__"] = _installed_version()
         return version
@@ -71,7 +96,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _SUBPACKAGES | {"__version__"})
+    return sorted(set(globals()) | _SUBPACKAGES | set(_FUNCTIONS) | {"__version__"})
 
 
 def _installed_version() -> str:
