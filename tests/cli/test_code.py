@@ -356,8 +356,20 @@ def test_help_and_compress_import_only_what_they_need(tmp_path):
     assert not imported & (
         heavy
         | {"infoloss.coding.huffman", "concurrent.futures.process", "infoloss.cli.inputs", "rich.table"}
+        | {"infoloss.measures", "infoloss.measures._fast"}
         | (commands - {"infoloss.cli.code"})
-    )  # a small file: no worker processes; a one-line report
+    )  # a small file: no worker processes; a one-line report; no measure to compute
+
+
+def test_decompressing_on_every_core_does_not_load_the_measures(tmp_path):
+    # The measures' kernels hold the rule for how many cores to use only once they are loaded;
+    # counting the cores must not load them (start-up of every decompress).
+    data = np.random.default_rng(3).integers(0, 7, size=3 << 20, dtype=np.uint8).tobytes()
+    (tmp_path / "big").write_bytes(data)
+    coding.compress_file(tmp_path / "big", tmp_path / "big.ilc")
+    imported = _modules_imported_by("code", "decompress", tmp_path / "big.ilc", "-o", tmp_path / "back")
+    assert (tmp_path / "back").read_bytes() == data
+    assert "infoloss.coding.blocks" in imported and "infoloss.measures" not in imported
 
 
 def test_format_version_and_workers_options(tmp_path, monkeypatch):

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .._threads import environment_threads
 from .range import TOTAL, BoundedDecoder, Encoder, PayloadExhausted, count_bytes
 
 if TYPE_CHECKING:
@@ -164,9 +165,9 @@ def write_at(descriptor: int, data: memoryview, offset: int) -> None:
 def default_workers() -> int:
     """Processes used when none is asked for: the measures' setting (``set_num_threads``,
     ``INFOLOSS_NUM_THREADS``, ``OMP_NUM_THREADS``, else the CPUs this process may use)."""
-    from ..measures._fast import num_threads
-
-    return num_threads()
+    # Not loaded: nobody called set_num_threads, and loading the measures would only cost start-up.
+    measures = sys.modules.get("infoloss.measures._fast")
+    return measures.num_threads() if measures is not None else environment_threads()
 
 
 class BlockPool:

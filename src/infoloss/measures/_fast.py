@@ -105,6 +105,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _array, _validate
+from .._threads import environment_threads
 from .._typing import Array
 
 if TYPE_CHECKING:
@@ -978,14 +979,7 @@ def num_threads() -> int:
         _register_with_threadpoolctl()
     if _NUM_THREADS is not None:
         return _NUM_THREADS
-    for name in ("INFOLOSS_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(name, "").split(",")[0].strip()  # OpenMP allows "4,2" (nested)
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    return environment_threads()
 
 
 _THREADPOOLCTL_REGISTERED = False
