@@ -522,7 +522,7 @@ def _loss_time_row(label, ours_on, ours_off, reference, shape, calls, reference_
     if shape == LOSS_SHAPES[0]:
         added = {"on": on - ref, "off": off - ref}
         verdict = " ".join(
-            f"{key} +{added[key] * 1e6:.1f} us (<= {SMALL_ADDED_TARGETS[key] * 1e6:.0f}) "
+            f"{key} {added[key] * 1e6:+.1f} us (<= {SMALL_ADDED_TARGETS[key] * 1e6:.0f}) "
             f"{'PASS' if added[key] <= SMALL_ADDED_TARGETS[key] else 'MISS'}"
             for key in ("on", "off")
         )
