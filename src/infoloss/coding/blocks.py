@@ -551,16 +551,22 @@ def _widen(pipe: int) -> None:
 
 def _become_helper(parent: int) -> None:
     """Signals are the calling process's business; die with it (Linux)."""
+    _die_with_the_caller()
+    if sys.platform.startswith("linux") and os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
+def _die_with_the_caller() -> None:
+    """A helper or pool worker ignores the signals the calling process handles and, on Linux,
+    is killed when the calling process dies (``PR_SET_PDEATHSIG``): no orphans."""
     _ignore_signals()
     if sys.platform.startswith("linux"):
         try:
             import ctypes
 
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - no prctl: helpers end with the blocks
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: they end with their blocks
             pass
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
 
 
 def _ignore_signals() -> None:
@@ -606,14 +612,7 @@ _MODEL: BlockModel | None = None
 def _start_worker(model: BlockModel) -> None:
     global _MODEL
     _MODEL = model
-    _ignore_signals()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - no prctl: workers end with the pool
-            pass
+    _die_with_the_caller()
 
 
 def _encode_task(data: bytes) -> tuple[bytes, int]:
