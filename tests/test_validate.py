@@ -7,6 +7,7 @@ tracing, see test_measures.py) the value checks are skipped entirely.
 
 from __future__ import annotations
 
+import math
 import re
 
 import dask.array as da
@@ -471,6 +472,19 @@ def test_masked_arrays_are_refused_naming_the_argument():
     # the suggested fix works: masked entries count as 0, then rescaled
     filled = il.entropy(masked.filled(0), normalize=True)
     assert filled == pytest.approx(sp.entr(np.array([0.5, 0.3]) / 0.8).sum(), rel=1e-15)
+
+
+@pytest.mark.parametrize("module", ["numpy.ma", "torch", "jax"])
+def test_a_module_still_being_imported_elsewhere_breaks_no_type_test(monkeypatch, module):
+    # A Dask worker's thread can be half-way through `import numpy.ma` (or torch, or jax) when a
+    # task checks its arguments: the module is in sys.modules but defines no class yet.
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, module, types.ModuleType(module))
+    assert il.entropy(np.array([0.5, 0.5]), base=2) == 1.0
+    loss = il.losses.cross_entropy(np.array([[0.0, 0.0]]), np.array([1]))
+    assert loss == pytest.approx(math.log(2), rel=1e-15)
 
 
 def test_ml_dtypes_bfloat16_is_computed_in_float32_and_returned_in_bfloat16():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from typing import Any
 
 import array_api_compat
@@ -96,6 +97,19 @@ def is_torch_array(x: object) -> bool:
 def is_jax_array(x: object) -> bool:
     """A JAX array or tracer, without importing JAX."""
     return type(x).__module__.partition(".")[0] in ("jax", "jaxlib")
+
+
+def loaded(module: str, attribute: str) -> Any:
+    """``module.attribute`` if that module is imported and has it, else None, importing nothing.
+
+    Two reasons for None, both meaning "nothing can be an instance of it yet": the module was
+    never imported, or another thread (a Dask worker's, say) is still importing it and has not
+    reached the definition. ``attribute`` may be dotted (``"core.Tracer"``).
+    """
+    found: Any = sys.modules.get(module)
+    for part in attribute.split("."):
+        found = getattr(found, part, None)
+    return found
 
 
 def device(x: Array) -> Any:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn, Self
 
@@ -286,9 +285,10 @@ def check_array(name: str, x: Any) -> None:
     ...
     infoloss.InputTypeError: p is a numpy masked array, whose mask infoloss would ignore; pass p.filled(0) to count masked entries as 0 (with normalize=True for counts), or p.compressed() for the kept entries of a 1-d row
     """
-    # (np.ma is one of NumPy's lazy submodules: unloaded, nothing can be a masked array yet)
-    masked = sys.modules.get("numpy.ma")
-    if masked is not None and isinstance(x, masked.MaskedArray):
+    # np.ma is one of NumPy's lazy submodules: not loaded (or half-loaded by another thread),
+    # nothing can be a masked array yet
+    masked_type = _array.loaded("numpy.ma", "MaskedArray")
+    if masked_type is not None and isinstance(x, masked_type):
         raise InputTypeError(
             "is a numpy masked array, whose mask infoloss would ignore",
             argument=name,

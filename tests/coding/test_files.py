@@ -314,49 +314,119 @@ def test_a_killed_command_leaves_no_worker_processes(tmp_path):
     assert not (tmp_path / "out").exists()  # the .part stays (SIGKILL); the next run replaces it
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers are forked on Linux")
+@pytest.mark.parametrize("direction", ["encode", "decode"])
+def test_the_calling_process_and_its_helpers_share_the_blocks(tmp_path, direction):
+    _in_a_fresh_process(_helpers_share_the_blocks, tmp_path, direction)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers are forked on Linux")
+def test_a_helper_that_fails_is_an_error_and_leaves_no_output(tmp_path):
+    _in_a_fresh_process(_a_failing_helper_leaves_no_output, tmp_path)
+
+
+def _in_a_fresh_process(check, tmp_path, *args):
+    """Runs ``check(tmp_path, *args)`` in a new interpreter and fails with its traceback.
+
+    Helpers are forked only from a process that runs one thread, and earlier tests in this one
+    may have left thread pools running (the measures', Dask's): here the process pool would
+    code every block instead, and the checks below would see no helper at all.
+    """
+    call = f"{check.__name__}(pathlib.Path({str(tmp_path)!r}), *{args!r})"
+    code = f"import pathlib, tests.coding.test_files as t; t.{call}"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+def _helpers_share_the_blocks(tmp_path, direction):
+    # Every block records the process that coded it (an O_APPEND file: the helpers are forked, so
+    # a list in this process would not see their entries).
+    import threading
+
+    from infoloss.coding import blocks
+
+    assert threading.active_count() == 1
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        source, data = _multi_block_file(tmp_path, monkeypatch)
+        log = tmp_path / "pids"
+        function = "encode_block" if direction == "encode" else "decode_block"
+        original = getattr(blocks, function)
+
+        def recorded(*args):
+            with open(log, "a") as out:
+                out.write(f"{os.getpid()}\n")
+            # Each process's block waits until the other has one too (else, on a busy machine, one
+            # of them could code every block before the other is scheduled at all).
+            _wait_for(lambda: len(set(log.read_text().split())) > 1)
+            return original(*args)
+
+        if direction == "decode":
+            coding.compress_file(source, tmp_path / "d.ilc", workers=1)
+        monkeypatch.setattr(blocks, function, recorded)
+        if direction == "encode":
+            coding.compress_file(source, tmp_path / "d.ilc", workers=2)
+            monkeypatch.setattr(blocks, function, original)
+        coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+        assert (tmp_path / "back").read_bytes() == data
+        pids = log.read_text().split()
+        assert len(pids) == 8 and str(os.getpid()) in pids and len(set(pids)) == 2  # one helper beside this
+        assert (
+            coding.compress(data, workers=2)
+            == coding.compress(data, workers=1)
+            == (tmp_path / "d.ilc").read_bytes()
+        )
+
+
+def _a_failing_helper_leaves_no_output(tmp_path):
+    import errno
+
+    from infoloss.coding import blocks
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        source, data = _multi_block_file(tmp_path, monkeypatch)
+        coding.compress_file(source, tmp_path / "d.ilc", workers=1)
+        me = os.getpid()
+        original = files._FileSink.write
+
+        helped = tmp_path / "helped"
+
+        def full_disk(self, offset, block):
+            if os.getpid() != me:  # only the helper's writes fail
+                helped.touch()
+                raise OSError(errno.ENOSPC, "No space left on device", "back.part")
+            _wait_for(helped.exists)  # the helper gets a block before this process takes them all
+            original(self, offset, block)
+
+        monkeypatch.setattr(files._FileSink, "write", full_disk)
+        with pytest.raises(OSError, match="No space left on device") as raised:
+            coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+        assert raised.value.errno == errno.ENOSPC
+        assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()
+
+        def killed(self, offset, block):  # a helper that dies (the OOM killer): an error, not a hang
+            if os.getpid() != me:
+                helped.touch()
+                os._exit(9)
+            _wait_for(helped.exists)
+            original(self, offset, block)
+
+        helped.unlink()
+        monkeypatch.setattr(files._FileSink, "write", killed)
+        with pytest.raises(blocks.WorkerError, match="helper process ended"):
+            coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+        assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()
+        monkeypatch.setattr(files._FileSink, "write", original)
+        coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
+        assert (tmp_path / "back").read_bytes() == data
+
+
 def _multi_block_file(tmp_path, monkeypatch, blocks=8):
     import infoloss.coding.container as container
 
     monkeypatch.setattr(container, "CHUNK", 4096)
     data = _skewed_bytes(4096 * blocks - 7, seed=5)
     return _write(tmp_path / "d", data), data
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers are forked on Linux")
-@pytest.mark.parametrize("direction", ["encode", "decode"])
-def test_the_calling_process_and_its_helpers_share_the_blocks(tmp_path, monkeypatch, direction):
-    # Every block records the process that coded it (an O_APPEND file: the helpers are forked, so
-    # a list in this process would not see their entries).
-    from infoloss.coding import blocks
-
-    source, data = _multi_block_file(tmp_path, monkeypatch)
-    log = tmp_path / "pids"
-    function = "encode_block" if direction == "encode" else "decode_block"
-    original = getattr(blocks, function)
-
-    def recorded(*args):
-        with open(log, "a") as out:
-            out.write(f"{os.getpid()}\n")
-        # Each process's block waits until the other has one too (else, on a busy machine, one of
-        # them could code every block before the other is scheduled at all).
-        _wait_for(lambda: len(set(log.read_text().split())) > 1)
-        return original(*args)
-
-    if direction == "decode":
-        coding.compress_file(source, tmp_path / "d.ilc", workers=1)
-    monkeypatch.setattr(blocks, function, recorded)
-    if direction == "encode":
-        coding.compress_file(source, tmp_path / "d.ilc", workers=2)
-        monkeypatch.setattr(blocks, function, original)
-    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
-    assert (tmp_path / "back").read_bytes() == data
-    pids = log.read_text().split()
-    assert len(pids) == 8 and str(os.getpid()) in pids and len(set(pids)) == 2  # one helper beside this one
-    assert (
-        coding.compress(data, workers=2)
-        == coding.compress(data, workers=1)
-        == (tmp_path / "d.ilc").read_bytes()
-    )
 
 
 @pytest.mark.parametrize("version, workers", [(1, 1), (2, 1), (2, 2)])
@@ -381,50 +451,6 @@ def test_a_source_changed_after_its_scan_is_refused(tmp_path, monkeypatch, versi
             source, tmp_path / "d.ilc", progress=meddle, format_version=version, workers=workers
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="helpers are forked on Linux")
-def test_a_helper_that_fails_is_an_error_and_leaves_no_output(tmp_path, monkeypatch):
-    import errno
-
-    from infoloss.coding import blocks
-
-    source, data = _multi_block_file(tmp_path, monkeypatch)
-    coding.compress_file(source, tmp_path / "d.ilc", workers=1)
-    me = os.getpid()
-    original = files._FileSink.write
-
-    helped = tmp_path / "helped"
-
-    def full_disk(self, offset, block):
-        if os.getpid() != me:  # only the helper's writes fail
-            helped.touch()
-            raise OSError(errno.ENOSPC, "No space left on device", "back.part")
-        _wait_for(helped.exists)  # the helper gets a block before this process takes them all
-        original(self, offset, block)
-
-    monkeypatch.setattr(files._FileSink, "write", full_disk)
-    with pytest.raises(OSError, match="No space left on device") as raised:
-        coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
-    assert raised.value.errno == errno.ENOSPC
-    assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()
-
-    def killed(self, offset, block):  # a helper that dies (the OOM killer): an error, not a hang
-        if os.getpid() != me:
-            helped.touch()
-            os._exit(9)
-        _wait_for(helped.exists)
-        original(self, offset, block)
-
-    helped.unlink()
-
-    monkeypatch.setattr(files._FileSink, "write", killed)
-    with pytest.raises(blocks.WorkerError, match="helper process ended"):
-        coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
-    assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()
-    monkeypatch.setattr(files._FileSink, "write", original)
-    coding.decompress_file(tmp_path / "d.ilc", tmp_path / "back", workers=2)
-    assert (tmp_path / "back").read_bytes() == data
 
 
 def _wait_for(condition, wait: float = 60) -> None:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .. import _array
 from .._threads import environment_threads
 from .range import TOTAL, BoundedDecoder, Encoder, PayloadExhausted, count_bytes
 
@@ -166,8 +167,8 @@ def default_workers() -> int:
     """Processes used when none is asked for: the measures' setting (``set_num_threads``,
     ``INFOLOSS_NUM_THREADS``, ``OMP_NUM_THREADS``, else the CPUs this process may use)."""
     # Not loaded: nobody called set_num_threads, and loading the measures would only cost start-up.
-    measures = sys.modules.get("infoloss.measures._fast")
-    return measures.num_threads() if measures is not None else environment_threads()
+    num_threads = _array.loaded("infoloss.measures._fast", "num_threads")
+    return num_threads() if num_threads is not None else environment_threads()
 
 
 class BlockPool:

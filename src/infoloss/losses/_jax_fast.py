@@ -13,11 +13,11 @@ Under an outer ``jax.jit`` nothing changes (tracers take the general path, as be
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from types import ModuleType, NotImplementedType
 from typing import Any
 
+from .. import _array
 from .._typing import Array
 from . import _torch_fast as rules
 
@@ -33,8 +33,8 @@ _KERNELS_MAX = 256
 
 def is_concrete(x: object) -> bool:
     """``x`` is a JAX array with values (not a tracer): JAX already imported, else it cannot be."""
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer)
+    array, tracer = _array.loaded("jax", "Array"), _array.loaded("jax", "core.Tracer")
+    return array is not None and tracer is not None and isinstance(x, array) and not isinstance(x, tracer)
 
 
 def call(

@@ -25,7 +25,7 @@ import sys
 from types import ModuleType, NotImplementedType
 from typing import Any
 
-from .. import _validate
+from .. import _array, _validate
 from .._typing import Array, DType
 
 # Option tuples already checked (with their types: True == 1 but a bool is no ignore_index).
@@ -36,8 +36,8 @@ _TOLERANCES: dict[DType, float] = {}  # per dtype (a handful)
 
 def is_tensor(x: object) -> bool:
     """``x`` is a torch tensor (torch already imported: else it cannot be one)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
+    tensor = _array.loaded("torch", "Tensor")
+    return tensor is not None and isinstance(x, tensor)
 
 
 def cross_entropy(
