@@ -16,6 +16,7 @@ the repeats and the ratio of medians (ours / reference), which PASS/MISS judges 
 target printed beside it.
 
 Run: python benchmarks/bench_backends.py [--part measures,losses] [--repeat N]
+     [--backends torch,jax,dask] [--dask-schedulers all|local|cluster]  (measures part)
 """
 
 from __future__ import annotations
@@ -208,9 +209,13 @@ def measures_part(args):
     def distributions(n):
         return _measure_distributions(rng, n)
 
-    _measures_torch(args, infoloss, distributions)
-    _measures_jax(args, infoloss, distributions)
-    _measures_dask(args, infoloss, distributions)
+    backends = args.backends.split(",") if args.backends else ["torch", "jax", "dask"]
+    for backend in backends:
+        if backend not in ("torch", "jax", "dask"):
+            raise SystemExit(f"--backends: unknown backend {backend!r}; choose from torch, jax, dask")
+    for backend, part in (("torch", _measures_torch), ("jax", _measures_jax), ("dask", _measures_dask)):
+        if backend in backends:
+            part(args, infoloss, distributions)
 
 
 def _measures_torch(args, infoloss, distributions):
@@ -370,9 +375,12 @@ def _measures_dask(args, infoloss, distributions):
 
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # the hand-written forms' log(0) at p = 0
 
-    def rows(scheduler_label, **compute_options):
-        header(
-            f"measures, Dask {scheduler_label}: {DASK_SIZE:.0e} float64 in {DASK_CHUNKS} chunks, persisted"
+    def rows(scheduler_label, cpu_clock, **compute_options):
+        print(
+            f"\n## measures, Dask {scheduler_label}: {DASK_SIZE:.0e} float64 in {DASK_CHUNKS} chunks, persisted"
+            f"\n(load average at the start: {_load_average()}; CPU: the seconds of every thread and"
+            f" worker process taken by one call, which another engineer's load disturbs less than wall time)"
+            f"\n{'case':<58} {'infoloss':>10} {'reference':>10}  ratio  {'CPU ours':>10} {'CPU ref':>10}  ratio"
         )
         generator = da.random.default_rng(0)  # made on the workers (no data in the graph)
         p, q = (generator.random(DASK_SIZE, chunks=DASK_SIZE // DASK_CHUNKS) for _ in range(2))
@@ -383,10 +391,11 @@ def _measures_dask(args, infoloss, distributions):
         for name in MEASURE_NAMES:
             ours = getattr(infoloss, name)
             call = (lambda a, b, f=ours, **k: f(a, **k)) if name == "entropy" else ours
-            compare(
+            _compare_with_cpu(
                 f"{name}(...).compute() vs hand-written",
                 lambda: call(p, q).compute(**compute_options),
                 lambda: hands[name](p, q).compute(**compute_options),
+                cpu_clock,
                 repeat=args.repeat,
                 target=1.0,
             )
@@ -395,22 +404,72 @@ def _measures_dask(args, infoloss, distributions):
         for name in MEASURE_NAMES:
             ours = getattr(infoloss, name)
             call = (lambda a, b, f=ours, **k: f(a, **k)) if name == "entropy" else ours
-            compare(
+            _compare_with_cpu(
                 f"{name}(..., normalize=True) vs hand-written of x / x.sum()",
                 lambda: call(*weights, normalize=True).compute(**compute_options),
                 lambda: hands[name](*(x / x.sum() for x in weights)).compute(**compute_options),
+                cpu_clock,
                 repeat=args.repeat,
                 target=1.0,
             )
+        print(f"(load average at the end: {_load_average()})")
 
-    rows("local threaded scheduler")
+    if args.dask_schedulers in ("all", "local"):
+        rows("local threaded scheduler", time.process_time)
+    if args.dask_schedulers not in ("all", "cluster"):
+        return
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
         print("(dask.distributed is not installed: no LocalCluster rows)")
         return
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster):
-        rows("distributed LocalCluster(n_workers=2)")
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        client.run(lambda: warnings.filterwarnings("ignore", category=RuntimeWarning))  # (as here)
+
+        # the workers' CPU seconds (their processes' clocks) and this process's (the client)
+        def cluster_cpu():
+            return sum(client.run(time.process_time).values()) + time.process_time()
+
+        rows("distributed LocalCluster(n_workers=2)", cluster_cpu)
+
+
+def _compare_with_cpu(label, ours, reference, cpu_clock, *, repeat, target, warmup=1):
+    """``compare`` that also reports the CPU seconds of each call (``cpu_clock()`` before and
+    after, outside the wall-clock window), medians of the same alternating repeats."""
+    times = {"ours": ([], []), "reference": ([], [])}
+    for _ in range(warmup):
+        ours(), reference()
+    for _ in range(repeat):
+        for key, function in (("ours", ours), ("reference", reference)):
+            cpu = cpu_clock()
+            start = time.perf_counter()
+            function()
+            wall = time.perf_counter() - start
+            times[key][0].append(wall)
+            times[key][1].append(cpu_clock() - cpu)
+    (ours_wall, ours_cpu), (reference_wall, reference_cpu) = (
+        (statistics.median(walls), statistics.median(cpus)) for walls, cpus in times.values()
+    )
+    ratio = ours_wall / reference_wall
+    verdict = "PASS" if ratio <= target else "MISS"
+    print(
+        f"{label:<58} {_format_seconds(ours_wall):>10} {_format_seconds(reference_wall):>10} "
+        f"{ratio:5.2f}x  {_format_seconds(ours_cpu):>10} {_format_seconds(reference_cpu):>10} "
+        f"{ours_cpu / reference_cpu:5.2f}x  (target {target:.2f}x on wall time) {verdict}"
+    )
+    return ratio
+
+
+def _load_average():
+    """The 1, 5 and 15 minute load averages (``/proc/loadavg``), or '?' where there is none."""
+    try:
+        with open("/proc/loadavg") as file:
+            return " ".join(file.read().split()[:3])
+    except OSError:
+        return "?"
 
 
 PARTS["measures"] = measures_part
@@ -650,6 +709,15 @@ def main():
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument(
         "--small", action="store_true", help="losses: the 64x10 batch only (the added-microseconds targets)"
+    )
+    parser.add_argument(
+        "--backends", default=None, help="measures: comma-separated backends (torch,jax,dask; default: all)"
+    )
+    parser.add_argument(
+        "--dask-schedulers",
+        choices=("all", "local", "cluster"),
+        default="all",
+        help="measures: the Dask rows on the local threaded scheduler, the 2-worker LocalCluster, or both",
     )
     args = parser.parse_args()
     names = args.part.split(",") if args.part else list(PARTS)

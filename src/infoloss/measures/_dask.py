@@ -3,8 +3,10 @@
 The generic path on Dask arrays is a chain of lazy elementwise operations (each chunk through
 NumPy's ufuncs, several full-size temporaries) and, before it, an eager pass over the data for
 the checks. Here the graph has, per chunk, one task that computes the chunk's share of each
-row's measure with the NumPy fast path (:mod:`._fast`: one pass, the compiled kernel), the
-chunk's row sums and minimum; per block of rows, one task that adds up the shares of the
+row's measure, the chunk's row sums and its smallest entry in one read of the data
+(:func:`._fast.chunk_parts`: the compiled kernel's pass yields the statistics the checks need
+with the measure, so the checks cost no pass of their own; a chunk is read again only where
+they say an entry may be bad, for the error); per block of rows, one task that adds up the shares of the
 chunks along the distribution axis (compensated, so the combination adds no rounding of its
 own beyond the last bit); and one small task that takes every chunk's verdict and raises the
 first error in the order and with the message of the eager checks (the entries of ``p``, the
@@ -16,8 +18,11 @@ terms), so a chunk's share of a row is the measure of its part of the row comput
 checks. Error messages: an entry's error is the eager one for its chunk with the position made
 global; a row's is the eager one for that row's total (the sum of the chunks' row sums when
 the distribution axis is cut into several chunks, which can differ from NumPy's summation of
-the whole row in its last bit). Arguments of two shapes or dtypes, other dtypes than
-float32/float64 and unknown chunk sizes take the generic path.
+the whole row in its last bit; for a row within one chunk, NumPy's own sum). Arguments of two
+shapes or dtypes, other dtypes than float32/float64 and unknown chunk sizes take the generic
+path. A chunk's kernel runs on one thread where the graph has at least as many chunks as the
+process has cores to use (the scheduler runs the chunks side by side already), else on its
+share of them.
 
 ``normalize=True`` stays in the graph too, by the NumPy fast path's identities (see
 :mod:`._fast`): with the row sums ``sp``, ``sq`` (added up from the chunks, in float64) and the
@@ -46,7 +51,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -95,6 +100,8 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     starts = [np.cumsum((0, *c[:-1])).tolist() for c in chunks]
     blocks = [a.to_delayed(optimize_graph=False) for a in arrays]
     row_grid = [range(len(c)) for i, c in enumerate(chunks) if i != axis]
+    whole_rows = len(chunks[axis]) == 1
+    tasks = math.prod(len(c) for c in chunks)  # (each task's threads: see _chunk_share)
     # (the Delayed objects of the tasks, per block of rows)
     shares: dict[tuple[int, ...], Any] = {}
     finals: dict[tuple[int, ...], Any] = {}  # (the values of each block of rows)
@@ -105,9 +112,8 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
         for k in range(len(chunks[axis])):
             index = (*row_block[:axis], k, *row_block[axis:])
             offsets = tuple(starts[d][i] for d, i in enumerate(index))
-            part = delayed(_chunk_share, pure=True)(
-                name, axis, inputs.validate, normalize, names, offsets, *[b[index] for b in blocks]
-            )
+            options = _ChunkOptions(name, axis, inputs.validate, normalize, whole_rows, tasks, names, offsets)
+            part = delayed(_chunk_share, pure=True)(options, *[b[index] for b in blocks])
             parts.append(part)
             indices.append(index)
             verdicts.append(part)
@@ -115,7 +121,7 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
         if normalize:
             plan = delayed(_plan, pure=True)(name, str(first.dtype), shares[row_block])
             redone = [
-                delayed(_chunk_redo, pure=True)(name, axis, plan, *[b[index] for b in blocks])
+                delayed(_chunk_redo, pure=True)(name, axis, tasks, plan, *[b[index] for b in blocks])
                 for index in indices
             ]
             finals[row_block] = delayed(_normalized, pure=True)(name, plan, *redone)
@@ -170,56 +176,88 @@ def _assemble(blocks: dict[tuple[int, ...], Array], ndim: int, keepdims: bool, a
     return da.block(grid.tolist())
 
 
-def _chunk_share(
-    name: str,
-    axis: int,
-    validate: bool,
-    normalize: bool,
-    names: list[str],
-    offsets: tuple[int, ...],
-    *blocks: np.ndarray,
-) -> _Share:
-    """One chunk: its share of each row's measure, and (validating) its verdict.
+class _ChunkOptions(NamedTuple):
+    """What a chunk's task needs to know besides its blocks (one argument: the graph stays small)."""
 
-    The verdict per argument: the eager error for this chunk's first bad entry (with its
-    global position), and the chunk's row sums (the row checks need the whole rows). With
-    ``normalize`` the share is that of the unnormalised sums (none for JS), and the row sums
-    (in float64) are kept for the identities, with their 2**-600 scaled copy where one overflowed.
+    name: str  # the measure
+    axis: int  # the distribution axis
+    validate: bool
+    normalize: bool
+    whole_rows: bool  # the distribution axis is one chunk: every row lies whole in one chunk
+    tasks: int  # chunks in the graph: see _threads
+    names: list[str]  # the arguments ("p", "q")
+    offsets: tuple[int, ...]  # the chunk's first position in the whole array
+
+
+def _chunk_share(options: _ChunkOptions, *blocks: np.ndarray) -> _Share:
+    """One chunk: its share of each row's measure, and (validating) its verdict, from one read.
+
+    :func:`._fast.chunk_parts` gives the share, each row's sums and the chunk's smallest entry
+    from one pass of the kernel (the checks cost no pass of their own). The verdict per
+    argument: the eager error for this chunk's first bad entry (with its global position;
+    looked for only where the statistics say an entry may be bad), and the row sums (the row
+    checks need the whole rows). Where a whole row lies in this chunk and fails its check,
+    its sum is taken again as the eager check takes it (``np.sum`` in the input dtype), so that
+    the error reports the same number. With ``normalize`` the share is that of the unnormalised
+    sums (none for JS, whose rows are all redone: its statistics come from ``np.sum`` and
+    ``min``), with the rows' 2**-600 scaled sums where one overflowed.
     """
-    moved = [np.ascontiguousarray(np.moveaxis(b, axis, -1)) for b in blocks]
-    share = () if normalize and name == "js_divergence" else _numpy_share(name, moved)
+    name, axis, validate, normalize = options.name, options.axis, options.validate, options.normalize
+    if normalize and name == "js_divergence":
+        parts = _plain_statistics(blocks, axis)
+    else:
+        parts = _chunk_parts(name, axis, options.tasks, blocks)
+    share, sums = parts.values, list(parts.sums)  # (a copy: whole rows that fail are summed again)
+    suspect = validate and parts.suspect()
     entry_errors: list[_validate.InputError | None] = []
-    sums: list[np.ndarray] = []
     scaled: list[np.ndarray | None] = []
-    for argument, block in zip(names, blocks):
-        error = None
-        if validate or normalize:
-            with np.errstate(over="ignore"):  # a row past the largest float sums to inf: its error says so
-                row_sums = np.sum(block, axis=axis, dtype=np.float64 if normalize else None)
-            big = None
-            if normalize and not row_sums.max() < math.inf and block.max() < math.inf:
-                big = np.sum(np.ldexp(block, -_BIG), axis=axis)  # exact but for negligible entries
-            # NaN fails min >= 0; a finite row sum means finite entries (an infinite sum may be
-            # finite entries past the largest float: their row check reports it)
-            if validate and not (block.min() >= 0 and (row_sums.max() < math.inf or block.max() < math.inf)):
-                error = _entry_error(argument, block, axis, offsets)
-            sums.append(np.asarray(row_sums))
-            scaled.append(big)
-        entry_errors.append(error)
+    for a, (argument, block) in enumerate(zip(options.names, blocks)):
+        # (a finite row sum means finite entries; an infinite one may be finite entries past
+        # the largest float, which the row check reports: _entry_error tells them apart)
+        entry_errors.append(_entry_error(argument, block, axis, options.offsets) if suspect else None)
+        big = None
+        if normalize and not sums[a].max() < math.inf and block.max() < math.inf:
+            big = np.sum(np.ldexp(block, -_BIG), axis=axis)  # exact but for negligible entries
+        scaled.append(big)
+        if validate and not normalize and options.whole_rows:
+            tolerance = _validate.sum_tolerance(block.dtype)
+            with np.errstate(invalid="ignore"):
+                failing = ~(np.abs(sums[a] - 1) <= tolerance)
+            if failing.any():  # (rare: only rows that fail)
+                with np.errstate(over="ignore"):
+                    sums[a] = np.where(failing, np.sum(block, axis=axis), sums[a])
+    if not (validate or normalize):
+        sums, scaled = [], []  # (nothing to check or normalise: nothing to combine)
     return share, entry_errors, sums, scaled
 
 
-def _numpy_share(name: str, moved: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """The measure of one chunk (distributions along its last axis), unchecked and unclamped."""
-    from .._convert import prepare
+def _chunk_parts(name: str, axis: int, tasks: int, blocks: Sequence[np.ndarray]) -> _fast.ChunkParts:
+    """:func:`._fast.chunk_parts` of blocks with the distributions along ``axis``, the results
+    shaped as the blocks' rows."""
+    moved = [np.moveaxis(b, axis, -1) for b in blocks]  # (chunk_parts copies what is not contiguous)
+    shape, n = moved[0].shape[:-1], moved[0].shape[-1]
+    parts = _fast.chunk_parts(name, [m.reshape(-1, n) for m in moved], _threads(tasks))
+    return _fast.ChunkParts(
+        tuple(np.reshape(v, shape) for v in parts.values),
+        [np.reshape(s, shape) for s in parts.sums],
+        parts.smallest,
+    )
 
-    named = dict(zip(("p", "q"), moved))
-    inputs = prepare(named, axis=-1, normalize=False, validate=False)
-    value = _fast.compute(name, inputs, False)
-    if value is None:
-        value = _dispatch.generic_values(name, moved, axis=-1, keepdims=False, normalize=False)
-    values = value if isinstance(value, tuple) else (value,)
-    return tuple(np.asarray(v, dtype=np.float64) for v in values)
+
+def _threads(tasks: int) -> int:
+    """The threads of one chunk's kernel: the chunks run side by side already (as many at once
+    as the scheduler has threads, usually the cores), so a chunk takes more than one thread
+    only where there are fewer chunks than the cores (read where the task runs: a
+    distributed worker's environment says its own, ``OMP_NUM_THREADS=1`` by default)."""
+    return max(1, _fast.num_threads() // tasks)
+
+
+def _plain_statistics(blocks: Sequence[np.ndarray], axis: int) -> _fast.ChunkParts:
+    """The row sums (float64) and the smallest entry of the blocks, by NumPy's reductions, and
+    no values (normalised JS: the measure comes later, from the normalised entries)."""
+    with np.errstate(over="ignore"):
+        sums = [np.asarray(np.sum(b, axis=axis, dtype=np.float64)) for b in blocks]
+    return _fast.ChunkParts((), sums, float(np.min([b.min() for b in blocks])))
 
 
 def _entry_error(
@@ -334,7 +372,9 @@ def _plan(name: str, dtype: str, combined: _Combined) -> dict[str, Any]:
     }
 
 
-def _chunk_redo(name: str, axis: int, plan: dict[str, Any], *blocks: np.ndarray) -> list[np.ndarray]:
+def _chunk_redo(
+    name: str, axis: int, tasks: int, plan: dict[str, Any], *blocks: np.ndarray
+) -> list[np.ndarray]:
     """normalize=True, one chunk: its part of each row to redo (per output, (width, rows)).
 
     "shares": the sum of the chunk's terms (the dominant share's log left at 0), its part of
@@ -368,7 +408,7 @@ def _chunk_redo(name: str, axis: int, plan: dict[str, Any], *blocks: np.ndarray)
                 result[3, rows] = np.sum(dominant, axis=1)
             else:  # js: the entries normalised as _array.normalize does, in the input dtype
                 shares = [_normalized_entries(x, total, dtype) for x, total in ((p, sp), (q, sq))]
-                result[0, rows] = _numpy_share("js_divergence", shares)[0]
+                result[0, rows] = _fast.chunk_parts("js_divergence", shares, _threads(tasks)).values[0]
     return out
 
 

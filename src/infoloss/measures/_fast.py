@@ -181,6 +181,50 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> Array | tuple[Array, .
     return _compute(measure, inputs, keepdims)
 
 
+@dataclass(frozen=True)
+class ChunkParts:
+    """One chunk's part of a measure, and what its checks need (see :func:`chunk_parts`)."""
+
+    values: tuple[np.ndarray, ...]  # per output, per row: the measure of the row as given (float64)
+    sums: list[np.ndarray]  # per argument, per row: the sum of its entries (float64)
+    smallest: float  # the smallest entry of every argument (NaN if any entry is NaN)
+
+    def suspect(self) -> bool:
+        """Whether some entry may be NaN, negative or infinite: the smallest is not >= 0, or a
+        row sum is not finite (a ``+inf`` entry; or finite entries past the largest float)."""
+        return not (self.smallest >= 0 and all(total.max() < math.inf for total in self.sums))
+
+
+def chunk_parts(name: str, arrays: Sequence[np.ndarray], threads: int) -> ChunkParts:
+    """The measure ``name`` of each row, unchecked and unnormalised, with the rows' statistics.
+
+    For a part of a larger array (the chunk of a Dask array, ``measures/_dask.py``): the
+    values are those of :func:`compute` with ``validate=False, normalize=False`` (the measure
+    of each row as it is: ``-sum p log p``, ``-sum p log q``, ``sum p log(p / q)``, JS; for
+    ``decompose`` the pair entropy, KL), and the same read of the data gives what the checks of
+    the whole array need: each row's sums ``sum_j x_j`` of each argument and the smallest entry
+    of all. Nothing is raised: the caller decides what an entry or a sum means (it knows the
+    whole rows), and looks closer only where :meth:`ChunkParts.suspect` says so.
+
+    ``arrays``: ``(rows, n)`` float32 or float64 arrays of one shape and dtype (copied where not
+    C-contiguous), distributions along the last axis (p, and q for the two-argument measures); ``threads``:
+    at most this many threads (fewer for small inputs, as :func:`compute`).
+
+    >>> p, q = np.array([[0.5, 0.25, 0.25]]), np.array([[0.25, 0.25, 0.5]])
+    >>> parts = chunk_parts("kl_divergence", [p, q], threads=1)
+    >>> float(parts.values[0][0]), [float(s[0]) for s in parts.sums], parts.smallest
+    (0.17328679513998632, [1.0, 1.0], 0.25)
+
+    (KL: ``0.5 log 2 - 0.25 log 2 = 0.25 log 2``, as ``scipy.stats.entropy(p, q)``.)
+    """
+    measure = _MEASURES[name]
+    views = [np.ascontiguousarray(a) for a in arrays]
+    job = _Job(measure, views, normalize=False, validate=False, keep_statistics=True)
+    values = job.run(threads if views[0].size >= _PARALLEL_MIN else 1)
+    smallest = float(np.min(job.minima)) if job.minima else math.inf
+    return ChunkParts(tuple(values), job.row_sums, smallest)
+
+
 # --------------------------------------------------------------------------------------------
 # Per-block kernels: transform a block in the scratch buffer, then reduce each row.
 # ``blocks`` holds the 2-D block of p (and q): whole short rows, or chunks of a long row.
@@ -616,6 +660,8 @@ class _Job:
     views: list[np.ndarray]  # (rows, n) views of p (and q)
     normalize: bool
     validate: bool
+    # chunk_parts: keep every row's sums (float64) and every block's minimum, check nothing
+    keep_statistics: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -628,7 +674,11 @@ class _Job:
         # its chunks are in (combine), from the row's sums; a normalised KL row by its identity.
         self.divergence = self.measure in (_KL_DIVERGENCE, _JS_DIVERGENCE, _DECOMPOSE)
         self.mode = CHECKED if self.n <= _CHUNK and not self.normalize else PLAIN
-        self.need_sums = self.normalize or self.validate or (self.divergence and self.n > _CHUNK)
+        self.need_sums = (
+            self.normalize or self.validate or self.keep_statistics or (self.divergence and self.n > _CHUNK)
+        )
+        self.minima: list[float] = []  # keep_statistics: each block's smallest entry (NaN: some NaN)
+        self.row_sums: list[np.ndarray] = []  # keep_statistics: per argument, every row's sum
         self.ratios_can_underflow = self.normalize or not self.validate  # see _extreme_ratios
         self.tolerance = _validate.sum_tolerance(self.dtype)
         # KL's logs take ratios only, so in float32 (sums and identity in float64) no sum is extreme.
@@ -645,6 +695,8 @@ class _Job:
         outputs = self.measure.outputs
         if self.n <= _CHUNK:
             out = np.empty((outputs, self.rows))
+            if self.keep_statistics:
+                self.row_sums = [np.empty(self.rows) for _ in self.views]
             _in_parallel(self.rows_part, [(a, b, out) for a, b in _split(self.rows, parts)], threads)
             return out
         self.full_chunks, tail = divmod(self.n, _CHUNK)
@@ -699,6 +751,8 @@ class _Job:
             mode = (self.mode | (0 if self.ratios_can_underflow else _SCANLESS),) if self.divergence else ()
             smallest = self.kernel(*blocks, totals, sums_out, *mode)
             kernel_sums = list(sums_out) if sums_out is not None else []
+            if self.keep_statistics:
+                self.minima.append(smallest)
             self.check_entries((smallest,), kernel_sums)
             return totals, kernel_sums
         assert scratch is not None  # Job.scratch makes one wherever there is no kernel
@@ -708,10 +762,12 @@ class _Job:
         sums: list[np.ndarray]
         if not self.need_sums:
             sums = []
-        elif self.normalize and self.dtype == np.float32:  # float32 sums can overflow
-            sums = [b.sum(axis=1, dtype=np.float64) for b in blocks]
+        elif (self.normalize or self.keep_statistics) and self.dtype == np.float32:
+            sums = [b.sum(axis=1, dtype=np.float64) for b in blocks]  # float32 sums can overflow
         else:
             sums = [scratch.row_sums(b) for b in blocks]
+        if self.keep_statistics:
+            self.minima.append(float(np.min([b.min() for b in blocks])))  # (np.min keeps a NaN)
         self.check_entries((b.min() for b in blocks), sums)
         return totals, sums
 
@@ -737,6 +793,8 @@ class _Job:
                 blocks = [v[first:last] for v in self.views]
                 totals, block_sums = self.step(blocks, scratch)
                 sums = [s.astype(np.float64) for s in block_sums]
+                for collected, more in zip(self.row_sums, sums):  # (keep_statistics only)
+                    collected[first:last] = more
                 self.check_sums(sums)
                 values = self.value(totals, sums)
                 if self.normalize and self.divergence:
@@ -788,7 +846,9 @@ class _Job:
         """
         shape = (self.rows, self.units_per_row)
         totals = np.array([[_fsum(row) for row in t.reshape(shape)] for t in self.totals])
-        sums = [np.array([math.fsum(row) for row in s.reshape(shape)]) for s in self.sums]
+        sums = [np.array([_fsum(row) for row in s.reshape(shape)]) for s in self.sums]
+        if self.keep_statistics:
+            self.row_sums = sums
         self.check_sums(sums)
         redo: list[int] | np.ndarray = []
         if self.divergence and not self.normalize:
