@@ -348,14 +348,14 @@ def test_help_and_compress_import_only_what_they_need(tmp_path):
     } <= imported
     assert not imported & (
         heavy
-        | {"rich.progress", "infoloss.coding.huffman", "infoloss.cli.inputs"}
+        | {"rich", "infoloss.coding.huffman", "infoloss.cli.inputs"}
         | (commands - {"infoloss.cli.code"})
-    )  # the readers of distributions serve --p/--q only
+    )  # the readers of distributions serve --p/--q only; the report is plain text (no rich)
     imported = _modules_imported_by("code", "decompress", tmp_path / "small.ilc", "-o", tmp_path / "back")
     assert "infoloss.coding.blocks" in imported and (tmp_path / "back").read_bytes() == b"abracadabra" * 100
     assert not imported & (
         heavy
-        | {"infoloss.coding.huffman", "concurrent.futures.process", "infoloss.cli.inputs", "rich.table"}
+        | {"infoloss.coding.huffman", "concurrent.futures.process", "infoloss.cli.inputs", "rich"}
         | {"infoloss.measures", "infoloss.measures._fast"}
         | (commands - {"infoloss.cli.code"})
     )  # a small file: no worker processes; a one-line report; no measure to compute
