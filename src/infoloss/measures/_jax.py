@@ -181,13 +181,24 @@ def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]
     import jax
     import jax.numpy as jnp
 
-    def logs(p: Array, q: Array) -> Array:
-        """``log(p / q)`` where ``p > 0`` (0 elsewhere): the plain logs, or where one under- or
-        overflowed (their sum is not finite) :func:`_log_ratios` (``lax.cond``)."""
-        positive = p > 0
-        plain = jnp.where(positive, jnp.log(p / jnp.where(positive, q, jnp.ones_like(q))), jnp.zeros_like(p))
+    def plain_logs(x: Array, y: Array) -> Array:
+        """``log(x / y)``, right where ``x > 0`` (the factors below take no other entry)."""
+        return jnp.log(x / jnp.where(x > 0, y, jnp.ones_like(y)))
+
+    def log_factor(make: Callable[[Callable[[Array, Array], Array]], Array]) -> Array:
+        """A derivative per entry, ``make(logs)``, from the plain log ratios (``logs(x, y)`` is
+        ``log(x / y)`` where ``x > 0``) or, where one of them under- or overflowed (then the
+        factors' sum is not finite: every other factor is), from :func:`_log_ratios`.
+
+        ``jax.lax.cond`` computes its operands before the choice: the whole factor is made
+        first (one pass with its sum), and the rare branch makes its own from the arguments
+        (which ``make`` reads), so that no log or intermediate array is written out and read
+        back (measured with the choice between bare logs: 1.4x the time of the hand-written
+        derivative under ``jit(grad)``, 2e7 entries).
+        """
+        plain = make(plain_logs)
         extreme = ~(jnp.abs(jnp.sum(plain)) < math.inf)  # (a sum: cheaper than any() on XLA's CPU)
-        return jax.lax.cond(extreme, lambda: _log_ratios(p, q), lambda: plain)
+        return jax.lax.cond(extreme, lambda: make(_log_ratios), lambda: plain)
 
     def given(tangent: Any) -> bool:
         return not isinstance(tangent, jax.custom_derivatives.SymbolicZero)
@@ -202,7 +213,8 @@ def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]
         positive = p > 0
         change = jnp.zeros_like(p)
         if given(dp):
-            change = change + jnp.where(positive, logs(p, q) + 1, jnp.zeros_like(p)) * dp
+            factor = log_factor(lambda logs: jnp.where(positive, logs(p, q) + 1, jnp.zeros_like(p)))
+            change = change + factor * dp
         if given(dq):
             change = change - jnp.where(positive, p / jnp.where(positive, q, jnp.ones_like(q)), 0.0) * dq
         return _kl_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
@@ -211,12 +223,14 @@ def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]
         axis: int, keepdims: bool, primals: tuple[Array, Array], tangents: tuple[Any, Any]
     ) -> tuple[Array, Array]:
         (p, q), (dp, dq) = primals, tangents
-        total = p + q
         change = jnp.zeros_like(p)
         for x, other, dx in ((p, q, dp), (q, p, dq)):
             if given(dx):
-                by_x = jnp.where(x > 0, logs(2 * x, total) / 2, jnp.where(other > 0, -0.5, 0.0))
-                change = change + by_x * dx
+
+                def by_x(logs: Callable[[Array, Array], Array], x: Array = x, other: Array = other) -> Array:
+                    return jnp.where(x > 0, logs(2 * x, x + other) / 2, jnp.where(other > 0, -0.5, 0.0))
+
+                change = change + log_factor(by_x) * dx
         return _js_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
 
     def cross_entropy_value(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
