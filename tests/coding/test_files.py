@@ -81,8 +81,8 @@ def test_size_limits_are_checked_before_reading(tmp_path):
 
 def test_free_space_is_checked_before_writing(tmp_path, monkeypatch):
     coding.compress_file(_write(tmp_path / "a", b"hello world" * 100), tmp_path / "a.ilc")
-    usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(files.shutil, "disk_usage", lambda path: usage(10**6, 10**6 - 1099, 1099))
+    filesystem = namedtuple("filesystem", "f_bavail f_frsize")  # 1,099 blocks of 1 byte free
+    monkeypatch.setattr(os, "statvfs", lambda path: filesystem(1099, 1))
     with pytest.raises(InputError, match="1,100 original bytes, more than the 1,099 bytes free"):
         coding.decompress_file(tmp_path / "a.ilc", tmp_path / "back")
     assert not (tmp_path / "back").exists() and not (tmp_path / "back.part").exists()

@@ -31,7 +31,6 @@ from typing import Any, NoReturn, overload
 import numpy as np
 
 from .. import _array
-from .._convert import prepare
 from .._typing import ArrayLike
 from .._validate import InputError, InputTypeError, check_real
 
@@ -399,6 +398,8 @@ def _model(
     name: str, q: ArrayLike, *, floor: float | None, normalize: bool
 ) -> tuple[np.ndarray, list[Any] | None, bool]:
     """(table (rows, K) float64, labels or None, fixed?) with the floor applied."""
+    from .._convert import prepare  # here: the compressor's start-up does not need the public edge
+
     inputs = prepare({name: q}, axis=-1, normalize=normalize, validate=True)
     (array,) = inputs.checked()
     table = np.asarray(_array.to_numpy(array), dtype=np.float64)
