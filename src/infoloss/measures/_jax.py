@@ -19,9 +19,11 @@ which XLA computes for every entry (a ``where`` evaluates both sides): 3x the ti
 and one ``log`` per entry, closed-form gradients), and only where a row's plain total is not
 finite or cancels is the sum taken again from the accurate terms (``jax.lax.cond``), the
 values the same to a few ulps. Their derivatives, and cross-entropy's, are closed forms
-(``jax.custom_jvp``), so ``jax.grad`` computes no value. Entropy (one log per entry already),
-``normalize=True`` and float16/bfloat16 input (computed in float32, returned in its own dtype)
-take the generic path.
+(``jax.custom_jvp``), so ``jax.grad`` computes no value. ``normalize=True`` (but for JS) gives
+the generic path's values bit for bit from fewer passes (:func:`_normalized_values`: rows of
+ordinary sums are not rescaled; KL's terms take one log per entry, not four). Entropy without
+``normalize`` (one log per entry already), JS with it, and float16/bfloat16 input (computed in
+float32, returned in its own dtype) take the generic path.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     if inputs.out_dtype != arrays[0].dtype or str(arrays[0].dtype) not in ("float32", "float64"):
         return None
     if any(_array.is_tracing(a) for a in arrays):  # under the user's jit, grad or vmap: no checks
-        if inputs.normalize or name not in _LEAN:
+        if name not in (_LEAN_NORMALIZED if inputs.normalize else _LEAN):
             return None
         return _values(name, arrays, inputs.axis, keepdims, inputs.normalize)
     if any(0 in a.shape for a in arrays):
@@ -85,12 +87,17 @@ def _program(
 
 #: The measures with a leaner traced program than the generic path's (without normalize=True).
 _LEAN = ("cross_entropy", "kl_divergence", "js_divergence", "decompose")
+#: The same with normalize=True (:func:`_normalized_values`).
+_LEAN_NORMALIZED = ("entropy", "cross_entropy", "kl_divergence", "decompose")
 
 
 def _values(
     name: str, arrays: list[Array], axis: int, keepdims: bool, normalize: bool
 ) -> Array | tuple[Array, Array]:
-    """The unclamped values (traced): :func:`_kl_terms` for KL and JS, else the generic path's."""
+    """The unclamped values (traced): :func:`_kl_terms` for KL and JS, :func:`_normalized_values`
+    for ``normalize=True``, else the generic path's."""
+    if normalize and name in _LEAN_NORMALIZED:
+        return _normalized_values(name, arrays, axis, keepdims)
     if normalize or name not in _LEAN:
         value: Array | tuple[Array, Array] = _dispatch.generic_values(
             name, arrays, axis=axis, keepdims=keepdims, normalize=normalize
@@ -107,6 +114,146 @@ def _values(
         own = _dispatch.generic_values("entropy", [p], axis=axis, keepdims=keepdims, normalize=False)
         return own, _kl_sum(p, q, axis, keepdims)
     return _js_sum(p, q, axis, keepdims)
+
+
+def _normalized_values(
+    name: str, arrays: list[Array], axis: int, keepdims: bool
+) -> Array | tuple[Array, Array]:
+    """``normalize=True``: the generic path's values, bit for bit, without its extra passes.
+
+    The generic path first rescales each row (:func:`infoloss._array.rescaled`: a pass for the
+    row maximum, and the rows divided by a factor that is 1 for every row of ordinary size,
+    which XLA cannot know, so it writes the divided rows out), and its KL terms
+    (:func:`infoloss._array.normalized_kl_terms`) take four logarithms per entry, every branch
+    of a ``where`` being computed. Here, where every row sum lies well inside the range in
+    which the rescaling leaves the rows as they are (:func:`_plain_sums`), the same terms are
+    formed from the rows themselves: entropy's and cross-entropy's as the generic path forms
+    them (:func:`_normalized_cross_entropy`), KL's with one logarithm per entry
+    (:func:`_lean_normalized_kl_terms`); elsewhere (``jax.lax.cond``, whose rare branch reads
+    only the arguments) the generic path runs.
+    """
+    import jax.numpy as jnp
+
+    if name == "entropy":
+        return _normalized_cross_entropy(arrays[0], None, axis, keepdims)
+    p, q = jnp.broadcast_arrays(*arrays)
+    if name == "cross_entropy":
+        return _normalized_cross_entropy(p, q, axis, keepdims)
+    if name == "kl_divergence":
+        return _normalized_kl(p, q, axis, keepdims)
+    return _normalized_cross_entropy(p, None, axis, keepdims), _normalized_kl(p, q, axis, keepdims)
+
+
+def _working(x: Array) -> Array:
+    """``x`` in the generic path's working dtype: float32 in float64 where JAX has float64."""
+    import jax.numpy as jnp
+
+    return x.astype(jnp.float64) if x.dtype == jnp.float32 and _array.has_float64(x) else x
+
+
+def _plain_sums(x: Array, axis: int) -> tuple[Array, Array]:
+    """The row sums (kept dims), as :func:`infoloss._array.rescaled` takes them, and whether
+    every row is one that it leaves as it is: a sum in ``[2 n t, 1 / (2 n t)]`` (``n`` entries,
+    ``t`` the smallest normal number) puts the row maximum in its range ``[t, 1 / (n t)]``
+    (with a factor 2 to spare for the sum's rounding)."""
+    import jax.numpy as jnp
+
+    total = _array.row_sums(jnp, x, axis)
+    smallest, n = float(np.finfo(x.dtype).smallest_normal), x.shape[axis]
+    return total, jnp.all((total >= 2 * n * smallest) & (total <= (1 / smallest) / (2 * n)))
+
+
+def _normalized_cross_entropy(p: Array, q: Array | None, axis: int, keepdims: bool) -> Array:
+    """``H(p / sum p, q / sum q)`` (entropy where ``q`` is None): the generic path's terms
+    (:func:`infoloss._array.share_logs`, :func:`infoloss._array.normalized_cross_entropy_terms`)
+    of the rows as they are, where :func:`_plain_sums` allows; the row sums of the entries not
+    above half their row's sum (:func:`infoloss._array.dominant_rest`, a pass of its own) only
+    where some entry is (else the logs do not read them)."""
+    import jax
+    import jax.numpy as jnp
+
+    dtype = p.dtype
+    working_p = _working(p)
+    working_q = working_p if q is None else _working(q)
+    p_total, p_plain = _plain_sums(working_p, axis)
+    q_total, q_plain = (p_total, p_plain) if q is None else _plain_sums(working_q, axis)
+    top = jnp.max(working_q, axis=axis, keepdims=True)
+    dominant = jnp.any(top > q_total / 2)
+    # every share positive, normal and at most a half: then the generic terms are these, with no
+    # select per entry (a compare or select in the loop keeps XLA's CPU code from vectorising
+    # the log: measured 5x the time of the plain loop); else share_logs' terms
+    smallest = float(np.finfo(working_q.dtype).smallest_normal)
+    # (the share, not q_total * smallest: XLA's CPU code flushes a subnormal product to 0)
+    plain_shares = ~dominant & jnp.all(jnp.min(working_q, axis=axis, keepdims=True) / q_total >= smallest)
+
+    def terms_of_plain_shares() -> Array:
+        return 0.0 - (working_p / p_total) * jnp.log(working_q / q_total)
+
+    def terms_of_any_shares() -> Array:
+        rest = jax.lax.cond(
+            dominant, lambda: _array.dominant_rest(jnp, working_q, q_total, axis), lambda: q_total
+        )
+        logs = _array.share_logs(jnp, working_q, q_total, rest)
+        return _array.normalized_cross_entropy_terms(jnp, working_p, working_q, p_total, logs)
+
+    terms = jax.lax.cond(plain_shares, terms_of_plain_shares, terms_of_any_shares)
+    lean = jnp.sum(terms, axis=axis, keepdims=keepdims).astype(dtype)
+
+    def generic() -> Array:
+        name, arrays = ("entropy", [p]) if q is None else ("cross_entropy", [p, q])
+        value: Array = _dispatch.generic_values(name, arrays, axis=axis, keepdims=keepdims, normalize=True)
+        return value
+
+    return jax.lax.cond(p_plain & q_plain, lambda: lean, generic)
+
+
+def _normalized_kl(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
+    """``KL(p / sum p || q / sum q)``: :func:`_lean_normalized_kl_terms` of the rows as they
+    are, where :func:`_plain_sums` allows and every term is finite, else the generic path."""
+    import jax
+    import jax.numpy as jnp
+
+    dtype = p.dtype
+    working_p, working_q = _working(p), _working(q)
+    (p_total, p_plain), (q_total, q_plain) = _plain_sums(working_p, axis), _plain_sums(working_q, axis)
+    terms = _lean_normalized_kl_terms(working_p, working_q, p_total, q_total)
+    total = jnp.sum(terms, axis=axis, keepdims=keepdims)
+    lean = p_plain & q_plain & jnp.all(jnp.abs(total) < math.inf)
+
+    def generic() -> Array:
+        value: Array = _dispatch.generic_values(
+            "kl_divergence", [p, q], axis=axis, keepdims=keepdims, normalize=True
+        )
+        return value
+
+    return jax.lax.cond(lean, lambda: total.astype(dtype), generic)
+
+
+def _lean_normalized_kl_terms(p: Array, q: Array, p_total: Array, q_total: Array) -> Array:
+    """:func:`infoloss._array.normalized_kl_terms` with one logarithm per entry, the same terms
+    wherever the ratio ``r`` is a normal number: ``b (r log r - (r - 1))`` for ``r`` in (1/2, 2),
+    ``a log r - a + b`` elsewhere, ``b`` where ``p = 0`` (the generic function takes ``log r``
+    of the near ratios and of the other normal ones in two logarithms, and two more for the
+    ratios that are not normal). A term whose ratio is not normal is ``-inf`` here, and so is
+    ``p > 0 = q``'s ``+inf``: such rows' sums are not finite and :func:`_normalized_kl` takes
+    the generic path's. Each branch reads safe arguments (NaN-free gradients)."""
+    import jax.numpy as jnp
+
+    zero_p, zero_q = p == 0, q == 0
+    one = jnp.ones_like(p)
+    safe_p, safe_q = jnp.where(zero_p, one, p), jnp.where(zero_q, one, q)
+    scale = q_total / p_total
+    a, b = p / p_total, q / q_total
+    ratio = (safe_p / safe_q) * scale
+    near = (ratio > 0.5) & (ratio < 2)
+    normal = (ratio >= np.finfo(p.dtype).smallest_normal) & (ratio < math.inf)
+    log_ratio = jnp.log(jnp.where(normal, ratio, one))
+    near_ratio = jnp.where(near, ratio, one)
+    close = b * (near_ratio * log_ratio - (near_ratio - 1))
+    apart = a * log_ratio - a + b
+    terms = jnp.where(near, close, jnp.where(normal, apart, -math.inf))
+    terms = jnp.where(zero_p, b, terms)
+    return jnp.where(zero_q & ~zero_p, jnp.full_like(terms, math.inf), terms)
 
 
 def _kl_sum(p: Array, q: Array, axis: int, keepdims: bool) -> Array:

@@ -1,0 +1,141 @@
+"""JAX ``normalize=True`` under ``jit`` (measures/_jax.py ``_normalized_values``): the generic
+path's values bit for bit, from fewer passes, in every branch (rows as they are; shares not
+normal, a dominant share, a ratio that is not normal, sums the rescaling must change), its
+gradients to rounding, and SciPy's values."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import infoloss as il
+from infoloss.measures import _dispatch
+from tests.backends import jax_float64  # noqa: F401 - autouse fixture: JAX in float64
+
+NAMES = ["entropy", "cross_entropy", "kl_divergence", "decompose"]
+
+
+def _weights(kind, shape, rng, dtype="float64"):
+    p = rng.random(shape) * rng.choice([1e-3, 1.0, 1e3], size=(*shape[:-1], 1))
+    q = rng.random(shape) + 0.01
+    if kind == "zeros":  # zeros in both (shares that are 0)
+        p[rng.random(shape) < 0.2] = 0.0
+        q[rng.random(shape) < 0.1] = 0.0
+        q[..., 0] = 1.0  # (no row of q all zero)
+    elif kind == "dominant":  # a share above a half (the dominant share's log1p)
+        p[..., 0] *= 1e4
+        q[..., 1] *= 1e5
+    elif kind == "near":  # nearly proportional (KL's close terms)
+        q = 3.0 * p * (1 + 1e-6 * rng.standard_normal(shape)) + 1e-9
+    elif kind == "not normal":  # a share or a ratio below the smallest normal number
+        p[..., 0], q[..., 0] = 1e-300, 1e10
+    elif kind == "tiny sums":  # sums the rescaling must lift, and subnormal products of them
+        p, q = (x * (1e-306 if dtype == "float64" else 1e-36) for x in (p, q))
+    elif kind == "huge sums":  # sums past the largest float
+        p, q = (x * (1e306 if dtype == "float64" else 1e33) for x in (p, q))
+    return p, q
+
+
+def _call(name, p, q, axis, generic=False):
+    def run(a, b):
+        if generic:
+            value = _dispatch.generic_values(
+                name, [a] if name == "entropy" else [a, b], axis=axis, keepdims=False, normalize=True
+            )
+        elif name == "entropy":
+            value = il.entropy(a, axis=axis, normalize=True, validate=False)
+        else:
+            value = getattr(il, name)(a, b, axis=axis, normalize=True, validate=False)
+        if name == "decompose" and not generic:
+            return value.entropy, value.kl_divergence  # (generic_values' pair)
+        return tuple(value) if name == "decompose" else (value,)
+
+    return run
+
+
+KINDS = ["plain", "zeros", "dominant", "near", "not normal", "tiny sums", "huge sums"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape, axis", [((5, 40), -1), ((300, 3), 0)])
+def test_values_are_the_generic_paths_bit_for_bit(kind, dtype, shape, axis):
+    rng = np.random.default_rng(50)
+    p, q = (jnp.asarray(x, dtype=dtype) for x in _weights(kind, shape, rng, dtype))
+
+    def every(a, b):  # one program (one compilation) for all the measures, ours and the generic
+        return [(_call(name, p, q, axis)(a, b), _call(name, p, q, axis, True)(a, b)) for name in NAMES]
+
+    for got, expected in jax.jit(every)(p, q):
+        for g, e in zip(got, expected, strict=True):
+            assert g.dtype == e.dtype == p.dtype
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
+
+
+@pytest.mark.parametrize("kind", ["plain", "zeros", "dominant", "tiny sums"])
+def test_values_without_float64_are_the_generic_paths(kind):
+    """JAX's default, float32 only: the working dtype is float32 too."""
+    with jax.enable_x64(False):
+        rng = np.random.default_rng(53)
+        p, q = (jnp.asarray(x, dtype="float32") for x in _weights(kind, (5, 40), rng, "float32"))
+
+        def every(a, b):
+            return [(_call(name, p, q, -1)(a, b), _call(name, p, q, -1, True)(a, b)) for name in NAMES]
+
+        for got, expected in jax.jit(every)(p, q):
+            for g, e in zip(got, expected, strict=True):
+                assert g.dtype == e.dtype == jnp.float32
+                np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["plain", "zeros", "dominant", "near", "not normal"])
+def test_gradients_are_the_generic_paths(kind):
+    rng = np.random.default_rng(51)
+    p, q = (jnp.asarray(x) for x in _weights(kind, (4, 30), rng))
+    cases = [
+        (name, argument) for name in ("entropy", "cross_entropy", "kl_divergence") for argument in (0, 1)
+    ]
+    cases = [(name, argument) for name, argument in cases if not (name == "entropy" and argument == 1)]
+
+    def gradients(a, b):  # one program for every case, ours and the generic
+        def total(a, b, name, generic):
+            return jnp.sum(_call(name, p, q, -1, generic)(a, b)[0])
+
+        return [
+            tuple(jax.grad(total, argnums=argument)(a, b, name, generic) for generic in (False, True))
+            for name, argument in cases
+        ]
+
+    for got, expected in jax.jit(gradients)(p, q):
+        got, expected = np.asarray(got), np.asarray(expected)
+        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+        finite = np.isfinite(expected)
+        if not finite.any():
+            continue  # (p > 0 = q in every row: the measure and its gradient are infinite)
+        # (the cotangents add up in another order: rounding of the largest entry)
+        scale = np.abs(expected[finite]).max()
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=0, atol=4 * np.spacing(scale))
+
+
+def test_values_are_scipys():
+    rng = np.random.default_rng(52)
+    p, q = _weights("zeros", (6, 50), rng)
+    jp, jq = jnp.asarray(p), jnp.asarray(q)
+    pn, qn = p / p.sum(axis=-1, keepdims=True), q / q.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = -np.sum(np.where(pn > 0, pn * np.log(qn), 0.0), axis=-1)
+    np.testing.assert_allclose(
+        jax.jit(lambda a: il.entropy(a, normalize=True))(jp), st.entropy(p, axis=-1), rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        jax.jit(lambda a, b: il.kl_divergence(a, b, normalize=True))(jp, jq),
+        st.entropy(p, q, axis=-1),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        jax.jit(lambda a, b: il.cross_entropy(a, b, normalize=True))(jp, jq), cross, rtol=1e-13
+    )
