@@ -327,7 +327,7 @@ def _general_cross_entropy(z, y, *args, **options):
 
 @pytest.mark.parametrize("grad", [False, True])
 @pytest.mark.parametrize("validate", [True, False])
-@pytest.mark.parametrize("ignore_index", [-100, 2])
+@pytest.mark.parametrize("ignore_index", [-100, 2, 7])  # below the classes, a class, above them
 def test_fast_path_with_ignored_elements_equals_the_general_path(grad, validate, ignore_index):
     """Ignored elements (some, all, ignore_index a class): the general path's values and, when a
     gradient is taken, its zero gradient for ignored rows, also rows of -inf logits."""
@@ -356,6 +356,76 @@ def test_fast_path_with_ignored_elements_equals_the_general_path(grad, validate,
         fast_nll = losses.nll_loss(z, target, weight, **nll_options)
         general_nll = losses.nll_loss(z, target.int(), weight, **nll_options)  # int32: the general path
         torch.testing.assert_close(fast_nll, general_nll, rtol=1e-13, atol=0)
+
+
+def _error_fields(function, *args, **options):
+    """The error ``function(*args, **options)`` raises: its type, argument, index and message."""
+    with pytest.raises((ValueError, TypeError, IndexError, RuntimeError)) as caught:
+        function(*args, **options)
+    error = caught.value
+    return type(error), getattr(error, "argument", None), getattr(error, "index", None), str(error)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("ignore_index", [-100, 2, 7])
+def test_validating_out_of_range_targets_gives_the_general_paths_error(grad, ignore_index):
+    """On the CPU PyTorch's kernel refuses the targets check_class_indices refuses (neither a class
+    nor ignore_index): validating, the fast path then leaves the call to the general path, whose
+    error names the position and value; without validation PyTorch's own error stands, on both."""
+    g = torch.Generator().manual_seed(5)
+    z = torch.randn(6, 5, generator=g, dtype=torch.float64).requires_grad_(grad)
+    w = torch.rand(5, generator=g, dtype=torch.float64)
+    for bad, weight, smoothing, reduction in itertools.product(
+        (-1, 5, 2**40, -(2**63)), (None, w), (0.0, 0.1), ("mean", "sum", "none")
+    ):
+        y = torch.tensor([0, ignore_index, 1, bad, 4, 3])
+        options = dict(reduction=reduction, label_smoothing=smoothing, ignore_index=ignore_index)
+        fast = _error_fields(losses.cross_entropy, z, y, weight, **options)
+        general = _error_fields(_general_cross_entropy, z, y, weight, **options)
+        assert fast == general and fast[:3] == (InputError, "target", (3,))
+        unchecked = _error_fields(losses.cross_entropy, z, y, weight, validate=False, **options)
+        assert unchecked == _error_fields(_general_cross_entropy, z, y, weight, validate=False, **options)
+        assert unchecked[0] is IndexError  # PyTorch's
+        if abs(bad) < 2**31:  # int32 targets: nll_loss's general path
+            nll_options = dict(reduction=reduction, ignore_index=ignore_index)
+            fast = _error_fields(losses.nll_loss, z, y, weight, **nll_options)
+            general = _error_fields(losses.nll_loss, z, y.int(), weight, **nll_options)
+            assert fast == general and fast[:3] == (InputError, "target", (3,))
+
+
+def test_fast_path_leaves_out_of_range_targets_to_the_general_path_when_validating():
+    """No extreme is read (no gradient, no weighted mean): PyTorch's kernel says it."""
+    from infoloss.losses import _torch_fast
+
+    z, y = torch.randn(4, 3), torch.tensor([0, 1, 3, -100])
+    assert _torch_fast.cross_entropy(z, y, None, -100, "mean", 0.0, None, True) is NotImplemented
+    assert _torch_fast.nll_loss(z, y, None, -100, "sum", None, True) is NotImplemented
+    with pytest.raises(IndexError):
+        _torch_fast.cross_entropy(z, y, None, -100, "mean", 0.0, None, False)
+
+
+def test_validating_binary_cross_entropy_input_outside_the_unit_interval():
+    """PyTorch's CPU kernel refuses input outside [0, 1] (NaN too): the fast path then leaves the
+    call to the general path, whose error names the position and value."""
+    from infoloss.losses import _torch_fast
+
+    t = torch.full((2, 3), 0.5)
+    for bad, reduction in itertools.product((-0.25, 1.5, torch.nan, torch.inf), ("mean", "sum", "none")):
+        x = torch.tensor([[0.2, 0.4, 0.6], [0.8, bad, 0.0]])
+        fast = _error_fields(losses.binary_cross_entropy, x, t, reduction=reduction)
+        general = _error_fields(losses.binary_cross_entropy, x, t, torch.ones(3), reduction=reduction)
+        assert fast == general and fast[:3] == (InputError, "input", (1, 1))  # (a weight: the general path)
+        assert _torch_fast.binary_cross_entropy(x, t, False, reduction, True) is NotImplemented
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_fast_path_refuses_a_z_loss_of_none_or_false(validate):
+    """A falsy z_loss that is no number is refused as on the general path (not taken for 0)."""
+    z, y = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+    for z_loss in (None, False):
+        with pytest.raises(TypeError) as error:
+            losses.cross_entropy(z, y, z_loss=z_loss, validate=validate)
+        assert error.value.argument == "z_loss"
 
 
 def test_fast_path_takes_ignored_elements_when_no_gradient_is_taken():

@@ -179,23 +179,14 @@ def cross_entropy(
     >>> [round(float(v), 4) for v in h]
     [0.6656]
     """
+    # (z_loss a float 0: None or False must reach check_real, which refuses them)
     if (
         mask is None
+        and type(z_loss) is float
         and not (z_loss or softcap is not None or return_entropy or inplace_backward)
-        and _torch_fast.is_tensor(input)
-        and not (
-            input.requires_grad and _fused_applies(input, target, weight, return_entropy, inplace_backward)
-        )
     ):
-        loss = _torch_fast.cross_entropy(
-            input,
-            target,
-            weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-            axis=axis,
-            validate=validate,
+        loss = _torch_fast.cross_entropy(  # (positional: the fastest call; NotImplemented unless a tensor)
+            input, target, weight, ignore_index, reduction, label_smoothing, axis, validate, _fused_applies
         )
         if loss is not NotImplemented:
             return loss
@@ -324,18 +315,9 @@ def nll_loss(
     >>> float(nll_loss(np.log(np.array([[0.25, 0.75], [0.5, 0.5]])), np.array([1, -100])))
     0.2876820724517809
     """
-    if _torch_fast.is_tensor(input):
-        loss = _torch_fast.nll_loss(
-            input,
-            target,
-            weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            axis=axis,
-            validate=validate,
-        )
-        if loss is not NotImplemented:
-            return loss
+    loss = _torch_fast.nll_loss(input, target, weight, ignore_index, reduction, axis, validate)
+    if loss is not NotImplemented:
+        return loss
     if _jax_fast.is_concrete(input):
         loss = _jax_fast.call(
             "nll_loss",
@@ -409,10 +391,8 @@ def binary_cross_entropy(
     >>> round(float(binary_cross_entropy(np.array([0.8, 0.4]), np.array([1.0, 0.0]))), 4)
     0.367
     """
-    if weight is None and axis is None and _torch_fast.is_tensor(input):
-        loss = _torch_fast.binary_cross_entropy(
-            input, target, logits=False, reduction=reduction, validate=validate
-        )
+    if weight is None and axis is None:
+        loss = _torch_fast.binary_cross_entropy(input, target, False, reduction, validate)
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
@@ -480,10 +460,8 @@ def binary_cross_entropy_with_logits(
     >>> round(float(binary_cross_entropy_with_logits(np.array([2.0]), np.array([1.0]))), 4)
     0.1269
     """
-    if weight is None and pos_weight is None and axis is None and _torch_fast.is_tensor(input):
-        loss = _torch_fast.binary_cross_entropy(
-            input, target, logits=True, reduction=reduction, validate=validate
-        )
+    if weight is None and pos_weight is None and axis is None:
+        loss = _torch_fast.binary_cross_entropy(input, target, True, reduction, validate)
         if loss is not NotImplemented:
             return loss
     if _jax_fast.is_concrete(input):
@@ -548,12 +526,9 @@ def kl_div(
     >>> round(float(kl_div(np.log(q), p, reduction='batchmean')), 4)
     0.8605
     """
-    if _torch_fast.is_tensor(input):
-        loss = _torch_fast.kl_div(
-            input, target, reduction=reduction, log_target=log_target, axis=axis, validate=validate
-        )
-        if loss is not NotImplemented:
-            return loss
+    loss = _torch_fast.kl_div(input, target, reduction, log_target, axis, validate)
+    if loss is not NotImplemented:
+        return loss
     if _jax_fast.is_concrete(input):
         loss = _jax_fast.call(
             "kl_div",

@@ -22,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+from collections.abc import Callable
 from types import ModuleType, NotImplementedType
 from typing import Any
 
-from .. import _array, _validate
+from .. import _validate
 from .._typing import Array, DType
 
 # Option tuples already checked (with their types: True == 1 but a bool is no ignore_index).
@@ -34,27 +35,30 @@ _CHECKED_MAX = 512
 _TOLERANCES: dict[DType, float] = {}  # per dtype (a handful)
 
 
-def is_tensor(x: object) -> bool:
-    """``x`` is a torch tensor (torch already imported: else it cannot be one)."""
-    tensor = _array.loaded("torch", "Tensor")
-    return tensor is not None and isinstance(x, tensor)
-
-
 def cross_entropy(
     input: Array,
     target: Array,
     weight: Array | None,
-    *,
     ignore_index: int,
     reduction: str,
     label_smoothing: float,
     axis: int | None,
     validate: bool,
+    fused_applies: Callable[..., bool] | None = None,
 ) -> Array | NotImplementedType:
-    """``losses.cross_entropy`` for a plain call on (N, C) tensors, or NotImplemented."""
-    torch = sys.modules["torch"]
+    """``losses.cross_entropy`` for a plain call on (N, C) tensors, or NotImplemented (also for
+    an input that is no tensor). ``fused_applies(input, target, weight, False, False)``: does the
+    memory-saving path take this call (asked only when ``input.requires_grad``)?
+
+    Positional arguments (keywords cost a dict per call on the hottest path)."""
+    torch = sys.modules.get("torch")
+    if torch is None or type(input) is not getattr(torch, "Tensor", None):
+        return NotImplemented
     n_classes = _plain_rows(torch, input, target, axis)
     if not n_classes:
+        return NotImplemented
+    requires_grad = input.requires_grad
+    if requires_grad and fused_applies is not None and fused_applies(input, target, weight, False, False):
         return NotImplemented
     key = ("ce", type(ignore_index), ignore_index, reduction, type(label_smoothing), label_smoothing)
     if not _options_ok(key):
@@ -63,12 +67,13 @@ def cross_entropy(
         _remember(key)
     if weight is not None and not _weight_ok(torch, weight, input, validate):
         return NotImplemented
-    F = torch.nn.functional
-    if target.dtype is torch.int64 and target.dim() == 1:  # (N,): _plain_rows compared the lengths
+    target_dtype = target.dtype
+    if target_dtype is torch.int64:  # (N,) class indices (_plain_rows compared the shapes)
         return _class_index_loss(
             torch,
-            F.cross_entropy,
+            torch.nn.functional.cross_entropy,
             input,
+            requires_grad,
             target,
             weight,
             n_classes,
@@ -77,37 +82,43 @@ def cross_entropy(
             validate,
             label_smoothing,
         )
-    if target.dtype is input.dtype and target.shape == input.shape and ignore_index == -100:
-        loss = F.cross_entropy(input, target, weight, None, -100, None, reduction, label_smoothing)
-        # A -inf logit with target 0 needs 0 log 0 = 0 (the general path): PyTorch gives NaN there.
-        # A reduced loss that is not NaN says there was none; elementwise, the lowest logit says it.
-        sentinel = loss if reduction != "none" else input.amin()
-        if validate:
-            low_sum, high_sum = torch.aminmax(target.sum(1))
-            low, low_sum, high_sum, value = _read(torch, target.min(), low_sum, high_sum, sentinel)
-            if not probabilities_ok(low, low_sum, high_sum, tolerance_of(target.dtype)):
-                return NotImplemented
-        else:
-            value = sentinel.item()
-        # (-inf: a logit, elementwise; or a loss that only negative targets give, the same there)
-        return NotImplemented if math.isnan(value) or value == -math.inf else loss
-    return NotImplemented
+    if ignore_index != -100:  # (N, C) probabilities: the general path refuses an ignore_index
+        return NotImplemented
+    loss = torch.nn.functional.cross_entropy(
+        input, target, weight, None, -100, None, reduction, label_smoothing
+    )
+    # A -inf logit with target 0 needs 0 log 0 = 0 (the general path): PyTorch gives NaN there.
+    # A reduced loss that is not NaN says there was none; elementwise, the lowest logit says it.
+    sentinel = loss if reduction != "none" else input.amin()
+    if validate:
+        # Entries >= 0 and row sums within the tolerance of 1 (their maximum need not be read):
+        # three reductions, the fewest that give the general path's exact sums.
+        low_sum, high_sum = torch.aminmax(target.sum(1))
+        low, low_sum, high_sum, value = _read(torch, target.min(), low_sum, high_sum, sentinel)
+        if not probabilities_ok(low, low_sum, high_sum, tolerance_of(target_dtype)):
+            return NotImplemented
+    else:
+        value = sentinel.item()
+    # (-inf: a logit, elementwise; or a loss that only negative targets give, the same there)
+    return NotImplemented if value != value or value == -math.inf else loss
 
 
 def nll_loss(
     input: Array,
     target: Array,
     weight: Array | None,
-    *,
     ignore_index: int,
     reduction: str,
     axis: int | None,
     validate: bool,
 ) -> Array | NotImplementedType:
-    """``losses.nll_loss`` for a plain call on (N, C) tensors, or NotImplemented."""
-    torch = sys.modules["torch"]
+    """``losses.nll_loss`` for a plain call on (N, C) tensors, or NotImplemented (also for an
+    input that is no tensor). Positional arguments, as :func:`cross_entropy`."""
+    torch = sys.modules.get("torch")
+    if torch is None or type(input) is not getattr(torch, "Tensor", None):
+        return NotImplemented
     n_classes = _plain_rows(torch, input, target, axis)
-    if not n_classes or target.dtype is not torch.int64 or target.dim() != 1:
+    if not n_classes or target.dtype is not torch.int64:
         return NotImplemented
     key = ("nll", type(ignore_index), ignore_index, reduction)
     if not _options_ok(key):
@@ -116,21 +127,32 @@ def nll_loss(
         _remember(key)
     if weight is not None and not _weight_ok(torch, weight, input, validate):
         return NotImplemented
-    F = torch.nn.functional
     return _class_index_loss(
-        torch, F.nll_loss, input, target, weight, n_classes, ignore_index, reduction, validate, None
+        torch,
+        torch.nn.functional.nll_loss,
+        input,
+        input.requires_grad,
+        target,
+        weight,
+        n_classes,
+        ignore_index,
+        reduction,
+        validate,
+        None,
     )
 
 
 def kl_div(
-    input: Array, target: Array, *, reduction: str, log_target: bool, axis: int | None, validate: bool
+    input: Array, target: Array, reduction: str, log_target: bool, axis: int | None, validate: bool
 ) -> Array | NotImplementedType:
-    """``losses.kl_div`` on float32/float64 tensors of one shape (no ``axis``), or NotImplemented."""
-    torch = sys.modules["torch"]
+    """``losses.kl_div`` on float32/float64 tensors of one shape (no ``axis``), or NotImplemented
+    (also for an input that is no tensor). Positional arguments, as :func:`cross_entropy`."""
+    torch = sys.modules.get("torch")
     if (
-        axis is not None
+        torch is None
+        or type(input) is not getattr(torch, "Tensor", None)
+        or axis is not None
         or type(target) is not torch.Tensor
-        or type(input) is not torch.Tensor
         or (input.dtype is not torch.float32 and input.dtype is not torch.float64)
         or target.dtype is not input.dtype
         or target.shape != input.shape
@@ -169,14 +191,16 @@ def kl_div(
 
 
 def binary_cross_entropy(
-    input: Array, target: Array, *, logits: bool, reduction: str, validate: bool
+    input: Array, target: Array, logits: bool, reduction: str, validate: bool
 ) -> Array | NotImplementedType:
     """``losses.binary_cross_entropy`` (``logits=False``) or ``..._with_logits`` without weights
-    on float32/float64 tensors of one shape, or NotImplemented."""
-    torch = sys.modules["torch"]
+    on float32/float64 tensors of one shape, or NotImplemented (also for an input that is no
+    tensor). Positional arguments, as :func:`cross_entropy`."""
+    torch = sys.modules.get("torch")
     if (
-        type(target) is not torch.Tensor
-        or type(input) is not torch.Tensor
+        torch is None
+        or type(input) is not getattr(torch, "Tensor", None)
+        or type(target) is not torch.Tensor
         or (input.dtype is not torch.float32 and input.dtype is not torch.float64)
         or target.dtype is not input.dtype
         or target.shape != input.shape
@@ -208,11 +232,23 @@ def binary_cross_entropy(
         else:
             value = loss.item()
         return loss if math.isfinite(value) else NotImplemented
-    if validate:
+    if not validate:
+        return F.binary_cross_entropy(input, target, reduction=reduction)
+    if not input.is_cpu:  # (a device kernel's range check is a fatal assert: read the input's)
         low, high, low_input, high_input = _read(torch, *torch.aminmax(target), *torch.aminmax(input))
         if not (unit_ok(low, high) and unit_ok(low_input, high_input)):
             return NotImplemented
-    return F.binary_cross_entropy(input, target, reduction=reduction)
+        return F.binary_cross_entropy(input, target, reduction=reduction)
+    low, high = _read(torch, *torch.aminmax(target))
+    if not unit_ok(low, high):
+        return NotImplemented
+    # PyTorch's CPU kernel refuses every input entry outside [0, 1], NaN too: the condition of
+    # check_in_unit_interval, so it validates the input at no cost; the general path then
+    # raises the precise error.
+    try:
+        return F.binary_cross_entropy(input, target, reduction=reduction)
+    except RuntimeError:
+        return NotImplemented
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,21 +293,26 @@ def unit_ok(low: float, high: float) -> bool:
 
 
 def _plain_rows(torch: ModuleType, input: Array, target: Array, axis: int | None) -> int:
-    """C, for (N, C) float32/float64 logits with N, C >= 1, classes on axis 1 and a tensor
-    target with N rows first, outside tracing; else 0."""
-    if type(input) is not torch.Tensor or type(target) is not torch.Tensor or input.dim() != 2:
+    """C, for (N, C) float32/float64 logits (a tensor) with N, C >= 1 and classes on axis 1,
+    outside tracing, and a tensor target of class indices (int64, shape (N,)) or probabilities
+    (the logits' dtype and shape); else 0."""
+    if (
+        type(target) is not torch.Tensor
+        or input.dim() != 2
+        or (axis is not None and (type(axis) is not int or (axis != 1 and axis != -1)))
+    ):
         return 0
-    if axis is not None and (type(axis) is not int or axis not in (1, -1)):
+    dtype = input.dtype
+    if dtype is not torch.float32 and dtype is not torch.float64:
         return 0
-    n_rows, n_classes = input.shape
-    plain = (
-        n_rows > 0
-        and (input.dtype is torch.float32 or input.dtype is torch.float64)
-        and target.dim() >= 1
-        and target.shape[0] == n_rows
-        and not _traced(torch)
-    )
-    return n_classes if plain else 0
+    shape = input.shape
+    n_rows, n_classes = shape
+    target_dtype = target.dtype
+    if target_dtype is torch.int64:
+        target_fits = target.shape == shape[:1]
+    else:
+        target_fits = target_dtype is dtype and target.shape == shape
+    return n_classes if n_rows and target_fits and not _traced(torch) else 0
 
 
 def _traced(torch: ModuleType) -> bool:
@@ -287,6 +328,7 @@ def _traced(torch: ModuleType) -> bool:
 
 
 def _options_ok(key: tuple[Any, ...]) -> bool:
+    """These options were checked before."""
     try:
         return key in _CHECKED
     except TypeError:  # an unhashable option: checked (and refused) every time
@@ -314,6 +356,7 @@ def _class_index_loss(
     torch: ModuleType,
     kernel: Any,
     input: Array,
+    input_requires_grad: bool,
     target: Array,
     weight: Array | None,
     n_classes: int,
@@ -325,42 +368,54 @@ def _class_index_loss(
     """``kernel`` (``F.cross_entropy``, or ``F.nll_loss`` with ``label_smoothing=None``) on int64
     class indices of (N, C) rows.
 
+    Validation: PyTorch's CPU kernel raises IndexError for every target that is neither
+    ``ignore_index`` nor in [0, C), exactly the condition of check_class_indices, so on the CPU
+    it validates the targets at no cost (the general path then raises the precise error). A
+    device's kernel asserts instead (fatal), so there the targets' extremes are read first.
+
     An ignored element changes nothing in ``kernel``'s forward but two things: a 'mean' over no
     kept element (0 / 0: NaN in PyTorch, 0 on the general path) and the gradient of an ignored
     row of non-finite logits (NaN in PyTorch, 0 there). So when a gradient may be taken (or the
-    'mean' is weighted: its divisor is computed here) the call must have no ignored element, read
-    from the targets' extremes; when none will be, an ignored element is fine and a NaN 'mean'
-    sends the call to the general path. Validating, the extremes are read anyway: every target
-    a class index in [0, C) (no ignored element either, unless ``ignore_index`` is a class).
-    Without validation an out-of-range target fails in PyTorch's kernel, as on the general path.
+    'mean' is weighted: its divisor is computed here) the call must have no ignored element:
+    one extreme of the targets says so (with ``ignore_index`` below 0 their minimum, above the
+    classes their maximum; a class, the general path). When none will be, an ignored element
+    is fine and a NaN 'mean' sends the call to the general path.
     """
     weighted_mean = weight is not None and reduction == "mean"
     all_kept = weighted_mean or (
-        (input.requires_grad or (weight is not None and weight.requires_grad)) and torch.is_grad_enabled()
+        (input_requires_grad or (weight is not None and weight.requires_grad)) and torch.is_grad_enabled()
     )
-    if all_kept and 0 <= ignore_index < n_classes:  # an ignore_index that is a class: the general path
+    ignores_a_class = 0 <= ignore_index < n_classes
+    if all_kept and ignores_a_class:
         return NotImplemented
-    if validate:
+    if validate and not input.is_cpu:  # (a target elsewhere fails in the kernel, as before)
         low, high = _read(torch, *torch.aminmax(target))
         if not indices_ok(low, high, n_classes):  # an ignored element (or a bad one): the general path
             return NotImplemented
-    elif all_kept and (ignore_index >= n_classes or target.min().item() < 0):
-        return NotImplemented
+        maybe_ignored = ignores_a_class
+    elif all_kept:
+        if ignore_index < 0 and target.min().item() < 0:  # an ignored element (or a bad one)
+            return NotImplemented
+        if ignore_index >= n_classes and target.max().item() >= n_classes:
+            return NotImplemented
+        maybe_ignored = False
+    else:
+        maybe_ignored = True
     # Positional (faster than keywords): input, target, weight, size_average, ignore_index, reduce,
     # reduction[, label_smoothing], the order of both signatures.
     smoothing = () if label_smoothing is None else (label_smoothing,)
-    if weight is not None and weighted_mean:  # divisor sum w[y] (0 if all weights are 0), all kept
-        loss = kernel(input, target, weight, None, ignore_index, None, "sum", *smoothing)
-        total = weight[target].sum()
-        return loss / torch.where(total == 0, 1, total)
-    loss = kernel(input, target, weight, None, ignore_index, None, reduction, *smoothing)
-    # Can every element be ignored? Not if the checks above excluded ignored ones.
-    if (
-        reduction == "mean"
-        and not all_kept
-        and (not validate or 0 <= ignore_index < n_classes)
-        and math.isnan(loss.item())  # (or a NaN logit: the general path gives NaN too)
-    ):
+    try:
+        if weight is not None and weighted_mean:  # divisor sum w[y] (0 if all weights are 0), all kept
+            loss = kernel(input, target, weight, None, ignore_index, None, "sum", *smoothing)
+            total = weight[target].sum()
+            return loss / torch.where(total == 0, 1, total)
+        loss = kernel(input, target, weight, None, ignore_index, None, reduction, *smoothing)
+    except IndexError:  # "Target ... is out of bounds": the general path says where
+        if validate:
+            return NotImplemented
+        raise
+    # Can every element be ignored? (a NaN logit gives NaN: so does the general path)
+    if reduction == "mean" and maybe_ignored and math.isnan(loss.item()):
         return NotImplemented
     return loss
 
