@@ -96,19 +96,21 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from .. import _array, _validate
 from .._threads import environment_threads
 from .._typing import Array
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # concurrent.futures (with logging) and numpy.typing: 6 ms of every import
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy.typing as npt
+
     from .._convert import Inputs
 
 
@@ -1083,6 +1085,8 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     global _POOL, _POOL_SIZE
     with _POOL_LOCK:
         if _POOL is None or _POOL_SIZE < workers:
+            from concurrent.futures import ThreadPoolExecutor
+
             if _POOL is not None:
                 _POOL.shutdown(wait=False)
             _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="infoloss")
