@@ -68,6 +68,18 @@ def test_the_first_numpy_calls_load_none_of_numpys_lazy_submodules():
     assert out == "[]"
 
 
+def test_small_measures_start_no_thread_pool():
+    # The pool's module (concurrent.futures, with logging) is imported when a large call needs it:
+    # the compressor's figures and every command's first small measure do not wait for it.
+    out = _fresh(
+        "import sys, numpy as np, infoloss; infoloss.entropy(np.full(256, 1 / 256)); "
+        "print('concurrent.futures' in sys.modules, 'numpy.typing' in sys.modules); "
+        "infoloss.set_num_threads(2); infoloss.entropy(np.full((64, 1 << 16), 2.0**-16)); "
+        "print('concurrent.futures' in sys.modules)"
+    )
+    assert out.split() == ["False", "False", "True"]
+
+
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'codings'"):
         infoloss.codings  # noqa: B018 - the access is the test
