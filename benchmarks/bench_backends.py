@@ -564,9 +564,11 @@ def _jax_loss_pair(name):
 
 
 def _interleaved_medians(functions, calls):
-    """Median seconds of each function, calls interleaved (one of each in turn), after a warm-up."""
-    for function in functions:
-        function(), function()
+    """Median seconds of each function, calls interleaved (one of each in turn), after a warm-up
+    of a tenth as many calls (at least 2)."""
+    for _ in range(max(2, calls // 10)):
+        for function in functions:
+            function()
     times = [[] for _ in functions]
     for _ in range(calls):
         for function, spent in zip(functions, times):
@@ -628,7 +630,8 @@ def losses_part(args):
 
     print(
         f"\ntorch {torch.__version__}, {torch.get_num_threads()} threads, CPU, float32. Times: medians of "
-        "interleaved calls (ours with validation, without, the reference), in one run."
+        f"interleaved calls (ours with validation, without, the reference), in one run. "
+        f"Load average {_load_average()}."
     )
     print(f"{'loss (forward)':<44} {'validate':>10} {'no check':>10} {'reference':>10}")
     shapes = LOSS_SHAPES[:1] if getattr(args, "small", False) else LOSS_SHAPES
@@ -669,6 +672,7 @@ def losses_part(args):
                     calls,
                     "optax",
                 )
+    print(f"(load average {_load_average()} after the forward rows)")
 
     print(
         f"\n{'loss (forward + backward, torch)':<44} {'infoloss':>10} {'F.*':>10}  ratio   "
