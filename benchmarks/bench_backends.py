@@ -356,6 +356,28 @@ def _measures_jax(args, infoloss, distributions):
                 repeat=args.repeat,
                 target=1.0,
             )
+        # normalize=True under jax.jit against the fastest hand composition of x / x.sum()
+        weights = (p * 1e3, q * 1e3)
+        for name in MEASURE_NAMES:
+            ours = getattr(infoloss, name)
+            jitted = jax.jit(
+                (lambda a, b, f=ours: f(a, normalize=True))
+                if name == "entropy"
+                else (lambda a, b, f=ours: f(a, b, normalize=True))
+            )
+            candidates = {
+                k: jax.jit(lambda a, b, f=f: f(a / a.sum(), b / b.sum())) for k, f in hands[name].items()
+            }
+            label, hand = _fastest(
+                {k: (lambda f=f: f(*weights).block_until_ready()) for k, f in candidates.items()}
+            )
+            compare(
+                f"{name}(normalize=True) jax.jit vs jax.jit of {label} of x / x.sum()",
+                lambda: jitted(*weights).block_until_ready(),
+                hand,
+                repeat=args.repeat,
+                target=1.0,
+            )
 
 
 def _measures_dask(args, infoloss, distributions):

@@ -35,7 +35,7 @@ def _weights(kind, shape, rng, dtype="float64"):
     elif kind == "tiny sums":  # sums the rescaling must lift, and subnormal products of them
         p, q = (x * (1e-306 if dtype == "float64" else 1e-36) for x in (p, q))
     elif kind == "huge sums":  # sums past the largest float
-        p, q = (x * (1e306 if dtype == "float64" else 1e33) for x in (p, q))
+        p, q = (x * (1e305 if dtype == "float64" else 1e35) for x in (p, q))
     return p, q
 
 
@@ -75,6 +75,9 @@ def test_values_are_the_generic_paths_bit_for_bit(kind, dtype, shape, axis):
             np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
 
 
+# (share_logs' 2**200 lift, made in float32 when JAX has no float64, overflows: the generic
+# path's terms, traced in both branches)
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 @pytest.mark.parametrize("kind", ["plain", "zeros", "dominant", "tiny sums"])
 def test_values_without_float64_are_the_generic_paths(kind):
     """JAX's default, float32 only: the working dtype is float32 too."""
