@@ -296,20 +296,19 @@ def _plain_rows(torch: ModuleType, input: Array, target: Array, axis: int | None
     """C, for (N, C) float32/float64 logits (a tensor) with N, C >= 1 and classes on axis 1,
     outside tracing, and a tensor target of class indices (int64, shape (N,)) or probabilities
     (the logits' dtype and shape); else 0."""
-    if (
-        type(target) is not torch.Tensor
-        or input.dim() != 2
-        or (axis is not None and (type(axis) is not int or (axis != 1 and axis != -1)))
+    if type(target) is not torch.Tensor or (
+        axis is not None and (type(axis) is not int or (axis != 1 and axis != -1))
     ):
         return 0
-    dtype = input.dtype
-    if dtype is not torch.float32 and dtype is not torch.float64:
-        return 0
     shape = input.shape
+    dtype = input.dtype
+    if len(shape) != 2 or (dtype is not torch.float32 and dtype is not torch.float64):
+        return 0
     n_rows, n_classes = shape
     target_dtype = target.dtype
     if target_dtype is torch.int64:
-        target_fits = target.shape == shape[:1]
+        target_shape = target.shape
+        target_fits = len(target_shape) == 1 and target_shape[0] == n_rows
     else:
         target_fits = target_dtype is dtype and target.shape == shape
     return n_classes if n_rows and target_fits and not _traced(torch) else 0
@@ -403,13 +402,16 @@ def _class_index_loss(
         maybe_ignored = True
     # Positional (faster than keywords): input, target, weight, size_average, ignore_index, reduce,
     # reduction[, label_smoothing], the order of both signatures.
-    smoothing = () if label_smoothing is None else (label_smoothing,)
     try:
         if weight is not None and weighted_mean:  # divisor sum w[y] (0 if all weights are 0), all kept
+            smoothing = () if label_smoothing is None else (label_smoothing,)
             loss = kernel(input, target, weight, None, ignore_index, None, "sum", *smoothing)
             total = weight[target].sum()
             return loss / torch.where(total == 0, 1, total)
-        loss = kernel(input, target, weight, None, ignore_index, None, reduction, *smoothing)
+        if label_smoothing is None:
+            loss = kernel(input, target, weight, None, ignore_index, None, reduction)
+        else:
+            loss = kernel(input, target, weight, None, ignore_index, None, reduction, label_smoothing)
     except IndexError:  # "Target ... is out of bounds": the general path says where
         if validate:
             return NotImplemented
