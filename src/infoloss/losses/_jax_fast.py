@@ -32,6 +32,14 @@ _Stats = Callable[..., Array]
 _KERNELS: dict[tuple[Any, ...], _Program] = {}
 _KERNELS_MAX = 256
 
+#: Up to this many entries in all (a 64x256 batch), arrays on one CPU device are checked on the
+#: host with NumPy (their zero-copy view): a few microseconds, where a device-side check makes
+#: the call wait for JAX's worker thread (10-30 us on a busy machine). Larger ones are checked
+#: in the loss's program (one pass over the data, one read of a few extremes).
+HOST_CHECK_MAX_ENTRIES = 16384
+#: Shardings seen, and whether their arrays live on one CPU device (NumPy's view is then free).
+_HOST_SHARDINGS: dict[Any, bool] = {}
+
 
 def is_concrete(x: object) -> bool:
     """``x`` is a JAX array with values (not a tracer): JAX already imported, else it cannot be."""
@@ -57,21 +65,65 @@ def call(
         return NotImplemented  # (empty arrays: the general path, whose checks need no extremes)
     stats = STATS.get(name) if validate else None
     try:
-        key = (name, tuple(sorted(options.items())), present, stats is not None)
-        kernel = _KERNELS.get(key)
+        option_items = tuple(sorted(options.items()))
+        kernel = _kernel(name, function, option_items, present, options, None)
     except TypeError:  # an unhashable option value: the general path checks and refuses it
         return NotImplemented
+    if stats is None:
+        return kernel(*values)[0]
+    if _on_host(values):
+        # The loss is dispatched first (JAX's worker computes it meanwhile), then checked from
+        # the host's view of the inputs: no read of a result, so the call returns as optax's.
+        out = kernel(*values)[0]
+        try:
+            passed = HOST_CHECKS[name](options, **dict(zip(present, values)))
+        except Exception:  # noqa: BLE001 (mismatched shapes: the general path names them)
+            return NotImplemented
+        if passed is not None:
+            return out if passed else NotImplemented
+    out, extremes = _kernel(name, function, option_items, present, options, stats)(*values)
+    # (the host copy's tolist: a jax.Array's own tolist costs about 3 us more, the same numbers)
+    if not _fine(name, dict(zip(present, values)), options, np.asarray(extremes).tolist()):
+        return NotImplemented
+    return out
+
+
+def _kernel(
+    name: str,
+    function: Callable[..., Array],
+    option_items: tuple[tuple[str, Any], ...],
+    present: tuple[str, ...],
+    options: dict[str, Any],
+    stats: _Stats | None,
+) -> _Program:
+    """The jitted program for these options and arrays (with the extremes when ``stats``), cached;
+    TypeError for an unhashable option value."""
+    key = (name, option_items, present, stats is not None)
+    kernel = _KERNELS.get(key)
     if kernel is None:
+        import jax
+
         kernel = jax.jit(_program(function, present, options, stats))
         if len(_KERNELS) < _KERNELS_MAX:
             _KERNELS[key] = kernel
-    out, extremes = kernel(*values)
-    # (the host copy's tolist: a jax.Array's own tolist costs about 3 us more, the same numbers)
-    if stats is not None and not _fine(
-        name, dict(zip(present, values)), options, np.asarray(extremes).tolist()
-    ):
-        return NotImplemented
-    return out
+    return kernel
+
+
+def _on_host(values: list[Array]) -> bool:
+    """All ``values`` on one CPU device, and few entries: :data:`HOST_CHECKS` read them."""
+    entries = 0
+    for value in values:
+        sharding = value.sharding
+        on_cpu = _HOST_SHARDINGS.get(sharding)
+        if on_cpu is None:
+            devices = sharding.device_set
+            on_cpu = len(devices) == 1 and next(iter(devices)).platform == "cpu"
+            if len(_HOST_SHARDINGS) < _KERNELS_MAX:
+                _HOST_SHARDINGS[sharding] = on_cpu
+        if not on_cpu:
+            return False
+        entries += value.size
+    return entries <= HOST_CHECK_MAX_ENTRIES
 
 
 def _program(
@@ -238,3 +290,148 @@ def _fine(name: str, arrays: dict[str, Array], options: dict[str, Any], extremes
 def _non_negative(extremes: list[float]) -> bool:
     """Pairs (min, max) of weights: finite and >= 0."""
     return all(rules.non_negative_ok(extremes[i], extremes[i + 1]) for i in range(0, len(extremes), 2))
+
+
+# --------------------------------------------------------------------------------------------
+# The same checks on the host (small arrays on a CPU device): NumPy reads the inputs' own
+# buffers, so nothing waits on JAX's worker thread. True: the general path's checks pass;
+# False: they may not (the general path runs them and raises the precise error); None: not
+# decidable here (the program's extremes decide, as for large arrays).
+# --------------------------------------------------------------------------------------------
+
+
+def _host_cross_entropy(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    mask: Array | None = None,
+) -> bool | None:
+    if target.dtype.kind in "iu":
+        return _host_indices(options, input, target, weight, mask)
+    return _host_probabilities(options, input, target, weight, mask)
+
+
+def _host_indices(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    mask: Array | None = None,
+) -> bool | None:
+    """Kept class indices in [0, C) (check_class_indices); the class weights finite, >= 0."""
+    indices = np.asarray(target)
+    n_classes = input.shape[_class_axis(options, input.ndim)]
+    if not rules.indices_ok(indices.min(), indices.max(), n_classes):
+        # (ignored or masked elements may hold anything: only the kept ones count)
+        kept = indices != options.get("ignore_index", -100)
+        if mask is not None:
+            kept &= np.asarray(mask)
+        kept_indices = np.where(kept, indices, 0)
+        if not rules.indices_ok(kept_indices.min(), kept_indices.max(), n_classes):
+            return False
+    return weight is None or _host_non_negative(weight)
+
+
+def _host_probabilities(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    mask: Array | None = None,
+) -> bool | None:
+    """Kept rows are distributions (check_distribution), decided with a margin for rounding.
+
+    The general path sums the rows in the target's dtype, in an order of XLA's choosing; any
+    order's sum of ``n`` entries >= 0 is within ``(n - 1) * eps / 2`` (relative) of the exact
+    one (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 4.2), and
+    the tolerance itself is compared in that dtype. The sums here (in that dtype too, so
+    rounded as well) pass only with ``slack`` to spare, so that every rounding of them passes
+    there too; a sum closer to the bound than that is left to the general path.
+    """
+    dtype = target.dtype
+    eps = _SUMMED_EPS.get(dtype)
+    if eps is None or dtype != input.dtype:
+        return None  # (the general path sums a converted copy: its own rounding)
+    axis = _class_axis(options, target.ndim)
+    n_entries = target.shape[axis]
+    tolerance = rules.tolerance_of(dtype)
+    # (the general path's rounding, this sum's own, the tolerance's; sums <= 1 + tolerance < 2)
+    slack = 2 * (n_entries + 2) * eps
+    if slack > tolerance / 2:
+        return None
+    probabilities = np.asarray(target)
+    if mask is not None:  # (as check_probability_targets: masked rows become uniform)
+        probabilities = np.where(np.expand_dims(np.asarray(mask), axis), probabilities, 1.0 / n_entries)
+    if not probabilities.min() >= 0:  # (NaN too)
+        return False
+    if not probabilities.max() <= 1 + tolerance:
+        return False  # (no row sums to 1 then; and the sums below cannot overflow)
+    sums = np.add.reduce(probabilities, axis=axis)  # (in the target's dtype: see the slack)
+    within = tolerance - slack
+    if not (abs(sums.min() - 1) <= within and abs(sums.max() - 1) <= within):
+        return False
+    return weight is None or _host_non_negative(weight)
+
+
+#: The dtypes whose row sums are checked on the host, and their machine epsilon.
+_SUMMED_EPS = {
+    np.dtype(np.float32): float(np.finfo(np.float32).eps),
+    np.dtype(np.float64): float(np.finfo(np.float64).eps),
+}
+
+
+def _host_kl(options: dict[str, Any], input: Array, target: Array) -> bool | None:
+    """No NaN in input (check_not_nan: a minimum is NaN when an entry is); the target finite and
+    >= 0, or with ``log_target`` not NaN."""
+    lowest_input = np.asarray(input).min()
+    if lowest_input != lowest_input:
+        return False
+    target_values = np.asarray(target)
+    if options.get("log_target"):
+        lowest_target = target_values.min()
+        return bool(lowest_target == lowest_target)
+    return rules.non_negative_ok(target_values.min(), target_values.max())
+
+
+def _host_binary(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    pos_weight: Array | None = None,
+    logits: bool = False,
+) -> bool | None:
+    """The target (and input, unless logits) in [0, 1]; the weights finite, >= 0."""
+    target_values = np.asarray(target)
+    if not rules.unit_ok(target_values.min(), target_values.max()):
+        return False
+    if not logits:
+        input_values = np.asarray(input)
+        if not rules.unit_ok(input_values.min(), input_values.max()):
+            return False
+    return all(w is None or _host_non_negative(w) for w in (weight, pos_weight))
+
+
+def _host_binary_logits(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    pos_weight: Array | None = None,
+) -> bool | None:
+    return _host_binary(options, input, target, weight, pos_weight, logits=True)
+
+
+def _host_non_negative(weight: Array) -> bool:
+    values = np.asarray(weight)
+    return rules.non_negative_ok(values.min(), values.max())
+
+
+HOST_CHECKS: dict[str, Callable[..., bool | None]] = {
+    "cross_entropy": _host_cross_entropy,
+    "nll_loss": _host_indices,
+    "kl_div": _host_kl,
+    "binary_cross_entropy": _host_binary,
+    "binary_cross_entropy_with_logits": _host_binary_logits,
+}
