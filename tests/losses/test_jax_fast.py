@@ -13,7 +13,7 @@ import pytest
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
 
-from infoloss import losses  # noqa: E402
+from infoloss import InputError, losses  # noqa: E402
 from infoloss.losses import _jax_fast  # noqa: E402
 
 PATHS = ("host", "device", "general")
@@ -214,3 +214,19 @@ def test_mismatched_shapes_raise_the_general_paths_error(monkeypatch):
         lambda **k: losses.binary_cross_entropy_with_logits(x["z"], x["p"], weight=x["w"][:2], **k),
     ):
         assert _same_everywhere(call, monkeypatch)[0] == "error"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_huge_entries_are_refused_without_a_warning(dtype, monkeypatch):
+    """Entries near the largest float: no overflowing sum here (nor its RuntimeWarning)."""
+    import warnings
+
+    with jax.enable_x64(dtype == "float64"):
+        big = float(np.finfo(dtype).max) / 2
+        z = jnp.zeros((2, 4), dtype)
+        p = jnp.asarray(np.array([[big, big, big, 0.0], [0.25, 0.25, 0.25, 0.25]], dtype))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert _jax_fast.HOST_CHECKS["cross_entropy"]({"axis": -1}, input=z, target=p) is False
+        outcome = _same_everywhere(lambda **k: losses.cross_entropy(z, p, axis=-1, **k), monkeypatch)
+        assert outcome[0] == "error" and outcome[1] is InputError and outcome[3] == repr("target")

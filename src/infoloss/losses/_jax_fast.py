@@ -4,11 +4,16 @@ Called eagerly, the general path dispatches each array operation on its own (ten
 microseconds apiece) and syncs the device once per value check. Here the loss itself (the same
 public function, traced: its value checks skip themselves under tracing) runs as one compiled
 program, cached per loss, option values and the arguments present (``jax.jit`` adds shapes and
-dtypes), and, when validating, the same program also returns the extremes the checks need
-(:data:`STATS`), read with one sync. Are they fine (the rules in :mod:`._torch_fast`, shared with
-PyTorch's fast path), the result is returned; if not, the caller runs the general eager path,
-which repeats the detailed checks and raises the precise error (argument, position, value).
-Under an outer ``jax.jit`` nothing changes (tracers take the general path, as before).
+dtypes). Validating small arrays on one CPU device (:data:`HOST_CHECK_MAX_ENTRIES`), the
+program is dispatched and the checks read the inputs' own buffers with NumPy
+(:data:`HOST_CHECKS`) meanwhile: the call reads no result back, so it returns as optax's do
+(XLA's CPU client runs a program of 1000 flops or more on its worker thread; a read of its
+result waits for that thread to wake, 10-30 us on a busy machine). Otherwise the same program
+also returns the extremes the checks need (:data:`STATS`), read with one sync. Either way the
+verdict follows the rules in :mod:`._torch_fast` (shared with PyTorch's fast path): fine, the
+result is returned; if not, the caller runs the general eager path, which repeats the
+detailed checks and raises the precise error (argument, position, value). Under an outer
+``jax.jit`` nothing changes (tracers take the general path, as before).
 """
 
 from __future__ import annotations
@@ -345,9 +350,9 @@ def _host_probabilities(
     The general path sums the rows in the target's dtype, in an order of XLA's choosing; any
     order's sum of ``n`` entries >= 0 is within ``(n - 1) * eps / 2`` (relative) of the exact
     one (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., section 4.2), and
-    the tolerance itself is compared in that dtype. The sums here (in that dtype too, so
-    rounded as well) pass only with ``slack`` to spare, so that every rounding of them passes
-    there too; a sum closer to the bound than that is left to the general path.
+    the tolerance itself is compared in that dtype. The sums here (float32 rows in float64,
+    float64 rows in float64: rounded as well) pass only with ``slack`` to spare, so that every
+    rounding of them passes there too; a sum closer to the bound is left to the general path.
     """
     dtype = target.dtype
     eps = _SUMMED_EPS.get(dtype)
@@ -365,15 +370,19 @@ def _host_probabilities(
         probabilities = np.where(np.expand_dims(np.asarray(mask), axis), probabilities, 1.0 / n_entries)
     if not probabilities.min() >= 0:  # (NaN too)
         return False
-    if not probabilities.max() <= 1 + tolerance:
-        return False  # (no row sums to 1 then; and the sums below cannot overflow)
-    sums = np.add.reduce(probabilities, axis=axis)  # (in the target's dtype: see the slack)
+    if dtype == _FLOAT32:  # (summed in float64: no overflow, whatever the entries)
+        sums = np.add.reduce(probabilities, axis=axis, dtype=np.float64)
+    elif probabilities.max() <= 1 + tolerance:  # (else no row sums to 1; none overflows then)
+        sums = np.add.reduce(probabilities, axis=axis)
+    else:
+        return False
     within = tolerance - slack
     if not (abs(sums.min() - 1) <= within and abs(sums.max() - 1) <= within):
         return False
     return weight is None or _host_non_negative(weight)
 
 
+_FLOAT32 = np.dtype(np.float32)
 #: The dtypes whose row sums are checked on the host, and their machine epsilon.
 _SUMMED_EPS = {
     np.dtype(np.float32): float(np.finfo(np.float32).eps),
