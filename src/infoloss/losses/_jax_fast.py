@@ -5,8 +5,8 @@ microseconds apiece) and syncs the device once per value check. Here the loss it
 public function, traced: its value checks skip themselves under tracing) runs as one compiled
 program, cached per loss, option values and the arguments present (``jax.jit`` adds shapes and
 dtypes). Validating small arrays on one CPU device (:data:`HOST_CHECK_MAX_ENTRIES`), the
-program is dispatched and the checks read the inputs' own buffers with NumPy
-(:data:`HOST_CHECKS`) meanwhile: the call reads no result back, so it returns as optax's do
+checks read the inputs' own buffers with NumPy (:data:`HOST_CHECKS`), then the program is
+dispatched: the call reads no result back, so it returns as optax's do
 (XLA's CPU client runs a program of 1000 flops or more on its worker thread; a read of its
 result waits for that thread to wake, 10-30 us on a busy machine). Otherwise the same program
 also returns the extremes the checks need (:data:`STATS`), read with one sync. Either way the
@@ -71,21 +71,23 @@ def call(
     stats = STATS.get(name) if validate else None
     try:
         option_items = tuple(sorted(options.items()))
-        kernel = _kernel(name, function, option_items, present, options, None)
+        hash(option_items)
     except TypeError:  # an unhashable option value: the general path checks and refuses it
         return NotImplemented
     if stats is None:
-        return kernel(*values)[0]
+        return _kernel(name, function, option_items, present, options, None)(*values)[0]
     if _on_host(values):
-        # The loss is dispatched first (JAX's worker computes it meanwhile), then checked from
-        # the host's view of the inputs: no read of a result, so the call returns as optax's.
-        out = kernel(*values)[0]
+        # Checked from the host's view of the inputs, then the loss alone is dispatched: no
+        # read of a result, so the call returns as optax's do. (Dispatching first, to check
+        # while JAX's worker computes, measured slower on 2 busy cores: they compete.)
         try:
             passed = HOST_CHECKS[name](options, **dict(zip(present, values)))
         except Exception:  # noqa: BLE001 (mismatched shapes: the general path names them)
             return NotImplemented
         if passed is not None:
-            return out if passed else NotImplemented
+            if not passed:
+                return NotImplemented
+            return _kernel(name, function, option_items, present, options, None)(*values)[0]
     out, extremes = _kernel(name, function, option_items, present, options, stats)(*values)
     # (the host copy's tolist: a jax.Array's own tolist costs about 3 us more, the same numbers)
     if not _fine(name, dict(zip(present, values)), options, np.asarray(extremes).tolist()):
@@ -101,8 +103,8 @@ def _kernel(
     options: dict[str, Any],
     stats: _Stats | None,
 ) -> _Program:
-    """The jitted program for these options and arrays (with the extremes when ``stats``), cached;
-    TypeError for an unhashable option value."""
+    """The jitted program for these (hashable) options and arrays (with the extremes when
+    ``stats``), cached."""
     key = (name, option_items, present, stats is not None)
     kernel = _KERNELS.get(key)
     if kernel is None:
@@ -327,13 +329,13 @@ def _host_indices(
     """Kept class indices in [0, C) (check_class_indices); the class weights finite, >= 0."""
     indices = np.asarray(target)
     n_classes = input.shape[_class_axis(options, input.ndim)]
-    if not rules.indices_ok(indices.min(), indices.max(), n_classes):
+    if not rules.indices_ok(_lowest(indices, None), _highest(indices, None), n_classes):
         # (ignored or masked elements may hold anything: only the kept ones count)
         kept = indices != options.get("ignore_index", -100)
         if mask is not None:
             kept &= np.asarray(mask)
         kept_indices = np.where(kept, indices, 0)
-        if not rules.indices_ok(kept_indices.min(), kept_indices.max(), n_classes):
+        if not rules.indices_ok(_lowest(kept_indices, None), _highest(kept_indices, None), n_classes):
             return False
     return weight is None or _host_non_negative(weight)
 
@@ -368,21 +370,24 @@ def _host_probabilities(
     probabilities = np.asarray(target)
     if mask is not None:  # (as check_probability_targets: masked rows become uniform)
         probabilities = np.where(np.expand_dims(np.asarray(mask), axis), probabilities, 1.0 / n_entries)
-    if not probabilities.min() >= 0:  # (NaN too)
+    if not _lowest(probabilities, None) >= 0:  # (NaN too)
         return False
     if dtype == _FLOAT32:  # (summed in float64: no overflow, whatever the entries)
         sums = np.add.reduce(probabilities, axis=axis, dtype=np.float64)
-    elif probabilities.max() <= 1 + tolerance:  # (else no row sums to 1; none overflows then)
+    elif _highest(probabilities, None) <= 1 + tolerance:  # (else no row sums to 1; none overflows then)
         sums = np.add.reduce(probabilities, axis=axis)
     else:
         return False
     within = tolerance - slack
-    if not (abs(sums.min() - 1) <= within and abs(sums.max() - 1) <= within):
+    if not (abs(_lowest(sums, None) - 1) <= within and abs(_highest(sums, None) - 1) <= within):
         return False
     return weight is None or _host_non_negative(weight)
 
 
 _FLOAT32 = np.dtype(np.float32)
+#: The least and greatest entry (NaN if any entry is; axis None): the ufuncs' own reductions,
+#: without the Python wrapper of ``ndarray.min`` (a few tenths of a microsecond each).
+_lowest, _highest = np.minimum.reduce, np.maximum.reduce
 #: The dtypes whose row sums are checked on the host, and their machine epsilon.
 _SUMMED_EPS = {
     np.dtype(np.float32): float(np.finfo(np.float32).eps),
@@ -393,14 +398,14 @@ _SUMMED_EPS = {
 def _host_kl(options: dict[str, Any], input: Array, target: Array) -> bool | None:
     """No NaN in input (check_not_nan: a minimum is NaN when an entry is); the target finite and
     >= 0, or with ``log_target`` not NaN."""
-    lowest_input = np.asarray(input).min()
+    lowest_input = _lowest(np.asarray(input), None)
     if lowest_input != lowest_input:
         return False
     target_values = np.asarray(target)
     if options.get("log_target"):
-        lowest_target = target_values.min()
+        lowest_target = _lowest(target_values, None)
         return bool(lowest_target == lowest_target)
-    return rules.non_negative_ok(target_values.min(), target_values.max())
+    return rules.non_negative_ok(_lowest(target_values, None), _highest(target_values, None))
 
 
 def _host_binary(
@@ -413,11 +418,11 @@ def _host_binary(
 ) -> bool | None:
     """The target (and input, unless logits) in [0, 1]; the weights finite, >= 0."""
     target_values = np.asarray(target)
-    if not rules.unit_ok(target_values.min(), target_values.max()):
+    if not rules.unit_ok(_lowest(target_values, None), _highest(target_values, None)):
         return False
     if not logits:
         input_values = np.asarray(input)
-        if not rules.unit_ok(input_values.min(), input_values.max()):
+        if not rules.unit_ok(_lowest(input_values, None), _highest(input_values, None)):
             return False
     return all(w is None or _host_non_negative(w) for w in (weight, pos_weight))
 
@@ -434,7 +439,7 @@ def _host_binary_logits(
 
 def _host_non_negative(weight: Array) -> bool:
     values = np.asarray(weight)
-    return rules.non_negative_ok(values.min(), values.max())
+    return rules.non_negative_ok(_lowest(values, None), _highest(values, None))
 
 
 HOST_CHECKS: dict[str, Callable[..., bool | None]] = {
