@@ -20,8 +20,10 @@ PATHS = ("host", "device", "general")
 
 
 def _outcome(call: Callable[..., Any], path: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
-    """What ``call()`` gives on one path: ('value', array) or the error's type, text and fields."""
+    """What ``call(validate=True)`` gives on one path: ('value', array, whether the program
+    with the extremes ran) or the error's type, text and fields."""
     with monkeypatch.context() as patch:
+        patch.setattr(_jax_fast, "_KERNELS", {})
         if path == "device":  # every array counts as large: the program's extremes decide
             patch.setattr(_jax_fast, "HOST_CHECK_MAX_ENTRIES", 0)
         elif path == "general":
@@ -31,24 +33,24 @@ def _outcome(call: Callable[..., Any], path: str, monkeypatch: pytest.MonkeyPatc
         except Exception as error:  # noqa: BLE001 - compared field by field below
             fields = tuple(repr(getattr(error, f, None)) for f in ("argument", "index", "value", "hint"))
             return ("error", type(error), str(error), *fields)
-    return ("value", np.asarray(result))
+        with_extremes = any(key[-1] for key in _jax_fast._KERNELS)
+    return ("value", np.asarray(result), with_extremes)
 
 
-def _same_everywhere(
-    call: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, exact: bool = True
-) -> tuple[Any, ...]:
-    """The host path's outcome (``call(validate=True)``), asserted equal to the device path's and
-    the general path's: errors exactly; values bit for bit those of ``validate=False`` (the same
-    program), to rounding those of the others (the device path's program also returns the
-    extremes, which XLA may fuse into the loss's reductions: 1 ulp apart seen; the general path
-    runs op by op)."""
+def _same_everywhere(call: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """The default path's outcome (``call(validate=True)``), asserted equal to the device path's
+    and the general path's: errors exactly (type, message, argument, index, value, hint);
+    values checked on the host bit for bit those of ``validate=False`` (the same program), the
+    others to rounding (the program that also returns the extremes lets XLA fuse them into the
+    loss's reductions: 1 ulp apart seen; the general path runs op by op)."""
     host, device, general = (_outcome(call, path, monkeypatch) for path in PATHS)
     if host[0] == "error" or device[0] == "error" or general[0] == "error":
         assert host == device == general
         return host
     unchecked = np.asarray(call(validate=False))
     assert host[1].dtype == unchecked.dtype
-    assert host[1].tobytes() == unchecked.tobytes() or not exact
+    checked_on_host = not host[2] and not general[2]  # (general: no program at all)
+    assert host[1].tobytes() == unchecked.tobytes() or not checked_on_host
     for other in (device[1], general[1]):
         assert other.dtype == host[1].dtype
         np.testing.assert_allclose(host[1], other, rtol=2e-6, atol=1e-7)
@@ -152,8 +154,8 @@ def test_masked_rows_and_ignored_elements_may_hold_anything(monkeypatch):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_row_sums_at_the_tolerance_decide_as_the_general_path(dtype, monkeypatch):
-    """Rows summing to 1 +- tolerance * (1 +- a few eps): the host's margin sends the close ones
-    to the general path, so the outcome (accepted or the same error) never differs."""
+    """Rows summing to 1 +- tolerance +- a few eps (probability targets: always the program's
+    extremes): accepted or refused exactly as the general path decides."""
     with jax.enable_x64(dtype == "float64"):
         tolerance = math.sqrt(float(np.finfo(dtype).eps))
         eps = float(np.finfo(dtype).eps)
@@ -168,40 +170,35 @@ def test_row_sums_at_the_tolerance_decide_as_the_general_path(dtype, monkeypatch
                 def call(p: Any = p, **k: Any) -> Any:
                     return losses.cross_entropy(z, p, axis=-1, **k)
 
-                outcomes.add(_same_everywhere(call, monkeypatch, exact=False)[0])
-                verdict = _jax_fast.HOST_CHECKS["cross_entropy"]({"axis": -1}, input=z, target=p)
-                assert verdict is not True or abs(excess) < tolerance  # never passes a refused sum
-                assert verdict is True or offset > -64  # (64 eps inside: beyond the margin)
+                outcomes.add(_same_everywhere(call, monkeypatch)[0])
         assert outcomes == {"value", "error"}
 
 
 def test_small_cpu_arrays_are_checked_on_the_host_large_ones_in_the_program(monkeypatch):
+    """Class indices (and kl_div, BCE): on the host, the loss alone as the program; probability
+    targets and large arrays: the program with the extremes."""
     x = _inputs()
     monkeypatch.setattr(_jax_fast, "_KERNELS", {})
+    losses.cross_entropy(x["z"], x["y"], axis=-1)
+    losses.kl_div(jax.nn.log_softmax(x["z"]), x["p"])
+    assert [key[-1] for key in _jax_fast._KERNELS] == [False, False]  # (no extremes read)
+    monkeypatch.setattr(_jax_fast, "_KERNELS", {})
     losses.cross_entropy(x["z"], x["p"], axis=-1)
-    assert [key[-1] for key in _jax_fast._KERNELS] == [False]  # the loss alone: no extremes read
-    monkeypatch.setattr(_jax_fast, "HOST_CHECK_MAX_ENTRIES", x["z"].size)  # z and p: twice as many
-    losses.cross_entropy(x["z"], x["p"], axis=-1)
-    assert sorted(key[-1] for key in _jax_fast._KERNELS) == [False, True]
+    assert [key[-1] for key in _jax_fast._KERNELS] == [True]
+    monkeypatch.setattr(_jax_fast, "_KERNELS", {})
+    monkeypatch.setattr(_jax_fast, "HOST_CHECK_MAX_ENTRIES", x["z"].size)  # z and y: more
+    losses.cross_entropy(x["z"], x["y"], axis=-1)
+    assert [key[-1] for key in _jax_fast._KERNELS] == [True]
 
 
-def test_undecidable_dtypes_take_the_device_check(monkeypatch):
-    """Probability targets of another dtype than float32/float64 or the input's (the general
-    path sums a converted copy): the program's extremes decide."""
+def test_only_small_arrays_are_checked_on_the_host(monkeypatch):
     x = _inputs()
-    for z, p in (
-        (x["z"].astype(jnp.bfloat16), x["p"].astype(jnp.bfloat16)),
-        (x["z"].astype(jnp.float16), x["p"].astype(jnp.float16)),
-        (x["z"], x["p"].astype(jnp.bfloat16)),
-    ):
-        assert _jax_fast.HOST_CHECKS["cross_entropy"]({"axis": -1}, input=z, target=p) is None
-        monkeypatch.setattr(_jax_fast, "_KERNELS", {})
-        assert _same_everywhere(lambda z=z, p=p, **k: losses.cross_entropy(z, p, axis=-1, **k), monkeypatch)[
-            0
-        ] == ("value")
-        monkeypatch.setattr(_jax_fast, "_KERNELS", {})
-        losses.cross_entropy(z, p, axis=-1)
-        assert [key[-1] for key in _jax_fast._KERNELS] == [False, True]  # (then the extremes read)
+    assert _jax_fast._on_host([x["z"], x["y"]]) is True
+    assert _jax_fast._on_host([jnp.zeros((_jax_fast.HOST_CHECK_MAX_ENTRIES + 1,))]) is False
+    z16 = x["z"].astype(jnp.bfloat16)  # (any dtype: minima and maxima are exact)
+    assert _jax_fast._on_host([z16, x["y"]]) is True
+    outcome = _same_everywhere(lambda **k: losses.cross_entropy(z16, x["y"], axis=-1, **k), monkeypatch)
+    assert outcome[0] == "value" and outcome[1].dtype == jnp.bfloat16
 
 
 def test_mismatched_shapes_raise_the_general_paths_error(monkeypatch):
@@ -218,7 +215,7 @@ def test_mismatched_shapes_raise_the_general_paths_error(monkeypatch):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_huge_entries_are_refused_without_a_warning(dtype, monkeypatch):
-    """Entries near the largest float: no overflowing sum here (nor its RuntimeWarning)."""
+    """Entries near the largest float: refused on every path, without a RuntimeWarning."""
     import warnings
 
     with jax.enable_x64(dtype == "float64"):
@@ -227,6 +224,5 @@ def test_huge_entries_are_refused_without_a_warning(dtype, monkeypatch):
         p = jnp.asarray(np.array([[big, big, big, 0.0], [0.25, 0.25, 0.25, 0.25]], dtype))
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            assert _jax_fast.HOST_CHECKS["cross_entropy"]({"axis": -1}, input=z, target=p) is False
-        outcome = _same_everywhere(lambda **k: losses.cross_entropy(z, p, axis=-1, **k), monkeypatch)
+            outcome = _same_everywhere(lambda **k: losses.cross_entropy(z, p, axis=-1, **k), monkeypatch)
         assert outcome[0] == "error" and outcome[1] is InputError and outcome[3] == repr("target")
