@@ -678,7 +678,10 @@ def losses_part(args):
         print("(jax/optax not installed: no JAX rows)")
     else:
         for shape in shapes:
-            calls = _calls_for(shape, args.repeat) // (10 if shape == LOSS_SHAPES[0] else 1)
+            # (all of the small batch's calls, as for torch: JAX's times there are bimodal, its CPU
+            # worker thread asleep or not when a program is dispatched; a few hundred calls
+            # left the medians 20 us apart from run to run)
+            calls = _calls_for(shape, args.repeat)
             for name in LOSS_NAMES:
                 pair = _jax_loss_pair(name)
                 if pair is None:
