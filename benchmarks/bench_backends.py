@@ -16,7 +16,8 @@ the repeats and the ratio of medians (ours / reference), which PASS/MISS judges 
 target printed beside it.
 
 Run: python benchmarks/bench_backends.py [--part measures,losses] [--repeat N]
-     [--backends torch,jax,dask] [--dask-schedulers all|local|cluster]  (measures part)
+     [--backends torch,jax,dask] [--jax-rows all|eager] [--dask-schedulers all|local|cluster]
+     (measures part)
 """
 
 from __future__ import annotations
@@ -319,19 +320,41 @@ def _measures_jax(args, infoloss, distributions):
 
     hands = _jax_hand_compositions(jnp)
     with jax.enable_x64(True):
-        header(f"measures, JAX CPU float64 at {JAX_SIZE:.0e} (eager; under jax.jit; jit of grad)")
         p, q = (jnp.asarray(x) for x in distributions(JAX_SIZE))
+        # eager (the cached jitted program with its checks) against the user's jax.jit of the
+        # same call (no checks), with and without normalize=True (weights: the rows times 1e3);
+        # CPU seconds per call beside the wall time (2 shared cores: the load moves wall time)
+        print(
+            f"\n## measures, JAX CPU float64 at {JAX_SIZE:.0e}: eager vs the user's jax.jit "
+            f"(load average {_load_average()})\n"
+            f"{'case':<58} {'infoloss':>10} {'reference':>10}  ratio {'CPU ours':>10} {'CPU ref':>10}  ratio"
+        )
+        for normalize in (False, True):
+            arrays = (p * 1e3, q * 1e3) if normalize else (p, q)
+            for name in MEASURE_NAMES:
+                ours = getattr(infoloss, name)
+                call = (
+                    (lambda a, b, f=ours, n=normalize: f(a, normalize=n))
+                    if name == "entropy"
+                    else (lambda a, b, f=ours, n=normalize: f(a, b, normalize=n))
+                )
+                jitted = jax.jit(call)
+                _compare_with_cpu(
+                    f"{name}{', normalize=True' if normalize else ''}: eager vs the user's jit",
+                    lambda: call(*arrays).block_until_ready(),
+                    lambda: jitted(*arrays).block_until_ready(),
+                    time.process_time,
+                    repeat=args.repeat,
+                    target=1.2,
+                )
+        print(f"(load average {_load_average()})")
+        if args.jax_rows == "eager":
+            return
+        header(f"measures, JAX CPU float64 at {JAX_SIZE:.0e} (under jax.jit; jit of grad)")
         for name in MEASURE_NAMES:
             ours = getattr(infoloss, name)
             call = (lambda a, b, f=ours: f(a)) if name == "entropy" else ours
             jitted = jax.jit(call)
-            compare(
-                f"{name} eager vs the user's jax.jit of it",
-                lambda: call(p, q).block_until_ready(),
-                lambda: jitted(p, q).block_until_ready(),
-                repeat=args.repeat,
-                target=1.2,
-            )
             candidates = {k: jax.jit(f) for k, f in hands[name].items()}
             label, hand = _fastest(
                 {k: (lambda f=f: f(p, q).block_until_ready()) for k, f in candidates.items()}
@@ -741,6 +764,12 @@ def main():
     )
     parser.add_argument(
         "--backends", default=None, help="measures: comma-separated backends (torch,jax,dask; default: all)"
+    )
+    parser.add_argument(
+        "--jax-rows",
+        choices=("all", "eager"),
+        default="all",
+        help="measures: every JAX row, or only eager vs the user's jax.jit (with and without normalize=True)",
     )
     parser.add_argument(
         "--dask-schedulers",
