@@ -7,9 +7,11 @@ itself (so the numbers are exactly those under the user's jit), made once per me
 options (``jax.jit`` then compiles once per shape and dtype), with the distribution checks
 computed in the same program: one pass per argument sums each row with every entry that is not
 finite and >= 0 made NaN (:func:`_entries_or_nan`), and one flag says whether every row is
-within tolerance of 1 (with ``normalize=True``: positive), read back in the one sync that the
-value needs. Where the flag is False, the generic checks run on the arguments for their
-precise message (argument, position, value); only then is the bad entry located.
+within tolerance of 1 (with ``normalize=True``: positive; for entropy and cross-entropy the
+entries' minimum and maximum and the rows' sums, which their normalised values take too),
+read back in the one sync that the value needs. Where the flag is False, the generic checks
+run on the arguments for their precise message (argument, position, value); only then is
+the bad entry located.
 
 Under an outer ``jax.jit``, ``jax.grad`` or ``jax.vmap`` the arguments are tracers: no
 checks, and the same values as the eager program's. KL and JS there (and in the eager program)
@@ -79,8 +81,14 @@ def _program(
         tolerance = _validate.sum_tolerance(arrays[0].dtype)
         valid = []
         for x, own_axis in zip(arrays, axes):
+            if normalize and name in ("entropy", "cross_entropy"):
+                # (their normalised values take the rows' sums, maxima and minima too: XLA
+                # computes these once; the one-pass form below measured slower here)
+                entries_ok = (jnp.min(x) >= 0) & (jnp.max(x) < math.inf)
+                valid.append(entries_ok & (jnp.min(jnp.sum(x, axis=own_axis)) > 0))
+                continue
             # NaN where a row has an entry that is not finite and >= 0, so one comparison per
-            # row checks its entries and its sum
+            # row checks its entries and its sum: one pass, not three (sum, min, max)
             sums = jnp.sum(_entries_or_nan(x), axis=own_axis)
             valid.append(jnp.min(sums) > 0 if normalize else jnp.max(jnp.abs(sums - 1)) <= tolerance)
         return value, functools.reduce(jnp.logical_and, valid)
