@@ -341,11 +341,6 @@ def _host_indices(
 #: The least and greatest entry (NaN if any entry is; axis None): the ufuncs' own reductions,
 #: without the Python wrapper of ``ndarray.min`` (a few tenths of a microsecond each).
 _lowest, _highest = np.minimum.reduce, np.maximum.reduce
-#: The dtypes whose row sums are checked on the host, and their machine epsilon.
-_SUMMED_EPS = {
-    np.dtype(np.float32): float(np.finfo(np.float32).eps),
-    np.dtype(np.float64): float(np.finfo(np.float64).eps),
-}
 
 
 def _host_kl(options: dict[str, Any], input: Array, target: Array) -> bool:
