@@ -3,7 +3,8 @@
 One rule for every page, used by ``tests/test_readme.py``, ``tests/test_docs.py`` and the docs
 build (``docs/_ext/run_blocks.py``), so a block that passes here passes there:
 
-- a ```` ```python ```` block with ``>>>`` prompts is a doctest (``NORMALIZE_WHITESPACE`` and
+- a ```` ```pycon ```` block (an interactive session, as the README writes them) or a
+  ```` ```python ```` block with ``>>>`` prompts is a doctest (``NORMALIZE_WHITESPACE`` and
   ``ELLIPSIS``), run alone with fresh globals;
 - any other ```` ```python ```` block is a script, run alone in a fresh namespace;
 - a page that is a MyST notebook (``kernelspec`` in its front matter: the tutorials) is one
@@ -32,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
-_FENCE = re.compile(r"^```(python|\{code-cell\}[^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
+_FENCE = re.compile(r"^```(python|pycon|\{code-cell\}[^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _CELL_OPTIONS = re.compile(r"\A(?:---\n.*?\n---\n|(?::[^\n]*\n)+)", re.S)
 _DOCTEST_FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
@@ -84,7 +85,7 @@ def blocks(path: Path) -> list[Block]:
         return [Block(path, cells[0][0], code, doctest=False)]
     found = []
     for match in _FENCE.finditer(text):
-        if match.group(1) != "python":
+        if match.group(1) not in ("python", "pycon"):
             continue
         code = match.group(2)
         found.append(

@@ -9,6 +9,8 @@ same for the docs pages (``tests/test_docs.py``).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.markdown_blocks import ROOT, blocks, gpu_available, run
@@ -22,6 +24,14 @@ def test_readme_has_script_and_doctest_blocks():
         "the README's Python examples moved: update this test's pattern"
     )
     assert any(b.doctest for b in _BLOCKS), "the README has no doctest block left"
+
+
+def test_readme_python_blocks_run_when_pasted_into_a_file():
+    # Sessions with >>> prompts are fenced as pycon; a ```python block is a script a reader can
+    # save and run as it is.
+    text = README.read_text(encoding="utf-8")
+    python_blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+    assert python_blocks and not any(re.search(r"^>>> ", code, re.M) for code in python_blocks)
 
 
 @pytest.mark.parametrize("block", _BLOCKS, ids=lambda b: f"line{b.line}")
