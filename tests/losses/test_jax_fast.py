@@ -20,10 +20,21 @@ PATHS = ("host", "device", "general")
 
 
 def _outcome(call: Callable[..., Any], path: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
-    """What ``call(validate=True)`` gives on one path: ('value', array, whether the program
-    with the extremes ran) or the error's type, text and fields."""
+    """What ``call(validate=True)`` gives on one path: ('value', array, what decided it: 'host'
+    when the host's checks passed, 'extremes' when the program's extremes did, else 'general')
+    or the error's type, text and fields."""
+    verdicts: list[bool] = []
+
+    def recorded(check: Callable[..., bool]) -> Callable[..., bool]:
+        def checked(*args: Any, **kwargs: Any) -> bool:
+            verdicts.append(check(*args, **kwargs))
+            return verdicts[-1]
+
+        return checked
+
     with monkeypatch.context() as patch:
         patch.setattr(_jax_fast, "_KERNELS", {})
+        patch.setattr(_jax_fast, "HOST_CHECKS", {k: recorded(v) for k, v in _jax_fast.HOST_CHECKS.items()})
         if path == "device":  # every array counts as large: the program's extremes decide
             patch.setattr(_jax_fast, "HOST_CHECK_MAX_ENTRIES", 0)
         elif path == "general":
@@ -34,7 +45,8 @@ def _outcome(call: Callable[..., Any], path: str, monkeypatch: pytest.MonkeyPatc
             fields = tuple(repr(getattr(error, f, None)) for f in ("argument", "index", "value", "hint"))
             return ("error", type(error), str(error), *fields)
         with_extremes = any(key[-1] for key in _jax_fast._KERNELS)
-    return ("value", np.asarray(result), with_extremes)
+    decided_by = "host" if verdicts == [True] else ("extremes" if with_extremes else "general")
+    return ("value", np.asarray(result), decided_by)
 
 
 def _same_everywhere(call: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
@@ -49,8 +61,8 @@ def _same_everywhere(call: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) 
         return host
     unchecked = np.asarray(call(validate=False))
     assert host[1].dtype == unchecked.dtype
-    checked_on_host = not host[2] and not general[2]  # (general: no program at all)
-    assert host[1].tobytes() == unchecked.tobytes() or not checked_on_host
+    assert device[2] != "host" and general[2] == "general"
+    assert host[1].tobytes() == unchecked.tobytes() or host[2] != "host"
     for other in (device[1], general[1]):
         assert other.dtype == host[1].dtype
         np.testing.assert_allclose(host[1], other, rtol=2e-6, atol=1e-7)
@@ -154,8 +166,8 @@ def test_masked_rows_and_ignored_elements_may_hold_anything(monkeypatch):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_row_sums_at_the_tolerance_decide_as_the_general_path(dtype, monkeypatch):
-    """Rows summing to 1 +- tolerance +- a few eps (probability targets: always the program's
-    extremes): accepted or refused exactly as the general path decides."""
+    """Rows summing to 1 +- tolerance +- a few eps: accepted or refused exactly as the general
+    path decides (the host's float64 sums leave the rows nearest the tolerance to it)."""
     with jax.enable_x64(dtype == "float64"):
         tolerance = math.sqrt(float(np.finfo(dtype).eps))
         eps = float(np.finfo(dtype).eps)
@@ -175,15 +187,19 @@ def test_row_sums_at_the_tolerance_decide_as_the_general_path(dtype, monkeypatch
 
 
 def test_small_cpu_arrays_are_checked_on_the_host_large_ones_in_the_program(monkeypatch):
-    """Class indices (and kl_div, BCE): on the host, the loss alone as the program; probability
-    targets and large arrays: the program with the extremes."""
+    """Small float32/float64 arrays: checked on the host, the loss alone as the program;
+    large arrays and probability targets narrower than float32: the program with the extremes."""
     x = _inputs()
     monkeypatch.setattr(_jax_fast, "_KERNELS", {})
     losses.cross_entropy(x["z"], x["y"], axis=-1)
-    losses.kl_div(jax.nn.log_softmax(x["z"]), x["p"])
-    assert [key[-1] for key in _jax_fast._KERNELS] == [False, False]  # (no extremes read)
-    monkeypatch.setattr(_jax_fast, "_KERNELS", {})
     losses.cross_entropy(x["z"], x["p"], axis=-1)
+    losses.kl_div(jax.nn.log_softmax(x["z"]), x["p"])
+    assert [key[-1] for key in _jax_fast._KERNELS] == [
+        False,
+        False,
+    ]  # (no extremes read; one for both targets)
+    monkeypatch.setattr(_jax_fast, "_KERNELS", {})
+    losses.cross_entropy(x["z"], x["p"].astype(jnp.bfloat16), axis=-1)
     assert [key[-1] for key in _jax_fast._KERNELS] == [True]
     monkeypatch.setattr(_jax_fast, "_KERNELS", {})
     monkeypatch.setattr(_jax_fast, "HOST_CHECK_MAX_ENTRIES", x["z"].size)  # z and y: more
@@ -226,3 +242,20 @@ def test_huge_entries_are_refused_without_a_warning(dtype, monkeypatch):
             warnings.simplefilter("error")
             outcome = _same_everywhere(lambda **k: losses.cross_entropy(z, p, axis=-1, **k), monkeypatch)
         assert outcome[0] == "error" and outcome[1] is InputError and outcome[3] == repr("target")
+
+
+def test_huge_entries_in_masked_rows_are_ignored_without_a_warning(monkeypatch):
+    import warnings
+
+    with jax.enable_x64(True):
+        big = float(np.finfo("float64").max) / 2
+        z = jnp.zeros((2, 4))
+        p = jnp.asarray(np.array([[big, big, big, 0.0], [0.25, 0.25, 0.25, 0.25]]))
+        mask = jnp.array([False, True])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            outcome = _same_everywhere(
+                lambda **k: losses.cross_entropy(z, p, mask=mask, axis=-1, **k), monkeypatch
+            )
+        assert outcome[0] == "value" and outcome[2] == "host"
+        assert float(outcome[1]) == pytest.approx(math.log(4), rel=1e-15)

@@ -5,7 +5,7 @@ microseconds apiece) and syncs the device once per value check. Here the loss it
 public function, traced: its value checks skip themselves under tracing) runs as one compiled
 program, cached per loss, option values and the arguments present (``jax.jit`` adds shapes and
 dtypes). Validating small arrays on one CPU device (:data:`HOST_CHECK_MAX_ENTRIES`; not
-cross-entropy's probability targets, see :func:`_host_checks`), the program is dispatched
+probability targets narrower than float32, see :func:`_host_checks`), the program is dispatched
 and the checks read the inputs' own buffers with NumPy (:data:`HOST_CHECKS`) meanwhile: the
 call reads no result back, so it returns as optax's do, and dispatching first keeps JAX's
 worker busy (XLA's CPU client runs a program of 1000 flops or more on a worker thread, which
@@ -308,13 +308,13 @@ def _non_negative(extremes: list[float]) -> bool:
 
 
 def _host_checks(name: str, arrays: dict[str, Array | None]) -> bool:
-    """Does :data:`HOST_CHECKS` check this call? Not cross-entropy with probability targets:
-    their row sums cost more on the host (about 6.5 us for 64x10, against 3 us for the other
-    checks) than in the program, where XLA computes them beside the loss's own sums; checked
-    on the host (with a margin for the sums' rounding) the call measured no faster on 2 shared
-    cores (10-30 us slower at load 2.3, 2-3 us faster at 1.4), so their extremes come from the
-    program."""
-    return name != "cross_entropy" or arrays["target"].dtype.kind in "iu"  # type: ignore[union-attr]
+    """Does :data:`HOST_CHECKS` check this call? Not probability targets narrower than float32
+    (float16, bfloat16: their row sums are left to the program's extremes). Checking float32
+    probabilities on the host (row sums about 3 us for 64x10) measured 12-20 us faster a call
+    than the program's extremes, which make the program too large for XLA to run on the
+    calling thread (it then waits for JAX's worker: `bench_backends.py --part losses --small`)."""
+    target = arrays["target"]
+    return name != "cross_entropy" or target.dtype.kind in "iu" or target.dtype in _HOST_SUM_DTYPES  # type: ignore[union-attr]
 
 
 def _host_indices(
@@ -336,6 +336,40 @@ def _host_indices(
         if not rules.indices_ok(_lowest(kept_indices, None), _highest(kept_indices, None), n_classes):
             return False
     return weight is None or _host_non_negative(weight)
+
+
+def _host_cross_entropy(
+    options: dict[str, Any],
+    input: Array,
+    target: Array,
+    weight: Array | None = None,
+    mask: Array | None = None,
+) -> bool:
+    """Class indices as :func:`_host_indices`; probabilities as check_probability_targets:
+    kept entries >= 0, each kept row summing to 1 within the dtype's tolerance."""
+    if target.dtype.kind in "iu":
+        return _host_indices(options, input, target, weight, mask)
+    probs = np.asarray(target)
+    axis = _class_axis(options, probs.ndim)
+    if mask is not None:  # (masked rows may hold anything: they count as a uniform row)
+        probs = np.where(np.expand_dims(np.asarray(mask), axis), probs, 1.0 / probs.shape[axis])
+    tolerance = rules.tolerance_of(target.dtype)
+    if not _highest(probs, None) <= 1 + tolerance:  # (also NaN; and the sums below cannot overflow)
+        return False
+    # Summed in float64 (exact to far below the tolerance), where the general path sums in the
+    # target's dtype: a row within this margin of the tolerance goes to the general path, which
+    # decides (a float32 row of C entries sums within about C * eps of its float64 sum).
+    sums = np.add.reduce(probs, axis=axis, dtype=np.float64)
+    margin = 4 * probs.shape[axis] * float(np.finfo(probs.dtype).eps)
+    if not rules.probabilities_ok(
+        _lowest(probs, None), _lowest(sums, None), _highest(sums, None), tolerance - margin
+    ):
+        return False
+    return weight is None or _host_non_negative(weight)
+
+
+#: The dtypes whose probability targets are checked on the host.
+_HOST_SUM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 #: The least and greatest entry (NaN if any entry is; axis None): the ufuncs' own reductions,
@@ -391,7 +425,7 @@ def _host_non_negative(weight: Array) -> bool:
 
 
 HOST_CHECKS: dict[str, Callable[..., bool]] = {
-    "cross_entropy": _host_indices,  # (class indices only: see _host_checks)
+    "cross_entropy": _host_cross_entropy,
     "nll_loss": _host_indices,
     "kl_div": _host_kl,
     "binary_cross_entropy": _host_binary,
