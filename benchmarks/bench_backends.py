@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 
 def median_seconds(function, *, repeat, warmup=1):
     """The median wall time of ``repeat`` calls of ``function()``, after ``warmup`` calls."""
@@ -348,6 +350,8 @@ def _measures_jax(args, infoloss, distributions):
                     target=1.2,
                 )
         print(f"(load average {_load_average()})")
+    _measures_jax_small(infoloss, jax, jnp)
+    with jax.enable_x64(True):
         if args.jax_rows == "eager":
             return
         header(f"measures, JAX CPU float64 at {JAX_SIZE:.0e} (under jax.jit; jit of grad)")
@@ -401,6 +405,56 @@ def _measures_jax(args, infoloss, distributions):
                 repeat=args.repeat,
                 target=1.0,
             )
+
+
+SMALL_GAPS = (0.0, 30e-6)  # seconds of other Python work between calls: none, and a training loop's
+
+
+def _measures_jax_small(infoloss, jax, jnp):
+    """64x10 float32 (JAX's default dtype): eager against the user's jax.jit, medians of 3000
+    calls made back to back and with 30 us of other work between calls. XLA runs a program of
+    1000 flops or more on its CPU worker thread, which after a few microseconds without work
+    falls asleep and takes 10-50 us to wake: back to back, the user's jit finds it awake; after
+    any other work, both wait for it alike."""
+    rng = np.random.default_rng(3)
+    p, q = (jnp.asarray(rng.dirichlet(np.ones(10), 64).astype(np.float32)) for _ in range(2))
+    gaps = "  ".join(f"{f'eager / jit, gap {g * 1e6:.0f} us':>30}" for g in SMALL_GAPS)
+    print(
+        f"\n## measures, JAX CPU float32 64x10: eager vs the user's jax.jit (target 1.2x; load average "
+        f"{_load_average()})\n{'case':<40} {gaps}"
+    )
+    for normalize in (False, True):
+        for name in MEASURE_NAMES:
+            ours = getattr(infoloss, name)
+            arguments = (p,) if name == "entropy" else (p, q)
+
+            def call(*a, f=ours, n=normalize):
+                return f(*a, axis=1, normalize=n)
+
+            jitted = jax.jit(call)
+            cells = []
+            for gap in SMALL_GAPS:
+                eager = _median_with_gap(lambda: jax.block_until_ready(call(*arguments)), gap)
+                traced = _median_with_gap(lambda: jax.block_until_ready(jitted(*arguments)), gap)
+                cells.append(f"{_format_seconds(eager)} / {_format_seconds(traced)} {eager / traced:5.2f}x")
+            label = f"{name}{', normalize=True' if normalize else ''}"
+            print(f"{label:<40} " + "  ".join(f"{c:>30}" for c in cells))
+            sys.stdout.flush()
+
+
+def _median_with_gap(function, gap, calls=3000):
+    """Median seconds of ``function()`` over ``calls`` calls, each after ``gap`` seconds of busy
+    Python (after a warm-up of a tenth as many)."""
+    spent = []
+    for i in range(calls + calls // 10):
+        start = time.perf_counter()
+        while time.perf_counter() - start < gap:
+            pass
+        start = time.perf_counter()
+        function()
+        if i >= calls // 10:
+            spent.append(time.perf_counter() - start)
+    return statistics.median(spent)
 
 
 def _measures_dask(args, infoloss, distributions):

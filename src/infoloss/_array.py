@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import array_api_compat
@@ -97,6 +98,35 @@ def is_torch_array(x: object) -> bool:
 def is_jax_array(x: object) -> bool:
     """A JAX array or tracer, without importing JAX."""
     return type(x).__module__.partition(".")[0] in ("jax", "jaxlib")
+
+
+#: Up to this many entries in all (a 64x256 batch), JAX arrays on one CPU device are checked on
+#: the host with NumPy (their zero-copy view: :func:`on_one_cpu`): a few microseconds, where a
+#: check in the program makes the call wait for its result, and so for JAX's CPU worker thread
+#: (XLA runs a program of 1000 flops or more there; asleep after a few microseconds without
+#: work, it takes 10-50 us to wake). Larger arrays are checked in the program.
+HOST_CHECK_MAX_ENTRIES = 16384
+#: JAX shardings seen, and whether their arrays live on one CPU device.
+_ONE_CPU_SHARDINGS: dict[Any, bool] = {}
+
+
+def on_one_cpu(values: Sequence[Any]) -> bool:
+    """JAX arrays all on one CPU device, with at most :data:`HOST_CHECK_MAX_ENTRIES` entries in
+    all: ``np.asarray`` then reads each without a copy (nor a wait: it waits only for pending
+    writes to it), so small inputs are checked on the host."""
+    entries = 0
+    for value in values:
+        sharding = value.sharding
+        on_cpu = _ONE_CPU_SHARDINGS.get(sharding)
+        if on_cpu is None:
+            devices = sharding.device_set
+            on_cpu = len(devices) == 1 and next(iter(devices)).platform == "cpu"
+            if len(_ONE_CPU_SHARDINGS) < 256:
+                _ONE_CPU_SHARDINGS[sharding] = on_cpu
+        if not on_cpu:
+            return False
+        entries += value.size
+    return entries <= HOST_CHECK_MAX_ENTRIES
 
 
 def loaded(module: str, attribute: str) -> Any:

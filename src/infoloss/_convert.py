@@ -125,38 +125,14 @@ def prepare(
     """
     _validate.check_base(base)
     labels = row_index = None
-    values = list(named.values())
-    if any(_is_pandas(v) for v in values):
-        labels, converted, row_index, axis = _from_pandas(named, axis)
-        to_python = True
-    elif any(isinstance(v, Mapping) for v in values):
-        labels, converted = _from_mappings(named)
-        to_python = True
-    elif not any(_array.is_array(v) for v in values):
-        converted = {name: _from_sequence(name, v) for name, v in named.items()}
-        to_python = True
+    to_python = False
+    xp = _plain_namespace(named)
+    if xp is not None:  # (the common case, kept lean for small inputs: nothing to convert)
+        by_name, out_dtype = named, next(iter(named.values())).dtype
     else:
-        converted = _match_arrays(named)
-        to_python = False
-
-    for name, value in converted.items():
-        _validate.check_array(name, value)
-    xp = _array.array_namespace(*converted.items())
-    arrays = list(converted.values())
-    # ml_dtypes' bfloat16 NumPy arrays (which NumPy's type promotion does not know) are
-    # computed in float32, and returned as bfloat16 when every argument is bfloat16.
-    extension = {str(a.dtype) for a in arrays if _array.is_numpy(a) and str(a.dtype) == "bfloat16"}
-    if extension:
-        bfloat16 = arrays[[str(a.dtype) for a in arrays].index("bfloat16")].dtype
-        arrays = [_array.floating(xp, a)[0] if str(a.dtype) == "bfloat16" else a for a in arrays]
-    common = arrays[0].dtype if len(arrays) == 1 else xp.result_type(*arrays)
-    arrays = [a if a.dtype == common else xp.astype(a, common) for a in arrays]
-    floats = [_array.floating(xp, a, name=name) for name, a in zip(converted, arrays)]
-    out_dtype = floats[0][1]
-    if extension and all(str(v.dtype) == "bfloat16" for v in converted.values()):
-        out_dtype = bfloat16
-
-    shapes = {name: tuple(a.shape) for name, a in zip(converted, arrays)}
+        labels, converted, row_index, axis, to_python = _arrays_of(named, axis)
+        xp, by_name, out_dtype = _floating(converted)
+    shapes = {name: tuple(a.shape) for name, a in by_name.items()}
     for name, shape in shapes.items():
         if not shape:
             _validate.check_axis(name, shape, axis)  # a scalar is not a distribution
@@ -168,7 +144,6 @@ def prepare(
     axis = _validate.check_axis(widest, shapes[widest], axis)
     if len(shapes) == 2:
         _validate.check_same_support(shapes, axis)
-    by_name = {name: f for name, (f, _) in zip(converted, floats)}
     originals = None
     # (NumPy first: a set of torch.compile's symbolic shapes would fix them to constants)
     if (
@@ -200,6 +175,76 @@ def prepare(
 # --------------------------------------------------------------------------------------------
 # Conversions
 # --------------------------------------------------------------------------------------------
+
+
+#: The dtypes that :func:`_plain_namespace` passes as they are.
+_PLAIN_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+#: Array types passed as they are (exactly these types: a subclass, such as NumPy's masked
+#: array, goes through the checks of :func:`_arrays_of`), and their namespaces.
+_PLAIN_TYPES: dict[type, Any] = {np.ndarray: np}
+
+
+def _plain_namespace(named: dict[str, Any]) -> Any:
+    """The namespace when every argument is a NumPy or concrete JAX array of one float32 or
+    float64 dtype (nothing to convert or check but shapes), else None."""
+    values = iter(named.values())
+    first = next(values)
+    xp = _PLAIN_TYPES.get(type(first))
+    if xp is None:
+        if not _array.is_jax_array(first) or type(first).__name__ != "ArrayImpl":
+            return None
+        import jax.numpy as jnp  # (a concrete JAX array: JAX is imported)
+
+        xp = _PLAIN_TYPES[type(first)] = jnp
+    dtype = first.dtype
+    if dtype not in _PLAIN_DTYPES:
+        return None
+    for value in values:
+        if type(value) is not type(first) or value.dtype != dtype:
+            return None
+    return xp
+
+
+def _arrays_of(named: dict[str, Any], axis: int) -> tuple[Any, dict[str, Any], Any, int, bool]:
+    """``(labels, arrays, row_index, axis, to_python)``: pandas objects, label mappings,
+    sequences and arrays as arrays of one kind, checked by :func:`_validate.check_array`."""
+    labels = row_index = None
+    values = list(named.values())
+    if any(_is_pandas(v) for v in values):
+        labels, converted, row_index, axis = _from_pandas(named, axis)
+        to_python = True
+    elif any(isinstance(v, Mapping) for v in values):
+        labels, converted = _from_mappings(named)
+        to_python = True
+    elif not any(_array.is_array(v) for v in values):
+        converted = {name: _from_sequence(name, v) for name, v in named.items()}
+        to_python = True
+    else:
+        converted = _match_arrays(named)
+        to_python = False
+    for name, value in converted.items():
+        _validate.check_array(name, value)
+    return labels, converted, row_index, axis, to_python
+
+
+def _floating(converted: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+    """``(xp, arrays, out_dtype)``: the arrays in one floating dtype to compute in, and the
+    dtype to return."""
+    xp = _array.array_namespace(*converted.items())
+    arrays = list(converted.values())
+    # ml_dtypes' bfloat16 NumPy arrays (which NumPy's type promotion does not know) are
+    # computed in float32, and returned as bfloat16 when every argument is bfloat16.
+    extension = {str(a.dtype) for a in arrays if _array.is_numpy(a) and str(a.dtype) == "bfloat16"}
+    if extension:
+        bfloat16 = arrays[[str(a.dtype) for a in arrays].index("bfloat16")].dtype
+        arrays = [_array.floating(xp, a)[0] if str(a.dtype) == "bfloat16" else a for a in arrays]
+    common = arrays[0].dtype if len(arrays) == 1 else xp.result_type(*arrays)
+    arrays = [a if a.dtype == common else xp.astype(a, common) for a in arrays]
+    floats = [_array.floating(xp, a, name=name) for name, a in zip(converted, arrays)]
+    out_dtype = floats[0][1]
+    if extension and all(str(v.dtype) == "bfloat16" for v in converted.values()):
+        out_dtype = bfloat16
+    return xp, {name: f for name, (f, _) in zip(converted, floats)}, out_dtype
 
 
 def _from_mappings(named: dict[str, Any]) -> tuple[list[Any], dict[str, np.ndarray]]:

@@ -13,7 +13,7 @@ import pytest
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
 
-from infoloss import InputError, losses  # noqa: E402
+from infoloss import InputError, _array, losses  # noqa: E402
 from infoloss.losses import _jax_fast  # noqa: E402
 
 PATHS = ("host", "device", "general")
@@ -36,7 +36,7 @@ def _outcome(call: Callable[..., Any], path: str, monkeypatch: pytest.MonkeyPatc
         patch.setattr(_jax_fast, "_KERNELS", {})
         patch.setattr(_jax_fast, "HOST_CHECKS", {k: recorded(v) for k, v in _jax_fast.HOST_CHECKS.items()})
         if path == "device":  # every array counts as large: the program's extremes decide
-            patch.setattr(_jax_fast, "HOST_CHECK_MAX_ENTRIES", 0)
+            patch.setattr(_array, "HOST_CHECK_MAX_ENTRIES", 0)
         elif path == "general":
             patch.setattr(_jax_fast, "call", lambda *args: NotImplemented)
         try:
@@ -202,17 +202,17 @@ def test_small_cpu_arrays_are_checked_on_the_host_large_ones_in_the_program(monk
     losses.cross_entropy(x["z"], x["p"].astype(jnp.bfloat16), axis=-1)
     assert [key[-1] for key in _jax_fast._KERNELS] == [True]
     monkeypatch.setattr(_jax_fast, "_KERNELS", {})
-    monkeypatch.setattr(_jax_fast, "HOST_CHECK_MAX_ENTRIES", x["z"].size)  # z and y: more
+    monkeypatch.setattr(_array, "HOST_CHECK_MAX_ENTRIES", x["z"].size)  # z and y: more
     losses.cross_entropy(x["z"], x["y"], axis=-1)
     assert [key[-1] for key in _jax_fast._KERNELS] == [True]
 
 
 def test_only_small_arrays_are_checked_on_the_host(monkeypatch):
     x = _inputs()
-    assert _jax_fast._on_host([x["z"], x["y"]]) is True
-    assert _jax_fast._on_host([jnp.zeros((_jax_fast.HOST_CHECK_MAX_ENTRIES + 1,))]) is False
+    assert _array.on_one_cpu([x["z"], x["y"]]) is True
+    assert _array.on_one_cpu([jnp.zeros((_array.HOST_CHECK_MAX_ENTRIES + 1,))]) is False
     z16 = x["z"].astype(jnp.bfloat16)  # (any dtype: minima and maxima are exact)
-    assert _jax_fast._on_host([z16, x["y"]]) is True
+    assert _array.on_one_cpu([z16, x["y"]]) is True
     outcome = _same_everywhere(lambda **k: losses.cross_entropy(z16, x["y"], axis=-1, **k), monkeypatch)
     assert outcome[0] == "value" and outcome[1].dtype == jnp.bfloat16
 

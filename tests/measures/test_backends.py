@@ -14,7 +14,7 @@ import scipy.stats as st
 import torch
 
 import infoloss as il
-from infoloss import InputError
+from infoloss import InputError, _array
 from infoloss.measures import _dispatch, _jax, _torch
 from tests.backends import jax_float64  # noqa: F401 - autouse fixture: JAX in float64
 
@@ -181,12 +181,18 @@ def test_jax_eager_is_the_jitted_program(name):
     assert _jax._program.cache_info().currsize == 1  # base is applied outside the program
 
 
-def test_jax_eager_compiles_once_per_shape():
+@pytest.mark.parametrize("checked_on_host", [True, False])
+def test_jax_eager_compiles_once_per_shape(checked_on_host, monkeypatch):
+    """Small arrays run the program without checks (checked on the host), large ones the
+    program with them: either compiles once per shape."""
+    if not checked_on_host:
+        monkeypatch.setattr(_array, "HOST_CHECK_MAX_ENTRIES", 0)
     rng = np.random.default_rng(7)
     _jax._program.cache_clear()
     for _ in range(3):
         il.kl_divergence(jnp.asarray(distributions(rng, (3, 4))), jnp.asarray(distributions(rng, (3, 4))))
-    program = _jax._program("kl_divergence", 1, (1, 1), False, False, True)
+    assert _jax._program.cache_info().currsize == 1
+    program = _jax._program("kl_divergence", 1, (1, 1), False, False, not checked_on_host)
     assert program._cache_size() == 1
 
 

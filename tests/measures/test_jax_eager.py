@@ -1,5 +1,6 @@
-"""The eager JAX program's checks (measures/_jax.py ``_program``): its verdict is the generic
-check's, entry kind by entry kind, and its values are those of the user's ``jax.jit``.
+"""The eager JAX program's checks (measures/_jax.py ``_program``), and the host's of small
+arrays (``infoloss._validate.distributions_pass``): their verdict is the generic check's, entry
+kind by entry kind, and the values are those of the user's ``jax.jit``.
 
 The program returns the measure and one flag; where the flag says the input is not a set of
 distributions, the generic checks run for their message. So the flag must be False wherever
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 import infoloss as il
-from infoloss import InputError
+from infoloss import InputError, _array, _validate
 from infoloss.measures import _dispatch, _jax
 from tests.backends import jax_float64  # noqa: F401 - autouse fixture: JAX in float64
 
@@ -74,10 +75,15 @@ def _with_entry(base, label, entry, row, column, dtype, normalize):
     return x
 
 
+@pytest.mark.parametrize("path", ["host", "program"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("normalize", [False, True])
 @pytest.mark.parametrize("name", NAMES)
-def test_the_programs_verdict_and_error_are_the_generic_checks(name, normalize, dtype):
+def test_the_programs_verdict_and_error_are_the_generic_checks(name, normalize, dtype, path, monkeypatch):
+    """``path``: the small arrays checked on the host (the default) or, as large ones are, by
+    the program's flag."""
+    if path == "program":
+        monkeypatch.setattr(_array, "HOST_CHECK_MAX_ENTRIES", 0)
     rng = np.random.default_rng(11)
     p = rng.random((3, 6))
     q = rng.random((3, 6))
@@ -107,6 +113,10 @@ def test_the_programs_verdict_and_error_are_the_generic_checks(name, normalize, 
                 )
             _, valid = program(*inputs)
             assert bool(valid) == (expected[0] == "value"), case
+            # the host's verdict: the same, but where NumPy reads a subnormal entry that XLA
+            # flushes to 0 (a negative one: refused, then the generic checks accept it)
+            host = all(_validate.distributions_pass(np.asarray(x), 1, normalize=normalize) for x in inputs)
+            assert host == (expected[0] == "value") or label == "negative subnormal", case
 
 
 @pytest.mark.parametrize("axis", [0, -1])

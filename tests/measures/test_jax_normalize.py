@@ -128,7 +128,11 @@ def test_gradients_are_the_generic_paths(kind):
 # be -inf, and 0 * -inf the term): the values of the stored floats at 800 digits (mpmath), in
 # float32 without JAX's float64 (XLA reads float32 subnormals as 0: none here) and float64.
 TINY_SHARES = {
-    "float32": [([1e30, 1e-35, 1.0], None), ([1e30, 1e-38, 1e-30], "reversed"), ([1e36, 1e-30, 2e-37], "reversed")],
+    "float32": [
+        ([1e30, 1e-35, 1.0], None),
+        ([1e30, 1e-38, 1e-30], "reversed"),
+        ([1e36, 1e-30, 2e-37], "reversed"),
+    ],
     "float64": [([1e300, 1e-300, 1.0], None), ([1e300, 1e-307, 1e-300], "reversed")],
 }
 
@@ -150,7 +154,9 @@ def test_tiny_shares_keep_their_digits(dtype):
             expected = reference(p, q)
             for namespace in (np, jnp):
                 a, b = namespace.asarray(p), namespace.asarray(q)
-                got = il.entropy(a, normalize=True) if other is None else il.cross_entropy(a, b, normalize=True)
+                got = (
+                    il.entropy(a, normalize=True) if other is None else il.cross_entropy(a, b, normalize=True)
+                )
                 assert float(got) == pytest.approx(expected, rel=8 * float(np.finfo(dtype).eps), abs=0)
 
 

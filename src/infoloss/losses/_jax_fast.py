@@ -4,7 +4,7 @@ Called eagerly, the general path dispatches each array operation on its own (ten
 microseconds apiece) and syncs the device once per value check. Here the loss itself (the same
 public function, traced: its value checks skip themselves under tracing) runs as one compiled
 program, cached per loss, option values and the arguments present (``jax.jit`` adds shapes and
-dtypes). Validating small arrays on one CPU device (:data:`HOST_CHECK_MAX_ENTRIES`; not
+dtypes). Validating small arrays on one CPU device (:data:`infoloss._array.HOST_CHECK_MAX_ENTRIES`; not
 probability targets narrower than float32, see :func:`_host_checks`), the program is dispatched
 and the checks read the inputs' own buffers with NumPy (:data:`HOST_CHECKS`) meanwhile: the
 call reads no result back, so it returns as optax's do, and dispatching first keeps JAX's
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _array
+from .. import _array, _validate
 from .._typing import Array
 from . import _torch_fast as rules
 
@@ -38,14 +38,6 @@ _Stats = Callable[..., Array]
 
 _KERNELS: dict[tuple[Any, ...], _Program] = {}
 _KERNELS_MAX = 256
-
-#: Up to this many entries in all (a 64x256 batch), arrays on one CPU device are checked on the
-#: host with NumPy (their zero-copy view): a few microseconds, where a device-side check makes
-#: the call wait for JAX's worker thread (10-30 us on a busy machine). Larger ones are checked
-#: in the loss's program (one pass over the data, one read of a few extremes).
-HOST_CHECK_MAX_ENTRIES = 16384
-#: Shardings seen, and whether their arrays live on one CPU device (NumPy's view is then free).
-_HOST_SHARDINGS: dict[Any, bool] = {}
 
 
 def is_concrete(x: object) -> bool:
@@ -78,7 +70,7 @@ def call(
         return NotImplemented
     if stats is None:
         return _kernel(name, function, option_items, present, options, None)(*values)[0]
-    if _on_host(values) and _host_checks(name, arrays):
+    if _array.on_one_cpu(values) and _host_checks(name, arrays):
         # The loss alone is dispatched first, then checked from the host's view of the inputs
         # while JAX's worker computes it: no read of a result, so the call returns as optax's
         # do. (Checking first leaves the worker idle long enough to fall asleep: its wake-up
@@ -115,23 +107,6 @@ def _kernel(
         if len(_KERNELS) < _KERNELS_MAX:
             _KERNELS[key] = kernel
     return kernel
-
-
-def _on_host(values: list[Array]) -> bool:
-    """All ``values`` on one CPU device, and few entries: :data:`HOST_CHECKS` read them."""
-    entries = 0
-    for value in values:
-        sharding = value.sharding
-        on_cpu = _HOST_SHARDINGS.get(sharding)
-        if on_cpu is None:
-            devices = sharding.device_set
-            on_cpu = len(devices) == 1 and next(iter(devices)).platform == "cpu"
-            if len(_HOST_SHARDINGS) < _KERNELS_MAX:
-                _HOST_SHARDINGS[sharding] = on_cpu
-        if not on_cpu:
-            return False
-        entries += value.size
-    return entries <= HOST_CHECK_MAX_ENTRIES
 
 
 def _program(
@@ -353,17 +328,7 @@ def _host_cross_entropy(
     axis = _class_axis(options, probs.ndim)
     if mask is not None:  # (masked rows may hold anything: they count as a uniform row)
         probs = np.where(np.expand_dims(np.asarray(mask), axis), probs, 1.0 / probs.shape[axis])
-    tolerance = rules.tolerance_of(target.dtype)
-    if not _highest(probs, None) <= 1 + tolerance:  # (also NaN; and the sums below cannot overflow)
-        return False
-    # Summed in float64 (exact to far below the tolerance), where the general path sums in the
-    # target's dtype: a row within this margin of the tolerance goes to the general path, which
-    # decides (a float32 row of C entries sums within about C * eps of its float64 sum).
-    sums = np.add.reduce(probs, axis=axis, dtype=np.float64)
-    margin = 4 * probs.shape[axis] * float(np.finfo(probs.dtype).eps)
-    if not rules.probabilities_ok(
-        _lowest(probs, None), _lowest(sums, None), _highest(sums, None), tolerance - margin
-    ):
+    if not _validate.distributions_pass(probs, axis, normalize=False):
         return False
     return weight is None or _host_non_negative(weight)
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _array
 from .._array import (
     dominant_rest,
     has_float64,
@@ -341,7 +342,16 @@ def _clamp(inputs: Inputs, value: Array, *, high: float | None = None) -> Array:
     if isinstance(value, (float, np.floating, np.ndarray)):
         out = np.maximum(value, 0.0)  # np.maximum keeps NaN
         return out if high is None else np.minimum(out, high)
-    xp = inputs.xp
+    if _array.is_jax_array(value) and not _array.is_tracing(value):
+        from . import _jax
+
+        return _jax.clamped(value, high)  # (the same, as one jitted program)
+    return _clamped(inputs.xp, value, high)
+
+
+def _clamped(xp: Namespace, value: Array, high: float | None) -> Array:
+    """:func:`_clamp`'s arithmetic: ``value`` raised to 0 (lowered to ``high``), the gradient
+    left as it is."""
     change = xp.where(value < 0, -value, xp.zeros_like(value))  # NaN compares False: stays NaN
     if high is not None:
         change = xp.where(value > high, high - value, change)
