@@ -225,11 +225,11 @@ def distributions_pass(values: np.ndarray, axis: int, *, normalize: bool, dtype:
     if not low >= 0:  # (also NaN)
         return False
     if normalize:
-        return high < math.inf and np.minimum.reduce(np.maximum.reduce(values, axis), None) > 0
+        return bool(high < math.inf and np.minimum.reduce(np.maximum.reduce(values, axis), None) > 0)
     if not high <= 1 + tolerance:
         return False
     deviation = np.maximum.reduce(np.abs(np.add.reduce(values, axis, dtype=np.float64) - 1), None)
-    return deviation <= tolerance - 4 * values.shape[axis] * float(np.finfo(values.dtype).eps)
+    return bool(deviation <= tolerance - 4 * values.shape[axis] * float(np.finfo(values.dtype).eps))
 
 
 def sum_tolerance(dtype: DType) -> float:

@@ -536,6 +536,10 @@ def _kl_terms_and_logs(p: Array, q: Array) -> tuple[Array, Array]:
     import jax.numpy as jnp
 
     shift = _RANGE_SHIFT[str(p.dtype)]
+    # q = -0.0 (valid; also a negative subnormal, which XLA flushes) as +0.0, so that p > 0
+    # facing it has the ratio +inf, not -inf (whose log is NaN): a select in this rare branch
+    # only, as XLA folds q + 0.0 away and the plain terms' NaN sends such a row here
+    q = jnp.where(q == 0, jnp.zeros_like(q), q)
     zero = p == 0
     one = jnp.ones_like(p)
     safe_p, safe_q = jnp.where(zero, one, p), jnp.where(zero, one, q)
