@@ -76,7 +76,7 @@ def is_array(x: object) -> bool:
 
 
 def is_numpy(x: object) -> bool:
-    return not is_torch_array(x) and array_api_compat.is_numpy_array(x)
+    return type(x) is np.ndarray or (not is_torch_array(x) and array_api_compat.is_numpy_array(x))
 
 
 def is_dask(x: object) -> bool:

@@ -185,24 +185,48 @@ _PLAIN_TYPES: dict[type, Any] = {np.ndarray: np}
 
 
 def _plain_namespace(named: dict[str, Any]) -> Any:
-    """The namespace when every argument is a NumPy or concrete JAX array of one float32 or
-    float64 dtype (nothing to convert or check but shapes), else None."""
+    """The namespace when every argument is a NumPy array, a concrete JAX array or a dense torch
+    tensor (on a real device), all of one type and one float32 or float64 dtype: nothing to
+    convert or check but shapes. Else None (the general conversion and checks)."""
     values = iter(named.values())
     first = next(values)
-    xp = _PLAIN_TYPES.get(type(first))
+    kind = type(first)
+    xp = _PLAIN_TYPES.get(kind)
     if xp is None:
-        if not _array.is_jax_array(first) or type(first).__name__ != "ArrayImpl":
+        if kind.__name__ == "Tensor" and kind.__module__ == "torch":
+            return _plain_torch_namespace(named)
+        if not _array.is_jax_array(first) or kind.__name__ != "ArrayImpl":
             return None
         import jax.numpy as jnp  # (a concrete JAX array: JAX is imported)
 
-        xp = _PLAIN_TYPES[type(first)] = jnp
+        xp = _PLAIN_TYPES[kind] = jnp
     dtype = first.dtype
     if dtype not in _PLAIN_DTYPES:
         return None
     for value in values:
-        if type(value) is not type(first) or value.dtype != dtype:
+        if type(value) is not kind or value.dtype != dtype:
             return None
     return xp
+
+
+def _plain_torch_namespace(named: dict[str, Any]) -> Any:
+    """:func:`_plain_namespace` of torch tensors (:func:`_validate.check_array`'s conditions)."""
+    import torch
+    from array_api_compat import torch as torch_namespace
+
+    first = next(iter(named.values()))
+    dtype = first.dtype
+    if dtype is not torch.float32 and dtype is not torch.float64:
+        return None
+    for value in named.values():
+        if (
+            type(value) is not torch.Tensor
+            or value.dtype is not dtype
+            or value.layout is not torch.strided
+            or value.device.type == "meta"
+        ):
+            return None
+    return torch_namespace
 
 
 def _arrays_of(named: dict[str, Any], axis: int) -> tuple[Any, dict[str, Any], Any, int, bool]:

@@ -233,15 +233,24 @@ def distributions_pass(values: np.ndarray, axis: int, *, normalize: bool, dtype:
 
 
 def sum_tolerance(dtype: DType) -> float:
-    """How far from 1 a row sum may be: sqrt of the dtype's machine epsilon."""
-    name = _dtype_name(dtype)
-    eps = {
-        "float64": 2.220446049250313e-16,
-        "float32": 1.1920929e-07,
-        "float16": 9.765625e-04,
-        "bfloat16": 7.8125e-03,
-    }.get(name, 1.1920929e-07)
-    return math.sqrt(eps)
+    """How far from 1 a row sum may be: sqrt of the dtype's machine epsilon (remembered per
+    dtype: every call of a measure or loss asks)."""
+    key = (type(dtype), dtype)  # (the type first: dtypes of two libraries may not be compared)
+    tolerance = _TOLERANCES.get(key)
+    if tolerance is None:
+        eps = {
+            "float64": 2.220446049250313e-16,
+            "float32": 1.1920929e-07,
+            "float16": 9.765625e-04,
+            "bfloat16": 7.8125e-03,
+        }.get(_dtype_name(dtype), 1.1920929e-07)
+        tolerance = math.sqrt(eps)
+        if len(_TOLERANCES) < 64:
+            _TOLERANCES[key] = tolerance
+    return tolerance
+
+
+_TOLERANCES: dict[tuple[type, Any], float] = {}
 
 
 def check_axis(name: str, shape: tuple[int, ...], axis: Any) -> int:

@@ -256,7 +256,7 @@ def _fine(name: str, arrays: dict[str, Array], options: dict[str, Any], extremes
         return rules.indices_ok(extremes[0], extremes[1], n_classes) and _non_negative(extremes[2:])
     if name == "cross_entropy":
         low, low_sum, high_sum = extremes[:3]
-        return rules.probabilities_ok(low, low_sum, high_sum, rules.tolerance_of(target.dtype)) and (
+        return rules.probabilities_ok(low, low_sum, high_sum, _validate.sum_tolerance(target.dtype)) and (
             _non_negative(extremes[3:])
         )
     if name == "kl_div":

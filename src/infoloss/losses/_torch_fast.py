@@ -27,12 +27,11 @@ from types import ModuleType, NotImplementedType
 from typing import Any
 
 from .. import _validate
-from .._typing import Array, DType
+from .._typing import Array
 
 # Option tuples already checked (with their types: True == 1 but a bool is no ignore_index).
 _CHECKED: set[tuple[Any, ...]] = set()
 _CHECKED_MAX = 512
-_TOLERANCES: dict[DType, float] = {}  # per dtype (a handful)
 
 
 def cross_entropy(
@@ -95,7 +94,7 @@ def cross_entropy(
         # three reductions, the fewest that give the general path's exact sums.
         low_sum, high_sum = torch.aminmax(target.sum(1))
         low, low_sum, high_sum, value = _read(torch, target.min(), low_sum, high_sum, sentinel)
-        if not probabilities_ok(low, low_sum, high_sum, tolerance_of(target_dtype)):
+        if not probabilities_ok(low, low_sum, high_sum, _validate.sum_tolerance(target_dtype)):
             return NotImplemented
     else:
         value = sentinel.item()
@@ -266,15 +265,6 @@ def probabilities_ok(low: float, low_sum: float, high_sum: float, tolerance: flo
     """Entries >= 0 and every row sum within ``tolerance`` of 1 (check_distribution): the entries
     are then at most ``1 + tolerance``, finite, so their maximum need not be read."""
     return low >= 0 and abs(low_sum - 1) <= tolerance and abs(high_sum - 1) <= tolerance
-
-
-def tolerance_of(dtype: DType) -> float:
-    """:func:`infoloss._validate.sum_tolerance`, remembered per dtype."""
-    try:
-        return _TOLERANCES[dtype]
-    except KeyError:
-        _TOLERANCES[dtype] = tolerance = _validate.sum_tolerance(dtype)
-        return tolerance
 
 
 def non_negative_ok(low: float, high: float) -> bool:

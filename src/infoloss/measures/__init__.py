@@ -346,6 +346,8 @@ def _clamp(inputs: Inputs, value: Array, *, high: float | None = None) -> Array:
         from . import _jax
 
         return _jax.clamped(value, high)  # (the same, as one jitted program)
+    if _array.is_torch_array(value) and not value.requires_grad and not _array.is_tracing(value):
+        return value.clamp(0.0, high)  # (no gradient to keep: one operation, NaN stays NaN)
     return _clamped(inputs.xp, value, high)
 
 
