@@ -40,6 +40,8 @@ class Inputs:
     # The arguments as passed, when ``arrays`` holds NumPy copies broadcast to one shape for the
     # fast path; checks and error positions always use these.
     originals: dict[str, Any] | None = None
+    # Set by a backend whose values already had the measures' clamp (JAX's eager program).
+    clamped: bool = False
 
     def axis_of(self, x: Array) -> int:
         """The distribution axis of one argument: ``axis`` counts in the broadcast shape, and an

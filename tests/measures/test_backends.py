@@ -192,7 +192,7 @@ def test_jax_eager_compiles_once_per_shape(checked_on_host, monkeypatch):
     for _ in range(3):
         il.kl_divergence(jnp.asarray(distributions(rng, (3, 4))), jnp.asarray(distributions(rng, (3, 4))))
     assert _jax._program.cache_info().currsize == 1
-    program = _jax._program("kl_divergence", 1, (1, 1), False, False, not checked_on_host)
+    program = _jax._program("kl_divergence", 1, (1, 1), False, False, not checked_on_host, True)  # (clamped)
     assert program._cache_size() == 1
 
 

@@ -337,7 +337,7 @@ def _clamp(inputs: Inputs, value: Array, *, high: float | None = None) -> Array:
     sum of the terms (as ``scipy.special.rel_entr(p, q).sum()``). NaN stays NaN. Under
     autograd the gradient is the unclamped value's: the clamp corrects rounding, not the math.
     """
-    if not inputs.validate:
+    if not inputs.validate or inputs.clamped:
         return value
     if isinstance(value, (float, np.floating, np.ndarray)):
         out = np.maximum(value, 0.0)  # np.maximum keeps NaN

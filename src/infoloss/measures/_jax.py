@@ -65,18 +65,22 @@ def compute(name: str, inputs: Inputs, keepdims: bool) -> _dispatch.Result:
     if any(0 in a.shape for a in arrays):
         return None
     axes = tuple(inputs.axis_of(a) for a in arrays)
+    # the divergences' clamp in the same program (a second program, dispatched on the first's
+    # result, would wait for JAX's worker a second time)
+    clamp = inputs.validate and name in _CLAMPED
+    inputs.clamped = clamp
     if inputs.validate and _array.on_one_cpu(arrays):
         # Small arrays: the value's program alone is dispatched, and the arguments are checked
         # on the host meanwhile, so the call reads nothing back (a check in the program makes
         # it wait for JAX's worker thread: 40-50 us of a 64x10 call, measured)
-        value, _ = _program(name, inputs.axis, axes, keepdims, inputs.normalize, False)(*arrays)
+        value, _ = _program(name, inputs.axis, axes, keepdims, inputs.normalize, False, clamp)(*arrays)
         if not all(
             _validate.distributions_pass(np.asarray(a), own_axis, normalize=inputs.normalize)
             for a, own_axis in zip(arrays, axes)
         ):
             inputs.checked()  # raises the generic message (or, within rounding, accepts after all)
         return value
-    program = _program(name, inputs.axis, axes, keepdims, inputs.normalize, inputs.validate)
+    program = _program(name, inputs.axis, axes, keepdims, inputs.normalize, inputs.validate, clamp)
     value, valid = program(*arrays)
     if inputs.validate and not bool(valid):
         inputs.checked()  # raises the generic message (or, within rounding, accepts after all)
@@ -98,16 +102,30 @@ def _clamp_program(high: float | None) -> Callable[[Array], Array]:
     return jax.jit(lambda value: clamp(jnp, value, high))
 
 
+#: The measures whose validated values are clamped (``measures._clamp``): in their program.
+_CLAMPED = ("kl_divergence", "js_divergence")
+
+
 @functools.lru_cache(maxsize=256)
 def _program(
-    name: str, axis: int, axes: tuple[int, ...], keepdims: bool, normalize: bool, validate: bool
+    name: str,
+    axis: int,
+    axes: tuple[int, ...],
+    keepdims: bool,
+    normalize: bool,
+    validate: bool,
+    clamp: bool = False,
 ) -> Callable[..., tuple[Array | tuple[Array, Array], Array]]:
-    """``jax.jit`` of the measure with its checks, for one measure and set of options."""
+    """``jax.jit`` of the measure with its checks, for one measure and set of options; with
+    ``clamp``, the value clamped as ``measures._clamp`` does (JS below log 2)."""
     import jax
     import jax.numpy as jnp
 
     def run(*arrays: Array) -> tuple[Array | tuple[Array, Array], Array]:
         value = _values(name, list(arrays), axis, keepdims, normalize)
+        if clamp:
+            high = _dispatch.public("_log2_below")(arrays[0].dtype) if name == "js_divergence" else None
+            value = _dispatch.public("_clamped")(jnp, value, high)
         if not validate:
             return value, jnp.asarray(True)
         tolerance = _validate.sum_tolerance(arrays[0].dtype)
