@@ -231,3 +231,36 @@ def test_numpy_broadcast_gives_what_the_explicit_broadcast_gives(name, normalize
     np.testing.assert_array_equal(
         function(q, p, normalize=normalize), function(explicit, p, normalize=normalize)
     )
+
+
+def test_arrays_that_need_no_conversion_take_the_plain_lane():
+    """NumPy, concrete JAX arrays and dense torch tensors of one float32/float64 dtype pass as
+    they are (their namespace); anything else takes the general conversion and its checks."""
+    import jax.numpy as jnp
+    import torch
+    from array_api_compat import torch as torch_namespace
+
+    from infoloss import _convert
+
+    x = np.full((2, 4), 0.25)
+    plain = _convert._plain_namespace
+    assert plain({"p": x, "q": x.astype(np.float64)}) is np
+    assert plain({"p": jnp.asarray(x, dtype=jnp.float32)}) is jnp
+    assert plain({"p": torch.from_numpy(x), "q": torch.from_numpy(x)}) is torch_namespace
+    for named in (
+        {"p": x, "q": x.astype(np.float32)},  # two dtypes
+        {"p": x.astype(np.float16)},
+        {"p": np.ones((2, 4), dtype=np.int64)},
+        {"p": np.ma.masked_array(x)},  # a subclass: check_array refuses it
+        {"p": x, "q": torch.from_numpy(x)},  # two kinds
+        {"p": x, "q": [0.25] * 4},  # a sequence
+        {"p": torch.nn.Parameter(torch.from_numpy(x))},
+        {"p": torch.from_numpy(x).to_sparse()},
+        {"p": torch.empty((2, 4), dtype=torch.float64, device="meta")},
+    ):
+        assert plain(named) is None, named
+    # (and the general path still refuses what it refused)
+    with pytest.raises(il.InputTypeError, match="masked array"):
+        il.entropy(np.ma.masked_array(x, mask=[[False] * 4, [True] * 4]), axis=1)
+    with pytest.raises(il.InputTypeError, match="meta"):
+        il.entropy(torch.empty((2, 4), dtype=torch.float64, device="meta"), axis=1)

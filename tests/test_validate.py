@@ -537,3 +537,36 @@ def test_sparse_and_meta_tensors_are_refused(name):
     for validate in (True, False):  # no values to compute with either
         with pytest.raises(il.InputTypeError, match=rf"^{culprit} is a torch tensor on the meta device"):
             function(*args, validate=validate)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_the_quick_host_check_never_passes_what_check_distribution_refuses(dtype, normalize):
+    """distributions_pass (small arrays' host check): True only where check_distribution
+    accepts, for rows near the tolerance, negative, NaN, infinite and huge entries and zero
+    rows; and True for ordinary valid rows (else every call would pay the full checks)."""
+    rng = np.random.default_rng(31)
+    eps, tolerance = float(np.finfo(dtype).eps), _checks.sum_tolerance(np.dtype(dtype))
+    rows = [rng.dirichlet(np.ones(6)) for _ in range(20)]
+    for offset in (-64, -8, -2, 0, 2, 8, 64):
+        for sign in (1, -1):
+            row = np.full(6, 1 / 6)
+            row[0] += sign * (tolerance + offset * eps)
+            rows.append(row)
+    for bad in (np.nan, np.inf, -0.25, -1e-30, float(np.finfo(dtype).max) / 2, 0.0):
+        row = rng.dirichlet(np.ones(6))
+        row[2] = bad
+        rows.append(row)
+    rows.append(np.zeros(6))
+    passed = 0
+    for row in rows:
+        x = np.stack([row, np.full(6, 1 / 6)]).astype(dtype)
+        quick = _checks.distributions_pass(x, 1, normalize=normalize)
+        try:
+            _checks.check_distribution(np, x, "p", 1, normalize=normalize)
+            accepted = True
+        except _checks.InputError:
+            accepted = False
+        assert accepted or not quick, row
+        passed += quick
+    assert passed >= 20  # (the ordinary rows pass)

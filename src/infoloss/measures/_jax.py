@@ -129,6 +129,12 @@ def _program(
         if not validate:
             return value, jnp.asarray(True)
         tolerance = _validate.sum_tolerance(arrays[0].dtype)
+        if name == "entropy" and not normalize:
+            # -sum p log p is finite for a row of valid entries (at most 1 + tolerance) and not
+            # where an entry is NaN, negative (its log is NaN) or +inf: the value checks the
+            # entries, and a plain sum (fused with the value's reduction) the rows
+            sums = jnp.sum(arrays[0], axis=axes[0])
+            return value, jnp.all(jnp.isfinite(value)) & (jnp.max(jnp.abs(sums - 1)) <= tolerance)
         valid = []
         for x, own_axis in zip(arrays, axes):
             if normalize and name in ("entropy", "cross_entropy"):
