@@ -238,8 +238,11 @@ def _minus_ratio(p: torch.Tensor, q: torch.Tensor, grad: torch.Tensor) -> torch.
 def _entropy_gradient(p: torch.Tensor, grad: torch.Tensor, wanted: Sequence[bool]) -> tuple[torch.Tensor]:
     import torch
 
-    out = torch.log(p).add_(1).masked_fill_(p == 0, 0.0)
-    return (out.mul_(grad).neg_(),)
+    # log p is -inf exactly where p = 0, whose gradient is 0: that -inf becomes -1 (then
+    # log p + 1 = 0) in the same pass, NaN and +inf (invalid input) staying as they are; four
+    # passes over the buffer where a mask and a negation took six
+    out = torch.log(p).nan_to_num_(nan=math.nan, posinf=math.inf, neginf=-1.0).add_(1)
+    return (out.mul_(-grad),)
 
 
 def _cross_entropy_gradient(
