@@ -5,6 +5,8 @@ gradients to rounding, and SciPy's values."""
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -178,3 +180,70 @@ def test_values_are_scipys():
     np.testing.assert_allclose(
         jax.jit(lambda a, b: il.cross_entropy(a, b, normalize=True))(jp, jq), cross, rtol=1e-13
     )
+    from scipy.spatial.distance import jensenshannon
+
+    np.testing.assert_allclose(
+        jax.jit(lambda a, b: il.js_divergence(a, b, normalize=True))(jp, jq),
+        jensenshannon(p, q, axis=-1) ** 2,
+        rtol=1e-13,
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_js_is_the_generic_paths_to_a_few_ulps(kind, dtype):
+    """JS with normalize=True: the generic path's shares, then the lean JS terms (not bit for
+    bit: the generic path takes the accurate terms everywhere); and the JS of those shares at
+    40 digits (mpmath: the rounding of the shares, which both paths share, decides nearly
+    equal rows, whose JS is 1e-13 of their mass)."""
+    import mpmath
+
+    from infoloss import _array
+
+    rng = np.random.default_rng(54)
+    p, q = (jnp.asarray(x, dtype=dtype) for x in _weights(kind, (5, 40), rng, dtype))
+
+    def both(a, b):
+        return _call("js_divergence", p, q, -1)(a, b)[0], _call("js_divergence", p, q, -1, True)(a, b)[0]
+
+    got, generic = (np.asarray(v) for v in jax.jit(both)(p, q))
+    eps = float(np.finfo(dtype).eps)
+    np.testing.assert_allclose(got, generic, rtol=32 * eps, atol=0)
+    if kind == "tiny sums":
+        return  # (rows of subnormal weights, which XLA reads as zeros: NaN on both paths)
+    shares_p, shares_q = (np.asarray(_array.normalize(jnp, x, -1), dtype=np.float64) for x in (p, q))
+    for i, value in enumerate(got):
+        with mpmath.workdps(40):
+            pairs = [(mpmath.mpf(float(x)), mpmath.mpf(float(y))) for x, y in zip(shares_p[i], shares_q[i])]
+            exact = float(sum(_half_js_term(x, y) + _half_js_term(y, x) for x, y in pairs) / 2)
+        # (nearly equal rows: the terms, of 1e-6 of the mass, cancel to a JS of 1e-13 of it,
+        # on this path and the generic one alike)
+        assert float(value) == pytest.approx(exact, rel=8 * eps if kind != "near" else 1e7 * eps, abs=0), i
+
+
+def _half_js_term(x, y):
+    """``x log(2x / (x + y))`` (0 at x = 0) in mpmath."""
+    import mpmath
+
+    return x * mpmath.log(2 * x / (x + y)) if x > 0 else 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["plain", "zeros", "dominant", "near"])
+def test_js_gradients_are_the_generic_paths(kind):
+    rng = np.random.default_rng(55)
+    p, q = (jnp.asarray(x) for x in _weights(kind, (4, 30), rng))
+
+    def gradients(a, b):
+        def total(a, b, generic):
+            return jnp.sum(_call("js_divergence", p, q, -1, generic)(a, b)[0])
+
+        return [jax.grad(total, argnums=(0, 1))(a, b, generic) for generic in (False, True)]
+
+    got, expected = jax.jit(gradients)(p, q)
+    for g, e, x in zip(got, expected, (p, q)):
+        # dJS/dp = (log(2a / (a + b)) / 2 - JS-weighted mean) / sum p: the closed form's log is
+        # exact to an ulp of its scale, log 2, over the row's sum (nearly equal rows cancel to
+        # 1e-8 of that, where the generic path's log1p keeps more digits)
+        scale = max(math.log(2) / float(np.min(np.sum(np.asarray(x), axis=-1))), float(np.abs(e).max()))
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=0, atol=32 * np.spacing(scale))

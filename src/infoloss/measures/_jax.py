@@ -133,8 +133,9 @@ def _program(
             # -sum p log p is finite for a row of valid entries (at most 1 + tolerance) and not
             # where an entry is NaN, negative (its log is NaN) or +inf: the value checks the
             # entries, and a plain sum (fused with the value's reduction) the rows
-            sums = jnp.sum(arrays[0], axis=axes[0])
-            return value, jnp.all(jnp.isfinite(value)) & (jnp.max(jnp.abs(sums - 1)) <= tolerance)
+            sums = jnp.sum(arrays[0], axis=axes[0])  # (entropy: one value)
+            entries_ok = jnp.all(jnp.isfinite(value))  # type: ignore[arg-type]
+            return value, entries_ok & (jnp.max(jnp.abs(sums - 1)) <= tolerance)
         valid = []
         for x, own_axis in zip(arrays, axes):
             if normalize and name in ("entropy", "cross_entropy"):
@@ -175,7 +176,7 @@ def _entries_or_nan(x: Array) -> Array:
 #: The measures with a leaner traced program than the generic path's (without normalize=True).
 _LEAN = ("cross_entropy", "kl_divergence", "js_divergence", "decompose")
 #: The same with normalize=True (:func:`_normalized_values`).
-_LEAN_NORMALIZED = ("entropy", "cross_entropy", "kl_divergence", "decompose")
+_LEAN_NORMALIZED = ("entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose")
 
 
 def _values(
@@ -228,6 +229,8 @@ def _normalized_values(
         return _normalized_cross_entropy(p, q, axis, keepdims)
     if name == "kl_divergence":
         return _normalized_kl(p, q, axis, keepdims)
+    if name == "js_divergence":
+        return _normalized_js(p, q, axis, keepdims)
     return _normalized_cross_entropy(p, None, axis, keepdims), _normalized_kl(p, q, axis, keepdims)
 
 
@@ -314,6 +317,37 @@ def _normalized_kl(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
         return value
 
     return jax.lax.cond(lean, lambda: total.astype(dtype), generic)
+
+
+def _normalized_js(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
+    """``JS(p / sum p, q / sum q)``: the generic path's shares (:func:`_plain_shares`, bit for
+    bit) where :func:`_plain_sums` allows, then :func:`_js_sum` of them (plain terms first, as
+    without ``normalize``: the generic path's JS terms to a few ulps); else the generic path."""
+    import jax
+
+    (p_total, p_plain), (q_total, q_plain) = _plain_sums(p, axis), _plain_sums(q, axis)
+
+    def lean() -> Array:
+        return _js_sum(_plain_shares(p, p_total), _plain_shares(q, q_total), axis, keepdims)
+
+    def generic() -> Array:
+        value: Array = _dispatch.generic_values(
+            "js_divergence", [p, q], axis=axis, keepdims=keepdims, normalize=True
+        )
+        return value
+
+    return jax.lax.cond(p_plain & q_plain, lean, generic)
+
+
+def _plain_shares(x: Array, total: Array) -> Array:
+    """:func:`infoloss._array.normalize` of rows it leaves unscaled (:func:`_plain_sums`):
+    ``x / total``, a positive weight whose share rounds to 0 keeping the smallest share."""
+    import jax.numpy as jnp
+
+    limits = np.finfo(x.dtype)
+    out = x / total
+    smallest_share = jnp.asarray(float(limits.smallest_normal) * float(limits.eps), dtype=x.dtype)
+    return jnp.where((out == 0) & (x > 0), smallest_share, out)
 
 
 def _lean_normalized_kl_terms(p: Array, q: Array, p_total: Array, q_total: Array) -> Array:
