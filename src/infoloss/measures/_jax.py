@@ -133,8 +133,8 @@ def _program(
             # -sum p log p is finite for a row of valid entries (at most 1 + tolerance) and not
             # where an entry is NaN, negative (its log is NaN) or +inf: the value checks the
             # entries, and a plain sum (fused with the value's reduction) the rows
-            sums = jnp.sum(arrays[0], axis=axes[0])  # (entropy: one value)
-            entries_ok = jnp.all(jnp.isfinite(value))  # type: ignore[arg-type]
+            sums = jnp.sum(arrays[0], axis=axes[0])
+            entries_ok = jnp.all(jnp.isfinite(value))  # type: ignore[arg-type]  # (entropy's value: one array)
             return value, entries_ok & (jnp.max(jnp.abs(sums - 1)) <= tolerance)
         valid = []
         for x, own_axis in zip(arrays, axes):
