@@ -513,13 +513,13 @@ def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]
         """``-sum xlogy(p, q)``'s: ``d/dp = -log q``, ``d/dq = -p / q``, with xlogy's ``q = 1``
         where ``p = 0`` and ``q`` is 0 or not finite (so 0 there)."""
         (p, q), (dp, dq) = primals, tangents
-        undefined = (p == 0) & ~((q > 0) & (q < math.inf))
-        safe_q = jnp.where(undefined, jnp.ones_like(q), q)
         change = jnp.zeros_like(p)
         if given(dp):
-            change = change - jnp.log(safe_q) * dp
+            undefined = (p == 0) & ~((q > 0) & (q < math.inf))
+            change = change - jnp.log(jnp.where(undefined, jnp.ones_like(q), q)) * dp
         if given(dq):
-            change = change - (p / safe_q) * dq
+            # (p = 0 gives 0 with any q: one select, where xlogy's rule above takes five)
+            change = change - (p / jnp.where(p == 0, jnp.ones_like(q), q)) * dq
         return cross_entropy_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
 
     cross_entropy = jax.custom_jvp(cross_entropy_value, nondiff_argnums=(2, 3))
