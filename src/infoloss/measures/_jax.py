@@ -174,7 +174,7 @@ def _entries_or_nan(x: Array) -> Array:
 
 
 #: The measures with a leaner traced program than the generic path's (without normalize=True).
-_LEAN = ("cross_entropy", "kl_divergence", "js_divergence", "decompose")
+_LEAN = ("entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose")
 #: The same with normalize=True (:func:`_normalized_values`).
 _LEAN_NORMALIZED = ("entropy", "cross_entropy", "kl_divergence", "js_divergence", "decompose")
 
@@ -193,14 +193,15 @@ def _values(
         return value
     import jax.numpy as jnp
 
+    if name == "entropy":
+        return _divergence_sums()[3](arrays[0], axis, keepdims)
     p, q = jnp.broadcast_arrays(*arrays)
     if name == "cross_entropy":
         return _divergence_sums()[2](p, q, axis, keepdims)
     if name == "kl_divergence":
         return _kl_sum(p, q, axis, keepdims)
     if name == "decompose":
-        own = _dispatch.generic_values("entropy", [p], axis=axis, keepdims=keepdims, normalize=False)
-        return own, _kl_sum(p, q, axis, keepdims)
+        return _divergence_sums()[3](p, axis, keepdims), _kl_sum(p, q, axis, keepdims)
     return _js_sum(p, q, axis, keepdims)
 
 
@@ -435,9 +436,10 @@ def _js_value(p: Array, q: Array, axis: int, keepdims: bool) -> Array:
 
 
 @functools.cache
-def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]:
-    """KL, JS and cross-entropy sums as ``jax.custom_jvp`` functions with closed-form derivatives
-    (made once; cross-entropy's value is the generic path's, one log per entry already).
+def _divergence_sums() -> tuple[Callable[..., Array], ...]:
+    """KL, JS, cross-entropy and entropy sums as ``jax.custom_jvp`` functions with closed-form
+    derivatives (made once; cross-entropy's and entropy's values are the generic path's, one log
+    per entry already).
 
     Per entry, where ``p > 0``: KL's ``d/dp = log(p / q) + 1`` and ``d/dq = -p / q`` (0 where
     ``p == 0``); JS's ``d/dp = log(2p / (p + q)) / 2`` (where ``p == 0 < q``, ``-1/2``; 0 where
@@ -522,11 +524,26 @@ def _divergence_sums() -> tuple[Callable[[Array, Array, int, bool], Array], ...]
             change = change - (p / jnp.where(p == 0, jnp.ones_like(q), q)) * dq
         return cross_entropy_value(p, q, axis, keepdims), jnp.sum(change, axis=axis, keepdims=keepdims)
 
+    def entropy_value(p: Array, axis: int, keepdims: bool) -> Array:
+        value: Array = _dispatch.generic_values("entropy", [p], axis=axis, keepdims=keepdims, normalize=False)
+        return value
+
+    def entropy_derivative(
+        axis: int, keepdims: bool, primals: tuple[Array], tangents: tuple[Array]
+    ) -> tuple[Array, Array]:
+        """``-sum xlogy(p, p)``'s: ``d/dp = -(log p + 1)``, 0 where ``p = 0`` (and where ``p < 0``,
+        as the generic path's double ``where`` gives)."""
+        (p,), (dp,) = primals, tangents
+        factor = jnp.where(p > 0, jnp.log(p) + 1, jnp.zeros_like(p))
+        return entropy_value(p, axis, keepdims), 0.0 - jnp.sum(factor * dp, axis=axis, keepdims=keepdims)
+
     cross_entropy = jax.custom_jvp(cross_entropy_value, nondiff_argnums=(2, 3))
+    entropy = jax.custom_jvp(entropy_value, nondiff_argnums=(1, 2))
     kl.defjvp(kl_derivative, symbolic_zeros=True)
     js.defjvp(js_derivative, symbolic_zeros=True)
     cross_entropy.defjvp(cross_entropy_derivative, symbolic_zeros=True)
-    return kl, js, cross_entropy
+    entropy.defjvp(entropy_derivative)
+    return kl, js, cross_entropy, entropy
 
 
 def _log_ratios(p: Array, q: Array) -> Array:
