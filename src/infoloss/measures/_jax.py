@@ -16,8 +16,9 @@ the bad entry located. Small arrays on one CPU device
 (:func:`infoloss._validate.distributions_pass` of their zero-copy NumPy views) while the
 program without checks computes the value: the call then reads nothing back, as the user's
 jit does not (a program of 1000 flops or more runs on XLA's CPU worker thread, whose wake-up
-a read waits for: 40-50 us of a 64x10 call). The divergences' clamp (``measures._clamped``)
-runs as one more cached program (:func:`clamped`), not three eager operations.
+a read waits for: 40-50 us of a 64x10 call). KL's and JS's clamp (``measures._clamped``) is
+part of their program (``Inputs.clamped`` tells the public function); decompose's runs as one
+more cached program (:func:`clamped`), not three eager operations.
 
 Under an outer ``jax.jit``, ``jax.grad`` or ``jax.vmap`` the arguments are tracers: no
 checks, and the same values as the eager program's. KL and JS there (and in the eager program)
@@ -28,12 +29,13 @@ which XLA computes for every entry (a ``where`` evaluates both sides): 3x the ti
 ``jnp.sum(rel_entr(p, q))``. As the NumPy kernel does, the plain terms come first (one division
 and one ``log`` per entry, closed-form gradients), and only where a row's plain total is not
 finite or cancels is the sum taken again from the accurate terms (``jax.lax.cond``), the
-values the same to a few ulps. Their derivatives, and cross-entropy's, are closed forms
-(``jax.custom_jvp``), so ``jax.grad`` computes no value. ``normalize=True`` (but for JS) gives
-the generic path's values bit for bit from fewer passes (:func:`_normalized_values`: rows of
-ordinary sums are not rescaled; KL's terms take one log per entry, not four). Entropy without
-``normalize`` (one log per entry already), JS with it, and float16/bfloat16 input (computed in
-float32, returned in its own dtype) take the generic path.
+values the same to a few ulps. Their derivatives, and cross-entropy's and entropy's (whose
+values are the generic path's, one log per entry already), are closed forms
+(``jax.custom_jvp``), so ``jax.grad`` computes no value. ``normalize=True`` gives the generic
+path's values bit for bit from fewer passes (:func:`_normalized_values`: rows of ordinary sums
+are not rescaled; KL's terms take one log per entry, not four), and for JS the generic path's
+shares with the lean JS terms (to a few ulps). float16/bfloat16 input (computed in float32,
+returned in its own dtype) takes the generic path.
 """
 
 from __future__ import annotations
