@@ -203,14 +203,14 @@ def check_distribution(
         )
 
 
-def distributions_pass(values: np.ndarray, axis: int, *, normalize: bool, dtype: DType = None) -> bool:
+def distributions_pass(values: np.ndarray, axis: int, *, normalize: bool) -> bool:
     """A quick :func:`check_distribution` of a non-empty float32 or float64 NumPy array (a host
     view of a small array): True where that check passes, False where it may not (the caller
     then runs it, for its error or its verdict).
 
     Entries finite and >= 0 (the minimum is NaN if any entry is); each slice along ``axis``
-    summing to 1 within the tolerance of ``dtype`` (default ``values.dtype``), or with
-    ``normalize`` having a positive maximum. The sums are taken in float64, where
+    summing to 1 within the tolerance of its dtype, or with ``normalize`` having a positive
+    maximum. The sums are taken in float64, where
     check_distribution sums in the array's dtype: a slice within a margin of ``4 n eps``
     (``n`` entries) of the tolerance is left to it. Nothing warns (no sum can overflow: an
     entry above ``1 + tolerance`` fails first).
@@ -219,8 +219,7 @@ def distributions_pass(values: np.ndarray, axis: int, *, normalize: bool, dtype:
     >>> distributions_pass(rows, -1, normalize=False), distributions_pass(rows, -1, normalize=True)
     (False, True)
     """
-    dtype = values.dtype if dtype is None else dtype
-    tolerance = sum_tolerance(dtype)
+    tolerance = sum_tolerance(values.dtype)
     low, high = np.minimum.reduce(values, None), np.maximum.reduce(values, None)
     if not low >= 0:  # (also NaN)
         return False
