@@ -146,10 +146,19 @@ def _program(
                 entries_ok = (jnp.min(x) >= 0) & (jnp.max(x) < math.inf)
                 valid.append(entries_ok & (jnp.min(jnp.sum(x, axis=own_axis)) > 0))
                 continue
+            if normalize:
+                # each row's smallest entry and its sum (the sum as the lean normalised values
+                # take it, so computed once), sibling reductions that XLA makes in one loop:
+                # then entries >= 0 and every row sum positive and finite (valid entries whose
+                # sum overflows send the call to the generic checks, which accept them)
+                sums = _array.row_sums(jnp, x, own_axis)
+                lows = jnp.min(x, axis=own_axis, keepdims=True)
+                valid.append((jnp.min(lows) >= 0) & (jnp.min(sums) > 0) & (jnp.max(sums) < math.inf))
+                continue
             # NaN where a row has an entry that is not finite and >= 0, so one comparison per
             # row checks its entries and its sum: one pass, not three (sum, min, max)
             sums = jnp.sum(_entries_or_nan(x), axis=own_axis)
-            valid.append(jnp.min(sums) > 0 if normalize else jnp.max(jnp.abs(sums - 1)) <= tolerance)
+            valid.append(jnp.max(jnp.abs(sums - 1)) <= tolerance)
         return value, functools.reduce(jnp.logical_and, valid)
 
     return jax.jit(run)
