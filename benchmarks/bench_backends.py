@@ -33,12 +33,16 @@ import time
 import numpy as np
 
 
-def median_seconds(function, *, repeat, warmup=1):
-    """The median wall time of ``repeat`` calls of ``function()``, after ``warmup`` calls."""
+def median_seconds(function, *, repeat, warmup=1, gap=0.0):
+    """The median wall time of ``repeat`` calls of ``function()``, after ``warmup`` calls; with
+    ``gap``, each call after that many seconds of busy Python (other work between calls)."""
     for _ in range(warmup):
         function()
     times = []
     for _ in range(repeat):
+        start = time.perf_counter()
+        while time.perf_counter() - start < gap:
+            pass
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
@@ -432,29 +436,15 @@ def _measures_jax_small(infoloss, jax, jnp):
                 return f(*a, axis=1, normalize=n)
 
             jitted = jax.jit(call)
+            timing = {"repeat": 3000, "warmup": 300}
             cells = []
             for gap in SMALL_GAPS:
-                eager = _median_with_gap(lambda: jax.block_until_ready(call(*arguments)), gap)
-                traced = _median_with_gap(lambda: jax.block_until_ready(jitted(*arguments)), gap)
+                eager = median_seconds(lambda: jax.block_until_ready(call(*arguments)), **timing, gap=gap)
+                traced = median_seconds(lambda: jax.block_until_ready(jitted(*arguments)), **timing, gap=gap)
                 cells.append(f"{_format_seconds(eager)} / {_format_seconds(traced)} {eager / traced:5.2f}x")
             label = f"{name}{', normalize=True' if normalize else ''}"
             print(f"{label:<40} " + "  ".join(f"{c:>30}" for c in cells))
             sys.stdout.flush()
-
-
-def _median_with_gap(function, gap, calls=3000):
-    """Median seconds of ``function()`` over ``calls`` calls, each after ``gap`` seconds of busy
-    Python (after a warm-up of a tenth as many)."""
-    spent = []
-    for i in range(calls + calls // 10):
-        start = time.perf_counter()
-        while time.perf_counter() - start < gap:
-            pass
-        start = time.perf_counter()
-        function()
-        if i >= calls // 10:
-            spent.append(time.perf_counter() - start)
-    return statistics.median(spent)
 
 
 def _measures_dask(args, infoloss, distributions):

@@ -203,6 +203,10 @@ def check_distribution(
         )
 
 
+#: The dtypes :func:`distributions_pass` reads.
+QUICK_CHECK_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def distributions_pass(values: np.ndarray, axis: int, *, normalize: bool) -> bool:
     """A quick :func:`check_distribution` of a non-empty float32 or float64 NumPy array (a host
     view of a small array): True where that check passes, False where it may not (the caller
